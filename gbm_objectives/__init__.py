@@ -1,0 +1,52 @@
+"""gbm_objectives: training objectives, LambdaMART and ranking evaluators for LightGBM and XGBoost.
+
+One math core (:mod:`gbm_objectives.losses`) gives every objective ``grad_hess``, ``loss``, ``init_score`` and
+``transform``; thin adapters (:mod:`gbm_objectives.adapters`) plug them into both engines.
+
+>>> import gbm_objectives as go
+>>> go.get_objective("huber", delta=2.0)
+HuberLoss(delta=2.0)
+"""
+
+from .adapters.lightgbm import lightgbm_objective, lightgbm_sklearn_objective
+from .adapters.xgboost import xgboost_objective, xgboost_sklearn_objective
+from .estimators import GBMClassifier, GBMRegressor
+from .losses import (
+    OBJECTIVES,
+    FocalLoss,
+    HuberLoss,
+    LogLoss,
+    Objective,
+    QuantileLoss,
+    SoftmaxCrossEntropy,
+    SoftmaxFocalLoss,
+    SquaredError,
+    WeightedCrossEntropy,
+    get_objective,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OBJECTIVES",
+    "Objective",
+    "FocalLoss",
+    "WeightedCrossEntropy",
+    "HuberLoss",
+    "QuantileLoss",
+    "LogLoss",
+    "SquaredError",
+    "SoftmaxCrossEntropy",
+    "SoftmaxFocalLoss",
+    "get_objective",
+    "lightgbm_objective",
+    "lightgbm_sklearn_objective",
+    "xgboost_objective",
+    "xgboost_sklearn_objective",
+    "GBMClassifier",
+    "GBMRegressor",
+]
+
+# --- ranking (issue: LambdaRankObjective, PairwiseLogistic, LambdaMART) ---
+# --- metrics (issue: ndcg_score, mrr_score, map_score, auc_score, evaluate, scorers) ---
+# --- calibration and quantile renewal ---

@@ -1,0 +1,101 @@
+"""DCG building blocks shared by the LambdaRank objective and the ranking metrics.
+
+Both the ΔNDCG used in training and the NDCG we report are computed from these few kernels, over the one group
+representation of :mod:`gbm_objectives.segments` (int64 ``boundaries``), so the two cannot drift apart.
+
+Conventions (LightGBM's, in ``rank_objective.hpp`` / ``dcg_calculator.cpp``):
+
+* gain of a document with integer label ``l``: ``label_gain[l]``, by default ``2**l - 1``;
+* discount at 0-based rank ``r``: ``1 / log2(r + 2)``;
+* ranking: scores sorted descending with a *stable* sort (ties keep input order);
+* ``DCG@k = sum_{r < k} gain(doc at r) * discount(r)``, ideal DCG from gains sorted descending.
+
+>>> import numpy as np
+>>> from gbm_objectives._dcg import default_label_gain, row_gains, ideal_dcg, dcg
+>>> g = row_gains(np.array([0, 2, 1]), default_label_gain())      # gains 0, 3, 1
+>>> b = np.array([0, 3])
+>>> float(ideal_dcg(g, b, 3)[0])                                   # 3/log2(2) + 1/log2(3)
+3.6309297535714578
+>>> float(dcg(g, np.array([0.3, 0.1, 0.2]), b, 3)[0])             # order 0, 2, 1: 0 + 1/log2(3) + 3/log2(4)
+2.1309297535714578
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "default_label_gain",
+    "row_gains",
+    "discount",
+    "stable_desc_order",
+    "ideal_dcg",
+    "dcg",
+    "MAX_DEFAULT_LABEL",
+]
+
+MAX_DEFAULT_LABEL = 31  # LightGBM's default label_gain has entries for labels 0..30
+
+
+def default_label_gain(n=MAX_DEFAULT_LABEL):
+    """LightGBM's default gains ``2**l - 1`` for labels ``l = 0 .. n - 1``."""
+    return (2.0 ** np.arange(n)) - 1.0
+
+
+def row_gains(y_int, label_gain):
+    """Per-row gains ``label_gain[y]``; labels must be non-negative integers below ``len(label_gain)``."""
+    y_int = np.asarray(y_int)
+    label_gain = np.asarray(label_gain, dtype=np.float64)
+    if len(y_int) and (y_int.min() < 0 or y_int.max() >= len(label_gain)):
+        bad = int(np.flatnonzero((y_int < 0) | (y_int >= len(label_gain)))[0])
+        raise ValueError(
+            f"y_true label {y_int[bad]} at index {bad} has no gain: label_gain has {len(label_gain)} entries "
+            f"(labels 0..{len(label_gain) - 1})"
+        )
+    return label_gain[y_int]
+
+
+@njit(inline="always", cache=True)
+def discount(rank):
+    """``1 / log2(rank + 2)`` for a 0-based rank."""
+    return 1.0 / math.log2(rank + 2.0)
+
+
+@njit(cache=True)
+def stable_desc_order(scores):
+    """Indices that sort ``scores`` descending, ties in input order (``std::stable_sort`` with ``>``)."""
+    return np.argsort(-scores, kind="mergesort")
+
+
+@njit(cache=True, parallel=True)
+def ideal_dcg(gains, boundaries, k):
+    """Ideal DCG@k of each query: gains sorted descending. ``k <= 0`` means the whole query."""
+    nq = boundaries.shape[0] - 1
+    out = np.zeros(nq)
+    for q in prange(nq):
+        g = np.sort(gains[boundaries[q] : boundaries[q + 1]])[::-1]
+        m = g.shape[0] if k <= 0 or k > g.shape[0] else k
+        s = 0.0
+        for r in range(m):
+            s += g[r] * discount(r)
+        out[q] = s
+    return out
+
+
+@njit(cache=True, parallel=True)
+def dcg(gains, scores, boundaries, k):
+    """DCG@k of each query under the stable descending order of ``scores``."""
+    nq = boundaries.shape[0] - 1
+    out = np.zeros(nq)
+    for q in prange(nq):
+        a, b = boundaries[q], boundaries[q + 1]
+        order = stable_desc_order(scores[a:b])
+        m = b - a if k <= 0 or k > b - a else k
+        s = 0.0
+        for r in range(m):
+            s += gains[a + order[r]] * discount(r)
+        out[q] = s
+    return out

@@ -1,0 +1,146 @@
+"""Input validation: the one place that raises on user arrays and parameters.
+
+Every public function validates its arrays here, once, at the boundary. Messages name the argument and the
+offending value or index, so a user can find the bad row. ``assert`` is never used for user input.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_1d",
+    "check_finite",
+    "check_consistent_length",
+    "check_sample_weight",
+    "check_raw_score",
+    "check_binary_labels",
+    "check_class_labels",
+    "check_interval",
+    "check_positive_int",
+    "as_numpy",
+]
+
+
+def as_numpy(x, name):
+    """Convert array-likes (lists, pandas objects) to a NumPy array; TypeError for non-numeric data."""
+    if hasattr(x, "to_numpy"):
+        x = x.to_numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
+    return arr
+
+
+def _first_bad(mask):
+    return int(np.flatnonzero(mask.ravel())[0])
+
+
+def check_finite(arr, name):
+    """Raise ValueError naming the first non-finite entry of ``arr``."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr)
+        flat = _first_bad(bad)
+        index = np.unravel_index(flat, arr.shape) if arr.ndim > 1 else flat
+        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[flat]!r} at index {index}")
+    return arr
+
+
+def check_1d(x, name, *, dtype=np.float64, finite=True):
+    """Return ``x`` as a 1-D array of ``dtype``; raise on 2-D input, non-numeric data or NaN/inf."""
+    arr = as_numpy(x, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        raise ValueError(f"{name} must be 1-D; got shape {arr.shape} (use .ravel() for a column vector)")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_consistent_length(n, **arrays):
+    """Raise ValueError if any named array's first dimension differs from ``n``."""
+    for name, arr in arrays.items():
+        if arr is not None and len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} rows but y_true has {n}")
+
+
+def check_sample_weight(sample_weight, n):
+    """Validate sample weights: None, or a finite, non-negative 1-D array of length ``n`` with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = check_1d(sample_weight, "sample_weight")
+    check_consistent_length(n, sample_weight=w)
+    if (w < 0).any():
+        i = _first_bad(w < 0)
+        raise ValueError(f"sample_weight must be non-negative; got {w[i]!r} at index {i}")
+    if n and not w.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum; got all zeros")
+    return w
+
+
+def check_raw_score(raw_score, n, n_classes=None, name="raw_score"):
+    """Validate raw scores: shape (n,) for single-output objectives, (n, n_classes) for multiclass."""
+    arr = as_numpy(raw_score, name)
+    if n_classes is None:
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must have shape ({n},); got shape {arr.shape}")
+    elif arr.shape != (n, n_classes):
+        raise ValueError(f"{name} must have shape ({n}, {n_classes}) for {n_classes} classes; got shape {arr.shape}")
+    if len(arr) != n:
+        raise ValueError(f"{name} has {len(arr)} rows but y_true has {n}")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return check_finite(arr, name)
+
+
+def check_binary_labels(y_true, name="y_true"):
+    """Labels must be 0 or 1 (or in [0, 1] when ``soft``); returns float64."""
+    y = check_1d(y_true, name)
+    bad = (y != 0) & (y != 1)
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(f"{name} must contain only 0 and 1 for a binary objective; got {y[i]!r} at index {i}")
+    return y
+
+
+def check_class_labels(y_true, n_classes, name="y_true"):
+    """Labels must be integers in [0, n_classes); returns int64."""
+    y = check_1d(y_true, name)
+    bad = (y < 0) | (y >= n_classes) | (y != np.floor(y))
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(
+            f"{name} must contain integer class ids in [0, {n_classes}); got {y[i]!r} at index {i}"
+        )
+    return y.astype(np.int64)
+
+
+def check_interval(value, name, low=None, high=None, *, closed="neither", allow_none=False):
+    """Validate a scalar parameter; ``closed`` in {"neither", "left", "right", "both"}."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    left_ok = low is None or (value >= low if closed in ("left", "both") else value > low)
+    right_ok = high is None or (value <= high if closed in ("right", "both") else value < high)
+    if not (np.isfinite(value) and left_ok and right_ok):
+        lb = "[" if closed in ("left", "both") else "("
+        rb = "]" if closed in ("right", "both") else ")"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must be in {lb}{lo}, {hi}{rb}; got {value!r}")
+    return value
+
+
+def check_positive_int(value, name, minimum=1):
+    """Validate an integer parameter >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value!r}")
+    return int(value)

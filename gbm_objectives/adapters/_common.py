@@ -1,0 +1,56 @@
+"""Engine-independent plumbing shared by the adapters: the per-training-set cache and float32 buffers."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..losses import get_objective
+
+
+class CachedObjective:
+    """Holds an objective, the validated training set it was last called on, and reusable output buffers.
+
+    Labels, weights and groups are validated once per training-set object (held by weak reference), not on
+    every boosting round. Gradients are written straight into float32 buffers, the type both engines consume.
+    """
+
+    def __init__(self, objective):
+        self.objective = get_objective(objective)
+        self._ref = None
+        self._prepared = None
+        self._buffers = None
+
+    def _prepared_for(self, key, read):
+        """``read()`` returns (y, weight, group); it is called only when ``key`` is a new training set."""
+        if self._ref is None or self._ref() is not key:
+            y, weight, group = read()
+            self._prepared = self.objective.prepare(y, sample_weight=weight, group=group)
+            try:
+                self._ref = weakref.ref(key)
+            except TypeError:  # not weak-referenceable (e.g. a list): validate on every call
+                self._ref = None
+            self._buffers = None
+        return self._prepared
+
+    def compute(self, key, read, raw_score):
+        prepared = self._prepared_for(key, read)
+        raw = np.asarray(raw_score)
+        if self._buffers is None or self._buffers[0].shape != raw.shape:
+            order = "F" if raw.ndim == 2 and raw.flags.f_contiguous and not raw.flags.c_contiguous else "C"
+            self._buffers = (np.empty(raw.shape, np.float32, order=order), np.empty(raw.shape, np.float32, order=order))
+        return self.objective.grad_hess_prepared(prepared, raw, grad_out=self._buffers[0], hess_out=self._buffers[1])
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.objective!r})"
+
+    def __getstate__(self):
+        return {"objective": self.objective}
+
+    def __setstate__(self, state):
+        self.__init__(state["objective"])
+
+
+def empty_to_none(a):
+    return None if a is None or len(a) == 0 else a

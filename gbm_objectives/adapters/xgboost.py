@@ -1,0 +1,158 @@
+"""XGBoost adapters: objectives as XGBoost callbacks, plus the training helper the estimators use.
+
+XGBoost facts these adapters handle (and the tests check):
+
+* ``xgb.train(params, dtrain, obj=f)`` calls ``f(predt, dtrain)``; query groups come from the DMatrix
+  (``group_ptr``). ``XGBRanker`` refuses callables, so ranking objectives go through ``xgb.train``.
+* The scikit-learn API calls ``f(y_true, y_pred, sample_weight=...)`` only if ``f`` has a ``sample_weight``
+  parameter; :class:`XGBoostSklearnObjective` has it.
+* Multiclass predt and grad/hess are (n, k) (XGBoost >= 2.1).
+* A custom objective starts from the margin ``base_score``, not from the argmin of the loss. Set the DMatrix's
+  ``base_margin`` to ``obj.init_score(y)`` for training *and* prediction (or use the estimators)::
+
+      init = obj.init_score(y)
+      dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+      booster = xgb.train(params, dtrain, num_boost_round=100, obj=go.xgboost_objective(obj))
+      dtest = xgb.DMatrix(X_test, base_margin=np.full(len(X_test), init))
+      proba = obj.transform(booster.predict(dtest, output_margin=True))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xgboost as xgb
+
+from ._common import CachedObjective, empty_to_none
+
+__all__ = [
+    "XGBoostObjective",
+    "XGBoostSklearnObjective",
+    "xgboost_objective",
+    "xgboost_sklearn_objective",
+    "train",
+    "predict_raw",
+    "base_margin_array",
+]
+
+
+def _group_sizes(dmatrix):
+    ptr = dmatrix.get_uint_info("group_ptr")
+    return None if len(ptr) == 0 else np.diff(ptr.astype(np.int64))
+
+
+class XGBoostObjective(CachedObjective):
+    """``f(predt, dtrain) -> (grad, hess)`` for ``xgb.train(params, dtrain, obj=f)``."""
+
+    def __call__(self, predt, dtrain):
+        def read():
+            return dtrain.get_label(), empty_to_none(dtrain.get_weight()), _group_sizes(dtrain)
+
+        return self.compute(dtrain, read, predt)
+
+
+class XGBoostSklearnObjective(CachedObjective):
+    """``f(y_true, y_pred, *, sample_weight=None)`` for ``XGBClassifier/XGBRegressor(objective=f)``."""
+
+    def __call__(self, y_true, y_pred, *, sample_weight=None):
+        return self.compute(y_true, lambda: (y_true, empty_to_none(sample_weight), None), y_pred)
+
+
+def xgboost_objective(obj):
+    """Wrap an objective (instance or registry name) for ``xgb.train(..., obj=...)``."""
+    return XGBoostObjective(obj)
+
+
+def xgboost_sklearn_objective(obj):
+    """Wrap an objective (instance or registry name) for XGBoost's scikit-learn estimators."""
+    return XGBoostSklearnObjective(obj)
+
+
+def base_margin_array(init, n_rows):
+    """A constant init score (scalar or per-class vector) as a DMatrix ``base_margin``."""
+    init = np.asarray(init, dtype=np.float64)
+    if init.ndim == 0:
+        return np.full(n_rows, float(init))
+    return np.tile(init, (n_rows, 1))
+
+
+def _dmatrix(X, y=None, weight=None, group=None, init=None, feature_names=None):
+    n = X.shape[0]
+    return xgb.DMatrix(
+        X,
+        label=y,
+        weight=weight,
+        group=group,
+        base_margin=None if init is None else base_margin_array(init, n),
+        feature_names=feature_names,
+    )
+
+
+def train(
+    objective,
+    X,
+    y,
+    *,
+    params=None,
+    num_boost_round=100,
+    sample_weight=None,
+    group=None,
+    init_score=None,
+    valid_sets=(),
+    early_stopping_rounds=None,
+    custom_metric=None,
+    callbacks=(),
+    feature_names=None,
+):
+    """Train an XGBoost booster with a custom objective (an ``Objective``) or a native one (a string).
+
+    Parameters mirror :func:`gbm_objectives.adapters.lightgbm.train`; ``valid_sets`` is a sequence of
+    ``(name, X, y, sample_weight, group)``. Returns ``(booster, evals_result)``.
+    """
+    params = dict(params or {})
+    params.setdefault("verbosity", 0)
+    obj = None
+    if isinstance(objective, str):
+        params["objective"] = objective
+    else:
+        obj = xgboost_objective(objective)
+        params.setdefault("disable_default_eval_metric", 1)
+        if getattr(objective, "n_classes", None):
+            params["num_class"] = objective.n_classes
+    dtrain = _dmatrix(X, y, sample_weight, group, init_score, feature_names)
+    evals = []
+    for name, Xv, yv, wv, gv in valid_sets:
+        evals.append((dtrain if Xv is X else _dmatrix(Xv, yv, wv, gv, init_score, feature_names), name))
+    evals_result = {}
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=num_boost_round,
+        evals=evals,
+        obj=obj,
+        custom_metric=custom_metric,
+        early_stopping_rounds=early_stopping_rounds or None,
+        evals_result=evals_result,
+        verbose_eval=False,
+        callbacks=list(callbacks),
+    )
+    return booster, evals_result
+
+
+def predict_raw(booster, X, init_score=None, num_iteration=None, feature_names=None):
+    """Raw scores (margin), starting from ``init_score`` when given (as the training DMatrix did)."""
+    dm = _dmatrix(X, init=init_score, feature_names=feature_names)
+    iteration_range = (0, 0) if num_iteration is None else (0, int(num_iteration))
+    return booster.predict(dm, output_margin=True, iteration_range=iteration_range)
+
+
+def objective_loss_metric(objective, name=None):
+    """An XGBoost ``custom_metric`` reporting the objective's own weighted mean loss (lower is better)."""
+    label = name or f"{objective.name}_loss"
+
+    def metric(predt, dmatrix):
+        value = objective.loss(
+            dmatrix.get_label(), predt, sample_weight=empty_to_none(dmatrix.get_weight()), group=_group_sizes(dmatrix)
+        )
+        return label, value
+
+    return metric
