@@ -34,6 +34,11 @@ def as_numpy(x, name):
     return arr
 
 
+def fmt(value):
+    """repr of a value without NumPy's ``np.float64(...)`` wrapper, for error messages."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _first_bad(mask):
     return int(np.flatnonzero(mask.ravel())[0])
 
@@ -44,7 +49,7 @@ def check_finite(arr, name):
         bad = ~np.isfinite(arr)
         flat = _first_bad(bad)
         index = np.unravel_index(flat, arr.shape) if arr.ndim > 1 else flat
-        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[flat]!r} at index {index}")
+        raise ValueError(f"{name} contains a non-finite value {fmt(arr.ravel()[flat])} at index {index}")
     return arr
 
 
@@ -76,7 +81,7 @@ def check_sample_weight(sample_weight, n):
     check_consistent_length(n, sample_weight=w)
     if (w < 0).any():
         i = _first_bad(w < 0)
-        raise ValueError(f"sample_weight must be non-negative; got {w[i]!r} at index {i}")
+        raise ValueError(f"sample_weight must be non-negative; got {fmt(w[i])} at index {i}")
     if n and not w.sum() > 0:
         raise ValueError("sample_weight must have a positive sum; got all zeros")
     return w
@@ -103,7 +108,7 @@ def check_binary_labels(y_true, name="y_true"):
     bad = (y != 0) & (y != 1)
     if bad.any():
         i = _first_bad(bad)
-        raise ValueError(f"{name} must contain only 0 and 1 for a binary objective; got {y[i]!r} at index {i}")
+        raise ValueError(f"{name} must contain only 0 and 1 for a binary objective; got {fmt(y[i])} at index {i}")
     return y
 
 
@@ -114,7 +119,7 @@ def check_class_labels(y_true, n_classes, name="y_true"):
     if bad.any():
         i = _first_bad(bad)
         raise ValueError(
-            f"{name} must contain integer class ids in [0, {n_classes}); got {y[i]!r} at index {i}"
+            f"{name} must contain integer class ids in [0, {n_classes}); got {fmt(y[i])} at index {i}"
         )
     return y.astype(np.int64)
 

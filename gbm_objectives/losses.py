@@ -613,9 +613,14 @@ class SoftmaxFocalLoss(_Multiclass):
         )
 
     def _pointwise_loss(self, y, raw):
-        log_q = self._log_proba_true(y, raw)
+        rows = np.arange(len(y))
+        lse = special.logsumexp(raw, axis=1)
+        log_q = raw[rows, y] - lse
+        others = raw.copy()
+        others[rows, y] = -np.inf
+        log_omq = special.logsumexp(others, axis=1) - lse  # log(1 - q), precise when q -> 1
         a = 1.0 if self.alpha is None else self._alpha[y]
-        return -a * np.exp(self.gamma * np.log1p(-np.exp(log_q))) * log_q if self.gamma else -a * log_q
+        return -a * np.exp(self.gamma * log_omq) * log_q
 
     def _init_score(self, y, w):
         counts = np.bincount(y, weights=w, minlength=self.n_classes).astype(np.float64)

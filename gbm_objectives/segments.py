@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_numpy
+from ._validation import as_numpy, fmt
 
 __all__ = ["boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "group_sizes", "qid_order"]
 
@@ -41,7 +41,7 @@ def boundaries_from_group(group, n_samples=None):
     if g.dtype.kind == "f":
         if not np.isfinite(g).all() or (g != np.floor(g)).any():
             i = int(np.flatnonzero(~np.isfinite(g) | (g != np.floor(g)))[0])
-            raise ValueError(f"group sizes must be integers; got {g[i]!r} at index {i}")
+            raise ValueError(f"group sizes must be integers; got {fmt(g[i])} at index {i}")
     g = g.astype(np.int64)
     if (g <= 0).any():
         i = int(np.flatnonzero(g <= 0)[0])
@@ -74,7 +74,7 @@ def boundaries_from_qid(qid, n_samples=None):
         seen[first] = True
         j = int(np.flatnonzero(~seen)[0])
         raise ValueError(
-            f"qid must be contiguous (all rows of a query together); query {ids[j]!r} reappears at row {starts[j]}"
+            f"qid must be contiguous (all rows of a query together); query {fmt(ids[j])} reappears at row {starts[j]}"
         )
     return np.concatenate((starts, [len(q)])).astype(np.int64)
 
