@@ -1,0 +1,196 @@
+"""Tests for gbm_objectives.datasets: the LETOR/SVMlight parser, tables, generators and named datasets."""
+
+import gzip
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_svmlight_file
+
+from gbm_objectives import datasets
+from conftest import shared_dataset
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load_letor: agreement with scikit-learn's parser on real files
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("letor4_mq2008", "Fold1", "vali.txt.gz"),
+        ("lightgbm_lambdarank", "rank.test"),
+        ("xgboost_agaricus", "agaricus.txt.test"),
+        ("autoclaims", "autoclaims.test"),
+    ],
+    ids=lambda p: "/".join(p),
+)
+def test_load_letor_matches_sklearn_on_real_files(parts):
+    path = shared_dataset(*parts)
+    X, y, qid = datasets.load_letor(path)
+    source = gzip.open(path) if path.suffix == ".gz" else str(path)
+    Xs, ys, qs = load_svmlight_file(source, dtype=np.float32, query_id=True, n_features=X.shape[1])
+    dense = X.toarray() if sp.issparse(X) else X
+    # identical float32 values: both round the same decimal text to float64 then to float32
+    np.testing.assert_array_equal(dense, Xs.toarray())
+    np.testing.assert_array_equal(y, ys)
+    if qs.size and qs.any():
+        np.testing.assert_array_equal(qid, qs)
+
+
+def test_mq2008_is_dense_and_lambdarank_is_sparse_with_query_sibling():
+    X, y, qid = datasets.load_letor(shared_dataset("letor4_mq2008", "Fold1", "vali.txt.gz"))
+    assert isinstance(X, np.ndarray) and X.dtype == np.float32 and X.shape == (2707, 46)
+    assert len(np.unique(qid)) == 157  # PROVENANCE.md: Fold1 vali has 2,707 rows in 157 queries
+    X, y, qid = datasets.load_letor(shared_dataset("lightgbm_lambdarank", "rank.test"))
+    assert sp.issparse(X) and X.dtype == np.float32 and X.shape[0] == 768
+    sizes = np.loadtxt(shared_dataset("lightgbm_lambdarank", "rank.test.query"), dtype=np.int64)
+    np.testing.assert_array_equal(np.bincount(qid), sizes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load_letor: small handwritten files
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_qid_column_comments_blank_lines_and_gzip(tmp_path):
+    text = "# header comment\n2 qid:3 1:0.5 3:1e-2 # docid = a\n\n0 qid:3 2:-1.5\r\n1 qid:9 1:7\n"
+    plain = write(tmp_path / "a.txt", text)
+    gz = tmp_path / "a.txt.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    for path in (plain, gz):
+        X, y, qid = datasets.load_letor(path, dense=True)
+        np.testing.assert_array_equal(X, np.array([[0.5, 0, 0.01], [0, -1.5, 0], [7, 0, 0]], dtype=np.float32))
+        np.testing.assert_array_equal(y, [2, 0, 1])
+        np.testing.assert_array_equal(qid, [3, 3, 9])
+
+
+def test_sibling_query_file_gives_qid(tmp_path):
+    data = write(tmp_path / "r.train", "1 1:1\n0 1:2\n2 1:3\n0 2:1\n")
+    write(tmp_path / "r.train.query", "3\n1\n")
+    X, y, qid = datasets.load_letor(data)
+    np.testing.assert_array_equal(qid, [0, 0, 0, 1])
+
+
+def test_no_qid_and_no_group_file_gives_none(tmp_path):
+    _, _, qid = datasets.load_letor(write(tmp_path / "b.svm", "1 1:1\n0 2:1\n"))
+    assert qid is None
+
+
+def test_chunked_parse_equals_single_chunk(tmp_path, rng):
+    X0, y0, q0 = datasets.make_ranking(n_queries=30, docs_per_query=(2, 9), n_features=7, seed=1)
+    lines = [
+        f"{int(l)} qid:{q} " + " ".join(f"{j + 1}:{v:.6g}" for j, v in enumerate(row) if v > 0)
+        for l, q, row in zip(y0, q0, X0)
+    ]
+    path = write(tmp_path / "g.txt", "\n".join(lines) + "\n")
+    whole = datasets.load_letor(path, dense=True, n_features=7)
+    seen = []
+    parts = datasets.load_letor(path, dense=True, n_features=7, chunk_bytes=100, progress=seen.append)
+    for a, b in zip(whole, parts):
+        np.testing.assert_array_equal(a, b)
+    assert len(seen) > 5 and seen[-1] == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("1 qid:1 1:0.5\nx qid:1 1:2\n", 2, "label"),
+        ("1 qid:1 1:0.5\n1 qid:1 1:abc\n", 2, "feature"),
+        ("1 qid:1 1:0.5 1:0.7\n", 1, "strictly increasing"),
+        ("1 qid:1 2:0.5 1:0.7\n", 1, "strictly increasing"),
+        ("1 qid:a 1:0.5\n", 1, "qid"),
+        ("1 qid:1 1:0.5\n0 1:0.2\n", 2, "qid"),
+        ("1 qid:1 1:1\n1 qid:2 1:1\n1 qid:1 1:1\n", 3, "goes back to an earlier query"),
+    ],
+    ids=["label", "value", "duplicate", "unsorted", "qid", "mixed-qid", "qid-back"],
+)
+def test_bad_lines_name_file_and_line(tmp_path, text, line, words):
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(ValueError, match=rf"bad\.txt:{line}: .*{words}"):
+        datasets.load_letor(path)
+
+
+def test_mismatched_query_file_names_file_and_line(tmp_path):
+    data = write(tmp_path / "r.txt", "1 1:1\n0 1:2\n2 1:3\n")
+    write(tmp_path / "r.txt.query", "2\n2\n")
+    with pytest.raises(ValueError, match=r"r\.txt\.query:2: group sizes reach 4 rows .* only 3 rows"):
+        datasets.load_letor(data)
+    write(tmp_path / "r.txt.query", "2\n")
+    with pytest.raises(ValueError, match=r"r\.txt\.query: group sizes sum to 2 but .*r\.txt has 3 rows"):
+        datasets.load_letor(data)
+    write(tmp_path / "r.txt.query", "2\n0\n1\n")
+    with pytest.raises(ValueError, match=r"r\.txt\.query:2: group sizes must be positive"):
+        datasets.load_letor(data)
+
+
+def test_n_features_widens_and_rejects_out_of_range(tmp_path):
+    path = write(tmp_path / "w.txt", "1 1:1 2:2\n0 1:3 2:4\n")
+    X, _, _ = datasets.load_letor(path, n_features=4)
+    assert X.shape == (2, 4) and not X[:, 2:].any()
+    with pytest.raises(ValueError, match=r"w\.txt:1: feature index 2 is beyond n_features=1"):
+        datasets.load_letor(path, n_features=1)
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        datasets.load_letor("does/not/exist.txt")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generators
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_make_ranking_shape_and_histogram():
+    X, y, qid = datasets.make_ranking(n_queries=200, docs_per_query=(20, 250), n_features=136, seed=0)
+    sizes = np.bincount(qid)
+    assert len(sizes) == 200 and sizes.min() >= 20 and sizes.max() <= 250
+    assert X.dtype == np.float32 and X.shape == (len(y), 136)
+    assert np.all(np.diff(qid) >= 0)
+    # labels are cut at global quantiles of the latent score: the shares are the MSLR-like ones up to rounding
+    shares = np.bincount(y.astype(int), minlength=5) / len(y)
+    np.testing.assert_allclose(shares, [0.52, 0.32, 0.13, 0.02, 0.01], atol=2 / len(y))
+
+
+def test_make_ranking_is_seeded():
+    a = datasets.make_ranking(n_queries=5, docs_per_query=10, n_features=4, seed=3)
+    b = datasets.make_ranking(n_queries=5, docs_per_query=10, n_features=4, seed=3)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_make_ranking_labels_carry_signal():
+    # within queries, the noiseless latent score is a linear+nonlinear function of the features; a linear fit on the
+    # features must already beat a random ranking clearly (a GBM does better, see scripts/train_ranker.py)
+    X, y, qid = datasets.make_ranking(n_queries=100, docs_per_query=(20, 40), n_features=20, seed=0)
+    coef, *_ = np.linalg.lstsq(np.c_[X, np.ones(len(y))], y, rcond=None)
+    s = np.c_[X, np.ones(len(y))] @ coef
+    assert np.corrcoef(s, y)[0, 1] > 0.5
+
+
+def test_make_imbalanced_exact_rate_and_signal():
+    X, y = datasets.make_imbalanced(n_samples=20000, positive_rate=0.01, seed=0)
+    assert X.dtype == np.float32 and int(y.sum()) == 200
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    # the latent logit has a linear and a quadratic part: a linear model finds a clear signal (AUC well above the
+    # 0.5 of chance) and trees, which also capture the quadratic part, do better still
+    linear = LogisticRegression().fit(X[:10000], y[:10000]).decision_function(X[10000:])
+    trees = HistGradientBoostingClassifier(random_state=0).fit(X[:10000], y[:10000]).predict_proba(X[10000:])[:, 1]
+    auc_linear, auc_trees = roc_auc_score(y[10000:], linear), roc_auc_score(y[10000:], trees)
+    assert 0.7 < auc_linear < auc_trees
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0, 1e-6])
+def test_make_imbalanced_rejects_degenerate_rates(rate):
+    with pytest.raises(ValueError, match="positive_rate"):
+        datasets.make_imbalanced(n_samples=100, positive_rate=rate)
