@@ -49,4 +49,7 @@ __all__ = [
 
 # --- ranking (issue: LambdaRankObjective, PairwiseLogistic, LambdaMART) ---
 # --- metrics (issue: ndcg_score, mrr_score, map_score, auc_score, evaluate, scorers) ---
+from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndcg_score, precision_score_at_k
+
+__all__ += ["CONVENTIONS", "ndcg_score", "mrr_score", "map_score", "precision_score_at_k", "auc_score", "evaluate"]
 # --- calibration and quantile renewal ---

@@ -34,6 +34,9 @@ __all__ = [
     "stable_desc_order",
     "ideal_dcg",
     "dcg",
+    "ranked_order",
+    "dcg_from_order",
+    "tie_averaged_dcg",
     "MAX_DEFAULT_LABEL",
 ]
 
@@ -97,5 +100,84 @@ def dcg(gains, scores, boundaries, k):
         s = 0.0
         for r in range(m):
             s += gains[a + order[r]] * discount(r)
+        out[q] = s
+    return out
+
+
+@njit(cache=True)
+def _stable_desc_order_reversed_ties(scores):
+    """Indices sorting ``scores`` descending, ties in *reverse* input order (trec_eval with increasing docnos)."""
+    m = scores.shape[0]
+    rev = stable_desc_order(scores[::-1])
+    return (m - 1) - rev
+
+
+@njit(cache=True, parallel=True)
+def ranked_order(scores, boundaries, reverse_ties):
+    """Per-query ranking, as local indices in one int64 array of ``len(scores)``.
+
+    ``order[boundaries[q] + r]`` is the 0-based position inside query ``q`` of the document ranked ``r``: scores
+    descending, ties in input order (``reverse_ties=False``, LightGBM's ``stable_sort``) or in reverse input order
+    (``reverse_ties=True``: trec_eval's score-then-docno-descending order when docnos increase with the row).
+    """
+    n = scores.shape[0]
+    nq = boundaries.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    for q in prange(nq):
+        a, b = boundaries[q], boundaries[q + 1]
+        if reverse_ties:
+            o = _stable_desc_order_reversed_ties(scores[a:b])
+        else:
+            o = stable_desc_order(scores[a:b])
+        for r in range(b - a):
+            order[a + r] = o[r]
+    return order
+
+
+@njit(cache=True, parallel=True)
+def dcg_from_order(gains, order, boundaries, k):
+    """DCG@k of each query for a given ranking (see :func:`ranked_order`); ``k <= 0`` means the whole query.
+
+    With the ``reverse_ties=False`` order this equals :func:`dcg`.
+    """
+    nq = boundaries.shape[0] - 1
+    out = np.zeros(nq)
+    for q in prange(nq):
+        a, b = boundaries[q], boundaries[q + 1]
+        m = b - a if k <= 0 or k > b - a else k
+        s = 0.0
+        for r in range(m):
+            s += gains[a + order[a + r]] * discount(r)
+        out[q] = s
+    return out
+
+
+@njit(cache=True, parallel=True)
+def tie_averaged_dcg(gains, scores, order, boundaries, k):
+    """DCG@k with the gains of tied scores averaged over their ranks (scikit-learn's ``ignore_ties=False``).
+
+    For a block of tied documents at ranks ``p .. p + m - 1`` the block adds
+    ``mean(gains of the block) * sum_{r = p}^{min(p + m, k) - 1} discount(r)``: the expected DCG@k over all orders
+    of the tied documents. ``order`` is any ranking by descending score (:func:`ranked_order`).
+    """
+    nq = boundaries.shape[0] - 1
+    out = np.zeros(nq)
+    for q in prange(nq):
+        a, b = boundaries[q], boundaries[q + 1]
+        m = b - a if k <= 0 or k > b - a else k
+        s = 0.0
+        r = 0
+        while r < m:
+            v = scores[a + order[a + r]]
+            e = r + 1
+            g = gains[a + order[a + r]]
+            while e < b - a and scores[a + order[a + e]] == v:
+                g += gains[a + order[a + e]]
+                e += 1
+            d = 0.0
+            for j in range(r, min(e, m)):
+                d += discount(j)
+            s += g / (e - r) * d
+            r = e
         out[q] = s
     return out
