@@ -28,8 +28,16 @@ from ._validation import check_interval, check_positive_int
 
 __all__ = [
     "load_letor",
+    "load_table",
+    "load_file",
+    "data_format",
     "make_ranking",
     "make_imbalanced",
+    "list_datasets",
+    "load",
+    "DATASETS",
+    "DatasetInfo",
+    "data_roots",
 ]
 
 _CHUNK_BYTES = 64 << 20
@@ -316,6 +324,161 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# CSV / Parquet
+# --------------------------------------------------------------------------------------------------------------
+
+_LABEL_CANDIDATES = ("label", "y", "target", "relevance")
+_LETOR_SUFFIXES = (".txt", ".svm", ".svmlight", ".libsvm", ".letor", ".train", ".test", ".vali", ".dat")
+_CSV_SUFFIXES = (".csv", ".tsv")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def data_format(path):
+    """``"letor"``, ``"csv"`` or ``"parquet"`` from the file name (a trailing ``.gz`` is looked through).
+
+    >>> data_format("Fold1/train.txt.gz"), data_format("x.csv"), data_format("x.parquet")
+    ('letor', 'csv', 'parquet')
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[: -len(".gz")]
+    suffix = Path(name).suffix
+    if suffix in _CSV_SUFFIXES:
+        return "csv"
+    if suffix in _PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix in _LETOR_SUFFIXES:
+        return "letor"
+    raise ValueError(
+        f"cannot tell the format of {str(path)!r} from its extension; use .txt/.svm/.letor (SVMlight/LETOR, "
+        f"optionally .gz), .csv/.tsv or .parquet"
+    )
+
+
+def load_table(path, label=None, group=None, *, features=None, dtype=np.float32):
+    """Load a CSV/TSV (plain or gzip) or Parquet table with pandas.
+
+    Parameters
+    ----------
+    path : str or path-like
+    label : str, optional
+        Label column. By default the first of ``label``, ``y``, ``target``, ``relevance`` that exists.
+    group : str, optional
+        Query column (any type; rows of a query must be contiguous). Query ids are numbered in order of first
+        appearance.
+    features : list of str, optional
+        Feature columns; by default every other column. All must be numeric (missing values become NaN).
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n_samples, n_features)
+    y : ndarray of float64, shape (n_samples,)
+    qid : ndarray of int64 or None
+    feature_names : list of str
+        (Only the first three are unpacked by ``X, y, qid = load_table(...)``: the result is a
+        :class:`Table`, a tuple of three whose ``feature_names`` attribute holds the column names.)
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and line, for CSV) for a missing label/group/feature column, a non-numeric column, a
+        missing or non-numeric label, or a group whose rows are not contiguous.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    fmt = data_format(path)
+    if fmt == "letor":
+        raise ValueError(f"{path}: this is an SVMlight/LETOR file; use load_letor")
+    try:
+        if fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+            frame = pd.read_csv(path, sep=sep)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    row_name = (lambda i: f"{path}:{i + 2}") if fmt == "csv" else (lambda i: f"{path}: row {i}")
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if label is None:
+        label = next((c for c in _LABEL_CANDIDATES if c in columns), None)
+        if label is None:
+            raise ValueError(f"{path}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are {columns}")
+    for what, col in (("label", label), ("group", group)):
+        if col is not None and col not in columns:
+            raise ValueError(f"{path}: missing {what} column {col!r}; columns are {columns}")
+    if features is None:
+        features = [c for c in columns if c not in (label, group)]
+    else:
+        features = [str(c) for c in features]
+        missing = [c for c in features if c not in columns]
+        if missing:
+            raise ValueError(f"{path}: missing feature column {missing[0]!r}; columns are {columns}")
+    y_col = frame[label]
+    if not pd.api.types.is_numeric_dtype(y_col.dtype) or pd.api.types.is_bool_dtype(y_col.dtype):
+        y_num = pd.to_numeric(y_col, errors="coerce")
+        bad = np.flatnonzero(y_num.isna().to_numpy() & y_col.notna().to_numpy())
+        if len(bad):
+            raise ValueError(f"{row_name(int(bad[0]))}: label {label!r} is not a number: {y_col.iloc[bad[0]]!r}")
+        y_col = y_num
+    y = y_col.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(y).any():
+        raise ValueError(f"{row_name(int(np.flatnonzero(np.isnan(y))[0]))}: label {label!r} is missing")
+    for col in features:
+        if not (pd.api.types.is_numeric_dtype(frame[col].dtype) or pd.api.types.is_bool_dtype(frame[col].dtype)):
+            raise ValueError(
+                f"{path}: feature column {col!r} is not numeric (dtype {frame[col].dtype}); encode it or leave it out "
+                f"with features=[...]"
+            )
+    X = frame[features].to_numpy(dtype=dtype, na_value=np.nan) if features else np.empty((len(frame), 0), dtype)
+    X = np.ascontiguousarray(X)
+    qid = None
+    if group is not None:
+        g = frame[group]
+        if g.isna().any():
+            raise ValueError(f"{row_name(int(np.flatnonzero(g.isna().to_numpy())[0]))}: group {group!r} is missing")
+        codes, _ = pd.factorize(g, sort=False)
+        qid = codes.astype(np.int64)
+        change = np.flatnonzero(qid[1:] != qid[:-1]) + 1
+        starts = np.concatenate(([0], change)) if len(qid) else change
+        if len(starts) != (qid.max() + 1 if len(qid) else 0):
+            ids = qid[starts]
+            seen = np.zeros(len(ids), dtype=bool)
+            seen[np.unique(ids, return_index=True)[1]] = True
+            j = int(np.flatnonzero(~seen)[0])
+            raise ValueError(
+                f"{row_name(int(starts[j]))}: group {g.iloc[starts[j]]!r} goes back to an earlier query; the rows of "
+                f"each query must be contiguous"
+            )
+    return Table(X, y, qid, features)
+
+
+class Table(tuple):
+    """``(X, y, qid)`` with the feature column names as ``.feature_names``."""
+
+    def __new__(cls, X, y, qid, feature_names):
+        self = super().__new__(cls, (X, y, qid))
+        self.feature_names = list(feature_names)
+        return self
+
+
+def load_file(path, *, label=None, group=None, n_features=None, progress=None):
+    """Load any supported file by its extension: ``(X, y, qid, feature_names)``.
+
+    LETOR/SVMlight files get feature names ``f1 ... fd`` (``fj`` is file index ``j`` in a one-based file).
+    """
+    fmt = data_format(path)
+    if fmt == "letor":
+        X, y, qid = load_letor(path, n_features=n_features, progress=progress)
+        return X, y, qid, [f"f{j + 1}" for j in range(X.shape[1])]
+    table = load_table(path, label=label, group=group)
+    return table[0], table[1], table[2], table.feature_names
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Generators
 # --------------------------------------------------------------------------------------------------------------
 
@@ -452,3 +615,288 @@ def make_imbalanced(n_samples=10000, positive_rate=0.01, *, n_features=20, n_inf
     y = np.zeros(n_samples, dtype=np.float64)
     y[np.argpartition(-z, n_pos - 1)[:n_pos]] = 1.0
     return X, y
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Named datasets
+# --------------------------------------------------------------------------------------------------------------
+
+
+class DatasetInfo(tuple):
+    """A named dataset: ``(name, task, source, splits, description)`` plus ``available`` and ``location``."""
+
+    __slots__ = ()
+    _fields = ("name", "task", "source", "splits", "description")
+
+    def __new__(cls, name, task, source, splits, description, loader, files=()):
+        self = super().__new__(cls, (name, task, source, tuple(splits), description))
+        return self
+
+    name = property(lambda self: self[0])
+    task = property(lambda self: self[1])
+    source = property(lambda self: self[2])
+    splits = property(lambda self: self[3])
+    description = property(lambda self: self[4])
+
+    @property
+    def location(self):
+        """Folder holding a local dataset's files (``None`` when not found or not a local dataset)."""
+        spec = _REGISTRY[self.name]
+        if not spec["files"]:
+            return None
+        for root in data_roots():
+            if _find(root, spec["files"][0]) is not None:
+                return root
+        return None
+
+    @property
+    def available(self):
+        return self.source != "local" or self.location is not None
+
+    def __repr__(self):
+        state = "available" if self.available else "not found"
+        return f"DatasetInfo(name={self.name!r}, task={self.task!r}, source={self.source!r}, {state})"
+
+
+def data_roots():
+    """Folders searched for local copies of public datasets, in order.
+
+    ``$GBM_OBJECTIVES_DATA`` (``os.pathsep``-separated), the download cache of ``datasets/fetch.py``
+    (``$GBM_OBJECTIVES_CACHE`` or ``~/.cache/gbm_objectives``), and ``../shared/datasets`` next to a source
+    checkout.
+    """
+    roots = []
+    env = os.environ.get("GBM_OBJECTIVES_DATA")
+    if env:
+        roots += [Path(p) for p in env.split(os.pathsep) if p]
+    roots.append(cache_dir())
+    roots.append(Path(__file__).resolve().parent.parent.parent / "shared" / "datasets")
+    return roots
+
+
+def cache_dir():
+    """The download cache: ``$GBM_OBJECTIVES_CACHE``, else ``$XDG_CACHE_HOME/gbm_objectives``, else ``~/.cache/...``."""
+    env = os.environ.get("GBM_OBJECTIVES_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gbm_objectives"
+
+
+def _find(root, rel):
+    for candidate in (Path(root) / rel, Path(root) / (rel + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _split_rows(n, split, seed=0):
+    """Deterministic 60/20/20 train/vali/test row split (``all``: every row, in order)."""
+    if split == "all":
+        return np.arange(n)
+    perm = np.random.default_rng(seed).permutation(n)
+    a, b = int(0.6 * n), int(0.8 * n)
+    return np.sort({"train": perm[:a], "vali": perm[a:b], "test": perm[b:]}[split])
+
+
+def _split_queries(qid, split):
+    if split == "all":
+        return np.arange(len(qid))
+    n_q = int(qid.max()) + 1
+    a, b = int(0.6 * n_q), int(0.8 * n_q)
+    lo, hi = {"train": (0, a), "vali": (a, b), "test": (b, n_q)}[split]
+    return np.flatnonzero((qid >= lo) & (qid < hi))
+
+
+def _sklearn_loader(fn_name):
+    def loader(split, **kwargs):
+        import sklearn.datasets
+
+        X, y = getattr(sklearn.datasets, fn_name)(return_X_y=True)
+        rows = _split_rows(len(y), split)
+        return np.ascontiguousarray(X[rows], dtype=np.float32), y[rows].astype(np.float64), None
+
+    return loader
+
+
+def _synthetic_ranking(split, n_queries=500, seed=0, **kwargs):
+    X, y, qid = make_ranking(n_queries=n_queries, seed=seed, **kwargs)
+    rows = _split_queries(qid, split)
+    return X[rows], y[rows], qid[rows]
+
+
+def _synthetic_imbalanced(split, n_samples=50000, positive_rate=0.01, seed=0, **kwargs):
+    X, y = make_imbalanced(n_samples=n_samples, positive_rate=positive_rate, seed=seed, **kwargs)
+    rows = _split_rows(n_samples, split)
+    return X[rows], y[rows], None
+
+
+def _local_letor(pattern):
+    def loader(split, fold=1, **kwargs):
+        rel = pattern.format(split=split, fold=int(fold))
+        for root in data_roots():
+            path = _find(root, rel)
+            if path is not None:
+                return load_letor(path, **kwargs)
+        raise FileNotFoundError(_not_found_message(rel))
+
+    return loader
+
+
+def _local_csv(rel, label_col, drop=()):
+    def loader(split, **kwargs):
+        import pandas as pd
+
+        for root in data_roots():
+            path = _find(root, rel)
+            if path is not None:
+                frame = pd.read_csv(path, header=None)
+                y = frame.pop(frame.columns[label_col]).to_numpy(dtype=np.float64)
+                frame = frame.drop(columns=[frame.columns[i] for i in drop])
+                X = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
+                rows = _split_rows(len(y), split)
+                return X[rows], y[rows], None
+        raise FileNotFoundError(_not_found_message(rel))
+
+    return loader
+
+
+def _not_found_message(rel):
+    roots = ", ".join(str(r) for r in data_roots())
+    return (
+        f"local dataset file {rel!r} not found under any data root ({roots}); download it with "
+        f"`python datasets/fetch.py NAME` or set GBM_OBJECTIVES_DATA"
+    )
+
+
+_SPLITS3 = ("train", "vali", "test", "all")
+_REGISTRY = {
+    "synthetic-ranking": dict(
+        task="ranking",
+        source="generator",
+        splits=_SPLITS3,
+        description="make_ranking(n_queries=500): MSLR-shaped, 136 features, labels 0-4; split by query 60/20/20",
+        loader=_synthetic_ranking,
+        files=(),
+    ),
+    "synthetic-imbalanced": dict(
+        task="binary",
+        source="generator",
+        splits=_SPLITS3,
+        description="make_imbalanced(n_samples=50000, positive_rate=0.01): 20 features; rows split 60/20/20",
+        loader=_synthetic_imbalanced,
+        files=(),
+    ),
+    "breast_cancer": dict(
+        task="binary",
+        source="scikit-learn",
+        splits=_SPLITS3,
+        description="Wisconsin breast cancer (569 rows, 30 features, 37% positive); rows split 60/20/20",
+        loader=_sklearn_loader("load_breast_cancer"),
+        files=(),
+    ),
+    "diabetes": dict(
+        task="regression",
+        source="scikit-learn",
+        splits=_SPLITS3,
+        description="diabetes progression (442 rows, 10 features); rows split 60/20/20",
+        loader=_sklearn_loader("load_diabetes"),
+        files=(),
+    ),
+    "wine": dict(
+        task="multiclass",
+        source="scikit-learn",
+        splits=_SPLITS3,
+        description="UCI wine recognition (178 rows, 13 features, 3 classes); rows split 60/20/20",
+        loader=_sklearn_loader("load_wine"),
+        files=(),
+    ),
+    "mq2008": dict(
+        task="ranking",
+        source="local",
+        splits=("train", "vali", "test"),
+        description="LETOR 4.0 MQ2008 (Qin & Liu 2013): 46 features, labels 0-2, 5 folds (fold=1..5)",
+        loader=_local_letor("letor4_mq2008/Fold{fold}/{split}.txt"),
+        files=("letor4_mq2008/Fold1/train.txt",),
+    ),
+    "lightgbm-lambdarank": dict(
+        task="ranking",
+        source="local",
+        splits=("train", "test"),
+        description="LightGBM's examples/lambdarank data (sparse, 300 features, labels 0-4, .query files)",
+        loader=_local_letor("lightgbm_lambdarank/rank.{split}"),
+        files=("lightgbm_lambdarank/rank.train",),
+    ),
+    "agaricus": dict(
+        task="binary",
+        source="local",
+        splits=("train", "test"),
+        description="UCI mushroom, one-hot (XGBoost's demo data: 126 sparse binary features)",
+        loader=_local_letor("xgboost_agaricus/agaricus.txt.{split}"),
+        files=("xgboost_agaricus/agaricus.txt.train",),
+    ),
+    "autoclaims": dict(
+        task="regression",
+        source="local",
+        splits=("train", "test"),
+        description="insurance claim amounts (heavy right tail; Frees 2010), 33 features, SVMlight",
+        loader=_local_letor("autoclaims/autoclaims.{split}"),
+        files=("autoclaims/autoclaims.train",),
+    ),
+    "oil-spill": dict(
+        task="binary",
+        source="local",
+        splits=_SPLITS3,
+        description="oil spill detection (Kubat et al. 1998): 937 rows, 48 features, 4.4% positive; rows 60/20/20",
+        loader=_local_csv("oil_spill/oil-spill.csv", label_col=-1, drop=(0,)),
+        files=("oil_spill/oil-spill.csv",),
+    ),
+    "phoneme": dict(
+        task="binary",
+        source="local",
+        splits=_SPLITS3,
+        description="ELENA phoneme: 5,404 rows, 5 features, 29% positive; rows split 60/20/20",
+        loader=_local_csv("phoneme/phoneme.csv", label_col=-1),
+        files=("phoneme/phoneme.csv",),
+    ),
+}
+
+DATASETS = {
+    name: DatasetInfo(name, s["task"], s["source"], s["splits"], s["description"], s["loader"], s["files"])
+    for name, s in _REGISTRY.items()
+}
+
+
+def list_datasets():
+    """The named datasets, as :class:`DatasetInfo` tuples (``.available`` tells whether a local one is present).
+
+    >>> [d.name for d in list_datasets()][:3]
+    ['synthetic-ranking', 'synthetic-imbalanced', 'breast_cancer']
+    """
+    return list(DATASETS.values())
+
+
+def load(name, split="train", **kwargs):
+    """Load a named dataset split as ``(X, y, qid)`` (``qid`` is ``None`` unless it is a ranking set).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_datasets`.
+    split : str
+        One of the dataset's splits (``"train"``, ``"vali"``, ``"test"``; ``"all"`` for generated and
+        scikit-learn sets, whose 60/20/20 splits are deterministic).
+    **kwargs
+        Passed to the loader: ``fold=`` for ``mq2008``; generator arguments (``n_queries``, ``seed``, ...) for
+        the synthetic sets.
+
+    >>> X, y, qid = load("breast_cancer", split="test")
+    >>> X.shape, qid is None
+    ((114, 30), True)
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    info = DATASETS[name]
+    if split not in info.splits:
+        raise ValueError(f"dataset {name!r} has splits {list(info.splits)}; got split={split!r}")
+    return _REGISTRY[name]["loader"](split, **kwargs)

@@ -174,3 +174,38 @@ def objective_loss_metric(objective, name=None):
         return label, value, False
 
     return feval
+
+
+# ---- model files and staged prediction (used by the CLI) -------------------------------------------------------
+def save_booster(booster, path, num_iteration=None):
+    """Write the booster in LightGBM's text model format, keeping the first ``num_iteration`` rounds."""
+    booster.save_model(str(path), num_iteration=num_iteration)
+
+
+def load_booster(path):
+    """Read a booster written by :func:`save_booster`."""
+    return lgb.Booster(model_file=str(path))
+
+
+def num_rounds(booster):
+    """Number of boosting rounds the booster holds."""
+    return int(booster.current_iteration())
+
+
+def staged_predict_raw(booster, X, init_score=None, iterations=None):
+    """Yield ``(i, raw)``: raw scores after the first ``i`` rounds, for each ``i`` in increasing ``iterations``.
+
+    Each step adds only the new trees (``start_iteration``), so all stages together cost one full prediction.
+    """
+    total = num_rounds(booster)
+    iterations = range(1, total + 1) if iterations is None else iterations
+    n = X.shape[0]
+    raw = None if init_score is None else init_score_array(init_score, n)
+    done = 0
+    for i in iterations:
+        i = min(int(i), total)
+        if i > done:
+            step = booster.predict(X, raw_score=True, start_iteration=done, num_iteration=i - done)
+            raw = step if raw is None else raw + step
+            done = i
+        yield i, (np.zeros(n) if raw is None else raw)

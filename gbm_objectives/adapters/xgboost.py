@@ -156,3 +156,47 @@ def objective_loss_metric(objective, name=None):
         return label, value
 
     return metric
+
+
+# ---- model files and staged prediction (used by the CLI) -------------------------------------------------------
+def save_booster(booster, path, num_iteration=None):
+    """Write the booster as XGBoost JSON, keeping the first ``num_iteration`` rounds."""
+    if num_iteration is not None and num_iteration < booster.num_boosted_rounds():
+        booster = booster[: int(num_iteration)]
+    booster.save_model(str(path))
+
+
+def load_booster(path):
+    """Read a booster written by :func:`save_booster`."""
+    booster = xgb.Booster()
+    booster.load_model(str(path))
+    return booster
+
+
+def num_rounds(booster):
+    """Number of boosting rounds the booster holds."""
+    return int(booster.num_boosted_rounds())
+
+
+def staged_predict_raw(booster, X, init_score=None, iterations=None):
+    """Yield ``(i, raw)``: raw scores after the first ``i`` rounds, for each ``i`` in increasing ``iterations``.
+
+    Each step predicts only the new trees (``iteration_range``) on a zero ``base_margin``, so all stages together
+    cost one full prediction; the start (``init_score``, or the model's own ``base_score``) is added once.
+    """
+    total = num_rounds(booster)
+    iterations = range(1, total + 1) if iterations is None else iterations
+    n = X.shape[0]
+    zero = xgb.DMatrix(X, base_margin=np.zeros(n))
+    if init_score is not None:
+        start = base_margin_array(init_score, n)
+    else:  # a native objective starts from base_score: the full margin minus the trees' sum
+        full = booster.predict(xgb.DMatrix(X), output_margin=True)
+        start = full - booster.predict(zero, output_margin=True, iteration_range=(0, total))
+    raw, done = start.astype(np.float64), 0
+    for i in iterations:
+        i = min(int(i), total)
+        if i > done:
+            raw = raw + booster.predict(zero, output_margin=True, iteration_range=(done, i))
+            done = i
+        yield i, raw
