@@ -53,3 +53,7 @@ from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndc
 
 __all__ += ["CONVENTIONS", "ndcg_score", "mrr_score", "map_score", "precision_score_at_k", "auc_score", "evaluate"]
 # --- calibration and quantile renewal ---
+from .adapters.lightgbm_renewal import QuantileLeafRenewal, quantile_leaf_renewal
+from .quantile import leaf_quantiles, renewed_leaf_values
+
+__all__ += ["quantile_leaf_renewal", "QuantileLeafRenewal", "leaf_quantiles", "renewed_leaf_values"]

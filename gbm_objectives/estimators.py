@@ -88,10 +88,11 @@ class _GBMBase(BaseEstimator):
             valid_sets.append((f"valid_{i}", Xv, self._encode_eval_y(yv), None, None))
         if early_stopping_rounds and not valid_sets:
             raise ValueError("early_stopping_rounds needs an eval_set")
+        train_objective, callbacks = self._training_hooks(objective, X, valid_sets)
         metric_factory = backend.objective_loss_metric(objective)
         kwargs = {"feval": metric_factory} if self.backend == "lightgbm" else {"custom_metric": metric_factory}
         self.booster_, self.evals_result_ = backend.train(
-            objective,
+            train_objective,
             X,
             y,
             params=self._engine_params(),
@@ -100,11 +101,16 @@ class _GBMBase(BaseEstimator):
             init_score=self.init_score_,
             valid_sets=valid_sets,
             early_stopping_rounds=early_stopping_rounds,
+            callbacks=callbacks,
             **(kwargs if valid_sets else {}),
         )
         best = getattr(self.booster_, "best_iteration", None)
         self.best_iteration_ = int(best) + (1 if self.backend == "xgboost" else 0) if early_stopping_rounds else None
         return self
+
+    def _training_hooks(self, objective, X, valid_sets):
+        """The objective handed to the engine and extra engine callbacks (none by default)."""
+        return objective, []
 
     def _encode_eval_y(self, y):
         return np.asarray(y, dtype=np.float64)
@@ -213,6 +219,11 @@ class GBMRegressor(RegressorMixin, _GBMBase):
 
     Parameters are those of :class:`GBMClassifier`; ``objective`` defaults to "squared_error" and must be a
     regression objective ("huber", "quantile", ...).
+
+    leaf_renewal : bool, default True
+        With ``objective="quantile"`` on the LightGBM backend, re-fit every new leaf to the alpha-quantile of the
+        residuals of its training rows, as LightGBM's built-in ``quantile`` does
+        (:func:`gbm_objectives.quantile_leaf_renewal`). Ignored for other objectives and for XGBoost.
     """
 
     def __init__(
@@ -225,10 +236,21 @@ class GBMRegressor(RegressorMixin, _GBMBase):
         backend_params=None,
         random_state=0,
         n_jobs=None,
+        leaf_renewal=True,
     ):
         super().__init__(
             objective, backend, n_estimators, learning_rate, objective_params, backend_params, random_state, n_jobs
         )
+        self.leaf_renewal = leaf_renewal
+
+    def _training_hooks(self, objective, X, valid_sets):
+        if not (self.leaf_renewal and self.backend == "lightgbm" and objective.name == "quantile"):
+            return objective, []
+        from .adapters.lightgbm_renewal import quantile_leaf_renewal
+
+        valid_X = {name: Xv for name, Xv, *_ in valid_sets if Xv is not X}
+        renewal = quantile_leaf_renewal(objective, X, valid_X=valid_X)
+        return renewal.objective, [renewal]
 
     def fit(self, X, y, sample_weight=None, eval_set=None, early_stopping_rounds=None):
         """Fit on X (array or DataFrame) and real targets y; ``eval_set`` is a list of (X, y) pairs."""

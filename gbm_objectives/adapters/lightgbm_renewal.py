@@ -1,0 +1,213 @@
+"""Quantile leaf renewal for LightGBM: what the built-in ``quantile`` objective does, for our custom objective.
+
+LightGBM's built-in quantile (and L1) objective grows each tree on the pinball gradients, then replaces every leaf
+value by the alpha-quantile of the residuals ``y - score`` of the training rows in the leaf (``RenewTreeOutput``),
+and only then shrinks the tree by the learning rate. A custom (grad, hess) objective gets no such step, so its
+leaves are Newton steps on a constant hessian and training converges more slowly. :func:`quantile_leaf_renewal`
+adds the step back from Python::
+
+    obj = go.QuantileLoss(alpha=0.9)
+    renewal = go.quantile_leaf_renewal(obj, X)              # X: the training features (raw, as given to Dataset)
+    init = obj.init_score(y)
+    train = lgb.Dataset(X, y, init_score=np.full(len(y), init))
+    booster = lgb.train({"objective": go.lightgbm_objective(renewal.objective), "learning_rate": 0.05},
+                        train, num_boost_round=200, callbacks=[renewal])
+    pred = booster.predict(X_test, raw_score=True) + init
+
+How it works. After each boosting round the callback finds the leaf of every training row in the new tree
+(``Booster.predict(X, pred_leaf=True)``), computes ``learning_rate * quantile(y - previous score)`` per leaf
+(:func:`gbm_objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
+``Booster.set_leaf_output``. LightGBM does not update its cached training/validation scores when a leaf is
+rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
+:class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
+float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
+un-renewed model; give the validation features as ``valid_X={name: X}`` and the callback rewrites the pinball-loss
+entries (``quantile`` metric or this package's ``quantile_loss`` feval) of ``env.evaluation_result_list`` with the
+renewed model's values before ``record_evaluation`` and ``early_stopping`` read them.
+
+Differences from the built-in that remain: with bagging (``bagging_fraction < 1``) or GOSS, LightGBM renews a leaf
+from the in-bag rows only, this callback from all training rows (the bag is not exposed to Python); a tree with a
+single leaf is left as it is (as the built-in does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import QuantileLoss, get_objective
+from ..quantile import _check_method, renewed_leaf_values
+
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal"]
+
+_LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
+
+
+class _RenewedQuantileLoss(QuantileLoss):
+    """A :class:`QuantileLoss` whose gradients use the renewal's exact training score, not LightGBM's stale one."""
+
+    def __init__(self, alpha=0.5):
+        super().__init__(alpha)
+        self._renewal = None
+
+    def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
+        score = self._renewal._training_score(raw_score) if self._renewal is not None else raw_score
+        return super().grad_hess_prepared(prepared, score, grad_out=grad_out, hess_out=hess_out)
+
+    def __deepcopy__(self, memo):  # lgb.train deep-copies its params: keep the link to the live renewal
+        return self
+
+    def __reduce__(self):  # pickles as a plain QuantileLoss (the renewal state belongs to one training run)
+        return (QuantileLoss, (self.alpha,))
+
+
+class QuantileLeafRenewal:
+    """LightGBM callback re-fitting each new tree's leaves to the residual alpha-quantile (see the module docs).
+
+    Parameters
+    ----------
+    objective : QuantileLoss or "quantile"
+        Gives ``alpha``.
+    X : array-like or DataFrame of shape (n_samples, n_features), optional
+        The training features exactly as given to the training ``Dataset``. Default: the Dataset's raw data,
+        which LightGBM keeps only with ``free_raw_data=False``.
+    valid_X : dict of name -> array-like, optional
+        Features of validation sets (names as in ``lgb.train(valid_names=...)``); their pinball-loss metric
+        entries are recomputed on the renewed model.
+    method : {"lightgbm", "lower"}, default "lightgbm"
+        Quantile definition (:mod:`gbm_objectives.quantile`); "lightgbm" reproduces the built-in.
+
+    Attributes
+    ----------
+    objective : QuantileLoss
+        Pass ``lightgbm_objective(renewal.objective)`` as LightGBM's objective (or this objective to
+        :func:`gbm_objectives.adapters.lightgbm.train`); its gradients use the renewed training score.
+    n_renewed_ : int
+        Number of trees renewed so far.
+    """
+
+    order = 0  # before log_evaluation (10), record_evaluation (20) and early_stopping (30)
+    before_iteration = False
+
+    def __init__(self, objective, X=None, *, valid_X=None, method="lightgbm"):
+        base = get_objective(objective)
+        if not isinstance(base, QuantileLoss):
+            raise TypeError(f"objective must be a QuantileLoss (or 'quantile'); got {base!r}")
+        self.alpha = base.alpha
+        self.method = _check_method(method)
+        self.X = X
+        self.valid_X = dict(valid_X or {})
+        self.objective = _RenewedQuantileLoss(self.alpha)
+        self.objective._renewal = self
+        self._reset()
+
+    def _reset(self):
+        self._booster = None
+        self._score = None  # exact renewed raw score of the training rows
+        self._valid_scores = {}
+        self.n_renewed_ = 0
+
+    # ---- called by the objective ----------------------------------------------------------------------
+    def _training_score(self, raw_score):
+        if self._score is None:
+            return raw_score
+        if len(raw_score) != len(self._score):
+            raise ValueError(
+                f"the renewal tracks {len(self._score)} training rows but the objective got {len(raw_score)}; "
+                "use one QuantileLeafRenewal per training run"
+            )
+        return self._score
+
+    # ---- the callback ----------------------------------------------------------------------------------
+    def __call__(self, env):
+        booster = env.model
+        if self._booster is not booster:
+            self._reset()
+            self._booster = booster
+        it = env.iteration
+        if it < self.n_renewed_:
+            return
+        train_set = booster.train_set
+        X = self.X if self.X is not None else getattr(train_set, "data", None)
+        if X is None:
+            raise ValueError(
+                "quantile_leaf_renewal needs the training features: pass X=... or build the Dataset with "
+                "free_raw_data=False"
+            )
+        y = np.asarray(train_set.get_label(), dtype=np.float64)
+        w = train_set.get_weight()
+        lr = self._learning_rate(booster, env.params)
+        if self._score is None:
+            self._score = self._start_score(booster, X, train_set.get_init_score(), len(y), it)
+            for name, Xv in self.valid_X.items():
+                dv = self._valid_dataset(booster, name)
+                self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it)
+        leaf = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1)).reshape(-1)
+        n_leaves = int(leaf.max()) + 1
+        if n_leaves > 1:
+            new = renewed_leaf_values(
+                y, self._score, leaf, self.alpha, learning_rate=lr, sample_weight=w, n_leaves=n_leaves,
+                method=self.method,
+            )
+            values = np.array([booster.get_leaf_output(it, j) for j in range(n_leaves)], dtype=np.float64)
+            reached = ~np.isnan(new)
+            values[reached] = new[reached]
+            for j in np.flatnonzero(reached):
+                booster.set_leaf_output(it, int(j), float(values[j]))
+        else:
+            values = np.array([booster.get_leaf_output(it, 0)], dtype=np.float64)
+        self._score = self._score + values[leaf]
+        for name, Xv in self.valid_X.items():
+            vleaf = np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1)).reshape(-1)
+            self._valid_scores[name] = self._valid_scores[name] + values[vleaf]
+        self.n_renewed_ = it + 1
+        self._patch_evaluations(booster, env.evaluation_result_list)
+
+    @staticmethod
+    def _learning_rate(booster, params):
+        for source in (getattr(booster, "params", None) or {}, params or {}):
+            for key in _LR_ALIASES:
+                if key in source:
+                    return float(source[key])
+        return 0.1  # LightGBM's default
+
+    @staticmethod
+    def _start_score(booster, X, init_score, n, iteration):
+        score = np.zeros(n) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(-1).copy()
+        if iteration > 0:  # continued training: the trees before this call are taken as they are
+            score += booster.predict(X, raw_score=True, start_iteration=0, num_iteration=iteration)
+        return score
+
+    @staticmethod
+    def _valid_dataset(booster, name):
+        names = list(getattr(booster, "name_valid_sets", []))
+        if name not in names:
+            raise ValueError(f"valid_X names {name!r}, which is not a validation set of the booster; have {names}")
+        return booster.valid_sets[names.index(name)]
+
+    def _patch_evaluations(self, booster, results):
+        if not results:
+            return
+        metric_names = {"quantile", f"{QuantileLoss.name}_loss"}
+        for i, entry in enumerate(results):
+            data_name, metric_name = entry[0], entry[1]
+            if metric_name not in metric_names:
+                continue
+            if data_name == "training":
+                ds, score = booster.train_set, self._score
+            elif data_name in self._valid_scores:
+                ds, score = self._valid_dataset(booster, data_name), self._valid_scores[data_name]
+            else:
+                continue
+            value = self.objective.loss(ds.get_label(), score, sample_weight=ds.get_weight())
+            fields = list(entry)
+            fields[2] = value
+            results[i] = type(entry)(*fields) if hasattr(entry, "_fields") else tuple(fields)
+
+
+def quantile_leaf_renewal(objective, X=None, *, valid_X=None, method="lightgbm"):
+    """A LightGBM callback that renews quantile-objective leaves like the built-in ``quantile`` objective.
+
+    Returns a :class:`QuantileLeafRenewal`; train with ``renewal.objective`` and ``callbacks=[renewal]`` (see the
+    module docstring for a full example).
+    """
+    return QuantileLeafRenewal(objective, X, valid_X=valid_X, method=method)

@@ -1,0 +1,206 @@
+"""Engine-free math for quantile leaf renewal: the weighted alpha-quantile of residuals in every leaf.
+
+A (grad, hess) callback for the pinball loss hands the engine gradients in ``{-alpha, 1 - alpha}`` and a constant
+hessian, so a Newton leaf value is a rescaled *count* of rows above and below the current score, not a quantile.
+LightGBM's built-in ``quantile`` objective fixes this after the tree is grown: every leaf value is replaced by the
+alpha-quantile of the residuals ``y - score`` of the training rows in that leaf, then shrunk by the learning rate.
+This module computes those values; :mod:`gbm_objectives.adapters.lightgbm_renewal` writes them into a LightGBM
+booster.
+
+Two quantile definitions are offered (``method=``):
+
+``"lightgbm"`` (default)
+    What LightGBM 4.x computes, so that renewal reproduces the built-in objective. Without sample weights: the
+    linear interpolation of the sorted values at 0-based position ``alpha * (n - 1)`` (numpy's default
+    ``np.quantile(..., method="linear")``). With sample weights: with cumulative weights ``C_j`` of the sorted values
+    and ``t = alpha * C_{n-1}``, ``pos`` is the first index with ``C_pos > t`` (at most ``n - 1``); the result is
+    ``v_pos`` when ``pos`` is 0 or ``n - 1``, ``v_{pos-1} + (t - C_{pos-1}) / w_pos * (v_pos - v_{pos-1})`` when the
+    weight ``w_pos >= 1``, and ``v_{pos-1}`` otherwise. (The weighted rule depends on the scale of the weights
+    and, for unit weights, differs from the unweighted one; both are LightGBM's, reproduced as measured.) As in
+    LightGBM, ``alpha`` is first rounded to float32, and LightGBM's labels are float32, so feed residuals of
+    float32 labels to reproduce its leaf values bit for bit.
+``"lower"``
+    The smallest value whose cumulative weight reaches ``alpha`` of the total: an exact argmin of the weighted
+    pinball loss, :func:`gbm_objectives.losses.weighted_quantile` (``QuantileLoss.init_score``).
+
+>>> import numpy as np
+>>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+>>> float(weighted_quantile(y, 0.3)), float(weighted_quantile(y, 0.3, method="lower"))
+(2.2, 2.0)
+>>> leaf_quantiles(y, np.array([0, 0, 1, 1, 1]), 0.5)      # per leaf: median of {1, 2} and of {3, 4, 5}
+array([1.5, 4. ])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_1d, check_consistent_length, check_interval, check_sample_weight
+from .losses import weighted_quantile as _lower_quantile
+
+__all__ = ["QUANTILE_METHODS", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values"]
+
+QUANTILE_METHODS = ("lightgbm", "lower")
+
+
+def _check_method(method):
+    if method not in QUANTILE_METHODS:
+        raise ValueError(f"method must be one of {QUANTILE_METHODS}; got {method!r}")
+    return method
+
+
+def _lightgbm_alpha(alpha):
+    """LightGBM keeps ``alpha`` as a float32 (``score_t``); the quantile position uses that rounded value."""
+    return float(np.float32(alpha))
+
+
+def _sorted_quantile(v, w, alpha, method):
+    """Quantile of already sorted values ``v`` (weights ``w`` in the same order, or None)."""
+    n = len(v)
+    if n == 1:
+        return float(v[0])
+    if method == "lower":
+        return float(_lower_quantile(v, alpha, w))
+    alpha = _lightgbm_alpha(alpha)
+    if w is None:
+        position = alpha * (n - 1)
+        lo = min(int(np.floor(position)), n - 1)
+        hi = min(lo + 1, n - 1)
+        return float(v[lo] + (position - lo) * (v[hi] - v[lo]))
+    cum = np.cumsum(w)
+    t = cum[-1] * alpha
+    pos = min(int(np.searchsorted(cum, t, side="right")), n - 1)
+    if pos == 0 or pos == n - 1:
+        return float(v[pos])
+    w_pos = cum[pos] - cum[pos - 1]
+    if w_pos >= 1.0:
+        return float((t - cum[pos - 1]) / w_pos * (v[pos] - v[pos - 1]) + v[pos - 1])
+    return float(v[pos - 1])
+
+
+def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
+    """The (weighted) ``alpha``-quantile of ``values``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,)
+    alpha : float in (0, 1)
+    sample_weight : array-like of shape (n_samples,), optional
+    method : {"lightgbm", "lower"}, default "lightgbm"
+        See the module docstring; ``"lower"`` is :func:`gbm_objectives.losses.weighted_quantile`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is outside (0, 1), ``values`` is empty or not finite, or ``method`` is unknown.
+
+    Examples
+    --------
+    >>> float(weighted_quantile([3.0, 1.0, 2.0], 0.5, sample_weight=[1.0, 1.0, 4.0], method="lower"))
+    2.0
+    """
+    alpha = check_interval(alpha, "alpha", 0, 1)
+    _check_method(method)
+    v = check_1d(values, "values")
+    if len(v) == 0:
+        raise ValueError("values is empty; a quantile needs at least one value")
+    w = check_sample_weight(sample_weight, len(v))
+    order = np.argsort(v, kind="stable")
+    return _sorted_quantile(v[order], None if w is None else w[order], alpha, method)
+
+
+def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=None, method="lightgbm"):
+    """The ``alpha``-quantile of ``residual`` within each leaf.
+
+    Parameters
+    ----------
+    residual : array-like of shape (n_samples,)
+        Typically ``y_true - raw_score`` before the new tree.
+    leaf_index : array-like of int, shape (n_samples,)
+        The leaf of the new tree each row falls into (LightGBM ``pred_leaf``), in ``[0, n_leaves)``.
+    alpha : float in (0, 1)
+    sample_weight : array-like of shape (n_samples,), optional
+    n_leaves : int, optional
+        Number of leaves; defaults to ``max(leaf_index) + 1``.
+    method : {"lightgbm", "lower"}, default "lightgbm"
+
+    Returns
+    -------
+    ndarray of float64, shape (n_leaves,)
+        The quantile per leaf; NaN for a leaf that no row reaches.
+
+    Notes
+    -----
+    Rows are sorted once by (leaf, residual) with a stable sort; the unweighted ``"lightgbm"`` rule is then
+    evaluated for all leaves at once, the other rules leaf by leaf.
+    """
+    alpha = check_interval(alpha, "alpha", 0, 1)
+    _check_method(method)
+    r = check_1d(residual, "residual")
+    leaf = check_1d(leaf_index, "leaf_index", dtype=np.int64)
+    check_consistent_length(len(r), leaf_index=leaf)
+    w = check_sample_weight(sample_weight, len(r))
+    if len(r) and leaf.min() < 0:
+        raise ValueError(f"leaf_index must be >= 0; got {leaf.min()} at index {int(np.argmin(leaf))}")
+    n_leaves = int(leaf.max()) + 1 if n_leaves is None else int(n_leaves)
+    if len(r) and leaf.max() >= n_leaves:
+        raise ValueError(f"leaf_index must be < n_leaves={n_leaves}; got {leaf.max()}")
+    order = np.lexsort((r, leaf))
+    v, leaf_sorted = r[order], leaf[order]
+    counts = np.bincount(leaf_sorted, minlength=n_leaves)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full(n_leaves, np.nan)
+    if method == "lightgbm" and w is None:
+        nonempty = counts > 0
+        n = counts[nonempty]
+        position = _lightgbm_alpha(alpha) * (n - 1)
+        lo = np.minimum(np.floor(position).astype(np.int64), n - 1)
+        hi = np.minimum(lo + 1, n - 1)
+        s = starts[nonempty]
+        out[nonempty] = v[s + lo] + (position - lo) * (v[s + hi] - v[s + lo])
+        return out
+    w_sorted = None if w is None else w[order]
+    for j in np.flatnonzero(counts):
+        sl = slice(starts[j], starts[j] + counts[j])
+        out[j] = _sorted_quantile(v[sl], None if w_sorted is None else w_sorted[sl], alpha, method)
+    return out
+
+
+def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, sample_weight=None,
+                        n_leaves=None, method="lightgbm"):
+    """Leaf values of a new tree after renewal: ``learning_rate * quantile(y - raw_score)`` per leaf.
+
+    This is what LightGBM's built-in quantile objective stores: the leaf is re-fitted to the residual quantile of
+    its rows *before* shrinkage, then multiplied by the learning rate like any other leaf.
+
+    Parameters
+    ----------
+    y_true, raw_score : array-like of shape (n_samples,)
+        Labels and the raw score of the model *before* the new tree.
+    leaf_index : array-like of int, shape (n_samples,)
+    alpha : float in (0, 1)
+    learning_rate : float > 0
+    sample_weight, n_leaves, method
+        As in :func:`leaf_quantiles`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_leaves,)
+        NaN for a leaf that no row reaches (keep the engine's value there).
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 10.0, 20.0]); score = np.zeros(4)
+    >>> renewed_leaf_values(y, score, np.array([0, 0, 1, 1]), 0.5, learning_rate=0.1)
+    array([0.15, 1.5 ])
+    """
+    lr = check_interval(learning_rate, "learning_rate", 0, None)
+    y = check_1d(y_true, "y_true")
+    s = check_1d(raw_score, "raw_score")
+    check_consistent_length(len(y), raw_score=s)
+    q = leaf_quantiles(y - s, leaf_index, alpha, sample_weight=sample_weight, n_leaves=n_leaves, method=method)
+    return lr * q
