@@ -25,7 +25,7 @@ Two quantile definitions are offered (``method=``):
 
 >>> import numpy as np
 >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
->>> float(weighted_quantile(y, 0.3)), float(weighted_quantile(y, 0.3, method="lower"))
+>>> round(weighted_quantile(y, 0.3), 6), weighted_quantile(y, 0.3, method="lower")   # 2 + 0.2 * (3 - 2)
 (2.2, 2.0)
 >>> leaf_quantiles(y, np.array([0, 0, 1, 1, 1]), 0.5)      # per leaf: median of {1, 2} and of {3, 4, 5}
 array([1.5, 4. ])
