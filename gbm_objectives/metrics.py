@@ -135,7 +135,7 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
     check_consistent_length(n, y_score=s)
     if (y < 0).any():
         i = int(np.flatnonzero(y < 0)[0])
-        raise ValueError(f"y_true must be non-negative relevance labels; got {y[i]!r} at index {i}")
+        raise ValueError(f"y_true must be non-negative relevance labels; got {float(y[i])!r} at index {i}")
     w = check_sample_weight(sample_weight, n)
     if qid is not None and group is None:
         q = as_numpy(qid, "qid")
@@ -164,7 +164,7 @@ def _gains(y, gain):
     yi = y.astype(np.int64)
     if (yi != y).any():
         i = int(np.flatnonzero(yi != y)[0])
-        raise ValueError(f"y_true must be integer labels to index a gain table; got {y[i]!r} at index {i}")
+        raise ValueError(f"y_true must be integer labels to index a gain table; got {float(y[i])!r} at index {i}")
     return _dcg.row_gains(yi, gain)
 
 
@@ -178,11 +178,12 @@ def _finish(values, is_empty, empty, qw, reduce):
     keep = ~np.isnan(values)
     if not keep.any():
         return np.nan
+    # sequential sums (cumsum), in query order, as LightGBM's single-threaded eval: equal values stay bit-equal
     if qw is None:
-        return float(values[keep].mean())
+        return float(np.cumsum(values[keep])[-1] / keep.sum())
     wk = qw[keep]
-    total = wk.sum()
-    return float(np.dot(values[keep], wk) / total) if total > 0 else np.nan
+    total = np.cumsum(wk)[-1]
+    return float(np.cumsum(values[keep] * wk)[-1] / total) if total > 0 else np.nan
 
 
 def _order(r, ties):
@@ -360,14 +361,14 @@ def _auc_kernel(pos, w, scores, order, boundaries):
 
 def _ndcg_values(r, order, k, gain, ties):
     g = _gains(r.y, gain)
-    idcg = _dcg.ideal_dcg(g, r.boundaries, k)
+    idcg = _dcg.ideal_dcg_topk(g, r.boundaries, k)
     if ties == "average":
         d = _dcg.tie_averaged_dcg(g, r.s, order, r.boundaries, k)
     else:
         d = _dcg.dcg_from_order(g, order, r.boundaries, k)
     is_empty = idcg <= 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.where(is_empty, 0.0, d / np.where(is_empty, 1.0, idcg))
+    values = d * (1.0 / np.where(is_empty, 1.0, idcg))  # LightGBM multiplies by the cached inverse ideal DCG
+    values[is_empty] = 0.0
     return values, is_empty
 
 
@@ -468,8 +469,9 @@ def ndcg_score(
     Examples
     --------
     >>> import gbm_objectives as go
-    >>> go.ndcg_score([3, 2, 0], [0.1, 0.2, 0.3], group=[3], k=2, convention="trec")   # (0 + 2/log2(3)) / (3 + 2/log2(3))
-    0.2960819109658652
+    >>> # ranked labels (0, 2, 1): (0 + 2/log2(3)) / (3 + 2/log2(3))
+    >>> round(go.ndcg_score([3, 2, 0], [0.1, 0.2, 0.3], group=[3], k=2, convention="trec"), 12)
+    0.296081910966
     """
     gain, ties, empty = _resolve_knobs(convention, gain, ties, empty)
     k = _check_k(k)
@@ -607,7 +609,7 @@ def _auc_positive(y, relevance_threshold):
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"y_true must contain only 0 and 1 for AUC (or pass relevance_threshold to binarize graded labels); "
-                f"got {y[i]!r} at index {i}"
+                f"got {float(y[i])!r} at index {i}"
             )
         return (y == 1).astype(np.int8)
     return _relevant(y, relevance_threshold)

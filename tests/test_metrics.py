@@ -215,3 +215,245 @@ def test_ndcg_sample_weight_is_lightgbm_query_weight():
     w = np.array([3.0, 3.0, 1.0, 1.0, 1.0])  # query weights 3 and 1
     expected = (3 * per_query[0] + per_query[1]) / 4
     assert go.ndcg_score(y, s, group=[2, 3], sample_weight=w) == pytest.approx(expected, abs=1e-15)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# shared kernels: the fast paths equal the reference kernels the objective uses
+
+
+def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
+    from gbm_objectives import _dcg
+
+    for size in (1, 2, 5, 16, 17, 33, 100):
+        n_q = 20
+        s = rng.integers(0, 6, size * n_q) / 6.0
+        g = rng.integers(0, 5, size * n_q).astype(float)
+        b = np.arange(0, size * n_q + 1, size)
+        stable = _dcg.ranked_order(s, b, False)
+        reverse = _dcg.ranked_order(s, b, True)
+        for q in range(n_q):
+            sq = s[b[q] : b[q + 1]]
+            np.testing.assert_array_equal(stable[b[q] : b[q + 1]], _dcg.stable_desc_order(sq))
+            np.testing.assert_array_equal(reverse[b[q] : b[q + 1]], size - 1 - _dcg.stable_desc_order(sq[::-1]))
+        for k in (0, 1, 3, 10, 1000):
+            np.testing.assert_array_equal(_dcg.ideal_dcg_topk(g, b, k), _dcg.ideal_dcg(g, b, k))
+            np.testing.assert_array_equal(_dcg.dcg_from_order(g, stable, b, k), _dcg.dcg(g, s, b, k))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# MRR, MAP, precision: trec convention equals pytrec_eval; sklearn AP; LightGBM map@k
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, None])
+def test_mrr_map_precision_trec_equal_pytrec_eval(rng, k):
+    y, s, sizes = random_run(rng, n_queries=60)
+    kk = 1000 if k is None else k
+    ref = trec_eval(y, s, sizes, ["recip_rank", f"map_cut_{kk}", f"P_{kk}"])
+    if k is None:  # recip_rank has no cut-off
+        ours = go.mrr_score(y, s, group=sizes, convention="trec", reduce=None)
+        np.testing.assert_allclose(ours, ref["recip_rank"], rtol=0, atol=1e-9)
+    ours = go.map_score(y, s, group=sizes, k=k, convention="trec", reduce=None)
+    np.testing.assert_allclose(ours, ref[f"map_cut_{kk}"], rtol=0, atol=1e-9)
+    ours = go.precision_score_at_k(y, s, group=sizes, k=kk, convention="trec", reduce=None)
+    np.testing.assert_allclose(ours, ref[f"P_{kk}"], rtol=0, atol=1e-9)
+
+
+def test_mrr_at_k_is_recip_rank_cut_at_k(rng):
+    """trec_eval has no recip_rank@k; RR@k is recip_rank where the first relevant rank is <= k, else 0."""
+    y, s, sizes = random_run(rng, n_queries=60)
+    rr = trec_eval(y, s, sizes, ["recip_rank"])["recip_rank"]
+    for k in (1, 2, 4):
+        expected = np.where(rr >= 1.0 / k, rr, 0.0)
+        ours = go.mrr_score(y, s, group=sizes, k=k, convention="trec", reduce=None)
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
+
+
+def test_trec_metrics_on_mq2008(mq2008, mq2008_lightgbm):
+    _, _, _, Xv, yv, gv = mq2008
+    booster, _ = mq2008_lightgbm
+    s = booster.predict(Xv, num_iteration=2)  # few distinct scores: many ties
+    ref = trec_eval(yv, s, gv, ["recip_rank", "map_cut_10", "map", "P_5"])
+    kw = dict(group=gv, convention="trec", reduce=None)
+    np.testing.assert_allclose(go.mrr_score(yv, s, **kw), ref["recip_rank"], atol=1e-9)
+    np.testing.assert_allclose(go.map_score(yv, s, k=10, **kw), ref["map_cut_10"], atol=1e-9)
+    np.testing.assert_allclose(go.map_score(yv, s, **kw), ref["map"], atol=1e-9)
+    np.testing.assert_allclose(go.precision_score_at_k(yv, s, k=5, **kw), ref["P_5"], atol=1e-9)
+
+
+def test_map_sklearn_equals_average_precision_score(rng):
+    from sklearn.metrics import average_precision_score
+
+    y, s, sizes = random_run(rng, n_queries=50)
+    b = boundaries_from_group(sizes)
+    ours = go.map_score(y, s, group=sizes, convention="sklearn", reduce=None)
+    for q in range(len(sizes)):
+        yq = (y[b[q] : b[q + 1]] >= 1).astype(int)
+        if yq.sum() == 0:
+            assert ours[q] == 0.0  # empty = 0 under "sklearn"
+            continue
+        assert ours[q] == pytest.approx(average_precision_score(yq, s[b[q] : b[q + 1]]), abs=1e-12)
+    with pytest.raises(ValueError, match="k=3"):
+        go.map_score(y, s, group=sizes, k=3, convention="sklearn")
+
+
+def test_map_lightgbm_equals_lightgbm_map_metric(mq2008):
+    """LightGBM's map@k divides by min(R, k) and scores an empty query 1 (it sorts with an unstable sort, so the
+    scores here are tie-free)."""
+    lgb = pytest.importorskip("lightgbm")
+    _, _, _, Xv, yv, gv = mq2008
+    score = np.random.default_rng(1).permutation(len(yv)).astype(float)
+    data = lgb.Dataset(Xv, yv, group=gv, init_score=score, params={"verbose": -1})
+    log = {}
+    lgb.train({"objective": "lambdarank", "metric": "map", "eval_at": [1, 3, 10], "verbose": -1,
+               "learning_rate": 1e-10, "num_threads": 1}, data, 1, valid_sets=[data], valid_names=["v"],
+              callbacks=[lgb.record_evaluation(log)])
+    for k in (1, 3, 10):
+        ours = go.map_score(yv, score, group=gv, k=k)  # convention="lightgbm"
+        np.testing.assert_allclose(ours, log["v"][f"map@{k}"][0], rtol=0, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# hand-computed MRR / MAP / precision / AUC (3-5 documents, ties, k larger than the query)
+
+
+def test_mrr_hand_computed():
+    y = [0, 1, 0, 2]
+    s = [0.9, 0.5, 0.5, 0.5]  # rank 1: row 0; tie block ranks 2-4: rows 1, 2, 3 (2 of 3 relevant)
+    assert go.mrr_score(y, s, group=[4]) == 1 / 2  # stable: row 1 at rank 2
+    assert go.mrr_score(y, s, group=[4], ties="trec") == 1 / 2  # reverse: row 3 at rank 2
+    # average: first relevant of the block at offset 0 w.p. 2/3, offset 1 w.p. 1/3 (C(1,1)/C(3,2))
+    assert go.mrr_score(y, s, group=[4], ties="average") == pytest.approx(2 / 3 / 2 + 1 / 3 / 3, abs=1e-15)
+    assert go.mrr_score(y, s, group=[4], k=1) == 0.0  # first relevant below the cut-off
+    assert go.mrr_score(y, s, group=[4], relevance_threshold=2) == 1 / 4  # only row 3 relevant; stable: rank 4
+    assert go.mrr_score(y, s, group=[4], relevance_threshold=2, ties="trec") == 1 / 2  # reverse: rank 2
+    assert go.mrr_score(y, s, group=[4], k=10, relevance_threshold=2) == 1 / 4  # k > query size: whole query
+
+
+def test_map_hand_computed():
+    y = [1, 0, 1, 1]
+    s = [0.9, 0.8, 0.8, 0.1]  # tie between rows 1 and 2
+    # stable: rows 0, 1, 2, 3 -> relevant at ranks 1, 3, 4: precisions 1, 2/3, 3/4
+    assert go.map_score(y, s, group=[4], convention="trec", ties="stable") == pytest.approx((1 + 2 / 3 + 3 / 4) / 3)
+    # trec: rows 0, 2, 1, 3 -> relevant at 1, 2, 4: precisions 1, 1, 3/4
+    assert go.map_score(y, s, group=[4], convention="trec") == pytest.approx((1 + 1 + 3 / 4) / 3)
+    # @2, trec: (1 + 1) / R with R = 3; LightGBM divides by min(R, k) = 2 (stable: ranks 1, 3 -> only 1 in top 2)
+    assert go.map_score(y, s, group=[4], k=2, convention="trec") == pytest.approx(2 / 3)
+    assert go.map_score(y, s, group=[4], k=2) == pytest.approx(1 / 2)
+    # k larger than the query: the whole query
+    assert go.map_score(y, s, group=[4], k=10, convention="trec") == go.map_score(y, s, group=[4], convention="trec")
+    # sklearn AP: thresholds 0.9 (1/1, recall 1/3), 0.8 (2/3, recall 2/3), 0.1 (3/4, recall 1)
+    assert go.map_score(y, s, group=[4], convention="sklearn") == pytest.approx((1 + 2 / 3 + 3 / 4) / 3)
+    y2 = [0, 1, 0]
+    s2 = [0.5, 0.5, 0.1]  # sklearn: threshold 0.5 holds 1 relevant of 2 -> precision 1/2 at recall 1
+    assert go.map_score(y2, s2, group=[3], convention="sklearn") == pytest.approx(1 / 2)
+
+
+def test_precision_hand_computed():
+    y = [1, 0, 1]
+    s = [0.2, 0.5, 0.5]  # stable: rows 1, 2, 0; trec: rows 2, 1, 0
+    assert go.precision_score_at_k(y, s, group=[3], k=1) == 0.0
+    assert go.precision_score_at_k(y, s, group=[3], k=1, ties="trec") == 1.0
+    assert go.precision_score_at_k(y, s, group=[3], k=1, ties="average") == 0.5  # half of the tied block
+    assert go.precision_score_at_k(y, s, group=[3], k=5) == 2 / 5  # always over k (trec_eval P_k)
+
+
+def test_auc_hand_computed_with_ties():
+    y = [1, 0, 1, 0, 1]
+    s = [0.8, 0.8, 0.3, 0.1, 0.9]
+    # pairs (pos, neg): (0,1) tie 1/2, (0,3) 1, (2,1) 0, (2,3) 1, (4,1) 1, (4,3) 1 -> 4.5 / 6
+    assert go.auc_score(y, s) == pytest.approx(4.5 / 6, abs=1e-15)
+    w = [1, 2, 1, 1, 1]  # the pairs with row 1 count twice: (1 + 2*0.5 + 0 + 2*1 + 1 + 1) / (3 * 3)... see below
+    # W_pos = 3, W_neg = 3; sum w_i w_j score: (0,1) 2*.5 + (0,3) 1 + (2,1) 0 + (2,3) 1 + (4,1) 2 + (4,3) 1 = 6
+    assert go.auc_score(y, s, sample_weight=w) == pytest.approx(6 / 9, abs=1e-15)
+
+
+def test_auc_equals_roc_auc_score(rng):
+    from sklearn.metrics import roc_auc_score
+
+    y = rng.integers(0, 2, 500).astype(float)
+    s = rng.integers(0, 20, 500) / 20.0
+    w = rng.random(500)
+    assert go.auc_score(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert go.auc_score(y, s, sample_weight=w) == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+    sizes = np.full(25, 20)
+    per_query = go.auc_score(y, s, group=sizes, average="query", reduce=None)
+    ref = np.array([roc_auc_score(y[i : i + 20], s[i : i + 20]) for i in range(0, 500, 20)])
+    np.testing.assert_allclose(per_query, ref, rtol=0, atol=1e-12)
+    assert go.auc_score(y, s, group=sizes, average="query") == pytest.approx(ref.mean(), abs=1e-12)
+
+
+def test_auc_one_class_is_documented_not_averaged_in():
+    y = [1, 0, 1, 1, 0, 0]
+    s = [0.9, 0.1, 0.2, 0.3, 0.4, 0.5]
+    per_query = go.auc_score(y, s, group=[2, 2, 2], average="query", reduce=None)
+    np.testing.assert_array_equal(per_query, [1.0, np.nan, np.nan])  # 2nd query all positive, 3rd all negative
+    assert go.auc_score(y, s, group=[2, 2, 2], average="query") == 1.0  # mean over the defined queries only
+    with pytest.raises(ValueError, match="one class"):
+        go.auc_score([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="no query has both"):
+        go.auc_score([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], group=[2, 2], average="query")
+    # graded labels: binarized only on request
+    with pytest.raises(ValueError, match=r"y_true must contain only 0 and 1.*2\.0 at index 1"):
+        go.auc_score([0, 2, 1], [0.1, 0.2, 0.3])
+    assert go.auc_score([0, 2, 1], [0.1, 0.2, 0.3], relevance_threshold=1) == 1.0  # positives: rows 1, 2
+    assert go.auc_score([0, 2, 1], [0.1, 0.2, 0.3], relevance_threshold=2) == 0.5  # positive: row 1 only
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# evaluate: one ranking, same values as the single metrics
+
+
+@pytest.mark.parametrize("convention", ["lightgbm", "trec", "sklearn"])
+def test_evaluate_equals_single_metrics(rng, convention):
+    y, s, sizes = random_run(rng, n_queries=50)
+    metrics = ("ndcg@10", "ndcg", "mrr", "mrr@3", "map", "p@5", "auc")
+    if convention != "sklearn":
+        metrics += ("map@5",)
+    res = go.evaluate(y, s, group=sizes, metrics=metrics, convention=convention)
+    kw = dict(group=sizes, convention=convention)
+    assert res["ndcg@10"] == go.ndcg_score(y, s, k=10, **kw)
+    assert res["ndcg"] == go.ndcg_score(y, s, **kw)
+    assert res["mrr"] == go.mrr_score(y, s, **kw)
+    assert res["mrr@3"] == go.mrr_score(y, s, k=3, **kw)
+    assert res["map"] == go.map_score(y, s, **kw)
+    assert res["p@5"] == go.precision_score_at_k(y, s, k=5, **kw)
+    assert res["auc"] == go.auc_score(y, s, group=sizes, average="query", relevance_threshold=1)
+    if "map@5" in res:
+        assert res["map@5"] == go.map_score(y, s, k=5, **kw)
+    per_query = go.evaluate(y, s, group=sizes, metrics=("ndcg@10",), convention=convention, reduce=None)
+    np.testing.assert_array_equal(per_query["ndcg@10"], go.ndcg_score(y, s, k=10, reduce=None, **kw))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# bad input: ValueError naming the argument and the value
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2], group=[3]), "y_score has 2 rows but y_true has 3"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2, 0.3], group=[2, 2]), "group sizes sum to 4 but there are 3"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2, 0.3], group=[3], k=0), "k must be >= 1; got 0"),
+        (lambda: go.map_score([1, 0, 1], [0.1, 0.2, 0.3], group=[3], k=-2), "k must be >= 1; got -2"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, np.nan, 0.3], group=[3]), "y_score contains a non-finite value nan at index 1"),
+        (lambda: go.mrr_score([1, -1, 1], [0.1, 0.2, 0.3], group=[3]), r"y_true must be non-negative.*-1\.0 at index 1"),
+        (lambda: go.auc_score([0, 1, 0.5], [0.1, 0.2, 0.3]), r"only 0 and 1.*0\.5 at index 2"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2, 0.3]), "needs group .* or qid"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2, 0.3], group=[3], qid=[1, 1, 1]), "exactly one of group"),
+        (lambda: go.ndcg_score([1, 0, 1], [0.1, 0.2, 0.3], qid=[1, 1]), "qid has 2 rows but y_true has 3"),
+        (lambda: go.ndcg_score([1, 0], [0.1, 0.2], group=[2], convention="ranx"), "convention must be one of .*'ranx'"),
+        (lambda: go.ndcg_score([1, 0], [0.1, 0.2], group=[2], ties="random"), "ties must be one of .*'random'"),
+        (lambda: go.ndcg_score([1, 0], [0.1, 0.2], group=[2], empty="nan"), "empty must be .*'nan'"),
+        (lambda: go.ndcg_score([1, 0], [0.1, 0.2], group=[2], reduce="sum"), "reduce must be .*'sum'"),
+        (lambda: go.ndcg_score([1, 5], [0.1, 0.2], group=[2], gain=[0, 1, 3]), "label 5 at index 1 has no gain"),
+        (lambda: go.auc_score([0, 1], [0.1, 0.2], average="micro"), "average must be .*'micro'"),
+        (lambda: go.evaluate([0, 1], [0.1, 0.2], group=[2], metrics=("ndcg@x",)), "after '@' must be an integer"),
+        (lambda: go.evaluate([0, 1], [0.1, 0.2], group=[2], metrics=("rmse",)), "unknown metric 'rmse'"),
+    ],
+    ids=["length", "group-sum", "k-zero", "k-negative", "nan-score", "negative-label", "auc-nonbinary",
+         "no-group", "group-and-qid", "qid-length", "convention", "ties", "empty", "reduce", "gain-table",
+         "auc-average", "metric-k", "metric-name"],
+)
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
