@@ -53,7 +53,25 @@ from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndc
 
 __all__ += ["CONVENTIONS", "ndcg_score", "mrr_score", "map_score", "precision_score_at_k", "auc_score", "evaluate"]
 # --- calibration and quantile renewal ---
+from .calibration import (
+    CalibratedModel,
+    brier_score,
+    calibrate,
+    calibrate_scores,
+    expected_calibration_error,
+    log_loss_score,
+    reliability_diagram,
+)
 from .adapters.lightgbm_renewal import QuantileLeafRenewal, quantile_leaf_renewal
 from .quantile import leaf_quantiles, renewed_leaf_values
 
 __all__ += ["quantile_leaf_renewal", "QuantileLeafRenewal", "leaf_quantiles", "renewed_leaf_values"]
+__all__ += [
+    "calibrate",
+    "calibrate_scores",
+    "CalibratedModel",
+    "expected_calibration_error",
+    "brier_score",
+    "log_loss_score",
+    "reliability_diagram",
+]
