@@ -51,7 +51,11 @@ __all__ = [
 # --- metrics (issue: ndcg_score, mrr_score, map_score, auc_score, evaluate, scorers) ---
 from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndcg_score, precision_score_at_k
 
+from .adapters.metrics import lightgbm_metric, xgboost_metric
+from .scorers import ranking_scorer
+
 __all__ += ["CONVENTIONS", "ndcg_score", "mrr_score", "map_score", "precision_score_at_k", "auc_score", "evaluate"]
+__all__ += ["ranking_scorer", "lightgbm_metric", "xgboost_metric"]
 # --- calibration and quantile renewal ---
 from .calibration import (
     CalibratedModel,
