@@ -1,0 +1,723 @@
+r"""Ranking objectives: a from-scratch LambdaRank (LightGBM's ``lambdarank``, exactly) and pairwise BPR.
+
+Both are :class:`~gbm_objectives.losses.Objective` subclasses that take query groups as ``group`` (sizes of
+contiguous queries, LightGBM's convention) or ``qid`` (per-row query ids, XGBoost's), turned once into the single
+group representation of :mod:`gbm_objectives.segments`. Gains, discounts, the ideal DCG and the stable descending
+sort all come from :mod:`gbm_objectives._dcg`, the module the NDCG metric uses too. The kernels are compiled
+(numba) and run in parallel over blocks of queries of about equal cost.
+
+>>> import numpy as np
+>>> import gbm_objectives as go
+>>> obj = go.LambdaRankObjective()
+>>> y = np.array([0.0, 1.0, 2.0, 0.0])
+>>> grad, hess = obj.grad_hess(y, np.zeros(4), group=[3, 1])
+>>> bool(grad[2] < grad[1] < 0 < grad[0]), float(grad[3])   # best doc pushed up most; a 1-doc query gets 0
+(True, 0.0)
+>>> np.allclose(grad, obj.grad_hess(y, np.zeros(4), qid=[5, 5, 5, 9])[0])
+True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from numba import njit, prange
+
+from . import _dcg
+from ._validation import check_1d, check_interval, check_positive_int, check_raw_score, check_sample_weight
+from .losses import Objective, Prepared, register_objective
+from .segments import resolve_boundaries
+
+__all__ = ["LambdaRankObjective", "PairwiseLogistic", "RANKING_METRICS", "MAX_QUERY_SIZE", "lightgbm_sigmoid_table"]
+
+RANKING_METRICS = ("ndcg", "mrr", "map", "none")
+_METRIC_CODE = {name: i for i, name in enumerate(RANKING_METRICS)}
+MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
+# LightGBM divides by (0.01f + |s_i - s_j|): the float literal 0.01f, promoted to double.
+_SCORE_DIST_EPS = float(np.float32(0.01))
+# exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
+_MAX_EXP_SPAN = 600.0
+_N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cost
+# error_model="numpy": no ZeroDivisionError branches (every divisor is positive by construction), so loops vectorise
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_FAST = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: every input is finite, checked at the boundary
+
+
+# =====================================================================================================
+# Per-pair weights (the metric change when two documents swap), shared by the kernel and the pair listing
+# =====================================================================================================
+@njit(inline="always", **_JIT)
+def _swap_delta(metric, i, j, li, lj, gi, gj, di, dj, inv_max, rel, cum_rel, cum_prec, first, second, n_rel):
+    """|change of the query's metric| when the documents at sorted ranks ``i < j`` swap (labels differ).
+
+    ndcg: |G_i - G_j| |D_i - D_j| / maxDCG; mrr: change of 1/(first relevant rank); map: change of average
+    precision; none: 1. ``rel``/``cum_rel``/``cum_prec``/``first``/``second``/``n_rel`` describe the relevant
+    documents (label >= 1) in the current order and are only read for mrr and map.
+    """
+    if metric == 0:
+        return abs(gi - gj) * (di - dj) * inv_max
+    if metric == 3:
+        return 1.0
+    if rel[i] == rel[j]:  # both relevant or both not: neither MRR nor AP moves
+        return 0.0
+    if metric == 1:
+        if rel[i]:  # a relevant document moves down from i to j
+            if i != first:
+                return 0.0
+            new = j if j < second else second
+            return 1.0 / (i + 1.0) - 1.0 / (new + 1.0)
+        if i < first:  # the relevant document at j moves up to i, above the first relevant one
+            return 1.0 / (i + 1.0) - 1.0 / (first + 1.0)
+        return 0.0
+    # map: precision terms of the relevant documents between i and j shift by one
+    if rel[i]:  # relevant from i down to j
+        d = cum_rel[j] / (j + 1.0) - cum_rel[i] / (i + 1.0) - (cum_prec[j] - cum_prec[i])
+    else:  # relevant from j up to i
+        d = (cum_rel[i] + 1.0) / (i + 1.0) + (cum_prec[j] - 1.0 / (j + 1.0) - cum_prec[i]) - cum_rel[j] / (j + 1.0)
+    return abs(d) / n_rel
+
+
+@njit(**_JIT)
+def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
+    """Fill the relevance arrays of one sorted query; returns (first, second, n_rel) relevant ranks/count."""
+    c = 0.0
+    h = 0.0
+    first = n
+    second = n
+    for r in range(n):
+        rel[r] = ll[r] >= 1.0
+        if rel[r]:
+            c += 1.0
+            h += 1.0 / (r + 1.0)
+            if first == n:
+                first = r
+            elif second == n:
+                second = r
+        cum_rel[r] = c
+        cum_prec[r] = h
+    return first, second, c
+
+
+# =====================================================================================================
+# The LambdaRank kernel
+# =====================================================================================================
+@njit(fastmath=_FAST, **_JIT)
+def _lambdarank_query(
+    a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec
+):
+    """Lambdas and hessians of one query into ``lam``/``hes`` (sorted order); returns (order, norm factor)."""
+    order = _dcg.stable_desc_order(raw[a : a + n])
+    for r in range(n):
+        o = a + order[r]
+        ss[r] = raw[o]
+        ll[r] = y[o]
+        gg[r] = gains[o]
+        dd[r] = disc[r]
+        lam[r] = 0.0
+        hes[r] = 0.0
+    best = ss[0]
+    worst = ss[n - 1]
+    dist_norm = norm and best != worst
+    fast = sigmoid * (best - worst) < _MAX_EXP_SPAN
+    if fast:
+        for r in range(n):
+            ee[r] = math.exp(sigmoid * (ss[r] - best))  # in (0, 1]: p of a pair is a ratio of two of these
+    first = n
+    second = n
+    n_rel = 0.0
+    if metric == 1 or metric == 2:
+        first, second, n_rel = _relevance_prefix(ll, n, rel, cum_rel, cum_prec)
+    s2 = sigmoid * sigmoid
+    total = 0.0
+    i_end = min(n - 1, k)
+    for i in range(i_end):
+        li = ll[i]
+        gi = gg[i]
+        di = dd[i]
+        si = ss[i]
+        ei = ee[i]
+        acc_l = 0.0
+        acc_h = 0.0
+        if metric == 0 and fast:
+            # the hot loop: branch-free so that it vectorises; equal-label pairs get weight 0. Views starting
+            # at i + 1 give a loop index known to be >= 0 (no negative-index wraparound, which blocks SIMD).
+            l_ = ll[i + 1 : n]
+            s_ = ss[i + 1 : n]
+            g_ = gg[i + 1 : n]
+            d_ = dd[i + 1 : n]
+            e_ = ee[i + 1 : n]
+            lam_ = lam[i + 1 : n]
+            hes_ = hes[i + 1 : n]
+            for t in range(n - i - 1):
+                lj = l_[t]
+                ds = si - s_[t]  # >= 0 (sorted)
+                dw = abs(gi - g_[t]) * (di - d_[t]) * inv_max
+                if dist_norm:
+                    dw = dw / (_SCORE_DIST_EPS + ds)
+                dw = dw if li != lj else 0.0
+                ej = e_[t]
+                u = 1.0 / (ei + ej)
+                # p = 1 / (1 + exp(sigmoid (s_high - s_low))) = e_low / (e_high + e_low)
+                p = (ej if li > lj else ei) * u
+                lp = sigmoid * p * dw
+                hp = s2 * (ei * u) * (ej * u) * dw
+                sl = lp if li > lj else -lp  # +: i is the high document
+                acc_l -= sl
+                lam_[t] += sl
+                acc_h += hp
+                hes_[t] += hp
+                total += lp
+        else:
+            for j in range(i + 1, n):
+                lj = ll[j]
+                if li == lj:
+                    continue
+                dw = _swap_delta(metric, i, j, li, lj, gi, gg[j], di, dd[j], inv_max, rel, cum_rel, cum_prec, first, second, n_rel)
+                if dw == 0.0:
+                    continue
+                ds = si - ss[j]
+                if dist_norm:
+                    dw = dw / (_SCORE_DIST_EPS + ds)
+                delta = ds if li > lj else -ds  # s_high - s_low
+                p = 1.0 / (1.0 + math.exp(sigmoid * delta))
+                lp = sigmoid * p * dw
+                hp = s2 * p * (1.0 - p) * dw
+                sl = lp if li > lj else -lp
+                acc_l -= sl
+                lam[j] += sl
+                acc_h += hp
+                hes[j] += hp
+                total += lp
+        lam[i] += acc_l
+        hes[i] += acc_h
+    total *= 2.0  # LightGBM sums 2 |lambda| over pairs
+    factor = 1.0
+    if norm and total > 0.0:
+        factor = math.log2(1.0 + total) / total
+    return order, factor
+
+
+@njit(cache=True, nogil=True)  # no fastmath: every operation in LightGBM's order, for bitwise agreement
+def _lambdarank_query_lightgbm(a, n, y, gains, raw, inv_max, k, sigmoid, norm, disc, table, lam32, hes32):
+    """LightGBM's exact arithmetic: p from its lookup table, lambdas accumulated in float32 pair by pair."""
+    order = _dcg.stable_desc_order(raw[a : a + n])
+    for r in range(n):
+        lam32[r] = 0.0
+        hes32[r] = 0.0
+    bins = table.shape[0]
+    t_min = -50.0 / sigmoid / 2.0
+    t_max = -t_min
+    t_factor = bins / (t_max - t_min)
+    dist_norm = norm and raw[a + order[0]] != raw[a + order[n - 1]]
+    total = 0.0
+    for i in range(min(n - 1, k)):
+        for j in range(i + 1, n):
+            li = y[a + order[i]]
+            lj = y[a + order[j]]
+            if li == lj:
+                continue
+            hr, lr = (i, j) if li > lj else (j, i)
+            high = a + order[hr]
+            low = a + order[lr]
+            ds = raw[high] - raw[low]
+            dw = (gains[high] - gains[low]) * abs(disc[hr] - disc[lr]) * inv_max
+            if dist_norm:
+                dw /= _SCORE_DIST_EPS + abs(ds)
+            if ds <= t_min:
+                p = table[0]
+            elif ds >= t_max:
+                p = table[bins - 1]
+            else:
+                p = table[int((ds - t_min) * t_factor)]
+            ph = p * (1.0 - p)
+            pl = p * (-sigmoid * dw)
+            ph = ph * (sigmoid * sigmoid * dw)
+            lam32[lr] -= np.float32(pl)
+            hes32[lr] += np.float32(ph)
+            lam32[hr] += np.float32(pl)
+            hes32[hr] += np.float32(ph)
+            total -= 2.0 * pl
+    factor = 1.0
+    if norm and total > 0.0:
+        factor = math.log2(1.0 + total) / total
+    return order, factor
+
+
+def lightgbm_sigmoid_table(sigmoid):
+    """LightGBM's lambdarank lookup table of ``1 / (1 + exp(sigmoid x))``: 2^20 bins over ``|x| < 25 / sigmoid``."""
+    bins = 1024 * 1024
+    t_min = -50.0 / sigmoid / 2.0
+    factor = bins / (-t_min - t_min)
+    x = np.arange(bins) / factor + t_min
+    return 1.0 / (1.0 + np.exp(x * sigmoid))
+
+
+@njit(parallel=True, **_JIT)
+def _lambdarank_kernel(
+    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+):
+    nb = blocks.shape[0] - 1
+    emulate = table.shape[0] > 0
+    for b in prange(nb):
+        q0 = blocks[b]
+        q1 = blocks[b + 1]
+        m = 1
+        for q in range(q0, q1):
+            m = max(m, boundaries[q + 1] - boundaries[q])
+        ss = np.empty(m)
+        ll = np.empty(m)
+        gg = np.empty(m)
+        ee = np.ones(m)
+        dd = np.empty(m)
+        lam = np.empty(m)
+        hes = np.empty(m)
+        rel = np.zeros(m, dtype=np.bool_)
+        cum_rel = np.empty(m)
+        cum_prec = np.empty(m)
+        lam32 = np.empty(m if emulate else 0, dtype=np.float32)
+        hes32 = np.empty(m if emulate else 0, dtype=np.float32)
+        for q in range(q0, q1):
+            a = boundaries[q]
+            n = boundaries[q + 1] - a
+            if n < 2 or (metric == 0 and inv_max_dcg[q] == 0.0):
+                for r in range(a, a + n):
+                    grad_out[r] = 0.0
+                    hess_out[r] = 0.0
+                continue
+            if emulate:
+                order, factor = _lambdarank_query_lightgbm(
+                    a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32
+                )
+                for r in range(n):
+                    lam[r] = np.float32(lam32[r] * factor)
+                    hes[r] = np.float32(hes32[r] * factor)
+                factor = 1.0
+            else:
+                order, factor = _lambdarank_query(
+                    a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
+                    ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
+                )
+            for r in range(n):
+                o = a + order[r]
+                wo = factor if w.shape[0] == 0 else factor * w[o]
+                grad_out[o] = lam[r] * wo
+                hess_out[o] = hes[r] * wo
+
+
+@njit(**_JIT)
+def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric):
+    """Every weighted pair, written plainly (exp per pair, no vectorisation): (high rows, low rows, weights).
+
+    The weight is everything LambdaRank holds fixed within one gradient step (metric change, score-distance and
+    per-query normalisation), so the lambdas are the gradient of sum w log(1 + exp(-sigmoid (s_high - s_low))).
+    """
+    cap = 0
+    nq = boundaries.shape[0] - 1
+    for q in range(nq):
+        n = boundaries[q + 1] - boundaries[q]
+        cap += min(n - 1, k) * n if n > 1 else 0
+    hi = np.empty(cap, dtype=np.int64)
+    lo = np.empty(cap, dtype=np.int64)
+    wt = np.empty(cap)
+    c = 0
+    for q in range(nq):
+        a = boundaries[q]
+        n = boundaries[q + 1] - a
+        if n < 2 or (metric == 0 and inv_max_dcg[q] == 0.0):
+            continue
+        order = _dcg.stable_desc_order(raw[a : a + n])
+        ll = y[a + order]
+        ss = raw[a + order]
+        gg = gains[a + order]
+        dd = np.empty(n)
+        for r in range(n):
+            dd[r] = _dcg.discount(r)
+        rel = np.zeros(n, dtype=np.bool_)
+        cum_rel = np.empty(n)
+        cum_prec = np.empty(n)
+        first, second, n_rel = _relevance_prefix(ll, n, rel, cum_rel, cum_prec)
+        dist_norm = norm and ss[0] != ss[n - 1]
+        start = c
+        total = 0.0
+        for i in range(min(n - 1, k)):
+            for j in range(i + 1, n):
+                if ll[i] == ll[j]:
+                    continue
+                dw = _swap_delta(
+                    metric, i, j, ll[i], ll[j], gg[i], gg[j], dd[i], dd[j], inv_max_dcg[q], rel, cum_rel, cum_prec,
+                    first, second, n_rel,
+                )
+                if dw == 0.0:
+                    continue
+                if dist_norm:
+                    dw /= _SCORE_DIST_EPS + (ss[i] - ss[j])
+                h, l_ = (i, j) if ll[i] > ll[j] else (j, i)
+                p = 1.0 / (1.0 + math.exp(sigmoid * (ss[h] - ss[l_])))
+                total += 2.0 * sigmoid * p * dw
+                hi[c] = a + order[h]
+                lo[c] = a + order[l_]
+                wt[c] = dw
+                c += 1
+        if norm and total > 0.0:
+            f = math.log2(1.0 + total) / total
+            for t in range(start, c):
+                wt[t] *= f
+    return hi[:c], lo[:c], wt[:c]
+
+
+@njit(**_JIT)
+def _discounts(n):
+    """``_dcg.discount(r)`` for ranks ``0 .. n - 1``, computed once per training set."""
+    out = np.empty(n)
+    for r in range(n):
+        out[r] = _dcg.discount(r)
+    return out
+
+
+def _cost_blocks(boundaries, k, n_blocks=_N_BLOCKS):
+    """Split the queries into at most ``n_blocks`` contiguous blocks of about equal pair-loop cost."""
+    sizes = np.diff(boundaries)
+    nq = len(sizes)
+    if nq == 0:
+        return np.zeros(1, dtype=np.int64)
+    cost = sizes * np.minimum(sizes, k).astype(np.float64) + sizes * 8.0  # pairs, plus the sort and the gathers
+    cum = np.cumsum(cost)
+    targets = cum[-1] * np.arange(1, n_blocks) / n_blocks
+    cuts = np.searchsorted(cum, targets, side="left") + 1
+    blocks = np.unique(np.concatenate(([0], cuts, [nq]))).astype(np.int64)
+    return blocks[(blocks >= 0) & (blocks <= nq)]
+
+
+# =====================================================================================================
+# Shared validation of ranking inputs
+# =====================================================================================================
+def _ranking_boundaries(n, group, qid):
+    boundaries = resolve_boundaries(n, group=group, qid=qid)
+    sizes = np.diff(boundaries)
+    if len(sizes) and sizes.max() > MAX_QUERY_SIZE:
+        q = int(np.argmax(sizes))
+        raise ValueError(
+            f"query {q} has {int(sizes[q])} rows; the ranking kernel supports at most {MAX_QUERY_SIZE} rows per query"
+        )
+    return boundaries
+
+
+def _ranking_weights(sample_weight, n, boundaries):
+    """Per-row weights; a vector with one weight per query (XGBoost's ranking convention) is expanded to rows."""
+    if sample_weight is None:
+        return None
+    n_queries = len(boundaries) - 1
+    w = np.asarray(sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight)
+    if w.ndim == 1 and len(w) != n and len(w) == n_queries:
+        w = np.repeat(check_sample_weight(w, n_queries), np.diff(boundaries))
+    return check_sample_weight(w, n)
+
+
+class _RankingObjective(Objective):
+    task = "ranking"
+
+    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+        """Lambdas (gradients) and hessians for every row.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Relevance labels.
+        raw_score : array-like of shape (n_samples,)
+            Current model scores.
+        sample_weight : array-like of shape (n_samples,) or (n_queries,), optional
+            Multiplies both outputs row by row at the end (one weight per query is spread over its rows).
+        group : array-like of int, shape (n_queries,)
+            Sizes of contiguous queries (LightGBM's convention).
+        qid : array-like of shape (n_samples,)
+            Per-row query ids, rows of a query contiguous (XGBoost's convention). Pass exactly one of the two.
+
+        Returns
+        -------
+        grad, hess : ndarray of float64, shape (n_samples,)
+        """
+        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group, qid=qid)
+        return self.grad_hess_prepared(prepared, raw_score)
+
+    def init_score(self, y_true, *, sample_weight=None):
+        """0.0: pairwise objectives are invariant to a constant shift (LightGBM's lambdarank also starts at 0)."""
+        self._check_y(y_true)
+        return 0.0
+
+    def transform(self, raw_score):
+        """Identity: ranking scores are used as they are."""
+        return np.asarray(raw_score, dtype=np.float64)
+
+
+@register_objective
+class LambdaRankObjective(_RankingObjective):
+    r"""LambdaRank gradients (LambdaMART when boosted): LightGBM's ``lambdarank``, reimplemented.
+
+    Parameters
+    ----------
+    metric : {"ndcg", "mrr", "map", "none"}, default "ndcg"
+        The metric whose change on swapping two documents weights a pair. ``"none"`` weights every pair 1
+        (RankNet). MRR and MAP count a document as relevant when its label is >= 1.
+    truncation_level : int >= 1, default 30
+        Pairs need their upper document among the model's top ``truncation_level`` positions (LightGBM's
+        ``lambdarank_truncation_level``); the ideal DCG of NDCG is taken at this depth too.
+    sigmoid : float > 0, default 1.0
+        Steepness :math:`\sigma` of the pairwise logistic.
+    norm : bool, default True
+        LightGBM's ``lambdarank_norm``: divide pair weights by the score distance and rescale each query.
+    label_gain : array-like of float or None, default None
+        Gain of label ``l`` (``label_gain[l]``); default :math:`2^l - 1` for labels 0..30. Must not decrease.
+    emulate_lightgbm : bool, default False
+        Reproduce LightGBM's arithmetic bit for bit (``metric="ndcg"`` only): :math:`p` read from its
+        :func:`lookup table <lightgbm_sigmoid_table>` and lambdas accumulated pair by pair in float32. Slower
+        (scalar loop); meant for parity checks, where a near-tie split otherwise lets tiny differences grow.
+
+    Notes
+    -----
+    Per query, documents are sorted by score, descending, with a stable sort; ranks :math:`r` start at 0. Pairs
+    are :math:`(i, j)` with :math:`r_i < \min(k, n - 1)`, :math:`r_j > r_i` and different labels; "high" is
+    the document with the larger label. For ``metric="ndcg"``::
+
+        w     = (G[l_high] - G[l_low]) |1/log2(2 + r_high) - 1/log2(2 + r_low)| / maxDCG@k
+        w    /= 0.01 + |s_high - s_low|                   (norm=True and the query's scores not all equal)
+        p     = 1 / (1 + exp(sigma (s_high - s_low)))
+        grad[high] -= sigma p w,   grad[low] += sigma p w
+        hess[high] += sigma^2 p (1 - p) w,   hess[low] += sigma^2 p (1 - p) w
+
+    With ``norm=True`` a query's gradients and hessians are then scaled by :math:`\log_2(1 + S)/S`,
+    :math:`S = \sum 2 \sigma p w` over its pairs, and finally by the row weights. A query of one document, with
+    all labels equal, or with maxDCG = 0 gets zero gradient. With the weights ``w`` (and the per-query factor)
+    held fixed, the lambdas and hessians are the exact first and diagonal second derivatives of
+    :math:`\sum w \log(1 + e^{-\sigma (s_{high} - s_{low})})` (:meth:`pairs` lists them; :meth:`loss` sums them).
+
+    LightGBM reads :math:`p` from a 2^20-entry lookup table (absolute error up to about 1.2e-5 at
+    :math:`\sigma = 1`); here it is exact, the only difference unless ``emulate_lightgbm=True``. Gradient
+    boosting is chaotic at near-tie splits, so that error can change a split after some rounds.
+    The initial score is 0, as for LightGBM's built-in objective.
+
+    References
+    ----------
+    C. J. C. Burges, "From RankNet to LambdaRank to LambdaMART: An Overview", Microsoft Research TR-2010-82.
+    """
+
+    name = "lambdarank"
+
+    def __init__(
+        self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False
+    ):
+        if metric not in RANKING_METRICS:
+            raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
+        self.metric = metric
+        self.truncation_level = check_positive_int(truncation_level, "truncation_level")
+        self.sigmoid = check_interval(sigmoid, "sigmoid", 0, None)
+        if not isinstance(norm, (bool, np.bool_)):
+            raise TypeError(f"norm must be True or False; got {norm!r}")
+        self.norm = bool(norm)
+        self.label_gain = label_gain
+        self._gain = _check_label_gain(label_gain)
+        if not isinstance(emulate_lightgbm, (bool, np.bool_)):
+            raise TypeError(f"emulate_lightgbm must be True or False; got {emulate_lightgbm!r}")
+        if emulate_lightgbm and metric != "ndcg":
+            raise ValueError(f"emulate_lightgbm=True reproduces LightGBM's lambdarank, metric='ndcg'; got {metric!r}")
+        self.emulate_lightgbm = bool(emulate_lightgbm)
+        self._table = lightgbm_sigmoid_table(self.sigmoid) if self.emulate_lightgbm else np.empty(0)
+
+    # ---- preparation (once per training set) --------------------------------------------------------------
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
+        """Validate labels, weights and query groups once; caches gains and each query's 1 / maxDCG@k."""
+        y = self._check_y(y_true)
+        boundaries = _ranking_boundaries(len(y), group, qid)
+        w = _ranking_weights(sample_weight, len(y), boundaries)
+        if self.metric == "ndcg":
+            gains = _dcg.row_gains(y.astype(np.int64), self._gain)
+            max_dcg = _dcg.ideal_dcg(gains, boundaries, self.truncation_level)
+            inv_max = np.zeros_like(max_dcg)
+            np.divide(1.0, max_dcg, out=inv_max, where=max_dcg > 0)
+        else:
+            gains = np.zeros(len(y))
+            inv_max = np.ones(len(boundaries) - 1)
+        longest = int(np.diff(boundaries).max()) if len(boundaries) > 1 else 0
+        cache = {
+            "gains": gains,
+            "inverse_max_dcg": inv_max,
+            "blocks": _cost_blocks(boundaries, self.truncation_level),
+            "discount": _discounts(longest),
+        }
+        return Prepared(y, w, boundaries, cache)
+
+    def _check_y(self, y_true):
+        y = check_1d(y_true, "y_true")
+        if self.metric == "ndcg":
+            bad = (y < 0) | (y != np.floor(y))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"y_true must contain non-negative integer relevance labels for metric='ndcg' (they index "
+                    f"label_gain); got {y[i]:g} at index {i}"
+                )
+            if len(y) and y.max() >= len(self._gain):
+                i = int(np.argmax(y))
+                raise ValueError(
+                    f"y_true label {y[i]:g} at index {i} has no gain: label_gain has {len(self._gain)} entries "
+                    f"(labels 0..{len(self._gain) - 1})"
+                )
+        return y
+
+    def _kernel(self, prepared, raw, w, grad_out, hess_out):
+        if prepared.boundaries is None:
+            raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
+        c = prepared.cache
+        _lambdarank_kernel(
+            prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
+            self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
+        )
+
+    # ---- the pairs and their loss (for inspection and gradient checks) -------------------------------------
+    def pairs(self, y_true, raw_score, *, group=None, qid=None):
+        """The weighted pairs behind the lambdas at ``raw_score``.
+
+        Returns
+        -------
+        high, low : ndarray of int64
+            Row indices of the document with the larger and the smaller label of each pair.
+        weight : ndarray of float64
+            Pair weight with every factor that LambdaRank holds fixed (metric change, score distance and the
+            per-query normalisation); row weights excluded.
+        """
+        prepared = self.prepare(y_true, group=group, qid=qid)
+        raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
+        c = prepared.cache
+        return _lambdarank_pairs(
+            prepared.y, c["gains"], raw, prepared.boundaries, c["inverse_max_dcg"], self.truncation_level,
+            self.sigmoid, self.norm, _METRIC_CODE[self.metric],
+        )
+
+    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+        r"""Pair-weighted logistic loss per query, :math:`\frac{1}{n_q}\sum w \log(1 + e^{-\sigma(s_h - s_l)})`.
+
+        The weights are those of :meth:`pairs`, evaluated at ``raw_score``; row weights are not defined for a
+        pairwise loss, so ``sample_weight`` must be None.
+        """
+        if sample_weight is not None:
+            raise ValueError("LambdaRankObjective.loss is a pairwise loss; sample_weight must be None")
+        hi, lo, wt = self.pairs(y_true, raw_score, group=group, qid=qid)
+        raw = np.asarray(raw_score, dtype=np.float64)
+        n_queries = len(resolve_boundaries(len(raw), group=group, qid=qid)) - 1
+        return float(np.sum(wt * np.logaddexp(0.0, -self.sigmoid * (raw[hi] - raw[lo])))) / max(n_queries, 1)
+
+
+def _check_label_gain(label_gain):
+    if label_gain is None:
+        return _dcg.default_label_gain()
+    if isinstance(label_gain, (str, bytes)) or isinstance(label_gain, numbers.Number):
+        raise TypeError(f"label_gain must be a sequence of numbers; got {label_gain!r}")
+    g = check_1d(label_gain, "label_gain")
+    if len(g) == 0:
+        raise ValueError("label_gain must have at least one entry")
+    if (g < 0).any():
+        i = int(np.flatnonzero(g < 0)[0])
+        raise ValueError(f"label_gain must be non-negative; got {g[i]!r} at index {i}")
+    if (np.diff(g) < 0).any():
+        i = int(np.flatnonzero(np.diff(g) < 0)[0]) + 1
+        raise ValueError(f"label_gain must not decrease with the label; got {g[i]!r} at index {i} after {g[i - 1]!r}")
+    return g
+
+
+# =====================================================================================================
+# BPR: pairwise logistic on (relevant, non-relevant) pairs
+# =====================================================================================================
+@njit(parallel=True, **_JIT)
+def _bpr_kernel(y, raw, w, boundaries, blocks, grad_out, hess_out):
+    nb = blocks.shape[0] - 1
+    for b in prange(nb):
+        for q in range(blocks[b], blocks[b + 1]):
+            a = boundaries[q]
+            e = boundaries[q + 1]
+            for r in range(a, e):
+                grad_out[r] = 0.0
+                hess_out[r] = 0.0
+            for i in range(a, e):
+                if not y[i] > 0.0:
+                    continue
+                gi = 0.0
+                hi = 0.0
+                for j in range(a, e):
+                    if y[j] > 0.0:
+                        continue
+                    # p = P(wrong order) = 1 / (1 + exp(s_i - s_j)), computed without overflow
+                    d = raw[i] - raw[j]
+                    if d >= 0:
+                        t = math.exp(-d)
+                        p = t / (1.0 + t)
+                    else:
+                        p = 1.0 / (1.0 + math.exp(d))
+                    h = p * (1.0 - p)
+                    gi -= p
+                    hi += h
+                    grad_out[j] += p
+                    hess_out[j] += h
+                grad_out[i] += gi
+                hess_out[i] += hi
+            if w.shape[0]:
+                for r in range(a, e):
+                    grad_out[r] *= w[r]
+                    hess_out[r] *= w[r]
+
+
+@register_objective
+class PairwiseLogistic(_RankingObjective):
+    r"""BPR / RankNet on the (relevant, non-relevant) pairs of each query, for implicit feedback.
+
+    A row is relevant (an observed interaction) when ``y_true > 0``. For every relevant ``i`` and non-relevant
+    ``j`` of the same query::
+
+        loss = sum log(1 + exp(-(s_i - s_j))),   p = 1 / (1 + exp(s_i - s_j))
+        grad[i] -= p,   grad[j] += p,   hess[i] += p (1 - p),   hess[j] += p (1 - p)
+
+    Row weights multiply both at the end. :meth:`loss` returns the sum divided by the number of queries.
+
+    References
+    ----------
+    S. Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009.
+    """
+
+    name = "bpr"
+
+    def __init__(self):
+        pass
+
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
+        y = self._check_y(y_true)
+        boundaries = _ranking_boundaries(len(y), group, qid)
+        w = _ranking_weights(sample_weight, len(y), boundaries)
+        sizes = np.diff(boundaries)
+        # cost of a query ~ n^2; reuse the block splitter with k = n
+        return Prepared(y, w, boundaries, {"blocks": _cost_blocks(boundaries, int(sizes.max()) if len(sizes) else 1)})
+
+    def _check_y(self, y_true):
+        y = check_1d(y_true, "y_true")
+        if (y < 0).any():
+            i = int(np.flatnonzero(y < 0)[0])
+            raise ValueError(f"y_true must be non-negative (0 = no interaction); got {y[i]!r} at index {i}")
+        return y
+
+    def _kernel(self, prepared, raw, w, grad_out, hess_out):
+        if prepared.boundaries is None:
+            raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
+        _bpr_kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
+
+    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+        """Sum over (relevant, non-relevant) pairs of ``log(1 + exp(-(s_i - s_j)))``, divided by the query count."""
+        if sample_weight is not None:
+            raise ValueError("PairwiseLogistic.loss is a pairwise loss; sample_weight must be None")
+        prepared = self.prepare(y_true, group=group, qid=qid)
+        raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
+        b = prepared.boundaries
+        total = 0.0
+        for q in range(len(b) - 1):
+            yq, sq = prepared.y[b[q] : b[q + 1]], raw[b[q] : b[q + 1]]
+            pos, neg = sq[yq > 0], sq[~(yq > 0)]
+            total += float(np.logaddexp(0.0, -(pos[:, None] - neg[None, :])).sum())
+        return total / max(len(b) - 1, 1)
