@@ -48,13 +48,30 @@ _CHUNK_BYTES = 64 << 20
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _open_binary(path):
-    path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+class _Source:
+    """A data file opened for reading, plain or gzip (detected from the magic bytes); ``position()`` counts the
+    bytes consumed from disk, so progress is measured against the file size either way."""
+
+    def __init__(self, path):
+        self.raw = open(path, "rb")
+        magic = self.raw.read(2)
+        self.raw.seek(0)
+        self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb") if magic == b"\x1f\x8b" else self.raw
+
+    def read(self, n):
+        return self.stream.read(n)
+
+    def position(self):
+        return self.raw.tell()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.stream is not self.raw:
+            self.stream.close()
+        self.raw.close()
+        return False
 
 
 def _sibling_group_file(path):
@@ -205,7 +222,8 @@ def load_letor(
     query_file : path-like, optional
         Group sizes file to use instead of the sibling lookup.
     progress : callable, optional
-        Called as ``progress(bytes_done)`` after each chunk (the CLI drives a progress bar with it).
+        Called as ``progress(bytes_read)`` after each chunk, with the bytes consumed from the file on disk
+        (compressed bytes for a gzip file), so it ends at the file size (the CLI drives a progress bar with it).
     chunk_bytes : int
         Bytes parsed per chunk.
 
@@ -249,15 +267,13 @@ def load_letor(
     chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
     parts = []
     line_offset = 0
-    done = 0
-    with _open_binary(path) as fh:
+    with _Source(path) as fh:
         for chunk in _iter_chunks(fh, chunk_bytes):
             part = _parse_chunk(np.frombuffer(chunk, dtype=np.uint8), path, line_offset)
             line_offset += part["n_lines"]
             parts.append(part)
-            done += len(chunk)
             if progress is not None:
-                progress(done)
+                progress(fh.position())
     if not parts:
         raise ValueError(f"{path}: the file has no data rows")
     return _assemble(parts, path, n_features=n_features, dense=dense, zero_based=zero_based, query_file=query_file)
