@@ -48,9 +48,10 @@ __all__ = [
 ]
 
 # --- ranking (issue: LambdaRankObjective, PairwiseLogistic, LambdaMART) ---
+from .lambdamart import LambdaMART  # noqa: E402
 from .ranking import LambdaRankObjective, PairwiseLogistic  # noqa: E402
 
-__all__ += ["LambdaRankObjective", "PairwiseLogistic"]
+__all__ += ["LambdaRankObjective", "PairwiseLogistic", "LambdaMART"]
 # --- metrics (issue: ndcg_score, mrr_score, map_score, auc_score, evaluate, scorers) ---
 from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndcg_score, precision_score_at_k
 
