@@ -158,14 +158,32 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
     return _Ranking(y, s, w, boundaries, qw)
 
 
+_EXP2_TABLE = _dcg.default_label_gain()
+
+
 def _gains(y, gain):
     if isinstance(gain, str):
-        return np.exp2(y) - 1.0 if gain == "exp2" else y
+        if gain == "linear":
+            return y
+        return _exp2_gains(y, _EXP2_TABLE)
     yi = y.astype(np.int64)
     if (yi != y).any():
         i = int(np.flatnonzero(yi != y)[0])
         raise ValueError(f"y_true must be integer labels to index a gain table; got {float(y[i])!r} at index {i}")
     return _dcg.row_gains(yi, gain)
+
+
+@njit(cache=True, parallel=True)
+def _exp2_gains(y, table):
+    """``2**y - 1``; integer labels read LightGBM's ``label_gain`` table (the same values, exactly)."""
+    out = np.empty(y.shape[0])
+    for i in prange(y.shape[0]):
+        v = y[i]
+        if v == np.floor(v) and v < table.shape[0]:
+            out[i] = table[int(v)]
+        else:
+            out[i] = 2.0**v - 1.0
+    return out
 
 
 def _finish(values, is_empty, empty, qw, reduce):
@@ -353,6 +371,139 @@ def _auc_kernel(pos, w, scores, order, boundaries):
         else:
             out[q] = np.nan
     return out
+
+
+@njit(cache=True, parallel=True)
+def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den, p_ks,
+                  do_auc):
+    """All requested metrics of each query from one ranking of the query (``ties`` "stable" or "trec").
+
+    The same formulas as :func:`gbm_objectives._dcg.dcg_from_order`, :func:`gbm_objectives._dcg.ideal_dcg_topk`,
+    :func:`_rr_kernel`, :func:`_ap_kernel`, :func:`_precision_kernel` and :func:`_auc_kernel`, summed in the same
+    order, computed while the query is in cache. A ``k <= 0`` means the whole query.
+    """
+    n = scores.shape[0]
+    nq = boundaries.shape[0] - 1
+    max_m = 0
+    for q in range(nq):
+        max_m = max(max_m, boundaries[q + 1] - boundaries[q])
+    order = np.empty(n, dtype=np.int64)
+    tmp = np.empty(n if max_m > _dcg._COUNTING_MAX else 0, dtype=np.int64)  # merge-sort buffer, large queries only
+    ndcg = np.zeros((ndcg_ks.shape[0], nq))
+    rr = np.zeros((rr_ks.shape[0], nq))
+    ap = np.zeros((ap_ks.shape[0], nq))
+    prec = np.zeros((p_ks.shape[0], nq))
+    auc = np.full(nq if do_auc else 0, np.nan)
+    n_rel = np.zeros(nq, dtype=np.int64)
+    no_gain = np.zeros(nq, dtype=np.bool_)
+    k_ideal = 0
+    for j in range(ndcg_ks.shape[0]):
+        if ndcg_ks[j] <= 0:
+            k_ideal = -1
+        elif k_ideal >= 0 and ndcg_ks[j] > k_ideal:
+            k_ideal = ndcg_ks[j]
+    n_disc = max_m if k_ideal < 0 or k_ideal > max_m else k_ideal
+    disc = np.empty(n_disc)  # the same values as _dcg.discount(r), computed once
+    for r in range(n_disc):
+        disc[r] = _dcg.discount(r)
+    # buffer for the largest gains of each query: k_ideal per query, or the whole query
+    topbuf = np.empty(0 if ndcg_ks.shape[0] == 0 else (n if k_ideal < 0 else nq * k_ideal))
+    for q in prange(nq):
+        a, b = boundaries[q], boundaries[q + 1]
+        m = b - a
+        idx = order[a:b]
+        _dcg._rank_query(scores[a:b], idx, tmp[a:b], reverse_ties)
+        c = 0
+        for i in range(a, b):
+            c += rel[i]
+        n_rel[q] = c
+        if ndcg_ks.shape[0] > 0:
+            # ideal: the K largest gains, descending (K = largest k asked, or the whole query)
+            kk = m if k_ideal < 0 or k_ideal > m else k_ideal
+            top = topbuf[a : a + kk] if k_ideal < 0 else topbuf[q * k_ideal : q * k_ideal + kk]
+            cnt = 0
+            for i in range(a, b):
+                g = gains[i]
+                if cnt == kk:
+                    if not g > top[kk - 1]:
+                        continue
+                    j = kk - 1
+                else:
+                    j = cnt
+                    cnt += 1
+                while j > 0 and top[j - 1] < g:
+                    top[j] = top[j - 1]
+                    j -= 1
+                top[j] = g
+            no_gain[q] = kk == 0 or not top[0] > 0.0
+            for j in range(ndcg_ks.shape[0]):
+                k = ndcg_ks[j]
+                mk = m if k <= 0 or k > m else k
+                ideal = 0.0
+                d = 0.0
+                for r in range(mk):
+                    ideal += top[r] * disc[r]
+                    d += gains[a + idx[r]] * disc[r]
+                if ideal > 0.0:
+                    ndcg[j, q] = d * (1.0 / ideal)
+        for j in range(rr_ks.shape[0]):
+            k = rr_ks[j]
+            mk = m if k <= 0 or k > m else k
+            for r in range(mk):
+                if rel[a + idx[r]]:
+                    rr[j, q] = 1.0 / (r + 1.0)
+                    break
+        if c > 0:
+            for j in range(ap_ks.shape[0]):
+                k = ap_ks[j]
+                mk = m if k <= 0 or k > m else k
+                s = 0.0
+                hits = 0
+                for r in range(mk):
+                    if rel[a + idx[r]]:
+                        hits += 1
+                        s += hits / (r + 1.0)
+                den = c
+                if ap_min_den and mk < c:
+                    den = mk
+                ap[j, q] = s / den
+        for j in range(p_ks.shape[0]):
+            k = p_ks[j]
+            mk = m if k > m else k
+            cc = 0.0
+            for r in range(mk):
+                cc += rel[a + idx[r]]
+            prec[j, q] = cc / k
+        if do_auc:
+            # one pass in ranked order; a block of tied scores is flushed when the score changes (the same sums,
+            # in the same order, as _auc_kernel)
+            w_pos = 0.0
+            w_neg = 0.0
+            num = 0.0
+            bp = 0.0
+            bn = 0.0
+            prev = scores[a + idx[0]] if m > 0 else 0.0
+            for r in range(m):
+                i = a + idx[r]
+                v = scores[i]
+                if v != prev:
+                    num += bp * (w_neg + 0.5 * bn)
+                    w_pos += bp
+                    w_neg += bn
+                    bp = 0.0
+                    bn = 0.0
+                    prev = v
+                wi = w[i] if weighted else 1.0
+                if rel[i]:
+                    bp += wi
+                else:
+                    bn += wi
+            num += bp * (w_neg + 0.5 * bn)
+            w_pos += bp
+            w_neg += bn
+            if w_pos > 0.0 and w_neg > 0.0:
+                auc[q] = 1.0 - num / (w_pos * w_neg)
+    return ndcg, rr, ap, prec, auc, n_rel == 0, no_gain
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -800,6 +951,8 @@ def evaluate(
     reduce = _check_reduce(reduce)
     parsed = [(name, *parse_metric(name)) for name in metrics]
     r = _prepare(y_true, y_score, group, qid, sample_weight)
+    if ties != "average":
+        return _evaluate_fused(r, parsed, gain, ties, empty, convention, relevance_threshold, reduce)
     order = _order(r, ties)
     rel = None
     out = {}
@@ -822,4 +975,36 @@ def evaluate(
             out[name] = _finish(values, np.zeros(len(values), dtype=bool), 0.0, r.qw, reduce)
             continue
         out[name] = _finish(values, is_empty, empty, r.qw, reduce)
+    return out
+
+
+def _evaluate_fused(r, parsed, gain, ties, empty, convention, relevance_threshold, reduce):
+    """:func:`evaluate` with one compiled pass per query (:func:`_fused_kernel`)."""
+    wanted = {"ndcg": [], "mrr": [], "map": [], "p": []}
+    for _, base, k in parsed:
+        if base == "auc":
+            continue
+        base = "p" if base == "precision" else base
+        kk = (10 if base == "p" else 0) if k is None else k
+        if kk not in wanted[base]:
+            wanted[base].append(kk)
+    do_auc = any(base == "auc" for _, base, _ in parsed)
+    as_ks = {base: np.array(ks, dtype=np.int64) for base, ks in wanted.items()}
+    g = _gains(r.y, gain) if wanted["ndcg"] else np.zeros(0)
+    rel = _relevant(r.y, relevance_threshold)
+    w = np.zeros(0) if r.w is None else r.w
+    ndcg, rr, ap, prec, auc, no_rel, no_gain = _fused_kernel(
+        g, rel, w, r.w is not None, r.s, r.boundaries, ties == "trec", as_ks["ndcg"], as_ks["mrr"], as_ks["map"],
+        convention == "lightgbm", as_ks["p"], do_auc,
+    )
+    tables = {"ndcg": ndcg, "mrr": rr, "map": ap, "p": prec}
+    out = {}
+    for name, base, k in parsed:
+        if base == "auc":
+            out[name] = _finish(auc, np.zeros(len(auc), dtype=bool), 0.0, r.qw, reduce)
+            continue
+        base = "p" if base == "precision" else base
+        kk = (10 if base == "p" else 0) if k is None else k
+        values = tables[base][wanted[base].index(kk)]
+        out[name] = _finish(values, no_gain if base == "ndcg" else no_rel, empty, r.qw, reduce)
     return out
