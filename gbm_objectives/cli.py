@@ -81,16 +81,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: ``NAME:native`` -> engine objective per backend, and how our parameters map onto the engine's.
 NATIVE = {
-    "lambdarank": {
-        "lightgbm": "lambdarank",
-        "xgboost": "rank:ndcg",
-        "params": {
-            "lightgbm": {"truncation_level": "lambdarank_truncation_level", "sigmoid": "sigmoid",
-                         "norm": "lambdarank_norm", "label_gain": "label_gain"},
-            "xgboost": {"truncation_level": "lambdarank_num_pair_per_sample"},
-        },
-        "fixed": {"xgboost": {"lambdarank_pair_method": "topk"}},
-    },
+    # every option of LambdaRankObjective, through adapters.ranking_params (the mapping LambdaMART uses too)
+    "lambdarank": {"lightgbm": "lambdarank", "xgboost": "rank:ndcg", "mapped_by": "ranking_params"},
     "logloss": {"lightgbm": "binary", "xgboost": "binary:logistic", "params": {}},
     "weighted_ce": {
         "lightgbm": "binary",
@@ -180,6 +172,18 @@ class ObjectiveSpec:
                 )
             table = NATIVE[name]
             self.engine_objective = table[backend]
+            if table.get("mapped_by") == "ranking_params":
+                from .adapters import ranking_params
+
+                convert = (ranking_params.lightgbm_lambdarank_params if backend == "lightgbm"
+                           else ranking_params.xgboost_rank_params)
+                try:
+                    native = convert(self.objective)
+                except ValueError as exc:
+                    raise UsageError(f"--objective {spec}: {exc}") from None
+                self.engine_objective = native.pop("objective")
+                self.engine_params.update(native)
+                return
             mapping = table["params"].get(backend, {})
             for key, value in obj_params.items():
                 if key == "n_classes":
@@ -191,7 +195,6 @@ class ObjectiveSpec:
                     )
                 if value is not None:
                     self.engine_params[mapping[key]] = value
-            self.engine_params.update(table.get("fixed", {}).get(backend, {}))
 
     @property
     def task(self):
