@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .adapters import get_backend
+from ._validation import check_sample_weight
 from .losses import OBJECTIVES, Objective, get_objective
 
 __all__ = ["GBMClassifier", "GBMRegressor"]
@@ -61,7 +62,10 @@ class _GBMBase(BaseEstimator):
         else:  # None or a RandomState: draw one seed
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         if self.backend == "lightgbm":
-            params = {"learning_rate": self.learning_rate, "seed": seed, "deterministic": True, "verbosity": -1}
+            # feature_pre_filter=False: tiny data sets keep their features (LightGBM's pre-filter drops every
+            # feature when n_samples < min_data_in_leaf, and then refuses a custom objective)
+            params = {"learning_rate": self.learning_rate, "seed": seed, "deterministic": True, "verbosity": -1,
+                      "feature_pre_filter": False}
             if self.n_jobs is not None:
                 params["num_threads"] = self.n_jobs
         else:
@@ -80,6 +84,7 @@ class _GBMBase(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, eval_set, early_stopping_rounds, objective):
         backend = get_backend(self.backend)
+        sample_weight = check_sample_weight(sample_weight, len(y))
         self.objective_ = objective
         self.init_score_ = objective.init_score(y, sample_weight=sample_weight)
         valid_sets = []
@@ -115,8 +120,7 @@ class _GBMBase(BaseEstimator):
     def _encode_eval_y(self, y):
         return np.asarray(y, dtype=np.float64)
 
-    def decision_function(self, X):
-        """Raw scores (margin), init score included: shape (n,) or (n, n_classes)."""
+    def _raw_predict(self, X):
         check_is_fitted(self, "booster_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return get_backend(self.backend).predict_raw(self.booster_, X, self.init_score_, self.best_iteration_)
@@ -195,7 +199,7 @@ class GBMClassifier(ClassifierMixin, _GBMBase):
         self._le = LabelEncoder().fit(y)
         self.classes_ = self._le.classes_
         if len(self.classes_) < 2:
-            raise ValueError(f"y must contain at least 2 classes; got only {self.classes_[0]!r}")
+            raise ValueError(f"y has only one class ({self.classes_[0]!r}); a classifier needs at least 2")
         y_enc = self._le.transform(y).astype(np.float64)
         obj = self._resolve_objective(len(self.classes_))
         return self._fit(X, y_enc, sample_weight, eval_set, early_stopping_rounds, obj)
@@ -203,15 +207,21 @@ class GBMClassifier(ClassifierMixin, _GBMBase):
     def _encode_eval_y(self, y):
         return self._le.transform(np.asarray(y)).astype(np.float64)
 
+    def decision_function(self, X):
+        """Raw scores (margin), init score included: shape (n_samples,) for binary, (n_samples, n_classes) else."""
+        return self._raw_predict(X)
+
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        proba = self.objective_.transform(self.decision_function(X))
+        raw = self._raw_predict(X)
+        proba = self.objective_.transform(raw)
         if proba.ndim == 1:
             return np.column_stack([1.0 - proba, proba])
         return proba
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class GBMRegressor(RegressorMixin, _GBMBase):
@@ -256,10 +266,14 @@ class GBMRegressor(RegressorMixin, _GBMBase):
         """Fit on X (array or DataFrame) and real targets y; ``eval_set`` is a list of (X, y) pairs."""
         self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
+        if len(y) < 2:
+            raise ValueError(f"GBMRegressor needs at least 2 samples; got n_samples = {len(y)}")
         obj = get_objective(self.objective, **dict(self.objective_params or {}))
         if obj.task != "regression":
             raise ValueError(f"objective {obj.name!r} is a {obj.task} objective; GBMRegressor needs a regression one")
         return self._fit(X, np.asarray(y, dtype=np.float64), sample_weight, eval_set, early_stopping_rounds, obj)
 
     def predict(self, X):
-        return self.objective_.transform(self.decision_function(X))
+        """Predictions: the objective's transform of the raw score (identity for regression losses)."""
+        raw = self._raw_predict(X)
+        return self.objective_.transform(raw)

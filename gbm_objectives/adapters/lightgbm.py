@@ -139,15 +139,22 @@ def train(
     cbs = [lgb.record_evaluation(evals_result), *callbacks]
     if early_stopping_rounds:
         cbs.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=num_boost_round,
-        valid_sets=sets,
-        valid_names=names,
-        feval=feval,
-        callbacks=cbs,
-    )
+    try:
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=num_boost_round,
+            valid_sets=sets,
+            valid_names=names,
+            feval=feval,
+            callbacks=cbs,
+        )
+    except lgb.basic.LightGBMError as exc:
+        # LightGBM cannot switch a Booster to a custom objective when no feature is usable (all constant):
+        # nothing can be split, so the best model is the constant init score, i.e. a Booster with no trees.
+        if isinstance(objective, str) or "num_features()) > (0)" not in str(exc):
+            raise
+        booster = lgb.Booster({**params, "objective": "none"}, train_set)
     return booster, evals_result
 
 
