@@ -72,8 +72,10 @@ from .calibration import (
 )
 from .adapters.lightgbm_renewal import QuantileLeafRenewal, quantile_leaf_renewal
 from .quantile import leaf_quantiles, renewed_leaf_values
+from .adapters.xgboost_renewal import XGBoostQuantileLeafRenewal, xgboost_quantile_leaf_renewal
 
 __all__ += ["quantile_leaf_renewal", "QuantileLeafRenewal", "leaf_quantiles", "renewed_leaf_values"]
+__all__ += ["xgboost_quantile_leaf_renewal", "XGBoostQuantileLeafRenewal"]
 __all__ += [
     "calibrate",
     "calibrate_scores",

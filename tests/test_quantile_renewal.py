@@ -225,3 +225,43 @@ def test_estimator_eval_set_reports_the_renewed_model(rng):
     best = reg.best_iteration_
     assert history[best - 1] == pytest.approx(reg.objective_.loss(yv, reg.predict(Xv)))
     assert isinstance(reg.objective_, go.QuantileLoss) and reg.objective_.alpha == 0.7
+
+
+# ---------------------------------------------------------------------------------------------------------
+# XGBoost: renewal by editing the JSON model
+# ---------------------------------------------------------------------------------------------------------
+def test_xgboost_tiny_case_matches_hand_computed_quantiles():
+    xgb = pytest.importorskip("xgboost")
+    from gbm_objectives.adapters.xgboost_renewal import xgboost_quantile_leaf_renewal
+
+    X = np.r_[np.zeros(5), np.ones(5)].reshape(-1, 1)
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0])
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(10, 5.0))
+    renewal = xgboost_quantile_leaf_renewal(go.QuantileLoss(0.5), dtrain)
+    params = {"eta": 0.5, "max_depth": 1, "min_child_weight": 0, "lambda": 0, "nthread": 1}
+    booster = xgb.train(params, dtrain, 1, obj=go.xgboost_objective(go.QuantileLoss(0.5)), callbacks=[renewal])
+    # residuals y - 5: left {-4, ..., 0}, right {5, ..., 45}; "lower" median = the 3rd value: -2 and 25; times eta
+    pred = booster.predict(xgb.DMatrix(np.array([[0.0], [1.0]]), base_margin=np.full(2, 5.0)), output_margin=True)
+    np.testing.assert_allclose(pred, [5.0 + 0.5 * -2.0, 5.0 + 0.5 * 25.0], rtol=1e-6)
+    assert renewal.n_renewed_ == 1
+
+
+def test_xgboost_renewal_keeps_the_training_configuration_and_helps(rng):
+    xgb = pytest.importorskip("xgboost")
+    import json
+
+    from gbm_objectives.adapters.xgboost_renewal import xgboost_quantile_leaf_renewal
+
+    X, y = _synthetic(rng, 800)
+    Xt, yt = _synthetic(rng, 800)
+    obj = go.QuantileLoss(0.9)
+    init = obj.init_score(y)
+    params = {"eta": 0.1, "max_depth": 3, "nthread": 1}
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain)
+    renewed = xgb.train(params, dtrain, 25, obj=go.xgboost_objective(obj), callbacks=[renewal])
+    tree_param = json.loads(renewed.save_config())["learner"]["gradient_booster"]["tree_train_param"]
+    assert float(tree_param["eta"]) == pytest.approx(0.1) and int(tree_param["max_depth"]) == 3  # not reset by reload
+    plain = xgb.train(params, xgb.DMatrix(X, y, base_margin=np.full(len(y), init)), 25, obj=go.xgboost_objective(obj))
+    dtest = xgb.DMatrix(Xt, base_margin=np.full(len(yt), init))
+    assert obj.loss(yt, renewed.predict(dtest, output_margin=True)) < obj.loss(yt, plain.predict(dtest, output_margin=True))
