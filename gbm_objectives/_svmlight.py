@@ -1,7 +1,8 @@
 """Compiled SVMlight/LETOR text parser (numba), used by :func:`gbm_objectives.datasets.load_letor`.
 
-The parser works on raw bytes in two passes per chunk: :func:`scan` counts the data rows and an upper bound on the
-number of ``index:value`` pairs, then :func:`parse` fills preallocated arrays. A line has the form::
+The parser works on raw bytes: :func:`upper_bounds` counts newlines and colons (vectorized) to size the output
+arrays, then :func:`parse` fills them in one pass over the bytes; it releases the GIL, so chunks of a file are
+parsed on several threads. A line has the form::
 
     <label> [qid:<int>] <index>:<value> <index>:<value> ... [# comment]
 
@@ -57,7 +58,7 @@ def _parse_float(buf, i, end, pow10):
         i += 1
     if i < end and (_lower(buf[i]) == 110 or _lower(buf[i]) == 105):  # nan / inf
         j = i
-        while j < end and not _is_ws(buf[j]) and buf[j] != 58:
+        while j < end and not _is_ws(buf[j]) and buf[j] != 58 and buf[j] != 10 and buf[j] != 35:
             j += 1
         n = j - i
         if n == 3 and _lower(buf[i]) == 110 and _lower(buf[i + 1]) == 97 and _lower(buf[i + 2]) == 110:
@@ -118,35 +119,20 @@ def _parse_float(buf, i, end, pow10):
     return (-v if neg else v), i, True
 
 
-@numba.njit(cache=True, nogil=True)
-def scan(buf):
-    """Count data rows (lines with content before any ``#``) and ``:`` characters (upper bound on pairs)."""
-    n = buf.size
-    rows = 0
-    colons = 0
-    i = 0
-    while i < n:
-        has_content = False
-        in_comment = False
-        while i < n and buf[i] != 10:
-            c = buf[i]
-            if c == 35:
-                in_comment = True
-            elif not in_comment:
-                if c == 58:
-                    colons += 1
-                elif not _is_ws(c):
-                    has_content = True
-            i += 1
-        if has_content:
-            rows += 1
-        i += 1
-    return rows, colons
+def upper_bounds(buf):
+    """Upper bounds on the rows (newlines + 1) and ``index:value`` pairs (colons) in ``buf``; vectorized."""
+    return int(np.count_nonzero(buf == 10)) + 1, int(np.count_nonzero(buf == 58))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _is_end(c):
+    """Whitespace, newline or the start of a comment: what may follow a number."""
+    return c == 32 or c == 9 or c == 13 or c == 10 or c == 35 or c == 11 or c == 12
 
 
 @numba.njit(cache=True, nogil=True)
 def parse(buf, labels, qids, indptr, indices, values, row_line, pow10):
-    """Fill the preallocated arrays from ``buf``.
+    """Fill the preallocated arrays from ``buf`` in one pass.
 
     Returns ``(status, line, n_rows, nnz, n_lines, n_with_qid, first_line_with_qid, first_line_without_qid)``;
     ``line`` is the 1-based line (within ``buf``) of the error when ``status != 0``.
@@ -161,39 +147,39 @@ def parse(buf, labels, qids, indptr, indices, values, row_line, pow10):
     first_without = -1
     while i < n:
         line += 1
-        line_end = i
-        while line_end < n and buf[line_end] != 10:
-            line_end += 1
-        end = i
-        while end < line_end and buf[end] != 35:
-            end += 1
-        p = i
-        while p < end and _is_ws(buf[p]):
-            p += 1
-        if p >= end:
-            i = line_end + 1
+        while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13 or buf[i] == 11 or buf[i] == 12):
+            i += 1
+        if i >= n:
+            break
+        if buf[i] == 10:
+            i += 1
             continue
-        v, p, ok = _parse_float(buf, p, end, pow10)
-        if not ok or (p < end and not _is_ws(buf[p])):
+        if buf[i] == 35:
+            while i < n and buf[i] != 10:
+                i += 1
+            i += 1
+            continue
+        v, i, ok = _parse_float(buf, i, n, pow10)
+        if not ok or (i < n and not _is_end(buf[i])):
             return BAD_LABEL, line, row, nnz, line, n_with_qid, first_with, first_without
         labels[row] = v
         indptr[row] = nnz
         row_line[row] = line
-        while p < end and _is_ws(buf[p]):
-            p += 1
-        if p + 3 < end and buf[p] == 113 and buf[p + 1] == 105 and buf[p + 2] == 100 and buf[p + 3] == 58:  # qid:
-            p += 4
+        while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
+            i += 1
+        if i + 3 < n and buf[i] == 113 and buf[i + 1] == 105 and buf[i + 2] == 100 and buf[i + 3] == 58:  # qid:
+            i += 4
             qneg = False
-            if p < end and buf[p] == 45:
+            if i < n and buf[i] == 45:
                 qneg = True
-                p += 1
-            if p >= end or not (48 <= buf[p] <= 57):
+                i += 1
+            if i >= n or not (48 <= buf[i] <= 57):
                 return BAD_QID, line, row, nnz, line, n_with_qid, first_with, first_without
             q = np.int64(0)
-            while p < end and 48 <= buf[p] <= 57:
-                q = q * 10 + (buf[p] - 48)
-                p += 1
-            if p < end and not _is_ws(buf[p]):
+            while i < n and 48 <= buf[i] <= 57:
+                q = q * 10 + (buf[i] - 48)
+                i += 1
+            if i < n and not _is_end(buf[i]):
                 return BAD_QID, line, row, nnz, line, n_with_qid, first_with, first_without
             qids[row] = -q if qneg else q
             n_with_qid += 1
@@ -203,22 +189,26 @@ def parse(buf, labels, qids, indptr, indices, values, row_line, pow10):
             first_without = line
         last = np.int64(-1)
         while True:
-            while p < end and _is_ws(buf[p]):
-                p += 1
-            if p >= end:
+            while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13 or buf[i] == 11 or buf[i] == 12):
+                i += 1
+            if i >= n or buf[i] == 10:
                 break
-            if not (48 <= buf[p] <= 57):
+            if buf[i] == 35:
+                while i < n and buf[i] != 10:
+                    i += 1
+                break
+            if not (48 <= buf[i] <= 57):
                 return BAD_FEATURE, line, row, nnz, line, n_with_qid, first_with, first_without
             idx = np.int64(0)
-            while p < end and 48 <= buf[p] <= 57:
+            while i < n and 48 <= buf[i] <= 57:
                 if idx < 10000000000:
-                    idx = idx * 10 + (buf[p] - 48)
-                p += 1
-            if p >= end or buf[p] != 58 or idx > 2147483646:
+                    idx = idx * 10 + (buf[i] - 48)
+                i += 1
+            if i >= n or buf[i] != 58 or idx > 2147483646:
                 return BAD_FEATURE, line, row, nnz, line, n_with_qid, first_with, first_without
-            p += 1
-            v, p, ok = _parse_float(buf, p, end, pow10)
-            if not ok or (p < end and not _is_ws(buf[p])):
+            i += 1
+            v, i, ok = _parse_float(buf, i, n, pow10)
+            if not ok or (i < n and not _is_end(buf[i])):
                 return BAD_FEATURE, line, row, nnz, line, n_with_qid, first_with, first_without
             if idx <= last:
                 return UNSORTED, line, row, nnz, line, n_with_qid, first_with, first_without
@@ -227,7 +217,7 @@ def parse(buf, labels, qids, indptr, indices, values, row_line, pow10):
             values[nnz] = v
             nnz += 1
         row += 1
-        i = line_end + 1
+        i += 1  # past the newline
     return OK, 0, row, nnz, line, n_with_qid, first_with, first_without
 
 

@@ -16,8 +16,9 @@ Every loader returns ``(X, y, qid)``: ``X`` is a float32 array (or a SciPy CSR m
 from __future__ import annotations
 
 import gzip
-import io
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ __all__ = [
     "data_roots",
 ]
 
-_CHUNK_BYTES = 64 << 20
+_CHUNK_BYTES = 16 << 20
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -132,35 +133,46 @@ def _check_contiguous_qid(qid, row_line, path):
     )
 
 
-def _parse_chunk(buf, path, line_offset):
-    n_rows, n_colons = _svmlight.scan(buf)
-    labels = np.empty(n_rows, dtype=np.float64)
-    qids = np.zeros(n_rows, dtype=np.int64)
-    indptr = np.empty(n_rows + 1, dtype=np.int64)
-    indices = np.empty(n_colons, dtype=np.int32)
-    values = np.empty(n_colons, dtype=np.float32)
-    row_line = np.empty(n_rows, dtype=np.int64)
+def _parse_piece(buf):
+    """Parse one block of whole lines (runs on a worker thread: the compiled parser releases the GIL)."""
+    rows_ub, pairs_ub = _svmlight.upper_bounds(buf)
+    labels = np.empty(rows_ub, dtype=np.float64)
+    qids = np.zeros(rows_ub, dtype=np.int64)
+    indptr = np.empty(rows_ub + 1, dtype=np.int64)
+    indices = np.empty(pairs_ub, dtype=np.int32)
+    values = np.empty(pairs_ub, dtype=np.float32)
+    row_line = np.empty(rows_ub, dtype=np.int64)
     status, line, rows, nnz, n_lines, n_with_qid, first_with, first_without = _svmlight.parse(
         buf, labels, qids, indptr, indices, values, row_line, _svmlight._POW10
     )
+    part = {"status": status, "line": line, "n_lines": n_lines}
     if status != _svmlight.OK:
-        text = bytes(buf[_line_start(buf, line) :]).split(b"\n", 1)[0][:80].decode(errors="replace")
-        raise ValueError(f"{path}:{line + line_offset}: {_svmlight.MESSAGES[status]}: {text!r}")
-    assert rows == n_rows, "this is a bug in gbm_objectives: row count mismatch in the SVMlight parser"
+        part["text"] = bytes(buf[_line_start(buf, line) :]).split(b"\n", 1)[0][:80].decode(errors="replace")
+        return part
     indptr[rows] = nnz
-    row_line += line_offset
-    return {
-        "labels": labels,
-        "qids": qids,
-        "indptr": indptr,
-        "indices": indices[:nnz],
-        "values": values[:nnz],
-        "row_line": row_line,
-        "n_lines": n_lines,
-        "n_with_qid": n_with_qid,
-        "first_with": -1 if first_with < 0 else first_with + line_offset,
-        "first_without": -1 if first_without < 0 else first_without + line_offset,
-    }
+    part.update(
+        labels=labels[:rows],
+        qids=qids[:rows],
+        indptr=indptr[: rows + 1],
+        indices=indices[:nnz],
+        values=values[:nnz],
+        row_line=row_line[:rows],
+        n_with_qid=n_with_qid,
+        first_with=first_with,
+        first_without=first_without,
+    )
+    return part
+
+
+def _offset_part(part, path, line_offset):
+    """Raise for a failed piece (with the file's line number), else shift the piece's line numbers."""
+    if part["status"] != _svmlight.OK:
+        raise ValueError(f"{path}:{part['line'] + line_offset}: {_svmlight.MESSAGES[part['status']]}: {part['text']!r}")
+    part["row_line"] += line_offset
+    for key in ("first_with", "first_without"):
+        if part[key] >= 0:
+            part[key] += line_offset
+    return part
 
 
 def _line_start(buf, line):
@@ -197,6 +209,7 @@ def load_letor(
     query_file=None,
     progress=None,
     chunk_bytes=_CHUNK_BYTES,
+    n_jobs=None,
 ):
     """Load an SVMlight / LETOR ranking file (plain or gzip).
 
@@ -204,8 +217,9 @@ def load_letor(
     without one, from ``query_file`` or a sibling ``PATH.query`` / ``PATH.group`` file of group sizes (one per
     line, LightGBM's format); without either, ``qid`` is ``None``.
 
-    The file is read in chunks of ``chunk_bytes`` and parsed by a compiled two-pass parser, so memory stays
-    bounded by the output plus one chunk.
+    The file is read in chunks of ``chunk_bytes`` (whole lines), which a compiled one-pass parser turns into
+    arrays on ``n_jobs`` threads while the next chunks are read; memory stays bounded by the output plus a few
+    chunks.
 
     Parameters
     ----------
@@ -226,6 +240,8 @@ def load_letor(
         (compressed bytes for a gzip file), so it ends at the file size (the CLI drives a progress bar with it).
     chunk_bytes : int
         Bytes parsed per chunk.
+    n_jobs : int, optional
+        Parser threads (default: the number of CPUs, at most 8).
 
     Returns
     -------
@@ -265,15 +281,23 @@ def load_letor(
     if n_features is not None:
         n_features = check_positive_int(n_features, "n_features")
     chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
+    n_jobs = min(os.cpu_count() or 1, 8) if n_jobs is None else check_positive_int(n_jobs, "n_jobs")
     parts = []
     line_offset = 0
-    with _Source(path) as fh:
+    with _Source(path) as fh, ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        pending = deque()
         for chunk in _iter_chunks(fh, chunk_bytes):
-            part = _parse_chunk(np.frombuffer(chunk, dtype=np.uint8), path, line_offset)
-            line_offset += part["n_lines"]
-            parts.append(part)
+            pending.append(pool.submit(_parse_piece, np.frombuffer(chunk, dtype=np.uint8)))
             if progress is not None:
                 progress(fh.position())
+            while len(pending) > 2 * n_jobs or (pending and pending[0].done()):
+                part = _offset_part(pending.popleft().result(), path, line_offset)
+                line_offset += part["n_lines"]
+                parts.append(part)
+        while pending:
+            part = _offset_part(pending.popleft().result(), path, line_offset)
+            line_offset += part["n_lines"]
+            parts.append(part)
     if not parts:
         raise ValueError(f"{path}: the file has no data rows")
     return _assemble(parts, path, n_features=n_features, dense=dense, zero_based=zero_based, query_file=query_file)
