@@ -155,20 +155,32 @@ def test_ndcg_sklearn_equals_sklearn(rng, k):
     np.testing.assert_allclose(per_query, ref, rtol=0, atol=1e-12)
 
 
-def test_ndcg_qid_rows_need_not_be_contiguous(rng):
+def test_qid_rows_need_not_be_contiguous(rng):
+    """Shuffled rows with qid give the group result (per query, in increasing qid order); on tie-free scores, since
+    a shuffle changes the input order of tied rows."""
     y, s, sizes = random_run(rng)
     qid = np.repeat(np.arange(len(sizes)) * 3 + 1, sizes)
     perm = rng.permutation(len(y))
-    for convention in ("lightgbm", "sklearn"):
+    s = rng.permutation(len(y)).astype(float)
+    for convention in ("lightgbm", "trec", "sklearn"):
         a = go.ndcg_score(y, s, group=sizes, k=5, convention=convention, reduce=None)
         b = go.ndcg_score(y[perm], s[perm], qid=qid[perm], k=5, convention=convention, reduce=None)
-        # a shuffle changes the input order of ties, so compare on tie-free ranks (lightgbm) / averaged ties (sklearn)
-        if convention == "sklearn":
-            np.testing.assert_allclose(a, b, atol=1e-12)
-    s_unique = rng.permutation(len(y)).astype(float)
-    a = go.ndcg_score(y, s_unique, group=sizes, k=5, reduce=None)
-    b = go.ndcg_score(y[perm], s_unique[perm], qid=qid[perm], k=5, reduce=None)
-    np.testing.assert_allclose(a, b, atol=1e-12)
+        np.testing.assert_array_equal(a, b)
+    a = go.evaluate(y, s, group=sizes, reduce=None)
+    b = go.evaluate(y[perm], s[perm], qid=qid[perm], reduce=None)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_empty_skip_gives_nan_per_query_and_drops_from_mean(rng):
+    y, s, sizes = random_run(rng)
+    per_query = go.map_score(y, s, group=sizes, empty="skip", reduce=None)
+    b = boundaries_from_group(sizes)
+    empty = np.array([y[b[q] : b[q + 1]].max() == 0 for q in range(len(sizes))])
+    assert empty.any() and np.isnan(per_query[empty]).all() and not np.isnan(per_query[~empty]).any()
+    assert go.map_score(y, s, group=sizes, empty="skip") == pytest.approx(per_query[~empty].mean(), abs=1e-15)
+    zero = go.map_score(y, s, group=sizes, empty=0.0)
+    assert zero == pytest.approx(per_query[~empty].sum() / len(sizes), abs=1e-15)
 
 
 # ------------------------------------------------------------------------------------------------------------------
