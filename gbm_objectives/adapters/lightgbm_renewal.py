@@ -40,6 +40,7 @@ from ..quantile import _check_method, renewed_leaf_values
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal"]
 
 _LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
+_THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 
 
 class _RenewedQuantileLoss(QuantileLoss):
@@ -136,12 +137,14 @@ class QuantileLeafRenewal:
         y = np.asarray(train_set.get_label(), dtype=np.float64)
         w = train_set.get_weight()
         lr = self._learning_rate(booster, env.params)
+        # predict() sets LightGBM's process-wide OpenMP thread count: keep the training's, or later rounds slow down
+        kw = self._predict_kwargs(booster, env.params)
         if self._score is None:
-            self._score = self._start_score(booster, X, train_set.get_init_score(), len(y), it)
+            self._score = self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw)
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
-                self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it)
-        leaf = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1)).reshape(-1)
+                self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
+        leaf = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
         n_leaves = int(leaf.max()) + 1
         if n_leaves > 1:
             new = renewed_leaf_values(
@@ -157,7 +160,7 @@ class QuantileLeafRenewal:
             values = np.array([booster.get_leaf_output(it, 0)], dtype=np.float64)
         self._score = self._score + values[leaf]
         for name, Xv in self.valid_X.items():
-            vleaf = np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1)).reshape(-1)
+            vleaf = np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
             self._valid_scores[name] = self._valid_scores[name] + values[vleaf]
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
@@ -171,10 +174,18 @@ class QuantileLeafRenewal:
         return 0.1  # LightGBM's default
 
     @staticmethod
-    def _start_score(booster, X, init_score, n, iteration):
+    def _predict_kwargs(booster, params):
+        for source in (getattr(booster, "params", None) or {}, params or {}):
+            for key in _THREAD_ALIASES:
+                if key in source:
+                    return {"num_threads": int(source[key])}
+        return {}
+
+    @staticmethod
+    def _start_score(booster, X, init_score, n, iteration, **kw):
         score = np.zeros(n) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(-1).copy()
         if iteration > 0:  # continued training: the trees before this call are taken as they are
-            score += booster.predict(X, raw_score=True, start_iteration=0, num_iteration=iteration)
+            score += booster.predict(X, raw_score=True, start_iteration=0, num_iteration=iteration, **kw)
         return score
 
     @staticmethod
