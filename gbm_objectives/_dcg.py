@@ -184,15 +184,19 @@ def _rank_query(key, idx, tmp, reverse_ties):
     for i in range(m):
         ki = key[i]
         c = 0
-        for j in range(m):
-            c += key[j] > ki
-        if reverse_ties:
-            for j in range(i + 1, m):
-                c += key[j] == ki
-        else:
+        e = 0
+        if reverse_ties:  # before i: larger, or equal and after i = (#>= ki) - 1 - (#== ki before i)
+            for j in range(m):
+                c += key[j] >= ki
             for j in range(i):
-                c += key[j] == ki
-        idx[c] = i
+                e += key[j] == ki
+            idx[c - 1 - e] = i
+        else:  # before i: larger, or equal and before i
+            for j in range(m):
+                c += key[j] > ki
+            for j in range(i):
+                e += key[j] == ki
+            idx[c + e] = i
 
 
 @njit(cache=True, parallel=True)
