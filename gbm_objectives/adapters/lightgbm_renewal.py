@@ -145,22 +145,23 @@ class QuantileLeafRenewal:
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
         leaf = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
-        n_leaves = int(leaf.max()) + 1
-        if n_leaves > 1:
+        valid_leaves = {
+            name: np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
+            for name, Xv in self.valid_X.items()
+        }
+        n_leaves = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
+        values = np.array([booster.get_leaf_output(it, j) for j in range(n_leaves)], dtype=np.float64)
+        if n_leaves > 1:  # a single-leaf tree is left as it is, as the built-in does
             new = renewed_leaf_values(
                 y, self._score, leaf, self.alpha, learning_rate=lr, sample_weight=w, n_leaves=n_leaves,
                 method=self.method,
             )
-            values = np.array([booster.get_leaf_output(it, j) for j in range(n_leaves)], dtype=np.float64)
             reached = ~np.isnan(new)
             values[reached] = new[reached]
             for j in np.flatnonzero(reached):
                 booster.set_leaf_output(it, int(j), float(values[j]))
-        else:
-            values = np.array([booster.get_leaf_output(it, 0)], dtype=np.float64)
         self._score = self._score + values[leaf]
-        for name, Xv in self.valid_X.items():
-            vleaf = np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
+        for name, vleaf in valid_leaves.items():
             self._valid_scores[name] = self._valid_scores[name] + values[vleaf]
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
