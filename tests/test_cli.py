@@ -156,6 +156,27 @@ def test_train_parquet_binary_focal_then_python_reload(binary_tables, tmp_path):
                                                                              abs=1e-12)
 
 
+@pytest.mark.parametrize("objective, backend", [("softmax", "lightgbm"), ("softmax:native", "xgboost"),
+                                                ("quantile", "xgboost")])
+def test_multiclass_and_regression_train_then_evaluate(tmp_path, objective, backend):
+    name = "diabetes" if objective == "quantile" else "wine"
+    X, y, _ = datasets.load(name, "all")
+    path = tmp_path / f"{name}.csv"
+    pd.DataFrame(X).add_prefix("c").assign(label=y).to_csv(path, index=False)
+    out = tmp_path / "m"
+    extra = ["--param", "alpha=0.9"] if objective == "quantile" else []
+    assert main(["train", "--train", str(path), "--objective", objective, "--backend", backend, "--out", str(out),
+                 "-q", *extra, *FAST]) == 0
+    metrics = read_json(out / "metrics.json")
+    report = tmp_path / "e.json"
+    assert main(["evaluate", "--model", str(out), "--data", str(path), "--out", str(report), "-q"]) == 0
+    assert read_json(report)["metrics"] == pytest.approx(metrics["final"]["train"], rel=1e-6)
+    if objective == "quantile":  # the 0.9-quantile model covers most rows (pinball training moves it up)
+        assert metrics["metrics"] == ["pinball", "coverage"] and metrics["final"]["train"]["coverage"] > 0.5
+    else:
+        assert metrics["metrics"] == ["mlogloss", "accuracy"] and metrics["final"]["train"]["accuracy"] > 0.9
+
+
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
 def test_early_stopping_keeps_the_best_round(ranking_files, tmp_path, backend):
     train, valid, _ = ranking_files

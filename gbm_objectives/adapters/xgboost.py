@@ -187,11 +187,12 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
     total = num_rounds(booster)
     iterations = range(1, total + 1) if iterations is None else iterations
     n = X.shape[0]
-    zero = xgb.DMatrix(X, base_margin=np.zeros(n))
     if init_score is not None:
         start = base_margin_array(init_score, n)
+        zero = xgb.DMatrix(X, base_margin=np.zeros_like(start))
     else:  # a native objective starts from base_score: the full margin minus the trees' sum
         full = booster.predict(xgb.DMatrix(X), output_margin=True)
+        zero = xgb.DMatrix(X, base_margin=np.zeros(full.shape))
         start = full - booster.predict(zero, output_margin=True, iteration_range=(0, total))
     raw, done = start.astype(np.float64), 0
     for i in iterations:
