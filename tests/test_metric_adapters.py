@@ -179,3 +179,20 @@ def test_ranking_scorer_without_qid_raises(mq2008):
     model = PointwiseRanker(n_estimators=2).fit(Xv, yv)
     with pytest.raises(ValueError, match="got no qid: enable metadata routing"):
         go.ranking_scorer("ndcg@10")(model, Xv, yv)
+
+
+def test_grid_search_lambdamart_with_ranking_scorer(mq2008):
+    """The same through go.LambdaMART, whose fit takes qid (routed by scikit-learn to fit and to the scorer)."""
+    _, _, _, Xv, yv, qv = mq2008
+    cv = GroupKFold(n_splits=2)
+    params = {"n_estimators": 4, "backend_params": {"verbose": -1, "num_threads": 1}}
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = go.LambdaMART(**params).set_fit_request(qid=True)
+        search = GridSearchCV(est, {"learning_rate": [0.05, 0.3]}, cv=cv, scoring=go.ranking_scorer("map@5"))
+        search.fit(Xv, yv, groups=qv, qid=qv)
+    lr = search.best_params_["learning_rate"]
+    folds = []
+    for tr, te in cv.split(Xv, yv, groups=qv):
+        model = go.LambdaMART(learning_rate=lr, **params).fit(Xv[tr], yv[tr], qid=qv[tr])
+        folds.append(go.map_score(yv[te], model.predict(Xv[te]), qid=qv[te], k=5))
+    assert search.best_score_ == pytest.approx(np.mean(folds), abs=1e-12)
