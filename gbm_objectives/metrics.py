@@ -15,12 +15,14 @@ convention    ``gain``    ``ties`` (equal scores)                     ``empty`` 
 * ``"lightgbm"`` (the default) reproduces the ``ndcg@k`` in LightGBM's and XGBoost's evaluation logs (and
   LightGBM's ``map@k``; XGBoost's ``ndcg`` without a cut-off equals our ``k=32`` with ``rank:ndcg``, as measured
   with XGBoost 3.2);
-* ``"trec"`` reproduces trec_eval (pytrec_eval, ranx) ``ndcg_cut_k``, ``recip_rank``, ``map_cut_k`` and ``P_k``.
+* ``"trec"`` reproduces trec_eval (pytrec_eval) ``ndcg_cut_k``, ``recip_rank``, ``map_cut_k`` and ``P_k``, and
+  ranx's ``ndcg@k``, ``mrr``, ``map`` on runs without tied scores (ranx orders ties with an unstable quicksort).
   trec_eval ranks by score descending and breaks ties by *docno descending* (string comparison). When calling
   trec_eval on arrays, name the documents by their zero-padded row index (``f"d{i:09d}"``, ``i`` the row in the
   arrays passed here); then docno-descending is reverse row order, which is what ``ties="trec"`` does;
 * ``"sklearn"`` reproduces :func:`sklearn.metrics.ndcg_score` (``ignore_ties=False``): a block of tied scores
-  contributes its mean gain at each of its ranks, which is the expected value over all orders of the tie.
+  contributes its mean gain at each of its ranks, which is the expected value over all orders of the tie; for
+  :func:`map_score` it is :func:`sklearn.metrics.average_precision_score` of each query.
 * ``empty`` is the value of a query without any relevant document (ideal DCG 0 for NDCG, no label ``>=
   relevance_threshold`` for MRR, MAP and precision), or ``"skip"`` to leave such queries out of the mean (their
   per-query value is then ``nan``).
