@@ -16,6 +16,7 @@ nothing else: same options, same ``fit``/``predict``/``score``.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -29,6 +30,22 @@ from .ranking import LambdaRankObjective
 from .segments import resolve_boundaries
 
 __all__ = ["LambdaMART"]
+
+
+@contextlib.contextmanager
+def _numba_threads(n_jobs):
+    """Run the scratch objective's kernel on ``n_jobs`` threads too (restored afterwards)."""
+    if n_jobs is None or int(n_jobs) < 1:  # engine default / all cores: numba's default (all cores) too
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _ndcg_at(y_true, y_score, boundaries, k):
@@ -57,7 +74,7 @@ class LambdaMART(BaseEstimator):
         NDCG cut-offs logged on ``eval_set``; early stopping watches NDCG at ``eval_at[0]``.
     random_state : int, default 0
     n_jobs : int, optional
-        Engine threads.
+        Engine threads, and the scratch objective's (numba) threads during ``fit``.
 
     Attributes
     ----------
@@ -232,7 +249,26 @@ class LambdaMART(BaseEstimator):
         params = self._engine_params(obj, native, eval_at)
         self.objective_ = obj
         self.init_score_ = None if native is not None else obj.init_score(y)
-        self.booster_, self.evals_result_ = backend.train(
+        with _numba_threads(self.n_jobs if native is None else None):
+            self.booster_, self.evals_result_ = self._train(
+                backend, native, obj, X, y, params, sample_weight, boundaries, valid_sets, early_stopping_rounds,
+                callbacks,
+            )
+        self.best_iteration_ = None
+        if early_stopping_rounds:
+            best = int(self.booster_.best_iteration)
+            self.best_iteration_ = best + 1 if self.backend == "xgboost" else best
+        self.best_score_ = {}
+        for name, metrics in self.evals_result_.items():
+            self.best_score_[name] = {
+                m: float(v[(self.best_iteration_ or len(v)) - 1]) for m, v in metrics.items() if len(v)
+            }
+        return self
+
+    def _train(
+        self, backend, native, obj, X, y, params, sample_weight, boundaries, valid_sets, early_stopping_rounds, callbacks
+    ):
+        return backend.train(
             native["objective"] if native is not None else obj,
             X,
             y,
@@ -245,16 +281,6 @@ class LambdaMART(BaseEstimator):
             early_stopping_rounds=early_stopping_rounds,
             callbacks=list(callbacks or ()),
         )
-        self.best_iteration_ = None
-        if early_stopping_rounds:
-            best = int(self.booster_.best_iteration)
-            self.best_iteration_ = best + 1 if self.backend == "xgboost" else best
-        self.best_score_ = {}
-        for name, metrics in self.evals_result_.items():
-            self.best_score_[name] = {
-                m: float(v[(self.best_iteration_ or len(v)) - 1]) for m, v in metrics.items() if len(v)
-            }
-        return self
 
     def decision_function(self, X):
         """Ranking scores (raw scores; higher ranks first)."""

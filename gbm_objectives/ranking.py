@@ -40,6 +40,9 @@ _SCORE_DIST_EPS = float(np.float32(0.01))
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
 _MAX_EXP_SPAN = 600.0
 _N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cost
+# Below this many pair evaluations a call takes about a millisecond on one core: waking a thread pool costs more
+# than it saves, and with busy cores its spinning threads slow the engine down. Such calls run serially.
+_PARALLEL_MIN_COST = 2_000_000
 # error_model="numpy": no ZeroDivisionError branches (every divisor is positive by construction), so loops vectorise
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _FAST = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: every input is finite, checked at the boundary
@@ -254,13 +257,13 @@ def lightgbm_sigmoid_table(sigmoid):
     return 1.0 / (1.0 + np.exp(x * sigmoid))
 
 
-@njit(parallel=True, **_JIT)
-def _lambdarank_kernel(
-    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+@njit(**_JIT)
+def _lambdarank_block(
+    b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
 ):
-    nb = blocks.shape[0] - 1
+    """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries."""
     emulate = table.shape[0] > 0
-    for b in prange(nb):
+    if True:
         q0 = blocks[b]
         q1 = blocks[b + 1]
         m = 1
@@ -304,6 +307,28 @@ def _lambdarank_kernel(
                 wo = factor if w.shape[0] == 0 else factor * w[o]
                 grad_out[o] = lam[r] * wo
                 hess_out[o] = hes[r] * wo
+
+
+@njit(parallel=True, **_JIT)
+def _lambdarank_parallel(
+    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+):
+    for b in prange(blocks.shape[0] - 1):
+        _lambdarank_block(
+            b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric,
+            grad_out, hess_out,
+        )
+
+
+@njit(**_JIT)
+def _lambdarank_serial(
+    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+):
+    for b in range(blocks.shape[0] - 1):
+        _lambdarank_block(
+            b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric,
+            grad_out, hess_out,
+        )
 
 
 @njit(**_JIT)
@@ -374,6 +399,12 @@ def _discounts(n):
     for r in range(n):
         out[r] = _dcg.discount(r)
     return out
+
+
+def _pair_cost(boundaries, k):
+    """Work of one call: pair evaluations plus a per-document term for the sort and the gathers."""
+    sizes = np.diff(boundaries).astype(np.float64)
+    return float(np.sum(sizes * np.minimum(sizes, k) + 8.0 * sizes))
 
 
 def _cost_blocks(boundaries, k, n_blocks=_N_BLOCKS):
@@ -544,6 +575,7 @@ class LambdaRankObjective(_RankingObjective):
             "inverse_max_dcg": inv_max,
             "blocks": _cost_blocks(boundaries, self.truncation_level),
             "discount": _discounts(longest),
+            "pair_cost": _pair_cost(boundaries, self.truncation_level),
         }
         return Prepared(y, w, boundaries, cache)
 
@@ -569,7 +601,8 @@ class LambdaRankObjective(_RankingObjective):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         c = prepared.cache
-        _lambdarank_kernel(
+        kernel = _lambdarank_parallel if c["pair_cost"] >= _PARALLEL_MIN_COST else _lambdarank_serial
+        kernel(
             prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
             self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
         )
@@ -628,10 +661,9 @@ def _check_label_gain(label_gain):
 # =====================================================================================================
 # BPR: pairwise logistic on (relevant, non-relevant) pairs
 # =====================================================================================================
-@njit(parallel=True, **_JIT)
-def _bpr_kernel(y, raw, w, boundaries, blocks, grad_out, hess_out):
-    nb = blocks.shape[0] - 1
-    for b in prange(nb):
+@njit(**_JIT)
+def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
+    if True:
         for q in range(blocks[b], blocks[b + 1]):
             a = boundaries[q]
             e = boundaries[q + 1]
@@ -666,6 +698,18 @@ def _bpr_kernel(y, raw, w, boundaries, blocks, grad_out, hess_out):
                     hess_out[r] *= w[r]
 
 
+@njit(parallel=True, **_JIT)
+def _bpr_parallel(y, raw, w, boundaries, blocks, grad_out, hess_out):
+    for b in prange(blocks.shape[0] - 1):
+        _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
+
+
+@njit(**_JIT)
+def _bpr_serial(y, raw, w, boundaries, blocks, grad_out, hess_out):
+    for b in range(blocks.shape[0] - 1):
+        _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
+
+
 @register_objective
 class PairwiseLogistic(_RankingObjective):
     r"""BPR / RankNet on the (relevant, non-relevant) pairs of each query, for implicit feedback.
@@ -694,7 +738,8 @@ class PairwiseLogistic(_RankingObjective):
         w = _ranking_weights(sample_weight, len(y), boundaries)
         sizes = np.diff(boundaries)
         # cost of a query ~ n^2; reuse the block splitter with k = n
-        return Prepared(y, w, boundaries, {"blocks": _cost_blocks(boundaries, int(sizes.max()) if len(sizes) else 1)})
+        k = int(sizes.max()) if len(sizes) else 1
+        return Prepared(y, w, boundaries, {"blocks": _cost_blocks(boundaries, k), "pair_cost": _pair_cost(boundaries, k)})
 
     def _check_y(self, y_true):
         y = check_1d(y_true, "y_true")
@@ -706,7 +751,8 @@ class PairwiseLogistic(_RankingObjective):
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
-        _bpr_kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
+        kernel = _bpr_parallel if prepared.cache["pair_cost"] >= _PARALLEL_MIN_COST else _bpr_serial
+        kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
 
     def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
         """Sum over (relevant, non-relevant) pairs of ``log(1 + exp(-(s_i - s_j)))``, divided by the query count."""
