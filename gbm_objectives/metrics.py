@@ -462,10 +462,10 @@ def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndc
                 mk = m if k <= 0 or k > m else k
                 s = 0.0
                 hits = 0
-                for r in range(mk):
-                    if rel[a + idx[r]]:
-                        hits += 1
-                        s += hits / (r + 1.0)
+                for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
+                    x = rel[a + idx[r]]
+                    hits += x
+                    s += x * (hits / (r + 1.0))
                 den = c
                 if ap_min_den and mk < c:
                     den = mk
@@ -497,10 +497,9 @@ def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndc
                     bn = 0.0
                     prev = v
                 wi = w[i] if weighted else 1.0
-                if rel[i]:
-                    bp += wi
-                else:
-                    bn += wi
+                x = rel[i]  # branch-free: adds exactly 0.0 to the other class
+                bp += x * wi
+                bn += (1 - x) * wi
             num += bp * (w_neg + 0.5 * bn)
             w_pos += bp
             w_neg += bn
