@@ -105,7 +105,7 @@ def dcg(gains, scores, boundaries, k):
     return out
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _before(key, i, j, reverse_ties):
     """Whether local row ``i`` ranks before ``j``: larger key first; equal keys by row (reversed if asked)."""
     ki = key[i]

@@ -376,20 +376,118 @@ def _auc_kernel(pos, w, scores, order, boundaries):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
+def _fused_query(q, gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
+                 p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain):
+    """The body of :func:`_fused_kernel` for query ``q`` (a plain function: the parallel loop stays small, which
+    keeps numba's compile time down)."""
+    a, b = boundaries[q], boundaries[q + 1]
+    m = b - a
+    idx = order[a:b]
+    _dcg._rank_query(scores[a:b], idx, tmp[a:b], reverse_ties)
+    c = 0
+    for i in range(a, b):
+        c += rel[i]
+    n_rel[q] = c
+    if ndcg_ks.shape[0] > 0:
+        # ideal: the K largest gains, descending (K = largest k asked, or the whole query)
+        kk = m if k_ideal < 0 or k_ideal > m else k_ideal
+        top = topbuf[a : a + kk] if k_ideal < 0 else topbuf[q * k_ideal : q * k_ideal + kk]
+        cnt = 0
+        for i in range(a, b):
+            g = gains[i]
+            if cnt == kk:
+                if not g > top[kk - 1]:
+                    continue
+                j = kk - 1
+            else:
+                j = cnt
+                cnt += 1
+            while j > 0 and top[j - 1] < g:
+                top[j] = top[j - 1]
+                j -= 1
+            top[j] = g
+        no_gain[q] = kk == 0 or not top[0] > 0.0
+        for j in range(ndcg_ks.shape[0]):
+            k = ndcg_ks[j]
+            mk = m if k <= 0 or k > m else k
+            ideal = 0.0
+            d = 0.0
+            for r in range(mk):
+                ideal += top[r] * disc[r]
+                d += gains[a + idx[r]] * disc[r]
+            if ideal > 0.0:
+                ndcg[j, q] = d * (1.0 / ideal)
+    for j in range(rr_ks.shape[0]):
+        k = rr_ks[j]
+        mk = m if k <= 0 or k > m else k
+        for r in range(mk):
+            if rel[a + idx[r]]:
+                rr[j, q] = 1.0 / (r + 1.0)
+                break
+    if c > 0:
+        for j in range(ap_ks.shape[0]):
+            k = ap_ks[j]
+            mk = m if k <= 0 or k > m else k
+            s = 0.0
+            hits = 0
+            for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
+                x = rel[a + idx[r]]
+                hits += x
+                s += x * (hits / (r + 1.0))
+            den = c
+            if ap_min_den and mk < c:
+                den = mk
+            ap[j, q] = s / den
+    for j in range(p_ks.shape[0]):
+        k = p_ks[j]
+        mk = m if k > m else k
+        cc = 0.0
+        for r in range(mk):
+            cc += rel[a + idx[r]]
+        prec[j, q] = cc / k
+    if do_auc:
+        # one pass in ranked order; a block of tied scores is flushed when the score changes (the same sums,
+        # in the same order, as _auc_kernel)
+        w_pos = 0.0
+        w_neg = 0.0
+        num = 0.0
+        bp = 0.0
+        bn = 0.0
+        prev = scores[a + idx[0]] if m > 0 else 0.0
+        for r in range(m):
+            i = a + idx[r]
+            v = scores[i]
+            if v != prev:
+                num += bp * (w_neg + 0.5 * bn)
+                w_pos += bp
+                w_neg += bn
+                bp = 0.0
+                bn = 0.0
+                prev = v
+            wi = w[i] if weighted else 1.0
+            x = rel[i]  # branch-free: adds exactly 0.0 to the other class
+            bp += x * wi
+            bn += (1 - x) * wi
+        num += bp * (w_neg + 0.5 * bn)
+        w_pos += bp
+        w_neg += bn
+        if w_pos > 0.0 and w_neg > 0.0:
+            auc[q] = 1.0 - num / (w_pos * w_neg)
+
+
 def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den, p_ks,
                   do_auc):
     """All requested metrics of each query from one ranking of the query (``ties`` "stable" or "trec").
 
     The same formulas as :func:`gbm_objectives._dcg.dcg_from_order`, :func:`gbm_objectives._dcg.ideal_dcg_topk`,
     :func:`_rr_kernel`, :func:`_ap_kernel`, :func:`_precision_kernel` and :func:`_auc_kernel`, summed in the same
-    order, computed while the query is in cache. A ``k <= 0`` means the whole query.
+    order, computed while the query is in cache. A ``k <= 0`` means the whole query. Buffers are allocated here,
+    so that the compiled parallel loop (:func:`_fused_parallel`) stays small and quick to compile.
     """
     n = scores.shape[0]
     nq = boundaries.shape[0] - 1
-    max_m = 0
-    for q in range(nq):
-        max_m = max(max_m, boundaries[q + 1] - boundaries[q])
+    max_m = int(np.diff(boundaries).max()) if nq else 0
     order = np.empty(n, dtype=np.int64)
     tmp = np.empty(n if max_m > _dcg._COUNTING_MAX else 0, dtype=np.int64)  # merge-sort buffer, large queries only
     ndcg = np.zeros((ndcg_ks.shape[0], nq))
@@ -399,113 +497,30 @@ def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndc
     auc = np.full(nq if do_auc else 0, np.nan)
     n_rel = np.zeros(nq, dtype=np.int64)
     no_gain = np.zeros(nq, dtype=np.bool_)
-    k_ideal = 0
-    for j in range(ndcg_ks.shape[0]):
-        if ndcg_ks[j] <= 0:
-            k_ideal = -1
-        elif k_ideal >= 0 and ndcg_ks[j] > k_ideal:
-            k_ideal = ndcg_ks[j]
+    k_ideal = -1 if (ndcg_ks <= 0).any() else int(ndcg_ks.max(initial=0))
     n_disc = max_m if k_ideal < 0 or k_ideal > max_m else k_ideal
-    disc = np.empty(n_disc)  # the same values as _dcg.discount(r), computed once
-    for r in range(n_disc):
-        disc[r] = _dcg.discount(r)
+    disc = _discounts(n_disc)  # the same values as _dcg.discount(r), computed once
     # buffer for the largest gains of each query: k_ideal per query, or the whole query
     topbuf = np.empty(0 if ndcg_ks.shape[0] == 0 else (n if k_ideal < 0 else nq * k_ideal))
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        m = b - a
-        idx = order[a:b]
-        _dcg._rank_query(scores[a:b], idx, tmp[a:b], reverse_ties)
-        c = 0
-        for i in range(a, b):
-            c += rel[i]
-        n_rel[q] = c
-        if ndcg_ks.shape[0] > 0:
-            # ideal: the K largest gains, descending (K = largest k asked, or the whole query)
-            kk = m if k_ideal < 0 or k_ideal > m else k_ideal
-            top = topbuf[a : a + kk] if k_ideal < 0 else topbuf[q * k_ideal : q * k_ideal + kk]
-            cnt = 0
-            for i in range(a, b):
-                g = gains[i]
-                if cnt == kk:
-                    if not g > top[kk - 1]:
-                        continue
-                    j = kk - 1
-                else:
-                    j = cnt
-                    cnt += 1
-                while j > 0 and top[j - 1] < g:
-                    top[j] = top[j - 1]
-                    j -= 1
-                top[j] = g
-            no_gain[q] = kk == 0 or not top[0] > 0.0
-            for j in range(ndcg_ks.shape[0]):
-                k = ndcg_ks[j]
-                mk = m if k <= 0 or k > m else k
-                ideal = 0.0
-                d = 0.0
-                for r in range(mk):
-                    ideal += top[r] * disc[r]
-                    d += gains[a + idx[r]] * disc[r]
-                if ideal > 0.0:
-                    ndcg[j, q] = d * (1.0 / ideal)
-        for j in range(rr_ks.shape[0]):
-            k = rr_ks[j]
-            mk = m if k <= 0 or k > m else k
-            for r in range(mk):
-                if rel[a + idx[r]]:
-                    rr[j, q] = 1.0 / (r + 1.0)
-                    break
-        if c > 0:
-            for j in range(ap_ks.shape[0]):
-                k = ap_ks[j]
-                mk = m if k <= 0 or k > m else k
-                s = 0.0
-                hits = 0
-                for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
-                    x = rel[a + idx[r]]
-                    hits += x
-                    s += x * (hits / (r + 1.0))
-                den = c
-                if ap_min_den and mk < c:
-                    den = mk
-                ap[j, q] = s / den
-        for j in range(p_ks.shape[0]):
-            k = p_ks[j]
-            mk = m if k > m else k
-            cc = 0.0
-            for r in range(mk):
-                cc += rel[a + idx[r]]
-            prec[j, q] = cc / k
-        if do_auc:
-            # one pass in ranked order; a block of tied scores is flushed when the score changes (the same sums,
-            # in the same order, as _auc_kernel)
-            w_pos = 0.0
-            w_neg = 0.0
-            num = 0.0
-            bp = 0.0
-            bn = 0.0
-            prev = scores[a + idx[0]] if m > 0 else 0.0
-            for r in range(m):
-                i = a + idx[r]
-                v = scores[i]
-                if v != prev:
-                    num += bp * (w_neg + 0.5 * bn)
-                    w_pos += bp
-                    w_neg += bn
-                    bp = 0.0
-                    bn = 0.0
-                    prev = v
-                wi = w[i] if weighted else 1.0
-                x = rel[i]  # branch-free: adds exactly 0.0 to the other class
-                bp += x * wi
-                bn += (1 - x) * wi
-            num += bp * (w_neg + 0.5 * bn)
-            w_pos += bp
-            w_neg += bn
-            if w_pos > 0.0 and w_neg > 0.0:
-                auc[q] = 1.0 - num / (w_pos * w_neg)
+    _fused_parallel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
+                    p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain)
     return ndcg, rr, ap, prec, auc, n_rel == 0, no_gain
+
+
+@njit(cache=True)
+def _discounts(n):
+    disc = np.empty(n)
+    for r in range(n):
+        disc[r] = _dcg.discount(r)
+    return disc
+
+
+@njit(cache=True, parallel=True)
+def _fused_parallel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
+                    p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain):
+    for q in prange(boundaries.shape[0] - 1):
+        _fused_query(q, gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
+                     p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain)
 
 
 # ----------------------------------------------------------------------------------------------------------------
