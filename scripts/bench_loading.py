@@ -16,7 +16,9 @@ timed for ``load_letor`` alone (scikit-learn reads it only through a Python file
 
 Usage::
 
-    python scripts/bench_loading.py                 # 1M rows, 2 repeats (about 7 minutes on 2 busy cores)
+    python scripts/bench_loading.py                 # 1M rows, 2 repeats: writes BENCHMARKS.md; dominated by
+                                                    # scikit-learn (12-15 min per load on 2 busy cores)
+    python scripts/bench_loading.py --rows 200000   # a few minutes
     python scripts/bench_loading.py --quick         # 100k rows, 1 repeat, does not write BENCHMARKS.md
 """
 
@@ -147,8 +149,8 @@ matrix and parses on one thread.
 {table}
 
 **`load_letor` is {theirs_s / ours_s:.1f}x faster than scikit-learn's parser** on this file (ratio of medians).
-Machine: {machine_info(threads=os.cpu_count())}, scikit-learn {sklearn.__version__}; load average during the run
-{os.getloadavg()[0]:.1f} (other jobs shared the cores, which slows both loaders alike).
+Machine: {machine_info(threads=os.cpu_count())}, scikit-learn {sklearn.__version__}; 1-minute load average
+{os.getloadavg()[0]:.1f} at the end of the run.
 """
         if not args.quick:
             write_section("loading", md)

@@ -237,13 +237,15 @@ def test_datasets_lists_names(capsys):
 
 def test_demo_runs_and_writes_json(tmp_path, capsys):
     out = tmp_path / "demo.json"
-    assert main(["demo", "--rounds", "3", "--out", str(out), "-q"]) == 0
+    assert main(["demo", "--rounds", "3", "--ranking", "--out", str(out), "-q"]) == 0
     text = capsys.readouterr().out
     assert "breast cancer" in text and "focal" in text
     sections = read_json(out)["sections"]
     first = sections[0]["table"]
     assert {row["backend"] for row in first} == {"lightgbm", "xgboost"}
     assert all(0.5 < row["auc"] <= 1 for row in first)
+    ranking = sections[2]["table"]
+    assert [row["objective"] for row in ranking] == ["lambdarank", "lambdarank:native"] * 2
 
 
 def test_module_entry_point_and_version():
