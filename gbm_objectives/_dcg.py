@@ -199,7 +199,6 @@ def _rank_query(key, idx, tmp, reverse_ties):
             idx[c + e] = i
 
 
-@njit(cache=True, parallel=True)
 def ranked_order(scores, boundaries, reverse_ties):
     """Per-query ranking, as local indices in one int64 array of ``len(scores)``.
 
@@ -209,13 +208,18 @@ def ranked_order(scores, boundaries, reverse_ties):
     when docnos increase with the row).
     """
     n = scores.shape[0]
-    nq = boundaries.shape[0] - 1
+    max_m = int(np.diff(boundaries).max()) if len(boundaries) > 1 else 0
     order = np.empty(n, dtype=np.int64)
-    tmp = np.empty(n, dtype=np.int64)
-    for q in prange(nq):
+    tmp = np.empty(n if max_m > _COUNTING_MAX else 0, dtype=np.int64)  # merge-sort buffer, large queries only
+    _ranked_order_into(scores, boundaries, bool(reverse_ties), order, tmp)
+    return order
+
+
+@njit(cache=True, parallel=True)
+def _ranked_order_into(scores, boundaries, reverse_ties, order, tmp):
+    for q in prange(boundaries.shape[0] - 1):
         a, b = boundaries[q], boundaries[q + 1]
         _rank_query(scores[a:b], order[a:b], tmp[a:b], reverse_ties)
-    return order
 
 
 @njit(cache=True, parallel=True)
