@@ -861,7 +861,10 @@ def cmd_evaluate(args):
     meta = model.meta
     label = args.label or meta.get("label_column")
     group = args.group or meta.get("group_column")
-    fmt_letor = _datasets.data_format(args.data) == "letor" if Path(args.data).is_file() else False
+    try:
+        fmt_letor = _datasets.data_format(args.data) == "letor" if Path(args.data).is_file() else False
+    except ValueError as exc:
+        raise UsageError(f"--data: {exc}") from None
     split = _load_split(
         "data", "--data", args.data, args, reporter,
         n_features=meta["n_features"] if fmt_letor else None,

@@ -105,6 +105,11 @@ def test_train_letor_with_query_files_writes_model_metrics_and_plot(ranking_file
     assert main(["evaluate", "--model", str(out), "--data", str(valid), "--out", str(report), "-q"]) == 0
     assert read_json(report)["metrics"] == pytest.approx(metrics["final"]["valid"], rel=1e-12, abs=1e-12)
 
+    # a file whose format the extension does not tell is an input error
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--data", str(train) + ".query", "-q"]) == 2
+    assert "cannot tell the format" in one_error_line(capsys)
+
     # and Python gets the same scores: the NDCG of load_model(...).predict equals the reported value
     X, y, qid = datasets.load_letor(test, n_features=6)
     model = load_model(out)
@@ -246,6 +251,26 @@ def test_demo_runs_and_writes_json(tmp_path, capsys):
     assert all(0.5 < row["auc"] <= 1 for row in first)
     ranking = sections[2]["table"]
     assert [row["objective"] for row in ranking] == ["lambdarank", "lambdarank:native"] * 2
+
+
+def test_progress_bar_on_a_terminal_lines_otherwise_nothing_when_quiet():
+    import io
+
+    from gbm_objectives._progress import Reporter
+
+    outputs = {}
+    for name, kwargs in {"tty": dict(tty=True), "lines": dict(tty=False), "quiet": dict(quiet=True, tty=True)}.items():
+        stream = io.StringIO()
+        reporter = Reporter(stream=stream, **kwargs)
+        with reporter.progress(50, "rounds", every=10, min_interval=0) as bar:
+            for _ in range(50):
+                bar.update(1)
+        reporter.log("done")
+        outputs[name] = stream.getvalue()
+    # a tqdm bar (redrawn in place with \r, and erased when done), then the log line
+    assert outputs["tty"].startswith("\rrounds:") and "| 0/50" in outputs["tty"] and outputs["tty"].endswith("\rdone\n")
+    assert outputs["lines"].splitlines() == [f"rounds: {i}/50" for i in (10, 20, 30, 40, 50)] + ["done"]
+    assert outputs["quiet"] == ""
 
 
 def test_module_entry_point_and_version():
