@@ -441,22 +441,25 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     row_name = (lambda i: f"{path}:{i + 2}") if fmt == "csv" else (lambda i: f"{path}: row {i}")
+    header = f"{path}:1" if fmt == "csv" else str(path)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if label is None:
         label = next((c for c in _LABEL_CANDIDATES if c in columns), None)
         if label is None:
-            raise ValueError(f"{path}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are {columns}")
+            raise ValueError(
+                f"{header}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are {columns}"
+            )
     for what, col in (("label", label), ("group", group)):
         if col is not None and col not in columns:
-            raise ValueError(f"{path}: missing {what} column {col!r}; columns are {columns}")
+            raise ValueError(f"{header}: missing {what} column {col!r}; columns are {columns}")
     if features is None:
         features = [c for c in columns if c not in (label, group)]
     else:
         features = [str(c) for c in features]
         missing = [c for c in features if c not in columns]
         if missing:
-            raise ValueError(f"{path}: missing feature column {missing[0]!r}; columns are {columns}")
+            raise ValueError(f"{header}: missing feature column {missing[0]!r}; columns are {columns}")
     y_col = frame[label]
     if not pd.api.types.is_numeric_dtype(y_col.dtype) or pd.api.types.is_bool_dtype(y_col.dtype):
         y_num = pd.to_numeric(y_col, errors="coerce")
@@ -470,8 +473,8 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     for col in features:
         if not (pd.api.types.is_numeric_dtype(frame[col].dtype) or pd.api.types.is_bool_dtype(frame[col].dtype)):
             raise ValueError(
-                f"{path}: feature column {col!r} is not numeric (dtype {frame[col].dtype}); encode it or leave it out "
-                f"with features=[...]"
+                f"{header}: feature column {col!r} is not numeric (dtype {frame[col].dtype}); encode it or leave it "
+                f"out with features=[...]"
             )
     X = frame[features].to_numpy(dtype=dtype, na_value=np.nan) if features else np.empty((len(frame), 0), dtype)
     X = np.ascontiguousarray(X)

@@ -333,7 +333,7 @@ def test_ranking_objective_without_queries_and_missing_label_column(tmp_path, ca
     table.write_text("a,b\n1,2\n")
     assert main(["train", "--train", str(table), "--label", "y", "--objective", "logloss",
                  "--out", str(tmp_path / "o"), "-q"]) == 2
-    assert "t.csv: missing label column 'y'" in one_error_line(capsys)
+    assert "t.csv:1: missing label column 'y'" in one_error_line(capsys)
 
 
 def test_failure_is_exit_1_without_traceback_unless_debug(binary_tables, tmp_path, capsys, monkeypatch):

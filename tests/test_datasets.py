@@ -195,3 +195,75 @@ def test_make_imbalanced_exact_rate_and_signal():
 def test_make_imbalanced_rejects_degenerate_rates(rate):
     with pytest.raises(ValueError, match="positive_rate"):
         datasets.make_imbalanced(n_samples=100, positive_rate=rate)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load_table, data_format, named datasets
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_load_table_csv_with_string_group_and_parquet(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1.5, 2.0, 3.0, 4.0], "rel": [2, 0, 1, 0], "b": [0, 1, 0, 1],
+                          "query": ["q9", "q9", "q3", "q3"]})
+    csv, parquet = tmp_path / "t.csv", tmp_path / "t.parquet"
+    frame.to_csv(csv, index=False)
+    frame.to_parquet(parquet)
+    for path in (csv, parquet):
+        table = datasets.load_table(path, label="rel", group="query")
+        X, y, qid = table
+        assert X.dtype == np.float32 and table.feature_names == ["a", "b"]
+        np.testing.assert_array_equal(X, [[1.5, 0], [2, 1], [3, 0], [4, 1]])
+        np.testing.assert_array_equal(y, [2, 0, 1, 0])
+        np.testing.assert_array_equal(qid, [0, 0, 1, 1])  # numbered in order of appearance
+    # without label=, a column named label / y / target / relevance is used; no group means qid None
+    frame.rename(columns={"rel": "target"}).drop(columns="query").to_csv(csv, index=False)
+    X, y, qid = datasets.load_table(csv)
+    assert X.shape == (4, 2) and qid is None
+
+
+@pytest.mark.parametrize(
+    "text, kwargs, match",
+    [
+        ("a,b\n1,2\n", {"label": "y"}, r"t\.csv:1: missing label column 'y'"),
+        ("a,b\n1,2\n", {}, r"t\.csv:1: no label column"),
+        ("a,y\n1,2\n3,x\n", {}, r"t\.csv:3: label 'y' is not a number: 'x'"),
+        ("a,y\n1,2\n3,\n", {}, r"t\.csv:3: label 'y' is missing"),
+        ("a,y,g\n1,1,q1\n2,0,q2\n3,1,q1\n", {"group": "g"}, r"t\.csv:4: group 'q1' goes back to an earlier query"),
+        ("a,y\nu,1\n", {}, r"t\.csv:1: feature column 'a' is not numeric"),
+    ],
+    ids=["missing-label", "no-label", "bad-label", "empty-label", "group-back", "text-feature"],
+)
+def test_load_table_errors_name_file_and_line(tmp_path, text, kwargs, match):
+    path = write(tmp_path / "t.csv", text)
+    with pytest.raises(ValueError, match=match):
+        datasets.load_table(path, **kwargs)
+
+
+def test_data_format_by_extension():
+    assert [datasets.data_format(p) for p in ("a.svm", "b.letor.gz", "rank.train", "c.tsv", "d.pq")] == [
+        "letor", "letor", "letor", "csv", "parquet"]
+    with pytest.raises(ValueError, match="cannot tell the format of 'x.json'"):
+        datasets.data_format("x.json")
+
+
+def test_named_datasets():
+    names = [d.name for d in datasets.list_datasets()]
+    assert {"synthetic-ranking", "synthetic-imbalanced", "breast_cancer", "mq2008"} <= set(names)
+    X, y, qid = datasets.load("synthetic-ranking", "vali", n_queries=50)
+    assert qid is not None and len(np.unique(qid)) == 10  # queries 30..39 of 50: the 60/20/20 split by query
+    parts = [datasets.load("breast_cancer", s)[1] for s in ("train", "vali", "test")]
+    assert sum(len(p) for p in parts) == 569
+    with pytest.raises(ValueError, match="unknown dataset 'nope'"):
+        datasets.load("nope")
+    with pytest.raises(ValueError, match="has splits"):
+        datasets.load("mq2008", split="all")
+
+
+def test_named_local_dataset_reads_the_shared_copy():
+    shared_dataset("letor4_mq2008", "Fold2", "test.txt.gz")
+    X, y, qid = datasets.load("mq2008", split="test", fold=2)
+    # PROVENANCE.md: Fold2 test has 2,933 rows in 157 queries, labels 2316:427:190
+    assert X.shape == (2933, 46) and len(np.unique(qid)) == 157
+    np.testing.assert_array_equal(np.bincount(y.astype(int)), [2316, 427, 190])
