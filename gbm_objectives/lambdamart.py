@@ -9,7 +9,7 @@ nothing else: same options, same ``fit``/``predict``/``score``.
 >>> import gbm_objectives as go
 >>> from gbm_objectives.datasets import make_ranking
 >>> X, y, qid = make_ranking(n_queries=30, docs_per_query=(5, 15), n_features=8, seed=0)
->>> model = go.LambdaMART(objective="scratch", n_estimators=20).fit(X, y, qid=qid)
+>>> model = go.LambdaMART(objective="scratch", n_estimators=5, n_jobs=1).fit(X, y, qid=qid)
 >>> model.predict(X).shape == y.shape, 0.0 <= model.score(X, y, qid=qid) <= 1.0
 (True, True)
 """

@@ -177,7 +177,9 @@ def _lambdarank_query(
                 lj = ll[j]
                 if li == lj:
                     continue
-                dw = _swap_delta(metric, i, j, li, lj, gi, gg[j], di, dd[j], inv_max, rel, cum_rel, cum_prec, first, second, n_rel)
+                dw = _swap_delta(
+                    metric, i, j, li, lj, gi, gg[j], di, dd[j], inv_max, rel, cum_rel, cum_prec, first, second, n_rel
+                )
                 if dw == 0.0:
                     continue
                 ds = si - ss[j]

@@ -127,7 +127,8 @@ built once, before timing; the scratch run includes its one-time label/group val
 | LightGBM + `go.LambdaRankObjective` (scratch) | {t_scr:.2f} | {t_scr / rounds * 1e3:.0f} |
 | **ratio scratch / native** | **{t_scr / t_nat:.3f}** | |
 
-Runs per side: native {", ".join(f"{t:.2f}" for t in times["native"])}; scratch {", ".join(f"{t:.2f}" for t in times["scratch"])} s.
+Runs per side: native {", ".join(f"{t:.2f}" for t in times["native"])}; scratch {", ".join(f"{t:.2f}" for t in times["scratch"])} s;
+paired ratios (each scratch run over the native run just before it): {", ".join(f"{b / a:.3f}" for a, b in zip(times["native"], times["scratch"]))}.
 Max |prediction difference| after {rounds} rounds (first 20,000 rows): {pred_diff:.2e} (LightGBM reads the sigmoid
 from a table; with `norm=True` that ~1e-5 difference can flip a near-tie split, see the tests).
 
