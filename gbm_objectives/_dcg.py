@@ -171,9 +171,9 @@ _COUNTING_MAX = 128  # below this query size, ranking by counting (vectorized O(
 def _rank_query(key, idx, tmp, reverse_ties):
     """Write into ``idx`` the local indices of one query in :func:`_before` order.
 
-    Small queries: the rank of row ``i`` is the number of rows before it (``key[j] > key[i]``, or equal and
-    ``j < i``; ``j > i`` with ``reverse_ties``), a branch-free loop the compiler vectorizes; larger queries:
-    :func:`_sort_desc`. Both give the same total order.
+    Small queries: the number of rows with a larger key (a branch-free loop the compiler vectorizes) is the first
+    rank of a row's tie block; the rows of a block then take its ranks in row order (reversed with
+    ``reverse_ties``). Larger queries: :func:`_sort_desc`. Both give the same total order.
     """
     m = key.shape[0]
     if m > _COUNTING_MAX:
@@ -181,22 +181,23 @@ def _rank_query(key, idx, tmp, reverse_ties):
             idx[r] = r
         _sort_desc(key, idx, tmp, reverse_ties)
         return
+    greater = np.empty(m, dtype=np.int64)
     for i in range(m):
         ki = key[i]
         c = 0
-        e = 0
-        if reverse_ties:  # before i: larger, or equal and after i = (#>= ki) - 1 - (#== ki before i)
-            for j in range(m):
-                c += key[j] >= ki
-            for j in range(i):
-                e += key[j] == ki
-            idx[c - 1 - e] = i
-        else:  # before i: larger, or equal and before i
-            for j in range(m):
-                c += key[j] > ki
-            for j in range(i):
-                e += key[j] == ki
-            idx[c + e] = i
+        for j in range(m):
+            c += key[j] > ki
+        greater[i] = c
+    # rows with the same key share the slots greater .. greater + (ties - 1); fill them in row order (reversed for
+    # reverse_ties), each taking the first free slot
+    for r in range(m):
+        idx[r] = -1
+    for t in range(m):
+        i = m - 1 - t if reverse_ties else t
+        pos = greater[i]
+        while idx[pos] >= 0:
+            pos += 1
+        idx[pos] = i
 
 
 def ranked_order(scores, boundaries, reverse_ties):
