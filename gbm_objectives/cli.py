@@ -513,10 +513,8 @@ def train_one(spec, splits, args, reporter, metric_names, *, staged=True):
         kwargs.update(valid_sets=[("valid", valid.X, valid.y, None, valid.group)],
                       early_stopping_rounds=args.early_stopping, **_early_stopping_eval(spec, metrics[0], valid))
     reporter.log(f"training {spec.label} on {spec.backend}: {args.rounds} rounds, learning rate {args.learning_rate}")
-    callbacks = []
     bar = reporter.progress(args.rounds, f"{spec.label} rounds", every=max(1, args.rounds // 10))
-    if spec.backend == "lightgbm":
-        callbacks.append(lambda env: bar.update(1))
+    callbacks = [backend.progress_callback(bar.set_to)]
     t0 = time.perf_counter()
     with bar:
         booster, evals_result = backend.train(
@@ -524,8 +522,6 @@ def train_one(spec, splits, args, reporter, metric_names, *, staged=True):
             init_score=init, callbacks=callbacks, **kwargs,
         )
     seconds = time.perf_counter() - t0
-    if spec.backend == "xgboost":
-        bar.set_to(backend.num_rounds(booster))
     trained = backend.num_rounds(booster)
     best = None
     history = None

@@ -216,3 +216,13 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
             raw = step if raw is None else raw + step
             done = i
         yield i, (np.zeros(n) if raw is None else raw)
+
+
+def progress_callback(fn):
+    """A training callback calling ``fn(rounds_done)`` after every boosting round (the CLI's progress bar)."""
+
+    def callback(env):
+        fn(env.iteration - env.begin_iteration + 1)
+
+    callback.order = 5
+    return callback

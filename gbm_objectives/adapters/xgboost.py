@@ -201,3 +201,18 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
             raw = raw + booster.predict(zero, output_margin=True, iteration_range=(done, i))
             done = i
         yield i, raw
+
+
+class _RoundCallback(xgb.callback.TrainingCallback):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def after_iteration(self, model, epoch, evals_log):
+        self.fn(epoch + 1)
+        return False
+
+
+def progress_callback(fn):
+    """A training callback calling ``fn(rounds_done)`` after every boosting round (the CLI's progress bar)."""
+    return _RoundCallback(fn)
