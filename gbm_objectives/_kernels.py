@@ -1,4 +1,8 @@
-"""Compiled elementwise kernels for the pointwise objectives (numba, parallel over rows).
+"""Compiled elementwise kernels for the pointwise objectives (numba).
+
+Each kernel is compiled twice from one source: a serial version and one parallel over rows. The parallel one is
+used only from ``PARALLEL_MIN_ELEMENTS`` elements up: below that, waking a thread pool costs more than the work,
+and on a busy machine a parallel loop waits for a descheduled thread (tens of ms on 16k rows, measured).
 
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
@@ -8,13 +12,40 @@ once. An empty ``w`` means unit weights. The math is documented on the objective
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
 
 _JIT = dict(cache=True, nogil=True)
 _PJIT = dict(cache=True, nogil=True, parallel=True)
+PARALLEL_MIN_ELEMENTS = 200_000
 HESS_FLOOR = 1e-16  # same floor XGBoost applies to p(1 - p); keeps Newton steps finite at |margin| > 36
+
+
+def _copy_function(fn, suffix):
+    """A copy of ``fn`` with its own qualified name, so numba's on-disk cache keeps the two compilations apart."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    copy.__doc__ = fn.__doc__
+    return copy
+
+
+class _Kernel:
+    """A kernel ``f(y, z, ...)`` compiled serial and parallel; calls pick by the number of elements of ``z``."""
+
+    def __init__(self, fn):
+        self.serial = njit(**_JIT)(_copy_function(fn, "_serial"))
+        self.parallel = njit(**_PJIT)(_copy_function(fn, "_parallel"))
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, y, z, *args):
+        kernel = self.parallel if z.size >= PARALLEL_MIN_ELEMENTS else self.serial
+        return kernel(y, z, *args)
+
+
+def _serial_and_parallel(fn):
+    return _Kernel(fn)
 
 
 @njit(inline="always", **_JIT)
@@ -41,7 +72,7 @@ def _weight(w, i):
     return 1.0 if w.shape[0] == 0 else w[i]
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
     """grad = c (p - y), hess = c p (1 - p) with c = pos_weight for positives (LogLoss when pos_weight = 1)."""
     n = z.shape[0]
@@ -63,7 +94,7 @@ def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
         hess_out[i] = h * c
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def focal_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_out, hess_out):
     """Binary focal loss; see FocalLoss for the formulas."""
     n = z.shape[0]
@@ -90,7 +121,7 @@ def focal_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_ou
         hess_out[i] = a * hess
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def squared_error_kernel(y, z, w, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -98,7 +129,7 @@ def squared_error_kernel(y, z, w, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def huber_kernel(y, z, w, delta, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -111,7 +142,7 @@ def huber_kernel(y, z, w, delta, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def quantile_kernel(y, z, w, alpha, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -138,7 +169,7 @@ def _softmax_row(z, i, p):
     return m + math.log(s)
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def softmax_kernel(y, z, w, hessian_scale, grad_out, hess_out):
     """grad_j = p_j - [y = j], hess_j = scale p_j (1 - p_j)."""
     n, k = z.shape
@@ -155,7 +186,7 @@ def softmax_kernel(y, z, w, hessian_scale, grad_out, hess_out):
             hess_out[i, j] = h * wi
 
 
-@njit(**_PJIT)
+@_serial_and_parallel
 def softmax_focal_kernel(y, z, w, alpha, gamma, hessian_scale, positive_hessian, grad_out, hess_out):
     """Multiclass focal loss; see SoftmaxFocalLoss for the formulas."""
     n, k = z.shape
