@@ -52,5 +52,14 @@ class CachedObjective:
         self.__init__(state["objective"])
 
 
+def constant_score_array(init, n_rows):
+    """A constant start (scalar, or per-class vector of shape (k,)) repeated for ``n_rows`` rows: the shape of
+    LightGBM's Dataset ``init_score`` and of XGBoost's DMatrix ``base_margin``."""
+    init = np.asarray(init, dtype=np.float64)
+    if init.ndim == 0:
+        return np.full(n_rows, float(init))
+    return np.tile(init, (n_rows, 1))
+
+
 def empty_to_none(a):
     return None if a is None or len(a) == 0 else a

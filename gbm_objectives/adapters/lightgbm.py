@@ -23,7 +23,7 @@ from __future__ import annotations
 import lightgbm as lgb
 import numpy as np
 
-from ._common import CachedObjective, empty_to_none
+from ._common import CachedObjective, constant_score_array, empty_to_none
 
 __all__ = [
     "LightGBMObjective",
@@ -66,12 +66,7 @@ def lightgbm_sklearn_objective(obj):
     return LightGBMSklearnObjective(obj)
 
 
-def init_score_array(init, n_rows):
-    """A constant init score (scalar or per-class vector) as LightGBM's Dataset ``init_score``."""
-    init = np.asarray(init, dtype=np.float64)
-    if init.ndim == 0:
-        return np.full(n_rows, float(init))
-    return np.tile(init, (n_rows, 1))
+init_score_array = constant_score_array  # a constant init score as LightGBM's Dataset ``init_score``
 
 
 def _dataset(X, y, weight, group, init, reference=None, free_raw_data=True, feature_name="auto"):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import xgboost as xgb
 
-from ._common import CachedObjective, empty_to_none
+from ._common import CachedObjective, constant_score_array, empty_to_none
 
 __all__ = [
     "XGBoostObjective",
@@ -67,12 +67,7 @@ def xgboost_sklearn_objective(obj):
     return XGBoostSklearnObjective(obj)
 
 
-def base_margin_array(init, n_rows):
-    """A constant init score (scalar or per-class vector) as a DMatrix ``base_margin``."""
-    init = np.asarray(init, dtype=np.float64)
-    if init.ndim == 0:
-        return np.full(n_rows, float(init))
-    return np.tile(init, (n_rows, 1))
+base_margin_array = constant_score_array  # a constant init score as a DMatrix ``base_margin``
 
 
 def _dmatrix(X, y=None, weight=None, group=None, init=None, feature_names=None):
