@@ -34,7 +34,13 @@ import numbers
 import numpy as np
 from scipy import special
 
-from ._validation import check_1d, check_consistent_length, check_positive_int, check_sample_weight
+from ._validation import (
+    check_1d,
+    check_binary_labels,
+    check_consistent_length,
+    check_positive_int,
+    check_sample_weight,
+)
 
 __all__ = [
     "calibrate",
@@ -56,11 +62,7 @@ _LOG_EPS = 1e-15
 # Validation helpers
 # =====================================================================================================
 def _check_labels(y_true, name="y_true", *, two_classes=False):
-    y = check_1d(y_true, name)
-    bad = (y != 0) & (y != 1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must contain only 0 and 1; got {y[i]!r} at index {i}")
+    y = check_binary_labels(y_true, name)
     if two_classes and (y.min() == y.max() if len(y) else True):
         only = "no rows" if len(y) == 0 else f"only class {int(y[0])}"
         raise ValueError(f"{name} must contain both classes 0 and 1 to calibrate; got {only}")

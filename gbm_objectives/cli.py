@@ -57,7 +57,8 @@ import numpy as np
 from . import datasets as _datasets
 from ._progress import Reporter
 from .adapters import get_backend
-from .losses import OBJECTIVES, get_objective
+from .calibration import brier_score
+from .losses import OBJECTIVES, LogLoss, QuantileLoss, get_objective
 from .segments import boundaries_from_qid
 
 __all__ = ["main", "load_model", "TrainedModel", "NATIVE", "METRIC_NAMES"]
@@ -233,14 +234,10 @@ class Metric:
         return float(self.fn(y, raw, qid, spec))
 
 
-def _prob(raw, spec):
-    return np.clip(spec.objective.transform(raw), 1e-15, 1 - 1e-15)
-
-
 def _pinball(y, raw, qid, spec):
-    alpha = getattr(spec.objective, "alpha", 0.5)
-    diff = y - spec.objective.transform(raw)
-    return np.mean(np.maximum(alpha * diff, (alpha - 1) * diff))
+    """Pinball loss of the predictions at the model's quantile level (0.5, i.e. half the MAE, for other losses)."""
+    alpha = spec.objective.alpha if isinstance(spec.objective, QuantileLoss) else 0.5
+    return QuantileLoss(alpha).loss(y, spec.objective.transform(raw))
 
 
 def _objective_loss(y, raw, qid, spec):
@@ -255,9 +252,9 @@ def _simple_metrics():
 
     return {
         "pr_auc": Metric("pr_auc", lambda y, r, q, s: skm.average_precision_score(y, r), True, ("binary",)),
-        "logloss": Metric("logloss", lambda y, r, q, s: skm.log_loss(y, _prob(r, s), labels=[0, 1]), False,
-                          ("binary",)),
-        "brier": Metric("brier", lambda y, r, q, s: np.mean((_prob(r, s) - y) ** 2), False, ("binary",)),
+        # log loss from the raw score (log-sigmoid form, no clipped probability)
+        "logloss": Metric("logloss", lambda y, r, q, s: LogLoss().loss(y, r), False, ("binary",)),
+        "brier": Metric("brier", lambda y, r, q, s: brier_score(y, s.objective.transform(r)), False, ("binary",)),
         "rmse": Metric("rmse", lambda y, r, q, s: math.sqrt(np.mean((s.objective.transform(r) - y) ** 2)), False,
                        ("regression",)),
         "mae": Metric("mae", lambda y, r, q, s: np.mean(np.abs(s.objective.transform(r) - y)), False,

@@ -109,7 +109,8 @@ def test_emulation_matches_python_port_up_to_the_sigmoid_table(rng):
     y, s, sizes = random_queries(rng)
     grad, _ = LambdaRankObjective(emulate_lightgbm=True).grad_hess(y, s, group=sizes)
     ref_g, _ = reference_lambdarank(y, s, sizes)
-    # the table's error in p is at most max|p'| * bin width = 0.25 * 50 / 2**20; lambdas are float32 sums
+    # the table's error in p is at most max|p'| * bin width = 0.25 * 50 / 2**20 per pair; a document's lambda sums
+    # at most 39 pair terms (queries of <= 40 docs), so the derived worst case is 39x that; 10x already holds
     scale = np.abs(ref_g).max()
     assert np.abs(grad - ref_g).max() <= 0.25 * 50 / 2**20 * scale * 10
 
@@ -146,7 +147,7 @@ def test_lambdas_are_gradient_of_weighted_pairwise_logistic(metric, norm, rng):
         fd_g[r] = (frozen_loss(s + e) - frozen_loss(s - e)) / (2 * eps)
         fd_h[r] = (frozen_grad(s + e)[r] - frozen_grad(s - e)[r]) / (2 * eps)
     np.testing.assert_allclose(grad, fd_g, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(hess, fd_h, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(hess, fd_h, rtol=1e-6, atol=1e-9)
 
 
 def _brute_metric(labels_in_order, metric):
@@ -369,7 +370,6 @@ def test_lightgbm_parity_emulated_is_bitwise(params, rank_example):
     X, y, group = rank_example
     native, scratch = _train_pair(LambdaRankObjective(emulate_lightgbm=True, **params), X, y, group)
     pn, ps = native.predict(X, raw_score=True), scratch.predict(X, raw_score=True)
-    assert np.abs(pn - ps).max() <= 1e-4
     assert np.abs(pn - ps).max() == 0.0  # same table, same float32 sums: the same trees
     if not params:
         from gbm_objectives.metrics import ndcg_score

@@ -19,12 +19,15 @@ class CachedObjective:
     def __init__(self, objective):
         self.objective = get_objective(objective)
         self._ref = None
+        self._extra = ()
         self._prepared = None
         self._buffers = None
 
-    def _prepared_for(self, key, read):
-        """``read()`` returns (y, weight, group); it is called only when ``key`` is a new training set."""
-        if self._ref is None or self._ref() is not key:
+    def _prepared_for(self, key, read, extra=()):
+        """``read()`` returns (y, weight, group); it is called only when ``key`` (with the identities in ``extra``)
+        is a new training set."""
+        extra = tuple(id(x) for x in extra)
+        if self._ref is None or self._ref() is not key or self._extra != extra:
             y, weight, group = read()
             self._prepared = self.objective.prepare(y, sample_weight=weight, group=group)
             try:
@@ -32,10 +35,11 @@ class CachedObjective:
             except TypeError:  # not weak-referenceable (e.g. a list): validate on every call
                 self._ref = None
             self._buffers = None
+            self._extra = extra
         return self._prepared
 
-    def compute(self, key, read, raw_score):
-        prepared = self._prepared_for(key, read)
+    def compute(self, key, read, raw_score, extra=()):
+        prepared = self._prepared_for(key, read, extra)
         raw = np.asarray(raw_score)
         if self._buffers is None or self._buffers[0].shape != raw.shape:
             order = "F" if raw.ndim == 2 and raw.flags.f_contiguous and not raw.flags.c_contiguous else "C"

@@ -53,7 +53,7 @@ class LightGBMSklearnObjective(CachedObjective):
     """
 
     def __call__(self, y_true, y_pred, weight, group):
-        return self.compute(y_true, lambda: (y_true, weight, empty_to_none(group)), y_pred)
+        return self.compute(y_true, lambda: (y_true, weight, empty_to_none(group)), y_pred, extra=(weight, group))
 
 
 def lightgbm_objective(obj):

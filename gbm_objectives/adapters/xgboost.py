@@ -54,7 +54,7 @@ class XGBoostSklearnObjective(CachedObjective):
     """``f(y_true, y_pred, *, sample_weight=None)`` for ``XGBClassifier/XGBRegressor(objective=f)``."""
 
     def __call__(self, y_true, y_pred, *, sample_weight=None):
-        return self.compute(y_true, lambda: (y_true, empty_to_none(sample_weight), None), y_pred)
+        return self.compute(y_true, lambda: (y_true, empty_to_none(sample_weight), None), y_pred, extra=(sample_weight,))
 
 
 def xgboost_objective(obj):
