@@ -937,6 +937,9 @@ def evaluate(
     qid=None,
     metrics=("ndcg@10", "mrr", "map", "auc"),
     convention="lightgbm",
+    gain=None,
+    ties=None,
+    empty=None,
     relevance_threshold=1,
     sample_weight=None,
     reduce="mean",
@@ -949,7 +952,8 @@ def evaluate(
         Names ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
         ``y_true >= relevance_threshold``; one-class queries excluded, see :func:`auc_score`).
     convention : str, default "lightgbm"
-        Applied to every ranking metric (see the module docstring).
+        Applied to every ranking metric (see the module docstring); ``gain``, ``ties`` and ``empty`` override
+        its knobs one by one, as in :func:`ndcg_score`.
     Other parameters as in :func:`ndcg_score`.
 
     Returns
@@ -964,7 +968,7 @@ def evaluate(
     >>> {name: round(v, 4) for name, v in res.items()}
     {'ndcg@1': 0.5, 'mrr': 0.75, 'auc': 0.5}
     """
-    gain, ties, empty = _resolve_knobs(convention)
+    gain, ties, empty = _resolve_knobs(convention, gain, ties, empty)
     reduce = _check_reduce(reduce)
     parsed = [(name, *parse_metric(name)) for name in metrics]
     r = _prepare(y_true, y_score, group, qid, sample_weight)

@@ -481,3 +481,13 @@ def test_large_queries_with_ties_equal_pytrec_eval(rng):
     np.testing.assert_allclose(res["ndcg@10"], ref["ndcg_cut_10"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(res["mrr"], ref["recip_rank"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(res["map"], ref["map"], rtol=0, atol=1e-9)
+
+
+def test_evaluate_knobs_override_the_convention():
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 60).astype(float)
+    s = np.round(rng.normal(size=60), 1)
+    group = [10, 20, 30]
+    for knobs in ({"gain": "linear"}, {"empty": 0.0}, {"ties": "trec"}, {"gain": "linear", "ties": "average"}):
+        got = go.evaluate(y, s, group=group, metrics=("ndcg@5",), **knobs)["ndcg@5"]
+        assert got == pytest.approx(go.ndcg_score(y, s, group=group, k=5, **knobs), abs=1e-12)
