@@ -75,6 +75,10 @@ class LambdaMART(BaseEstimator):
     random_state : int, default 0
     n_jobs : int, optional
         Engine threads, and the scratch objective's (numba) threads during ``fit``.
+    emulate_lightgbm : bool, default False
+        Scratch path only: read the sigmoid from LightGBM's lookup table and sum in LightGBM's float32 order
+        (:class:`LambdaRankObjective`), so the scratch trees equal native LightGBM's bit for bit. With the exact
+        sigmoid and ``norm=True`` the ~1e-5 table difference can flip near-tie splits after a few rounds.
 
     Attributes
     ----------
@@ -104,6 +108,7 @@ class LambdaMART(BaseEstimator):
         eval_at=(1, 3, 5, 10),
         random_state=0,
         n_jobs=None,
+        emulate_lightgbm=False,
     ):
         self.backend = backend
         self.objective = objective
@@ -118,6 +123,7 @@ class LambdaMART(BaseEstimator):
         self.eval_at = eval_at
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.emulate_lightgbm = emulate_lightgbm
 
     # ---- configuration --------------------------------------------------------------------------------
     def _check_params(self):
@@ -133,7 +139,7 @@ class LambdaMART(BaseEstimator):
             raise ValueError(f"eval_at must be a non-empty sequence of positive integers; got {self.eval_at!r}")
         obj = LambdaRankObjective(
             metric=self.metric, truncation_level=self.truncation_level, sigmoid=self.sigmoid, norm=self.norm,
-            label_gain=self.label_gain,
+            label_gain=self.label_gain, emulate_lightgbm=self.emulate_lightgbm,
         )
         native = None
         if self.objective == "native":

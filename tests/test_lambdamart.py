@@ -166,6 +166,17 @@ def test_lightgbm_example_thresholds(objective, rank_example):
     assert model.best_score_["valid_0"]["ndcg@3"] > 0.578
 
 
+def test_estimator_scratch_with_emulation_equals_native_lightgbm(rank_example):
+    """The issue's exactness setting through the estimator: 100 rounds, norm on, truncation 30, sigma 1."""
+    X, y, g, Xt, yt, gt = rank_example
+    native = go.LambdaMART(objective="native", n_estimators=100, n_jobs=1).fit(X, y, group=g)
+    scratch = go.LambdaMART(objective="scratch", emulate_lightgbm=True, n_estimators=100, n_jobs=1).fit(X, y, group=g)
+    assert np.abs(native.predict(Xt) - scratch.predict(Xt)).max() == 0.0
+    for k in (1, 3, 5, 10):
+        assert round(ndcg_score(yt, native.predict(Xt), group=gt, k=k), 3) == round(
+            ndcg_score(yt, scratch.predict(Xt), group=gt, k=k), 3)
+
+
 def test_mq2008_fold1_scratch_matches_native_lightgbm():
     """Real data: on MQ2008 fold 1, LightGBM with our objective ranks the test set as well as its built-in."""
     from gbm_objectives.datasets import load_letor
