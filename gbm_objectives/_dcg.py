@@ -31,6 +31,7 @@ __all__ = [
     "default_label_gain",
     "row_gains",
     "discount",
+    "discount_table",
     "stable_desc_order",
     "ideal_dcg",
     "dcg",
@@ -66,6 +67,15 @@ def row_gains(y_int, label_gain):
 def discount(rank):
     """``1 / log2(rank + 2)`` for a 0-based rank."""
     return 1.0 / math.log2(rank + 2.0)
+
+
+@njit(cache=True)
+def discount_table(n):
+    """``discount(r)`` for ranks ``r = 0 .. n - 1``, as an array (computed once, looked up in the kernels)."""
+    out = np.empty(n)
+    for r in range(n):
+        out[r] = discount(r)
+    return out
 
 
 @njit(cache=True)

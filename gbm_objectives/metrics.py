@@ -499,20 +499,13 @@ def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndc
     no_gain = np.zeros(nq, dtype=np.bool_)
     k_ideal = -1 if (ndcg_ks <= 0).any() else int(ndcg_ks.max(initial=0))
     n_disc = max_m if k_ideal < 0 or k_ideal > max_m else k_ideal
-    disc = _discounts(n_disc)  # the same values as _dcg.discount(r), computed once
+    disc = _dcg.discount_table(n_disc)
     # buffer for the largest gains of each query: k_ideal per query, or the whole query
     topbuf = np.empty(0 if ndcg_ks.shape[0] == 0 else (n if k_ideal < 0 else nq * k_ideal))
     _fused_parallel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
                     p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain)
     return ndcg, rr, ap, prec, auc, n_rel == 0, no_gain
 
-
-@njit(cache=True)
-def _discounts(n):
-    disc = np.empty(n)
-    for r in range(n):
-        disc[r] = _dcg.discount(r)
-    return disc
 
 
 @njit(cache=True, parallel=True)

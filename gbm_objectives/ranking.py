@@ -394,15 +394,6 @@ def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, 
     return hi[:c], lo[:c], wt[:c]
 
 
-@njit(**_JIT)
-def _discounts(n):
-    """``_dcg.discount(r)`` for ranks ``0 .. n - 1``, computed once per training set."""
-    out = np.empty(n)
-    for r in range(n):
-        out[r] = _dcg.discount(r)
-    return out
-
-
 def _pair_cost(boundaries, k):
     """Work of one call: pair evaluations plus a per-document term for the sort and the gathers."""
     sizes = np.diff(boundaries).astype(np.float64)
@@ -576,7 +567,7 @@ class LambdaRankObjective(_RankingObjective):
             "gains": gains,
             "inverse_max_dcg": inv_max,
             "blocks": _cost_blocks(boundaries, self.truncation_level),
-            "discount": _discounts(longest),
+            "discount": _dcg.discount_table(longest),
             "pair_cost": _pair_cost(boundaries, self.truncation_level),
         }
         return Prepared(y, w, boundaries, cache)
