@@ -1,8 +1,11 @@
 """Compiled elementwise kernels for the pointwise objectives (numba).
 
 Each kernel is compiled twice from one source: a serial version and one parallel over rows. The parallel one is
-used only from ``PARALLEL_MIN_ELEMENTS`` elements up: below that, waking a thread pool costs more than the work,
-and on a busy machine a parallel loop waits for a descheduled thread (tens of ms on 16k rows, measured).
+used only from ``PARALLEL_MIN_ELEMENTS`` elements up (``CHEAP_PARALLEL_MIN_ELEMENTS`` for the cheap kernels): below
+that, waking a thread pool costs more than the work, and on a busy machine a parallel loop waits for a descheduled
+thread (tens of ms on 16k rows, measured). Inside training, numba's threads also compete with the engine's OpenMP
+threads: on 1M rows, 2 cores, the serial log-loss and squared-error kernels made XGBoost training faster than the
+parallel ones, while the focal kernel (several transcendental calls per row) still gains from two threads.
 
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
@@ -20,6 +23,7 @@ from numba import njit, prange
 _JIT = dict(cache=True, nogil=True)
 _PJIT = dict(cache=True, nogil=True, parallel=True)
 PARALLEL_MIN_ELEMENTS = 200_000
+CHEAP_PARALLEL_MIN_ELEMENTS = 4_000_000
 HESS_FLOOR = 1e-16  # same floor XGBoost applies to p(1 - p); keeps Newton steps finite at |margin| > 36
 
 
@@ -34,18 +38,24 @@ def _copy_function(fn, suffix):
 class _Kernel:
     """A kernel ``f(y, z, ...)`` compiled serial and parallel; calls pick by the number of elements of ``z``."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, cheap=False):
         self.serial = njit(**_JIT)(_copy_function(fn, "_serial"))
         self.parallel = njit(**_PJIT)(_copy_function(fn, "_parallel"))
+        self.cheap = cheap
         self.__doc__ = fn.__doc__
 
     def __call__(self, y, z, *args):
-        kernel = self.parallel if z.size >= PARALLEL_MIN_ELEMENTS else self.serial
+        threshold = CHEAP_PARALLEL_MIN_ELEMENTS if self.cheap else PARALLEL_MIN_ELEMENTS
+        kernel = self.parallel if z.size >= threshold else self.serial
         return kernel(y, z, *args)
 
 
 def _serial_and_parallel(fn):
     return _Kernel(fn)
+
+
+def _cheap_serial_and_parallel(fn):
+    return _Kernel(fn, cheap=True)
 
 
 @njit(inline="always", **_JIT)
@@ -72,7 +82,7 @@ def _weight(w, i):
     return 1.0 if w.shape[0] == 0 else w[i]
 
 
-@_serial_and_parallel
+@_cheap_serial_and_parallel
 def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
     """grad = c (p - y), hess = c p (1 - p) with c = pos_weight for positives (LogLoss when pos_weight = 1)."""
     n = z.shape[0]
@@ -121,7 +131,7 @@ def focal_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_ou
         hess_out[i] = a * hess
 
 
-@_serial_and_parallel
+@_cheap_serial_and_parallel
 def squared_error_kernel(y, z, w, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -129,7 +139,7 @@ def squared_error_kernel(y, z, w, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@_serial_and_parallel
+@_cheap_serial_and_parallel
 def huber_kernel(y, z, w, delta, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -142,7 +152,7 @@ def huber_kernel(y, z, w, delta, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@_serial_and_parallel
+@_cheap_serial_and_parallel
 def quantile_kernel(y, z, w, alpha, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
