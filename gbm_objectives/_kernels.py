@@ -4,8 +4,9 @@ Each kernel is compiled twice from one source: a serial version and one parallel
 used only from ``PARALLEL_MIN_ELEMENTS`` elements up (``CHEAP_PARALLEL_MIN_ELEMENTS`` for the cheap kernels): below
 that, waking a thread pool costs more than the work, and on a busy machine a parallel loop waits for a descheduled
 thread (tens of ms on 16k rows, measured). Inside training, numba's threads also compete with the engine's OpenMP
-threads: on 1M rows, 2 cores, the serial log-loss and squared-error kernels made XGBoost training faster than the
-parallel ones, while the focal kernel (several transcendental calls per row) still gains from two threads.
+threads: on 1M rows, 2 cores, the memory-bound kernels (squared error, Huber, quantile) made training as fast or
+faster serial, while kernels with transcendental calls per row (logistic, focal, softmax) still gain from two
+threads.
 
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
@@ -82,7 +83,7 @@ def _weight(w, i):
     return 1.0 if w.shape[0] == 0 else w[i]
 
 
-@_cheap_serial_and_parallel
+@_serial_and_parallel
 def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
     """grad = c (p - y), hess = c p (1 - p) with c = pos_weight for positives (LogLoss when pos_weight = 1)."""
     n = z.shape[0]
