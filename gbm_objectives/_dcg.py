@@ -32,6 +32,7 @@ __all__ = [
     "row_gains",
     "discount",
     "discount_table",
+    "top_gains_into",
     "stable_desc_order",
     "ideal_dcg",
     "dcg",
@@ -67,6 +68,27 @@ def row_gains(y_int, label_gain):
 def discount(rank):
     """``1 / log2(rank + 2)`` for a 0-based rank."""
     return 1.0 / math.log2(rank + 2.0)
+
+
+@njit(inline="always", cache=True)
+def top_gains_into(gains, a, b, top, kk):
+    """Write the ``kk`` largest of ``gains[a:b]`` into ``top[:kk]``, descending (insertion into a bounded buffer,
+    O(n k), no sort of the whole query). Returns how many were written (``min(kk, b - a)``)."""
+    cnt = 0
+    for i in range(a, b):
+        g = gains[i]
+        if cnt == kk:
+            if not g > top[kk - 1]:
+                continue
+            j = kk - 1
+        else:
+            j = cnt
+            cnt += 1
+        while j > 0 and top[j - 1] < g:
+            top[j] = top[j - 1]
+            j -= 1
+        top[j] = g
+    return cnt
 
 
 @njit(cache=True)
@@ -245,20 +267,7 @@ def ideal_dcg_topk(gains, boundaries, k):
         a, b = boundaries[q], boundaries[q + 1]
         m = b - a if k <= 0 or k > b - a else k
         top = np.empty(m)
-        c = 0
-        for i in range(a, b):
-            g = gains[i]
-            if c == m:
-                if not g > top[m - 1]:
-                    continue
-                j = m - 1
-            else:
-                j = c
-                c += 1
-            while j > 0 and top[j - 1] < g:
-                top[j] = top[j - 1]
-                j -= 1
-            top[j] = g
+        top_gains_into(gains, a, b, top, m)
         s = 0.0
         for r in range(m):
             s += top[r] * discount(r)

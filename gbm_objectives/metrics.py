@@ -393,20 +393,7 @@ def _fused_query(q, gains, rel, w, weighted, scores, boundaries, reverse_ties, n
         # ideal: the K largest gains, descending (K = largest k asked, or the whole query)
         kk = m if k_ideal < 0 or k_ideal > m else k_ideal
         top = topbuf[a : a + kk] if k_ideal < 0 else topbuf[q * k_ideal : q * k_ideal + kk]
-        cnt = 0
-        for i in range(a, b):
-            g = gains[i]
-            if cnt == kk:
-                if not g > top[kk - 1]:
-                    continue
-                j = kk - 1
-            else:
-                j = cnt
-                cnt += 1
-            while j > 0 and top[j - 1] < g:
-                top[j] = top[j - 1]
-                j -= 1
-            top[j] = g
+        _dcg.top_gains_into(gains, a, b, top, kk)
         no_gain[q] = kk == 0 or not top[0] > 0.0
         for j in range(ndcg_ks.shape[0]):
             k = ndcg_ks[j]
