@@ -38,19 +38,47 @@ def machine_info(threads=None):
 
 
 def alternate(fns, repeats=5, warmup=1):
-    """Time each callable in ``fns`` (a dict name -> fn), alternating A B A B; returns name -> list of seconds.
+    """Time each callable in ``fns`` (a dict name -> fn), alternating; returns name -> list of seconds.
 
-    ``warmup`` untimed rounds first (JIT compilation, caches). Report the median, and ratios of medians.
+    ``warmup`` untimed rounds first (JIT compilation, caches). The order flips every repeat (A B, B A, A B, ...):
+    on a shared machine the second of a back-to-back pair was measured up to 15 % slower or faster than the first,
+    and a fixed order would put that bias into the ratio. Report the median, and ratios of medians.
     """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    items = list(fns.items())
+    for r in range(repeats):
+        for name, fn in items if r % 2 == 0 else items[::-1]:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def lockstep(trainers, rounds, repeats=3, warmup=1):
+    """Train several models round by round in lockstep; returns name -> list of seconds (one total per repeat).
+
+    ``trainers`` maps a name to ``(start, step)``: ``start()`` builds a fresh model (not timed), ``step(model, i)``
+    runs boosting round ``i`` (timed). Round ``i`` of every model runs before round ``i + 1`` of any, in an order
+    flipped every round, so that a slow spell of a shared machine (seconds long, up to +-15 % measured) falls on
+    all of them alike instead of on whichever happened to be running. ``warmup`` untimed repeats first.
+    """
+    names = list(trainers)
+    times = {name: [] for name in names}
+    for rep in range(warmup + repeats):
+        models = {name: trainers[name][0]() for name in names}
+        total = dict.fromkeys(names, 0.0)
+        for i in range(rounds):
+            for name in names if i % 2 == 0 else names[::-1]:
+                t0 = time.perf_counter()
+                trainers[name][1](models[name], i)
+                total[name] += time.perf_counter() - t0
+        if rep >= warmup:
+            for name in names:
+                times[name].append(total[name])
+        del models
     return times
 
 
