@@ -136,10 +136,14 @@ class Objective:
     def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
         """:meth:`grad_hess` on a :class:`Prepared` training set, optionally into given (e.g. float32) buffers."""
         raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes)
+        if raw.ndim == 2:
+            # the multiclass kernels run class by class over all rows: contiguous columns are 2 to 4 times faster
+            # than strided ones (a copy of C-ordered scores, e.g. XGBoost's, costs ~1 ms per million values)
+            raw = np.asfortranarray(raw)
         if grad_out is None:
-            grad_out = np.empty(raw.shape, dtype=np.float64)
+            grad_out = np.empty(raw.shape, dtype=np.float64, order="F")
         if hess_out is None:
-            hess_out = np.empty(raw.shape, dtype=np.float64)
+            hess_out = np.empty(raw.shape, dtype=np.float64, order="F")
         w = _NO_WEIGHT if prepared.w is None else prepared.w
         self._kernel(prepared, raw, w, grad_out, hess_out)
         return grad_out, hess_out

@@ -42,8 +42,9 @@ class CachedObjective:
         prepared = self._prepared_for(key, read, extra)
         raw = np.asarray(raw_score)
         if self._buffers is None or self._buffers[0].shape != raw.shape:
-            order = "F" if raw.ndim == 2 and raw.flags.f_contiguous and not raw.flags.c_contiguous else "C"
-            self._buffers = (np.empty(raw.shape, np.float32, order=order), np.empty(raw.shape, np.float32, order=order))
+            # (n, k) buffers are Fortran-ordered (one contiguous column a class): what LightGBM reads, what the
+            # multiclass kernels write fastest; XGBoost reads any strides through the array interface
+            self._buffers = (np.empty(raw.shape, np.float32, order="F"), np.empty(raw.shape, np.float32, order="F"))
         return self.objective.grad_hess_prepared(prepared, raw, grad_out=self._buffers[0], hess_out=self._buffers[1])
 
     def __repr__(self):
