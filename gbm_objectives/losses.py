@@ -370,7 +370,8 @@ class FocalLoss(_Binary):
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         a_pos, a_neg = self._alphas()
-        K.focal_kernel(prepared.y, raw, w, a_pos, a_neg, self.gamma, self.hessian == "positive", grad_out, hess_out)
+        kernel = K.focal_square_kernel if self.gamma == 2.0 else K.focal_kernel
+        kernel(prepared.y, raw, w, a_pos, a_neg, self.gamma, self.hessian == "positive", grad_out, hess_out)
 
     def _pointwise_loss(self, y, raw):
         a_pos, a_neg = self._alphas()
