@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _dcg
+from ._kernels import _copy_function
 from ._validation import check_1d, check_interval, check_positive_int, check_raw_score, check_sample_weight
 from .losses import Objective, Prepared, register_objective
 from .segments import resolve_boundaries
@@ -311,8 +312,7 @@ def _lambdarank_block(
                 hess_out[o] = hes[r] * wo
 
 
-@njit(parallel=True, **_JIT)
-def _lambdarank_parallel(
+def _lambdarank_blocks(
     y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
 ):
     for b in prange(blocks.shape[0] - 1):
@@ -322,15 +322,9 @@ def _lambdarank_parallel(
         )
 
 
-@njit(**_JIT)
-def _lambdarank_serial(
-    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
-):
-    for b in range(blocks.shape[0] - 1):
-        _lambdarank_block(
-            b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric,
-            grad_out, hess_out,
-        )
+# one source compiled twice (as the pointwise kernels): parallel over query blocks, and serial for small work
+_lambdarank_parallel = njit(parallel=True, **_JIT)(_copy_function(_lambdarank_blocks, "_parallel"))
+_lambdarank_serial = njit(**_JIT)(_copy_function(_lambdarank_blocks, "_serial"))
 
 
 @njit(**_JIT)

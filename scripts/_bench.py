@@ -86,6 +86,15 @@ def median(xs):
     return statistics.median(xs)
 
 
+def publish(name, markdown, write=True, detail=""):
+    """Write ``markdown`` as section ``name`` of BENCHMARKS.md (and say so), or only print it when not ``write``."""
+    if write:
+        write_section(name, markdown)
+        print(f"wrote the '{name}' section of {BENCHMARKS}{detail}")
+    else:
+        print(markdown)
+
+
 def write_section(name, markdown):
     """Replace (or append) the section between ``<!-- BEGIN name -->`` and ``<!-- END name -->``."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"

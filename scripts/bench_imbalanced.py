@@ -276,11 +276,7 @@ def main(argv=None):
             *sections,
         ]
     )
-    if args.no_write:
-        print(md)
-    else:
-        _bench.write_section("imbalanced", md)
-        print(f"wrote the 'imbalanced' section of {_bench.BENCHMARKS} ({total:.0f} s)")
+    _bench.publish("imbalanced", md, write=not args.no_write, detail=f" ({total:.0f} s)")
     return 0
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import alternate, machine_info, median, write_section  # noqa: E402
+from _bench import alternate, machine_info, median, publish  # noqa: E402
 
 N_FEATURES = 46
 
@@ -152,11 +152,7 @@ matrix and parses on one thread.
 Machine: {machine_info(threads=os.cpu_count())}, scikit-learn {sklearn.__version__}; 1-minute load average
 {os.getloadavg()[0]:.1f} at the end of the run.
 """
-        if not args.quick:
-            write_section("loading", md)
-            print("wrote the 'loading' section of BENCHMARKS.md")
-        else:
-            print(md)
+        publish("loading", md, write=not args.quick)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

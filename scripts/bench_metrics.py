@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import ROOT, machine_info, median, write_section  # noqa: E402
+from _bench import machine_info, median, publish  # noqa: E402
 
 METRICS = ("ndcg@10", "mrr", "map", "auc")
 
@@ -263,10 +263,7 @@ def main(argv=None):
     ]
     lines += [f"- {k}: {v:.2g}" for k, v in diff.items()]
     md = "\n".join(lines)
-    print(md)
-    if not args.no_write:
-        write_section("metrics", md)
-        print(f"wrote section 'metrics' of {ROOT / 'BENCHMARKS.md'}")
+    publish("metrics", md, write=not args.no_write)
     return 0
 
 

@@ -246,8 +246,7 @@ def main(argv=None):
         "",
         parity,
     ])
-    if not args.no_write:
-        _bench.write_section("objectives", md)
+    _bench.publish("objectives", md, write=not args.no_write)
     return 0
 
 

@@ -207,11 +207,7 @@ def main(argv=None):
         *sweep,
         "",
     ])
-    if args.no_write:
-        print(md)
-    else:
-        _bench.write_section("quantile", md)
-        print(f"wrote the 'quantile' section of {_bench.BENCHMARKS} ({total:.0f} s)")
+    _bench.publish("quantile", md, write=not args.no_write, detail=f" ({total:.0f} s)")
     return 0
 
 

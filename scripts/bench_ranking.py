@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import SHARED_DATASETS, alternate, machine_info, median, write_section  # noqa: E402
+from _bench import SHARED_DATASETS, alternate, machine_info, median, publish  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
 
@@ -229,12 +229,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.only in (None, "speed"):
         md = bench_speed(args.quick)
-        if not args.quick:
-            write_section("ranking", md)
+        publish("ranking", md, write=not args.quick)
     if args.only in (None, "quality"):
         md = bench_quality(args.quick)
-        if md is not None and not args.quick:
-            write_section("ranking_quality", md)
+        if md is not None:
+            publish("ranking_quality", md, write=not args.quick)
     return 0
 
 
