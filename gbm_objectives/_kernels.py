@@ -13,9 +13,10 @@ kernels (k exponentials a row).
 
 The loops are written to vectorise (4 rows per AVX2 instruction): exp and log come from ``_vmath`` (inline
 polynomials; libm calls cannot be vectorised), conditions are conditional expressions rather than branches, and
-the softmax kernels run class by class over all rows. That made the core 2 to 2.5 times faster per call
-(1M rows, 1 thread: logloss 9.1 -> 4.4 ms, focal 30 -> 13 ms and 9 ms for gamma = 2, softmax with 3 classes
-45 -> 21 ms).
+the softmax kernels run class by class over all rows. Per call on 1M rows, 1 thread, timed side by side with
+the previous libm-based kernels on this 2-core machine: logloss 9.1 -> 4.4 ms, focal 30 -> 13 ms (9 ms for
+gamma = 2), softmax with 3 classes 45 -> 21 ms. Whole-training ratios against the built-ins are in
+BENCHMARKS.md ("objectives").
 
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
@@ -215,8 +216,9 @@ def softmax_kernel(y, z, w, hessian_scale, grad_out, hess_out):
 def softmax_focal_kernel(y, z, w, alpha, gamma, hessian_scale, positive_hessian, grad_out, hess_out):
     """Multiclass focal loss; see SoftmaxFocalLoss for the formulas.
 
-    Three compiled passes over per-row temporaries (64 bytes a row): one function holding all of them compiled to
-    code twice as slow as the three apart (measured), presumably as LLVM's vectoriser gives up on some loops.
+    Two compiled functions over per-row temporaries (64 bytes a row): the per-row factors, then the outputs. All
+    of it in one function compiled to slower code (1M rows x 3 classes, 1 thread: 113 ms against 44 ms for the
+    two apart, measured once side by side), presumably as LLVM's vectoriser gives up on some of its loops.
     """
     scratch = np.empty((8, z.shape[0]))
     _softmax_focal_rows(y, z, w, alpha, gamma, scratch)
