@@ -46,7 +46,13 @@ _N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair co
 _PARALLEL_MIN_COST = 2_000_000
 # error_model="numpy": no ZeroDivisionError branches (every divisor is positive by construction), so loops vectorise
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
-_FAST = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: every input is finite, checked at the boundary
+# fastmath policy (see _kernels): reassoc/contract/nsz/arcp let the pair loop's sums vectorise; they are safe here
+# because every product in the loop has factors bounded in [0, 1] or by the (validated) gains and sigmoid, so no
+# reordering can overflow. nnan/ninf are never used.
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+# p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
+# table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
+_PAIR_HESS_FLOOR = 1e-16
 
 
 # =====================================================================================================
@@ -161,12 +167,16 @@ def _lambdarank_query(
                 if dist_norm:
                     dw = dw / (_SCORE_DIST_EPS + ds)
                 dw = dw if li != lj else 0.0
-                ej = e_[t]
-                u = 1.0 / (ei + ej)
-                # p = 1 / (1 + exp(sigmoid (s_high - s_low))) = e_low / (e_high + e_low)
-                p = (ej if li > lj else ei) * u
+                # r = e_j / e_i = exp(-sigmoid (s_i - s_j)) in (0, 1] (sorted), v = 1 / (1 + r) in [1/2, 1]:
+                # p(i above j) = v, p(j above i) = r v, p (1 - p) = r v^2. Every factor lies in [0, 1], so no
+                # reassociation the fastmath flags allow can overflow (the older (e_i u)(e_j u) form became
+                # (e_i e_j)(u u) = 0 * inf = NaN for distant scores in a fresh compilation).
+                r = e_[t] / ei
+                v = 1.0 / (1.0 + r)
+                # p = 1 / (1 + exp(sigmoid (s_high - s_low))): r v when i is the high document, v otherwise
+                p = r * v if li > lj else v
                 lp = sigmoid * p * dw
-                hp = s2 * (ei * u) * (ej * u) * dw
+                hp = s2 * max(r * v * v, _PAIR_HESS_FLOOR) * dw
                 sl = lp if li > lj else -lp  # +: i is the high document
                 acc_l -= sl
                 lam_[t] += sl
@@ -189,7 +199,7 @@ def _lambdarank_query(
                 delta = ds if li > lj else -ds  # s_high - s_low
                 p = 1.0 / (1.0 + math.exp(sigmoid * delta))
                 lp = sigmoid * p * dw
-                hp = s2 * p * (1.0 - p) * dw
+                hp = s2 * max(p * (1.0 - p), _PAIR_HESS_FLOOR) * dw
                 sl = lp if li > lj else -lp
                 acc_l -= sl
                 lam[j] += sl
