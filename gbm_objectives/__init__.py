@@ -1,87 +1,91 @@
 """gbm_objectives: training objectives, LambdaMART and ranking evaluators for LightGBM and XGBoost.
 
-One math core (:mod:`gbm_objectives.losses`) gives every objective ``grad_hess``, ``loss``, ``init_score`` and
-``transform``; thin adapters (:mod:`gbm_objectives.adapters`) plug them into both engines.
+One math core (:mod:`gbm_objectives.losses`, :mod:`gbm_objectives.ranking`) gives every objective ``grad_hess``,
+``loss``, ``init_score`` and ``transform``; thin adapters (:mod:`gbm_objectives.adapters`) plug them into both
+engines; one training loop (:func:`train`) serves every front end.
+
+Importing the package imports neither engine, nor matplotlib or pandas: the top-level names are loaded on first
+use (PEP 562).
 
 >>> import gbm_objectives as go
 >>> go.get_objective("huber", delta=2.0)
 HuberLoss(delta=2.0)
 """
 
-from .adapters.lightgbm import lightgbm_objective, lightgbm_sklearn_objective
-from .adapters.xgboost import xgboost_objective, xgboost_sklearn_objective
-from .estimators import GBMClassifier, GBMRegressor
-from .losses import (
-    OBJECTIVES,
-    FocalLoss,
-    HuberLoss,
-    LogLoss,
-    Objective,
-    QuantileLoss,
-    SoftmaxCrossEntropy,
-    SoftmaxFocalLoss,
-    SquaredError,
-    WeightedCrossEntropy,
-    get_objective,
-)
+from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
 
-__all__ = [
-    "OBJECTIVES",
-    "Objective",
-    "FocalLoss",
-    "WeightedCrossEntropy",
-    "HuberLoss",
-    "QuantileLoss",
-    "LogLoss",
-    "SquaredError",
-    "SoftmaxCrossEntropy",
-    "SoftmaxFocalLoss",
-    "get_objective",
-    "lightgbm_objective",
-    "lightgbm_sklearn_objective",
-    "xgboost_objective",
-    "xgboost_sklearn_objective",
-    "GBMClassifier",
-    "GBMRegressor",
-]
+__version__ = "0.2.0"
 
-# --- ranking (issue: LambdaRankObjective, PairwiseLogistic, LambdaMART) ---
-from .lambdamart import LambdaMART  # noqa: E402
-from .ranking import LambdaRankObjective, PairwiseLogistic  # noqa: E402
+#: public name -> module that defines it
+_EXPORTS = {
+    # objectives
+    "Objective": "losses",
+    "FocalLoss": "losses",
+    "WeightedCrossEntropy": "losses",
+    "HuberLoss": "losses",
+    "QuantileLoss": "losses",
+    "LogLoss": "losses",
+    "SquaredError": "losses",
+    "SoftmaxCrossEntropy": "losses",
+    "SoftmaxFocalLoss": "losses",
+    "LambdaRankObjective": "ranking",
+    "PairwiseLogistic": "ranking",
+    "OBJECTIVES": "objectives",
+    "get_objective": "objectives",
+    # training
+    "train": "training",
+    "TrainResult": "training",
+    "NativeObjective": "training",
+    "save_model": "model_io",
+    "load_model": "model_io",
+    "GBMClassifier": "estimators",
+    "GBMRegressor": "estimators",
+    "LambdaMART": "lambdamart",
+    # adapters
+    "lightgbm_objective": "adapters.lightgbm",
+    "lightgbm_sklearn_objective": "adapters.lightgbm",
+    "xgboost_objective": "adapters.xgboost",
+    "xgboost_sklearn_objective": "adapters.xgboost",
+    "lightgbm_metric": "adapters.metrics",
+    "xgboost_metric": "adapters.metrics",
+    "quantile_leaf_renewal": "adapters.lightgbm_renewal",
+    "QuantileLeafRenewal": "adapters.lightgbm_renewal",
+    "xgboost_quantile_leaf_renewal": "adapters.xgboost_renewal",
+    "XGBoostQuantileLeafRenewal": "adapters.xgboost_renewal",
+    # metrics
+    "CONVENTIONS": "metrics",
+    "ndcg_score": "metrics",
+    "mrr_score": "metrics",
+    "map_score": "metrics",
+    "precision_score_at_k": "metrics",
+    "auc_score": "metrics",
+    "evaluate": "metrics",
+    "ranking_scorer": "scorers",
+    # calibration and quantiles
+    "calibrate": "calibration",
+    "calibrate_scores": "calibration",
+    "CalibratedModel": "calibration",
+    "expected_calibration_error": "calibration",
+    "brier_score": "calibration",
+    "log_loss_score": "calibration",
+    "reliability_diagram": "calibration",
+    "leaf_quantiles": "quantile",
+    "renewed_leaf_values": "quantile",
+}
 
-__all__ += ["LambdaRankObjective", "PairwiseLogistic", "LambdaMART"]
-# --- metrics (issue: ndcg_score, mrr_score, map_score, auc_score, evaluate, scorers) ---
-from .metrics import CONVENTIONS, auc_score, evaluate, map_score, mrr_score, ndcg_score, precision_score_at_k
+__all__ = sorted(_EXPORTS)
 
-from .adapters.metrics import lightgbm_metric, xgboost_metric
-from .scorers import ranking_scorer
 
-__all__ += ["CONVENTIONS", "ndcg_score", "mrr_score", "map_score", "precision_score_at_k", "auc_score", "evaluate"]
-__all__ += ["ranking_scorer", "lightgbm_metric", "xgboost_metric"]
-# --- calibration and quantile renewal ---
-from .calibration import (
-    CalibratedModel,
-    brier_score,
-    calibrate,
-    calibrate_scores,
-    expected_calibration_error,
-    log_loss_score,
-    reliability_diagram,
-)
-from .adapters.lightgbm_renewal import QuantileLeafRenewal, quantile_leaf_renewal
-from .quantile import leaf_quantiles, renewed_leaf_values
-from .adapters.xgboost_renewal import XGBoostQuantileLeafRenewal, xgboost_quantile_leaf_renewal
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-__all__ += ["quantile_leaf_renewal", "QuantileLeafRenewal", "leaf_quantiles", "renewed_leaf_values"]
-__all__ += ["xgboost_quantile_leaf_renewal", "XGBoostQuantileLeafRenewal"]
-__all__ += [
-    "calibrate",
-    "calibrate_scores",
-    "CalibratedModel",
-    "expected_calibration_error",
-    "brier_score",
-    "log_loss_score",
-    "reliability_diagram",
-]
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

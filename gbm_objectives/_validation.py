@@ -149,3 +149,13 @@ def check_positive_int(value, name, minimum=1):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value!r}")
     return int(value)
+
+
+def check_estimator_params(n_estimators, learning_rate):
+    """The boosting options every estimator shares: a positive integer and a finite positive real number
+    (NumPy scalars accepted, booleans refused)."""
+    if isinstance(n_estimators, (bool, np.bool_)) or not isinstance(n_estimators, numbers.Integral) or n_estimators < 1:
+        raise ValueError(f"n_estimators must be a positive integer; got {fmt(n_estimators)}")
+    if (isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real)
+            or not (np.isfinite(learning_rate) and learning_rate > 0)):
+        raise ValueError(f"learning_rate must be a finite number > 0; got {fmt(learning_rate)}")

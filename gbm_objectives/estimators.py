@@ -1,9 +1,10 @@
 """scikit-learn estimators that train LightGBM or XGBoost with an objective of this package.
 
-They hide the usual custom-objective traps: the init score (custom objectives get no ``boost_from_average``) is
-set on training and added back at prediction, raw scores are transformed into probabilities, early stopping
-monitors the objective's own loss on ``eval_set`` (the engines' built-in metrics would read raw scores as
-probabilities), and multiclass labels are encoded.
+They translate scikit-learn's conventions (class labels, ``eval_set`` pairs, ``n_estimators``) and train through
+:func:`gbm_objectives.train`, which hides the custom-objective traps: the init score (custom objectives get no
+``boost_from_average``) is set on training and added back at prediction, early stopping monitors the objective's
+own loss on ``eval_set`` (the engines' built-in metrics would read raw scores as probabilities), and the engines'
+default tree shapes are the ones documented there.
 
 >>> from sklearn.datasets import load_breast_cancer
 >>> import gbm_objectives as go
@@ -22,9 +23,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_estimator_params
 from .adapters import get_backend
-from ._validation import check_sample_weight
-from .losses import OBJECTIVES, Objective, get_objective
+from .losses import Objective
+from .objectives import OBJECTIVES, get_objective
+from .training import train
 
 __all__ = ["GBMClassifier", "GBMRegressor"]
 
@@ -61,61 +64,35 @@ class _GBMBase(BaseEstimator):
             seed = int(self.random_state)
         else:  # None or a RandomState: draw one seed
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        if self.backend == "lightgbm":
-            # feature_pre_filter=False: tiny data sets keep their features (LightGBM's pre-filter drops every
-            # feature when n_samples < min_data_in_leaf, and then refuses a custom objective)
-            params = {"learning_rate": self.learning_rate, "seed": seed, "deterministic": True, "verbosity": -1,
-                      "feature_pre_filter": False}
-            if self.n_jobs is not None:
-                params["num_threads"] = self.n_jobs
-        else:
-            params = {"learning_rate": self.learning_rate, "seed": seed, "tree_method": "hist", "verbosity": 0}
-            if self.n_jobs is not None:
-                params["nthread"] = self.n_jobs
+        params = {"learning_rate": self.learning_rate, "seed": seed}
         params.update(self.backend_params or {})
         return params
 
     def _check_params(self):
-        if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be a positive integer; got {self.n_estimators!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
+        check_estimator_params(self.n_estimators, self.learning_rate)
         get_backend(self.backend)
 
     def _fit(self, X, y, sample_weight, eval_set, early_stopping_rounds, objective):
-        backend = get_backend(self.backend)
-        sample_weight = check_sample_weight(sample_weight, len(y))
         self.objective_ = objective
-        self.init_score_ = objective.init_score(y, sample_weight=sample_weight)
-        valid_sets = []
-        for i, (Xv, yv) in enumerate(eval_set or ()):
+        eval_set = list(eval_set or ())
+        evals = []
+        for Xv, yv in eval_set:
             Xv = validate_data(self, Xv, reset=False, ensure_all_finite="allow-nan")
-            valid_sets.append((f"valid_{i}", Xv, self._encode_eval_y(yv), None, None))
-        if early_stopping_rounds and not valid_sets:
-            raise ValueError("early_stopping_rounds needs an eval_set")
-        train_objective, callbacks = self._training_hooks(objective, X, valid_sets)
-        metric_factory = backend.objective_loss_metric(objective)
-        kwargs = {"feval": metric_factory} if self.backend == "lightgbm" else {"custom_metric": metric_factory}
-        self.booster_, self.evals_result_ = backend.train(
-            train_objective,
-            X,
-            y,
-            params=self._engine_params(),
-            num_boost_round=int(self.n_estimators),
-            sample_weight=sample_weight,
-            init_score=self.init_score_,
-            valid_sets=valid_sets,
-            early_stopping_rounds=early_stopping_rounds,
-            callbacks=callbacks,
-            **(kwargs if valid_sets else {}),
+            evals.append((Xv, self._encode_eval_y(yv)))
+        result = train(
+            objective, X, y, backend=self.backend, params=self._engine_params(),
+            num_boost_round=int(self.n_estimators), sample_weight=sample_weight, eval_set=evals,
+            early_stopping_rounds=early_stopping_rounds, n_jobs=self.n_jobs, leaf_renewal=self._leaf_renewal(),
         )
-        best = getattr(self.booster_, "best_iteration", None)
-        self.best_iteration_ = int(best) + (1 if self.backend == "xgboost" else 0) if early_stopping_rounds else None
+        self.result_ = result
+        self.booster_ = result.booster
+        self.init_score_ = result.init_score
+        self.evals_result_ = result.evals_result
+        self.best_iteration_ = result.best_iteration
         return self
 
-    def _training_hooks(self, objective, X, valid_sets):
-        """The objective handed to the engine and extra engine callbacks (none by default)."""
-        return objective, []
+    def _leaf_renewal(self):
+        return False
 
     def _encode_eval_y(self, y):
         return np.asarray(y, dtype=np.float64)
@@ -123,7 +100,7 @@ class _GBMBase(BaseEstimator):
     def _raw_predict(self, X):
         check_is_fitted(self, "booster_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        return get_backend(self.backend).predict_raw(self.booster_, X, self.init_score_, self.best_iteration_)
+        return self.result_.predict_raw(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -231,9 +208,9 @@ class GBMRegressor(RegressorMixin, _GBMBase):
     regression objective ("huber", "quantile", ...).
 
     leaf_renewal : bool, default True
-        With ``objective="quantile"`` on the LightGBM backend, re-fit every new leaf to the alpha-quantile of the
-        residuals of its training rows, as LightGBM's built-in ``quantile`` does
-        (:func:`gbm_objectives.quantile_leaf_renewal`). Ignored for other objectives and for XGBoost.
+        With ``objective="quantile"``, re-fit every new leaf to the alpha-quantile of the residuals of its training
+        rows, as the engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`,
+        :func:`gbm_objectives.xgboost_quantile_leaf_renewal`). Ignored for other objectives.
     """
 
     def __init__(
@@ -253,14 +230,8 @@ class GBMRegressor(RegressorMixin, _GBMBase):
         )
         self.leaf_renewal = leaf_renewal
 
-    def _training_hooks(self, objective, X, valid_sets):
-        if not (self.leaf_renewal and self.backend == "lightgbm" and objective.name == "quantile"):
-            return objective, []
-        from .adapters.lightgbm_renewal import quantile_leaf_renewal
-
-        valid_X = {name: Xv for name, Xv, *_ in valid_sets if Xv is not X}
-        renewal = quantile_leaf_renewal(objective, X, valid_X=valid_X)
-        return renewal.objective, [renewal]
+    def _leaf_renewal(self):
+        return bool(self.leaf_renewal)
 
     def fit(self, X, y, sample_weight=None, eval_set=None, early_stopping_rounds=None):
         """Fit on X (array or DataFrame) and real targets y; ``eval_set`` is a list of (X, y) pairs."""

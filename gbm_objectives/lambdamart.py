@@ -1,9 +1,10 @@
 """LambdaMART: one scikit-learn estimator for LightGBM's and XGBoost's built-in lambda objectives and our own.
 
 ``objective="native"`` trains LightGBM ``lambdarank`` / XGBoost ``rank:ndcg`` configured from the estimator's
-options (:mod:`gbm_objectives.adapters.ranking_params`); ``objective="scratch"`` trains
-:class:`~gbm_objectives.LambdaRankObjective` through the engine adapters. Switching backend or path changes
-nothing else: same options, same ``fit``/``predict``/``score``.
+options (:mod:`gbm_objectives.adapters.native`); ``objective="scratch"`` trains
+:class:`~gbm_objectives.LambdaRankObjective` as a custom objective. Both go through :func:`gbm_objectives.train`;
+switching backend or path changes nothing else: same options, same ``fit``/``predict``/``score``, the same
+``evals_result_`` (NDCG@k of :mod:`gbm_objectives.metrics`, equal to the engines' built-in ``ndcg@k``).
 
 >>> import numpy as np
 >>> import gbm_objectives as go
@@ -16,7 +17,6 @@ nothing else: same options, same ``fit``/``predict``/``score``.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -24,35 +24,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_estimator_params
 from .adapters import get_backend
-from .adapters.ranking_params import lightgbm_lambdarank_params, xgboost_rank_params
 from .ranking import LambdaRankObjective
+from .metrics import ndcg_score
+from .scoring import get_metric
 from .segments import resolve_boundaries
+from .training import NativeObjective, train
 
 __all__ = ["LambdaMART"]
-
-
-@contextlib.contextmanager
-def _numba_threads(n_jobs):
-    """Run the scratch objective's kernel on ``n_jobs`` threads too (restored afterwards)."""
-    if n_jobs is None or int(n_jobs) < 1:  # engine default / all cores: numba's default (all cores) too
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-def _ndcg_at(y_true, y_score, boundaries, k):
-    """Mean NDCG@k over queries, LightGBM's convention (a query without relevant documents scores 1)."""
-    from .metrics import ndcg_score
-
-    return float(ndcg_score(y_true, y_score, group=np.diff(boundaries), k=k, convention="lightgbm"))
 
 
 class LambdaMART(BaseEstimator):
@@ -130,10 +110,7 @@ class LambdaMART(BaseEstimator):
         get_backend(self.backend)
         if self.objective not in ("native", "scratch"):
             raise ValueError(f"objective must be 'native' or 'scratch'; got {self.objective!r}")
-        if isinstance(self.n_estimators, bool) or not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be a positive integer; got {self.n_estimators!r}")
-        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, numbers.Real) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
+        check_estimator_params(self.n_estimators, self.learning_rate)
         eval_at = list(self.eval_at)
         if not eval_at or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 for k in eval_at):
             raise ValueError(f"eval_at must be a non-empty sequence of positive integers; got {self.eval_at!r}")
@@ -141,61 +118,23 @@ class LambdaMART(BaseEstimator):
             metric=self.metric, truncation_level=self.truncation_level, sigmoid=self.sigmoid, norm=self.norm,
             label_gain=self.label_gain, emulate_lightgbm=self.emulate_lightgbm,
         )
-        native = None
+        objective = NativeObjective(obj) if self.objective == "native" else obj
         if self.objective == "native":
-            native = lightgbm_lambdarank_params(obj) if self.backend == "lightgbm" else xgboost_rank_params(obj)
-        return obj, native, [int(k) for k in eval_at]
+            objective.engine_params(self.backend)  # an option the engine cannot express fails before any data work
+        return objective, [int(k) for k in eval_at]
 
-    def _engine_params(self, obj, native, eval_at):
+    def _engine_params(self):
         if isinstance(self.random_state, (numbers.Integral, np.integer)):
             seed = int(self.random_state)
         else:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        if self.backend == "lightgbm":
-            params = {"learning_rate": self.learning_rate, "seed": seed, "deterministic": True, "verbosity": -1}
-            params.update(metric="ndcg", eval_at=eval_at)
-            if obj.label_gain is not None:  # the ndcg metric reads label_gain too
-                params["label_gain"] = lightgbm_lambdarank_params(LambdaRankObjective(label_gain=obj.label_gain))[
-                    "label_gain"
-                ]
-            if self.n_jobs is not None:
-                params["num_threads"] = self.n_jobs
-        else:
-            params = {"learning_rate": self.learning_rate, "seed": seed, "tree_method": "hist", "verbosity": 0}
-            # XGBoost early-stops on the last metric: put eval_at[0] last
-            params["eval_metric"] = [f"ndcg@{k}" for k in reversed(eval_at)]
-            params["ndcg_exp_gain"] = obj.label_gain is None or not np.array_equal(
-                np.asarray(obj.label_gain, dtype=float), np.arange(len(obj.label_gain), dtype=float)
-            )
-            if self.n_jobs is not None:
-                params["nthread"] = self.n_jobs
-        if native is not None:
-            params.update({k: v for k, v in native.items() if k != "objective"})
-        params.update(self.backend_params or {})
-        return params
+        return {"learning_rate": self.learning_rate, "seed": seed, **(self.backend_params or {})}
 
-    def _groups(self, n, group, qid, y_name="X"):
-        try:
-            return resolve_boundaries(n, group=group, qid=qid)
-        except ValueError as e:
-            raise ValueError(f"{e} (for {y_name})") from None
-
-    def _engine_weight(self, sample_weight, boundaries):
-        """Per-row weights for LightGBM; XGBoost ranking takes one weight per query (constant within it)."""
-        if sample_weight is None:
-            return None
-        w = np.asarray(sample_weight, dtype=np.float64)
-        if self.backend == "lightgbm" or len(w) != boundaries[-1]:
-            return w
-        starts = boundaries[:-1]
-        per_query = w[starts]
-        if not np.array_equal(np.repeat(per_query, np.diff(boundaries)), w):
-            q = int(np.flatnonzero(np.repeat(per_query, np.diff(boundaries)) != w)[0])
-            raise ValueError(
-                f"XGBoost weights whole queries: sample_weight must be constant within each query; row {q} differs "
-                "from the first row of its query"
-            )
-        return per_query
+    def _metrics(self, obj, eval_at):
+        """NDCG@k for each ``eval_at`` (LightGBM's convention, the engines' built-in ndcg@k) with the objective's
+        gains."""
+        options = {} if obj.label_gain is None else {"gain": np.asarray(obj.label_gain, dtype=np.float64)}
+        return [get_metric(f"ndcg@{k}", obj, **options) for k in eval_at]
 
     # ---- fit / predict --------------------------------------------------------------------------------
     def fit(
@@ -215,6 +154,9 @@ class LambdaMART(BaseEstimator):
 
         Parameters
         ----------
+        sample_weight : array-like, optional
+            One weight per row, or one per query (XGBoost weighs whole queries: per-row weights must then be
+            constant within each query).
         eval_set : list of (X, y), optional
             Validation sets, named ``valid_0``, ``valid_1``... in ``evals_result_``.
         eval_group, eval_qid : list of array-like, optional
@@ -224,46 +166,33 @@ class LambdaMART(BaseEstimator):
         callbacks : list, optional
             Engine callbacks (e.g. ``lightgbm.reset_parameter``, ``xgboost.callback.LearningRateScheduler``).
         """
-        obj, native, eval_at = self._check_params()
+        objective, eval_at = self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
-        boundaries = self._groups(len(y), group, qid)
-        obj._check_y(y)  # labels valid for the gains, on both paths
-        if sample_weight is not None:
-            from ._validation import check_sample_weight
-
-            sample_weight = check_sample_weight(sample_weight, len(y))
-        valid_sets = []
         eval_set = list(eval_set or ())
         for name, given in (("eval_group", eval_group), ("eval_qid", eval_qid)):
             if given is not None and len(given) != len(eval_set):
                 raise ValueError(f"{name} has {len(given)} entries but eval_set has {len(eval_set)}")
-        for i, (Xv, yv) in enumerate(eval_set):
+        evals = []
+        for Xv, yv in eval_set:
             Xv = validate_data(self, Xv, reset=False, ensure_all_finite="allow-nan")
-            yv = np.asarray(yv, dtype=np.float64)
-            bv = self._groups(
-                len(yv),
-                None if eval_group is None else eval_group[i],
-                None if eval_qid is None else eval_qid[i],
-                y_name=f"eval_set[{i}]",
-            )
-            valid_sets.append((f"valid_{i}", Xv, yv, None, np.diff(bv)))
-        if early_stopping_rounds and not valid_sets:
+            evals.append((Xv, np.asarray(yv, dtype=np.float64)))
+        if early_stopping_rounds and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set (with eval_group or eval_qid)")
-
-        backend = get_backend(self.backend)
-        params = self._engine_params(obj, native, eval_at)
-        self.objective_ = obj
-        self.init_score_ = None if native is not None else obj.init_score(y)
-        with _numba_threads(self.n_jobs if native is None else None):
-            self.booster_, self.evals_result_ = self._train(
-                backend, native, obj, X, y, params, sample_weight, boundaries, valid_sets, early_stopping_rounds,
-                callbacks,
-            )
-        self.best_iteration_ = None
-        if early_stopping_rounds:
-            best = int(self.booster_.best_iteration)
-            self.best_iteration_ = best + 1 if self.backend == "xgboost" else best
+        reference = objective.reference if isinstance(objective, NativeObjective) else objective
+        result = train(
+            objective, X, y, backend=self.backend, params=self._engine_params(),
+            num_boost_round=int(self.n_estimators), sample_weight=sample_weight, group=group, qid=qid,
+            eval_set=evals, eval_group=eval_group or (), eval_qid=eval_qid or (),
+            metric=self._metrics(reference, eval_at), early_stopping_rounds=early_stopping_rounds,
+            callbacks=list(callbacks or ()), n_jobs=self.n_jobs,
+        )
+        self.result_ = result
+        self.objective_ = reference
+        self.booster_ = result.booster
+        self.init_score_ = result.init_score
+        self.evals_result_ = result.evals_result
+        self.best_iteration_ = result.best_iteration
         self.best_score_ = {}
         for name, metrics in self.evals_result_.items():
             self.best_score_[name] = {
@@ -271,28 +200,11 @@ class LambdaMART(BaseEstimator):
             }
         return self
 
-    def _train(
-        self, backend, native, obj, X, y, params, sample_weight, boundaries, valid_sets, early_stopping_rounds, callbacks
-    ):
-        return backend.train(
-            native["objective"] if native is not None else obj,
-            X,
-            y,
-            params=params,
-            num_boost_round=int(self.n_estimators),
-            sample_weight=self._engine_weight(sample_weight, boundaries),
-            group=np.diff(boundaries),
-            init_score=self.init_score_,
-            valid_sets=valid_sets,
-            early_stopping_rounds=early_stopping_rounds,
-            callbacks=list(callbacks or ()),
-        )
-
     def decision_function(self, X):
         """Ranking scores (raw scores; higher ranks first)."""
         check_is_fitted(self, "booster_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        return get_backend(self.backend).predict_raw(self.booster_, X, self.init_score_, self.best_iteration_)
+        return self.result_.predict_raw(X)
 
     def predict(self, X):
         """Ranking scores, shape (n_samples,): sort each query's documents by them, descending."""
@@ -300,11 +212,11 @@ class LambdaMART(BaseEstimator):
 
     def score(self, X, y, group=None, qid=None, sample_weight=None):
         """Mean NDCG@10 over queries (LightGBM's convention: a query with no relevant document scores 1)."""
-        y = np.asarray(y, dtype=np.float64)
-        boundaries = self._groups(len(y), group, qid)
         if sample_weight is not None:
             raise ValueError("LambdaMART.score averages NDCG@10 over queries; sample_weight is not supported")
-        return _ndcg_at(y, self.predict(X), boundaries, 10)
+        y = np.asarray(y, dtype=np.float64)
+        boundaries = resolve_boundaries(len(y), group=group, qid=qid)
+        return float(ndcg_score(y, self.predict(X), group=np.diff(boundaries), k=10, convention="lightgbm"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

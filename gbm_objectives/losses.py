@@ -49,9 +49,6 @@ __all__ = [
     "QuantileLoss",
     "SoftmaxCrossEntropy",
     "SoftmaxFocalLoss",
-    "OBJECTIVES",
-    "get_objective",
-    "register_objective",
 ]
 
 _NO_WEIGHT = np.empty(0, dtype=np.float64)
@@ -171,6 +168,14 @@ class Objective:
         """Raw score to prediction (identity for regression)."""
         return np.asarray(raw_score, dtype=np.float64)
 
+    def inverse_transform(self, prediction):
+        """Prediction to raw score, the inverse of :meth:`transform` (identity for regression and ranking).
+
+        Used to read the predictions an engine's built-in objective hands its evaluation callbacks (probabilities
+        for classification) as raw scores.
+        """
+        return np.asarray(prediction, dtype=np.float64)
+
     # ---- scikit-learn-like parameter access --------------------------------------------------------------
     def get_params(self):
         import inspect
@@ -248,6 +253,11 @@ class _Binary(Objective):
     def transform(self, raw_score):
         """Probability of the positive class, ``sigmoid(raw_score)``."""
         return special.expit(np.asarray(raw_score, dtype=np.float64))
+
+    def inverse_transform(self, prediction):
+        """log(p / (1 - p)), with p clipped to [1e-15, 1 - 1e-15]."""
+        p = np.clip(np.asarray(prediction, dtype=np.float64), _P_EPS, 1.0 - _P_EPS)
+        return np.log(p) - np.log1p(-p)
 
 
 def _log_sigmoid(z):
@@ -521,6 +531,10 @@ class _Multiclass(Objective):
         """Class probabilities, ``softmax(raw_score, axis=1)``."""
         return special.softmax(np.asarray(raw_score, dtype=np.float64), axis=1)
 
+    def inverse_transform(self, prediction):
+        """log p per class (softmax logits up to a per-row constant), with p floored at 1e-300."""
+        return np.log(np.clip(np.asarray(prediction, dtype=np.float64), 1e-300, None))
+
     def _log_proba_true(self, y, raw):
         return raw[np.arange(len(y)), y] - special.logsumexp(raw, axis=1)
 
@@ -641,43 +655,3 @@ class SoftmaxFocalLoss(_Multiclass):
         res = optimize.minimize(fun, start, jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 1000})
         return res.x - res.x.mean()
 
-
-# =====================================================================================================
-# Registry
-# =====================================================================================================
-OBJECTIVES = {
-    cls.name: cls
-    for cls in (
-        FocalLoss,
-        WeightedCrossEntropy,
-        HuberLoss,
-        QuantileLoss,
-        LogLoss,
-        SquaredError,
-        SoftmaxCrossEntropy,
-        SoftmaxFocalLoss,
-    )
-}
-
-
-def register_objective(cls):
-    """Add an objective class to :data:`OBJECTIVES` under ``cls.name`` (used by the ranking module)."""
-    OBJECTIVES[cls.name] = cls
-    return cls
-
-
-def get_objective(name, **params):
-    """Build an objective from its registry name.
-
-    >>> get_objective("focal", gamma=1.0)
-    FocalLoss(alpha=0.25, gamma=1.0, hessian='positive')
-    """
-    if isinstance(name, Objective):
-        if params:
-            raise TypeError("params cannot be given together with an objective instance")
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"objective must be a registry name or an Objective; got {type(name).__name__}")
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
-    return OBJECTIVES[name](**params)

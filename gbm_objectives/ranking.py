@@ -28,7 +28,7 @@ from numba import njit, prange
 from . import _dcg
 from ._kernels import _copy_function
 from ._validation import check_1d, check_interval, check_positive_int, check_raw_score, check_sample_weight
-from .losses import Objective, Prepared, register_objective
+from .losses import Objective, Prepared
 from .segments import resolve_boundaries
 
 __all__ = ["LambdaRankObjective", "PairwiseLogistic", "RANKING_METRICS", "MAX_QUERY_SIZE", "lightgbm_sigmoid_table"]
@@ -479,7 +479,6 @@ class _RankingObjective(Objective):
         return np.asarray(raw_score, dtype=np.float64)
 
 
-@register_objective
 class LambdaRankObjective(_RankingObjective):
     r"""LambdaRank gradients (LambdaMART when boosted): LightGBM's ``lambdarank``, reimplemented.
 
@@ -707,7 +706,6 @@ def _bpr_serial(y, raw, w, boundaries, blocks, grad_out, hess_out):
         _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
 
 
-@register_objective
 class PairwiseLogistic(_RankingObjective):
     r"""BPR / RankNet on the (relevant, non-relevant) pairs of each query, for implicit feedback.
 

@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import clone
 
 import gbm_objectives as go
-from gbm_objectives.adapters.ranking_params import lightgbm_lambdarank_params, xgboost_rank_params
+from gbm_objectives.adapters.native import lightgbm_lambdarank_params, xgboost_rank_params
 from gbm_objectives.datasets import make_ranking
 from gbm_objectives.metrics import ndcg_score
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import special
 
 import gbm_objectives as go
-from gbm_objectives.losses import OBJECTIVES
+from gbm_objectives.objectives import OBJECTIVES
 
 LOSS_INSTANCES = [
     go.FocalLoss(alpha=0.25, gamma=2.0, hessian="exact"),

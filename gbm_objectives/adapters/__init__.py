@@ -1,19 +1,43 @@
 """Engine adapters: the only modules that import ``lightgbm`` or ``xgboost``. They contain no math.
 
 Each adapter reads labels, weights and query groups from the engine's data object, validates them once per
-training set, calls the objective's ``grad_hess`` and hands back what the engine expects. ``BACKENDS`` maps a
-backend name to the module that trains and predicts with that engine (used by the estimators and the CLI).
+training set, calls the objective's ``grad_hess`` and hands back what the engine expects. The two backend modules
+are interchangeable: the same function names with the same keywords (``engine_params``, ``train``,
+``best_iteration``, ``predict_raw``, ``staged_predict_raw``, ``save_booster``, ``load_booster``, ``num_rounds``,
+``progress_callback``, ``quantile_renewal``). ``BACKENDS`` maps a backend name to its module; modules are imported
+on first use, so ``import gbm_objectives`` imports neither engine.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
+from importlib import import_module
 
-BACKENDS = {"lightgbm": "gbm_objectives.adapters.lightgbm", "xgboost": "gbm_objectives.adapters.xgboost"}
+
+class _Backends(Mapping):
+    """``{"lightgbm": module, "xgboost": module}``, each engine's adapter imported when first looked up."""
+
+    _modules = {"lightgbm": "gbm_objectives.adapters.lightgbm", "xgboost": "gbm_objectives.adapters.xgboost"}
+
+    def __getitem__(self, name):
+        if not isinstance(name, str) or name not in self._modules:
+            raise ValueError(f"backend must be one of {sorted(self._modules)}; got {name!r}")
+        return import_module(self._modules[name])
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __contains__(self, name):
+        return isinstance(name, str) and name in self._modules
+
+
+#: backend name -> adapter module (the engine is imported on first lookup).
+BACKENDS = _Backends()
 
 
 def get_backend(name):
-    """The adapter module for ``name`` ("lightgbm" or "xgboost")."""
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {sorted(BACKENDS)}; got {name!r}")
-    return importlib.import_module(BACKENDS[name])
+    """The adapter module for ``name`` ("lightgbm" or "xgboost"); ``BACKENDS[name]``."""
+    return BACKENDS[name]

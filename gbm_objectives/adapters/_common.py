@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from ..losses import get_objective
+from ..objectives import get_objective
 
 
 class CachedObjective:

@@ -32,6 +32,7 @@ __all__ = [
     "lightgbm_sklearn_objective",
     "train",
     "predict_raw",
+    "best_iteration",
     "init_score_array",
 ]
 
@@ -69,7 +70,47 @@ def lightgbm_sklearn_objective(obj):
 init_score_array = constant_score_array  # a constant init score as LightGBM's Dataset ``init_score``
 
 
-def _dataset(X, y, weight, group, init, reference=None, free_raw_data=True, feature_name="auto"):
+#: The default tree shape and settings of :func:`gbm_objectives.train` on LightGBM (LightGBM's own defaults for the
+#: tree: 31 leaves, leaf-wise growth, min_data_in_leaf 20), made reproducible.
+DEFAULT_PARAMS = {
+    "learning_rate": 0.1,
+    "num_leaves": 31,
+    "seed": 0,
+    "deterministic": True,
+    # tiny data sets keep their features (LightGBM's pre-filter drops every feature when n_samples <
+    # min_data_in_leaf, and then refuses a custom objective)
+    "feature_pre_filter": False,
+    "verbosity": -1,
+}
+_THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+_SEEDS = ("seed", "random_seed", "random_state")
+
+
+def engine_params(params=None, *, n_jobs=None):
+    """LightGBM parameters: :data:`DEFAULT_PARAMS`, then ``params`` (LightGBM names; ``random_state`` is read as
+    ``seed``), then ``n_jobs`` threads."""
+    out = dict(DEFAULT_PARAMS)
+    for key, value in (params or {}).items():
+        if key in _SEEDS:
+            out.pop("seed", None)
+            key = "seed"
+        elif key in _THREADS:
+            key = "num_threads"
+        out[key] = value
+    if n_jobs is not None:
+        out["num_threads"] = int(n_jobs)
+    return out
+
+
+def quantile_renewal(objective, X, valid_X):
+    """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`)."""
+    from .lightgbm_renewal import quantile_leaf_renewal
+
+    renewal = quantile_leaf_renewal(objective, X, valid_X=valid_X)
+    return renewal.objective, renewal
+
+
+def _dataset(X, y, weight, group, init, reference=None):
     return lgb.Dataset(
         X,
         label=y,
@@ -77,9 +118,35 @@ def _dataset(X, y, weight, group, init, reference=None, free_raw_data=True, feat
         group=group,
         init_score=None if init is None else init_score_array(init, len(y)),
         reference=reference,
-        free_raw_data=free_raw_data,
-        feature_name=feature_name,
     )
+
+
+class _FirstMetricEarlyStopping:
+    """Stop when the first metric on the first validation set has not improved for ``rounds`` rounds.
+
+    (``lgb.early_stopping`` watches every validation set; the other engine and :func:`gbm_objectives.train` watch
+    the first one only.) Raises LightGBM's ``EarlyStopException``, so ``booster.best_iteration`` is set (1-based).
+    """
+
+    order = 30
+    before_iteration = False
+
+    def __init__(self, rounds, set_name, metric_name, higher_is_better):
+        self.rounds, self.set_name, self.metric_name = int(rounds), set_name, metric_name
+        self.sign = 1.0 if higher_is_better else -1.0
+        self.best, self.best_iter, self.best_list = None, 0, []
+
+    def __call__(self, env):
+        for entry in env.evaluation_result_list:
+            if entry[0] == self.set_name and entry[1] == self.metric_name:
+                value = self.sign * float(entry[2])
+                if self.best is None or value > self.best:
+                    self.best, self.best_iter, self.best_list = value, env.iteration, list(env.evaluation_result_list)
+                elif env.iteration - self.best_iter >= self.rounds:
+                    raise lgb.callback.EarlyStopException(self.best_iter, self.best_list)
+                if env.iteration == env.end_iteration - 1:
+                    raise lgb.callback.EarlyStopException(self.best_iter, self.best_list)
+                return
 
 
 def train(
@@ -93,55 +160,66 @@ def train(
     group=None,
     init_score=None,
     valid_sets=(),
-    early_stopping_rounds=None,
-    feval=None,
+    metrics=None,
+    early_stopping=None,
     callbacks=(),
-    feature_name="auto",
 ):
-    """Train a LightGBM booster with a custom objective (an ``Objective``) or a native one (a string).
+    """Train a LightGBM booster: the engine side of :func:`gbm_objectives.train` (which most callers want).
 
     Parameters
     ----------
     objective : Objective or str
-        An objective of this package (wrapped with :func:`lightgbm_objective`), or a LightGBM objective name.
+        An objective of this package (wrapped with :func:`lightgbm_objective`), or a LightGBM objective name
+        (``params`` carries its options).
+    params : dict
+        LightGBM parameters, used as given.
     init_score : float or ndarray (n_classes,), optional
         The constant starting raw score, also applied to every validation set.
     valid_sets : sequence of (name, X, y, sample_weight, group)
-    feval : callable or list, optional
-        LightGBM ``feval`` functions, evaluated on ``valid_sets``.
+    metrics : callable, optional
+        ``metrics(set_name, preds) -> [(metric_name, value, higher_is_better), ...]``, evaluated on every
+        validation set after every round; ``preds`` are what LightGBM hands a ``feval``, shaped (n,) or (n, k).
+    early_stopping : (rounds, set_name, metric_name, higher_is_better), optional
+    callbacks : sequence
+        LightGBM callbacks.
 
     Returns
     -------
     booster : lightgbm.Booster
-        ``booster.best_iteration`` is set when early stopping ran.
     evals_result : dict
-        Metric values per round, by validation-set name.
+        ``{set name: {metric name: [value per round]}}``.
     """
     params = dict(params or {})
-    params.setdefault("verbosity", -1)
     if isinstance(objective, str):
         params["objective"] = objective
     else:
         params["objective"] = lightgbm_objective(objective)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
-    train_set = _dataset(X, y, sample_weight, group, init_score, feature_name=feature_name)
+    train_set = _dataset(X, y, sample_weight, group, init_score)
     sets, names = [], []
     for name, Xv, yv, wv, gv in valid_sets:
-        sets.append(train_set if Xv is X else _dataset(Xv, yv, wv, gv, init_score, reference=train_set))
+        sets.append(_dataset(Xv, yv, wv, gv, init_score, reference=train_set))
         names.append(name)
+    feval = None
+    if metrics is not None and sets:
+        set_names = {id(ds): name for ds, name in zip(sets, names)}
+
+        def feval(preds, eval_data):
+            preds = np.asarray(preds)
+            n = eval_data.num_data()
+            if preds.ndim == 1 and preds.size != n:  # multiclass, class-major
+                preds = preds.reshape(n, -1, order="F")
+            return metrics(set_names[id(eval_data)], preds)
+
+        params["metric"] = "None"  # only ours: one layout of evals_result on both engines
     evals_result = {}
     cbs = [lgb.record_evaluation(evals_result), *callbacks]
-    if early_stopping_rounds:
-        cbs.append(lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False))
+    if early_stopping:
+        cbs.append(_FirstMetricEarlyStopping(*early_stopping))
     try:
         booster = lgb.train(
-            params,
-            train_set,
-            num_boost_round=num_boost_round,
-            valid_sets=sets,
-            valid_names=names,
-            feval=feval,
+            params, train_set, num_boost_round=num_boost_round, valid_sets=sets, valid_names=names, feval=feval,
             callbacks=cbs,
         )
     except lgb.basic.LightGBMError as exc:
@@ -151,6 +229,12 @@ def train(
             raise
         booster = lgb.Booster({**params, "objective": "none"}, train_set)
     return booster, evals_result
+
+
+def best_iteration(booster):
+    """The 1-based best round early stopping kept, or None."""
+    best = int(getattr(booster, "best_iteration", 0) or 0)
+    return best if best > 0 else None
 
 
 def predict_raw(booster, X, init_score=None, num_iteration=None):
@@ -164,8 +248,9 @@ def predict_raw(booster, X, init_score=None, num_iteration=None):
 def objective_loss_metric(objective, name=None):
     """A LightGBM ``feval`` reporting the objective's own weighted mean loss (lower is better).
 
-    With a custom objective, LightGBM's built-in metrics see raw scores as if they were predictions; this metric
-    is the one the estimators early-stop on.
+    With a custom objective, LightGBM's built-in metrics see raw scores as if they were predictions; this is
+    the feval for ``lgb.train`` users (:func:`gbm_objectives.train` uses the ``"loss"`` metric of
+    :mod:`gbm_objectives.scoring`).
     """
     label = name or f"{objective.name}_loss"
 
@@ -187,6 +272,11 @@ def save_booster(booster, path, num_iteration=None):
 def load_booster(path):
     """Read a booster written by :func:`save_booster`."""
     return lgb.Booster(model_file=str(path))
+
+
+def feature_names(booster):
+    """The feature names the booster was trained with."""
+    return list(booster.feature_name())
 
 
 def num_rounds(booster):

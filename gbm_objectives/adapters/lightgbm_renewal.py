@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import QuantileLoss, get_objective
+from ..losses import QuantileLoss
+from ..objectives import get_objective
 from ..quantile import _check_method, renewed_leaf_values
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal"]

@@ -31,6 +31,8 @@ __all__ = [
     "xgboost_sklearn_objective",
     "train",
     "predict_raw",
+    "best_iteration",
+    "query_weights",
     "base_margin_array",
 ]
 
@@ -70,16 +72,68 @@ def xgboost_sklearn_objective(obj):
 base_margin_array = constant_score_array  # a constant init score as a DMatrix ``base_margin``
 
 
-def _dmatrix(X, y=None, weight=None, group=None, init=None, feature_names=None):
-    n = X.shape[0]
+#: The default tree shape and settings of :func:`gbm_objectives.train` on XGBoost (XGBoost's own default tree:
+#: depth-wise growth to depth 6, histogram method) with the learning rate of LightGBM's default (0.1, not 0.3).
+DEFAULT_PARAMS = {"learning_rate": 0.1, "max_depth": 6, "tree_method": "hist", "seed": 0, "verbosity": 0}
+_THREADS = ("nthread", "n_jobs", "num_threads")
+_SEEDS = ("seed", "random_state")
+
+
+def engine_params(params=None, *, n_jobs=None):
+    """XGBoost parameters: :data:`DEFAULT_PARAMS`, then ``params`` (XGBoost names; ``num_leaves`` as in LightGBM
+    means leaf-wise growth: ``max_leaves``, ``grow_policy="lossguide"``, no depth limit unless ``max_depth`` is
+    given; ``random_state`` is read as ``seed``), then ``n_jobs`` threads."""
+    params = dict(params or {})
+    out = dict(DEFAULT_PARAMS)
+    if "num_leaves" in params:
+        out.update(max_leaves=params.pop("num_leaves"), grow_policy="lossguide", max_depth=0)
+    for key, value in params.items():
+        if key in _SEEDS:
+            key = "seed"
+        elif key in _THREADS:
+            key = "nthread"
+        out[key] = value
+    if n_jobs is not None:
+        out["nthread"] = int(n_jobs)
+    return out
+
+
+def quantile_renewal(objective, X, valid_X):
+    """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.xgboost_renewal`)."""
+    return objective, None  # placeholder until the O(rounds) renewal lands
+
+
+def _dmatrix(X, y=None, weight=None, group=None, init=None):
     return xgb.DMatrix(
         X,
         label=y,
-        weight=weight,
+        weight=query_weights(weight, group),
         group=group,
-        base_margin=None if init is None else base_margin_array(init, n),
-        feature_names=feature_names,
+        base_margin=None if init is None else base_margin_array(init, X.shape[0]),
     )
+
+
+def query_weights(sample_weight, group):
+    """XGBoost weighs whole queries: one weight per query from per-row weights that are constant within each.
+
+    Per-row weights for non-ranking data are returned as they are; a per-query vector (one weight per group) too.
+    """
+    if sample_weight is None or group is None:
+        return sample_weight
+    w = np.asarray(sample_weight, dtype=np.float64)
+    sizes = np.asarray(group, dtype=np.int64)
+    if len(w) == len(sizes) and len(w) != sizes.sum():
+        return w
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    per_query = w[starts]
+    differs = np.repeat(per_query, sizes) != w
+    if differs.any():
+        q = int(np.flatnonzero(differs)[0])
+        raise ValueError(
+            "XGBoost weights whole queries: sample_weight must be constant within each query (or give one weight "
+            f"per query); row {q} differs from the first row of its query"
+        )
+    return per_query
 
 
 def train(
@@ -93,30 +147,41 @@ def train(
     group=None,
     init_score=None,
     valid_sets=(),
-    early_stopping_rounds=None,
-    custom_metric=None,
+    metrics=None,
+    early_stopping=None,
     callbacks=(),
-    feature_names=None,
 ):
-    """Train an XGBoost booster with a custom objective (an ``Objective``) or a native one (a string).
+    """Train an XGBoost booster: the engine side of :func:`gbm_objectives.train`.
 
-    Parameters mirror :func:`gbm_objectives.adapters.lightgbm.train`; ``valid_sets`` is a sequence of
-    ``(name, X, y, sample_weight, group)``. Returns ``(booster, evals_result)``.
+    Parameters and return value as :func:`gbm_objectives.adapters.lightgbm.train`: ``objective`` is one of this
+    package's objectives or an XGBoost objective name, ``valid_sets`` a sequence of ``(name, X, y,
+    sample_weight, group)``, ``metrics(set_name, preds)`` returns ``[(metric_name, value, higher_is_better)]``
+    (``preds``: what XGBoost hands a ``custom_metric``, (n,) or (n, k)), ``early_stopping`` is ``(rounds,
+    set_name, metric_name, higher_is_better)``. Ranking weights are per query (see :func:`query_weights`).
     """
     params = dict(params or {})
-    params.setdefault("verbosity", 0)
     obj = None
     if isinstance(objective, str):
         params["objective"] = objective
     else:
         obj = xgboost_objective(objective)
-        params.setdefault("disable_default_eval_metric", 1)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
-    dtrain = _dmatrix(X, y, sample_weight, group, init_score, feature_names)
-    evals = []
-    for name, Xv, yv, wv, gv in valid_sets:
-        evals.append((dtrain if Xv is X else _dmatrix(Xv, yv, wv, gv, init_score, feature_names), name))
+    params.setdefault("disable_default_eval_metric", 1)  # only ours: one layout of evals_result on both engines
+    dtrain = _dmatrix(X, y, sample_weight, group, init_score)
+    evals = [(_dmatrix(Xv, yv, wv, gv, init_score), name) for name, Xv, yv, wv, gv in valid_sets]
+    custom_metric = None
+    if metrics is not None and evals:
+        set_names = {id(dm): name for dm, name in evals}
+
+        def custom_metric(predt, dmatrix):
+            return [(name, value) for name, value, _ in metrics(set_names[id(dmatrix)], np.asarray(predt))]
+
+    cbs = list(callbacks)
+    if early_stopping:
+        rounds, set_name, metric_name, higher = early_stopping
+        cbs.append(xgb.callback.EarlyStopping(rounds=int(rounds), metric_name=metric_name, data_name=set_name,
+                                              maximize=bool(higher), save_best=False))
     evals_result = {}
     booster = xgb.train(
         params,
@@ -125,17 +190,22 @@ def train(
         evals=evals,
         obj=obj,
         custom_metric=custom_metric,
-        early_stopping_rounds=early_stopping_rounds or None,
         evals_result=evals_result,
         verbose_eval=False,
-        callbacks=list(callbacks),
+        callbacks=cbs,
     )
     return booster, evals_result
 
 
-def predict_raw(booster, X, init_score=None, num_iteration=None, feature_names=None):
+def best_iteration(booster):
+    """The 1-based best round early stopping kept (XGBoost stores it 0-based), or None."""
+    best = booster.attr("best_iteration")
+    return None if best is None else int(best) + 1
+
+
+def predict_raw(booster, X, init_score=None, num_iteration=None):
     """Raw scores (margin), starting from ``init_score`` when given (as the training DMatrix did)."""
-    dm = _dmatrix(X, init=init_score, feature_names=feature_names)
+    dm = _dmatrix(X, init=init_score)
     iteration_range = (0, 0) if num_iteration is None else (0, int(num_iteration))
     return booster.predict(dm, output_margin=True, iteration_range=iteration_range)
 
@@ -166,6 +236,12 @@ def load_booster(path):
     booster = xgb.Booster()
     booster.load_model(str(path))
     return booster
+
+
+def feature_names(booster):
+    """The feature names the booster was trained with (``f0, f1, ...`` when it has none)."""
+    names = booster.feature_names
+    return list(names) if names is not None else [f"f{j}" for j in range(booster.num_features())]
 
 
 def num_rounds(booster):

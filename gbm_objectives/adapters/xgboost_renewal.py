@@ -29,7 +29,8 @@ import json
 import numpy as np
 import xgboost as xgb
 
-from ..losses import QuantileLoss, get_objective
+from ..losses import QuantileLoss
+from ..objectives import get_objective
 from ..quantile import _check_method, renewed_leaf_values
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]

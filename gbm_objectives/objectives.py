@@ -1,0 +1,66 @@
+"""The objective registry: every objective of the package by name, built in this one place.
+
+The registry imports every objective module (pointwise losses, ranking objectives) explicitly; no module
+registers itself as a side effect of being imported. The CLI, the estimators, :func:`gbm_objectives.train` and
+the tests all read it.
+
+>>> get_objective("focal", gamma=1.0)
+FocalLoss(alpha=0.25, gamma=1.0, hessian='positive')
+>>> sorted(OBJECTIVES)[:3]
+['bpr', 'focal', 'huber']
+"""
+
+from __future__ import annotations
+
+from .losses import (
+    FocalLoss,
+    HuberLoss,
+    LogLoss,
+    Objective,
+    QuantileLoss,
+    SoftmaxCrossEntropy,
+    SoftmaxFocalLoss,
+    SquaredError,
+    WeightedCrossEntropy,
+)
+from .ranking import LambdaRankObjective, PairwiseLogistic
+
+__all__ = ["OBJECTIVES", "get_objective"]
+
+#: Registry name -> objective class.
+OBJECTIVES = {
+    cls.name: cls
+    for cls in (
+        FocalLoss,
+        WeightedCrossEntropy,
+        HuberLoss,
+        QuantileLoss,
+        LogLoss,
+        SquaredError,
+        SoftmaxCrossEntropy,
+        SoftmaxFocalLoss,
+        LambdaRankObjective,
+        PairwiseLogistic,
+    )
+}
+
+
+def get_objective(name, **params):
+    """Build an objective from its registry name (an :class:`Objective` instance is returned as it is).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the registered ones).
+    TypeError
+        For something that is neither a name nor an objective, or parameters given with an instance.
+    """
+    if isinstance(name, Objective):
+        if params:
+            raise TypeError("params cannot be given together with an objective instance")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"objective must be a registry name or an Objective; got {type(name).__name__}")
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
+    return OBJECTIVES[name](**params)

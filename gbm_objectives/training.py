@@ -1,0 +1,413 @@
+"""The one training loop: :func:`train`, behind every estimator, ``LambdaMART``, the CLI and the scripts.
+
+As LightGBM's front ends all call ``engine.train``, every front end here translates its own arguments and calls
+:func:`train`, which does once what each used to do on its own:
+
+* resolves the objective: an :class:`~gbm_objectives.Objective`, a registry name, or ``"NAME:native"`` /
+  :class:`NativeObjective` for the engine's built-in configured from the same options
+  (:mod:`gbm_objectives.adapters.native`);
+* validates labels, weights and query groups of the training and every evaluation set *before* training;
+* starts custom objectives from their best constant (``init_score="auto"``: the argmin of the loss, since custom
+  objectives get no ``boost_from_average``) and adds it back in :meth:`TrainResult.predict_raw`;
+* evaluates engine-neutral metrics (:mod:`gbm_objectives.scoring`) on the raw scores of every evaluation set, in
+  one ``evals_result`` layout on both engines, and early-stops on the first metric of the first evaluation set, in
+  that metric's direction;
+* reports the best iteration 1-based on both engines;
+* applies one default tree shape per engine, documented below, whichever front end trains.
+
+Default engine parameters (``params`` overrides any of them, in the engine's own names):
+
+==========  ============================================================================================
+LightGBM    ``learning_rate=0.1``, ``num_leaves=31`` (leaf-wise), ``seed=0``, ``deterministic=True``,
+            ``feature_pre_filter=False``, ``verbosity=-1``
+XGBoost     ``learning_rate=0.1``, ``max_depth=6`` (depth-wise), ``tree_method="hist"``, ``seed=0``,
+            ``verbosity=0``; ``num_leaves=N`` in ``params`` means leaf-wise growth to N leaves
+==========  ============================================================================================
+
+>>> import numpy as np
+>>> import gbm_objectives as go
+>>> from gbm_objectives.datasets import make_imbalanced
+>>> X, y = make_imbalanced(n_samples=2000, positive_rate=0.1, seed=0)
+>>> res = go.train("focal", X[:1500], y[:1500], num_boost_round=50, eval_set=[(X[1500:], y[1500:])],
+...                metric=["logloss", "auc"], early_stopping_rounds=5, n_jobs=1)
+>>> res.backend, list(res.evals_result["valid_0"])
+('lightgbm', ['logloss', 'auc'])
+>>> 1 <= res.best_iteration <= 50 and res.predict_raw(X[1500:]).shape == (500,)
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+
+from .adapters import get_backend
+from .adapters.native import native_params
+from .losses import Objective, QuantileLoss
+from .objectives import OBJECTIVES, get_objective
+from .scoring import default_metrics, get_metric
+from .segments import resolve_boundaries
+
+__all__ = ["train", "TrainResult", "NativeObjective", "resolve_objective"]
+
+
+class NativeObjective:
+    """The engine's built-in twin of ``reference`` (an objective of this package), e.g. LightGBM ``huber``.
+
+    ``go.train(NativeObjective(HuberLoss(delta=2.0)), ...)`` equals ``go.train("huber:native", ...)`` with
+    ``delta=2``; the reference gives the task, the link (``transform``) and the parameters, mapped to the engine's
+    names by :func:`gbm_objectives.adapters.native.native_params`.
+    """
+
+    native = True
+
+    def __init__(self, reference):
+        if isinstance(reference, str):
+            reference = get_objective(reference)
+        if not isinstance(reference, Objective):
+            raise TypeError(f"reference must be an Objective or a registry name; got {type(reference).__name__}")
+        self.reference = reference
+
+    @property
+    def name(self):
+        return f"{self.reference.name}:native"
+
+    @property
+    def task(self):
+        return self.reference.task
+
+    @property
+    def n_classes(self):
+        return self.reference.n_classes
+
+    def transform(self, raw_score):
+        return self.reference.transform(raw_score)
+
+    def engine_params(self, backend):
+        """The engine parameters (``objective`` included) of this built-in on ``backend``."""
+        return native_params(self.reference, backend)
+
+    def __repr__(self):
+        return f"NativeObjective({self.reference!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, NativeObjective) and other.reference == self.reference
+
+    __hash__ = None
+
+
+def resolve_objective(objective, y=None, **params):
+    """An :class:`Objective` or :class:`NativeObjective` from an instance, ``"name"`` or ``"name:native"``.
+
+    A multiclass objective named without ``n_classes`` takes ``max(y) + 1`` classes.
+    """
+    if isinstance(objective, (Objective, NativeObjective)):
+        if params:
+            raise TypeError("objective parameters cannot be given together with an objective instance")
+        return objective
+    if not isinstance(objective, str):
+        raise TypeError(
+            f"objective must be an Objective, a registry name or 'NAME:native'; got {type(objective).__name__}"
+        )
+    name, sep, mode = objective.partition(":")
+    if sep and mode != "native":
+        raise ValueError(f"objective {objective!r}: the only suffix is ':native' (the engine's built-in)")
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)} (or 'NAME:native')")
+    if OBJECTIVES[name].task == "multiclass" and "n_classes" not in params and y is not None:
+        labels = np.asarray(y, dtype=np.float64)
+        if len(labels) and np.isfinite(labels).all() and labels.min() >= 0:
+            params["n_classes"] = max(2, int(labels.max()) + 1)
+    reference = get_objective(name, **params)
+    return NativeObjective(reference) if sep else reference
+
+
+class TrainResult:
+    """What :func:`train` returns (and :func:`gbm_objectives.load_model` reads back).
+
+    Attributes
+    ----------
+    booster : lightgbm.Booster or xgboost.Booster
+        The engine's own model.
+    backend : {"lightgbm", "xgboost"}
+    objective : Objective or NativeObjective
+    init_score : float, ndarray of shape (n_classes,) or None
+        The constant raw score training started from; :meth:`predict_raw` adds it back. ``None`` for built-ins.
+    best_iteration : int or None
+        1-based round kept by early stopping, on both engines; ``None`` without early stopping.
+    evals_result : dict
+        ``{eval name: {metric name: [value per round]}}``, eval sets named ``valid_0``, ``valid_1``, ...
+    params : dict
+        The engine parameters training used.
+    metrics : list of str
+        Names of the metrics in ``evals_result``, the first one drove early stopping.
+    num_rounds : int
+        Rounds held by the booster.
+    """
+
+    def __init__(self, booster, backend, objective, init_score, best_iteration, evals_result, params, metrics=()):
+        self.booster = booster
+        self.backend = backend
+        self.objective = objective
+        self.init_score = init_score
+        self.best_iteration = best_iteration
+        self.evals_result = evals_result
+        self.params = params
+        self.metrics = [getattr(m, "name", m) for m in metrics]  # names (picklable)
+
+    @property
+    def num_rounds(self):
+        return get_backend(self.backend).num_rounds(self.booster)
+
+    @property
+    def task(self):
+        return self.objective.task
+
+    def predict_raw(self, X):
+        """Raw scores (margin) of ``X`` including the init score, at ``best_iteration`` (or the last round).
+
+        Shape (n_samples,), or (n_samples, n_classes) for multiclass objectives.
+        """
+        backend = get_backend(self.backend)
+        raw = backend.predict_raw(self.booster, X, self.init_score, self.best_iteration)
+        return np.asarray(raw, dtype=np.float64)
+
+    def predict(self, X):
+        """Predictions in the task's units: probabilities, values or ranking scores (``transform`` of the raw score)."""
+        return np.asarray(self.objective.transform(self.predict_raw(X)), dtype=np.float64)
+
+    def __repr__(self):
+        return (f"TrainResult(backend={self.backend!r}, objective={self.objective!r}, rounds={self.num_rounds}, "
+                f"best_iteration={self.best_iteration})")
+
+
+@contextlib.contextmanager
+def numba_threads(n_jobs):
+    """Run this package's kernels on ``n_jobs`` threads (restored afterwards); ``None``: numba's default."""
+    if n_jobs is None or int(n_jobs) < 1:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _n_rows(X, name):
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        raise ValueError(f"{name} must be a 2-D array or DataFrame of features; got {type(X).__name__}")
+    return int(shape[0])
+
+
+def _check_int(value, name, minimum, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {int(value)}")
+    return int(value)
+
+
+def _eval_list(values, n, name):
+    values = list(values) if values is not None else []
+    if values and len(values) != n:
+        raise ValueError(f"{name} has {len(values)} entries but eval_set has {n}")
+    return values + [None] * (n - len(values))
+
+
+def _check_data(reference, y, sample_weight, group, qid, n, where):
+    """Validate labels, weights and groups with the objective itself; returns (y, weight, group sizes)."""
+    task = reference.task
+    boundaries = resolve_boundaries(n, group=group, qid=qid, required=task == "ranking")
+    sizes = None if boundaries is None else np.diff(boundaries)
+    if sample_weight is not None and sizes is not None and task == "ranking":
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.ndim == 1 and len(w) == len(sizes) != n:  # one weight per query: per row for both engines
+            sample_weight = np.repeat(w, sizes)
+    try:
+        prepared = reference.prepare(y, sample_weight=sample_weight, group=sizes)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    y_checked = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(y_checked) != n:
+        raise ValueError(f"{where}: y has {len(y_checked)} rows but X has {n}")
+    return y_checked, prepared.w, sizes
+
+
+def train(
+    objective,
+    X,
+    y,
+    *,
+    backend="lightgbm",
+    params=None,
+    num_boost_round=100,
+    sample_weight=None,
+    group=None,
+    qid=None,
+    init_score="auto",
+    eval_set=(),
+    eval_group=(),
+    eval_qid=(),
+    eval_sample_weight=(),
+    metric=None,
+    early_stopping_rounds=None,
+    callbacks=(),
+    n_jobs=None,
+    progress=False,
+    leaf_renewal=True,
+):
+    """Train LightGBM or XGBoost with an objective of this package or an engine built-in.
+
+    Parameters
+    ----------
+    objective : Objective, str or NativeObjective
+        An objective instance, a registry name (``"focal"``; multiclass objectives take ``max(y) + 1`` classes),
+        or ``"NAME:native"`` for the engine's built-in configured from the same options.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    backend : {"lightgbm", "xgboost"}, default "lightgbm"
+    params : dict, optional
+        Engine parameters in the engine's names, over the defaults of the module docstring.
+    num_boost_round : int, default 100
+    sample_weight : array-like of shape (n_samples,), optional
+        For ranking objectives also one weight per query.
+    group, qid : array-like, optional
+        Query groups (sizes of contiguous queries, or one id per row), required for ranking objectives.
+    init_score : "auto", float, array of shape (n_classes,) or None, default "auto"
+        The constant raw score training starts from: "auto" is the objective's :meth:`~Objective.init_score`
+        (built-ins use the engine's own start), None starts from 0.
+    eval_set : sequence of (X, y)
+        Evaluation sets, named ``valid_0``, ``valid_1``... in ``evals_result``.
+    eval_group, eval_qid, eval_sample_weight : sequences, optional
+        Per evaluation set, as ``group``, ``qid`` and ``sample_weight``.
+    metric : str or list of str, optional
+        Engine-neutral names from :mod:`gbm_objectives.scoring` (``"ndcg@10"``, ``"auc"``, ``"logloss"``,
+        ``"loss"``...). Default: the objective's own loss for custom objectives, the task's first default metric
+        for built-ins. Early stopping watches the first, on the first evaluation set, in its own direction.
+    early_stopping_rounds : int, optional
+        Stop when that metric has not improved for this many rounds; needs an ``eval_set``.
+    callbacks : sequence
+        Engine callbacks, passed through.
+    n_jobs : int, optional
+        Engine threads, and this package's kernel (numba) threads during training.
+    progress : bool or callable, default False
+        True: a progress bar on stderr; a callable is called with the number of rounds done after every round.
+    leaf_renewal : bool, default True
+        For :class:`~gbm_objectives.QuantileLoss`: re-fit every new leaf to the residual alpha-quantile, as the
+        engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`).
+
+    Returns
+    -------
+    TrainResult
+    """
+    engine = get_backend(backend)
+    obj = resolve_objective(objective, y)
+    native = isinstance(obj, NativeObjective)
+    reference = obj.reference if native else obj
+    num_boost_round = _check_int(num_boost_round, "num_boost_round", 1)
+    early_stopping_rounds = _check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
+    if n_jobs is not None:
+        n_jobs = _check_int(n_jobs, "n_jobs", 1)
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
+
+    n = _n_rows(X, "X")
+    y, sample_weight, sizes = _check_data(reference, y, sample_weight, group, qid, n, "training set")
+    eval_set = list(eval_set or ())
+    eval_group = _eval_list(eval_group, len(eval_set), "eval_group")
+    eval_qid = _eval_list(eval_qid, len(eval_set), "eval_qid")
+    eval_weight = _eval_list(eval_sample_weight, len(eval_set), "eval_sample_weight")
+    valid_sets = []
+    for i, entry in enumerate(eval_set):
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+            raise TypeError(f"eval_set[{i}] must be an (X, y) pair")
+        Xv, yv = entry
+        nv = _n_rows(Xv, f"eval_set[{i}] X")
+        yv, wv, gv = _check_data(reference, yv, eval_weight[i], eval_group[i], eval_qid[i], nv, f"eval_set[{i}]")
+        valid_sets.append((f"valid_{i}", Xv, yv, wv, gv))
+    if early_stopping_rounds and not valid_sets:
+        raise ValueError("early_stopping_rounds needs an eval_set")
+
+    if metric is None:
+        names = [default_metrics(reference)[0]] if native else ["loss"]
+    else:
+        names = [metric] if isinstance(metric, str) else list(metric)
+        if not names:
+            raise ValueError("metric must name at least one metric")
+    metrics = [get_metric(m, reference) for m in names]
+
+    if isinstance(init_score, str):
+        if init_score != "auto":
+            raise ValueError(f"init_score must be 'auto', a number, an array of per-class numbers or None; got "
+                             f"{init_score!r}")
+        init = None if native or reference.task == "ranking" else reference.init_score(y, sample_weight=sample_weight)
+    elif init_score is None:
+        init = None
+    else:
+        init = np.asarray(init_score, dtype=np.float64)
+        expected = () if not reference.n_classes else (reference.n_classes,)
+        if init.shape not in (expected, ()) or not np.isfinite(init).all():
+            raise ValueError(f"init_score must be a finite number{' or an array of shape ' + str(expected) if expected else ''}; "
+                             f"got {init_score!r}")
+        init = float(init) if init.ndim == 0 else init
+
+    engine_params = engine.engine_params(params, n_jobs=n_jobs)
+    if native:
+        native_engine = obj.engine_params(backend)
+        engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
+        train_objective = native_engine["objective"]
+    else:
+        train_objective = reference
+        engine_params.pop("objective", None)
+    cbs = list(callbacks or ())
+    if leaf_renewal and not native and isinstance(reference, QuantileLoss):
+        valid_X = {name: Xv for name, Xv, *_ in valid_sets}
+        train_objective, renewal = engine.quantile_renewal(reference, X, valid_X)
+        if renewal is not None:
+            cbs.insert(0, renewal)
+
+    groups = {name: (yv, wv, gv) for name, _, yv, wv, gv in valid_sets}
+
+    def evaluate(set_name, preds):
+        yv, wv, gv = groups[set_name]
+        raw = np.asarray(preds, dtype=np.float64)
+        if native:
+            raw = reference.inverse_transform(raw)
+        return [(m.name, m(yv, raw, group=gv, sample_weight=wv), m.higher_is_better) for m in metrics]
+
+    early = None
+    if early_stopping_rounds:
+        early = (early_stopping_rounds, valid_sets[0][0], metrics[0].name, metrics[0].higher_is_better)
+
+    bar = None
+    if progress is True:
+        from ._progress import Progress
+
+        bar = Progress(num_boost_round, f"{obj.name} rounds")
+        cbs.append(engine.progress_callback(bar.set_to))
+    elif callable(progress):
+        cbs.append(engine.progress_callback(progress))
+    with contextlib.ExitStack() as stack:
+        if bar is not None:
+            stack.enter_context(bar)
+        stack.enter_context(numba_threads(n_jobs))
+        booster, evals_result = engine.train(
+            train_objective, X, y, params=engine_params, num_boost_round=num_boost_round,
+            sample_weight=sample_weight, group=sizes, init_score=init, valid_sets=valid_sets,
+            metrics=evaluate if valid_sets else None, early_stopping=early, callbacks=cbs,
+        )
+    best = engine.best_iteration(booster) if early_stopping_rounds else None
+    if best is not None:  # both engines may record one round past the best before stopping: keep the log whole
+        best = min(best, engine.num_rounds(booster))
+    evals_result = {name: {m: [float(v) for v in values] for m, values in log.items()}
+                    for name, log in evals_result.items()}
+    return TrainResult(booster, backend, obj, init, best, evals_result, engine_params, metrics)
