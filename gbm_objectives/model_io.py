@@ -8,7 +8,8 @@ label and group columns, metrics, convention and how LETOR features were read). 
 (``predict_raw``, ``predict``).
 
 Format history: version 1 (gbm_objectives 0.1, written by ``gbm-objectives train``) stored the kept round as
-``iteration_kept``; version 2 adds ``best_iteration`` and ``num_rounds``. Both load.
+``iteration_kept``; version 2 adds ``best_iteration`` and writes the objective's non-default parameters. Both
+load.
 
 Files are written to a temporary folder next to ``directory``, which then replaces it as a whole: a failure leaves
 the previous model intact, and nothing else in the parent folder is touched.
@@ -118,10 +119,27 @@ def atomic_directory(path):
 
 
 # ---- models -----------------------------------------------------------------------------------------------
-def _objective_meta(objective):
+def _objective_meta(objective, backend):
     native = isinstance(objective, NativeObjective)
     reference = objective.reference if native else objective
-    return {"name": reference.name, "native": native, "params": jsonable(reference.get_params())}
+    return {"name": reference.name, "native": native, "params": jsonable(non_default_params(reference)),
+            "engine_objective": objective.engine_params(backend)["objective"] if native else None}
+
+
+def non_default_params(objective):
+    """The constructor parameters of ``objective`` that differ from their defaults (``n_classes`` always)."""
+    import inspect
+
+    signature = inspect.signature(type(objective).__init__).parameters
+    out = {}
+    for key, value in objective.get_params().items():
+        default = signature[key].default
+        same = default is not inspect.Parameter.empty and (
+            value is default if value is None or default is None
+            else bool(np.array_equal(np.asarray(value), np.asarray(default))))
+        if key == "n_classes" or not same:
+            out[key] = value
+    return out
 
 
 def save_model(directory, result, *, feature_names=None, metadata=None):
@@ -135,7 +153,7 @@ def save_model(directory, result, *, feature_names=None, metadata=None):
     feature_names : sequence of str, optional
         Recorded in ``meta.json`` (default: the booster's own).
     metadata : dict, optional
-        Extra JSON-able entries stored in ``meta.json`` under ``"extra"``.
+        Extra JSON-able entries stored in ``meta.json`` beside the model's own (which they may not replace).
     """
     if not isinstance(result, TrainResult):
         raise TypeError(f"result must be what gbm_objectives.train returns; got {type(result).__name__}")
@@ -149,16 +167,19 @@ def save_model(directory, result, *, feature_names=None, metadata=None):
         "package": "gbm_objectives",
         "backend": result.backend,
         "model_file": filename,
-        "objective": _objective_meta(result.objective),
+        "objective": _objective_meta(result.objective, result.backend),
         "task": result.objective.task,
         "engine_params": jsonable({k: v for k, v in result.params.items() if not callable(v)}),
         "init_score": jsonable(result.init_score),
         "best_iteration": result.best_iteration,
-        "num_rounds": kept,
+        "iteration_kept": kept,
         "feature_names": list(feature_names),
         "n_features": len(feature_names),
-        "extra": jsonable(dict(metadata or {})),
     }
+    for key, value in (metadata or {}).items():
+        if key in meta:
+            raise ValueError(f"metadata may not replace the model's own entry {key!r}")
+        meta[key] = jsonable(value)
     with atomic_directory(directory) as tmp:
         backend.save_booster(result.booster, tmp / filename, num_iteration=kept)
         atomic_write_json(tmp / "meta.json", meta)
@@ -186,8 +207,6 @@ def _read_meta(path):
     if meta["format_version"] == 1:  # 0.1: the CLI's format
         meta = dict(meta)
         meta["best_iteration"] = None
-        meta["num_rounds"] = meta.get("iteration_kept")
-        meta["extra"] = {k: meta.get(k) for k in ("label_column", "group_column", "metrics", "convention")}
     return path, meta
 
 

@@ -185,8 +185,10 @@ def get_metric(name, objective, *, convention="lightgbm", **options):
 
     try:
         base, _ = ranking.parse_metric(key)
-    except ValueError:
-        raise ValueError(f"unknown metric {name!r}; choose from {metric_names()}") from None
+    except ValueError as exc:
+        if "unknown metric" in str(exc):
+            raise ValueError(f"unknown metric {name!r}; choose from {metric_names()}") from None
+        raise
     if task != "ranking":
         valid = [n for n, (t, _, _) in METRICS.items() if task in t]
         raise ValueError(f"metric {name!r} needs a ranking objective (query groups); for a {task} objective "

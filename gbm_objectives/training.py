@@ -349,7 +349,7 @@ def train(
         if init_score != "auto":
             raise ValueError(f"init_score must be 'auto', a number, an array of per-class numbers or None; got "
                              f"{init_score!r}")
-        init = None if native or reference.task == "ranking" else reference.init_score(y, sample_weight=sample_weight)
+        init = None if native else reference.init_score(y, sample_weight=sample_weight)
     elif init_score is None:
         init = None
     else:

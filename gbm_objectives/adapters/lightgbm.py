@@ -128,10 +128,10 @@ class _FirstMetricEarlyStopping:
     the first one only.) Raises LightGBM's ``EarlyStopException``, so ``booster.best_iteration`` is set (1-based).
     """
 
-    order = 30
-    before_iteration = False
-
     def __init__(self, rounds, set_name, metric_name, higher_is_better):
+        # instance attributes: lgb.train gives every callback without an *instance* "order" a negative one
+        self.order = 30  # after record_evaluation (20), as LightGBM's own early stopping
+        self.before_iteration = False
         self.rounds, self.set_name, self.metric_name = int(rounds), set_name, metric_name
         self.sign = 1.0 if higher_is_better else -1.0
         self.best, self.best_iter, self.best_list = None, 0, []

@@ -1,0 +1,86 @@
+"""The CLI's pictures: learning curves of ``train`` and the bar chart and curves of ``compare`` (matplotlib, optional).
+
+Every function returns False and logs a line when matplotlib is missing (``pip install "gbm_objectives[plot]"``);
+PNG files are written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .model_io import atomic_write_bytes
+
+__all__ = ["plot_learning_curve", "plot_compare"]
+
+
+def _save_png(fig, path):
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _pyplot(reporter, what):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        reporter.log(f"matplotlib is not installed: skipping {what} (pip install 'gbm_objectives[plot]')")
+        return None
+    return plt
+
+
+def plot_learning_curve(result, path, reporter):
+    plt = _pyplot(reporter, Path(path).name)
+    if plt is None:
+        return False
+    per_round = result["per_round"]
+    names = result["metrics"]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], names):
+        for split in ("train", "valid", "test"):
+            if split in per_round:
+                ax.plot(per_round["iterations"], per_round[split][metric], label=split)
+        if result.get("best_iteration"):
+            ax.axvline(result["best_iteration"], color="grey", linestyle=":", label="best")
+        ax.set_xlabel("round")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.suptitle(f"{result['label']} ({result['backend']})")
+    _save_png(fig, path)
+    plt.close(fig)
+    return True
+
+
+def plot_compare(results, metric_names, eval_split, path, reporter):
+    plt = _pyplot(reporter, Path(path).name)
+    if plt is None:
+        return False
+    first = metric_names[0]
+    fig, (bar_ax, curve_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    labels = [r["label"] for r in results]
+    values = [r["final"][eval_split][first] for r in results]
+    bars = bar_ax.bar(range(len(labels)), values, color=[f"C{i}" for i in range(len(labels))])
+    bar_ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+    bar_ax.set_title(f"{first} on {eval_split}")
+    for b, v in zip(bars, values):
+        bar_ax.annotate(f"{v:.4f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
+                        fontsize=8)
+    low = min(values)
+    bar_ax.set_ylim(bottom=max(0.0, low - 0.1 * (abs(low) + 1e-12)) if low > 0 else None)
+    curve_split = "valid" if all("valid" in r["per_round"] for r in results) else eval_split
+    styles = ("-", "--", ":", "-.")
+    for i, r in enumerate(results):
+        curve_ax.plot(r["per_round"]["iterations"], r["per_round"][curve_split][first], label=r["label"],
+                      color=f"C{i}", linestyle=styles[i % len(styles)])
+    curve_ax.set_xlabel("round")
+    curve_ax.set_title(f"{first} on {curve_split} per round")
+    curve_ax.grid(alpha=0.3)
+    curve_ax.legend(fontsize=8)
+    _save_png(fig, path)
+    plt.close(fig)
+    return True
