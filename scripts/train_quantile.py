@@ -28,7 +28,6 @@ import numpy as np
 
 import gbm_objectives as go
 from gbm_objectives import datasets
-from gbm_objectives.adapters import get_backend
 from gbm_objectives.cli import format_table
 
 
@@ -77,11 +76,7 @@ def main(argv=None):
 
     (X, y), (Xt, yt), source = load_data(args)
     print(f"{source}: train {len(y):,} rows, test {len(yt):,} rows; levels {levels}")
-    lgb = get_backend("lightgbm")
-    params = {"learning_rate": args.learning_rate, "num_leaves": args.num_leaves, "seed": args.seed,
-              "deterministic": True, "verbosity": -1}
-    if args.threads:
-        params["num_threads"] = args.threads
+    params = {"num_leaves": args.num_leaves, "seed": args.seed}
     preds = {}
     seconds = {}
     for method in ("quantile", "quantile+renewal", "quantile:native"):
@@ -89,19 +84,10 @@ def main(argv=None):
         for alpha in levels:
             obj = go.QuantileLoss(alpha=alpha)
             t0 = time.perf_counter()
-            if method == "quantile:native":
-                booster, _ = lgb.train("quantile", X, y, params={**params, "alpha": alpha},
-                                       num_boost_round=args.rounds)
-                raw = lgb.predict_raw(booster, Xt)
-            else:
-                init = obj.init_score(y)
-                objective, callbacks = obj, []
-                if method == "quantile+renewal":
-                    renewal = go.quantile_leaf_renewal(obj, X)
-                    objective, callbacks = renewal.objective, [renewal]
-                booster, _ = lgb.train(objective, X, y, params=params, num_boost_round=args.rounds,
-                                       init_score=init, callbacks=callbacks)
-                raw = lgb.predict_raw(booster, Xt, init)
+            res = go.train(go.NativeObjective(obj) if method == "quantile:native" else obj, X, y,
+                           params={**params, "learning_rate": args.learning_rate}, num_boost_round=args.rounds,
+                           n_jobs=args.threads, leaf_renewal=method == "quantile+renewal")
+            raw = res.predict_raw(Xt)
             seconds[method] += time.perf_counter() - t0
             preds[method][alpha] = np.asarray(raw, dtype=np.float64)
         print(f"  {method}: {seconds[method]:.1f} s", file=sys.stderr)
