@@ -31,6 +31,8 @@ def as_numpy(x, name):
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be a numeric array; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     return arr
 
 
@@ -159,3 +161,23 @@ def check_estimator_params(n_estimators, learning_rate):
     if (isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real)
             or not (np.isfinite(learning_rate) and learning_rate > 0)):
         raise ValueError(f"learning_rate must be a finite number > 0; got {fmt(learning_rate)}")
+
+
+def check_output_buffer(out, name, shape):
+    """An output array a kernel writes into: exactly ``shape``, float32 or float64, writeable."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array; got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} (that of raw_score); got shape {out.shape}")
+    if out.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64; got dtype {out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    return out
+
+
+def frozen_copy(values, dtype=np.float64):
+    """A read-only copy of a validated parameter array, so that the caller's later edits cannot reach it."""
+    arr = np.array(values, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr

@@ -29,6 +29,8 @@ from scipy import optimize, special
 
 from . import _kernels as K
 from ._validation import (
+    check_output_buffer,
+    frozen_copy,
     check_1d,
     check_binary_labels,
     check_class_labels,
@@ -139,8 +141,12 @@ class Objective:
             raw = np.asfortranarray(raw)
         if grad_out is None:
             grad_out = np.empty(raw.shape, dtype=np.float64, order="F")
+        else:
+            check_output_buffer(grad_out, "grad_out", raw.shape)
         if hess_out is None:
             hess_out = np.empty(raw.shape, dtype=np.float64, order="F")
+        else:
+            check_output_buffer(hess_out, "hess_out", raw.shape)
         w = _NO_WEIGHT if prepared.w is None else prepared.w
         self._kernel(prepared, raw, w, grad_out, hess_out)
         return grad_out, hess_out
@@ -148,6 +154,8 @@ class Objective:
     def loss(self, y_true, raw_score, *, sample_weight=None, group=None):
         """Weighted mean of the per-row loss."""
         prepared = self.prepare(y_true, sample_weight=sample_weight, group=group)
+        if prepared.n_samples == 0:
+            raise ValueError("y_true is empty; the loss needs at least one row")
         raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes).astype(np.float64, copy=False)
         per_row = self._pointwise_loss(prepared.y, raw)
         return float(np.average(per_row, weights=prepared.w))
@@ -213,14 +221,17 @@ class Objective:
             return float(g.sum())
 
         lo, hi = -1.0, 1.0
-        for _ in range(60):
-            if total_grad(lo) <= 0:
+        for _ in range(1100):  # doubling reaches every finite double (labels up to 1e308)
+            if total_grad(lo) <= 0 or not np.isfinite(lo * 2):
                 break
             lo *= 2
-        for _ in range(60):
-            if total_grad(hi) >= 0:
+        for _ in range(1100):
+            if total_grad(hi) >= 0 or not np.isfinite(hi * 2):
                 break
             hi *= 2
+        if not (total_grad(lo) <= 0 <= total_grad(hi)):
+            raise ValueError(f"{self.name}: no finite constant minimises the loss for these labels (searched "
+                             f"[{lo:g}, {hi:g}])")
         if total_grad(lo) == 0:
             return lo
         if total_grad(hi) == 0:
@@ -612,15 +623,15 @@ class SoftmaxFocalLoss(_Multiclass):
         self.n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
         self.gamma = check_interval(gamma, "gamma", 0, None, closed="left")
         if alpha is not None:
-            a = np.asarray(alpha, dtype=np.float64)
+            a = frozen_copy(check_1d(alpha, "alpha") if np.ndim(alpha) == 1 else np.asarray(alpha, dtype=np.float64))
             if a.shape != (self.n_classes,):
                 raise ValueError(f"alpha must have shape ({self.n_classes},); got shape {a.shape}")
             if not (np.isfinite(a).all() and (a > 0).all()):
                 raise ValueError(f"alpha must be finite and positive; got {a.tolist()!r}")
         if hessian not in ("positive", "exact"):
             raise ValueError(f"hessian must be 'positive' or 'exact'; got {hessian!r}")
-        self.alpha = alpha
-        self._alpha = _NO_WEIGHT if alpha is None else np.asarray(alpha, dtype=np.float64)
+        self.alpha = None if alpha is None else a  # a read-only copy: later edits of the caller's array cannot reach it
+        self._alpha = _NO_WEIGHT if alpha is None else a
         self.hessian = hessian
         self.hessian_scale = hessian_scale
         self._scale = self._check_hessian_scale(hessian_scale)

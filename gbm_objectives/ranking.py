@@ -27,7 +27,14 @@ from numba import njit, prange
 
 from . import _dcg
 from ._kernels import _copy_function
-from ._validation import check_1d, check_interval, check_positive_int, check_raw_score, check_sample_weight
+from ._validation import (
+    check_1d,
+    check_interval,
+    check_positive_int,
+    check_raw_score,
+    check_sample_weight,
+    frozen_copy,
+)
 from .losses import Objective, Prepared
 from .segments import resolve_boundaries
 
@@ -40,6 +47,7 @@ MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group
 _SCORE_DIST_EPS = float(np.float32(0.01))
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
 _MAX_EXP_SPAN = 600.0
+_MAX_SIGMOID = 1e6
 _N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cost
 # Below this many pair evaluations a call takes about a millisecond on one core: waking a thread pool costs more
 # than it saves, and with busy cores its spinning threads slow the engine down. Such calls run serially.
@@ -538,12 +546,13 @@ class LambdaRankObjective(_RankingObjective):
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
         self.metric = metric
         self.truncation_level = check_positive_int(truncation_level, "truncation_level")
-        self.sigmoid = check_interval(sigmoid, "sigmoid", 0, None)
+        # bounded so that sigmoid^2 and sigmoid * (score gap) stay finite in the kernels (LightGBM's default is 1)
+        self.sigmoid = check_interval(sigmoid, "sigmoid", 0, _MAX_SIGMOID, closed="right")
         if not isinstance(norm, (bool, np.bool_)):
             raise TypeError(f"norm must be True or False; got {norm!r}")
         self.norm = bool(norm)
-        self.label_gain = label_gain
-        self._gain = _check_label_gain(label_gain)
+        self._gain = _check_label_gain(label_gain)  # a read-only copy
+        self.label_gain = None if label_gain is None else self._gain
         if not isinstance(emulate_lightgbm, (bool, np.bool_)):
             raise TypeError(f"emulate_lightgbm must be True or False; got {emulate_lightgbm!r}")
         if emulate_lightgbm and metric != "ndcg":
@@ -591,6 +600,9 @@ class LambdaRankObjective(_RankingObjective):
                     f"y_true label {y[i]:g} at index {i} has no gain: label_gain has {len(self._gain)} entries "
                     f"(labels 0..{len(self._gain) - 1})"
                 )
+        elif (y < 0).any():
+            i = int(np.flatnonzero(y < 0)[0])
+            raise ValueError(f"y_true must contain non-negative relevance labels; got {y[i]:g} at index {i}")
         return y
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
@@ -642,7 +654,7 @@ def _check_label_gain(label_gain):
         return _dcg.default_label_gain()
     if isinstance(label_gain, (str, bytes)) or isinstance(label_gain, numbers.Number):
         raise TypeError(f"label_gain must be a sequence of numbers; got {label_gain!r}")
-    g = check_1d(label_gain, "label_gain")
+    g = frozen_copy(check_1d(label_gain, "label_gain"))
     if len(g) == 0:
         raise ValueError("label_gain must have at least one entry")
     if (g < 0).any():

@@ -65,6 +65,9 @@ def boundaries_from_qid(qid, n_samples=None):
         raise ValueError(f"qid has {len(q)} rows but there are {n_samples} rows")
     if len(q) == 0:
         return np.zeros(1, dtype=np.int64)
+    if np.issubdtype(q.dtype, np.floating) and not np.isfinite(q).all():
+        i = int(np.flatnonzero(~np.isfinite(q))[0])
+        raise ValueError(f"qid must be finite; got {fmt(q[i])} at row {i}")
     change = np.flatnonzero(q[1:] != q[:-1]) + 1
     starts = np.concatenate(([0], change))
     ids = q[starts]
