@@ -54,7 +54,7 @@ import numpy as np
 from . import datasets as _datasets
 from ._plots import plot_compare, plot_learning_curve
 from ._progress import Reporter
-from .adapters import get_backend
+from .adapters import ParameterError, get_backend, owned_parameter
 from .model_io import _objective_meta, atomic_write_bytes, atomic_write_json, jsonable, save_model
 from .model_io import load_model as _load_model
 from .objectives import OBJECTIVES, get_objective
@@ -69,18 +69,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: A reloaded model: what :func:`gbm_objectives.load_model` returns (``predict``, ``predict_raw``).
 TrainedModel = TrainResult
 
-#: ``--param`` keys that would silently contradict an option of the CLI itself: the option to use instead.
-_OWNED_PARAMS = {
-    "objective": "--objective", "application": "--objective", "app": "--objective", "loss": "--objective",
-    "learning_rate": "--learning-rate", "eta": "--learning-rate", "shrinkage_rate": "--learning-rate",
-    "num_iterations": "--rounds", "num_iteration": "--rounds", "n_iter": "--rounds", "num_tree": "--rounds",
-    "num_trees": "--rounds", "num_round": "--rounds", "num_rounds": "--rounds", "num_boost_round": "--rounds",
-    "n_estimators": "--rounds", "num_leaves": "--num-leaves", "num_leaf": "--num-leaves", "max_leaves": "--num-leaves",
-    "seed": "--seed", "random_seed": "--seed", "random_state": "--seed",
-    "num_threads": "--threads", "nthread": "--threads", "n_jobs": "--threads", "num_thread": "--threads",
-    "early_stopping_round": "--early-stopping", "early_stopping_rounds": "--early-stopping",
-    "metric": "--metric", "eval_metric": "--metric",
-}
+#: The CLI option behind each engine option the CLI owns (:data:`gbm_objectives.adapters.OWNED_PARAMETERS`).
+_OPTION_OF = {"objective": "--objective", "learning_rate": "--learning-rate", "num_boost_round": "--rounds",
+              "seed": "--seed", "n_jobs": "--threads", "metric": "--metric", "early_stopping_rounds": "--early-stopping"}
 
 
 class UsageError(Exception):
@@ -121,8 +112,9 @@ def _parse_params(items, option="--param"):
         if not sep or not key.strip():
             raise UsageError(f"{option}: expected key=value; got {item!r}")
         key = key.strip()
-        if key in _OWNED_PARAMS:
-            raise UsageError(f"{option} {key}: set by the command line itself; use {_OWNED_PARAMS[key]}")
+        owned = owned_parameter(key)
+        if owned is not None:
+            raise UsageError(f"{option} {key}: set by the command line itself; use {_OPTION_OF[owned]}")
         params[key] = _parse_value(value.strip())
     return params
 
@@ -317,10 +309,13 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     reporter.log(f"training {label} on {backend}: {rounds} rounds, learning rate {learning_rate}")
     bar = reporter.progress(rounds, f"{label} rounds", every=max(1, rounds // 10))
     t0 = time.perf_counter()
-    with bar:
-        result = train(objective, train_split.X, train_split.y, backend=backend, params=params,
-                       num_boost_round=rounds, group=train_split.group, n_jobs=threads, progress=bar.set_to,
-                       **eval_kw)
+    try:
+        with bar:
+            result = train(objective, train_split.X, train_split.y, backend=backend, params=params,
+                           num_boost_round=rounds, group=train_split.group, n_jobs=threads, progress=bar.set_to,
+                           **eval_kw)
+    except ParameterError as exc:
+        raise UsageError(f"--param: {exc}") from None
     seconds = time.perf_counter() - t0
     engine = get_backend(backend)
     trained = engine.num_rounds(result.booster)
@@ -813,10 +808,11 @@ def main(argv=None):
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     try:
         return int(args.func(args) or EXIT_OK)
-    except UsageError as exc:
+    except (UsageError, ValueError, TypeError) as exc:  # the library's input errors, raised before any training
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_estimator_params
+from .training import check_backend_params
 from .adapters import get_backend
 from .losses import Objective
 from .objectives import OBJECTIVES, get_objective
@@ -64,9 +65,7 @@ class _GBMBase(BaseEstimator):
             seed = int(self.random_state)
         else:  # None or a RandomState: draw one seed
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        params = {"learning_rate": self.learning_rate, "seed": seed}
-        params.update(self.backend_params or {})
-        return params
+        return {"learning_rate": self.learning_rate, "seed": seed, **check_backend_params(self.backend_params, self.n_jobs)}
 
     def _check_params(self):
         check_estimator_params(self.n_estimators, self.learning_rate)

@@ -30,7 +30,7 @@ from .ranking import LambdaRankObjective
 from .metrics import ndcg_score
 from .scoring import get_metric
 from .segments import resolve_boundaries
-from .training import NativeObjective, train
+from .training import NativeObjective, check_backend_params, train
 
 __all__ = ["LambdaMART"]
 
@@ -128,7 +128,7 @@ class LambdaMART(BaseEstimator):
             seed = int(self.random_state)
         else:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        return {"learning_rate": self.learning_rate, "seed": seed, **(self.backend_params or {})}
+        return {"learning_rate": self.learning_rate, "seed": seed, **check_backend_params(self.backend_params, self.n_jobs)}
 
     def _metrics(self, obj, eval_at):
         """NDCG@k for each ``eval_at`` (LightGBM's convention, the engines' built-in ndcg@k) with the objective's

@@ -43,7 +43,7 @@ import numbers
 
 import numpy as np
 
-from .adapters import get_backend
+from .adapters import get_backend, owned_parameter
 from .adapters.native import native_params
 from .losses import Objective, QuantileLoss
 from .objectives import OBJECTIVES, get_objective
@@ -197,6 +197,28 @@ def numba_threads(n_jobs):
         yield
     finally:
         numba.set_num_threads(before)
+
+
+#: The estimator option behind each engine option the estimators own.
+_ESTIMATOR_OPTION = {"objective": "objective", "learning_rate": "learning_rate", "num_boost_round": "n_estimators",
+                     "seed": "random_state", "n_jobs": "n_jobs", "metric": "eval_at / the objective's loss",
+                     "early_stopping_rounds": "fit(early_stopping_rounds=...)"}
+
+
+def check_backend_params(backend_params, n_jobs=None):
+    """An estimator's ``backend_params`` as a dict; a key that would override one of the estimator's own options
+    (``learning_rate``, ``n_estimators``, ``objective``, ...) under any engine alias is a ValueError (engine
+    threads only when ``n_jobs`` is set too)."""
+    if backend_params is None:
+        return {}
+    if not isinstance(backend_params, dict):
+        raise TypeError(f"backend_params must be a dict of engine parameters; got {type(backend_params).__name__}")
+    for key in backend_params:
+        owned = owned_parameter(key)
+        if owned is not None and not (owned == "n_jobs" and n_jobs is None):
+            raise ValueError(f"backend_params[{key!r}] would override the estimator's own option; set "
+                             f"{_ESTIMATOR_OPTION[owned]} instead")
+    return dict(backend_params)
 
 
 def _n_rows(X, name):
@@ -365,9 +387,13 @@ def train(
         native_engine = obj.engine_params(backend)
         engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
         train_objective = native_engine["objective"]
+        engine.validate_params({**engine_params, "objective": train_objective})
     else:
         train_objective = reference
-        engine_params.pop("objective", None)
+        if "objective" in engine_params:
+            raise ValueError(f"params sets objective={engine_params['objective']!r}, but the objective is "
+                             f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
+        engine.validate_params(engine_params)
     cbs = list(callbacks or ())
     if leaf_renewal and not native and isinstance(reference, QuantileLoss):
         valid_X = {name: Xv for name, Xv, *_ in valid_sets}

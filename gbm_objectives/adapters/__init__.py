@@ -41,3 +41,29 @@ BACKENDS = _Backends()
 def get_backend(name):
     """The adapter module for ``name`` ("lightgbm" or "xgboost"); ``BACKENDS[name]``."""
     return BACKENDS[name]
+
+
+class ParameterError(ValueError):
+    """An engine parameter the engine does not know or rejects (raised before any training)."""
+
+
+#: Engine parameter names (both engines' aliases) of the options every front end sets itself: giving one of them
+#: in ``params``/``backend_params``/``--param`` as well would silently contradict the front end's own option.
+OWNED_PARAMETERS = {
+    "objective": ("objective", "objective_type", "app", "application", "loss"),
+    "learning_rate": ("learning_rate", "shrinkage_rate", "eta"),
+    "num_boost_round": ("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round",
+                        "num_rounds", "nrounds", "num_boost_round", "n_estimators", "max_iter"),
+    "seed": ("seed", "random_seed", "random_state"),
+    "n_jobs": ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"),
+    "metric": ("metric", "metrics", "metric_types", "eval_metric"),
+    "early_stopping_rounds": ("early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change"),
+}
+
+
+def owned_parameter(key):
+    """The front-end option that engine parameter ``key`` would contradict, or None."""
+    for option, aliases in OWNED_PARAMETERS.items():
+        if key in aliases:
+            return option
+    return None

@@ -20,9 +20,15 @@ LightGBM facts these adapters handle (and the tests check):
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+
 import lightgbm as lgb
 import numpy as np
 
+from . import ParameterError
 from ._common import CachedObjective, constant_score_array, empty_to_none
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "train",
     "predict_raw",
     "best_iteration",
+    "validate_params",
     "init_score_array",
 ]
 
@@ -84,6 +91,56 @@ DEFAULT_PARAMS = {
 }
 _THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 _SEEDS = ("seed", "random_seed", "random_state")
+
+
+def _plain(params):
+    return {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
+
+
+@contextlib.contextmanager
+def _captured_log(messages):
+    """Route LightGBM's log (warnings and the ``[Fatal]`` line it prints before raising) into ``messages``."""
+
+    class _Collect:
+        def info(self, msg):
+            messages.append(str(msg))
+
+        warning = info
+
+    saved = (lgb.basic._LOGGER, lgb.basic._INFO_METHOD_NAME, lgb.basic._WARNING_METHOD_NAME)
+    lgb.register_logger(_Collect())
+    # the [Fatal] line is written by the C++ library straight to file descriptor 2: point it at a file meanwhile
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            lgb.basic._LOGGER, lgb.basic._INFO_METHOD_NAME, lgb.basic._WARNING_METHOD_NAME = saved
+
+
+def validate_params(params):
+    """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
+    included) or a value it rejects, tried on a 2-row data set with LightGBM's log silenced."""
+    params = _plain(params)
+    known = set()
+    for name, aliases in lgb.basic._ConfigAliases._get_all_param_aliases().items():
+        known.update((name, *aliases))
+    unknown = sorted(k for k in params if k not in known)
+    if unknown:
+        raise ParameterError(f"unknown LightGBM parameter(s) {unknown}")
+    messages = []
+    data = lgb.Dataset(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0]), group=[2], params={"verbosity": -1})
+    try:
+        with _captured_log(messages):
+            lgb.Booster({**params, "verbosity": -1}, data)
+    except lgb.basic.LightGBMError as exc:
+        text = str(exc).strip().splitlines()[0]
+        text = text.split(" at /")[0].split(" at C:")[0].strip(" .")
+        raise ParameterError(f"LightGBM rejects the parameters: {text}") from None
 
 
 def engine_params(params=None, *, n_jobs=None):

@@ -19,9 +19,13 @@ XGBoost facts these adapters handle (and the tests check):
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import xgboost as xgb
 
+from . import ParameterError
 from ._common import CachedObjective, constant_score_array, empty_to_none
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "train",
     "predict_raw",
     "best_iteration",
+    "validate_params",
     "query_weights",
     "base_margin_array",
 ]
@@ -77,6 +82,29 @@ base_margin_array = constant_score_array  # a constant init score as a DMatrix `
 DEFAULT_PARAMS = {"learning_rate": 0.1, "max_depth": 6, "tree_method": "hist", "seed": 0, "verbosity": 0}
 _THREADS = ("nthread", "n_jobs", "num_threads")
 _SEEDS = ("seed", "random_state")
+
+
+def validate_params(params):
+    """Check engine parameters before training: ValueError for a value XGBoost rejects or a name it does not use
+    (XGBoost's "Parameters: { ... } are not used" warning), tried for one round on a 2-row data set."""
+    params = {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
+    data = xgb.DMatrix(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0]))
+    if str(params.get("objective", "")).startswith("rank:"):
+        data.set_group([2])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            booster = xgb.Booster({**params, "verbosity": 1}, [data])
+            booster.update(data, 0)
+        except xgb.core.XGBoostError as exc:
+            text = str(exc).strip().splitlines()[0]
+            text = text.split(": ", 1)[-1] if text.startswith("[") else text
+            raise ParameterError(f"XGBoost rejects the parameters: {text}") from None
+    for warning in caught:
+        match = re.search(r"Parameters: \{(.*?)\} are not used", str(warning.message), re.S)
+        if match:
+            unused = sorted(name.strip().strip('"') for name in match.group(1).split(",") if name.strip())
+            raise ParameterError(f"unknown XGBoost parameter(s) {unused} (XGBoost does not use them)")
 
 
 def engine_params(params=None, *, n_jobs=None):
