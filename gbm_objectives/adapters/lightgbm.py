@@ -327,8 +327,9 @@ def save_booster(booster, path, num_iteration=None):
 
 
 def load_booster(path):
-    """Read a booster written by :func:`save_booster`."""
-    return lgb.Booster(model_file=str(path))
+    """Read a booster written by :func:`save_booster` (a corrupted file raises LightGBMError, silently)."""
+    with _captured_log([]):
+        return lgb.Booster(model_file=str(path))
 
 
 def feature_names(booster):
