@@ -318,6 +318,10 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
         raise UsageError(f"--param: {exc}") from None
     seconds = time.perf_counter() - t0
     engine = get_backend(backend)
+    if len(train_split.y) and np.ptp(result.predict_raw(train_split.X[:1000])) == 0 and rounds > 0:
+        print(f"warning: no tree found a split ({len(train_split.y)} training rows, {train_split.X.shape[1]} "
+              "features): the model predicts one constant; the engines need more rows than min_data_in_leaf "
+              "(LightGBM) / min_child_weight (XGBoost) in every leaf", file=sys.stderr)
     trained = engine.num_rounds(result.booster)
     history = None
     if early_stopping:

@@ -394,6 +394,9 @@ def train(
             raise ValueError(f"params sets objective={engine_params['objective']!r}, but the objective is "
                              f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
         engine.validate_params(engine_params)
+    engine.check_groups(train_objective, sizes)
+    for name, _, _, _, gv in valid_sets:
+        engine.check_groups(train_objective, gv)
     cbs = list(callbacks or ())
     if leaf_renewal and not native and isinstance(reference, QuantileLoss):
         valid_X = {name: Xv for name, Xv, *_ in valid_sets}

@@ -146,3 +146,35 @@ def test_zero_hessian_never_beside_a_nonzero_gradient():
     for norm in (True, False):
         g, h = go.LambdaRankObjective(norm=norm).grad_hess([0.0, 1.0, 2.0], [50.0, 0.0, -50.0], group=[3])
         assert not ((g != 0) & (h <= 0)).any()
+
+
+# ---- item 14: LambdaMART on long queries; one weight per query ---------------------------------------------
+def test_lambdamart_long_queries_and_per_query_weights():
+    rng = np.random.default_rng(0)
+    n = 12_000
+    X, y = rng.normal(size=(n, 3)), rng.integers(0, 3, n).astype(float)
+    # the scratch path has no query-size limit and evaluates with this package's metrics (not LightGBM's)
+    m = go.LambdaMART(objective="scratch", n_estimators=2, n_jobs=1).fit(X, y, group=[n], eval_set=[(X, y)],
+                                                                        eval_group=[[n]])
+    assert set(m.best_score_["valid_0"]) == {"ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10"}
+    with pytest.raises(ValueError, match="at most 10,000 documents per query; query 0 has 12,000"):
+        go.LambdaMART(objective="native", n_estimators=2).fit(X, y, group=[n])
+    Xr, yr, qr = datasets.make_ranking(n_queries=20, docs_per_query=(3, 8), n_features=4, seed=0)
+    w_query = np.linspace(0.5, 2.0, 20)
+    for backend in ("lightgbm", "xgboost"):
+        per_query = go.LambdaMART(backend=backend, objective="scratch", n_estimators=3, n_jobs=1).fit(
+            Xr, yr, qid=qr, sample_weight=w_query)
+        per_row = go.LambdaMART(backend=backend, objective="scratch", n_estimators=3, n_jobs=1).fit(
+            Xr, yr, qid=qr, sample_weight=np.repeat(w_query, np.bincount(qr)))
+        assert np.array_equal(per_query.predict(Xr), per_row.predict(Xr))
+
+
+def test_tiny_data_says_what_happened(tmp_path, capsys):
+    from gbm_objectives.cli import main
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("1 qid:1 1:0.5 2:1\n0 qid:1 1:0.2 2:0\n1 qid:2 1:0.1 2:1\n0 qid:2 1:0.3 2:0\n")
+    assert main(["train", "--train", str(tiny), "--objective", "lambdarank", "--out", str(tmp_path / "o"),
+                 "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: no tree found a split (4 training rows" in err and "[LightGBM]" not in err

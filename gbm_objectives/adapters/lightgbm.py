@@ -40,6 +40,7 @@ __all__ = [
     "predict_raw",
     "best_iteration",
     "validate_params",
+    "check_groups",
     "init_score_array",
 ]
 
@@ -141,6 +142,21 @@ def validate_params(params):
         text = str(exc).strip().splitlines()[0]
         text = text.split(" at /")[0].split(" at C:")[0].strip(" .")
         raise ParameterError(f"LightGBM rejects the parameters: {text}") from None
+
+
+#: LightGBM's built-in ranking objectives refuse longer queries (``kMaxPosition`` in rank_objective.hpp).
+MAX_QUERY_SIZE = 10_000
+
+
+def check_groups(objective, group):
+    """ValueError before training when a built-in ranking objective would refuse a query as too long."""
+    if isinstance(objective, str) and objective in ("lambdarank", "rank_xendcg") and group is not None and len(group):
+        q = int(np.argmax(group))
+        if group[q] > MAX_QUERY_SIZE:
+            raise ValueError(
+                f"LightGBM's {objective} accepts at most {MAX_QUERY_SIZE:,} documents per query; query {q} has "
+                f"{int(group[q]):,} (this package's from-scratch objective has no such limit: objective='lambdarank')"
+            )
 
 
 def engine_params(params=None, *, n_jobs=None):

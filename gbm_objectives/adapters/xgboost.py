@@ -37,6 +37,7 @@ __all__ = [
     "predict_raw",
     "best_iteration",
     "validate_params",
+    "check_groups",
     "query_weights",
     "base_margin_array",
 ]
@@ -105,6 +106,10 @@ def validate_params(params):
         if match:
             unused = sorted(name.strip().strip('"') for name in match.group(1).split(",") if name.strip())
             raise ParameterError(f"unknown XGBoost parameter(s) {unused} (XGBoost does not use them)")
+
+
+def check_groups(objective, group):
+    """XGBoost's ranking objectives take queries of any length: nothing to check."""
 
 
 def engine_params(params=None, *, n_jobs=None):
