@@ -693,7 +693,7 @@ def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
                         p = t / (1.0 + t)
                     else:
                         p = 1.0 / (1.0 + math.exp(d))
-                    h = p * (1.0 - p)
+                    h = max(p * (1.0 - p), _PAIR_HESS_FLOOR)  # positive beside a non-zero gradient, as LambdaRank
                     gi -= p
                     hi += h
                     grad_out[j] += p
