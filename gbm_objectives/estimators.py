@@ -19,12 +19,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_estimator_params
-from .training import check_backend_params
+from .training import estimator_params
 from .adapters import get_backend
 from .losses import Objective
 from .objectives import OBJECTIVES, get_objective
@@ -61,11 +60,7 @@ class _GBMBase(BaseEstimator):
 
     # ---- plumbing shared by both estimators ------------------------------------------------------------
     def _engine_params(self):
-        if isinstance(self.random_state, (int, np.integer)):
-            seed = int(self.random_state)
-        else:  # None or a RandomState: draw one seed
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        return {"learning_rate": self.learning_rate, "seed": seed, **check_backend_params(self.backend_params, self.n_jobs)}
+        return estimator_params(self.learning_rate, self.random_state, self.backend_params, self.n_jobs)
 
     def _check_params(self):
         check_estimator_params(self.n_estimators, self.learning_rate)

@@ -21,7 +21,6 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_estimator_params
@@ -30,7 +29,7 @@ from .ranking import LambdaRankObjective
 from .metrics import ndcg_score
 from .scoring import get_metric
 from .segments import resolve_boundaries
-from .training import NativeObjective, check_backend_params, train
+from .training import NativeObjective, estimator_params, train
 
 __all__ = ["LambdaMART"]
 
@@ -124,11 +123,7 @@ class LambdaMART(BaseEstimator):
         return objective, [int(k) for k in eval_at]
 
     def _engine_params(self):
-        if isinstance(self.random_state, (numbers.Integral, np.integer)):
-            seed = int(self.random_state)
-        else:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        return {"learning_rate": self.learning_rate, "seed": seed, **check_backend_params(self.backend_params, self.n_jobs)}
+        return estimator_params(self.learning_rate, self.random_state, self.backend_params, self.n_jobs)
 
     def _metrics(self, obj, eval_at):
         """NDCG@k for each ``eval_at`` (LightGBM's convention, the engines' built-in ndcg@k) with the objective's

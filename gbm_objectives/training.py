@@ -205,6 +205,18 @@ _ESTIMATOR_OPTION = {"objective": "objective", "learning_rate": "learning_rate",
                      "early_stopping_rounds": "fit(early_stopping_rounds=...)"}
 
 
+def estimator_params(learning_rate, random_state, backend_params, n_jobs):
+    """The ``params`` an estimator hands :func:`train`: its learning rate, a seed from ``random_state`` (an int,
+    or one draw from a RandomState / None), and ``backend_params`` (checked by :func:`check_backend_params`)."""
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
+        seed = int(random_state)
+    else:
+        from sklearn.utils import check_random_state
+
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+    return {"learning_rate": learning_rate, "seed": seed, **check_backend_params(backend_params, n_jobs)}
+
+
 def check_backend_params(backend_params, n_jobs=None):
     """An estimator's ``backend_params`` as a dict; a key that would override one of the estimator's own options
     (``learning_rate``, ``n_estimators``, ``objective``, ...) under any engine alias is a ValueError (engine
