@@ -34,6 +34,7 @@ from ._validation import check_interval, check_positive_int
 
 __all__ = [
     "load_letor",
+    "LetorData",
     "load_table",
     "data_format",
     "make_ranking",
@@ -192,11 +193,24 @@ def _line_start(buf, line):
     return int(newlines[line - 2]) + 1
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _iter_chunks(fh, chunk_bytes):
-    """Yield byte chunks that end on a line boundary."""
+    """Yield byte chunks that end on a line boundary (a UTF-8 byte order mark opening the file is dropped)."""
     rest = b""
+    first = True
     while True:
         block = fh.read(chunk_bytes)
+        if first:
+            first = False
+            while len(block) < len(_BOM) and block and _BOM.startswith(block):
+                more = fh.read(chunk_bytes)
+                if not more:
+                    break
+                block += more
+            if block.startswith(_BOM):
+                block = block[len(_BOM) :] or fh.read(chunk_bytes)
         if not block:
             if rest:
                 yield rest
@@ -242,7 +256,10 @@ def load_letor(
         ``True``: a dense float32 array; ``False``: a ``scipy.sparse.csr_matrix``; ``None`` (default): dense when
         at least half the entries are present (then dense float32 takes no more memory than CSR).
     zero_based : bool or "auto"
-        Whether feature indices start at 0. ``"auto"`` (as scikit-learn): one-based unless an index 0 occurs.
+        Whether feature indices start at 0. ``"auto"`` (as scikit-learn): one-based unless an index 0 occurs in
+        this file. Detect it on the training file only and pass the result (``.zero_based`` of that file's
+        result) for its validation and test files: a zero-based test file in which feature 0 happens never to
+        occur would otherwise be read one-based, its columns shifted by one.
     query_file : path-like, optional
         Group sizes file to use instead of the sibling lookup.
     progress : callable, optional
@@ -255,17 +272,22 @@ def load_letor(
 
     Returns
     -------
-    X : ndarray of float32, shape (n_samples, n_features), or scipy.sparse.csr_matrix
-    y : ndarray of float64, shape (n_samples,)
-    qid : ndarray of int64, shape (n_samples,), or None
-        Query ids; rows of a query are contiguous.
+    LetorData
+        The tuple ``(X, y, qid)`` with attributes ``zero_based`` (how the indices were read) and ``n_features``:
+
+        X : ndarray of float32, shape (n_samples, n_features), or scipy.sparse.csr_matrix
+        y : ndarray of float64, shape (n_samples,)
+        qid : ndarray of int64, shape (n_samples,), or None
+            Query ids; rows of a query are contiguous.
 
     Raises
     ------
     ValueError
-        Naming the file and line: a line that does not parse, unsorted feature indices, ``qid:`` on some lines
-        only, a qid that goes back to an earlier query, group sizes that do not add up to the number of rows, a
-        feature index beyond ``n_features``.
+        Naming the file and line: a line that does not parse, a NaN or infinite label, unsorted feature indices,
+        ``qid:`` on some lines only, a qid that goes back to an earlier query, group sizes that do not add up to
+        the number of rows, a feature index beyond ``n_features``, a feature index 0 with ``zero_based=False``, a
+        file without any ``index:value`` pair, a truncated or corrupt gzip stream. A UTF-8 byte order mark at the
+        start of the file is skipped.
     FileNotFoundError
         When ``path`` does not exist.
 
@@ -282,6 +304,13 @@ def load_letor(
            [1.  , 2.  ]], dtype=float32)
     >>> y, qid
     (array([2., 0., 1.]), array([1, 1, 7]))
+
+    Read the later files of the same data the way the first one was read:
+
+    >>> train = load_letor(p)
+    >>> train.zero_based, train.n_features
+    (False, 2)
+    >>> X_test, y_test, qid_test = load_letor(p, zero_based=train.zero_based, n_features=train.n_features)
     """
     path = Path(path)
     if not path.is_file():
@@ -294,9 +323,21 @@ def load_letor(
     n_jobs = min(os.cpu_count() or 1, 8) if n_jobs is None else check_positive_int(n_jobs, "n_jobs")
     parts = []
     line_offset = 0
+    lines_read = 0
     with _Source(path) as fh, ThreadPoolExecutor(max_workers=n_jobs) as pool:
         pending = deque()
-        for chunk in _iter_chunks(fh, chunk_bytes):
+        chunks = _iter_chunks(fh, chunk_bytes)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise ValueError(
+                    f"{path}:{lines_read + 1}: the gzip stream is truncated or corrupt after line {lines_read} "
+                    f"({exc})"
+                ) from None
+            if chunk is None:
+                break
+            lines_read += chunk.count(b"\n")
             pending.append(pool.submit(_parse_piece, np.frombuffer(chunk, dtype=np.uint8)))
             if progress is not None:
                 progress(fh.position())
@@ -313,16 +354,40 @@ def load_letor(
     return _assemble(parts, path, n_features=n_features, dense=dense, zero_based=zero_based, query_file=query_file)
 
 
+class LetorData(tuple):
+    """``(X, y, qid)`` as returned by :func:`load_letor`, with how the file was read.
+
+    Attributes
+    ----------
+    zero_based : bool
+        Whether feature index ``j`` of the file went to column ``j`` (True) or ``j - 1`` (False). Pass it as
+        ``zero_based=`` when loading the validation and test files of the same data, so every file is read the
+        same way (and record it with a saved model).
+    n_features : int
+        ``X.shape[1]``; pass it as ``n_features=`` for the later files.
+    """
+
+    def __new__(cls, X, y, qid, *, zero_based):
+        self = super().__new__(cls, (X, y, qid))
+        self.zero_based = bool(zero_based)
+        self.n_features = int(X.shape[1])
+        return self
+
+
 def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
     n_with_qid = sum(p["n_with_qid"] for p in parts)
     labels = np.concatenate([p["labels"] for p in parts])
     n_rows = len(labels)
     if n_rows == 0:
         raise ValueError(f"{path}: the file has no data rows")
+    row_line = np.concatenate([p["row_line"] for p in parts])
+    finite = np.isfinite(labels)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{path}:{int(row_line[row])}: the label must be a finite number; got {float(labels[row])!r}")
     if 0 < n_with_qid < n_rows:
         firsts_without = [p["first_without"] for p in parts if p["first_without"] >= 0]
         raise ValueError(f"{path}:{firsts_without[0]}: {_svmlight.MESSAGES[_svmlight.MIXED_QID]}")
-    row_line = np.concatenate([p["row_line"] for p in parts])
     indices = np.concatenate([p["indices"] for p in parts]) if len(parts) > 1 else parts[0]["indices"]
     values = np.concatenate([p["values"] for p in parts]) if len(parts) > 1 else parts[0]["values"]
     indptr = np.empty(n_rows + 1, dtype=np.int64)
@@ -333,12 +398,20 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
         indptr[pos + 1 : pos + k + 1] = p["indptr"][1:] + offset
         pos += k
         offset += p["indptr"][-1]
-    min_index = int(indices.min()) if len(indices) else 1
+    if len(indices) == 0:
+        raise ValueError(
+            f"{path}:{int(row_line[0])}: no feature on any line (expected <label> [qid:<id>] <index>:<value> ...); "
+            f"is this an SVMlight/LETOR file?"
+        )
+    min_index = int(indices.min())
     max_index = int(indices.max()) if len(indices) else 0
     shift = 0 if zero_based is True or (zero_based == "auto" and min_index == 0) else 1
     if shift and min_index == 0:
         row = int(np.searchsorted(indptr, int(np.flatnonzero(indices == 0)[0]), side="right")) - 1
-        raise ValueError(f"{path}:{int(row_line[row])}: feature index 0 in a file read with zero_based=False")
+        raise ValueError(
+            f"{path}:{int(row_line[row])}: feature index 0 in a file read with zero_based=False (one-based, as the "
+            f"first file of this data was read); its columns would not line up with that file's"
+        )
     width = max_index - shift + 1
     if n_features is None:
         n_features = max(width, 0)
@@ -370,7 +443,7 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
                 raise FileNotFoundError(f"no such file: {str(group_path)!r}")
             sizes = _read_group_file(group_path, n_rows, path)
             qid = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-    return X, labels, qid
+    return LetorData(X, labels, qid, zero_based=shift == 0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -431,8 +504,8 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     Raises
     ------
     ValueError
-        Naming the file (and line, for CSV) for a missing label/group/feature column, a non-numeric column, a
-        missing or non-numeric label, or a group whose rows are not contiguous.
+        Naming the file (and line, for CSV) for a missing label/group/feature column, no feature column at all, a
+        non-numeric column, a missing, non-numeric or infinite label, or a group whose rows are not contiguous.
     """
     import pandas as pd
 
@@ -448,7 +521,7 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
         else:
             sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
             frame = pd.read_csv(path, sep=sep)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as exc:
         raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     row_name = (lambda i: f"{path}:{i + 2}") if fmt == "csv" else (lambda i: f"{path}: row {i}")
     header = f"{path}:1" if fmt == "csv" else str(path)
@@ -480,13 +553,18 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     y = y_col.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(y).any():
         raise ValueError(f"{row_name(int(np.flatnonzero(np.isnan(y))[0]))}: label {label!r} is missing")
+    if np.isinf(y).any():
+        i = int(np.flatnonzero(np.isinf(y))[0])
+        raise ValueError(f"{row_name(i)}: label {label!r} must be a finite number; got {float(y[i])!r}")
+    if not features:
+        raise ValueError(f"{header}: no feature columns (columns are {columns}; label {label!r}, group {group!r})")
     for col in features:
         if not (pd.api.types.is_numeric_dtype(frame[col].dtype) or pd.api.types.is_bool_dtype(frame[col].dtype)):
             raise ValueError(
                 f"{header}: feature column {col!r} is not numeric (dtype {frame[col].dtype}); encode it or leave it "
                 f"out with features=[...]"
             )
-    X = frame[features].to_numpy(dtype=dtype, na_value=np.nan) if features else np.empty((len(frame), 0), dtype)
+    X = frame[features].to_numpy(dtype=dtype, na_value=np.nan)
     X = np.ascontiguousarray(X)
     qid = None
     if group is not None:
