@@ -17,20 +17,25 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _svmlight
+from . import _fetch, _svmlight
+from ._fetch import ChecksumError, FetchError
 from ._validation import check_interval, check_positive_int
 
 __all__ = [
     "load_letor",
+    "LetorData",
     "load_table",
-    "load_file",
     "data_format",
     "make_ranking",
     "make_imbalanced",
@@ -38,7 +43,13 @@ __all__ = [
     "load",
     "DATASETS",
     "DatasetInfo",
+    "DownloadFile",
     "data_roots",
+    "cache_dir",
+    "fetch",
+    "install_archive",
+    "FetchError",
+    "ChecksumError",
 ]
 
 _CHUNK_BYTES = 16 << 20
@@ -182,11 +193,24 @@ def _line_start(buf, line):
     return int(newlines[line - 2]) + 1
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _iter_chunks(fh, chunk_bytes):
-    """Yield byte chunks that end on a line boundary."""
+    """Yield byte chunks that end on a line boundary (a UTF-8 byte order mark opening the file is dropped)."""
     rest = b""
+    first = True
     while True:
         block = fh.read(chunk_bytes)
+        if first:
+            first = False
+            while len(block) < len(_BOM) and block and _BOM.startswith(block):
+                more = fh.read(chunk_bytes)
+                if not more:
+                    break
+                block += more
+            if block.startswith(_BOM):
+                block = block[len(_BOM) :] or fh.read(chunk_bytes)
         if not block:
             if rest:
                 yield rest
@@ -232,7 +256,10 @@ def load_letor(
         ``True``: a dense float32 array; ``False``: a ``scipy.sparse.csr_matrix``; ``None`` (default): dense when
         at least half the entries are present (then dense float32 takes no more memory than CSR).
     zero_based : bool or "auto"
-        Whether feature indices start at 0. ``"auto"`` (as scikit-learn): one-based unless an index 0 occurs.
+        Whether feature indices start at 0. ``"auto"`` (as scikit-learn): one-based unless an index 0 occurs in
+        this file. Detect it on the training file only and pass the result (``.zero_based`` of that file's
+        result) for its validation and test files: a zero-based test file in which feature 0 happens never to
+        occur would otherwise be read one-based, its columns shifted by one.
     query_file : path-like, optional
         Group sizes file to use instead of the sibling lookup.
     progress : callable, optional
@@ -245,17 +272,22 @@ def load_letor(
 
     Returns
     -------
-    X : ndarray of float32, shape (n_samples, n_features), or scipy.sparse.csr_matrix
-    y : ndarray of float64, shape (n_samples,)
-    qid : ndarray of int64, shape (n_samples,), or None
-        Query ids; rows of a query are contiguous.
+    LetorData
+        The tuple ``(X, y, qid)`` with attributes ``zero_based`` (how the indices were read) and ``n_features``:
+
+        X : ndarray of float32, shape (n_samples, n_features), or scipy.sparse.csr_matrix
+        y : ndarray of float64, shape (n_samples,)
+        qid : ndarray of int64, shape (n_samples,), or None
+            Query ids; rows of a query are contiguous.
 
     Raises
     ------
     ValueError
-        Naming the file and line: a line that does not parse, unsorted feature indices, ``qid:`` on some lines
-        only, a qid that goes back to an earlier query, group sizes that do not add up to the number of rows, a
-        feature index beyond ``n_features``.
+        Naming the file and line: a line that does not parse, a NaN or infinite label, unsorted feature indices,
+        ``qid:`` on some lines only, a qid that goes back to an earlier query, group sizes that do not add up to
+        the number of rows, a feature index beyond ``n_features``, a feature index 0 with ``zero_based=False``, a
+        file without any ``index:value`` pair, a truncated or corrupt gzip stream. A UTF-8 byte order mark at the
+        start of the file is skipped.
     FileNotFoundError
         When ``path`` does not exist.
 
@@ -272,6 +304,13 @@ def load_letor(
            [1.  , 2.  ]], dtype=float32)
     >>> y, qid
     (array([2., 0., 1.]), array([1, 1, 7]))
+
+    Read the later files of the same data the way the first one was read:
+
+    >>> train = load_letor(p)
+    >>> train.zero_based, train.n_features
+    (False, 2)
+    >>> X_test, y_test, qid_test = load_letor(p, zero_based=train.zero_based, n_features=train.n_features)
     """
     path = Path(path)
     if not path.is_file():
@@ -284,9 +323,21 @@ def load_letor(
     n_jobs = min(os.cpu_count() or 1, 8) if n_jobs is None else check_positive_int(n_jobs, "n_jobs")
     parts = []
     line_offset = 0
+    lines_read = 0
     with _Source(path) as fh, ThreadPoolExecutor(max_workers=n_jobs) as pool:
         pending = deque()
-        for chunk in _iter_chunks(fh, chunk_bytes):
+        chunks = _iter_chunks(fh, chunk_bytes)
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise ValueError(
+                    f"{path}:{lines_read + 1}: the gzip stream is truncated or corrupt after line {lines_read} "
+                    f"({exc})"
+                ) from None
+            if chunk is None:
+                break
+            lines_read += chunk.count(b"\n")
             pending.append(pool.submit(_parse_piece, np.frombuffer(chunk, dtype=np.uint8)))
             if progress is not None:
                 progress(fh.position())
@@ -303,16 +354,40 @@ def load_letor(
     return _assemble(parts, path, n_features=n_features, dense=dense, zero_based=zero_based, query_file=query_file)
 
 
+class LetorData(tuple):
+    """``(X, y, qid)`` as returned by :func:`load_letor`, with how the file was read.
+
+    Attributes
+    ----------
+    zero_based : bool
+        Whether feature index ``j`` of the file went to column ``j`` (True) or ``j - 1`` (False). Pass it as
+        ``zero_based=`` when loading the validation and test files of the same data, so every file is read the
+        same way (and record it with a saved model).
+    n_features : int
+        ``X.shape[1]``; pass it as ``n_features=`` for the later files.
+    """
+
+    def __new__(cls, X, y, qid, *, zero_based):
+        self = super().__new__(cls, (X, y, qid))
+        self.zero_based = bool(zero_based)
+        self.n_features = int(X.shape[1])
+        return self
+
+
 def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
     n_with_qid = sum(p["n_with_qid"] for p in parts)
     labels = np.concatenate([p["labels"] for p in parts])
     n_rows = len(labels)
     if n_rows == 0:
         raise ValueError(f"{path}: the file has no data rows")
+    row_line = np.concatenate([p["row_line"] for p in parts])
+    finite = np.isfinite(labels)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{path}:{int(row_line[row])}: the label must be a finite number; got {float(labels[row])!r}")
     if 0 < n_with_qid < n_rows:
         firsts_without = [p["first_without"] for p in parts if p["first_without"] >= 0]
         raise ValueError(f"{path}:{firsts_without[0]}: {_svmlight.MESSAGES[_svmlight.MIXED_QID]}")
-    row_line = np.concatenate([p["row_line"] for p in parts])
     indices = np.concatenate([p["indices"] for p in parts]) if len(parts) > 1 else parts[0]["indices"]
     values = np.concatenate([p["values"] for p in parts]) if len(parts) > 1 else parts[0]["values"]
     indptr = np.empty(n_rows + 1, dtype=np.int64)
@@ -323,12 +398,20 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
         indptr[pos + 1 : pos + k + 1] = p["indptr"][1:] + offset
         pos += k
         offset += p["indptr"][-1]
-    min_index = int(indices.min()) if len(indices) else 1
+    if len(indices) == 0:
+        raise ValueError(
+            f"{path}:{int(row_line[0])}: no feature on any line (expected <label> [qid:<id>] <index>:<value> ...); "
+            f"is this an SVMlight/LETOR file?"
+        )
+    min_index = int(indices.min())
     max_index = int(indices.max()) if len(indices) else 0
     shift = 0 if zero_based is True or (zero_based == "auto" and min_index == 0) else 1
     if shift and min_index == 0:
         row = int(np.searchsorted(indptr, int(np.flatnonzero(indices == 0)[0]), side="right")) - 1
-        raise ValueError(f"{path}:{int(row_line[row])}: feature index 0 in a file read with zero_based=False")
+        raise ValueError(
+            f"{path}:{int(row_line[row])}: feature index 0 in a file read with zero_based=False (one-based, as the "
+            f"first file of this data was read); its columns would not line up with that file's"
+        )
     width = max_index - shift + 1
     if n_features is None:
         n_features = max(width, 0)
@@ -360,7 +443,7 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
                 raise FileNotFoundError(f"no such file: {str(group_path)!r}")
             sizes = _read_group_file(group_path, n_rows, path)
             qid = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-    return X, labels, qid
+    return LetorData(X, labels, qid, zero_based=shift == 0)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -421,8 +504,8 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     Raises
     ------
     ValueError
-        Naming the file (and line, for CSV) for a missing label/group/feature column, a non-numeric column, a
-        missing or non-numeric label, or a group whose rows are not contiguous.
+        Naming the file (and line, for CSV) for a missing label/group/feature column, no feature column at all, a
+        non-numeric column, a missing, non-numeric or infinite label, or a group whose rows are not contiguous.
     """
     import pandas as pd
 
@@ -438,7 +521,7 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
         else:
             sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
             frame = pd.read_csv(path, sep=sep)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as exc:
         raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     row_name = (lambda i: f"{path}:{i + 2}") if fmt == "csv" else (lambda i: f"{path}: row {i}")
     header = f"{path}:1" if fmt == "csv" else str(path)
@@ -470,13 +553,18 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
     y = y_col.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(y).any():
         raise ValueError(f"{row_name(int(np.flatnonzero(np.isnan(y))[0]))}: label {label!r} is missing")
+    if np.isinf(y).any():
+        i = int(np.flatnonzero(np.isinf(y))[0])
+        raise ValueError(f"{row_name(i)}: label {label!r} must be a finite number; got {float(y[i])!r}")
+    if not features:
+        raise ValueError(f"{header}: no feature columns (columns are {columns}; label {label!r}, group {group!r})")
     for col in features:
         if not (pd.api.types.is_numeric_dtype(frame[col].dtype) or pd.api.types.is_bool_dtype(frame[col].dtype)):
             raise ValueError(
                 f"{header}: feature column {col!r} is not numeric (dtype {frame[col].dtype}); encode it or leave it "
                 f"out with features=[...]"
             )
-    X = frame[features].to_numpy(dtype=dtype, na_value=np.nan) if features else np.empty((len(frame), 0), dtype)
+    X = frame[features].to_numpy(dtype=dtype, na_value=np.nan)
     X = np.ascontiguousarray(X)
     qid = None
     if group is not None:
@@ -506,19 +594,6 @@ class Table(tuple):
         self = super().__new__(cls, (X, y, qid))
         self.feature_names = list(feature_names)
         return self
-
-
-def load_file(path, *, label=None, group=None, n_features=None, progress=None):
-    """Load any supported file by its extension: ``(X, y, qid, feature_names)``.
-
-    LETOR/SVMlight files get feature names ``f1 ... fd`` (``fj`` is file index ``j`` in a one-based file).
-    """
-    fmt = data_format(path)
-    if fmt == "letor":
-        X, y, qid = load_letor(path, n_features=n_features, progress=progress)
-        return X, y, qid, [f"f{j + 1}" for j in range(X.shape[1])]
-    table = load_table(path, label=label, group=group)
-    return table[0], table[1], table[2], table.feature_names
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -661,59 +736,83 @@ def make_imbalanced(n_samples=10000, positive_rate=0.01, *, n_features=20, n_inf
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Named datasets
+# Named datasets: one catalogue of how to load each set and, where it is public, where to download it
 # --------------------------------------------------------------------------------------------------------------
 
 
-class DatasetInfo(tuple):
-    """A named dataset: ``(name, task, source, splits, description)`` plus ``available`` and ``location``."""
+@dataclass(frozen=True)
+class DownloadFile:
+    """One file of a downloadable data set: a pinned ``url``, its ``path`` under the cache and its SHA-256."""
 
-    __slots__ = ()
-    _fields = ("name", "task", "source", "splits", "description")
+    url: str
+    path: str
+    sha256: str
+    size: int | None = None
+    unpack: bool = False
 
-    def __new__(cls, name, task, source, splits, description, loader, files=()):
-        self = super().__new__(cls, (name, task, source, tuple(splits), description))
-        return self
 
-    name = property(lambda self: self[0])
-    task = property(lambda self: self[1])
-    source = property(lambda self: self[2])
-    splits = property(lambda self: self[3])
-    description = property(lambda self: self[4])
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A named data set of the catalogue :data:`DATASETS`.
+
+    Attributes
+    ----------
+    name, task, source, description : str
+        ``task`` is ``"ranking"``, ``"binary"``, ``"regression"`` or ``"multiclass"``; ``source`` is
+        ``"generator"``, ``"scikit-learn"``, ``"local"`` (files under a data root, downloadable with :func:`fetch`)
+        or ``"manual"`` (licence-gated: download by hand, then :func:`install_archive`).
+    splits : tuple of str
+        What :func:`load` accepts as ``split`` (empty when the set has no loader: read its files directly).
+    licence : str
+    files : tuple of str
+        Paths, relative to a data root, that the loader reads; the first marks the set as present.
+    downloads : tuple of DownloadFile
+        Pinned URLs and SHA-256s (empty unless ``source == "local"``).
+    manual : str or None
+        Where to get a licence-gated set by hand.
+    location : Path or None
+        The data root holding the files (``None`` when absent or not file-based).
+    available : bool
+        Whether :func:`load` can run without a download.
+    """
+
+    name: str
+    task: str
+    source: str
+    splits: tuple
+    description: str
+    licence: str = ""
+    files: tuple = ()
+    downloads: tuple = field(default=(), repr=False)
+    manual: str | None = field(default=None, repr=False)
+    loader: Callable | None = field(default=None, repr=False, compare=False)
 
     @property
     def location(self):
-        """Folder holding a local dataset's files (``None`` when not found or not a local dataset)."""
-        spec = _REGISTRY[self.name]
-        if not spec["files"]:
+        if not self.files:
             return None
         for root in data_roots():
-            if _find(root, spec["files"][0]) is not None:
+            if _find(root, self.files[0]) is not None:
                 return root
         return None
 
     @property
     def available(self):
-        return self.source != "local" or self.location is not None
-
-    def __repr__(self):
-        state = "available" if self.available else "not found"
-        return f"DatasetInfo(name={self.name!r}, task={self.task!r}, source={self.source!r}, {state})"
+        if self.loader is None:
+            return False
+        return self.source not in ("local", "manual") or self.location is not None
 
 
 def data_roots():
-    """Folders searched for local copies of public datasets, in order.
+    """Folders searched for local copies of public data sets, in order.
 
-    ``$GBM_OBJECTIVES_DATA`` (``os.pathsep``-separated), the download cache of ``datasets/fetch.py``
-    (``$GBM_OBJECTIVES_CACHE`` or ``~/.cache/gbm_objectives``), and ``../shared/datasets`` next to a source
-    checkout.
+    ``$GBM_OBJECTIVES_DATA`` (``os.pathsep``-separated), then the download cache :func:`cache_dir`.
     """
     roots = []
     env = os.environ.get("GBM_OBJECTIVES_DATA")
     if env:
-        roots += [Path(p) for p in env.split(os.pathsep) if p]
+        roots += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
     roots.append(cache_dir())
-    roots.append(Path(__file__).resolve().parent.parent.parent / "shared" / "datasets")
     return roots
 
 
@@ -721,7 +820,7 @@ def cache_dir():
     """The download cache: ``$GBM_OBJECTIVES_CACHE``, else ``$XDG_CACHE_HOME/gbm_objectives``, else ``~/.cache/...``."""
     env = os.environ.get("GBM_OBJECTIVES_CACHE")
     if env:
-        return Path(env)
+        return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "gbm_objectives"
 
@@ -774,32 +873,39 @@ def _synthetic_imbalanced(split, n_samples=50000, positive_rate=0.01, seed=0, **
     return X[rows], y[rows], None
 
 
-def _local_letor(pattern):
-    def loader(split, fold=1, **kwargs):
-        rel = pattern.format(split=split, fold=int(fold))
-        for root in data_roots():
+def _locate(*patterns, **fmt):
+    rels = [p.format(**fmt) for p in patterns]
+    for root in data_roots():
+        for rel in rels:
             path = _find(root, rel)
             if path is not None:
-                return load_letor(path, **kwargs)
-        raise FileNotFoundError(_not_found_message(rel))
+                return path
+    raise FileNotFoundError(_not_found_message(rels[0]))
+
+
+def _local_letor(*patterns):
+    def loader(split, fold=1, **kwargs):
+        return load_letor(_locate(*patterns, split=split, fold=int(fold)), **kwargs)
 
     return loader
 
 
-def _local_csv(rel, label_col, drop=()):
+def _local_csv(rel, label_col, drop=(), header=None):
     def loader(split, **kwargs):
         import pandas as pd
 
-        for root in data_roots():
-            path = _find(root, rel)
-            if path is not None:
-                frame = pd.read_csv(path, header=None)
-                y = frame.pop(frame.columns[label_col]).to_numpy(dtype=np.float64)
-                frame = frame.drop(columns=[frame.columns[i] for i in drop])
-                X = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
-                rows = _split_rows(len(y), split)
-                return X[rows], y[rows], None
-        raise FileNotFoundError(_not_found_message(rel))
+        path = _locate(rel)
+        frame = pd.read_csv(path, header=header)
+        col = frame.columns[label_col] if isinstance(label_col, int) else label_col
+        y = frame.pop(col).to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(y))
+        if len(bad):
+            line = int(bad[0]) + (2 if header == 0 else 1)
+            raise ValueError(f"{path}:{line}: label is not a finite number: {y[bad[0]]!r}")
+        frame = frame.drop(columns=[frame.columns[i] for i in drop])
+        X = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
+        rows = _split_rows(len(y), split)
+        return X[rows], y[rows], None
 
     return loader
 
@@ -807,116 +913,209 @@ def _local_csv(rel, label_col, drop=()):
 def _not_found_message(rel):
     roots = ", ".join(str(r) for r in data_roots())
     return (
-        f"local dataset file {rel!r} not found under any data root ({roots}); download it with "
-        f"`python datasets/fetch.py NAME` or set GBM_OBJECTIVES_DATA"
+        f"local data set file {rel!r} not found under any data root ({roots}); download it with "
+        f"gbm_objectives.datasets.fetch(NAME) (`python datasets/fetch.py NAME`) or point GBM_OBJECTIVES_DATA at a "
+        f"folder that holds it"
     )
 
 
-_SPLITS3 = ("train", "vali", "test", "all")
-_REGISTRY = {
-    "synthetic-ranking": dict(
-        task="ranking",
-        source="generator",
-        splits=_SPLITS3,
-        description="make_ranking(n_queries=500): MSLR-shaped, 136 features, labels 0-4; split by query 60/20/20",
-        loader=_synthetic_ranking,
-        files=(),
-    ),
-    "synthetic-imbalanced": dict(
-        task="binary",
-        source="generator",
-        splits=_SPLITS3,
-        description="make_imbalanced(n_samples=50000, positive_rate=0.01): 20 features; rows split 60/20/20",
-        loader=_synthetic_imbalanced,
-        files=(),
-    ),
-    "breast_cancer": dict(
-        task="binary",
-        source="scikit-learn",
-        splits=_SPLITS3,
-        description="Wisconsin breast cancer (569 rows, 30 features, 37% positive); rows split 60/20/20",
-        loader=_sklearn_loader("load_breast_cancer"),
-        files=(),
-    ),
-    "diabetes": dict(
-        task="regression",
-        source="scikit-learn",
-        splits=_SPLITS3,
-        description="diabetes progression (442 rows, 10 features); rows split 60/20/20",
-        loader=_sklearn_loader("load_diabetes"),
-        files=(),
-    ),
-    "wine": dict(
-        task="multiclass",
-        source="scikit-learn",
-        splits=_SPLITS3,
-        description="UCI wine recognition (178 rows, 13 features, 3 classes); rows split 60/20/20",
-        loader=_sklearn_loader("load_wine"),
-        files=(),
-    ),
-    "mq2008": dict(
-        task="ranking",
-        source="local",
-        splits=("train", "vali", "test"),
-        description="LETOR 4.0 MQ2008 (Qin & Liu 2013): 46 features, labels 0-2, 5 folds (fold=1..5)",
-        loader=_local_letor("letor4_mq2008/Fold{fold}/{split}.txt"),
-        files=("letor4_mq2008/Fold1/train.txt",),
-    ),
-    "lightgbm-lambdarank": dict(
-        task="ranking",
-        source="local",
-        splits=("train", "test"),
-        description="LightGBM's examples/lambdarank data (sparse, 300 features, labels 0-4, .query files)",
-        loader=_local_letor("lightgbm_lambdarank/rank.{split}"),
-        files=("lightgbm_lambdarank/rank.train",),
-    ),
-    "agaricus": dict(
-        task="binary",
-        source="local",
-        splits=("train", "test"),
-        description="UCI mushroom, one-hot (XGBoost's demo data: 126 sparse binary features)",
-        loader=_local_letor("xgboost_agaricus/agaricus.txt.{split}"),
-        files=("xgboost_agaricus/agaricus.txt.train",),
-    ),
-    "autoclaims": dict(
-        task="regression",
-        source="local",
-        splits=("train", "test"),
-        description="insurance claim amounts (heavy right tail; Frees 2010), 33 features, SVMlight",
-        loader=_local_letor("autoclaims/autoclaims.{split}"),
-        files=("autoclaims/autoclaims.train",),
-    ),
-    "oil-spill": dict(
-        task="binary",
-        source="local",
-        splits=_SPLITS3,
-        description="oil spill detection (Kubat et al. 1998): 937 rows, 48 features, 4.4% positive; rows 60/20/20",
-        loader=_local_csv("oil_spill/oil-spill.csv", label_col=-1, drop=(0,)),
-        files=("oil_spill/oil-spill.csv",),
-    ),
-    "phoneme": dict(
-        task="binary",
-        source="local",
-        splits=_SPLITS3,
-        description="ELENA phoneme: 5,404 rows, 5 features, 29% positive; rows split 60/20/20",
-        loader=_local_csv("phoneme/phoneme.csv", label_col=-1),
-        files=("phoneme/phoneme.csv",),
-    ),
+_LIGHTGBM = "https://raw.githubusercontent.com/microsoft/LightGBM/bae0b7ba953341a32b2a9c5c5c437a1b976f576f"
+_XGBOOST_DEMO = "https://raw.githubusercontent.com/dmlc/xgboost/379b29f0836b9dbc313b993d8e5743bd452d4117/demo/data"
+_XGBOOST_CLAIMS = "https://raw.githubusercontent.com/dmlc/xgboost/c91e91f3e8953dc34174a3b55a2304fa941a08dc/demo/data"
+_META = "https://raw.githubusercontent.com/meta-toolkit/meta/ca344dfe6a7bace9b818a6ad4f764c1ad581cf99/data/MQ2008"
+_BROWNLEE = "https://raw.githubusercontent.com/jbrownlee/Datasets/master"
+_MSR_LETOR = "https://www.microsoft.com/en-us/research/project/letor-learning-rank-information-retrieval/"
+_MSR_MSLR = "https://www.microsoft.com/en-us/research/project/mslr/"
+
+# SHA-256 and size of the MQ2008 fold files (each fold's test file is S(k+4 mod 5), its vali file S(k+3 mod 5)).
+_MQ2008 = {
+    (1, "train"): ("9b98c14e9536f2a18c59670714c99defc63e74359c56cba219a61db248f27123", 5917377),
+    (1, "vali"): ("a239850bc6fe960ad08c2b7b0d99db90fe976dd93a15358e98036591b4e7a2ac", 1663264),
+    (1, "test"): ("c68c52feb1ecae7f17b64c8e2fda2098302681bbd4ea5fad8c73a1d32a1cf2b2", 1765771),
+    (2, "train"): ("96528d299fc07c54d8a6c7a539142be5cde1b75b15b7da875508b874e73bce91", 5778393),
+    (2, "vali"): ("c68c52feb1ecae7f17b64c8e2fda2098302681bbd4ea5fad8c73a1d32a1cf2b2", 1765771),
+    (2, "test"): ("cbd42504549a2388f6c0aefdb506f22074225b574c7a5df10194174c9b00e4e0", 1802248),
+    (3, "train"): ("3886fb46484c2f55f78ce992886614dd65974f89897db18cf1127d0af259685b", 5310453),
+    (3, "vali"): ("cbd42504549a2388f6c0aefdb506f22074225b574c7a5df10194174c9b00e4e0", 1802248),
+    (3, "test"): ("055ac792cb8f7d5a029090b8acbfb6c57323339d1371251bf2465ac182aa8605", 2233711),
+    (4, "train"): ("46bf4d68615328ec7933b28881129df08b8a23a4b12cb0c0a1652b48eab08b50", 5231283),
+    (4, "vali"): ("055ac792cb8f7d5a029090b8acbfb6c57323339d1371251bf2465ac182aa8605", 2233711),
+    (4, "test"): ("a03fe2b6e76479de60fecdb37d560a40a4e899b0cd685553d2da31ea205af1ab", 1881418),
+    (5, "train"): ("d672fe2403743defa8642b44fa88a1d389ed9ada5a93aaece412ac563da22834", 5801730),
+    (5, "vali"): ("a03fe2b6e76479de60fecdb37d560a40a4e899b0cd685553d2da31ea205af1ab", 1881418),
+    (5, "test"): ("a239850bc6fe960ad08c2b7b0d99db90fe976dd93a15358e98036591b4e7a2ac", 1663264),
 }
 
-DATASETS = {
-    name: DatasetInfo(name, s["task"], s["source"], s["splits"], s["description"], s["loader"], s["files"])
-    for name, s in _REGISTRY.items()
-}
+_SPLITS3 = ("train", "vali", "test", "all")
+_FOLD_SPLITS = ("train", "vali", "test")
+_MSR_LICENCE = "Microsoft Research, research use; cite arXiv:1306.2597"
+
+_CATALOGUE = [
+    DatasetInfo(
+        "synthetic-ranking", "ranking", "generator", _SPLITS3,
+        "make_ranking(n_queries=500): MSLR-shaped, 136 features, labels 0-4; split by query 60/20/20",
+        loader=_synthetic_ranking,
+    ),
+    DatasetInfo(
+        "synthetic-imbalanced", "binary", "generator", _SPLITS3,
+        "make_imbalanced(n_samples=50000, positive_rate=0.01): 20 features; rows split 60/20/20",
+        loader=_synthetic_imbalanced,
+    ),
+    DatasetInfo(
+        "breast_cancer", "binary", "scikit-learn", _SPLITS3,
+        "Wisconsin breast cancer (569 rows, 30 features, 37% positive); rows split 60/20/20",
+        licence="shipped with scikit-learn (UCI, CC BY 4.0)", loader=_sklearn_loader("load_breast_cancer"),
+    ),
+    DatasetInfo(
+        "diabetes", "regression", "scikit-learn", _SPLITS3,
+        "diabetes progression (442 rows, 10 features); rows split 60/20/20",
+        licence="shipped with scikit-learn", loader=_sklearn_loader("load_diabetes"),
+    ),
+    DatasetInfo(
+        "wine", "multiclass", "scikit-learn", _SPLITS3,
+        "UCI wine recognition (178 rows, 13 features, 3 classes); rows split 60/20/20",
+        licence="shipped with scikit-learn (UCI, CC BY 4.0)", loader=_sklearn_loader("load_wine"),
+    ),
+    DatasetInfo(
+        "mq2008", "ranking", "local", _FOLD_SPLITS,
+        "LETOR 4.0 MQ2008 (Qin & Liu 2013): 15,211 rows, 784 queries, 46 features, labels 0-2, 5 folds (fold=1..5)",
+        licence=_MSR_LICENCE,
+        files=("letor4_mq2008/Fold1/train.txt",),
+        downloads=tuple(
+            DownloadFile(f"{_META}/Fold{k}/{split}.txt", f"letor4_mq2008/Fold{k}/{split}.txt", *_MQ2008[(k, split)])
+            for k in range(1, 6)
+            for split in _FOLD_SPLITS
+        ),
+        loader=_local_letor("letor4_mq2008/Fold{fold}/{split}.txt"),
+    ),
+    DatasetInfo(
+        "lightgbm-lambdarank", "ranking", "local", ("train", "test"),
+        "LightGBM's examples/lambdarank data: 3,005 + 768 rows, 300 sparse features, labels 0-4, .query files",
+        licence="shipped in the MIT-licensed LightGBM repository (origin of the data undocumented)",
+        files=("lightgbm_lambdarank/rank.train",),
+        downloads=(
+            DownloadFile(f"{_LIGHTGBM}/examples/lambdarank/rank.train", "lightgbm_lambdarank/rank.train",
+                         "a0c7201c89120879c14a5059e091f441cbf2a29b8aaef363885ccb1a530448df", 2479271),
+            DownloadFile(f"{_LIGHTGBM}/examples/lambdarank/rank.train.query", "lightgbm_lambdarank/rank.train.query",
+                         "40cb5fef637229311cd30fab13cb7fb633b023e86a87ff04ec55db420143d6af", 580),
+            DownloadFile(f"{_LIGHTGBM}/examples/lambdarank/rank.test", "lightgbm_lambdarank/rank.test",
+                         "3b1219ce117a0a36d2f76c02de7e7831c1d79af0d40f5195c03178bbe26c824b", 649930),
+            DownloadFile(f"{_LIGHTGBM}/examples/lambdarank/rank.test.query", "lightgbm_lambdarank/rank.test.query",
+                         "36dca82ba3bf99201bac3987b00a8fbf6fe5f563e9fa6d0da90e783710a32df4", 146),
+        ),
+        loader=_local_letor("lightgbm_lambdarank/rank.{split}"),
+    ),
+    DatasetInfo(
+        "agaricus", "binary", "local", ("train", "test"),
+        "UCI mushroom, one-hot (XGBoost's demo data): 6,513 + 1,611 rows, 126 sparse binary features",
+        licence="UCI Machine Learning Repository (CC BY 4.0)",
+        files=("xgboost_agaricus/agaricus.txt.train",),
+        downloads=(
+            DownloadFile(f"{_XGBOOST_DEMO}/agaricus.txt.train", "xgboost_agaricus/agaricus.txt.train",
+                         "915c2def06e9b44a306ad097fe8b6652c7c477d9c1e605bd2130ad20a70a8ad6", 742257),
+            DownloadFile(f"{_XGBOOST_DEMO}/agaricus.txt.test", "xgboost_agaricus/agaricus.txt.test",
+                         "765db79391141953d890ce197fe828a621d6487fbba4de5e4d2217bd140371c0", 183611),
+        ),
+        loader=_local_letor("xgboost_agaricus/agaricus.txt.{split}"),
+    ),
+    DatasetInfo(
+        "autoclaims", "regression", "local", ("train", "test"),
+        "insurance claim amounts (R insuranceData, Frees 2010): heavy right tail; 5,445 + 1,328 rows, 33 features",
+        licence="from the R package insuranceData (GPL-2); research and teaching use",
+        files=("autoclaims/autoclaims.train",),
+        downloads=(
+            DownloadFile(f"{_XGBOOST_CLAIMS}/autoclaims.train", "autoclaims/autoclaims.train",
+                         "9df9264bea8656cf632aca13cf8aa0823b4c3d39026aca0b21e5cc4d11bba591", 149472),
+            DownloadFile(f"{_XGBOOST_CLAIMS}/autoclaims.test", "autoclaims/autoclaims.test",
+                         "be34ce3d2fb063bec6e3d002cec05741242972dd3148f975569f1df545e3225d", 36449),
+        ),
+        loader=_local_letor("autoclaims/autoclaims.{split}"),
+    ),
+    DatasetInfo(
+        "oil-spill", "binary", "local", _SPLITS3,
+        "oil spill detection (Kubat et al. 1998): 937 rows, 48 features, 4.4% positive; rows 60/20/20",
+        licence="research use; cite Kubat, Holte & Matwin, Machine Learning 30 (1998)",
+        files=("oil_spill/oil-spill.csv",),
+        downloads=(DownloadFile(f"{_BROWNLEE}/oil-spill.csv", "oil_spill/oil-spill.csv",
+                                "acd090bfa475d6247183c53683a344235136e4e9133d99259ae7fe692870c0f0", 230924),),
+        loader=_local_csv("oil_spill/oil-spill.csv", label_col=-1, drop=(0,)),
+    ),
+    DatasetInfo(
+        "phoneme", "binary", "local", _SPLITS3,
+        "ELENA phoneme: 5,404 rows, 5 features, 29% positive; rows split 60/20/20",
+        licence="ELENA project (ESPRIT 6891), research use",
+        files=("phoneme/phoneme.csv",),
+        downloads=(DownloadFile(f"{_BROWNLEE}/phoneme.csv", "phoneme/phoneme.csv",
+                                "eacbb9f7a2b2135d067bff28ed7b9adb760f61f5e91f375f91e22e7e42ace24d", 174717),),
+        loader=_local_csv("phoneme/phoneme.csv", label_col=-1),
+    ),
+    DatasetInfo(
+        "mq2007", "ranking", "manual", _FOLD_SPLITS,
+        "LETOR 4.0 MQ2007: 69,623 rows, 1,692 queries, 46 features, 5 folds (about 60 MB unpacked)",
+        licence=_MSR_LICENCE,
+        files=("letor4_mq2007/Fold1/train.txt",),
+        manual=f"download MQ2007.rar from {_MSR_LETOR} and unpack it (unrar or 7z) so that its Fold1..Fold5 folders "
+               f"land in CACHE/letor4_mq2007/",
+        loader=_local_letor("letor4_mq2007/Fold{fold}/{split}.txt", "letor4_mq2007/MQ2007/Fold{fold}/{split}.txt"),
+    ),
+    DatasetInfo(
+        "mslr-web10k", "ranking", "manual", _FOLD_SPLITS,
+        "MSLR-WEB10K: 1.2M rows, 10,000 queries, 136 features, labels 0-4, 5 folds (about 1.2 GB unpacked)",
+        licence="Microsoft Research data licence (research use); cite arXiv:1306.2597",
+        files=("mslr-web10k/Fold1/train.txt",),
+        manual=f"download MSLR-WEB10K.zip from {_MSR_MSLR}",
+        loader=_local_letor("mslr-web10k/Fold{fold}/{split}.txt", "mslr-web10k/MSLR-WEB10K/Fold{fold}/{split}.txt"),
+    ),
+    DatasetInfo(
+        "mslr-web30k", "ranking", "manual", _FOLD_SPLITS,
+        "MSLR-WEB30K: 3.8M rows, 31,531 queries, 136 features, labels 0-4, 5 folds (about 3.8 GB unpacked)",
+        licence="Microsoft Research data licence (research use); cite arXiv:1306.2597",
+        files=("mslr-web30k/Fold1/train.txt",),
+        manual=f"download MSLR-WEB30K.zip from {_MSR_MSLR}",
+        loader=_local_letor("mslr-web30k/Fold{fold}/{split}.txt", "mslr-web30k/MSLR-WEB30K/Fold{fold}/{split}.txt"),
+    ),
+    DatasetInfo(
+        "yahoo-ltr", "ranking", "manual", (),
+        "Yahoo! Learning to Rank Challenge C14 (set 1 train: 473k rows, 19,944 queries, 700 features); "
+        "no loader: read its files with load_letor",
+        licence="Yahoo Webscope licence: registration required, no redistribution",
+        manual="request 'C14 - Yahoo! Learning to Rank Challenge' at https://webscope.sandbox.yahoo.com/",
+    ),
+    DatasetInfo(
+        "istella", "ranking", "manual", (),
+        "Istella LETOR (33,018 queries, 10.4M rows, 220 features); also Istella-S (3.4M rows); "
+        "no loader: read its files with load_letor",
+        licence="Istella licence: research use, registration required, no redistribution",
+        manual="request it at https://istella.ai/datasets/letor-dataset/",
+    ),
+    DatasetInfo(
+        "creditcard-fraud", "binary", "manual", _SPLITS3,
+        "credit-card fraud (ULB, Dal Pozzolo et al. 2015): 284,807 rows, 30 features, 492 frauds (0.17%); "
+        "rows split 60/20/20",
+        licence="Open Database License (ODbL) 1.0, via Kaggle (login required)",
+        files=("creditcard-fraud/creditcard.csv",),
+        manual="download creditcard.csv from https://www.kaggle.com/datasets/mlg-ulb/creditcardfraud",
+        loader=_local_csv("creditcard-fraud/creditcard.csv", label_col="Class", header=0),
+    ),
+]
+
+#: The catalogue: name -> :class:`DatasetInfo` (how to load each set and, where public, where to download it).
+DATASETS = {info.name: info for info in _CATALOGUE}
 
 
 def list_datasets():
-    """The named datasets, as :class:`DatasetInfo` tuples (``.available`` tells whether a local one is present).
+    """The named data sets, as :class:`DatasetInfo` (``.available`` tells whether a file-based one is present).
 
     >>> [d.name for d in list_datasets()][:3]
     ['synthetic-ranking', 'synthetic-imbalanced', 'breast_cancer']
     """
     return list(DATASETS.values())
+
+
+def _info(name):
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    return DATASETS[name]
 
 
 def load(name, split="train", **kwargs):
@@ -930,16 +1129,112 @@ def load(name, split="train", **kwargs):
         One of the dataset's splits (``"train"``, ``"vali"``, ``"test"``; ``"all"`` for generated and
         scikit-learn sets, whose 60/20/20 splits are deterministic).
     **kwargs
-        Passed to the loader: ``fold=`` for ``mq2008``; generator arguments (``n_queries``, ``seed``, ...) for
-        the synthetic sets.
+        Passed to the loader: ``fold=`` for the LETOR/MSLR folds; generator arguments (``n_queries``, ``seed``,
+        ...) for the synthetic sets; :func:`load_letor` arguments for LETOR files.
 
     >>> X, y, qid = load("breast_cancer", split="test")
     >>> X.shape, qid is None
     ((114, 30), True)
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    info = DATASETS[name]
+    info = _info(name)
+    if info.loader is None:
+        raise ValueError(f"dataset {name!r} has no loader ({info.description}); read its files with load_letor")
     if split not in info.splits:
         raise ValueError(f"dataset {name!r} has splits {list(info.splits)}; got split={split!r}")
-    return _REGISTRY[name]["loader"](split, **kwargs)
+    return info.loader(split, **kwargs)
+
+
+def fetch(name, cache_dir=None, *, force=False, progress=True, log=print):
+    """Download (or reuse) every file of a catalogue data set into the cache, verifying each SHA-256.
+
+    A file already in the cache is kept when its checksum matches (downloaded again with ``force``). Bytes go to
+    ``FILE.part`` and are renamed into place only once verified.
+
+    Parameters
+    ----------
+    name : str
+        A :data:`DATASETS` name with ``source == "local"``.
+    cache_dir : path-like, optional
+        Default :func:`cache_dir` (which :func:`data_roots` searches, so :func:`load` then finds the files).
+    force : bool
+    progress : bool
+        Show a progress bar (or log lines when not on a terminal) on stderr.
+    log : callable
+        Called with one line per file.
+
+    Returns
+    -------
+    list of Path
+        The files in the cache (empty for generated and scikit-learn sets, which need no download).
+
+    Raises
+    ------
+    FetchError (a ValueError)
+        For an unknown name, a set that must be downloaded by hand (the message says where) and a checksum
+        mismatch (:class:`ChecksumError`, naming the file and both digests).
+    OSError
+        For network and file-system failures.
+    """
+    if name not in DATASETS:
+        raise FetchError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    info = DATASETS[name]
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache()
+    if info.manual:
+        raise FetchError(
+            f"{name} must be downloaded by hand ({info.licence}): {info.manual.replace('CACHE', str(cache))}; then "
+            f"install the file with gbm_objectives.datasets.install_archive({name!r}, FILE) "
+            f"(`python datasets/fetch.py {name} --archive FILE`)"
+        )
+    if not info.downloads:
+        log(f"{name}: nothing to download ({info.source} data set)")
+        return []
+    paths = []
+    for spec in info.downloads:
+        dest = cache / spec.path
+        if dest.is_file() and not force:
+            try:
+                _fetch.verify(dest, spec.sha256)
+                log(f"{dest}: already present, checksum ok")
+                paths.append(dest)
+                continue
+            except ChecksumError:
+                log(f"{dest}: checksum mismatch, downloading again")
+        _fetch.download(spec.url, dest, sha256=spec.sha256, progress=progress)
+        log(f"{dest}: downloaded, checksum ok")
+        if spec.unpack:
+            _fetch.unpack(dest, dest.parent)
+        paths.append(dest)
+    return paths
+
+
+def install_archive(name, archive, cache_dir=None, *, sha256=None, log=print):
+    """Verify a hand-downloaded archive (when ``sha256`` is given) and unpack it into ``CACHE/<name>/``.
+
+    A ``.csv``/``.txt`` file that is no archive is copied there as it is. Returns the written paths.
+    """
+    if name not in DATASETS:
+        raise FetchError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    archive = Path(archive)
+    if not archive.is_file():
+        raise FetchError(f"archive: no such file {str(archive)!r}")
+    if sha256 is not None:
+        _fetch.verify(archive, sha256)
+        log(f"{archive}: checksum ok")
+    else:
+        log(f"{archive}: sha256 {_fetch.sha256_file(archive)} (not verified: pass sha256 to check it)")
+    info = DATASETS[name]
+    folder = Path(info.files[0]).parts[0] if info.files else name
+    target = (Path(cache_dir) if cache_dir is not None else _default_cache()) / folder
+    try:
+        written = _fetch.unpack(archive, target)
+    except FetchError:
+        if archive.suffix.lower() in (".csv", ".txt"):
+            target.mkdir(parents=True, exist_ok=True)
+            written = [Path(shutil.copy2(archive, target / archive.name))]
+        else:
+            raise
+    log(f"unpacked {len(written)} file(s) into {target}")
+    return written
+
+
+_default_cache = cache_dir  # fetch() and install_archive() take a parameter named cache_dir

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import optimize, special
 
 from . import _kernels as K
+from .quantile import weighted_quantile
 from ._validation import (
     check_output_buffer,
     frozen_copy,
@@ -509,17 +510,7 @@ class QuantileLoss(_Regression):
         return np.where(u >= 0, self.alpha * u, (self.alpha - 1) * u)
 
     def _init_score(self, y, w):
-        return float(weighted_quantile(y, self.alpha, w))
-
-
-def weighted_quantile(values, alpha, sample_weight=None):
-    """The smallest value whose cumulative weight reaches ``alpha`` of the total (a pinball-loss argmin)."""
-    order = np.argsort(values, kind="stable")
-    v = np.asarray(values, dtype=np.float64)[order]
-    w = np.ones(len(v)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[order]
-    cum = np.cumsum(w)
-    i = int(np.searchsorted(cum, alpha * cum[-1], side="left"))
-    return v[min(i, len(v) - 1)]
+        return weighted_quantile(y, self.alpha, sample_weight=w, method="lower")
 
 
 # =====================================================================================================

@@ -21,7 +21,7 @@ Two quantile definitions are offered (``method=``):
     float32 labels to reproduce its leaf values bit for bit.
 ``"lower"``
     The smallest value whose cumulative weight reaches ``alpha`` of the total: an exact argmin of the weighted
-    pinball loss, :func:`gbm_objectives.losses.weighted_quantile` (``QuantileLoss.init_score``).
+    pinball loss; ``QuantileLoss.init_score`` is this rule.
 
 >>> import numpy as np
 >>> y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -36,7 +36,6 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_1d, check_consistent_length, check_interval, check_sample_weight
-from .losses import weighted_quantile as _lower_quantile
 
 __all__ = ["QUANTILE_METHODS", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values"]
 
@@ -60,7 +59,9 @@ def _sorted_quantile(v, w, alpha, method):
     if n == 1:
         return float(v[0])
     if method == "lower":
-        return float(_lower_quantile(v, alpha, w))
+        cum = np.cumsum(w) if w is not None else np.arange(1.0, n + 1.0)
+        i = int(np.searchsorted(cum, alpha * cum[-1], side="left"))
+        return float(v[min(i, n - 1)])
     alpha = _lightgbm_alpha(alpha)
     if w is None:
         position = alpha * (n - 1)
@@ -87,7 +88,8 @@ def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
     alpha : float in (0, 1)
     sample_weight : array-like of shape (n_samples,), optional
     method : {"lightgbm", "lower"}, default "lightgbm"
-        See the module docstring; ``"lower"`` is :func:`gbm_objectives.losses.weighted_quantile`.
+        See the module docstring; ``"lower"`` (an exact argmin of the weighted pinball loss) is what
+        ``QuantileLoss.init_score`` uses.
 
     Returns
     -------

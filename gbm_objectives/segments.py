@@ -18,7 +18,7 @@ import numpy as np
 
 from ._validation import as_numpy, fmt
 
-__all__ = ["boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "group_sizes", "qid_order"]
+__all__ = ["boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "qid_order"]
 
 
 def boundaries_from_group(group, n_samples=None):
@@ -99,8 +99,3 @@ def resolve_boundaries(n_samples, group=None, qid=None, *, required=True):
     if required:
         raise ValueError("a ranking objective or metric needs group (query sizes) or qid (per-row query ids)")
     return None
-
-
-def group_sizes(boundaries):
-    """Inverse of :func:`boundaries_from_group`."""
-    return np.diff(boundaries)

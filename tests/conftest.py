@@ -1,18 +1,30 @@
-"""Shared fixtures: seeded RNG and the real public data in ../shared/datasets (tests skip if it is absent)."""
+"""Shared fixtures: seeded RNG and the real public data (tests skip if it is absent).
 
+The shared data root is ``$GBM_OBJECTIVES_DATA``; when unset, it defaults here (at import, so every test and every
+subprocess a test starts sees it) to ``../shared/datasets`` beside this checkout, where the project keeps verified
+copies (``PROVENANCE.md``). The library itself never looks there on its own.
+"""
+
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED_DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+os.environ.setdefault(
+    "GBM_OBJECTIVES_DATA", str(Path(__file__).resolve().parent.parent.parent / "shared" / "datasets")
+)
+SHARED_DATASETS = Path(os.environ["GBM_OBJECTIVES_DATA"].split(os.pathsep)[0])
 
 
 def shared_dataset(*parts):
-    """Path to a file or folder under ../shared/datasets, or skip the test with the reason."""
+    """Path to a file or folder under the shared data root, or skip the test with the reason."""
     path = SHARED_DATASETS.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent (see ../shared/datasets/PROVENANCE.md)")
+        pytest.skip(
+            f"real data not available: {path} is absent (set GBM_OBJECTIVES_DATA to a folder of the public data sets; "
+            f"see ../shared/datasets/PROVENANCE.md)"
+        )
     return path
 
 

@@ -267,3 +267,102 @@ def test_named_local_dataset_reads_the_shared_copy():
     # PROVENANCE.md: Fold2 test has 2,933 rows in 157 queries, labels 2316:427:190
     assert X.shape == (2933, 46) and len(np.unique(qid)) == 157
     np.testing.assert_array_equal(np.bincount(y.astype(int)), [2316, 427, 190])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load_letor: how the indices were read, byte order marks, bad labels, truncated gzip, files without features
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_zero_based_is_recorded_and_passed_to_later_files(tmp_path):
+    # a zero-based training file, and a test file of the same data in which feature 0 never occurs
+    train = datasets.load_letor(write(tmp_path / "train.txt", "1 qid:1 0:5 1:1 2:2\n0 qid:1 0:6 2:3\n"))
+    assert train.zero_based is True and train.n_features == 3
+    X, y, qid = train  # still unpacks as (X, y, qid)
+    np.testing.assert_array_equal(X, [[5, 1, 2], [6, 0, 3]])
+    test_path = write(tmp_path / "test.txt", "1 qid:2 1:7 2:8\n")
+    # re-detected, the test file is read one-based: its columns shift by one (the bug passing zero_based fixes)
+    assert datasets.load_letor(test_path).zero_based is False
+    test = datasets.load_letor(test_path, zero_based=train.zero_based, n_features=train.n_features)
+    np.testing.assert_array_equal(test[0], [[0, 7, 8]])
+    assert test.zero_based is True
+
+
+def test_index_zero_in_a_file_read_one_based_names_file_and_line(tmp_path):
+    train = datasets.load_letor(write(tmp_path / "train.txt", "1 qid:1 1:1 2:2\n"))
+    assert train.zero_based is False
+    path = write(tmp_path / "test.txt", "1 qid:1 1:1\n0 qid:1 0:3 2:1\n")
+    with pytest.raises(ValueError, match=r"test\.txt:2: feature index 0 in a file read with zero_based=False"):
+        datasets.load_letor(path, zero_based=train.zero_based)
+
+
+def test_utf8_byte_order_mark_is_skipped(tmp_path):
+    text = "2 qid:3 1:0.5 2:1\n0 qid:3 2:-1.5\n"
+    want = datasets.load_letor(write(tmp_path / "plain.txt", text))
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    gz = tmp_path / "bom.txt.gz"
+    gz.write_bytes(gzip.compress(b"\xef\xbb\xbf" + text.encode()))
+    for path in (bom, gz):
+        for chunk_bytes in (1, 2, 5, 1 << 20):  # the mark split across reads, too
+            got = datasets.load_letor(path, chunk_bytes=chunk_bytes)
+            for a, b in zip(want, got):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("label", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_labels_name_file_and_line(tmp_path, label):
+    path = write(tmp_path / "lab.txt", f"1 qid:1 1:1\n{label} qid:1 1:2\n")
+    with pytest.raises(ValueError, match=rf"lab\.txt:2: the label must be a finite number; got -?(nan|inf)"):
+        datasets.load_letor(path)
+
+
+def test_truncated_gzip_names_file(tmp_path):
+    lines = "".join(f"{i % 3} qid:{i // 10} 1:{i} 2:{i * 0.5}\n" for i in range(5000))
+    data = gzip.compress(lines.encode())
+    path = tmp_path / "cut.txt.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.txt\.gz:\d+: the gzip stream is truncated or corrupt after line \d+"):
+        datasets.load_letor(path, chunk_bytes=4096)
+    bad = tmp_path / "corrupt.txt.gz"
+    bad.write_bytes(data[:20] + bytes(200) + data[220:])
+    with pytest.raises(ValueError, match=r"corrupt\.txt\.gz:\d+: the gzip stream is truncated or corrupt"):
+        datasets.load_letor(bad)
+
+
+def test_file_without_features_names_file(tmp_path):
+    path = write(tmp_path / "nofeat.txt", "# comment\n1 qid:1\n0 qid:1 # x\n")
+    with pytest.raises(ValueError, match=r"nofeat\.txt:2: no feature on any line"):
+        datasets.load_letor(path)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a,y\n1,2\n3,inf\n", r"t\.csv:3: label 'y' must be a finite number; got inf"),
+        ("y\n1\n2\n", r"t\.csv:1: no feature columns"),
+    ],
+    ids=["inf-label", "no-features"],
+)
+def test_load_table_more_errors(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        datasets.load_table(write(tmp_path / "t.csv", text))
+
+
+def test_load_table_truncated_gzip_names_file(tmp_path):
+    data = gzip.compress(("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(5000))).encode())
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"t\.csv\.gz: cannot read as csv"):
+        datasets.load_table(path)
+
+
+def test_data_roots_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GBM_OBJECTIVES_DATA", f"{tmp_path / 'a'}{__import__('os').pathsep}{tmp_path / 'b'}")
+    monkeypatch.setenv("GBM_OBJECTIVES_CACHE", str(tmp_path / "cache"))
+    assert datasets.data_roots() == [tmp_path / "a", tmp_path / "b", tmp_path / "cache"]
+    monkeypatch.delenv("GBM_OBJECTIVES_DATA")
+    assert datasets.data_roots() == [tmp_path / "cache"]  # nothing wired to the source checkout
+    assert not datasets.DATASETS["mq2008"].available
+    with pytest.raises(FileNotFoundError, match="GBM_OBJECTIVES_DATA"):
+        datasets.load("mq2008", "train")

@@ -1,0 +1,223 @@
+"""Compile every numba kernel of the package once, so that later processes load them from numba's cache.
+
+Numba compiles a kernel on its first call for each combination of argument types (tens of seconds for the whole
+package on a small machine) and, with ``cache=True``, stores the machine code in ``__pycache__`` beside the source
+(or under ``$NUMBA_CACHE_DIR``). :func:`warmup` calls every public kernel path on tiny inputs with the argument types
+the package and the engine adapters use, so that a fresh process (a CLI run, a test, a worker) loads instead of
+compiling:
+
+* every objective of :data:`gbm_objectives.losses.OBJECTIVES` (the ranking ones included), with float64 and float32
+  raw scores (LightGBM hands over float64, XGBoost float32) and float64 and float32 outputs (direct calls; the
+  adapters' buffers), with and without sample weights; both the serial kernels and the parallel ones (which the
+  package picks only above a size threshold: the thresholds are set to 0 for the duration of that step);
+* :func:`gbm_objectives.metrics.evaluate` with every metric and every convention, and each metric function;
+* the LETOR/SVMlight parser (dense and sparse output).
+
+>>> from gbm_objectives._warmup import warmup
+>>> seconds = warmup()                        # doctest: +SKIP
+>>> sorted(seconds)                           # doctest: +SKIP
+['letor', 'metrics', 'objectives (parallel)', 'objectives (serial)', 'total']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+__all__ = ["warmup", "package_dispatchers"]
+
+_N = 8
+_GROUP = np.array([4, 4])
+
+
+def _labels(task):
+    if task == "binary":
+        return np.array([0, 1, 0, 1, 1, 0, 0, 1], dtype=np.float64)
+    if task == "multiclass":
+        return np.arange(_N, dtype=np.float64) % 3
+    if task == "ranking":
+        return np.array([0, 1, 2, 0, 1, 0, 3, 2], dtype=np.float64)
+    return np.linspace(-1.0, 2.5, _N)
+
+
+def _objectives():
+    """One instance per registered objective plus the parameter values that select another compiled kernel."""
+    from . import losses, ranking  # noqa: F401  (importing ranking registers the ranking objectives)
+
+    out = []
+    for cls in losses.OBJECTIVES.values():
+        out.append(cls(n_classes=3) if cls.task == "multiclass" else cls())
+    # gamma != 2 takes the general focal kernel (gamma == 2 has its own); every LambdaRank pair weighting, and
+    # LightGBM's bitwise emulation
+    out.append(losses.FocalLoss(gamma=1.5))
+    out.append(losses.SoftmaxFocalLoss(n_classes=3, gamma=1.5))
+    out += [ranking.LambdaRankObjective(metric=m) for m in ranking.RANKING_METRICS]
+    out.append(ranking.LambdaRankObjective(emulate_lightgbm=True))
+    return out
+
+
+def _run_objectives():
+    for obj in _objectives():
+        y = _labels(obj.task)
+        group = _GROUP if obj.task == "ranking" else None
+        shape = (_N, obj.n_classes) if obj.task == "multiclass" else (_N,)
+        for w in (None, np.linspace(0.5, 1.5, _N)):
+            prepared = obj.prepare(y, sample_weight=w, group=group)
+            for raw_dtype in (np.float64, np.float32):
+                raw = np.asfortranarray(np.linspace(-1.0, 1.0, _N * int(np.prod(shape[1:]))).reshape(shape),
+                                        dtype=raw_dtype)
+                for out_dtype in (np.float64, np.float32):
+                    grad = np.empty(shape, dtype=out_dtype, order="F")
+                    hess = np.empty(shape, dtype=out_dtype, order="F")
+                    obj.grad_hess_prepared(prepared, raw, grad_out=grad, hess_out=hess)
+        # the loss too: LambdaRank's is built on its compiled pair enumeration (``pairs``)
+        raw = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
+        obj.loss(y, raw, group=group) if obj.task == "ranking" else obj.loss(y, raw)
+
+
+@contextlib.contextmanager
+def _parallel_everywhere():
+    """Set every ``*PARALLEL_MIN*`` size threshold of the package to 0 (restored on exit)."""
+    saved = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "gbm_objectives" or name.startswith("gbm_objectives.")):
+            continue
+        for attr, value in list(vars(module).items()):
+            if "PARALLEL_MIN" in attr and isinstance(value, (int, float)) and not isinstance(value, bool):
+                saved.append((module, attr, value))
+                setattr(module, attr, 0)
+    try:
+        yield
+    finally:
+        for module, attr, value in saved:
+            setattr(module, attr, value)
+
+
+def _allowed(fn, *args, **kwargs):
+    """Call ``fn``; a ValueError means the metric refuses this combination of options, which is not compiled."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        pass
+
+
+def _run_metrics():
+    from . import _dcg, metrics
+
+    _dcg.dcg(np.array([0.0, 1.0, 3.0]), np.array([0.3, 0.1, 0.2]), np.array([0, 3]), 3)
+
+    y = _labels("ranking")
+    for score_dtype in (np.float64, np.float32):
+        s = np.array([0.3, 0.1, 0.3, -1.0, 2.0, 0.5, 0.5, 1.0], dtype=score_dtype)
+        names = ["ndcg", "ndcg@3", "mrr", "mrr@3", "map", "map@3", "p@3", "auc"]
+        for convention in metrics.CONVENTIONS:
+            for w in (None, np.repeat([1.0, 2.0], 4)):
+                try:
+                    metrics.evaluate(y, s, group=_GROUP, metrics=names, convention=convention, sample_weight=w)
+                except ValueError:  # a combination the convention refuses (e.g. map@k with tie averaging)
+                    for name in names:
+                        _allowed(metrics.evaluate, y, s, group=_GROUP, metrics=[name], convention=convention,
+                                 sample_weight=w)
+                for fn in dict.fromkeys(metrics.METRICS.values()):
+                    params = inspect.signature(fn).parameters
+                    kwargs = {"group": _GROUP}
+                    if "k" in params:
+                        kwargs["k"] = 3
+                    if "convention" in params:
+                        kwargs["convention"] = convention
+                    if "sample_weight" in params:
+                        kwargs["sample_weight"] = w
+                    labels = y
+                    if "average" in params:  # auc_score: 0/1 labels, over all rows (no groups) or per query
+                        labels = (y >= 1).astype(np.float64)
+                        _allowed(fn, labels, s, average="global", **{k: v for k, v in kwargs.items() if k != "group"})
+                        kwargs["average"] = "query"
+                    _allowed(fn, labels, s, **kwargs)
+                    if "k" in params and params["k"].default is None:
+                        kwargs.pop("k")
+                        _allowed(fn, labels, s, **kwargs)
+
+
+def _run_letor():
+    from . import datasets
+
+    text = "2 qid:1 1:0.5 3:1.5 # a\n0 qid:1 2:0.25\n1 qid:7 1:1 2:2 3:3\n"
+    fd, path = tempfile.mkstemp(suffix=".txt", prefix="gbm_objectives_warmup_")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        datasets.load_letor(path, dense=True, n_jobs=1)
+        datasets.load_letor(path, dense=False, n_jobs=1)
+    finally:
+        os.unlink(path)
+
+
+_STEPS = (
+    ("objectives (serial)", _run_objectives, False),
+    ("objectives (parallel)", _run_objectives, True),
+    ("metrics", _run_metrics, False),
+    ("letor", _run_letor, False),
+)
+
+
+def warmup(progress=None):
+    """Compile (or load from numba's cache) every kernel of the package; returns the seconds per step.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Called as ``progress(step_name)`` before each step (e.g. a CLI's log line).
+
+    Returns
+    -------
+    dict of str to float
+        Seconds spent in each step (``"objectives (serial)"``, ``"objectives (parallel)"``, ``"metrics"``,
+        ``"letor"``) and ``"total"``. With a warm cache every step takes well under a second (loading only).
+
+    Notes
+    -----
+    The parallel step lowers the package's size thresholds (module attributes named ``*PARALLEL_MIN*``) to 0 while
+    it runs, so do not train in other threads of the same process meanwhile.
+    """
+    seconds = {}
+    t_all = time.perf_counter()
+    for name, fn, parallel in _STEPS:
+        if progress is not None:
+            progress(name)
+        t0 = time.perf_counter()
+        with _parallel_everywhere() if parallel else contextlib.nullcontext():
+            fn()
+        seconds[name] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - t_all
+    return seconds
+
+
+def package_dispatchers():
+    """Every numba dispatcher defined in the imported ``gbm_objectives`` modules: ``{"module.name": dispatcher}``.
+
+    Serial/parallel kernel pairs appear as ``name.serial`` and ``name.parallel``. Functions compiled with
+    ``inline="always"`` are left out (they are compiled into their callers only).
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    found = {}
+    for mod_name, module in sorted(sys.modules.items()):
+        if module is None or not mod_name.startswith("gbm_objectives"):
+            continue
+        for attr, value in vars(module).items():
+            candidates = [(attr, value)]
+            if not isinstance(value, Dispatcher) and not isinstance(value, type):
+                candidates = [(f"{attr}.{part}", getattr(value, part, None)) for part in ("serial", "parallel")]
+            for key, d in candidates:
+                if not isinstance(d, Dispatcher) or getattr(d, "__module__", mod_name) != mod_name:
+                    continue
+                if d.targetoptions.get("inline", "never") == "always":
+                    continue
+                found[f"{mod_name}.{key}"] = d
+    return found

@@ -1,0 +1,59 @@
+"""Tests for gbm_objectives._warmup: it runs, restores the parallel thresholds, and leaves numba's cache warm."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gbm_objectives import _kernels, ranking
+from gbm_objectives._warmup import _parallel_everywhere
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, sys
+from gbm_objectives._warmup import package_dispatchers, warmup
+seconds = warmup()
+ds = package_dispatchers()
+print("RESULT " + json.dumps({
+    "seconds": seconds,
+    "uncompiled": sorted(k for k, d in ds.items() if not d.signatures),
+    "misses": sum(sum(d.stats.cache_misses.values()) for d in ds.values()),
+    "hits": sum(sum(d.stats.cache_hits.values()) for d in ds.values()),
+}))
+"""
+
+
+def run_child(cache_dir, debug):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(cache_dir)}
+    if debug:
+        env["NUMBA_DEBUG_CACHE"] = "1"
+    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):]), out.stdout
+
+
+def test_parallel_thresholds_are_lowered_then_restored():
+    before = (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST)
+    with _parallel_everywhere():
+        assert (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST) == (
+            0, 0, 0)
+    assert (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST) == before
+
+
+@pytest.mark.slow
+def test_warmup_compiles_every_kernel_and_a_new_process_loads_them_from_the_cache(tmp_path):
+    """Cold: warmup in a fresh NUMBA_CACHE_DIR compiles every dispatcher of the package. Warm: a new process with the
+    same cache dir runs warmup again and compiles nothing (no cache miss, nothing saved), loading every kernel."""
+    cold, _ = run_child(tmp_path, debug=False)
+    assert cold["uncompiled"] == []  # every non-inline kernel of the package was reached
+    assert cold["misses"] > 0 and cold["hits"] == 0
+    assert set(cold["seconds"]) == {"objectives (serial)", "objectives (parallel)", "metrics", "letor", "total"}
+    warm, stdout = run_child(tmp_path, debug=True)
+    assert warm["misses"] == 0 and warm["hits"] > 0
+    assert "data saved to" not in stdout and "index saved to" not in stdout and "data loaded from" in stdout
+    print(f"\nwarmup seconds, empty cache: {cold['seconds']}\nwarmup seconds, warm cache: {warm['seconds']}")
