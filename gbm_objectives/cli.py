@@ -10,7 +10,7 @@
     gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
                            --objective lambdarank:native ... --out DIR
     gbm-objectives datasets [--fetch NAME]
-    gbm-objectives warmup
+    gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
 The CLI only talks to the user: it parses options, loads files, trains through :func:`gbm_objectives.train`,
 saves with :func:`gbm_objectives.save_model`, scores with :mod:`gbm_objectives.scoring` and prints tables.
@@ -175,9 +175,10 @@ def _reference(objective):
 class Split:
     """One loaded data set: features, labels, query ids and where they came from."""
 
-    def __init__(self, name, path, X, y, qid, feature_names):
+    def __init__(self, name, path, X, y, qid, feature_names, zero_based=None):
         self.name, self.path, self.X, self.y, self.qid, self.feature_names = name, path, X, y, qid, feature_names
         self.group = None if qid is None else np.diff(boundaries_from_qid(qid))
+        self.zero_based = zero_based  # LETOR files: how feature indices were read (None for tables)
 
     def summary(self):
         out = {"path": str(self.path), "rows": int(len(self.y)), "features": int(self.X.shape[1])}
@@ -186,7 +187,8 @@ class Split:
         return out
 
 
-def _load_split(name, option, path, reporter, *, n_features=None, features=None, label=None, group=None):
+def _load_split(name, option, path, reporter, *, n_features=None, features=None, label=None, group=None,
+                zero_based="auto"):
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{option}: no such file {str(path)!r}")
@@ -201,7 +203,10 @@ def _load_split(name, option, path, reporter, *, n_features=None, features=None,
                                  "LETOR/SVMlight file (its label is the first field)")
             size = path.stat().st_size
             with reporter.progress(size, f"loading {path.name}", unit="B", unit_scale=True, every=1) as bar:
-                X, y, qid = _datasets.load_letor(path, n_features=n_features, progress=bar.set_to)
+                data = _datasets.load_letor(path, n_features=n_features, zero_based=zero_based,
+                                            progress=bar.set_to)
+            X, y, qid = data
+            zero_based = data.zero_based
             names = [f"f{j + 1}" for j in range(X.shape[1])]
         else:
             table = _datasets.load_table(path, label=label, group=group, features=features)
@@ -214,7 +219,7 @@ def _load_split(name, option, path, reporter, *, n_features=None, features=None,
     if len(y) and not np.isfinite(y).all():
         i = int(np.flatnonzero(~np.isfinite(y))[0])
         raise UsageError(f"{option}: {path}: label of row {i} is {y[i]!r}; labels must be finite")
-    split = Split(name, path, X, y, qid, names)
+    split = Split(name, path, X, y, qid, names, zero_based if fmt == "letor" else None)
     extra = "" if qid is None else f", {len(split.group)} queries"
     reporter.log(f"{name}: {path} ({len(y)} rows, {X.shape[1]} features{extra})")
     return split
@@ -230,6 +235,7 @@ def _load_splits(args, reporter):
             splits[name] = _load_split(
                 name, option, path, reporter, n_features=train_split.X.shape[1],
                 features=train_split.feature_names, label=args.label, group=args.group,
+                zero_based="auto" if train_split.zero_based is None else train_split.zero_based,
             )
     return splits
 
@@ -511,7 +517,7 @@ def cmd_train(args):
     result, summary = train_one(objective, splits, label=args.objective, engine_params=engine_params,
                                 metric_names=names, **_training_kwargs(args, reporter))
     meta = {"label_column": args.label, "group_column": args.group, "metrics": summary["metrics"],
-            "convention": args.convention}
+            "convention": args.convention, "letor_zero_based": splits["train"].zero_based}
     with output_directory(out, reporter) as tmp:
         save_model(tmp / "model", result, feature_names=splits["train"].feature_names, metadata=meta)
         atomic_write_json(tmp / "metrics.json", summary)
@@ -547,10 +553,12 @@ def cmd_evaluate(args):
         fmt_letor = _datasets.data_format(args.data) == "letor" if Path(args.data).is_file() else False
     except ValueError as exc:
         raise UsageError(f"--data: {exc}") from None
+    zero_based = meta.get("letor_zero_based")
     split = _load_split(
         "data", "--data", args.data, reporter,
         n_features=meta["n_features"] if fmt_letor else None,
         features=None if fmt_letor else meta["feature_names"], label=None if fmt_letor else label, group=group,
+        zero_based="auto" if zero_based is None else zero_based,
     )
     if split.X.shape[1] != meta["n_features"]:
         raise UsageError(f"--data: has {split.X.shape[1]} features but the model expects {meta['n_features']}")
@@ -607,6 +615,17 @@ def cmd_compare(args):
 
 
 def cmd_datasets(args):
+    if args.fetch:
+        reporter = Reporter(args.quiet)
+        if args.fetch not in _datasets.DATASETS:
+            raise UsageError(f"--fetch: unknown data set {args.fetch!r}; choose one of {sorted(_datasets.DATASETS)}")
+        try:
+            location = _datasets.fetch(args.fetch, args.cache_dir, force=args.force, progress=not args.quiet,
+                                       log=reporter.log)
+        except ValueError as exc:  # FetchError / ChecksumError
+            raise UsageError(f"--fetch {args.fetch}: {exc}") from None
+        print(location)
+        return EXIT_OK
     infos = _datasets.list_datasets()
     if args.json:
         print(json.dumps([{"name": i.name, "task": i.task, "source": i.source, "available": i.available,
@@ -688,6 +707,16 @@ def cmd_demo(args):
     if args.out:
         atomic_write_json(args.out, {"rounds": args.rounds, "seconds": round(seconds, 2), "sections": sections})
         reporter.log(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_warmup(args):
+    """Compile every numba kernel once (for container images and CI caches); prints seconds per step."""
+    from ._warmup import warmup
+
+    reporter = Reporter(args.quiet)
+    seconds = warmup(progress=reporter.log)
+    print(format_table(["step", "seconds"], [[k, float(v)] for k, v in seconds.items()]))
     return EXIT_OK
 
 
@@ -791,10 +820,18 @@ def build_parser():
     _common(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("datasets", help="list the named datasets (generators, scikit-learn sets, local copies)")
+    p = sub.add_parser("datasets", help="list the named datasets (generators, scikit-learn sets, local copies); "
+                                        "--fetch NAME downloads a public one")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fetch", metavar="NAME", help="download NAME into the cache (checksums verified) and print where")
+    p.add_argument("--cache-dir", metavar="DIR", help="download cache (default $GBM_OBJECTIVES_CACHE or ~/.cache)")
+    p.add_argument("--force", action="store_true", help="download again even if cached")
     _common(p)
     p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("warmup", help="compile every numba kernel once (for container images and CI caches)")
+    _common(p)
+    p.set_defaults(func=cmd_warmup)
     return parser
 
 

@@ -914,7 +914,7 @@ def _not_found_message(rel):
     roots = ", ".join(str(r) for r in data_roots())
     return (
         f"local data set file {rel!r} not found under any data root ({roots}); download it with "
-        f"gbm_objectives.datasets.fetch(NAME) (`python datasets/fetch.py NAME`) or point GBM_OBJECTIVES_DATA at a "
+        f"gbm_objectives.datasets.fetch(NAME) (`gbm-objectives datasets --fetch NAME`) or point GBM_OBJECTIVES_DATA at a "
         f"folder that holds it"
     )
 

@@ -197,3 +197,38 @@ def test_evaluate_no_traceback_for_a_model_of_a_newer_format(files, tmp_path, ca
     assert main(["evaluate", "--model", str(target), "--data", str(files / "binary.csv"), "-q"]) == 2
     assert "unsupported model format version 99" in capsys.readouterr().err
     assert os.path.exists(target)
+
+
+def test_letor_files_are_read_the_way_the_training_file_was(tmp_path, capsys):
+    """A zero-based training file and a zero-based test file in which feature 0 never appears: the test file is
+    read zero-based too (recorded with the model), not re-detected as one-based and shifted by one column."""
+    rng = np.random.default_rng(0)
+
+    def write(path, X, y, qid, skip_zero=False):
+        lines = []
+        for i in range(len(y)):
+            feats = " ".join(f"{j}:{X[i, j]:.6g}" for j in range(X.shape[1]) if not (skip_zero and j == 0))
+            lines.append(f"{int(y[i])} qid:{qid[i]} {feats}")
+        path.write_text("\n".join(lines) + "\n")
+
+    n, d = 400, 4
+    X = rng.normal(size=(n, d))
+    y = (X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+    qid = np.repeat(np.arange(40), 10)
+    write(tmp_path / "train.txt", X, y, qid)
+    Xt = X.copy()
+    Xt[:, 0] = 0.0
+    write(tmp_path / "test.txt", Xt, y, qid, skip_zero=True)
+    out = tmp_path / "run"
+    assert main(["train", "--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
+                 "--objective", "lambdarank", "--rounds", "20", "--threads", "1", "--out", str(out), "-q"]) == 0
+    meta = json.loads((out / "model" / "meta.json").read_text())
+    assert meta["letor_zero_based"] is True
+    report = tmp_path / "e.json"
+    assert main(["evaluate", "--model", str(out), "--data", str(tmp_path / "test.txt"), "--out", str(report),
+                 "-q"]) == 0
+    scores = json.loads(report.read_text())["metrics"]
+    final = json.loads((out / "metrics.json").read_text())["final"]["test"]
+    assert scores == pytest.approx(final, abs=1e-12)
+    # the model (features 1 and 2 decide the labels) ranks the correctly read test file well
+    assert scores["ndcg@10"] > 0.9
