@@ -6,7 +6,7 @@ package on a small machine) and, with ``cache=True``, stores the machine code in
 the package and the engine adapters use, so that a fresh process (a CLI run, a test, a worker) loads instead of
 compiling:
 
-* every objective of :data:`gbm_objectives.losses.OBJECTIVES` (the ranking ones included), with float64 and float32
+* every objective of :data:`gbm_objectives.OBJECTIVES` (the ranking ones included), with float64 and float32
   raw scores (LightGBM hands over float64, XGBoost float32) and float64 and float32 outputs (direct calls; the
   adapters' buffers), with and without sample weights; both the serial kernels and the parallel ones (which the
   package picks only above a size threshold: the thresholds are set to 0 for the duration of that step);
@@ -48,10 +48,11 @@ def _labels(task):
 
 def _objectives():
     """One instance per registered objective plus the parameter values that select another compiled kernel."""
-    from . import losses, ranking  # noqa: F401  (importing ranking registers the ranking objectives)
+    from . import losses, ranking
+    from .objectives import OBJECTIVES
 
     out = []
-    for cls in losses.OBJECTIVES.values():
+    for cls in OBJECTIVES.values():
         out.append(cls(n_classes=3) if cls.task == "multiclass" else cls())
     # gamma != 2 takes the general focal kernel (gamma == 2 has its own); every LambdaRank pair weighting, and
     # LightGBM's bitwise emulation
