@@ -413,11 +413,16 @@ def test_xgboost_renewal_keeps_the_training_configuration_and_helps(rng):
     assert obj.loss(yt, renewed.predict(dtest, output_margin=True)) < obj.loss(yt, plain.predict(dtest, output_margin=True))
 
 
-def _loss_bound(booster, k, alpha, init):
-    """|pinball(float32 prediction) - pinball(float64 margin)| <= max(alpha, 1 - alpha) * (k + 1) u sum|terms|,
-    the recursive float32 summation bound, with sum|terms| <= |init| + k * max|leaf|."""
+def _sum_bound(booster, k, init):
+    """|XGBoost's float32 margin - the exact sum of the same float32 terms| <= (k + 1) u sum|terms| (recursive
+    summation of k + 1 terms, first order), with sum|terms| <= |init| + k * max|leaf| over the first k trees."""
     max_leaf = max(np.abs(t["split_conditions"]).max() for t in _trees(booster)[:k])
-    return max(alpha, 1 - alpha) * (k + 1) * U32 * (abs(init) + k * max_leaf)
+    return (k + 1) * U32 * (abs(init) + k * max_leaf)
+
+
+def _loss_bound(booster, k, alpha, init):
+    """The pinball loss is max(alpha, 1 - alpha)-Lipschitz in the margin."""
+    return max(alpha, 1 - alpha) * _sum_bound(booster, k, init)
 
 
 @pytest.mark.parametrize("metric", ["own", "builtin"])
@@ -446,7 +451,7 @@ def test_xgboost_evaluation_log_is_that_of_the_renewed_model(rng, metric):
             pred = booster.predict(data, output_margin=True, iteration_range=(0, k))
             assert abs(history[k - 1] - obj.loss(yy, pred, sample_weight=ww)) <= _loss_bound(booster, k, alpha, init)
     np.testing.assert_allclose(renewal._valid["valid"].score, booster.predict(dvalid, output_margin=True),
-                               rtol=0, atol=16 * U32 * (abs(init) + 15 * 10))
+                               rtol=0, atol=_sum_bound(booster, 15, init))
 
 
 def test_xgboost_early_stopping_keeps_renewed_leaves(rng):
@@ -554,3 +559,28 @@ def test_xgboost_renewal_misuse_raises(rng):
     # the objective pickles as a plain QuantileLoss
     back = pickle.loads(pickle.dumps(renewal.objective))
     assert type(back) is go.QuantileLoss and back.alpha == 0.5
+
+
+def test_xgboost_leaf_without_training_rows_keeps_xgboost_value(rng, monkeypatch):
+    # Every XGBoost leaf normally holds training rows; should one not (renewed value NaN), the leaf keeps XGBoost's
+    # value in the model *and* in the kept margins. Simulated by hiding the last leaf of every tree from the renewal.
+    import gbm_objectives.adapters.xgboost_renewal as module
+
+    def hide_last_leaf(y, score, leaf, alpha, **kw):
+        out = renewed_leaf_values(y, score, leaf, alpha, **kw)
+        out[leaf.max()] = np.nan
+        return out
+
+    monkeypatch.setattr(module, "renewed_leaf_values", hide_last_leaf)
+    X, y = _synthetic(rng, 300)
+    Xv, yv = _synthetic(rng, 200)
+    obj = go.QuantileLoss(0.6)
+    init = obj.init_score(y)
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    dvalid = xgb.DMatrix(Xv, yv, base_margin=np.full(len(yv), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"valid": dvalid})
+    booster = xgb.train({**XGB_PARAMS, "eta": 0.3, "max_depth": 3}, dtrain, 8,
+                        obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    for data, score in ((dtrain, renewal._score), (dvalid, renewal._valid["valid"].score)):
+        pred = booster.predict(data, output_margin=True)
+        np.testing.assert_allclose(score, pred, rtol=0, atol=_sum_bound(booster, 8, init))

@@ -232,22 +232,24 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             )
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
         tree = model[t : t + 1]
-        nodes = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"][0]
-        values = np.asarray(nodes["split_conditions"], dtype=np.float32).astype(np.float64)
-        is_leaf = np.asarray(nodes["left_children"]) == -1
         leaf = self._leaves(tree, self._dtrain)
+        valid_leaves = {name: self._leaves(tree, ev.dmatrix) for name, ev in self._valid.items() if ev.score is not None}
+        n_nodes = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
         new = renewed_leaf_values(
-            self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=len(values),
+            self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=n_nodes,
             method=self.method,
         )
-        renew = is_leaf & ~np.isnan(new)  # a leaf no training row reaches keeps XGBoost's value
-        ids = np.flatnonzero(renew)
-        values[ids] = np.float32(new[ids])  # what the model will store
+        ids = np.flatnonzero(~np.isnan(new))  # the leaves training rows reach (pred_leaf gives leaf node ids)
+        values = np.float32(new).astype(np.float64)  # what the model will store
+        if len(ids) < n_nodes and any(np.isnan(values[v]).any() for v in valid_leaves.values()):
+            # a validation row reaches a leaf no training row does: it keeps XGBoost's value (read from the tree)
+            nodes = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"][0]
+            engine = np.asarray(nodes["split_conditions"], dtype=np.float32).astype(np.float64)
+            values = np.where(np.isnan(values), engine[:n_nodes], values)
         self._renewed[t] = (ids, values[ids])
         self._score += values[leaf]
-        for ev in self._valid.values():
-            if ev.score is not None:
-                ev.score += values[self._leaves(tree, ev.dmatrix)]
+        for name, vleaf in valid_leaves.items():
+            self._valid[name].score += values[vleaf]
         self.n_renewed_ += 1
         self._patch_evaluations(evals_log)
         return False
