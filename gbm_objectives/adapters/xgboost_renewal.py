@@ -7,6 +7,8 @@ Newton steps are computed from, and a residual quantile is not a function of per
 ``set_leaf_output`` either. :func:`xgboost_quantile_leaf_renewal` therefore keeps the renewal *outside* the
 booster during training and writes it into the model once at the end::
 
+    from gbm_objectives.adapters.xgboost import objective_loss_metric
+
     obj = go.QuantileLoss(alpha=0.9)
     init = obj.init_score(y)
     dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
@@ -20,9 +22,9 @@ booster during training and writes it into the model once at the end::
 
 How it works. After each round the callback reads the leaf of every training row in the *new tree only*
 (``booster[t:t + 1].predict(dtrain, pred_leaf=True)``: XGBoost 3.2 refuses ``pred_leaf`` with an
-``iteration_range`` that does not start at tree 0 and points to model slicing; a one-tree slice costs
-``O(tree size)``), computes ``eta * quantile(y - previous margin)`` per leaf with
-:func:`gbm_objectives.quantile.renewed_leaf_values` (``method="lower"`` by default: the exact weighted pinball
+``iteration_range`` that does not start at tree 0 and points to model slicing; a one-tree slice costs about as much
+as the leaf prediction, whatever the number of trees), computes ``eta * quantile(y - previous margin)`` per leaf
+with :func:`gbm_objectives.quantile.renewed_leaf_values` (``method="lower"`` by default: the exact weighted pinball
 argmin; XGBoost's built-in interpolates) and adds the renewed leaf values, rounded to float32 as the model will
 store them, to the float64 margins it keeps for the training rows (and for the validation sets given as
 ``valid_X``). XGBoost's booster keeps its own un-renewed leaves and stale cached margins until training ends, so:
@@ -45,7 +47,8 @@ Each round costs one leaf prediction per data set and a sort of the training res
 
 Differences from the built-in that remain: the quantile definition (``method``), the start (``base_margin``, e.g.
 ``QuantileLoss.init_score``, instead of XGBoost's estimated intercept), and with row subsampling
-(``subsample < 1``) XGBoost renews a leaf from the sampled rows, this callback from all training rows. As the
+(``subsample < 1``) XGBoost renews a leaf from the rows sampled for the tree, this callback from all training
+rows. As the
 built-in does, a tree with a single leaf is renewed too (with a constant target it stays at the start).
 """
 
@@ -233,7 +236,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
         tree = model[t : t + 1]
         leaf = self._leaves(tree, self._dtrain)
-        valid_leaves = {name: self._leaves(tree, ev.dmatrix) for name, ev in self._valid.items() if ev.score is not None}
+        valid_leaves = {
+            name: self._leaves(tree, ev.dmatrix) for name, ev in self._valid.items() if ev.score is not None
+        }
         n_nodes = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
         new = renewed_leaf_values(
             self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=n_nodes,
