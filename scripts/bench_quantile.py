@@ -7,7 +7,8 @@ california_housing, autoclaims and a synthetic heteroscedastic heavy-tailed set,
   and with ``leaf_renewal=False`` (a plain grad/hess callback); same rounds, leaves, learning rate.
 * XGBoost built-in ``reg:quantileerror``; our objective as a plain callback, and with leaf renewal
   (:mod:`gbm_objectives.adapters.xgboost_renewal`).
-* XGBoost wall time: built-in vs ours + renewal (and ours, no renewal), alternating runs, medians and ratios.
+* XGBoost training wall time: built-in vs ours + renewal (and ours, no renewal), trained round by round in
+  lockstep, medians and ratios.
 
 Writes the ``quantile`` section of BENCHMARKS.md.
 
@@ -146,16 +147,50 @@ def run(name, data, *, rounds, leaves, depth, lr, threads, kinds=KINDS):
 TIMED = ("xgb-builtin", "xgb-ours-renewal", "xgb-ours-plain")
 
 
+def _xgboost_trainer(kind, alpha, X, y, *, rounds, depth, lr, threads):
+    """``(start, step)`` for ``_bench.lockstep``: the loop of ``xgb.train`` (no evaluation sets), one round a step.
+
+    ``start`` (not timed) builds the DMatrix and the Booster and runs ``before_training``; ``step(state, i)`` runs
+    ``Booster.update`` and the callback's ``after_iteration``, and in the last round ``after_training`` (the renewal's
+    one JSON edit + reload), exactly what ``xgb.train(..., callbacks=[renewal])`` runs.
+    """
+    params = {"eta": lr, "max_depth": depth, "nthread": threads, "tree_method": "hist"}
+
+    def start():
+        if kind == "xgb-builtin":
+            dtrain = xgb.DMatrix(X, y)
+            return {"booster": xgb.Booster({**params, "objective": "reg:quantileerror", "quantile_alpha": alpha},
+                                           [dtrain]), "dtrain": dtrain, "obj": None, "renewal": None}
+        obj = go.QuantileLoss(alpha)
+        dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), obj.init_score(y)))
+        booster = xgb.Booster({**params, "disable_default_eval_metric": 1}, [dtrain])
+        renewal = xgboost_quantile_leaf_renewal(obj, dtrain) if kind == "xgb-ours-renewal" else None
+        if renewal is not None:
+            booster = renewal.before_training(booster)
+        fobj = go.xgboost_objective(renewal.objective if renewal is not None else obj)
+        return {"booster": booster, "dtrain": dtrain, "obj": fobj, "renewal": renewal}
+
+    def step(state, i):
+        state["booster"].update(state["dtrain"], i, fobj=state["obj"])
+        renewal = state["renewal"]
+        if renewal is not None:
+            renewal.after_iteration(state["booster"], i, {})
+            if i == rounds - 1:
+                renewal.after_training(state["booster"])
+
+    return start, step
+
+
 def time_xgboost(name, data, *, rounds, leaves, depth, lr, threads, repeats):
-    """Wall time (fit + predict) of the XGBoost built-in vs ours + renewal (and ours, no renewal): alternating
-    runs (``_bench.alternate``), medians and ratios of medians. Returns table rows and (alpha, ratio) pairs."""
-    X, y, Xt, yt, _ = data
+    """Training wall time of the XGBoost built-in vs ours + renewal (and ours, no renewal), trained round by round
+    in lockstep (``_bench.lockstep``: a slow spell of the shared machine falls on all three alike); medians of
+    ``repeats`` runs and ratios of medians. Returns table rows and (alpha, ratio) pairs."""
+    X, y = data[0], data[1]
     rows, ratios = [], []
     for alpha in ALPHAS:
-        fns = {kind: (lambda kind=kind: fit_predict(kind, alpha, X, y, Xt, rounds=rounds, leaves=leaves, depth=depth,
-                                                    lr=lr, threads=threads))
-               for kind in TIMED}
-        times = _bench.alternate(fns, repeats=repeats, warmup=0)
+        trainers = {kind: _xgboost_trainer(kind, alpha, X, y, rounds=rounds, depth=depth, lr=lr, threads=threads)
+                    for kind in TIMED}
+        times = _bench.lockstep(trainers, rounds, repeats=repeats, warmup=1)
         med = {kind: _bench.median(times[kind]) for kind in TIMED}
         base = med["xgb-builtin"]
         ratios.append((alpha, med["xgb-ours-renewal"] / base))
@@ -238,7 +273,7 @@ def main(argv=None):
         "published run of this benchmark. TreeObjective (XGBoost 3.2) cannot express a per-leaf quantile (its leaf "
         "values stay Newton steps).",
         "",
-        f"### XGBoost wall time: built-in vs ours + renewal (fit + predict, median of {repeats} alternating runs)",
+        f"### XGBoost training wall time: built-in vs ours + renewal (median of {repeats} runs in lockstep)",
         "",
         *timing,
         "",

@@ -584,3 +584,37 @@ def test_xgboost_leaf_without_training_rows_keeps_xgboost_value(rng, monkeypatch
     for data, score in ((dtrain, renewal._score), (dvalid, renewal._valid["valid"].score)):
         pred = booster.predict(data, output_margin=True)
         np.testing.assert_allclose(score, pred, rtol=0, atol=_sum_bound(booster, 8, init))
+
+
+@pytest.mark.parametrize("data", ["nan", "sparse_missing_zero", "categorical"])
+def test_xgboost_leaf_walk_equals_pred_leaf(rng, data):
+    # The renewal walks each new tree itself on dense float32 features (NaN = missing); XGBoost's pred_leaf is the
+    # reference, with missing values (NaN, or absent entries of a DMatrix built with missing=0), and with a
+    # categorical split (such trees fall back to pred_leaf)
+    from gbm_objectives.adapters.xgboost_renewal import _dense_features
+
+    X = rng.normal(size=(400, 5)).round(1)  # ties with split thresholds on purpose
+    y = X[:, 0] + rng.normal(size=400)
+    if data == "nan":
+        X[rng.random(X.shape) < 0.2] = np.nan
+        d = xgb.DMatrix(X, y)
+    elif data == "sparse_missing_zero":
+        X[rng.random(X.shape) < 0.3] = 0.0
+        d = xgb.DMatrix(X, y, missing=0.0)
+    else:
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(X, columns=list("abcde"))
+        frame["c"] = pd.Categorical(rng.integers(0, 4, size=400))
+        y = y + 2.0 * (frame["c"].cat.codes.to_numpy() == 2)
+        d = xgb.DMatrix(frame, y, enable_categorical=True)
+    booster = xgb.train({**XGB_PARAMS, "max_depth": 4, "eta": 0.3}, d, 10)
+    features = _dense_features(d)
+    walked = 0
+    for t in range(10):
+        tree = booster[t : t + 1]
+        nodes = _trees(tree)[0]
+        walk = XGBoostQuantileLeafRenewal._walker(nodes)
+        walked += walk is not None
+        got = XGBoostQuantileLeafRenewal._leaves(walk, tree, d, features)
+        np.testing.assert_array_equal(got, tree.predict(d, pred_leaf=True).astype(np.int64))
+    assert (walked < 10) if data == "categorical" else (walked == 10)

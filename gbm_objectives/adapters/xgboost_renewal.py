@@ -20,14 +20,16 @@ booster during training and writes it into the model once at the end::
                         early_stopping_rounds=20)
     pred = booster.predict(xgb.DMatrix(X_test, base_margin=np.full(len(X_test), init)), output_margin=True)
 
-How it works. After each round the callback reads the leaf of every training row in the *new tree only*
-(``booster[t:t + 1].predict(dtrain, pred_leaf=True)``: XGBoost 3.2 refuses ``pred_leaf`` with an
-``iteration_range`` that does not start at tree 0 and points to model slicing; a one-tree slice costs about as much
-as the leaf prediction, whatever the number of trees), computes ``eta * quantile(y - previous margin)`` per leaf
-with :func:`gbm_objectives.quantile.renewed_leaf_values` (``method="lower"`` by default: the exact weighted pinball
-argmin; XGBoost's built-in interpolates) and adds the renewed leaf values, rounded to float32 as the model will
-store them, to the float64 margins it keeps for the training rows (and for the validation sets given as
-``valid_X``). XGBoost's booster keeps its own un-renewed leaves and stale cached margins until training ends, so:
+How it works. After each round the callback takes the *new tree only* (``booster[t:t + 1]``, one small JSON),
+finds the leaf of every training row in it by walking the tree over the dense float32 features as XGBoost's
+predictor does (missing values go the default way, ``x < threshold`` goes left; for a tree with a categorical split,
+or features too large to hold densely, XGBoost's ``pred_leaf`` on the one-tree slice; XGBoost 3.2 refuses
+``pred_leaf`` with an ``iteration_range`` that does not start at tree 0 and points to model slicing), computes
+``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.quantile.renewed_leaf_values`
+(``method="lower"`` by default: the exact weighted pinball argmin; XGBoost's built-in interpolates) and adds the
+renewed leaf values, rounded to float32 as the model will store them, to the float64 margins it keeps for the
+training rows (and for the validation sets given as ``valid_X``). XGBoost's booster keeps its own un-renewed leaves
+and stale cached margins until training ends, so:
 
 * ``renewal.objective`` is a :class:`~gbm_objectives.QuantileLoss` whose gradients use the renewal's margins, not
   the stale ones XGBoost hands it (train with it, or the trees are grown on the wrong residuals; the callback raises
@@ -42,8 +44,9 @@ store them, to the float64 margins it keeps for the training rows (and for the v
   list the renewal first: the slice it takes then holds renewed leaves. Until then the booster, as seen by other
   callbacks, still holds the un-renewed leaves.
 
-Each round costs one leaf prediction per data set and a sort of the training residuals: ``O(rounds)`` in all
-(``scripts/bench_quantile.py`` reports the time against ``reg:quantileerror``).
+Each round costs a one-tree slice, a walk of it per data set and a sort of the training residuals; the end, one
+JSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports the time against
+``reg:quantileerror``).
 
 Differences from the built-in that remain: the quantile definition (``method``), the start (``base_margin``, e.g.
 ``QuantileLoss.init_score``, instead of XGBoost's estimated intercept), and with row subsampling
@@ -58,6 +61,7 @@ import json
 
 import numpy as np
 import xgboost as xgb
+from numba import njit
 
 from ..losses import QuantileLoss, get_objective
 from ..quantile import _check_method, renewed_leaf_values
@@ -92,12 +96,48 @@ def _alphas(text):
     return [float(a) for a in text.split(",") if a.strip()]
 
 
+_MAX_DENSE_VALUES = 1 << 26  # 256 MB of float32: above it, leaves come from XGBoost's pred_leaf
+
+
+@njit(cache=True, nogil=True)
+def _tree_leaves(X, left, right, feature, threshold, default_left, out):  # pragma: no cover (compiled)
+    """The leaf of every row of ``X`` in one numerical tree, as XGBoost's predictor walks it: a missing value
+    (NaN) goes the default way, otherwise ``x < threshold`` goes left (float32 against float32)."""
+    for i in range(X.shape[0]):
+        node = 0
+        while left[node] != -1:
+            x = X[i, feature[node]]
+            if x != x:
+                node = left[node] if default_left[node] else right[node]
+            elif x < threshold[node]:
+                node = left[node]
+            else:
+                node = right[node]
+        out[i] = node
+    return out
+
+
+def _dense_features(dmatrix):
+    """The DMatrix's features as a dense float32 array with NaN where XGBoost sees a missing value (an entry
+    absent from ``get_data()``), or None when that would take more than ``_MAX_DENSE_VALUES`` values."""
+    n, m = dmatrix.num_row(), dmatrix.num_col()
+    if n * m > _MAX_DENSE_VALUES:
+        return None
+    csr = dmatrix.get_data()
+    dense = np.full((n, m), np.nan, dtype=np.float32)
+    rows = np.repeat(np.arange(n), np.diff(csr.indptr))
+    dense[rows, csr.indices] = csr.data
+    return dense
+
+
 class _EvalSet:
-    """A data set whose renewed margins the callback keeps: its DMatrix (for leaves), labels, weights, margins."""
+    """A data set whose renewed margins the callback keeps: its DMatrix, dense features (for leaves), labels,
+    weights, margins."""
 
     def __init__(self, name, dmatrix):
         self.name = name
         self.dmatrix = dmatrix
+        self.features = None
         self.y = None
         self.w = None
         self.score = None
@@ -144,6 +184,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self.valid_X = dict(valid_X or {})
         self._valid_dmatrices = {name: self._as_dmatrix(name, v) for name, v in self.valid_X.items()}
         self._dtrain = dtrain_or_X if isinstance(dtrain_or_X, xgb.DMatrix) else None
+        self._train_features = None  # (DMatrix, its dense features or None)
         self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
         self._reset()
@@ -209,6 +250,8 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         ]
         if self._dtrain is None:
             self._dtrain = xgb.DMatrix(self.dtrain_or_X, enable_categorical=True)
+        if self._train_features is None or self._train_features[0] is not self._dtrain:
+            self._train_features = (self._dtrain, _dense_features(self._dtrain))
         self._n_start = model.num_boosted_rounds()  # trees of an earlier run (xgb_model=...) are kept as they are
         for name, dm in self._valid_dmatrices.items():
             ev = _EvalSet(name, dm)
@@ -217,6 +260,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 w = dm.get_weight()
                 ev.w = None if len(w) == 0 else w.astype(np.float64)
                 ev.score = np.asarray(model.predict(dm, output_margin=True), dtype=np.float64).reshape(-1)
+                ev.features = _dense_features(dm)
             self._valid[name] = ev
         return model
 
@@ -235,22 +279,22 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             )
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
         tree = model[t : t + 1]
-        leaf = self._leaves(tree, self._dtrain)
+        nodes = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"][0]
+        walk = self._walker(nodes)
+        leaf = self._leaves(walk, tree, self._dtrain, self._train_features[1])
         valid_leaves = {
-            name: self._leaves(tree, ev.dmatrix) for name, ev in self._valid.items() if ev.score is not None
+            name: self._leaves(walk, tree, ev.dmatrix, ev.features)
+            for name, ev in self._valid.items()
+            if ev.score is not None
         }
-        n_nodes = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
+        engine = np.asarray(nodes["split_conditions"], dtype=np.float32).astype(np.float64)  # float32 as stored
         new = renewed_leaf_values(
-            self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=n_nodes,
+            self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=len(engine),
             method=self.method,
         )
-        ids = np.flatnonzero(~np.isnan(new))  # the leaves training rows reach (pred_leaf gives leaf node ids)
-        values = np.float32(new).astype(np.float64)  # what the model will store
-        if len(ids) < n_nodes and any(np.isnan(values[v]).any() for v in valid_leaves.values()):
-            # a validation row reaches a leaf no training row does: it keeps XGBoost's value (read from the tree)
-            nodes = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"][0]
-            engine = np.asarray(nodes["split_conditions"], dtype=np.float32).astype(np.float64)
-            values = np.where(np.isnan(values), engine[:n_nodes], values)
+        ids = np.flatnonzero(~np.isnan(new))  # the leaves training rows reach
+        values = engine.copy()  # a leaf no training row reaches keeps XGBoost's value
+        values[ids] = np.float32(new[ids])  # what the model will store
         self._renewed[t] = (ids, values[ids])
         self._score += values[leaf]
         for name, vleaf in valid_leaves.items():
@@ -274,8 +318,25 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         return model
 
     @staticmethod
-    def _leaves(tree, dmatrix):
-        return np.asarray(tree.predict(dmatrix, pred_leaf=True)).reshape(-1).astype(np.int64)
+    def _walker(nodes):
+        """The tree's arrays for :func:`_tree_leaves`, or None when it has a categorical split."""
+        if any(nodes.get("split_type", ())):
+            return None
+        return (
+            np.asarray(nodes["left_children"], dtype=np.int32),
+            np.asarray(nodes["right_children"], dtype=np.int32),
+            np.asarray(nodes["split_indices"], dtype=np.int32),
+            np.asarray(nodes["split_conditions"], dtype=np.float32),
+            np.asarray(nodes["default_left"], dtype=np.uint8),
+        )
+
+    @staticmethod
+    def _leaves(walk, tree, dmatrix, features):
+        """Leaf node id of every row in the one-tree booster ``tree``: walked here on the dense features (the
+        fast path), else XGBoost's ``pred_leaf``, whose per-call set-up costs about as much as the walk saves."""
+        if walk is None or features is None:
+            return np.asarray(tree.predict(dmatrix, pred_leaf=True)).reshape(-1).astype(np.int64)
+        return _tree_leaves(features, *walk, np.empty(len(features), dtype=np.int64))
 
     def _set_data(self, ev):
         if ev.dmatrix is self._dtrain:
