@@ -44,6 +44,9 @@ and stale cached margins until training ends, so:
   list the renewal first: the slice it takes then holds renewed leaves. Until then the booster, as seen by other
   callbacks, still holds the un-renewed leaves.
 
+``eta`` is read from the training configuration after each round, so list the renewal before a
+``LearningRateScheduler`` (which sets the next round's rate in its own ``after_iteration``).
+
 Each round costs a one-tree slice, a walk of it per data set and a sort of the training residuals; the end, one
 JSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports the time against
 ``reg:quantileerror``).
