@@ -618,3 +618,24 @@ def test_xgboost_leaf_walk_equals_pred_leaf(rng, data):
         got = XGBoostQuantileLeafRenewal._leaves(walk, tree, d, features)
         np.testing.assert_array_equal(got, tree.predict(d, pred_leaf=True).astype(np.int64))
     assert (walked < 10) if data == "categorical" else (walked == 10)
+
+
+def test_xgboost_renewal_follows_a_learning_rate_schedule(rng):
+    # eta is read after every round: with a LearningRateScheduler listed after the renewal, the model equals the
+    # JSON rewrite's bit for bit (integer labels, dyadic rates: exact in float32)
+    X, y = _integer_data(rng, 300)
+    obj = go.QuantileLoss(0.4)
+    init = obj.init_score(y)
+
+    def schedule():
+        return xgb.callback.LearningRateScheduler(lambda i: 0.5 if i < 3 else 0.25)  # sets round i + 1
+
+    d_ref = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    ref = xgb.train({**XGB_PARAMS, "eta": 0.5, "max_depth": 3}, d_ref, 8, obj=go.xgboost_objective(obj),
+                    callbacks=[_JSONRewriteRenewal(0.4, d_ref, previous="predict"), schedule()])
+    d_new = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, d_new)
+    new = xgb.train({**XGB_PARAMS, "eta": 0.5, "max_depth": 3}, d_new, 8, obj=go.xgboost_objective(renewal.objective),
+                    callbacks=[renewal, schedule()])
+    d = xgb.DMatrix(X, base_margin=np.full(len(y), init))
+    np.testing.assert_array_equal(new.predict(d, output_margin=True), ref.predict(d, output_margin=True))
