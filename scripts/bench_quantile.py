@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import sys
 import time
 from pathlib import Path
@@ -215,6 +216,7 @@ def main(argv=None):
         ("synthetic heteroscedastic", lambda: load_synthetic(2000 if args.quick else 10000)),
     ]
     t_start = time.perf_counter()
+    load_start = os.getloadavg()[0]
     parts, findings, xgb_findings = [], [], []
     repeats = 3 if args.quick else 5
     timing = ["| data | alpha | built-in s | ours + renewal s | ratio | ours, no renewal s | ratio | "
@@ -252,6 +254,7 @@ def main(argv=None):
             sweep.append(f"| {r} | {alpha:g} | {b:.5f} | {loss['lgb-ours-renewal']:.5f} ({100 * (loss['lgb-ours-renewal'] / b - 1):+.2f} %) | "
                          f"{loss['lgb-ours-plain']:.5f} ({100 * (loss['lgb-ours-plain'] / b - 1):+.2f} %) |")
     total = time.perf_counter() - t_start
+    load = (load_start, os.getloadavg()[0])
     md = "\n".join([
         "## Quantile regression: leaf renewal (`scripts/bench_quantile.py`)",
         "",
@@ -279,8 +282,10 @@ def main(argv=None):
         "",
         "Renewal ms/round = (ours + renewal - ours, no renewal) / rounds: the renewal's own cost per round (a "
         "one-tree model slice and its JSON, the leaf walk, the residual sort; the final JSON edit spread over the "
-        "rounds). It hardly depends on the model, so its ratio to XGBoost's own per-round time is largest on the "
-        "smallest data set. The machine is shared: the load of other processes varies during the run.",
+        "rounds). It does not grow with the number of trees (one one-tree slice per round); it has a fixed part (the "
+        "slice, the JSON) and a part linear in the rows (walk, sort), so relative to XGBoost's own per-round time it "
+        "is largest on the smallest data set (autoclaims). The machine is shared: other processes' load (1-minute "
+        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, 2 cores) varies during the run.",
         "",
         *timing,
         "",
