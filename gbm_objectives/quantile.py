@@ -137,8 +137,11 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
 
     Notes
     -----
-    Rows are sorted once by (leaf, residual) with a stable sort; the unweighted ``"lightgbm"`` rule is then
-    evaluated for all leaves at once, the other rules leaf by leaf.
+    Rows are sorted once by residual, then by leaf with a stable (radix) sort. Without weights the order of tied
+    residuals cannot change a quantile, so the residual sort need not be stable, and both rules are evaluated for
+    all leaves at once (``"lower"``: the ``ceil(alpha * n)``-th smallest of the ``n`` residuals, which is where
+    the cumulative count first reaches ``alpha * n``). With weights, ties keep the input order and each leaf is
+    evaluated on its own.
     """
     alpha = check_interval(alpha, "alpha", 0, 1)
     _check_method(method)
@@ -151,18 +154,24 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
     n_leaves = int(leaf.max()) + 1 if n_leaves is None else int(n_leaves)
     if len(r) and leaf.max() >= n_leaves:
         raise ValueError(f"leaf_index must be < n_leaves={n_leaves}; got {leaf.max()}")
-    order = np.lexsort((r, leaf))
+    first = np.argsort(r, kind=None if w is None else "stable")
+    key = leaf[first].astype(np.int16) if n_leaves <= np.iinfo(np.int16).max else leaf[first]  # radix-sorted
+    order = first[np.argsort(key, kind="stable")]
     v, leaf_sorted = r[order], leaf[order]
     counts = np.bincount(leaf_sorted, minlength=n_leaves)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     out = np.full(n_leaves, np.nan)
-    if method == "lightgbm" and w is None:
+    if w is None:
         nonempty = counts > 0
         n = counts[nonempty]
+        s = starts[nonempty]
+        if method == "lower":
+            k = np.clip(np.ceil(alpha * n).astype(np.int64) - 1, 0, n - 1)
+            out[nonempty] = v[s + k]
+            return out
         position = _lightgbm_alpha(alpha) * (n - 1)
         lo = np.minimum(np.floor(position).astype(np.int64), n - 1)
         hi = np.minimum(lo + 1, n - 1)
-        s = starts[nonempty]
         out[nonempty] = v[s + lo] + (position - lo) * (v[s + hi] - v[s + lo])
         return out
     w_sorted = None if w is None else w[order]

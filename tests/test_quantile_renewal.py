@@ -1,5 +1,8 @@
 """Quantile leaf renewal: the per-leaf quantile math, and the LightGBM callback against the built-in objective."""
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 
@@ -226,31 +229,174 @@ def test_estimator_eval_set_reports_the_renewed_model(rng):
     assert isinstance(reg.objective_, go.QuantileLoss) and reg.objective_.alpha == 0.7
 
 
-# ---------------------------------------------------------------------------------------------------------
-# XGBoost: renewal by editing the JSON model
-# ---------------------------------------------------------------------------------------------------------
-def test_xgboost_tiny_case_matches_hand_computed_quantiles():
-    xgb = pytest.importorskip("xgboost")
-    from gbm_objectives.adapters.xgboost_renewal import xgboost_quantile_leaf_renewal
+def test_no_tree_grown_does_not_crash(rng):
+    # 30 rows < 2 * min_data_in_leaf (20): LightGBM grows no split at all (issue 11 item 5: the renewal used to fail
+    # with "zero-size array to reduction operation maximum" on the round where LightGBM adds no tree)
+    X30 = rng.normal(size=(30, 3))
+    reg = go.GBMRegressor(objective="quantile", n_estimators=5, n_jobs=1).fit(X30, X30[:, 0])
+    np.testing.assert_allclose(reg.predict(X30), np.full(30, reg.objective_.init_score(X30[:, 0])), rtol=0, atol=1e-12)
+    Xv = rng.normal(size=(30, 3))
+    reg = go.GBMRegressor(objective="quantile", n_estimators=5, n_jobs=1)
+    reg.fit(X30, X30[:, 0], eval_set=[(Xv, Xv[:, 0])], early_stopping_rounds=2)
+    history = reg.evals_result_["valid_0"]["quantile_loss"]
+    assert history[-1] == pytest.approx(reg.objective_.loss(Xv[:, 0], reg.predict(Xv)))
+    # a constant target: the renewed model stays at the constant
+    y = np.full(200, 2.0)
+    X = rng.normal(size=(200, 3))
+    np.testing.assert_array_equal(go.GBMRegressor(objective="quantile", n_estimators=5, n_jobs=1).fit(X, y).predict(X), y)
 
+
+# ---------------------------------------------------------------------------------------------------------
+# XGBoost: renewal kept outside the booster, written into the model once
+# ---------------------------------------------------------------------------------------------------------
+xgb = pytest.importorskip("xgboost")
+from gbm_objectives.adapters.xgboost import objective_loss_metric as xgb_loss_metric  # noqa: E402
+from gbm_objectives.adapters.xgboost_renewal import (  # noqa: E402
+    XGBoostQuantileLeafRenewal,
+    xgboost_quantile_leaf_renewal,
+)
+
+U32 = 2.0**-24  # unit roundoff of float32
+
+
+def _trees(booster):
+    return json.loads(booster.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
+
+
+class _JSONRewriteRenewal(xgb.callback.TrainingCallback):
+    """The former O(rounds^2) method, as a reference: after every round, renew the new tree's leaves from the
+    previous margin, write them into the JSON model and reload it (XGBoost then recomputes every margin from the
+    renewed float32 leaves).
+
+    ``previous="subtract"`` is the former code: previous margin = float32 prediction with the new tree minus its
+    un-renewed leaf value. ``previous="predict"`` predicts the first t (renewed) trees instead (exact whenever the
+    float32 sums are). XGBoost evaluates before the callbacks run, i.e. without this round's renewal; for the sets
+    in ``valid`` the ``quantile_loss`` entry is recomputed from the rewritten model's own predictions.
+    """
+
+    def __init__(self, alpha, dtrain, previous="subtract", method="lower", valid=None):
+        super().__init__()
+        self.alpha, self.dtrain, self.previous, self.method = alpha, dtrain, previous, method
+        self.valid = valid or {}
+
+    def after_iteration(self, model, epoch, evals_log):
+        d = self.dtrain
+        y = d.get_label().astype(np.float64)
+        w = d.get_weight()
+        w = None if len(w) == 0 else w
+        config_text = model.save_config()
+        eta = float(json.loads(config_text)["learner"]["gradient_booster"]["tree_train_param"]["eta"])
+        model_json = json.loads(model.save_raw(raw_format="json"))
+        tree = model_json["learner"]["gradient_booster"]["model"]["trees"][epoch]
+        values = np.asarray(tree["split_conditions"], dtype=np.float64)
+        is_leaf = np.asarray(tree["left_children"]) == -1
+        leaf = np.asarray(model.predict(d, pred_leaf=True, iteration_range=(0, epoch + 1)))
+        leaf = leaf.reshape(len(leaf), -1)[:, -1].astype(np.int64)
+        if self.previous == "subtract":
+            previous = model.predict(d, output_margin=True, iteration_range=(0, epoch + 1)) - values[leaf]
+        elif epoch == 0:
+            previous = d.get_base_margin().astype(np.float64)
+        else:
+            previous = model.predict(d, output_margin=True, iteration_range=(0, epoch)).astype(np.float64)
+        new = renewed_leaf_values(y, previous, leaf, self.alpha, learning_rate=eta, sample_weight=w,
+                                  n_leaves=len(values), method=self.method)
+        update = is_leaf & ~np.isnan(new)
+        values[update] = new[update]
+        tree["split_conditions"] = values.tolist()
+        model.load_model(bytearray(json.dumps(model_json), "utf-8"))
+        model.load_config(config_text)
+        for name, dv in self.valid.items():
+            pred = model.predict(dv, output_margin=True)
+            evals_log[name]["quantile_loss"][-1] = go.QuantileLoss(self.alpha).loss(dv.get_label(), pred)
+        return False
+
+
+XGB_PARAMS = {"nthread": 1, "disable_default_eval_metric": 1}
+
+
+def _integer_data(rng, n):
+    """Integer labels in [-60, 60]: with eta = 0.5 and the "lower" quantile every leaf value and margin below is a
+    dyadic rational with fewer than 24 significant bits, so float32 storage and summation are exact."""
+    X = rng.uniform(-2, 2, size=(n, 4))
+    y = np.clip(np.round(4 * X[:, 0] + 3 * rng.standard_t(3, size=n)), -60, 60)
+    return X, y
+
+
+def _train_both(X, y, w, alpha, rounds, params, reference):
+    obj = go.QuantileLoss(alpha)
+    init = obj.init_score(y, sample_weight=w)
+    d_ref = xgb.DMatrix(X, y, weight=w, base_margin=np.full(len(y), init))
+    ref = xgb.train(params, d_ref, rounds, obj=go.xgboost_objective(obj), callbacks=[reference(alpha, d_ref)])
+    d_new = xgb.DMatrix(X, y, weight=w, base_margin=np.full(len(y), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, X)  # raw features: labels and weights come from the objective
+    new = xgb.train(params, d_new, rounds, obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    return ref, new, renewal, xgb.DMatrix(X, base_margin=np.full(len(y), init))
+
+
+@pytest.mark.parametrize("alpha", [0.25, 0.9])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_xgboost_renewal_equals_the_json_rewrite_bit_for_bit_when_float32_is_exact(rng, alpha, weighted):
+    X, y = _integer_data(rng, 400)
+    w = rng.choice([0.5, 1.0, 2.0], size=len(y)) if weighted else None
+    params = {**XGB_PARAMS, "eta": 0.5, "max_depth": 3}
+    ref, new, renewal, d = _train_both(
+        X, y, w, alpha, 12, params, lambda a, dm: _JSONRewriteRenewal(a, dm, previous="predict")
+    )
+    np.testing.assert_array_equal(new.predict(d, pred_leaf=True), ref.predict(d, pred_leaf=True))
+    np.testing.assert_array_equal(new.predict(d, output_margin=True), ref.predict(d, output_margin=True))
+    np.testing.assert_array_equal(renewal._score, new.predict(d, output_margin=True))  # the kept margins are exact
+    assert renewal.n_renewed_ == 12
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_xgboost_renewal_equals_the_former_method_to_float32_rounding(rng, weighted):
+    # Continuous labels: the former method reconstructs the previous margin as fl32(prediction) - fl32(leaf) and
+    # stores float32 leaves every round; this one sums the same float32 leaves in float64. With the same trees
+    # (checked), the leaf values differ only by rounding, bounded round by round:
+    #   the former previous margin is off by <= (t + 2) u M (float32 sum of t + 1 terms, one subtraction), plus the
+    #   leaf differences so far; a residual quantile moves by at most the largest perturbation of its residuals
+    #   (order statistics are 1-Lipschitz in the max norm), the leaf by eta times that, plus u |leaf| per float32
+    #   rounding of each method:  L_t <= eta (sum_{s<t} L_s + (t + 2) u M) + 2 u max|leaf|;
+    #   the final float32 predictions differ by <= sum_t L_t + 2 T u M.
+    # u = 2^-24, M = the largest |margin| any stage reaches.
+    X, y = _synthetic(rng, 600)
+    w = rng.choice([0.5, 1.0, 2.0], size=len(y)) if weighted else None
+    rounds, eta, alpha = 20, 0.3, 0.8
+    ref, new, renewal, d = _train_both(X, y, w, alpha, rounds, {**XGB_PARAMS, "eta": eta, "max_depth": 4},
+                                       lambda a, dm: _JSONRewriteRenewal(a, dm, previous="subtract"))
+    np.testing.assert_array_equal(new.predict(d, pred_leaf=True), ref.predict(d, pred_leaf=True))
+    M = max(np.abs(b.predict(d, output_margin=True, iteration_range=(0, k))).max()
+            for b in (ref, new) for k in range(1, rounds + 1))
+    max_leaf = max(np.abs(t["split_conditions"]).max() for t in _trees(new))
+    total = 0.0
+    for t in range(rounds):
+        total += eta * (total + (t + 2) * U32 * M) + 2 * U32 * max_leaf
+    bound = total + 2 * rounds * U32 * M
+    diff = np.abs(new.predict(d, output_margin=True) - ref.predict(d, output_margin=True)).max()
+    assert 0 < diff <= bound
+
+
+def test_xgboost_tiny_case_matches_hand_computed_quantiles():
     X = np.r_[np.zeros(5), np.ones(5)].reshape(-1, 1)
     y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0])
-    dtrain = xgb.DMatrix(X, y, base_margin=np.full(10, 5.0))
-    renewal = xgboost_quantile_leaf_renewal(go.QuantileLoss(0.5), dtrain)
     params = {"eta": 0.5, "max_depth": 1, "min_child_weight": 0, "lambda": 0, "nthread": 1}
-    booster = xgb.train(params, dtrain, 1, obj=go.xgboost_objective(go.QuantileLoss(0.5)), callbacks=[renewal])
-    # residuals y - 5: left {-4, ..., 0}, right {5, ..., 45}; "lower" median = the 3rd value: -2 and 25; times eta
-    pred = booster.predict(xgb.DMatrix(np.array([[0.0], [1.0]]), base_margin=np.full(2, 5.0)), output_margin=True)
-    np.testing.assert_allclose(pred, [5.0 + 0.5 * -2.0, 5.0 + 0.5 * 25.0], rtol=1e-6)
-    assert renewal.n_renewed_ == 1
+    dtest = xgb.DMatrix(np.array([[0.0], [1.0]]), base_margin=np.full(2, 5.0))
+    for source in ("dmatrix", "X"):
+        dtrain = xgb.DMatrix(X, y, base_margin=np.full(10, 5.0))
+        renewal = xgboost_quantile_leaf_renewal(go.QuantileLoss(0.5), dtrain if source == "dmatrix" else X)
+        booster = xgb.train(params, dtrain, 1, obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+        # residuals y - 5: left {-4, ..., 0}, right {5, ..., 45}; "lower" median = the 3rd value: -2 and 25; times eta
+        np.testing.assert_allclose(booster.predict(dtest, output_margin=True), [5.0 + 0.5 * -2.0, 5.0 + 0.5 * 25.0])
+        assert renewal.n_renewed_ == 1
+    # weights 1, 1, 1, 1, 10 on the left residuals -4..0: the lower weighted median is 0
+    w = np.r_[1.0, 1.0, 1.0, 1.0, 10.0, np.ones(5)]
+    dtrain = xgb.DMatrix(X, y, weight=w, base_margin=np.full(10, 5.0))
+    renewal = xgboost_quantile_leaf_renewal(go.QuantileLoss(0.5), dtrain)
+    booster = xgb.train(params, dtrain, 1, obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    np.testing.assert_allclose(booster.predict(dtest, output_margin=True), [5.0, 5.0 + 0.5 * 25.0])
 
 
 def test_xgboost_renewal_keeps_the_training_configuration_and_helps(rng):
-    xgb = pytest.importorskip("xgboost")
-    import json
-
-    from gbm_objectives.adapters.xgboost_renewal import xgboost_quantile_leaf_renewal
-
     X, y = _synthetic(rng, 800)
     Xt, yt = _synthetic(rng, 800)
     obj = go.QuantileLoss(0.9)
@@ -258,9 +404,237 @@ def test_xgboost_renewal_keeps_the_training_configuration_and_helps(rng):
     params = {"eta": 0.1, "max_depth": 3, "nthread": 1}
     dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
     renewal = xgboost_quantile_leaf_renewal(obj, dtrain)
-    renewed = xgb.train(params, dtrain, 25, obj=go.xgboost_objective(obj), callbacks=[renewal])
+    renewed = xgb.train(params, dtrain, 25, obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
     tree_param = json.loads(renewed.save_config())["learner"]["gradient_booster"]["tree_train_param"]
     assert float(tree_param["eta"]) == pytest.approx(0.1) and int(tree_param["max_depth"]) == 3  # not reset by reload
     plain = xgb.train(params, xgb.DMatrix(X, y, base_margin=np.full(len(y), init)), 25, obj=go.xgboost_objective(obj))
     dtest = xgb.DMatrix(Xt, base_margin=np.full(len(yt), init))
     assert obj.loss(yt, renewed.predict(dtest, output_margin=True)) < obj.loss(yt, plain.predict(dtest, output_margin=True))
+
+
+def _sum_bound(booster, k, init):
+    """|XGBoost's float32 margin - the exact sum of the same float32 terms| <= (k + 1) u sum|terms| (recursive
+    summation of k + 1 terms, first order), with sum|terms| <= |init| + k * max|leaf| over the first k trees."""
+    max_leaf = max(np.abs(t["split_conditions"]).max() for t in _trees(booster)[:k])
+    return (k + 1) * U32 * (abs(init) + k * max_leaf)
+
+
+def _loss_bound(booster, k, alpha, init):
+    """The pinball loss is max(alpha, 1 - alpha)-Lipschitz in the margin."""
+    return max(alpha, 1 - alpha) * _sum_bound(booster, k, init)
+
+
+@pytest.mark.parametrize("metric", ["own", "builtin"])
+def test_xgboost_evaluation_log_is_that_of_the_renewed_model(rng, metric):
+    X, y = _synthetic(rng, 500)
+    Xv, yv = _synthetic(rng, 300)
+    wv = rng.uniform(0.5, 2.0, size=len(yv))
+    alpha = 0.8
+    obj = go.QuantileLoss(alpha)
+    init = obj.init_score(y)
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    dvalid = xgb.DMatrix(Xv, yv, weight=wv, base_margin=np.full(len(yv), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"train": dtrain, "valid": dvalid})
+    params = {**XGB_PARAMS, "eta": 0.3, "max_depth": 3}
+    kw = {"custom_metric": xgb_loss_metric(obj)}
+    if metric == "builtin":
+        params, kw = {**params, "eval_metric": "quantile", "quantile_alpha": alpha}, {}
+    name = "quantile_loss" if metric == "own" else "quantile"
+    record = {}
+    booster = xgb.train(params, dtrain, 15, obj=go.xgboost_objective(renewal.objective), callbacks=[renewal],
+                        evals=[(dtrain, "train"), (dvalid, "valid")], evals_result=record, verbose_eval=False, **kw)
+    for data, yy, ww in ((dtrain, y, None), (dvalid, yv, wv)):
+        history = record["train" if data is dtrain else "valid"][name]
+        assert len(history) == 15
+        for k in (1, 7, 15):
+            pred = booster.predict(data, output_margin=True, iteration_range=(0, k))
+            assert abs(history[k - 1] - obj.loss(yy, pred, sample_weight=ww)) <= _loss_bound(booster, k, alpha, init)
+    np.testing.assert_allclose(renewal._valid["valid"].score, booster.predict(dvalid, output_margin=True),
+                               rtol=0, atol=_sum_bound(booster, 15, init))
+
+
+def test_xgboost_early_stopping_keeps_renewed_leaves(rng):
+    # Stopping decisions are taken on the renewed losses: on exact (integer) data, early stopping with this
+    # renewal stops where the JSON rewrite stops when its evaluations are recomputed from the rewritten model,
+    # with the same model. (XGBoost's own log is stale: computed before the callbacks, and for this renewal from
+    # un-renewed leaves.)
+    X, y = _integer_data(rng, 300)
+    Xv, yv = _integer_data(rng, 200)
+    alpha = 0.3
+    obj = go.QuantileLoss(alpha)
+    init = obj.init_score(y)
+    params = {**XGB_PARAMS, "eta": 0.5, "max_depth": 4}
+
+    def fit(make_callback, save_best):
+        dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+        dvalid = xgb.DMatrix(Xv, yv, base_margin=np.full(len(yv), init))
+        callback, objective = make_callback(dtrain, dvalid)
+        record = {}
+        stop = xgb.callback.EarlyStopping(rounds=3, save_best=save_best)
+        booster = xgb.train(params, dtrain, 60, obj=go.xgboost_objective(objective), callbacks=[callback, stop],
+                            evals=[(dvalid, "valid")], custom_metric=xgb_loss_metric(obj), evals_result=record,
+                            verbose_eval=False)
+        return booster, record["valid"]["quantile_loss"], dvalid
+
+    def renewal(dtrain, dvalid):
+        r = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"valid": dvalid})
+        return r, r.objective
+
+    ref, ref_history, _ = fit(
+        lambda dt, dv: (_JSONRewriteRenewal(alpha, dt, previous="predict", valid={"valid": dv}), obj), False
+    )
+    for save_best in (False, True):
+        new, history, dvalid = fit(renewal, save_best)
+        assert len(history) < 60  # it stopped early
+        assert history == ref_history and new.best_iteration == ref.best_iteration
+        assert new.best_iteration == int(np.argmin(history))
+        best = new.best_iteration + 1
+        pred = new.predict(dvalid, output_margin=True, iteration_range=(0, best))
+        np.testing.assert_array_equal(pred, ref.predict(dvalid, output_margin=True, iteration_range=(0, best)))
+        assert obj.loss(yv, pred) == history[best - 1]
+        assert new.num_boosted_rounds() == (best if save_best else len(history))
+
+
+def test_xgboost_constant_target_and_single_leaf_trees_stay_at_the_start(rng):
+    # No split (constant target, or min_child_weight above the row count): every tree is a single leaf. As
+    # reg:quantileerror does, the leaf is renewed: the residual quantile is 0, so the model stays at the start
+    # (a plain Newton leaf would move it by -eta (1 - alpha) n / (n + lambda) every round).
+    X = rng.normal(size=(30, 3))
+    for y, extra in ((np.full(30, 2.0), {}), (X[:, 0], {"min_child_weight": 100})):
+        obj = go.QuantileLoss(0.7)
+        init = obj.init_score(y)
+        dtrain = xgb.DMatrix(X, y, base_margin=np.full(30, init))
+        renewal = xgboost_quantile_leaf_renewal(obj, X)
+        booster = xgb.train({**XGB_PARAMS, **extra}, dtrain, 5, obj=go.xgboost_objective(renewal.objective),
+                            callbacks=[renewal])
+        assert all(len(t["split_conditions"]) == 1 for t in _trees(booster))
+        np.testing.assert_array_equal(booster.predict(dtrain, output_margin=True), np.float32(init))
+
+
+def test_xgboost_continued_training_equals_one_run(rng):
+    X, y = _integer_data(rng, 300)
+    obj = go.QuantileLoss(0.6)
+    init = obj.init_score(y)
+    params = {**XGB_PARAMS, "eta": 0.5, "max_depth": 3}
+
+    def fit(rounds, xgb_model=None):
+        dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+        r = xgboost_quantile_leaf_renewal(obj, dtrain)
+        b = xgb.train(params, dtrain, rounds, obj=go.xgboost_objective(r.objective), callbacks=[r], xgb_model=xgb_model)
+        return b, r
+
+    one, _ = fit(10)
+    first, _ = fit(4)
+    second, r = fit(6, xgb_model=first)
+    assert r.n_renewed_ == 6 and second.num_boosted_rounds() == 10
+    d = xgb.DMatrix(X, base_margin=np.full(len(y), init))
+    np.testing.assert_array_equal(second.predict(d, output_margin=True), one.predict(d, output_margin=True))
+
+
+def test_xgboost_renewal_misuse_raises(rng):
+    X, y = _synthetic(rng, 100)
+    obj = go.QuantileLoss(0.5)
+    dtrain = xgb.DMatrix(X, y)
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain)
+    with pytest.raises(ValueError, match="renewal.objective"):  # trained with another objective
+        xgb.train(XGB_PARAMS, dtrain, 2, obj=go.xgboost_objective(obj), callbacks=[renewal])
+    with pytest.raises(ValueError, match="callbacks=\\[renewal\\]"):  # the objective without its callback
+        xgb.train(XGB_PARAMS, dtrain, 2, obj=go.xgboost_objective(renewal.objective))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain)
+    with pytest.raises(ValueError, match="num_parallel_tree"):
+        xgb.train({**XGB_PARAMS, "num_parallel_tree": 2}, dtrain, 2, obj=go.xgboost_objective(renewal.objective),
+                  callbacks=[renewal])
+    with pytest.raises(ValueError, match="gbtree"):
+        xgb.train({**XGB_PARAMS, "booster": "dart"}, dtrain, 2, obj=go.xgboost_objective(renewal.objective),
+                  callbacks=[renewal])
+    with pytest.raises(TypeError, match="QuantileLoss"):
+        xgboost_quantile_leaf_renewal(go.HuberLoss(), dtrain)
+    with pytest.raises(TypeError, match="dtrain_or_X"):
+        XGBoostQuantileLeafRenewal(obj, None)
+    with pytest.raises(TypeError, match="valid_X\\['v'\\]"):
+        xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"v": X})
+    with pytest.raises(ValueError, match="method"):
+        xgboost_quantile_leaf_renewal(obj, dtrain, method="x")
+    # the objective pickles as a plain QuantileLoss
+    back = pickle.loads(pickle.dumps(renewal.objective))
+    assert type(back) is go.QuantileLoss and back.alpha == 0.5
+
+
+def test_xgboost_leaf_without_training_rows_keeps_xgboost_value(rng, monkeypatch):
+    # Every XGBoost leaf normally holds training rows; should one not (renewed value NaN), the leaf keeps XGBoost's
+    # value in the model *and* in the kept margins. Simulated by hiding the last leaf of every tree from the renewal.
+    import gbm_objectives.adapters.xgboost_renewal as module
+
+    def hide_last_leaf(y, score, leaf, alpha, **kw):
+        out = renewed_leaf_values(y, score, leaf, alpha, **kw)
+        out[leaf.max()] = np.nan
+        return out
+
+    monkeypatch.setattr(module, "renewed_leaf_values", hide_last_leaf)
+    X, y = _synthetic(rng, 300)
+    Xv, yv = _synthetic(rng, 200)
+    obj = go.QuantileLoss(0.6)
+    init = obj.init_score(y)
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    dvalid = xgb.DMatrix(Xv, yv, base_margin=np.full(len(yv), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"valid": dvalid})
+    booster = xgb.train({**XGB_PARAMS, "eta": 0.3, "max_depth": 3}, dtrain, 8,
+                        obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    for data, score in ((dtrain, renewal._score), (dvalid, renewal._valid["valid"].score)):
+        pred = booster.predict(data, output_margin=True)
+        np.testing.assert_allclose(score, pred, rtol=0, atol=_sum_bound(booster, 8, init))
+
+
+@pytest.mark.parametrize("data", ["nan", "sparse_missing_zero", "categorical"])
+def test_xgboost_leaf_walk_equals_pred_leaf(rng, data):
+    # The renewal walks each new tree itself on dense float32 features (NaN = missing); XGBoost's pred_leaf is the
+    # reference, with missing values (NaN, or absent entries of a DMatrix built with missing=0), and with a
+    # categorical split (such trees fall back to pred_leaf)
+    from gbm_objectives.adapters.xgboost_renewal import _dense_features
+
+    X = rng.normal(size=(400, 5)).round(1)  # ties with split thresholds on purpose
+    y = X[:, 0] + rng.normal(size=400)
+    if data == "nan":
+        X[rng.random(X.shape) < 0.2] = np.nan
+        d = xgb.DMatrix(X, y)
+    elif data == "sparse_missing_zero":
+        X[rng.random(X.shape) < 0.3] = 0.0
+        d = xgb.DMatrix(X, y, missing=0.0)
+    else:
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(X, columns=list("abcde"))
+        frame["c"] = pd.Categorical(rng.integers(0, 4, size=400))
+        y = y + 2.0 * (frame["c"].cat.codes.to_numpy() == 2)
+        d = xgb.DMatrix(frame, y, enable_categorical=True)
+    booster = xgb.train({**XGB_PARAMS, "max_depth": 4, "eta": 0.3}, d, 10)
+    features = _dense_features(d)
+    walked = 0
+    for t in range(10):
+        tree = booster[t : t + 1]
+        nodes = _trees(tree)[0]
+        walk = XGBoostQuantileLeafRenewal._walker(nodes)
+        walked += walk is not None
+        got = XGBoostQuantileLeafRenewal._leaves(walk, tree, d, features)
+        np.testing.assert_array_equal(got, tree.predict(d, pred_leaf=True).astype(np.int64))
+    assert (walked < 10) if data == "categorical" else (walked == 10)
+
+
+def test_xgboost_renewal_follows_a_learning_rate_schedule(rng):
+    # eta is read after every round: with a LearningRateScheduler listed after the renewal, the model equals the
+    # JSON rewrite's bit for bit (integer labels, dyadic rates: exact in float32)
+    X, y = _integer_data(rng, 300)
+    obj = go.QuantileLoss(0.4)
+    init = obj.init_score(y)
+
+    def schedule():
+        return xgb.callback.LearningRateScheduler(lambda i: 0.5 if i < 3 else 0.25)  # sets round i + 1
+
+    d_ref = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    ref = xgb.train({**XGB_PARAMS, "eta": 0.5, "max_depth": 3}, d_ref, 8, obj=go.xgboost_objective(obj),
+                    callbacks=[_JSONRewriteRenewal(0.4, d_ref, previous="predict"), schedule()])
+    d_new = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, d_new)
+    new = xgb.train({**XGB_PARAMS, "eta": 0.5, "max_depth": 3}, d_new, 8, obj=go.xgboost_objective(renewal.objective),
+                    callbacks=[renewal, schedule()])
+    d = xgb.DMatrix(X, base_margin=np.full(len(y), init))
+    np.testing.assert_array_equal(new.predict(d, output_margin=True), ref.predict(d, output_margin=True))

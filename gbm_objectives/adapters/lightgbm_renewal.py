@@ -128,6 +128,11 @@ class QuantileLeafRenewal:
         it = env.iteration
         if it < self.n_renewed_:
             return
+        if booster.current_iteration() <= it:
+            # no tree was added this round (LightGBM found no split, e.g. fewer than 2 * min_data_in_leaf rows or a
+            # constant target): nothing to renew, the score is unchanged
+            self._patch_evaluations(booster, env.evaluation_result_list)
+            return
         train_set = booster.train_set
         X = self.X if self.X is not None else getattr(train_set, "data", None)
         if X is None:
@@ -198,7 +203,7 @@ class QuantileLeafRenewal:
         return booster.valid_sets[names.index(name)]
 
     def _patch_evaluations(self, booster, results):
-        if not results:
+        if not results or self._score is None:  # no tree renewed yet: LightGBM's values are the model's
             return
         metric_names = {"quantile", f"{QuantileLoss.name}_loss"}
         for i, entry in enumerate(results):
