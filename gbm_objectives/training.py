@@ -411,10 +411,9 @@ def train(
         engine.check_groups(train_objective, gv)
     cbs = list(callbacks or ())
     if leaf_renewal and not native and isinstance(reference, QuantileLoss):
-        valid_X = {name: Xv for name, Xv, *_ in valid_sets}
-        train_objective, renewal = engine.quantile_renewal(reference, X, valid_X)
-        if renewal is not None:
-            cbs.insert(0, renewal)
+        valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
+        train_objective, renewal = engine.quantile_renewal(reference, X, valid, init)
+        cbs.insert(0, renewal)  # first: it renews the new tree before anything reads the model or its log
 
     groups = {name: (yv, wv, gv) for name, _, yv, wv, gv in valid_sets}
 

@@ -20,6 +20,9 @@ import gbm_objectives as go
         go.GBMRegressor(n_estimators=10),
         go.GBMClassifier(n_estimators=10, backend="xgboost", n_jobs=1),
         go.GBMRegressor(n_estimators=10, backend="xgboost", n_jobs=1),
+        # leaf renewal on both engines, including data on which the engine grows no tree (tiny, constant target)
+        go.GBMRegressor(objective="quantile", n_estimators=10, n_jobs=1),
+        go.GBMRegressor(objective="quantile", n_estimators=10, backend="xgboost", n_jobs=1),
     ],
 )
 def test_sklearn_compatible(estimator, check):

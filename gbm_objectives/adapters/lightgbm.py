@@ -175,11 +175,12 @@ def engine_params(params=None, *, n_jobs=None):
     return out
 
 
-def quantile_renewal(objective, X, valid_X):
-    """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`)."""
+def quantile_renewal(objective, X, valid_sets, init_score=None):
+    """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`); ``valid_sets``
+    maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster)."""
     from .lightgbm_renewal import quantile_leaf_renewal
 
-    renewal = quantile_leaf_renewal(objective, X, valid_X=valid_X)
+    renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()})
     return renewal.objective, renewal
 
 

@@ -87,13 +87,14 @@ class QuantileLeafRenewal:
         Number of trees renewed so far.
     """
 
-    order = 0  # before log_evaluation (10), record_evaluation (20) and early_stopping (30)
-    before_iteration = False
 
     def __init__(self, objective, X=None, *, valid_X=None, method="lightgbm"):
         base = get_objective(objective)
         if not isinstance(base, QuantileLoss):
             raise TypeError(f"objective must be a QuantileLoss (or 'quantile'); got {base!r}")
+        # instance attributes: lgb.train gives every callback without an *instance* "order" a negative one
+        self.order = 0  # before log_evaluation (10), record_evaluation (20) and early_stopping (30)
+        self.before_iteration = False
         self.alpha = base.alpha
         self.method = _check_method(method)
         self.X = X
