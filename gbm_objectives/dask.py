@@ -115,6 +115,7 @@ def _part_layout(i, y, q, g, w, objective):
             uniq, counts = np.unique(ids, return_counts=True)
             if (counts > 1).any():
                 bad = uniq[np.argmax(counts > 1)]
+                bad = bad.item() if hasattr(bad, "item") else bad
                 raise ValueError(f"partition {i}: the rows of query {bad!r} are not contiguous; sort every partition "
                                  f"by qid (god.partition_by_query does)")
         else:
@@ -163,6 +164,7 @@ def _check_queries(layouts, where):
     dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
     if len(dup):
         bad = sorted_ids[dup[0]]
+        bad = bad.item() if hasattr(bad, "item") else bad
         where_parts = sorted(set(parts[order][sorted_ids == bad].tolist()))
         raise ValueError(f"{where}: query {bad!r} spans partitions {where_parts}; every query must sit in one "
                          f"partition (use god.partition_by_query)")

@@ -55,6 +55,7 @@ def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight
         params["objective"] = LightGBMSklearnObjective(objective)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
+    params.setdefault("metric", "None")  # metrics are ours (scored on the cluster by gbm_objectives.dask)
     cls = DaskLGBMRanker if group is not None else DaskLGBMRegressor
     model = cls(client=client, n_estimators=int(num_boost_round), **params)
     fit = {"sample_weight": sample_weight, "init_score": init_score}
