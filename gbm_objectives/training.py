@@ -276,6 +276,39 @@ def _check_data(reference, y, sample_weight, group, qid, n, where):
     return y_checked, prepared.w, sizes
 
 
+def resolve_metrics(metric, reference, native, default=None):
+    """The :class:`~gbm_objectives.scoring.Metric` list of ``metric`` (a name or names) for ``reference``.
+
+    ``None``: ``default`` when given, else the task's first default metric for built-ins and the objective's own
+    loss for custom objectives.
+    """
+    if metric is None:
+        names = [default] if default else [default_metrics(reference)[0]] if native else ["loss"]
+    else:
+        names = [metric] if isinstance(metric, str) else list(metric)
+        if not names:
+            raise ValueError("metric must name at least one metric")
+    return [get_metric(m, reference) for m in names]
+
+
+def resolve_init_score(init_score, reference, native, auto):
+    """The constant start from the ``init_score`` argument: ``"auto"`` calls ``auto()`` (None for built-ins),
+    None stays None, a number or per-class array is checked."""
+    if isinstance(init_score, str):
+        if init_score != "auto":
+            raise ValueError(f"init_score must be 'auto', a number, an array of per-class numbers or None; got "
+                             f"{init_score!r}")
+        return None if native else auto()
+    if init_score is None:
+        return None
+    init = np.asarray(init_score, dtype=np.float64)
+    expected = () if not reference.n_classes else (reference.n_classes,)
+    if init.shape not in (expected, ()) or not np.isfinite(init).all():
+        raise ValueError(f"init_score must be a finite number{' or an array of shape ' + str(expected) if expected else ''}; "
+                         f"got {init_score!r}")
+    return float(init) if init.ndim == 0 else init
+
+
 def train(
     objective,
     X,
@@ -371,28 +404,9 @@ def train(
     if early_stopping_rounds and not valid_sets:
         raise ValueError("early_stopping_rounds needs an eval_set")
 
-    if metric is None:
-        names = [default_metrics(reference)[0]] if native else ["loss"]
-    else:
-        names = [metric] if isinstance(metric, str) else list(metric)
-        if not names:
-            raise ValueError("metric must name at least one metric")
-    metrics = [get_metric(m, reference) for m in names]
-
-    if isinstance(init_score, str):
-        if init_score != "auto":
-            raise ValueError(f"init_score must be 'auto', a number, an array of per-class numbers or None; got "
-                             f"{init_score!r}")
-        init = None if native else reference.init_score(y, sample_weight=sample_weight)
-    elif init_score is None:
-        init = None
-    else:
-        init = np.asarray(init_score, dtype=np.float64)
-        expected = () if not reference.n_classes else (reference.n_classes,)
-        if init.shape not in (expected, ()) or not np.isfinite(init).all():
-            raise ValueError(f"init_score must be a finite number{' or an array of shape ' + str(expected) if expected else ''}; "
-                             f"got {init_score!r}")
-        init = float(init) if init.ndim == 0 else init
+    metrics = resolve_metrics(metric, reference, native)
+    init = resolve_init_score(init_score, reference, native,
+                              lambda: reference.init_score(y, sample_weight=sample_weight))
 
     engine_params = engine.engine_params(params, n_jobs=n_jobs)
     if native:

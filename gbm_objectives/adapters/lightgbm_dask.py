@@ -1,0 +1,72 @@
+"""LightGBM on Dask (``lightgbm.dask``): the engine side of :func:`gbm_objectives.dask.train`. No math.
+
+``lightgbm.dask`` facts this adapter relies on (checked by ``tests/test_dask.py``):
+
+* ``DaskLGBMRegressor`` / ``DaskLGBMRanker`` accept a callable objective and run it on every worker over that
+  worker's rows (its partitions concatenated); a 4-parameter callable ``(y_true, y_pred, weight, group)``
+  (:class:`~gbm_objectives.adapters.lightgbm.LightGBMSklearnObjective`) receives the worker's query sizes, so a
+  ranking objective sees whole queries as long as no query spans two partitions.
+* ``init_score`` is a Dask collection partitioned like ``X``, ``group`` a Dask array with one chunk of query sizes
+  per partition of ``X``.
+* The Dask estimators have no early stopping (a callback would stop each worker on its own data and hang the
+  others); :func:`gbm_objectives.dask.train` scores every round on the cluster after training instead and
+  :func:`truncate` keeps the rounds up to the stop.
+* The trained model is a plain ``lightgbm.Booster`` (``booster_``): prediction, saving and the rest of
+  :mod:`gbm_objectives.adapters.lightgbm` apply unchanged.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+from lightgbm.dask import DaskLGBMRanker, DaskLGBMRegressor
+
+from .lightgbm import (  # noqa: F401  (the backend module's names, re-exported for the Dask front end)
+    LightGBMSklearnObjective,
+    best_iteration,
+    engine_params,
+    num_rounds,
+    predict_raw,
+    staged_predict_raw,
+)
+
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+
+
+def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, group=None,
+          init_score=None):
+    """Train on the cluster; returns the ``lightgbm.Booster``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    objective : Objective or str
+        One of this package's objectives (wrapped as a 4-argument sklearn objective), or a LightGBM objective
+        name (``params`` carries its options).
+    X, y, sample_weight, init_score : Dask arrays with the same row chunks
+    params : dict
+        LightGBM parameters (:func:`engine_params`), passed to the Dask estimator as they are.
+    group : Dask array, optional
+        Query sizes, one chunk per row chunk of ``X``; selects ``DaskLGBMRanker``.
+    """
+    params = dict(params)
+    if isinstance(objective, str):
+        params["objective"] = objective
+    else:
+        params["objective"] = LightGBMSklearnObjective(objective)
+        if getattr(objective, "n_classes", None):
+            params["num_class"] = objective.n_classes
+    params.setdefault("metric", "None")  # metrics are ours (scored on the cluster by gbm_objectives.dask)
+    cls = DaskLGBMRanker if group is not None else DaskLGBMRegressor
+    model = cls(client=client, n_estimators=int(num_boost_round), **params)
+    fit = {"sample_weight": sample_weight, "init_score": init_score}
+    if group is not None:
+        fit["group"] = group
+    model.fit(X, y, **fit)
+    return model.booster_
+
+
+def truncate(booster, rounds):
+    """A booster holding the first ``rounds`` rounds."""
+    if rounds >= num_rounds(booster):
+        return booster
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=int(rounds)))

@@ -1,0 +1,56 @@
+"""XGBoost on Dask (``xgboost.dask.train``): the engine side of :func:`gbm_objectives.dask.train`. No math.
+
+``xgboost.dask`` facts this adapter relies on (checked by ``tests/test_dask.py``):
+
+* ``xgboost.dask.train(client, params, dtrain, obj=f)`` calls ``f(predt, dmatrix)`` on every worker with that
+  worker's local DMatrix, so :class:`~gbm_objectives.adapters.xgboost.XGBoostObjective` reads the worker's labels,
+  weights and ``group_ptr``; ``DaskXGBRanker`` refuses callables, hence ``train``.
+* Ranking data carry a per-row ``qid``; XGBoost needs the rows of a query contiguous and the ids sorted on each
+  worker. :func:`gbm_objectives.dask.train` passes query codes that increase across partitions (and never a raw
+  user id), so any assignment of partitions to workers keeps every query whole and sorted.
+* The model is a plain ``xgboost.Booster``; the ``base_margin`` (our init score) is not stored in it and is added
+  back at prediction, as on one machine.
+"""
+
+from __future__ import annotations
+
+from xgboost import dask as dxgb
+
+from .xgboost import (  # noqa: F401  (the backend module's names, re-exported for the Dask front end)
+    XGBoostObjective,
+    best_iteration,
+    engine_params,
+    num_rounds,
+    predict_raw,
+    staged_predict_raw,
+)
+
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+
+
+def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, qid=None, init_score=None):
+    """Train on the cluster; returns the ``xgboost.Booster``.
+
+    ``X, y, sample_weight, qid, init_score`` are Dask arrays with the same row chunks; ``qid`` holds query codes
+    non-decreasing over the whole array. ``sample_weight`` with ``qid`` is one weight per row, constant within a
+    query (XGBoost weighs whole queries).
+    """
+    params = dict(params)
+    obj = None
+    if isinstance(objective, str):
+        params["objective"] = objective
+    else:
+        obj = XGBoostObjective(objective)
+        if getattr(objective, "n_classes", None):
+            params["num_class"] = objective.n_classes
+    params.setdefault("disable_default_eval_metric", 1)
+    dtrain = dxgb.DaskDMatrix(client, X, y, weight=sample_weight, qid=qid, base_margin=init_score)
+    out = dxgb.train(client, params, dtrain, num_boost_round=int(num_boost_round), obj=obj, verbose_eval=False)
+    return out["booster"]
+
+
+def truncate(booster, rounds):
+    """A booster holding the first ``rounds`` rounds."""
+    if rounds >= num_rounds(booster):
+        return booster
+    return booster[: int(rounds)]

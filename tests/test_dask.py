@@ -1,0 +1,226 @@
+"""gbm_objectives.dask on a real LocalCluster (2 worker processes, 1 thread each), no mocks.
+
+The init-score math is also checked without Dask (``_partitioned`` on NumPy partitions), for every registered
+pointwise objective, against ``objective.init_score`` on the concatenated labels.
+"""
+
+import numpy as np
+import pytest
+
+import gbm_objectives as go
+from gbm_objectives import _partitioned as P
+from gbm_objectives.datasets import make_imbalanced, make_ranking
+from gbm_objectives.objectives import OBJECTIVES
+
+distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed (extra 'dask')")
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+god = pytest.importorskip("gbm_objectives.dask")
+
+POINTWISE = sorted(name for name, cls in OBJECTIVES.items() if cls.task != "ranking")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _objective(name):
+    cls = OBJECTIVES[name]
+    return cls(n_classes=3) if cls.task == "multiclass" else cls()
+
+
+def _labels(obj, n, rng, continuous):
+    if obj.task == "multiclass":
+        return rng.integers(0, 3, n)
+    if obj.task == "binary":
+        return (rng.random(n) < 0.3).astype(float)
+    return rng.normal(2.0, 3.0, n) if continuous else np.round(rng.normal(2.0, 3.0, n))
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["table", "solve"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name", POINTWISE)
+def test_init_score_from_partition_sums_equals_single_machine(name, weighted, continuous):
+    rng = np.random.default_rng(0)
+    obj = _objective(name)
+    y = _labels(obj, 5000, rng, continuous)
+    w = rng.random(len(y)) + 0.5 if weighted else None
+    cuts = [0, 700, 701, 3100, 5000]  # uneven partitions, one with a single row
+    parts = [(y[a:b], None if w is None else w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    expected = obj.init_score(y, sample_weight=w)
+    got = P.init_score(obj, lambda fn: [fn(yp, wp) for yp, wp in parts])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_quantile_search_is_the_weighted_quantile_on_ties_and_extremes():
+    rng = np.random.default_rng(1)
+    for alpha in (0.01, 0.5, 0.9, 0.999):
+        obj = go.QuantileLoss(alpha)
+        y = np.concatenate([rng.standard_cauchy(3000), np.full(500, 1.25), [-1e300, 1e300]])
+        parts = np.array_split(y, 3)
+        got = P.solve_quantile(obj, lambda fn: [fn(p, None) for p in parts])
+        assert got == obj.init_score(y)
+
+
+# ---- on the cluster ------------------------------------------------------------------------------------------------
+def _binary_data(n=4000):
+    X, y = make_imbalanced(n_samples=n, positive_rate=0.2, seed=0)
+    # 8 quantile levels per feature: every feature has the same few values on every worker, so LightGBM's bins do not depend
+    # on which worker gets which rank (lightgbm.dask assigns ranks in an order that changes between calls)
+    edges = np.quantile(X, np.linspace(0, 1, 9)[1:-1], axis=0)
+    X = np.stack([np.searchsorted(edges[:, j], X[:, j]) for j in range(X.shape[1])], axis=1).astype(np.float64)
+    return X, y.astype(np.float64)
+
+
+def test_init_score_on_the_cluster_equals_single_machine(client):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 3))
+    for obj, y in [(go.QuantileLoss(0.3), rng.normal(size=3000)), (go.HuberLoss(2.0), rng.normal(size=3000)),
+                   (go.SoftmaxFocalLoss(n_classes=3), rng.integers(0, 3, 3000).astype(float))]:
+        res = god.train(client, obj, da.from_array(X, chunks=(800, -1)), da.from_array(y, chunks=800),
+                        num_boost_round=1)
+        np.testing.assert_allclose(res.init_score, obj.init_score(y), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_pointwise_parity_with_the_engines_dask_builtins(client, backend):
+    X, y = _binary_data()
+    Xd, yd = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)
+    wce = go.WeightedCrossEntropy(3.0)
+    # LightGBM's binary starts from the plain mean (boost_from_average ignores scale_pos_weight): ours starts there
+    # too; XGBoost: both sides from our start (base_margin), as in tests/test_adapters.py
+    start = go.LogLoss().init_score(y) if backend == "lightgbm" else wce.init_score(y)
+    native_start = None if backend == "lightgbm" else start
+    cases = [("logloss", "logloss:native", "auto", None), ("squared_error", "squared_error:native", "auto", None),
+             (wce, go.NativeObjective(wce), start, native_start)]
+    for ours, native, init, init_native in cases:
+        a = god.train(client, ours, Xd, yd, backend=backend, num_boost_round=20, init_score=init)
+        b = god.train(client, native, Xd, yd, backend=backend, num_boost_round=20, init_score=init_native)
+        diff = np.abs(a.predict_raw(X) - b.predict_raw(X)).max()
+        assert diff <= 1e-6, (ours, diff)
+
+
+def _ranking_frame(n_queries=120, seed=0):
+    X, y, q = make_ranking(n_queries=n_queries, docs_per_query=(5, 30), n_features=10, seed=seed)
+    group = np.bincount(q)
+    qid = q * 7 + 3
+    df = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    df["label"], df["qid"] = y, qid
+    return df, X, y, group
+
+
+def test_partition_by_query_keeps_queries_whole_and_sorted(client):
+    df, *_ = _ranking_frame()
+    shuffled = df.sample(frac=1.0, random_state=0)
+    out = god.partition_by_query(dd.from_pandas(shuffled, npartitions=4), qid="qid")
+    parts = [p for p in out.partitions]
+    seen = []
+    for part in parts:
+        q = part["qid"].compute().to_numpy()
+        if len(q):
+            assert (np.diff(q) >= 0).all()
+            seen.append(np.unique(q))
+    ids = np.concatenate(seen)
+    assert len(ids) == len(np.unique(ids)) == df["qid"].nunique()
+    assert all(a.max() < b.min() for a, b in zip(seen[:-1], seen[1:]))
+
+
+def test_a_query_cut_in_two_raises_before_training(client):
+    df, *_ = _ranking_frame()
+    first = int(np.flatnonzero(df["qid"].to_numpy() != df["qid"].iloc[0])[0])
+    cut = first + 2  # inside the second query
+    ddf = dd.concat([dd.from_pandas(df.iloc[:cut], npartitions=1), dd.from_pandas(df.iloc[cut:], npartitions=1)])
+    features = [c for c in df.columns if c.startswith("f")]
+    qid = int(df["qid"].iloc[cut])
+    with pytest.raises(ValueError, match=rf"query {qid} spans partitions \[0, 1\]"):
+        god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], num_boost_round=2)
+
+
+def test_group_that_does_not_sum_to_the_partition_says_both_numbers(client):
+    X = da.ones((10, 2), chunks=(5, 2))
+    y = da.zeros(10, chunks=5)
+    with pytest.raises(ValueError, match="partition 1: group sizes sum to 4 rows but the partition has 5"):
+        god.train(client, "lambdarank", X, y, group=[[2, 3], [4]], num_boost_round=1)
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_scratch_lambdarank_on_the_cluster_learns_and_predicts_dask(client, backend):
+    df, X, y, group = _ranking_frame()
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=3), qid="qid")
+    features = [c for c in df.columns if c.startswith("f")]
+    res = god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], backend=backend,
+                    num_boost_round=10, eval_set=[(ddf[features], ddf["label"])], eval_qid=[ddf["qid"]],
+                    metric=["ndcg@10", "map"])
+    scores = res.predict_raw(ddf[features])
+    assert isinstance(scores, dd.Series)
+    s = scores.compute().to_numpy()
+    np.testing.assert_allclose(s, res.to_local().predict_raw(ddf[features].compute().to_numpy()), atol=1e-12)
+    ordered = ddf.compute()
+    ndcg = go.evaluate(ordered["label"].to_numpy(), s, qid=ordered["qid"].to_numpy(), metrics=["ndcg@10"])["ndcg@10"]
+    assert ndcg == pytest.approx(res.evals_result["valid_0"]["ndcg@10"][-1], abs=1e-12)
+    assert ndcg > go.evaluate(y, np.zeros(len(y)), group=group, metrics=["ndcg@10"])["ndcg@10"] + 0.05
+    assert isinstance(res.to_local(), go.TrainResult) and not isinstance(res.to_local(), god.DaskTrainResult)
+
+
+@pytest.mark.parametrize("convention", ["lightgbm", "trec", "sklearn"])
+def test_evaluate_equals_go_evaluate(client, convention):
+    rng = np.random.default_rng(3)
+    df, X, y, group = _ranking_frame(seed=1)
+    s = np.round(rng.normal(size=len(y)), 1)  # ties
+    w = np.repeat(rng.random(len(group)) + 0.5, group)
+    df["s"], df["w"] = s, w
+    ddf = dd.from_pandas(df, npartitions=1).repartition(npartitions=1)
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=3), qid="qid")
+    names = ("ndcg@10", "ndcg", "mrr", "map", "p@5", "auc") + (("map@5",) if convention != "sklearn" else ())
+    for weights in (None, "w"):
+        got = god.evaluate(ddf["label"], ddf["s"], qid=ddf["qid"], metrics=names, convention=convention,
+                           sample_weight=None if weights is None else ddf[weights])
+        want = go.evaluate(y, s, qid=df["qid"].to_numpy(), metrics=names, convention=convention,
+                           sample_weight=None if weights is None else w)
+        for name in names:
+            assert got[name] == pytest.approx(want[name], abs=1e-12), (name, weights)
+
+
+def test_early_stopping_scores_every_round_on_the_cluster(client):
+    X, y = _binary_data(3000)
+    Xd, yd = da.from_array(X[:2000], chunks=(1000, -1)), da.from_array(y[:2000], chunks=1000)
+    Xv, yv = da.from_array(X[2000:], chunks=(500, -1)), da.from_array(y[2000:], chunks=500)
+    res = god.train(client, "focal", Xd, yd, num_boost_round=60, eval_set=[(Xv, yv)], metric=["logloss", "rmse"]
+                    if False else ["logloss"], early_stopping_rounds=3, params={"learning_rate": 0.5})
+    log = res.evals_result["valid_0"]["logloss"]
+    best = res.best_iteration
+    assert best is not None and len(log) <= 60 and res.num_rounds == len(log)
+    assert log[best - 1] == min(log)
+    raw = res.predict_raw(X[2000:])
+    assert go.scoring.get_metric("logloss", go.FocalLoss())(y[2000:], raw) == pytest.approx(log[best - 1], abs=1e-12)
+    if len(log) < 60:
+        assert len(log) - best == 3
+
+
+def test_metric_that_does_not_reduce_is_refused_before_training(client):
+    X, y = _binary_data(400)
+    Xd, yd = da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200)
+    with pytest.raises(ValueError, match="'auc' is not a mean over rows or queries"):
+        god.train(client, "logloss", Xd, yd, eval_set=[(Xd, yd)], metric="auc", num_boost_round=1)
+
+
+def test_estimators_fit_dask_and_predict_dask(client):
+    X, y = _binary_data(2000)
+    Xd, yd = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)
+    clf = god.DaskGBMClassifier(objective="focal", n_estimators=5).fit(Xd, yd)
+    proba = clf.predict_proba(Xd)
+    assert isinstance(proba, da.Array)
+    np.testing.assert_allclose(proba.compute(), clf.to_local().predict_proba(X), atol=1e-12)
+    reg = god.DaskGBMRegressor(objective="huber", n_estimators=5).fit(Xd, yd)
+    np.testing.assert_allclose(reg.predict(Xd).compute(), reg.to_local().predict(X), atol=1e-12)
+    df, *_ = _ranking_frame()
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=2), qid="qid")
+    features = [c for c in df.columns if c.startswith("f")]
+    rk = god.DaskLambdaMART(objective="scratch", n_estimators=5).fit(ddf[features], ddf["label"], qid=ddf["qid"])
+    assert isinstance(rk.predict(ddf[features]), dd.Series)
