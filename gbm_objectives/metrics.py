@@ -129,10 +129,11 @@ def _check_reduce(reduce):
 class _Ranking:
     """Validated arrays of a ranking evaluation, rows grouped by query (contiguous)."""
 
-    __slots__ = ("y", "s", "w", "boundaries", "qw")
+    __slots__ = ("y", "s", "w", "boundaries", "qw", "longest")
 
     def __init__(self, y, s, w, boundaries, qw):
         self.y, self.s, self.w, self.boundaries, self.qw = y, s, w, boundaries, qw
+        self.longest = int(np.diff(boundaries).max())  # rows of the largest query
 
 
 def _qid_codes(qid):
@@ -160,7 +161,6 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
         raise ValueError("y_true is empty: a metric needs at least one row")
     s = check_1d(y_score, "y_score")
     check_consistent_length(n, y_score=s)
-    s = s + 0.0  # -0.0 -> 0.0: the two compare equal, so they must rank as a tie
     if (y < 0).any():
         i = int(np.flatnonzero(y < 0)[0])
         raise ValueError(f"y_true must be non-negative relevance labels; got {fmt(y[i])} at index {i}")
@@ -194,16 +194,17 @@ MAX_EXP2_LABEL = 1024
 def _gains(y, gain, boundaries):
     """Per-row gains; ValueError when a gain, or the sum of a query's gains (which bounds its DCG), overflows."""
     if isinstance(gain, str):
+        y_max = y.max()
         if gain == "linear":
-            g = y
+            g, g_max = y, y_max
         else:
-            if y.max() >= MAX_EXP2_LABEL:
+            if y_max >= MAX_EXP2_LABEL:
                 i = int(np.argmax(y))
                 raise ValueError(
                     f"y_true label {fmt(y[i])} at index {i} is too large for gain='exp2': 2**y - 1 overflows "
                     f"float64 for labels >= {MAX_EXP2_LABEL} (use gain='linear' or a gain table)"
                 )
-            g = _exp2_gains(y, _EXP2_TABLE)
+            g, g_max = _exp2_gains(y, _EXP2_TABLE), 2.0**y_max - 1.0
     else:
         yi = y.astype(np.int64)
         if (yi != y).any():
@@ -212,8 +213,9 @@ def _gains(y, gain, boundaries):
                 f"y_true must be integer labels to index a gain table; got {fmt(y[i])} at index {i}"
             )
         g = _dcg.row_gains(yi, gain)
+        g_max = g.max()
     longest = int(np.diff(boundaries).max())
-    if not np.isfinite(g.max() * longest):  # cheap test first; the exact one only when it fails
+    if not np.isfinite(g_max * longest):  # cheap test first; the exact one only when it fails
         sums = np.add.reduceat(g, boundaries[:-1])
         if not np.isfinite(sums).all():
             q = int(np.flatnonzero(~np.isfinite(sums))[0])
@@ -344,7 +346,7 @@ def _ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
         return 0.0
     mk = m if k <= 0 or k > m else k
     s = 0.0
-    hits = 0.0
+    hits = 0
     if not tie_avg:
         for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
             x = rel[r]
@@ -354,7 +356,7 @@ def _ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
         r = 0
         while r < m:
             e = _tie_block_end(scores, r, m)
-            nb = 0.0
+            nb = 0
             for j in range(r, e):
                 nb += rel[j]
             hits += nb
@@ -431,15 +433,17 @@ _PARALLEL_MIN_ROWS = 20_000  # below this, the serial copy (waking the thread po
 
 
 @njit(cache=True, nogil=True)
-def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel):
-    """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``."""
+def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+    """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``; the
+    relevant documents of each query into ``n_rel`` and, with an NDCG asked, whether its ideal DCG is 0 into
+    ``no_gain``."""
     q0, q1 = blocks[bk], blocks[bk + 1]
     longest = 0
     for q in range(q0, q1):
         longest = max(longest, boundaries[q + 1] - boundaries[q])
     idx = np.empty(longest, dtype=np.int64)
     tmp = np.empty(longest, dtype=np.int64)
-    r_rel = np.empty(longest)
+    r_rel = np.empty(longest, dtype=np.int8)
     r_gain = np.empty(longest)
     r_score = np.empty(longest)
     r_w = np.empty(longest if opts[_WEIGHTED] else 0)
@@ -453,7 +457,7 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
         m = b - a
         key = scores[a:b]
         if opts[_FULL] or opts[_K_TOP] >= m:
-            _dcg._rank_query(key, idx, tmp, reverse)
+            _dcg._rank_query(key, idx[:m], tmp[:m], reverse)
             nr = m
         else:
             nr = _dcg.top_order_into(key, idx, opts[_K_TOP], reverse)
@@ -461,21 +465,20 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
         for i in range(a, b):
             c += rel[i]
         n_rel[q] = c
-        for r in range(nr):
-            r_rel[r] = rel[a + idx[r]]
-        ng = min(nr, opts[_K_GAIN])
-        for r in range(ng):
+        for r in range(nr):  # one gather pass (the tests on flags are loop-invariant: the compiler unswitches them)
+            i = idx[r]
+            r_rel[r] = rel[a + i]
+            if need_scores:
+                r_score[r] = key[i]
+            if weighted:
+                r_w[r] = w[a + i]
+        for r in range(min(nr, opts[_K_GAIN])):
             r_gain[r] = gains[a + idx[r]]
-        if need_scores:
-            for r in range(nr):
-                r_score[r] = key[idx[r]]
-        if weighted:
-            for r in range(nr):
-                r_w[r] = w[a + idx[r]]
         for j in range(spec.shape[0]):
             code, k = spec[j, 0], spec[j, 1]
             if code == _NDCG:
                 ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
+                no_gain[q] = not ideal > 0.0
                 out[j, q] = _ndcg_query(r_gain, r_score, m, k, ideal, tie_avg, disc)
             elif code == _RR:
                 out[j, q] = _rr_query(r_rel, r_score, m, k, tie_avg)
@@ -487,9 +490,9 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
                 out[j, q] = _auc_query(r_rel, r_w, r_score, m, weighted)
 
 
-def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel):
+def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
     for bk in prange(blocks.shape[0] - 1):
-        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel)
+        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain)
 
 
 # one source compiled twice (as the objectives' kernels): parallel over query blocks, and serial for small inputs
@@ -507,8 +510,9 @@ def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
 
 def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False):
     """Per-query values of the metrics ``items`` (a list of ``(base, k)``, ``k <= 0`` the whole query) on the
-    prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, n_rel)`` with
-    ``values[j]`` the per-query values of ``items[j]`` and ``n_rel`` the relevant documents of each query."""
+    prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, no_rel, no_gain)``:
+    ``values[j]`` the per-query values of ``items[j]``; whether each query has no relevant document; whether its
+    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG)."""
     spec = np.array([(_CODES[base], k) for base, k in items], dtype=np.int64).reshape(-1, 2)
     codes = spec[:, 0]
     tie_avg = ties == "average"
@@ -521,20 +525,16 @@ def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False):
     boundaries = r.boundaries
     n = boundaries[-1]
     nq = len(boundaries) - 1
-    disc = _dcg.discount_table(int(np.diff(boundaries).max()))
+    disc = _dcg.discount_table(r.longest)
     out = np.zeros((len(spec), nq))
     n_rel = np.zeros(nq, dtype=np.int64)
+    no_gain = np.zeros(nq, dtype=np.bool_)
     gains = np.zeros(0) if gains is None else gains
     rel = np.zeros(n, dtype=np.int8) if rel is None else rel
     w = np.zeros(0) if r.w is None else r.w
     kernel = _metrics_parallel if n >= _PARALLEL_MIN_ROWS else _metrics_serial
-    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel)
-    return out, n_rel
-
-
-def _ndcg_is_empty(gains, boundaries):
-    """Queries whose ideal DCG is 0: no document with a positive gain (gains are non-negative)."""
-    return np.maximum.reduceat(gains, boundaries[:-1]) <= 0.0
+    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel, no_gain)
+    return out, n_rel == 0, no_gain
 
 
 def _auc_finish(values, qw, reduce):
@@ -634,9 +634,8 @@ def ndcg_score(
     k = _check_k(k)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    g = _gains(r.y, gain, r.boundaries)
-    values, _ = _run(r, [("ndcg", k)], gains=g, ties=ties)
-    return _finish(*_apply_empty(values[0], _ndcg_is_empty(g, r.boundaries), empty), r.qw, reduce)
+    values, _, no_gain = _run(r, [("ndcg", k)], gains=_gains(r.y, gain, r.boundaries), ties=ties)
+    return _finish(*_apply_empty(values[0], no_gain, empty), r.qw, reduce)
 
 
 def mrr_score(
@@ -676,8 +675,8 @@ def mrr_score(
     k = _check_k(k)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    values, n_rel = _run(r, [("mrr", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
-    return _finish(*_apply_empty(values[0], n_rel == 0, empty), r.qw, reduce)
+    values, no_rel, _ = _run(r, [("mrr", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def map_score(
@@ -722,8 +721,8 @@ def map_score(
     _check_ap_ties(ties, k)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
     rel = _relevant(r.y, relevance_threshold)
-    values, n_rel = _run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
-    return _finish(*_apply_empty(values[0], n_rel == 0, empty), r.qw, reduce)
+    values, no_rel, _ = _run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def precision_score_at_k(
@@ -756,8 +755,8 @@ def precision_score_at_k(
     k = _check_k(k, allow_none=False)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    values, n_rel = _run(r, [("p", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
-    return _finish(*_apply_empty(values[0], n_rel == 0, empty), r.qw, reduce)
+    values, no_rel, _ = _run(r, [("p", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def _auc_positive(y, relevance_threshold):
@@ -970,14 +969,13 @@ def evaluate(
     items = list(dict.fromkeys((base, k) for _, base, k in parsed))  # each distinct (metric, k) computed once
     g = _gains(r.y, gain, r.boundaries) if any(base == "ndcg" for base, _ in items) else None
     rel = _relevant(r.y, relevance_threshold)
-    values, n_rel = _run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
-    no_rel = n_rel == 0
+    values, no_rel, no_gain = _run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
     out = {}
     for name, base, k in parsed:
         v = values[items.index((base, k))]
         if base == "auc":
             out[name] = _auc_finish(v, r.qw, reduce)
         else:
-            is_empty = _ndcg_is_empty(g, r.boundaries) if base == "ndcg" else no_rel
+            is_empty = no_gain if base == "ndcg" else no_rel
             out[name] = _finish(*_apply_empty(v, is_empty, empty), r.qw, reduce)
     return out
