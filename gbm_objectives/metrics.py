@@ -215,8 +215,9 @@ def _gains(y, gain, boundaries):
         g = _dcg.row_gains(yi, gain)
         g_max = g.max()
     longest = int(np.diff(boundaries).max())
-    if not np.isfinite(g_max * longest):  # cheap test first; the exact one only when it fails
-        sums = np.add.reduceat(g, boundaries[:-1])
+    if not float(g_max) * longest < np.inf:  # cheap test first (Python floats: no warning); exact one if it fails
+        with np.errstate(over="ignore"):
+            sums = np.add.reduceat(g, boundaries[:-1])
         if not np.isfinite(sums).all():
             q = int(np.flatnonzero(~np.isfinite(sums))[0])
             i = int(boundaries[q] + np.argmax(g[boundaries[q] : boundaries[q + 1]]))
