@@ -29,9 +29,11 @@ convention    ``gain``    ``ties`` (equal scores)                     ``empty`` 
 
 Queries are given by exactly one of ``group`` (sizes of contiguous queries, LightGBM) or ``qid`` (one id per row,
 XGBoost; the rows of a query need not be contiguous). Both go through :mod:`gbm_objectives.segments`, and the DCG
-code is the one in :mod:`gbm_objectives._dcg` that the LambdaRank objective uses, so the ΔNDCG used in training and
-the NDCG reported here cannot drift apart. ``reduce=None`` returns the per-query values (in ``group`` order, or in
-increasing ``qid`` order); the default ``"mean"`` returns their mean, weighted by the query weights when
+code is the one in :mod:`gbm_objectives._dcg` that the LambdaRank objective uses (one ideal-DCG routine,
+``_dcg.ideal_dcg_query``), so the ΔNDCG used in training and the NDCG reported here cannot drift apart. Each
+formula is written once, as a compiled function of one query's values in ranked order (ranx's layout); one driver
+ranks each query once and calls the functions asked for, for a single metric as for :func:`evaluate`.
+``reduce=None`` returns the per-query values (in ``group`` order, or in increasing ``qid`` order); the default ``"mean"`` returns their mean, weighted by the query weights when
 ``sample_weight`` is given (LightGBM's query weight: the mean of the query's row weights).
 
 >>> import numpy as np
@@ -582,7 +584,7 @@ def ndcg_score(
     group : array-like of int, shape (n_queries,), optional
         Sizes of contiguous queries. Exactly one of ``group`` and ``qid``.
     qid : array-like of shape (n_samples,), optional
-        Query id of each row; the rows of a query need not be contiguous.
+        Query id of each row (numbers, or strings, which are sorted); the rows of a query need not be contiguous.
     k : int, optional
         Cut-off; ``None`` means the whole query. A query shorter than ``k`` is scored on all its rows (the ideal DCG
         is truncated the same way).
@@ -606,8 +608,9 @@ def ndcg_score(
     Raises
     ------
     ValueError
-        Length mismatch, group sizes not summing to ``n_samples``, ``k <= 0``, NaN scores, negative labels, an
-        unknown convention/knob.
+        Empty input, length mismatch, group sizes not summing to ``n_samples``, ``k <= 0``, NaN scores, negative
+        labels, a label whose gain overflows float64 (``gain="exp2"``: labels must be below 1024), an unknown
+        convention/knob.
 
     Notes
     -----
@@ -932,8 +935,8 @@ def evaluate(
 
     Parameters
     ----------
-    metrics : sequence of str
-        Names ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
+    metrics : str or sequence of str
+        One name or several: ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
         ``y_true >= relevance_threshold``; one-class queries excluded, see :func:`auc_score`).
     convention : str, default "lightgbm"
         Applied to every ranking metric (see the module docstring); ``gain``, ``ties`` and ``empty`` override
@@ -944,6 +947,17 @@ def evaluate(
     -------
     dict
         metric name -> mean (or per-query array with ``reduce=None``).
+
+    Raises
+    ------
+    ValueError
+        As the single-metric functions; ``"auc"`` when no query has both classes (as :func:`auc_score`).
+
+    Notes
+    -----
+    Each query is ranked once (a top-``k`` selection instead of a full sort when every metric asked is cut at
+    some ``k`` and ties are not averaged); the values are those of the single-metric functions, bit for bit:
+    both run the same per-query kernels.
 
     Examples
     --------
