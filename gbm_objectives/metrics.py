@@ -33,8 +33,9 @@ code is the one in :mod:`gbm_objectives._dcg` that the LambdaRank objective uses
 ``_dcg.ideal_dcg_query``), so the ΔNDCG used in training and the NDCG reported here cannot drift apart. Each
 formula is written once, as a compiled function of one query's values in ranked order (ranx's layout); one driver
 ranks each query once and calls the functions asked for, for a single metric as for :func:`evaluate`.
-``reduce=None`` returns the per-query values (in ``group`` order, or in increasing ``qid`` order); the default ``"mean"`` returns their mean, weighted by the query weights when
-``sample_weight`` is given (LightGBM's query weight: the mean of the query's row weights).
+``reduce=None`` returns the per-query values (in ``group`` order, or in increasing ``qid`` order); the default
+``"mean"`` returns their mean, weighted by the query weights when ``sample_weight`` is given (LightGBM's query
+weight: the mean of the query's row weights).
 
 >>> import numpy as np
 >>> import gbm_objectives as go

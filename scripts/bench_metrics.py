@@ -265,12 +265,14 @@ def main(argv=None):
         "Against the floor (one sort of each query's scores, see the script's docstring), alternated with "
         f"`go.evaluate` (NDCG@10, MRR, MAP, AUC), median of {args.repeats * 2} runs each:",
         "",
-        "| numba threads | floor: sort each query once | `go.evaluate`, lightgbm | ratio | `go.evaluate`, trec | ratio |",
+        "| numba threads | floor: sort each query once | `go.evaluate`, lightgbm | ratio "
+        "| `go.evaluate`, trec | ratio |",
         "|---|---|---|---|---|---|",
     ]
     for nt, f in floor_wall.items():
         floor_rows.append(
-            f"| {nt} | {f['floor'] * 1e3:.1f} ms | {f['lightgbm'] * 1e3:.1f} ms | **{f['lightgbm'] / f['floor']:.2f}×** | "
+            f"| {nt} | {f['floor'] * 1e3:.1f} ms | {f['lightgbm'] * 1e3:.1f} ms "
+            f"| **{f['lightgbm'] / f['floor']:.2f}×** | "
             f"{f['trec'] * 1e3:.1f} ms | {f['trec'] / f['floor']:.2f}× |"
         )
     floor_rows += [

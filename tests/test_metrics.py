@@ -662,7 +662,8 @@ def test_property_grouped_equals_per_query_loop_and_in_unit_interval(run, conven
     assert per_query.shape == (len(sizes),)
     assert np.all((per_query >= 0.0) & (per_query <= 1.0 + 1e-12)), per_query
     b = boundaries_from_group(sizes)
-    alone = [_single(name, y[b[q] : b[q + 1]], s[b[q] : b[q + 1]], [sizes[q]], convention, k) for q in range(len(sizes))]
+    alone = [_single(name, y[b[q] : b[q + 1]], s[b[q] : b[q + 1]], [sizes[q]], convention, k)
+             for q in range(len(sizes))]
     np.testing.assert_array_equal(per_query, alone)
 
 
