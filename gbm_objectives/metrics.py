@@ -286,7 +286,7 @@ def _relevant(y, relevance_threshold):
 # ``min(k, m)`` ranked entries, which is what lets a top-k selection stand in for a full sort.
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _tie_block_end(scores, r, m):
     """End (exclusive) of the block of tied scores that starts at rank ``r``."""
     v = scores[r]
@@ -296,7 +296,7 @@ def _tie_block_end(scores, r, m):
     return e
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _ndcg_query(gains, scores, m, k, ideal, tie_avg, disc):
     """NDCG@k = DCG@k / IDCG@k (0 when IDCG@k = 0: the caller applies ``empty``); DCG from
     :func:`gbm_objectives._dcg.dcg_query`, ``ideal`` from :func:`gbm_objectives._dcg.ideal_dcg_query`."""
@@ -306,7 +306,7 @@ def _ndcg_query(gains, scores, m, k, ideal, tie_avg, disc):
     return _dcg.dcg_query(gains, scores, m, mk, tie_avg, disc) * (1.0 / ideal)  # LightGBM: times the inverse
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _rr_query(rel, scores, m, k, tie_avg):
     """Reciprocal rank of the first relevant document within the top ``k`` (0 if none).
 
@@ -339,7 +339,7 @@ def _rr_query(rel, scores, m, k, tie_avg):
     return 0.0
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
     """AP@k = (sum of precision@r over the relevant ranks r <= k) / D, D = R or min(R, k) (``min_denominator``).
 
@@ -372,7 +372,7 @@ def _ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
     return s / den
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _precision_query(rel, scores, m, k, tie_avg):
     """Relevant documents in the top ``k`` over ``k`` (always over ``k``, trec_eval ``P_k``); ``tie_avg`` counts a
     tied block straddling rank ``k`` by the fraction of it inside."""
@@ -393,7 +393,7 @@ def _precision_query(rel, scores, m, k, tie_avg):
     return c / k
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _auc_query(pos, weights, scores, m, weighted):
     """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties counting 1/2; ``nan`` with
     one class. One pass in ranked order; a block of tied scores is flushed when the score changes."""
@@ -555,6 +555,7 @@ def _check_ap_ties(ties, k):
             f"map_score with ties='average' is scikit-learn's average_precision_score, defined on the whole query; "
             f"got k={k} (use k=None or ties='stable'/'trec')"
         )
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # public metrics

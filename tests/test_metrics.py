@@ -236,7 +236,7 @@ def test_ndcg_sample_weight_is_lightgbm_query_weight():
 def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
     from gbm_objectives import _dcg
 
-    for size in (1, 2, 5, 16, 17, 33, 100, 128, 129, 300):  # counting rank up to 128 rows, merge sort above
+    for size in (1, 2, 5, 16, 17, 33, 100, 129, 300, 512, 513, 700):  # counting rank up to 512 rows, merge above
         n_q = 20
         s = rng.integers(0, 6, size * n_q) / 6.0
         g = rng.integers(0, 5, size * n_q).astype(float)
@@ -486,8 +486,8 @@ def test_bad_input_raises_value_error(call, match):
 
 
 def test_large_queries_with_ties_equal_pytrec_eval(rng):
-    """Queries above 128 rows are ranked by the merge sort instead of counting; same results as trec_eval."""
-    sizes = np.array([129, 200, 300, 3])
+    """Queries above 512 rows are ranked by the merge sort instead of counting; same results as trec_eval."""
+    sizes = np.array([129, 200, 300, 3, 513, 700])
     y = rng.integers(0, 3, sizes.sum()).astype(float)
     s = rng.integers(0, 20, sizes.sum()) / 20.0
     ref = trec_eval(y, s, sizes, ["ndcg_cut_10", "recip_rank", "map"])
