@@ -278,7 +278,7 @@ def main(argv=None):
     floor_rows += [
         "",
         "Target: at most 1.3× the floor at 1 and 2 threads. Ranking a query of up to 512 rows by counting (for each "
-        "row the rows with a larger score, a vectorised loop) costs about as much as numba's sort of its scores; "
+        "row the rows with a larger score, a vectorised loop) costs no more than numba's sort of its scores; "
         "the metrics then read the ranked labels once, in cache.",
         "",
     ]
