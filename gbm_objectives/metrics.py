@@ -29,10 +29,13 @@ convention    ``gain``    ``ties`` (equal scores)                     ``empty`` 
 
 Queries are given by exactly one of ``group`` (sizes of contiguous queries, LightGBM) or ``qid`` (one id per row,
 XGBoost; the rows of a query need not be contiguous). Both go through :mod:`gbm_objectives.segments`, and the DCG
-code is the one in :mod:`gbm_objectives._dcg` that the LambdaRank objective uses, so the ΔNDCG used in training and
-the NDCG reported here cannot drift apart. ``reduce=None`` returns the per-query values (in ``group`` order, or in
-increasing ``qid`` order); the default ``"mean"`` returns their mean, weighted by the query weights when
-``sample_weight`` is given (LightGBM's query weight: the mean of the query's row weights).
+code is the one in :mod:`gbm_objectives._dcg` that the LambdaRank objective uses (one ideal-DCG routine,
+``_dcg.ideal_dcg_query``), so the ΔNDCG used in training and the NDCG reported here cannot drift apart. Each
+formula is written once, as a compiled function of one query's values in ranked order (ranx's layout); one driver
+ranks each query once and calls the functions asked for, for a single metric as for :func:`evaluate`.
+``reduce=None`` returns the per-query values (in ``group`` order, or in increasing ``qid`` order); the default
+``"mean"`` returns their mean, weighted by the query weights when ``sample_weight`` is given (LightGBM's query
+weight: the mean of the query's row weights).
 
 >>> import numpy as np
 >>> import gbm_objectives as go
@@ -55,7 +58,8 @@ import numpy as np
 from numba import njit, prange
 
 from . import _dcg
-from ._validation import as_numpy, check_1d, check_consistent_length, check_positive_int, check_sample_weight
+from ._kernels import _copy_function
+from ._validation import as_numpy, check_1d, check_consistent_length, check_positive_int, check_sample_weight, fmt
 from .segments import boundaries_from_qid, qid_order, resolve_boundaries
 
 __all__ = [
@@ -88,7 +92,7 @@ _REDUCE = ("mean", None)
 
 def _resolve_knobs(convention, gain=None, ties=None, empty=None):
     if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}; got {convention!r}")
+        raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}; got {fmt(convention)}")
     preset = CONVENTIONS[convention]
     gain = preset["gain"] if gain is None else gain
     ties = preset["ties"] if ties is None else ties
@@ -98,13 +102,16 @@ def _resolve_knobs(convention, gain=None, ties=None, empty=None):
             raise ValueError(f"gain must be one of {list(_GAINS)} or an array of per-label gains; got {gain!r}")
     else:
         gain = check_1d(gain, "gain")
+        if (gain < 0).any():
+            i = int(np.flatnonzero(gain < 0)[0])
+            raise ValueError(f"gain (a per-label gain table) must be non-negative; got {fmt(gain[i])} at index {i}")
     if ties not in _TIES:
-        raise ValueError(f"ties must be one of {list(_TIES)}; got {ties!r}")
+        raise ValueError(f"ties must be one of {list(_TIES)}; got {fmt(ties)}")
     if isinstance(empty, str):
         if empty != "skip":
             raise ValueError(f"empty must be a number or 'skip'; got {empty!r}")
-    elif isinstance(empty, bool) or not isinstance(empty, numbers.Real) or not np.isfinite(empty):
-        raise ValueError(f"empty must be a finite number or 'skip'; got {empty!r}")
+    elif isinstance(empty, (bool, np.bool_)) or not isinstance(empty, numbers.Real) or not np.isfinite(empty):
+        raise ValueError(f"empty must be a finite number or 'skip'; got {fmt(empty)}")
     else:
         empty = float(empty)
     return gain, ties, empty
@@ -118,30 +125,51 @@ def _check_k(k, allow_none=True):
 
 def _check_reduce(reduce):
     if reduce not in _REDUCE:
-        raise ValueError(f"reduce must be 'mean' or None; got {reduce!r}")
+        raise ValueError(f"reduce must be 'mean' or None; got {fmt(reduce)}")
     return reduce
 
 
 class _Ranking:
     """Validated arrays of a ranking evaluation, rows grouped by query (contiguous)."""
 
-    __slots__ = ("y", "s", "w", "boundaries", "qw")
+    __slots__ = ("y", "s", "w", "boundaries", "qw", "longest")
 
     def __init__(self, y, s, w, boundaries, qw):
         self.y, self.s, self.w, self.boundaries, self.qw = y, s, w, boundaries, qw
+        self.longest = int(np.diff(boundaries).max())  # rows of the largest query
+
+
+def _qid_codes(qid):
+    """Per-row query ids as numbers: numeric ids as they are, strings (or other sortable objects) factorised into
+    their rank in sorted order, so that ``reduce=None`` still lists queries in increasing ``qid`` order."""
+    q = qid.to_numpy() if hasattr(qid, "to_numpy") else np.asarray(qid)
+    if q.dtype.kind in "biuf":
+        return as_numpy(q, "qid")
+    if q.dtype.kind not in "USO":
+        raise TypeError(f"qid must hold numbers or strings; got dtype {q.dtype}")
+    if q.ndim != 1:
+        raise ValueError(f"qid must be 1-D (one id per row); got shape {q.shape}")
+    try:
+        return np.unique(q, return_inverse=True)[1].reshape(-1)
+    except TypeError:
+        raise TypeError(
+            "qid must hold numbers or strings of one type (they are sorted to order the queries); got a mix"
+        ) from None
 
 
 def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
     y = check_1d(y_true, "y_true")
     n = len(y)
+    if n == 0:
+        raise ValueError("y_true is empty: a metric needs at least one row")
     s = check_1d(y_score, "y_score")
     check_consistent_length(n, y_score=s)
     if (y < 0).any():
         i = int(np.flatnonzero(y < 0)[0])
-        raise ValueError(f"y_true must be non-negative relevance labels; got {float(y[i])!r} at index {i}")
+        raise ValueError(f"y_true must be non-negative relevance labels; got {fmt(y[i])} at index {i}")
     w = check_sample_weight(sample_weight, n)
     if qid is not None and group is None:
-        q = as_numpy(qid, "qid")
+        q = _qid_codes(qid)
         if q.ndim != 1:
             raise ValueError(f"qid must be 1-D (one id per row); got shape {q.shape}")
         check_consistent_length(n, qid=q)
@@ -156,24 +184,51 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
             boundaries = np.array([0, n], dtype=np.int64)
     qw = None
     if w is not None:  # LightGBM's query weight: mean of the row weights of the query
-        sums = np.add.reduceat(w, boundaries[:-1]) if n else np.zeros(0)
+        sums = np.add.reduceat(w, boundaries[:-1])
         qw = sums / np.diff(boundaries)
     return _Ranking(y, s, w, boundaries, qw)
 
 
 _EXP2_TABLE = _dcg.default_label_gain()
+#: ``2**y - 1`` is finite (float64) for every label below this; larger labels are refused with ``gain="exp2"``.
+MAX_EXP2_LABEL = 1024
 
 
-def _gains(y, gain):
+def _gains(y, gain, boundaries):
+    """Per-row gains; ValueError when a gain, or the sum of a query's gains (which bounds its DCG), overflows."""
     if isinstance(gain, str):
+        y_max = y.max()
         if gain == "linear":
-            return y
-        return _exp2_gains(y, _EXP2_TABLE)
-    yi = y.astype(np.int64)
-    if (yi != y).any():
-        i = int(np.flatnonzero(yi != y)[0])
-        raise ValueError(f"y_true must be integer labels to index a gain table; got {float(y[i])!r} at index {i}")
-    return _dcg.row_gains(yi, gain)
+            g, g_max = y, y_max
+        else:
+            if y_max >= MAX_EXP2_LABEL:
+                i = int(np.argmax(y))
+                raise ValueError(
+                    f"y_true label {fmt(y[i])} at index {i} is too large for gain='exp2': 2**y - 1 overflows "
+                    f"float64 for labels >= {MAX_EXP2_LABEL} (use gain='linear' or a gain table)"
+                )
+            g, g_max = _exp2_gains(y, _EXP2_TABLE), 2.0**y_max - 1.0
+    else:
+        yi = y.astype(np.int64)
+        if (yi != y).any():
+            i = int(np.flatnonzero(yi != y)[0])
+            raise ValueError(
+                f"y_true must be integer labels to index a gain table; got {fmt(y[i])} at index {i}"
+            )
+        g = _dcg.row_gains(yi, gain)
+        g_max = g.max()
+    longest = int(np.diff(boundaries).max())
+    if not float(g_max) * longest < np.inf:  # cheap test first (Python floats: no warning); exact one if it fails
+        with np.errstate(over="ignore"):
+            sums = np.add.reduceat(g, boundaries[:-1])
+        if not np.isfinite(sums).all():
+            q = int(np.flatnonzero(~np.isfinite(sums))[0])
+            i = int(boundaries[q] + np.argmax(g[boundaries[q] : boundaries[q + 1]]))
+            raise ValueError(
+                f"the gains of query {q} overflow float64 when summed into a DCG (largest: label {fmt(y[i])} at "
+                f"index {i}, gain {fmt(g[i])}); use smaller labels or gain='linear'"
+            )
+    return g
 
 
 @njit(cache=True, parallel=True)
@@ -189,14 +244,14 @@ def _exp2_gains(y, table):
     return out
 
 
-def _finish(values, is_empty, empty, qw, reduce):
-    """Apply the empty-query convention, then reduce to a (weighted) mean or return per-query values."""
-    if is_empty.any():
-        values = values.copy()
-        values[is_empty] = np.nan if empty == "skip" else empty
+def _finish(values, skip, qw, reduce):
+    """Reduce per-query values to a (weighted) mean, leaving out exactly the queries marked in ``skip``.
+
+    Any other ``nan`` (there should be none) propagates into the mean: a per-query value never vanishes silently.
+    """
     if reduce is None:
         return values
-    keep = ~np.isnan(values)
+    keep = ~skip
     if not keep.any():
         return np.nan
     # sequential sums (cumsum), in query order, as LightGBM's single-threaded eval: equal values stay bit-equal
@@ -207,340 +262,299 @@ def _finish(values, is_empty, empty, qw, reduce):
     return float(np.cumsum(values[keep] * wk)[-1] / total) if total > 0 else np.nan
 
 
-def _order(r, ties):
-    return _dcg.ranked_order(r.s, r.boundaries, ties == "trec")
+def _apply_empty(values, is_empty, empty):
+    """The ``empty`` convention: the value of a query without relevant documents, or ``nan`` and skipped."""
+    skip = is_empty if empty == "skip" else np.zeros(len(values), dtype=bool)
+    if is_empty.any():
+        values = values.copy()
+        values[is_empty] = np.nan if empty == "skip" else empty
+    return values, skip
+
+
+def _relevant(y, relevance_threshold):
+    if isinstance(relevance_threshold, (bool, np.bool_)) or not isinstance(relevance_threshold, numbers.Real):
+        raise TypeError(f"relevance_threshold must be a real number; got {fmt(relevance_threshold)}")
+    if not relevance_threshold > 0:
+        raise ValueError(f"relevance_threshold must be > 0; got {fmt(relevance_threshold)}")
+    return (y >= relevance_threshold).astype(np.int8)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# kernels (one compiled loop per metric, parallel over queries; rows of query q are boundaries[q]:boundaries[q+1])
+# per-query metric kernels: each formula written once, on one query's values in ranked order (ranx's layout).
+# ``rel``/``gains``/``scores``/``weights`` below are the query's documents in rank order; ``m`` is the number of
+# documents of the query and ``k <= 0`` means all of them. The non-tie-averaged formulas read only the first
+# ``min(k, m)`` ranked entries, which is what lets a top-k selection stand in for a full sort.
 
 
-@njit(cache=True, parallel=True)
-def _count_relevant(rel, boundaries):
-    nq = boundaries.shape[0] - 1
-    out = np.zeros(nq, dtype=np.int64)
-    for q in prange(nq):
-        c = 0
-        for i in range(boundaries[q], boundaries[q + 1]):
-            c += rel[i]
-        out[q] = c
-    return out
-
-
-@njit(cache=True)
-def _tie_block_end(scores, order, a, r, n_q):
-    v = scores[a + order[a + r]]
+@njit(inline="always", cache=True)
+def _tie_block_end(scores, r, m):
+    """End (exclusive) of the block of tied scores that starts at rank ``r``."""
+    v = scores[r]
     e = r + 1
-    while e < n_q and scores[a + order[a + e]] == v:
+    while e < m and scores[e] == v:
         e += 1
     return e
 
 
-@njit(cache=True, parallel=True)
-def _rr_kernel(rel, scores, order, boundaries, k, tie_avg):
-    """Reciprocal rank of the first relevant document within the top ``k`` (0 if none)."""
-    nq = boundaries.shape[0] - 1
-    out = np.zeros(nq)
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        n_q = b - a
-        m = n_q if k <= 0 or k > n_q else k
-        if not tie_avg:
-            for r in range(m):
-                if rel[a + order[a + r]]:
-                    out[q] = 1.0 / (r + 1.0)
-                    break
-        else:
-            r = 0
-            while r < m:
-                e = _tie_block_end(scores, order, a, r, n_q)
-                nrel = 0
-                for j in range(r, e):
-                    nrel += rel[a + order[a + j]]
-                if nrel > 0:
-                    # first relevant of the block at offset j with prob C(size-1-j, nrel-1) / C(size, nrel)
-                    size = e - r
-                    p = nrel / size
-                    acc = 0.0
-                    for j in range(size - nrel + 1):
-                        if r + j >= m:
-                            break
-                        acc += p / (r + j + 1.0)
-                        p *= (size - j - nrel) / (size - 1.0 - j) if size - 1 - j > 0 else 0.0
-                    out[q] = acc
-                    break
-                r = e
-    return out
+@njit(inline="always", cache=True)
+def _ndcg_query(gains, scores, m, k, ideal, tie_avg, disc):
+    """NDCG@k = DCG@k / IDCG@k (0 when IDCG@k = 0: the caller applies ``empty``); DCG from
+    :func:`gbm_objectives._dcg.dcg_query`, ``ideal`` from :func:`gbm_objectives._dcg.ideal_dcg_query`."""
+    if not ideal > 0.0:
+        return 0.0
+    mk = m if k <= 0 or k > m else k
+    return _dcg.dcg_query(gains, scores, m, mk, tie_avg, disc) * (1.0 / ideal)  # LightGBM: times the inverse
 
 
-@njit(cache=True, parallel=True)
-def _ap_kernel(rel, scores, order, boundaries, k, min_denominator, tie_avg):
-    """Average precision @k: sum of precision@r over relevant ranks r <= k, over R (or min(R, k)).
+@njit(inline="always", cache=True)
+def _rr_query(rel, scores, m, k, tie_avg):
+    """Reciprocal rank of the first relevant document within the top ``k`` (0 if none).
 
-    ``tie_avg``: scikit-learn's ``average_precision_score`` (one step per distinct score), whole query only.
+    ``tie_avg``: if the first tied block holding relevant documents starts at rank ``p``, has ``size`` documents and
+    ``c`` of them relevant, ``E[RR] = sum_j C(size-1-j, c-1) / C(size, c) / (p + j + 1)`` over ``p + j < k``.
     """
-    nq = boundaries.shape[0] - 1
-    out = np.zeros(nq)
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        n_q = b - a
-        n_rel = 0
-        for i in range(a, b):
-            n_rel += rel[i]
-        if n_rel == 0:
-            continue
-        m = n_q if k <= 0 or k > n_q else k
-        s = 0.0
-        hits = 0
-        if not tie_avg:
-            for r in range(m):
-                if rel[a + order[a + r]]:
-                    hits += 1
-                    s += hits / (r + 1.0)
-        else:
-            r = 0
-            while r < n_q:
-                e = _tie_block_end(scores, order, a, r, n_q)
-                nb = 0
-                for j in range(r, e):
-                    nb += rel[a + order[a + j]]
-                hits += nb
-                s += nb * (hits / e)
-                r = e
-        den = n_rel
-        if min_denominator and m < n_rel:
-            den = m
-        out[q] = s / den
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _precision_kernel(rel, scores, order, boundaries, k, tie_avg):
-    """Number of relevant documents in the top ``k``, over ``k`` (trec_eval ``P_k``: always over ``k``)."""
-    nq = boundaries.shape[0] - 1
-    out = np.zeros(nq)
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        n_q = b - a
-        m = n_q if k > n_q else k
+    mk = m if k <= 0 or k > m else k
+    if not tie_avg:
+        for r in range(mk):
+            if rel[r]:
+                return 1.0 / (r + 1.0)
+        return 0.0
+    r = 0
+    while r < mk:
+        e = _tie_block_end(scores, r, m)
         c = 0.0
-        if not tie_avg:
-            for r in range(m):
-                c += rel[a + order[a + r]]
-        else:
-            r = 0
-            while r < m:
-                e = _tie_block_end(scores, order, a, r, n_q)
-                nb = 0
-                for j in range(r, e):
-                    nb += rel[a + order[a + j]]
-                c += nb * (min(e, m) - r) / (e - r)
-                r = e
-        out[q] = c / k
-    return out
+        for j in range(r, e):
+            c += rel[j]
+        if c > 0:
+            size = e - r
+            p = c / size
+            acc = 0.0
+            for j in range(size - int(c) + 1):
+                if r + j >= mk:
+                    break
+                acc += p / (r + j + 1.0)
+                p *= (size - j - c) / (size - 1.0 - j) if size - 1 - j > 0 else 0.0
+            return acc
+        r = e
+    return 0.0
 
 
-@njit(cache=True, parallel=True)
-def _auc_kernel(pos, w, scores, order, boundaries):
-    """Weighted Mann-Whitney AUC per query: P(score of a positive > score of a negative), ties count 1/2.
+@njit(inline="always", cache=True)
+def _ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
+    """AP@k = (sum of precision@r over the relevant ranks r <= k) / D, D = R or min(R, k) (``min_denominator``).
 
-    ``nan`` for a query with only one class.
+    ``tie_avg``: scikit-learn's ``average_precision_score``, one step per distinct score, whole query.
+    0 when the query has no relevant document (the caller applies ``empty``).
     """
-    nq = boundaries.shape[0] - 1
-    out = np.empty(nq)
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        n_q = b - a
-        w_pos = 0.0
-        w_neg = 0.0
-        num = 0.0
+    if n_rel == 0:
+        return 0.0
+    mk = m if k <= 0 or k > m else k
+    s = 0.0
+    hits = 0
+    if not tie_avg:
+        for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
+            x = rel[r]
+            hits += x
+            s += x * (hits / (r + 1.0))
+    else:
         r = 0
-        while r < n_q:  # descending: negatives seen so far are above every positive of this block
-            e = _tie_block_end(scores, order, a, r, n_q)
-            bp = 0.0
-            bn = 0.0
+        while r < m:
+            e = _tie_block_end(scores, r, m)
+            nb = 0
             for j in range(r, e):
-                i = a + order[a + j]
-                if pos[i]:
-                    bp += w[i]
-                else:
-                    bn += w[i]
+                nb += rel[j]
+            hits += nb
+            s += nb * (hits / e)
+            r = e
+    den = n_rel
+    if min_denominator and mk < n_rel:
+        den = mk
+    return s / den
+
+
+@njit(inline="always", cache=True)
+def _precision_query(rel, scores, m, k, tie_avg):
+    """Relevant documents in the top ``k`` over ``k`` (always over ``k``, trec_eval ``P_k``); ``tie_avg`` counts a
+    tied block straddling rank ``k`` by the fraction of it inside."""
+    mk = m if k > m else k
+    c = 0.0
+    if not tie_avg:
+        for r in range(mk):
+            c += rel[r]
+    else:
+        r = 0
+        while r < mk:
+            e = _tie_block_end(scores, r, m)
+            nb = 0.0
+            for j in range(r, e):
+                nb += rel[j]
+            c += nb * (min(e, mk) - r) / (e - r)
+            r = e
+    return c / k
+
+
+@njit(inline="always", cache=True)
+def _auc_query(pos, weights, scores, m, weighted):
+    """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties counting 1/2; ``nan`` with
+    one class. One pass in ranked order; a block of tied scores is flushed when the score changes."""
+    w_pos = 0.0
+    w_neg = 0.0
+    num = 0.0
+    bp = 0.0
+    bn = 0.0
+    prev = scores[0] if m > 0 else 0.0
+    for r in range(m):
+        v = scores[r]
+        if v != prev:
             num += bp * (w_neg + 0.5 * bn)
             w_pos += bp
             w_neg += bn
-            r = e
-        if w_pos > 0.0 and w_neg > 0.0:
-            out[q] = 1.0 - num / (w_pos * w_neg)
-        else:
-            out[q] = np.nan
-    return out
-
-
-@njit(cache=True)
-def _fused_query(q, gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
-                 p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain):
-    """The body of :func:`_fused_kernel` for query ``q`` (a plain function: the parallel loop stays small, which
-    keeps numba's compile time down)."""
-    a, b = boundaries[q], boundaries[q + 1]
-    m = b - a
-    idx = order[a:b]
-    _dcg._rank_query(scores[a:b], idx, tmp[a:b], reverse_ties)
-    c = 0
-    for i in range(a, b):
-        c += rel[i]
-    n_rel[q] = c
-    if ndcg_ks.shape[0] > 0:
-        # ideal: the K largest gains, descending (K = largest k asked, or the whole query)
-        kk = m if k_ideal < 0 or k_ideal > m else k_ideal
-        top = topbuf[a : a + kk] if k_ideal < 0 else topbuf[q * k_ideal : q * k_ideal + kk]
-        _dcg.top_gains_into(gains, a, b, top, kk)
-        no_gain[q] = kk == 0 or not top[0] > 0.0
-        for j in range(ndcg_ks.shape[0]):
-            k = ndcg_ks[j]
-            mk = m if k <= 0 or k > m else k
-            ideal = 0.0
-            d = 0.0
-            for r in range(mk):
-                ideal += top[r] * disc[r]
-                d += gains[a + idx[r]] * disc[r]
-            if ideal > 0.0:
-                ndcg[j, q] = d * (1.0 / ideal)
-    for j in range(rr_ks.shape[0]):
-        k = rr_ks[j]
-        mk = m if k <= 0 or k > m else k
-        for r in range(mk):
-            if rel[a + idx[r]]:
-                rr[j, q] = 1.0 / (r + 1.0)
-                break
-    if c > 0:
-        for j in range(ap_ks.shape[0]):
-            k = ap_ks[j]
-            mk = m if k <= 0 or k > m else k
-            s = 0.0
-            hits = 0
-            for r in range(mk):  # branch-free: adds exactly 0.0 for a non-relevant rank
-                x = rel[a + idx[r]]
-                hits += x
-                s += x * (hits / (r + 1.0))
-            den = c
-            if ap_min_den and mk < c:
-                den = mk
-            ap[j, q] = s / den
-    for j in range(p_ks.shape[0]):
-        k = p_ks[j]
-        mk = m if k > m else k
-        cc = 0.0
-        for r in range(mk):
-            cc += rel[a + idx[r]]
-        prec[j, q] = cc / k
-    if do_auc:
-        # one pass in ranked order; a block of tied scores is flushed when the score changes (the same sums,
-        # in the same order, as _auc_kernel)
-        w_pos = 0.0
-        w_neg = 0.0
-        num = 0.0
-        bp = 0.0
-        bn = 0.0
-        prev = scores[a + idx[0]] if m > 0 else 0.0
-        for r in range(m):
-            i = a + idx[r]
-            v = scores[i]
-            if v != prev:
-                num += bp * (w_neg + 0.5 * bn)
-                w_pos += bp
-                w_neg += bn
-                bp = 0.0
-                bn = 0.0
-                prev = v
-            wi = w[i] if weighted else 1.0
-            x = rel[i]  # branch-free: adds exactly 0.0 to the other class
-            bp += x * wi
-            bn += (1 - x) * wi
-        num += bp * (w_neg + 0.5 * bn)
-        w_pos += bp
-        w_neg += bn
-        if w_pos > 0.0 and w_neg > 0.0:
-            auc[q] = 1.0 - num / (w_pos * w_neg)
-
-
-def _fused_kernel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den, p_ks,
-                  do_auc):
-    """All requested metrics of each query from one ranking of the query (``ties`` "stable" or "trec").
-
-    The same formulas as :func:`gbm_objectives._dcg.dcg_from_order`, :func:`gbm_objectives._dcg.ideal_dcg_topk`,
-    :func:`_rr_kernel`, :func:`_ap_kernel`, :func:`_precision_kernel` and :func:`_auc_kernel`, summed in the same
-    order, computed while the query is in cache. A ``k <= 0`` means the whole query. Buffers are allocated here,
-    so that the compiled parallel loop (:func:`_fused_parallel`) stays small and quick to compile.
-    """
-    n = scores.shape[0]
-    nq = boundaries.shape[0] - 1
-    max_m = int(np.diff(boundaries).max()) if nq else 0
-    order = np.empty(n, dtype=np.int64)
-    tmp = np.empty(n if max_m > _dcg._COUNTING_MAX else 0, dtype=np.int64)  # merge-sort buffer, large queries only
-    ndcg = np.zeros((ndcg_ks.shape[0], nq))
-    rr = np.zeros((rr_ks.shape[0], nq))
-    ap = np.zeros((ap_ks.shape[0], nq))
-    prec = np.zeros((p_ks.shape[0], nq))
-    auc = np.full(nq if do_auc else 0, np.nan)
-    n_rel = np.zeros(nq, dtype=np.int64)
-    no_gain = np.zeros(nq, dtype=np.bool_)
-    k_ideal = -1 if (ndcg_ks <= 0).any() else int(ndcg_ks.max(initial=0))
-    n_disc = max_m if k_ideal < 0 or k_ideal > max_m else k_ideal
-    disc = _dcg.discount_table(n_disc)
-    # buffer for the largest gains of each query: k_ideal per query, or the whole query
-    topbuf = np.empty(0 if ndcg_ks.shape[0] == 0 else (n if k_ideal < 0 else nq * k_ideal))
-    _fused_parallel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
-                    p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain)
-    return ndcg, rr, ap, prec, auc, n_rel == 0, no_gain
-
-
-
-@njit(cache=True, parallel=True)
-def _fused_parallel(gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
-                    p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain):
-    for q in prange(boundaries.shape[0] - 1):
-        _fused_query(q, gains, rel, w, weighted, scores, boundaries, reverse_ties, ndcg_ks, rr_ks, ap_ks, ap_min_den,
-                     p_ks, do_auc, k_ideal, disc, order, tmp, topbuf, ndcg, rr, ap, prec, auc, n_rel, no_gain)
+            bp = 0.0
+            bn = 0.0
+            prev = v
+        wi = weights[r] if weighted else 1.0
+        x = pos[r]  # branch-free: adds exactly 0.0 to the other class
+        bp += x * wi
+        bn += (1.0 - x) * wi
+    num += bp * (w_neg + 0.5 * bn)
+    w_pos += bp
+    w_neg += bn
+    if w_pos > 0.0 and w_neg > 0.0:
+        return 1.0 - num / (w_pos * w_neg)
+    return np.nan
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# per-query values on prepared arrays (shared by the public functions and evaluate)
+# the one driver: rank each query once, gather its values in rank order, call the per-query kernels it was asked for
+
+_NDCG, _RR, _AP, _P, _AUC = 0, 1, 2, 3, 4
+_CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC}
+# options, one int64 array: reverse ties (trec), tie averaging, min(R, k) AP denominator, row weights given,
+# full ranking needed (else the top ``k_top`` by selection), k_top, gains needed for the first ``k_gain`` ranks
+_REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN = range(7)
+_N_BLOCKS = 64  # parallel work units: blocks of queries with about equal rows, each with its own work buffers
+_PARALLEL_MIN_ROWS = 20_000  # below this, the serial copy (waking the thread pool costs more than it saves)
 
 
-def _ndcg_values(r, order, k, gain, ties):
-    g = _gains(r.y, gain)
-    idcg = _dcg.ideal_dcg_topk(g, r.boundaries, k)
-    if ties == "average":
-        d = _dcg.tie_averaged_dcg(g, r.s, order, r.boundaries, k)
-    else:
-        d = _dcg.dcg_from_order(g, order, r.boundaries, k)
-    is_empty = idcg <= 0.0
-    values = d * (1.0 / np.where(is_empty, 1.0, idcg))  # LightGBM multiplies by the cached inverse ideal DCG
-    values[is_empty] = 0.0
-    return values, is_empty
+@njit(cache=True, nogil=True)
+def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+    """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``; the
+    relevant documents of each query into ``n_rel`` and, with an NDCG asked, whether its ideal DCG is 0 into
+    ``no_gain``."""
+    q0, q1 = blocks[bk], blocks[bk + 1]
+    longest = 0
+    for q in range(q0, q1):
+        longest = max(longest, boundaries[q + 1] - boundaries[q])
+    idx = np.empty(longest, dtype=np.int64)
+    tmp = np.empty(longest, dtype=np.int64)
+    r_rel = np.empty(longest, dtype=np.int8)
+    r_gain = np.empty(longest)
+    r_score = np.empty(longest)
+    r_w = np.empty(longest if opts[_WEIGHTED] else 0)
+    top = np.empty(longest)
+    reverse, tie_avg, weighted = opts[_REVERSE] != 0, opts[_TIE_AVG] != 0, opts[_WEIGHTED] != 0
+    need_scores = tie_avg
+    for j in range(spec.shape[0]):
+        need_scores = need_scores or spec[j, 0] == _AUC
+    for q in range(q0, q1):
+        a, b = boundaries[q], boundaries[q + 1]
+        m = b - a
+        key = scores[a:b]
+        if opts[_FULL] or opts[_K_TOP] >= m:
+            _dcg._rank_query(key, idx[:m], tmp[:m], reverse)
+            nr = m
+        else:
+            nr = _dcg.top_order_into(key, idx, opts[_K_TOP], reverse)
+        c = 0
+        for i in range(a, b):
+            c += rel[i]
+        n_rel[q] = c
+        for r in range(nr):  # one gather pass (the tests on flags are loop-invariant: the compiler unswitches them)
+            i = idx[r]
+            r_rel[r] = rel[a + i]
+            if need_scores:
+                r_score[r] = key[i]
+            if weighted:
+                r_w[r] = w[a + i]
+        for r in range(min(nr, opts[_K_GAIN])):
+            r_gain[r] = gains[a + idx[r]]
+        for j in range(spec.shape[0]):
+            code, k = spec[j, 0], spec[j, 1]
+            if code == _NDCG:
+                ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
+                no_gain[q] = not ideal > 0.0
+                out[j, q] = _ndcg_query(r_gain, r_score, m, k, ideal, tie_avg, disc)
+            elif code == _RR:
+                out[j, q] = _rr_query(r_rel, r_score, m, k, tie_avg)
+            elif code == _AP:
+                out[j, q] = _ap_query(r_rel, r_score, m, k, c, opts[_AP_MIN_DEN] != 0, tie_avg)
+            elif code == _P:
+                out[j, q] = _precision_query(r_rel, r_score, m, k, tie_avg)
+            else:
+                out[j, q] = _auc_query(r_rel, r_w, r_score, m, weighted)
 
 
-def _relevant(y, relevance_threshold):
-    if isinstance(relevance_threshold, bool) or not isinstance(relevance_threshold, numbers.Real):
-        raise TypeError(f"relevance_threshold must be a real number; got {relevance_threshold!r}")
-    if not relevance_threshold > 0:
-        raise ValueError(f"relevance_threshold must be > 0; got {relevance_threshold!r}")
-    return (y >= relevance_threshold).astype(np.int8)
+def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+    for bk in prange(blocks.shape[0] - 1):
+        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain)
 
 
-def _rr_values(r, order, k, ties, rel):
-    values = _rr_kernel(rel, r.s, order, r.boundaries, k, ties == "average")
-    return values, _count_relevant(rel, r.boundaries) == 0
+# one source compiled twice (as the objectives' kernels): parallel over query blocks, and serial for small inputs
+_metrics_parallel = njit(cache=True, nogil=True, parallel=True)(_copy_function(_blocks_loop, "_parallel"))
+_metrics_serial = njit(cache=True, nogil=True)(_copy_function(_blocks_loop, "_serial"))
 
 
-def _ap_values(r, order, k, ties, rel, min_denominator):
+def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
+    """Cut the queries into at most ``n_blocks`` contiguous blocks of about equal rows."""
+    nq = len(boundaries) - 1
+    targets = boundaries[-1] * np.arange(1, n_blocks) / n_blocks
+    cuts = np.searchsorted(boundaries, targets, side="left")
+    return np.unique(np.concatenate(([0], np.clip(cuts, 0, nq), [nq]))).astype(np.int64)
+
+
+def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False):
+    """Per-query values of the metrics ``items`` (a list of ``(base, k)``, ``k <= 0`` the whole query) on the
+    prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, no_rel, no_gain)``:
+    ``values[j]`` the per-query values of ``items[j]``; whether each query has no relevant document; whether its
+    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG)."""
+    spec = np.array([(_CODES[base], k) for base, k in items], dtype=np.int64).reshape(-1, 2)
+    codes = spec[:, 0]
+    tie_avg = ties == "average"
+    needs_all = (codes == _AP) | (codes == _AUC) | ((spec[:, 1] <= 0) & (codes != _P))
+    full = tie_avg or bool(needs_all.any())
+    ndcg_k = spec[codes == _NDCG, 1]
+    k_gain = 0 if len(ndcg_k) == 0 else (np.iinfo(np.int64).max if tie_avg or (ndcg_k <= 0).any() else ndcg_k.max())
+    opts = np.array([ties == "trec", tie_avg, ap_min_den, r.w is not None, full,
+                     0 if full else spec[:, 1].max(), k_gain], dtype=np.int64)
+    boundaries = r.boundaries
+    n = boundaries[-1]
+    nq = len(boundaries) - 1
+    disc = _dcg.discount_table(r.longest)
+    out = np.zeros((len(spec), nq))
+    n_rel = np.zeros(nq, dtype=np.int64)
+    no_gain = np.zeros(nq, dtype=np.bool_)
+    gains = np.zeros(0) if gains is None else gains
+    rel = np.zeros(n, dtype=np.int8) if rel is None else rel
+    w = np.zeros(0) if r.w is None else r.w
+    kernel = _metrics_parallel if n >= _PARALLEL_MIN_ROWS else _metrics_serial
+    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel, no_gain)
+    return out, n_rel == 0, no_gain
+
+
+def _auc_finish(values, qw, reduce):
+    """Per-query AUCs: one-class queries (``nan``) are left out of the mean; ValueError if no query is left."""
+    one_class = np.isnan(values)
+    if one_class.all():
+        raise ValueError("AUC is undefined: no query has both a positive and a negative row")
+    return _finish(values, one_class, qw, reduce)
+
+
+def _check_ap_ties(ties, k):
     if ties == "average" and k > 0:
         raise ValueError(
             f"map_score with ties='average' is scikit-learn's average_precision_score, defined on the whole query; "
             f"got k={k} (use k=None or ties='stable'/'trec')"
         )
-    values = _ap_kernel(rel, r.s, order, r.boundaries, k, min_denominator, ties == "average")
-    return values, _count_relevant(rel, r.boundaries) == 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -572,7 +586,7 @@ def ndcg_score(
     group : array-like of int, shape (n_queries,), optional
         Sizes of contiguous queries. Exactly one of ``group`` and ``qid``.
     qid : array-like of shape (n_samples,), optional
-        Query id of each row; the rows of a query need not be contiguous.
+        Query id of each row (numbers, or strings, which are sorted); the rows of a query need not be contiguous.
     k : int, optional
         Cut-off; ``None`` means the whole query. A query shorter than ``k`` is scored on all its rows (the ideal DCG
         is truncated the same way).
@@ -596,8 +610,9 @@ def ndcg_score(
     Raises
     ------
     ValueError
-        Length mismatch, group sizes not summing to ``n_samples``, ``k <= 0``, NaN scores, negative labels, an
-        unknown convention/knob.
+        Empty input, length mismatch, group sizes not summing to ``n_samples``, ``k <= 0``, NaN scores, negative
+        labels, a label whose gain overflows float64 (``gain="exp2"``: labels must be below 1024), an unknown
+        convention/knob.
 
     Notes
     -----
@@ -625,8 +640,8 @@ def ndcg_score(
     k = _check_k(k)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    values, is_empty = _ndcg_values(r, _order(r, ties), k, gain, ties)
-    return _finish(values, is_empty, empty, r.qw, reduce)
+    values, _, no_gain = _run(r, [("ndcg", k)], gains=_gains(r.y, gain, r.boundaries), ties=ties)
+    return _finish(*_apply_empty(values[0], no_gain, empty), r.qw, reduce)
 
 
 def mrr_score(
@@ -666,8 +681,8 @@ def mrr_score(
     k = _check_k(k)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    values, is_empty = _rr_values(r, _order(r, ties), k, ties, _relevant(r.y, relevance_threshold))
-    return _finish(values, is_empty, empty, r.qw, reduce)
+    values, no_rel, _ = _run(r, [("mrr", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def map_score(
@@ -709,10 +724,11 @@ def map_score(
     _, ties, empty = _resolve_knobs(convention, None, ties, empty)
     k = _check_k(k)
     reduce = _check_reduce(reduce)
+    _check_ap_ties(ties, k)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
     rel = _relevant(r.y, relevance_threshold)
-    values, is_empty = _ap_values(r, _order(r, ties), k, ties, rel, convention == "lightgbm")
-    return _finish(values, is_empty, empty, r.qw, reduce)
+    values, no_rel, _ = _run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def precision_score_at_k(
@@ -745,9 +761,8 @@ def precision_score_at_k(
     k = _check_k(k, allow_none=False)
     reduce = _check_reduce(reduce)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    rel = _relevant(r.y, relevance_threshold)
-    values = _precision_kernel(rel, r.s, _order(r, ties), r.boundaries, k, ties == "average")
-    return _finish(values, _count_relevant(rel, r.boundaries) == 0, empty, r.qw, reduce)
+    values, no_rel, _ = _run(r, [("p", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
 def _auc_positive(y, relevance_threshold):
@@ -757,15 +772,10 @@ def _auc_positive(y, relevance_threshold):
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"y_true must contain only 0 and 1 for AUC (or pass relevance_threshold to binarize graded labels); "
-                f"got {float(y[i])!r} at index {i}"
+                f"got {fmt(y[i])} at index {i}"
             )
         return (y == 1).astype(np.int8)
     return _relevant(y, relevance_threshold)
-
-
-def _auc_from(r, order, pos):
-    w = np.ones(len(r.y)) if r.w is None else r.w
-    return _auc_kernel(pos, w, r.s, order, r.boundaries)
 
 
 def auc_score(
@@ -827,18 +837,16 @@ def auc_score(
     elif average == "query":
         r = _prepare(y_true, y_score, group, qid, sample_weight)
     else:
-        raise ValueError(f"average must be 'global' or 'query'; got {average!r}")
+        raise ValueError(f"average must be 'global' or 'query'; got {fmt(average)}")
     pos = _auc_positive(r.y, relevance_threshold)
-    values = _auc_from(r, _dcg.ranked_order(r.s, r.boundaries, False), pos)
+    values = _run(r, [("auc", 0)], rel=pos)[0][0]
     if average == "global":
         if np.isnan(values[0]):
             raise ValueError(
                 f"AUC is undefined when y_true has one class only; got {int(pos.sum())} positives in {len(pos)} rows"
             )
         return float(values[0])
-    if np.isnan(values).all():
-        raise ValueError("AUC is undefined: no query has both a positive and a negative row")
-    return _finish(values, np.zeros(len(values), dtype=bool), 0.0, r.qw, reduce)
+    return _auc_finish(values, r.qw, reduce)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -862,7 +870,8 @@ def parse_metric(name):
     ('ndcg', 10)
     """
     if not isinstance(name, str):
-        raise TypeError(f"metric must be a string such as 'ndcg@10'; got {name!r}")
+        raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
+    name = str(name)  # np.str_ -> str, for the messages
     base, _, at = name.strip().lower().partition("@")
     if base not in METRICS:
         raise ValueError(f"unknown metric {name!r}; known: {sorted(METRICS)} (optionally '@k', e.g. 'ndcg@10')")
@@ -928,8 +937,8 @@ def evaluate(
 
     Parameters
     ----------
-    metrics : sequence of str
-        Names ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
+    metrics : str or sequence of str
+        One name or several: ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
         ``y_true >= relevance_threshold``; one-class queries excluded, see :func:`auc_score`).
     convention : str, default "lightgbm"
         Applied to every ranking metric (see the module docstring); ``gain``, ``ties`` and ``empty`` override
@@ -941,6 +950,17 @@ def evaluate(
     dict
         metric name -> mean (or per-query array with ``reduce=None``).
 
+    Raises
+    ------
+    ValueError
+        As the single-metric functions; ``"auc"`` when no query has both classes (as :func:`auc_score`).
+
+    Notes
+    -----
+    Each query is ranked once (a top-``k`` selection instead of a full sort when every metric asked is cut at
+    some ``k`` and ties are not averaged); the values are those of the single-metric functions, bit for bit:
+    both run the same per-query kernels.
+
     Examples
     --------
     >>> import gbm_objectives as go
@@ -950,62 +970,29 @@ def evaluate(
     """
     gain, ties, empty = _resolve_knobs(convention, gain, ties, empty)
     reduce = _check_reduce(reduce)
-    parsed = [(name, *parse_metric(name)) for name in metrics]
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    parsed = []
+    for name in metrics:
+        base, k = parse_metric(name)
+        base = "p" if base == "precision" else base
+        k = (10 if base == "p" else 0) if k is None else k  # 0: the whole query
+        if base == "map":
+            _check_ap_ties(ties, k)
+        parsed.append((name, base, k))
+    if not parsed:
+        raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    if ties != "average":
-        return _evaluate_fused(r, parsed, gain, ties, empty, convention, relevance_threshold, reduce)
-    order = _order(r, ties)
-    rel = None
-    out = {}
-    for name, base, k in parsed:
-        kk = 0 if k is None else k
-        if base != "ndcg" and rel is None:
-            rel = _relevant(r.y, relevance_threshold)
-        if base == "ndcg":
-            values, is_empty = _ndcg_values(r, order, kk, gain, ties)
-        elif base == "mrr":
-            values, is_empty = _rr_values(r, order, kk, ties, rel)
-        elif base == "map":
-            values, is_empty = _ap_values(r, order, kk, ties, rel, convention == "lightgbm")
-        elif base in ("p", "precision"):
-            kk = 10 if k is None else k
-            values = _precision_kernel(rel, r.s, order, r.boundaries, kk, ties == "average")
-            is_empty = _count_relevant(rel, r.boundaries) == 0
-        else:  # auc: tie handling is inherent (ties count 1/2), so any descending order will do
-            values = _auc_from(r, order, rel)
-            out[name] = _finish(values, np.zeros(len(values), dtype=bool), 0.0, r.qw, reduce)
-            continue
-        out[name] = _finish(values, is_empty, empty, r.qw, reduce)
-    return out
-
-
-def _evaluate_fused(r, parsed, gain, ties, empty, convention, relevance_threshold, reduce):
-    """:func:`evaluate` with one compiled pass per query (:func:`_fused_kernel`)."""
-    wanted = {"ndcg": [], "mrr": [], "map": [], "p": []}
-    for _, base, k in parsed:
-        if base == "auc":
-            continue
-        base = "p" if base == "precision" else base
-        kk = (10 if base == "p" else 0) if k is None else k
-        if kk not in wanted[base]:
-            wanted[base].append(kk)
-    do_auc = any(base == "auc" for _, base, _ in parsed)
-    as_ks = {base: np.array(ks, dtype=np.int64) for base, ks in wanted.items()}
-    g = _gains(r.y, gain) if wanted["ndcg"] else np.zeros(0)
+    items = list(dict.fromkeys((base, k) for _, base, k in parsed))  # each distinct (metric, k) computed once
+    g = _gains(r.y, gain, r.boundaries) if any(base == "ndcg" for base, _ in items) else None
     rel = _relevant(r.y, relevance_threshold)
-    w = np.zeros(0) if r.w is None else r.w
-    ndcg, rr, ap, prec, auc, no_rel, no_gain = _fused_kernel(
-        g, rel, w, r.w is not None, r.s, r.boundaries, ties == "trec", as_ks["ndcg"], as_ks["mrr"], as_ks["map"],
-        convention == "lightgbm", as_ks["p"], do_auc,
-    )
-    tables = {"ndcg": ndcg, "mrr": rr, "map": ap, "p": prec}
+    values, no_rel, no_gain = _run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
     out = {}
     for name, base, k in parsed:
+        v = values[items.index((base, k))]
         if base == "auc":
-            out[name] = _finish(auc, np.zeros(len(auc), dtype=bool), 0.0, r.qw, reduce)
-            continue
-        base = "p" if base == "precision" else base
-        kk = (10 if base == "p" else 0) if k is None else k
-        values = tables[base][wanted[base].index(kk)]
-        out[name] = _finish(values, no_gain if base == "ndcg" else no_rel, empty, r.qw, reduce)
+            out[name] = _auc_finish(v, r.qw, reduce)
+        else:
+            is_empty = no_gain if base == "ndcg" else no_rel
+            out[name] = _finish(*_apply_empty(v, is_empty, empty), r.qw, reduce)
     return out

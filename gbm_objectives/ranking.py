@@ -568,6 +568,7 @@ class LambdaRankObjective(_RankingObjective):
         w = _ranking_weights(sample_weight, len(y), boundaries)
         if self.metric == "ndcg":
             gains = _dcg.row_gains(y.astype(np.int64), self._gain)
+            # the ideal DCG routine of the metrics too (_dcg.ideal_dcg_query): ΔNDCG and reported NDCG share it
             max_dcg = _dcg.ideal_dcg(gains, boundaries, self.truncation_level)
             inv_max = np.zeros_like(max_dcg)
             np.divide(1.0, max_dcg, out=inv_max, where=max_dcg > 0)
@@ -706,16 +707,14 @@ def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
                     hess_out[r] *= w[r]
 
 
-@njit(parallel=True, **_JIT)
-def _bpr_parallel(y, raw, w, boundaries, blocks, grad_out, hess_out):
+def _bpr_blocks(y, raw, w, boundaries, blocks, grad_out, hess_out):
     for b in prange(blocks.shape[0] - 1):
         _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
 
 
-@njit(**_JIT)
-def _bpr_serial(y, raw, w, boundaries, blocks, grad_out, hess_out):
-    for b in range(blocks.shape[0] - 1):
-        _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
+# one source compiled twice, as LambdaRank's: parallel over query blocks, and serial for small work
+_bpr_parallel = njit(parallel=True, **_JIT)(_copy_function(_bpr_blocks, "_parallel"))
+_bpr_serial = njit(**_JIT)(_copy_function(_bpr_blocks, "_serial"))
 
 
 class PairwiseLogistic(_RankingObjective):

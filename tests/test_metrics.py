@@ -236,7 +236,7 @@ def test_ndcg_sample_weight_is_lightgbm_query_weight():
 def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
     from gbm_objectives import _dcg
 
-    for size in (1, 2, 5, 16, 17, 33, 100, 128, 129, 300):  # counting rank up to 128 rows, merge sort above
+    for size in (1, 2, 5, 16, 17, 33, 100, 129, 300, 512, 513, 700):  # counting rank up to 512 rows, merge above
         n_q = 20
         s = rng.integers(0, 6, size * n_q) / 6.0
         g = rng.integers(0, 5, size * n_q).astype(float)
@@ -247,9 +247,23 @@ def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
             sq = s[b[q] : b[q + 1]]
             np.testing.assert_array_equal(stable[b[q] : b[q + 1]], _dcg.stable_desc_order(sq))
             np.testing.assert_array_equal(reverse[b[q] : b[q + 1]], size - 1 - _dcg.stable_desc_order(sq[::-1]))
+        disc = _dcg.discount_table(size)
         for k in (0, 1, 3, 10, 1000):
-            np.testing.assert_array_equal(_dcg.ideal_dcg_topk(g, b, k), _dcg.ideal_dcg(g, b, k))
-            np.testing.assert_array_equal(_dcg.dcg_from_order(g, stable, b, k), _dcg.dcg(g, s, b, k))
+            # reference: NumPy sorts, summed in rank order (the one ideal-DCG routine must give the same bits for a
+            # short prefix, found by insertion, and a long one, found by sorting)
+            kk = size if k == 0 or k > size else k
+            ref_ideal = [sum(v * disc[r] for r, v in enumerate(np.sort(g[b[q] : b[q + 1]])[::-1][:kk]))
+                         for q in range(n_q)]
+            np.testing.assert_array_equal(_dcg.ideal_dcg(g, b, k), ref_ideal)
+            for q in range(n_q):
+                o = b[q] + _dcg.stable_desc_order(s[b[q] : b[q + 1]])
+                ref_dcg = sum(v * disc[r] for r, v in enumerate(g[o][:kk]))
+                assert _dcg.dcg_query(g[o], s[o], size, kk, False, disc) == ref_dcg
+                top = np.empty(size, dtype=np.int64)
+                got = _dcg.top_order_into(s[b[q] : b[q + 1]], top, kk, False)
+                np.testing.assert_array_equal(top[:got], stable[b[q] : b[q + 1]][:kk])
+                got = _dcg.top_order_into(s[b[q] : b[q + 1]], top, kk, True)
+                np.testing.assert_array_equal(top[:got], reverse[b[q] : b[q + 1]][:kk])
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -472,8 +486,8 @@ def test_bad_input_raises_value_error(call, match):
 
 
 def test_large_queries_with_ties_equal_pytrec_eval(rng):
-    """Queries above 128 rows are ranked by the merge sort instead of counting; same results as trec_eval."""
-    sizes = np.array([129, 200, 300, 3])
+    """Queries above 512 rows are ranked by the merge sort instead of counting; same results as trec_eval."""
+    sizes = np.array([129, 200, 300, 3, 513, 700])
     y = rng.integers(0, 3, sizes.sum()).astype(float)
     s = rng.integers(0, 20, sizes.sum()) / 20.0
     ref = trec_eval(y, s, sizes, ["ndcg_cut_10", "recip_rank", "map"])
@@ -491,3 +505,212 @@ def test_evaluate_knobs_override_the_convention():
     for knobs in ({"gain": "linear"}, {"empty": 0.0}, {"ties": "trec"}, {"gain": "linear", "ties": "average"}):
         got = go.evaluate(y, s, group=group, metrics=("ndcg@5",), **knobs)["ndcg@5"]
         assert got == pytest.approx(go.ndcg_score(y, s, group=group, k=5, **knobs), abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# hostile input (issue 11): each reproducer, and what it does now
+
+
+def test_huge_label_exp2_gain_overflow_is_refused():
+    """2**2000 - 1 overflows: that query's NDCG was nan and the mean silently skipped it (returned 1.0)."""
+    y, s = [0, 2000, 1, 0, 0, 1], [0.3, 0.1, 0.2, 0.5, 0.5, 0.9]
+    with pytest.raises(ValueError, match=r"label 2000\.0 at index 1 .*labels >= 1024"):
+        go.ndcg_score(y, s, group=[3, 3])
+    with pytest.raises(ValueError, match=r"label 2000\.0 at index 1 .*labels >= 1024"):
+        go.evaluate(y, s, group=[3, 3], metrics=("ndcg@2", "mrr"))
+    # the largest label with a finite gain still works, and so does a huge label with linear gain
+    assert 0.0 < go.ndcg_score([0, 1023, 1], [0.3, 0.1, 0.2], group=[3]) < 1.0
+    assert go.ndcg_score(y, s, group=[3, 3], gain="linear") == pytest.approx(
+        np.mean(go.ndcg_score(y, s, group=[3, 3], gain="linear", reduce=None))
+    )
+    # gains that are finite one by one but overflow when summed into a DCG
+    with pytest.raises(ValueError, match="gains of query 1 overflow float64"):
+        go.ndcg_score([1, 0, 1023, 1023], [0.1, 0.2, 0.3, 0.4], group=[2, 2])
+    # labels other metrics only compare with the threshold are fine
+    assert go.mrr_score(y, s, group=[3, 3]) == (1 / 2 + 1) / 2  # 1st relevant at rank 2, then rank 1
+
+
+def test_nan_per_query_value_never_vanishes_from_the_mean():
+    from gbm_objectives.metrics import _finish
+
+    values = np.array([1.0, np.nan, 0.5])
+    assert np.isnan(_finish(values, np.zeros(3, dtype=bool), None, "mean"))
+    assert _finish(values, np.array([False, True, False]), None, "mean") == 0.75  # skipped on purpose only
+
+
+def test_metrics_given_as_one_string():
+    y, s, g = [2, 0, 1, 0], [0.9, 0.8, 0.1, 0.3], [2, 2]
+    assert go.evaluate(y, s, group=g, metrics="ndcg@1") == go.evaluate(y, s, group=g, metrics=("ndcg@1",))
+    assert list(go.evaluate(y, s, group=g, metrics="mrr")) == ["mrr"]
+    with pytest.raises(ValueError, match="metrics is empty"):
+        go.evaluate(y, s, group=g, metrics=())
+
+
+def test_string_qids_are_factorised_in_sorted_order():
+    y = np.array([1, 0, 0, 1, 1, 0])
+    s = np.array([0.9, 0.1, 0.5, 0.7, 0.2, 0.3])
+    q_str = np.array(["b", "a", "b", "a", "c", "c"])
+    q_int = np.array([1, 0, 1, 0, 2, 2])
+    for fn in (go.ndcg_score, go.mrr_score, go.map_score):
+        np.testing.assert_array_equal(fn(y, s, qid=q_str, reduce=None), fn(y, s, qid=q_int, reduce=None))
+        np.testing.assert_array_equal(fn(y, s, qid=list(q_str), reduce=None), fn(y, s, qid=q_int, reduce=None))
+    assert go.evaluate(y, s, qid=q_str) == go.evaluate(y, s, qid=q_int)
+    with pytest.raises(TypeError, match="numbers or strings of one type"):
+        go.ndcg_score(y, s, qid=np.array(["a", 1, "b", 2, "c", 3], dtype=object))
+
+
+def test_evaluate_auc_raises_where_auc_score_raises():
+    y, s, g = [1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], [2, 2]
+    with pytest.raises(ValueError, match="no query has both"):
+        go.auc_score(y, s, group=g, average="query")
+    with pytest.raises(ValueError, match="no query has both"):
+        go.evaluate(y, s, group=g, metrics=["auc"])
+
+
+@pytest.mark.parametrize("fn", [go.ndcg_score, go.mrr_score, go.map_score, go.precision_score_at_k, go.evaluate])
+def test_empty_input_raises(fn):
+    with pytest.raises(ValueError, match="y_true is empty"):
+        fn([], [], group=[])
+    with pytest.raises(ValueError, match="y_true is empty"):
+        fn(np.zeros(0), np.zeros(0), qid=np.zeros(0))
+
+
+def test_empty_input_raises_auc():
+    with pytest.raises(ValueError, match="y_true is empty"):
+        go.auc_score([], [])
+
+
+def test_messages_have_no_numpy_reprs():
+    y, s, g = [1, 0], [0.2, 0.1], [2]
+    cases = [
+        lambda: go.mrr_score(y, s, group=g, relevance_threshold=np.float64(0.0)),
+        lambda: go.ndcg_score(y, s, group=g, empty=np.float64(np.inf)),
+        lambda: go.ndcg_score([1, -2.5], s, group=g),
+        lambda: go.ndcg_score([1, 2000], s, group=g),
+        lambda: go.ndcg_score([1, 0.5], s, group=g, gain=[0.0, 1.0]),
+        lambda: go.ndcg_score(y, s, group=g, gain=np.array([0.0, -1.0])),
+        lambda: go.auc_score([0, 2], s),
+        lambda: go.evaluate(y, s, group=g, metrics=[np.str_("rmse")]),
+        lambda: go.evaluate(y, s, group=g, metrics=[np.int64(3)]),
+    ]
+    for call in cases:
+        with pytest.raises((ValueError, TypeError)) as info:
+            call()
+        assert "np." not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "fn", [go.ndcg_score, go.mrr_score, go.map_score, go.precision_score_at_k, go.evaluate,
+           lambda y, s, group: go.auc_score(y, s, group=group, average="query", relevance_threshold=1)],
+    ids=["ndcg", "mrr", "map", "precision", "evaluate", "auc"],
+)
+def test_negative_labels_are_refused(fn):
+    """Relevance labels are non-negative (a gain 2**-1 - 1 < 0 would make an ideal DCG meaningless)."""
+    with pytest.raises(ValueError, match=r"y_true must be non-negative relevance labels; got -1\.0 at index 2"):
+        fn([1, 0, -1, 2], [0.4, 0.3, 0.2, 0.1], group=[4])
+
+
+def test_negative_zero_score_ties_with_zero():
+    """-0.0 == 0.0, so the two are one tie block (ranked by row), in every metric."""
+    y = [1, 0, 1, 0]
+    a = go.evaluate(y, [0.0, -0.0, 0.0, -0.0], group=[4], reduce=None)
+    b = go.evaluate(y, [0.0, 0.0, 0.0, 0.0], group=[4], reduce=None)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# properties (hypothesis): random shapes, groups, ties, labels and extreme scores
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_EXTREME = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, 5e-324, np.finfo(float).max, -np.finfo(float).max]
+
+
+@st.composite
+def runs(draw):
+    sizes = draw(st.lists(st.integers(1, 9), min_size=1, max_size=6))
+    n = sum(sizes)
+    y = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    score = st.one_of(st.sampled_from(_EXTREME), st.integers(-3, 3).map(float),
+                      st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
+    s = draw(st.lists(score, min_size=n, max_size=n))
+    return np.array(y, dtype=float), np.array(s), np.array(sizes)
+
+
+_CONVENTIONS = st.sampled_from(["lightgbm", "trec", "sklearn"])
+_K = st.one_of(st.none(), st.integers(1, 12))
+
+
+def _single(name, y, s, group, convention, k, reduce="mean"):
+    kw = dict(group=group, convention=convention, reduce=reduce)
+    if name == "ndcg":
+        return go.ndcg_score(y, s, k=k, **kw)
+    if name == "mrr":
+        return go.mrr_score(y, s, k=k, **kw)
+    if name == "map":
+        return go.map_score(y, s, k=None if convention == "sklearn" else k, **kw)
+    return go.precision_score_at_k(y, s, k=k or 10, **kw)
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs(), _CONVENTIONS, _K, st.sampled_from(["ndcg", "mrr", "map", "p"]))
+def test_property_grouped_equals_per_query_loop_and_in_unit_interval(run, convention, k, name):
+    y, s, sizes = run
+    per_query = _single(name, y, s, sizes, convention, k, reduce=None)
+    assert per_query.shape == (len(sizes),)
+    assert np.all((per_query >= 0.0) & (per_query <= 1.0 + 1e-12)), per_query
+    b = boundaries_from_group(sizes)
+    alone = [_single(name, y[b[q] : b[q + 1]], s[b[q] : b[q + 1]], [sizes[q]], convention, k)
+             for q in range(len(sizes))]
+    np.testing.assert_array_equal(per_query, alone)
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs(), _CONVENTIONS, _K, st.randoms(use_true_random=False))
+def test_property_permuting_queries_changes_nothing(run, convention, k, random):
+    y, s, sizes = run
+    b = boundaries_from_group(sizes)
+    perm = list(range(len(sizes)))
+    random.shuffle(perm)
+    rows = np.concatenate([np.arange(b[q], b[q + 1]) for q in perm])
+    metrics = ("ndcg" if k is None else f"ndcg@{k}", "mrr", "map", f"p@{k or 10}")
+    a = go.evaluate(y, s, group=sizes, metrics=metrics, convention=convention)
+    p = go.evaluate(y[rows], s[rows], group=sizes[perm], metrics=metrics, convention=convention)
+    for name in metrics:
+        assert p[name] == pytest.approx(a[name], rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs(), _CONVENTIONS, _K)
+def test_property_evaluate_equals_single_metrics(run, convention, k):
+    y, s, sizes = run
+    names = {"ndcg": "ndcg" if k is None else f"ndcg@{k}", "mrr": "mrr" if k is None else f"mrr@{k}",
+             "map": "map" if k is None or convention == "sklearn" else f"map@{k}", "p": f"p@{k or 10}"}
+    for reduce in ("mean", None):
+        res = go.evaluate(y, s, group=sizes, metrics=tuple(names.values()), convention=convention, reduce=reduce)
+        for base, name in names.items():
+            np.testing.assert_array_equal(res[name], _single(base, y, s, sizes, convention, k, reduce=reduce))
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs())
+def test_property_auc(run):
+    y, s, sizes = run
+    pos = (y >= 1).astype(float)
+    b = boundaries_from_group(sizes)
+    two_class = [0 < pos[b[q] : b[q + 1]].sum() < sizes[q] for q in range(len(sizes))]
+    if not any(two_class):
+        with pytest.raises(ValueError, match="no query has both"):
+            go.evaluate(y, s, group=sizes, metrics="auc")
+        return
+    per_query = go.auc_score(y, s, group=sizes, average="query", relevance_threshold=1, reduce=None)
+    np.testing.assert_array_equal(np.isnan(per_query), ~np.array(two_class))
+    ok = per_query[~np.isnan(per_query)]
+    assert np.all((ok >= 0.0) & (ok <= 1.0))
+    for q in np.flatnonzero(two_class):  # per query: the global AUC of that query alone
+        assert per_query[q] == go.auc_score(pos[b[q] : b[q + 1]], s[b[q] : b[q + 1]])
+    mean = go.auc_score(y, s, group=sizes, average="query", relevance_threshold=1)
+    assert go.evaluate(y, s, group=sizes, metrics="auc")["auc"] == mean
+    assert mean == pytest.approx(ok.mean(), rel=1e-12)

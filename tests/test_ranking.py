@@ -395,3 +395,44 @@ def test_lightgbm_exact_sigmoid_with_norm_agrees_before_the_first_near_tie(rank_
     X, y, group = rank_example
     native, scratch = _train_pair(LambdaRankObjective(), X, y, group, rounds=3)
     assert np.abs(native.predict(X, raw_score=True) - scratch.predict(X, raw_score=True)).max() <= 1e-5
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One ideal DCG for training and reporting; BPR's serial and parallel kernels are one source
+# ---------------------------------------------------------------------------------------------------------------
+def test_lambdarank_max_dcg_is_the_metrics_ideal_dcg(rng):
+    """The 1 / maxDCG@k the objective caches normalises the reported NDCG@k too: at the ideal ranking (scores =
+    labels) the metric is DCG * (1 / maxDCG) with DCG = maxDCG, the objective's cached inverse, to the bit (this is
+    1 up to the rounding of the inverse, as in LightGBM)."""
+    from gbm_objectives import _dcg
+
+    sizes = rng.integers(1, 80, size=30)  # some queries longer than the insertion buffer of the ideal DCG
+    y = rng.integers(0, 5, sizes.sum()).astype(float)
+    for k in (1, 5, 30, 100):
+        prepared = LambdaRankObjective(truncation_level=k).prepare(y, group=sizes)
+        b = prepared.boundaries
+        gains = _dcg.row_gains(y.astype(np.int64), _dcg.default_label_gain())
+        disc = _dcg.discount_table(int(sizes.max()))
+        ideal = [_dcg.ideal_dcg_query(gains, b[q], b[q + 1], k, np.empty(sizes[q]), disc) for q in range(len(sizes))]
+        inv = prepared.cache["inverse_max_dcg"]
+        np.testing.assert_array_equal(inv, [1.0 / v if v > 0 else 0.0 for v in ideal])
+        per_query = go.ndcg_score(y, y, group=sizes, k=k, reduce=None)
+        np.testing.assert_array_equal(per_query[inv > 0], (np.array(ideal) * inv)[inv > 0])
+        np.testing.assert_allclose(per_query, 1.0, rtol=0, atol=2.3e-16)  # a query without relevance: empty = 1
+
+
+def test_bpr_serial_and_parallel_kernels_agree_bitwise(rng):
+    sizes = rng.integers(2, 40, size=50)
+    y = (rng.random(sizes.sum()) < 0.3).astype(float)
+    s = rng.normal(size=sizes.sum())
+    w = rng.random(sizes.sum())
+    prepared = PairwiseLogistic().prepare(y, group=sizes, sample_weight=w)
+    c = prepared.cache
+    out = {}
+    for name, kernel in (("serial", ranking._bpr_serial), ("parallel", ranking._bpr_parallel)):
+        grad, hess = np.empty(len(y)), np.empty(len(y))
+        kernel(prepared.y, s, prepared.w, prepared.boundaries, c["blocks"], grad, hess)
+        out[name] = grad, hess
+    np.testing.assert_array_equal(out["serial"][0], out["parallel"][0])
+    np.testing.assert_array_equal(out["serial"][1], out["parallel"][1])
+    assert ranking._bpr_serial.py_func.__code__ is ranking._bpr_parallel.py_func.__code__  # one source
