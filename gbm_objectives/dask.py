@@ -152,6 +152,24 @@ def _constant(init, n):
     return np.full(n, float(init)) if init.ndim == 0 else np.tile(init, (n, 1))
 
 
+def _workers(client, timeout=60):
+    """The cluster's worker addresses, sorted; waits for a just-started cluster's first worker."""
+    def listed():
+        try:  # recent distributed lists only a few workers unless asked for all
+            info = client.scheduler_info(n_workers=-1)
+        except TypeError:
+            info = client.scheduler_info()
+        return sorted(info["workers"])
+
+    workers = listed()
+    if not workers:
+        client.wait_for_workers(1, timeout=timeout)
+        workers = listed()
+    if not workers:
+        raise RuntimeError("the Dask cluster has no workers")
+    return workers
+
+
 def _check_queries(layouts, where):
     """Every query id in exactly one partition, else a ValueError naming the id and the partitions."""
     ids = [(p, lay[1]) for p, lay in enumerate(layouts) if lay[1] is not None and len(lay[1])]
@@ -205,7 +223,7 @@ class _Data:
         # partition p lives on worker (p * n_workers) // n_partitions, the workers sorted by address: blocks of
         # consecutive partitions per worker, the same placement (hence the same engine ranks and the same trees)
         # every time the same data is trained on
-        workers = sorted(client.scheduler_info()["workers"])
+        workers = _workers(client)
         self.client = client
         self.worker_of = [workers[(p * len(workers)) // len(xb)] for p in range(len(xb))]
         futures = [client.compute(delayed(_np_part)(xb[p], yb[p], wb[p]), workers=[self.worker_of[p]],
