@@ -26,12 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import get_metric, parse_metric
+from ._common import empty_to_none
 
 __all__ = ["LightGBMMetric", "XGBoostMetric", "lightgbm_metric", "xgboost_metric"]
-
-
-def _none_if_empty(a):
-    return None if a is None or len(a) == 0 else np.asarray(a)
 
 
 class _EngineMetric:
@@ -61,11 +58,11 @@ class LightGBMMetric(_EngineMetric):
         if hasattr(y_pred, "get_label") and hasattr(y_pred, "get_group"):  # lgb.train: (preds, eval_data)
             preds, data = y_true, y_pred
             y_true = data.get_label()
-            weight = _none_if_empty(data.get_weight())
-            group = _none_if_empty(data.get_group())
+            weight = empty_to_none(data.get_weight())
+            group = empty_to_none(data.get_group())
             y_pred = preds
         else:
-            weight, group = _none_if_empty(weight), _none_if_empty(group)
+            weight, group = empty_to_none(weight), empty_to_none(group)
         return self.name, self._value(y_true, np.asarray(y_pred), weight, group), True
 
 
@@ -78,7 +75,7 @@ class XGBoostMetric(_EngineMetric):
         y_true = dmatrix.get_label()
         ptr = dmatrix.get_uint_info("group_ptr")
         group = np.diff(ptr.astype(np.int64)) if len(ptr) else None
-        weight = _none_if_empty(dmatrix.get_weight())
+        weight = empty_to_none(dmatrix.get_weight())
         if weight is not None and group is not None and len(weight) == len(group) != len(y_true):
             weight = np.repeat(weight, group)  # XGBoost ranking weights are per query
         return self.name, self._value(y_true, np.asarray(predt).ravel(), weight, group)
