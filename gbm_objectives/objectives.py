@@ -24,6 +24,8 @@ from .losses import (
     WeightedCrossEntropy,
 )
 from .ranking import LambdaRankObjective, PairwiseLogistic
+from .ranking_listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
+from .ranking_xendcg import XENDCGObjective
 
 __all__ = ["OBJECTIVES", "get_objective"]
 
@@ -41,6 +43,11 @@ OBJECTIVES = {
         SoftmaxFocalLoss,
         LambdaRankObjective,
         PairwiseLogistic,
+        XENDCGObjective,
+        SoftmaxRankObjective,
+        ListMLEObjective,
+        ApproxNDCGObjective,
+        LambdaLossObjective,
     )
 }
 
