@@ -7,7 +7,7 @@ the tests all read it.
 >>> get_objective("focal", gamma=1.0)
 FocalLoss(alpha=0.25, gamma=1.0, hessian='positive')
 >>> sorted(OBJECTIVES)[:3]
-['bpr', 'focal', 'huber']
+['approx_ndcg', 'bpr', 'focal']
 """
 
 from __future__ import annotations
