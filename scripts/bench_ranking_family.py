@@ -25,7 +25,10 @@ from bench_ranking import _loadavg, _synthetic  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
 
-THREADS = 2
+THREADS = 2  # grad_hess timings at 1 and THREADS threads
+# trainings run on one thread: on this shared 2-core machine (load average ~7 while this was written) LightGBM's
+# OpenMP threads spin against other jobs' and a 2-thread training of MQ2008 took 4-15x longer than a 1-thread one
+TRAIN_THREADS = 1
 
 # (label, objective for go.train, backends)
 def _entries():
@@ -59,7 +62,7 @@ def bench_quality(quick=False, rounds=100):
         for label, obj, backends in _entries():
             for backend in backends:
                 t0 = time.perf_counter()
-                r = go.train(obj, Xtr, ytr, qid=qtr, backend=backend, num_boost_round=rounds, n_jobs=THREADS)
+                r = go.train(obj, Xtr, ytr, qid=qtr, backend=backend, num_boost_round=rounds, n_jobs=TRAIN_THREADS)
                 t = time.perf_counter() - t0
                 s = r.predict_raw(Xte)
                 m = [ndcg_score(yte, s, qid=qte, k=k) for k in (1, 5, 10)]
@@ -82,12 +85,12 @@ def bench_quality(quick=False, rounds=100):
     diff = best[3] - ref
     md = f"""## Ranking family: quality on LETOR 4.0 MQ2008, {len(folds)} folds, both engines
 
-`go.train(objective, X, y, qid=..., backend=..., num_boost_round={rounds}, n_jobs={THREADS})` with the default tree
+`go.train(objective, X, y, qid=..., backend=..., num_boost_round={rounds}, n_jobs={TRAIN_THREADS})` with the default tree
 shapes of `go.train` (LightGBM `num_leaves=31`; XGBoost `hist`, `max_depth=6`; learning rate 0.1), trained on each
 fold's `train.txt`, scored on its `test.txt`. Native twins (`NAME:native`) beside the scratch objectives; every
 objective at its default parameters. Metrics from `gbm_objectives.metrics`, LightGBM's convention (a query without
 a relevant document scores 1), gain 2^l - 1; MRR and MAP count label >= 1 as relevant. Time: wall seconds of the
-whole `go.train` call (2 threads, shared machine: noisy).
+whole `go.train` call ({TRAIN_THREADS} thread, shared machine: noisy).
 
 Mean over folds {folds} (NDCG@10 range = min–max over folds):
 
@@ -98,7 +101,7 @@ Mean over folds {folds} (NDCG@10 range = min–max over folds):
 Best mean NDCG@10: **{best[0]} on {best[1]}** ({best[2]:.4f}); against LightGBM's native `lambdarank`, fold by
 fold: {", ".join(f"{d:+.4f}" for d in diff)} (mean {diff.mean():+.4f}).
 
-Machine: {machine_info(THREADS)}.
+Machine: {machine_info(TRAIN_THREADS)}.
 """
     return md
 
@@ -112,7 +115,7 @@ def bench_speed(quick=False):
     X, y, group, source = _synthetic(n_queries)
     n = len(y)
     print(f"data: {n} rows, {len(group)} queries", flush=True)
-    params = dict(learning_rate=0.1, num_leaves=31, num_threads=THREADS, deterministic=True, seed=0, verbosity=-1)
+    params = dict(learning_rate=0.1, num_leaves=31, num_threads=TRAIN_THREADS, deterministic=True, seed=0, verbosity=-1)
     data = lgb.Dataset(X, y, group=group, free_raw_data=False, params={"verbosity": -1})
     data.construct()
     numba.set_num_threads(THREADS)
@@ -162,10 +165,12 @@ def bench_speed(quick=False):
         def scratch(obj=obj):
             lgb.train({**params, "objective": go.lightgbm_objective(obj)}, data, rounds)
 
-        t = alternate({"native": native, "scratch": scratch}, repeats=1 if quick else 2, warmup=0)
+        numba.set_num_threads(TRAIN_THREADS)
+        t = alternate({"native": native, "scratch": scratch}, repeats=1, warmup=0)
         ratio = median(t["scratch"]) / median(t["native"])
         train_rows.append(f"| {label} | {median(t['native']):.2f} | {median(t['scratch']):.2f} | {ratio:.2f} |")
         print(train_rows[-1], flush=True)
+    numba.set_num_threads(THREADS)
     md = f"""## Ranking family: speed (objective call and whole training vs LightGBM `lambdarank`)
 
 Data: `{source}(n_queries={n_queries}, docs_per_query=(20, 250), n_features=136, n_labels=5, seed=0)`:
@@ -178,8 +183,8 @@ One `grad_hess_prepared` call into float32 buffers (median of 3 after a warm-up)
 |---|---:|---:|---:|---:|
 {chr(10).join(call_rows)}
 
-Whole LightGBM training, {rounds} rounds (fewer than 100 to keep the run short), `num_leaves=31`, {THREADS} threads,
-scratch objective vs native `lambdarank` alternated ({1 if quick else 2} pairs, medians):
+Whole LightGBM training, {rounds} rounds (fewer than 100 to keep the run short), `num_leaves=31`, {TRAIN_THREADS}
+thread (LightGBM and numba; see the quality section for why), one scratch run right after one native run:
 
 | objective | native lambdarank (s) | scratch (s) | ratio |
 |---|---:|---:|---:|
