@@ -140,7 +140,7 @@ class LambdaMART(BaseEstimator):
         else:
             ranking = sorted(n for n, c in OBJECTIVES.items() if c.task == "ranking")
             raise ValueError(
-                f"objective must be 'native', 'scratch', a ranking objective name ({', '.join(ranking)}) or a "
+                f"objective must be 'native' or 'scratch', a ranking objective name ({', '.join(ranking)}) or a "
                 f"ranking Objective; got {self.objective!r}"
             )
         if obj.task != "ranking":

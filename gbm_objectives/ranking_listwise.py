@@ -115,71 +115,104 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 @njit(**_JIT)
 def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
     pi = np.ones(n)
+    sgm = np.empty((n, n))  # sgm[i, j] = sigma((s_j - s_i) / T), i < j: one exp per pair for both passes
     for i in range(n):
+        si = raw[a + i]
+        row = sgm[i]
         for j in range(i + 1, n):
-            sg = 1.0 / (1.0 + math.exp(-(raw[a + j] - raw[a + i]) * inv_temp))  # sigma((s_j - s_i) / T)
-            pi[i] += sg
-            pi[j] += 1.0 - sg
+            row[j] = 1.0 / (1.0 + math.exp((si - raw[a + j]) * inv_temp))
+        acc = 0.0
+        for j in range(i + 1, n):
+            acc += row[j]
+            pi[j] += 1.0 - row[j]
+        pi[i] += acc
     coef = np.empty(n)
     approx = 0.0
     for i in range(n):
         lg = math.log2(1.0 + pi[i])
         approx += gains[a + i] / lg
         coef[i] = gains[a + i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
+    gr = np.zeros(n)
+    he = np.zeros(n)
+    t2 = inv_temp * inv_temp
     for i in range(n):
-        grad_out[a + i] = 0.0
-        hess_out[a + i] = 0.0
-    for i in range(n):
+        row = sgm[i]
+        ci = coef[i]
+        ag = 0.0
+        ah = 0.0
         for j in range(i + 1, n):
-            sg = 1.0 / (1.0 + math.exp(-(raw[a + j] - raw[a + i]) * inv_temp))
+            sg = row[j]
             w = sg * (1.0 - sg)
-            d = coef[j] - coef[i]
-            grad_out[a + i] += w * d * inv_temp
-            grad_out[a + j] -= w * d * inv_temp
-            h = w * abs(d) * inv_temp * inv_temp
-            hess_out[a + i] += h
-            hess_out[a + j] += h
+            d = coef[j] - ci
+            gv = w * d * inv_temp
+            hv = w * abs(d) * t2
+            ag += gv
+            ah += hv
+            gr[j] -= gv
+            he[j] += hv
+        gr[i] += ag
+        he[i] += ah
+    for i in range(n):
+        grad_out[a + i] = gr[i]
+        hess_out[a + i] = he[i]
     return 1.0 - approx * inv_max
 
 
 @njit(**_JIT)
-def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, grad_out, hess_out):
+def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, grad_out, hess_out):
     order = _dcg.stable_desc_order(raw[a : a + n])
+    ss = np.empty(n)
+    gg = np.empty(n)
+    lam = np.zeros(n)
+    hes = np.zeros(n)
     for r in range(n):
-        grad_out[a + r] = 0.0
-        hess_out[a + r] = 0.0
+        ss[r] = raw[a + order[r]]
+        gg[r] = gains[a + order[r]]
     loss = 0.0
+    c = inv_max / _LN2
     for i in range(min(n - 1, k)):
-        oi = a + order[i]
+        si = ss[i]
+        gi = gg[i]
+        di = disc[i]
+        al = 0.0
+        ah = 0.0
         for j in range(i + 1, n):
-            oj = a + order[j]
-            dg = gains[oi] - gains[oj]
+            dg = gi - gg[j]
             if dg == 0.0:
                 continue
-            h, lo = (oi, oj) if dg > 0.0 else (oj, oi)
-            d = j - i
-            delta = abs(1.0 / math.log2(1.0 + d) - 1.0 / math.log2(2.0 + d))
-            rho = disc[i] - disc[j]
             if weighting == 0:
-                wt = mu * delta + rho
+                wt = mu * dtab[j - i] + (di - disc[j])
             elif weighting == 1:
-                wt = delta
+                wt = dtab[j - i]
             else:
-                wt = rho
-            wt *= abs(dg) * inv_max / _LN2
-            x = raw[h] - raw[lo]
+                wt = di - disc[j]
+            wt *= abs(dg) * c
+            x = si - ss[j]  # s_i - s_j; i is the high document when dg > 0
+            if dg < 0.0:
+                x = -x
             p = 1.0 / (1.0 + math.exp(x))  # sigma(-(s_high - s_low))
-            loss += wt * (max(-x, 0.0) + math.log1p(math.exp(-abs(x))))
-            grad_out[h] -= wt * p
-            grad_out[lo] += wt * p
+            if want_loss:
+                loss += wt * (max(-x, 0.0) + math.log1p(math.exp(-abs(x))))
+            gp = wt * p
             hh = wt * max(p * (1.0 - p), _PAIR_HESS_FLOOR)
-            hess_out[h] += hh
-            hess_out[lo] += hh
+            if dg > 0.0:  # i high: pushed up
+                al -= gp
+                lam[j] += gp
+            else:
+                al += gp
+                lam[j] -= gp
+            ah += hh
+            hes[j] += hh
+        lam[i] += al
+        hes[i] += ah
+    for r in range(n):
+        grad_out[a + order[r]] = lam[r]
+        hess_out[a + order[r]] = hes[r]
     return loss
 
 
-def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weighting, disc, grad_out, hess_out,
-                      losses):
+def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weighting, disc, dtab, want_loss, grad_out,
+                      hess_out, losses):
     nq = boundaries.shape[0] - 1
     for q in prange(nq):
         a = boundaries[q]
@@ -201,7 +234,9 @@ def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weight
         elif kind == 2:
             losses[q] = _approx_ndcg_query(a, n, gains, raw, inv_max[q], p0, grad_out, hess_out)
         else:
-            losses[q] = _lambdaloss_query(a, n, gains, raw, inv_max[q], k, weighting, p0, disc, grad_out, hess_out)
+            losses[q] = _lambdaloss_query(
+                a, n, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, grad_out, hess_out
+            )
         if w.shape[0]:
             for r in range(a, a + n):
                 grad_out[r] *= w[r]
@@ -251,12 +286,15 @@ class _ListwiseObjective(_RankingObjective):
         w = _ranking_weights(sample_weight, len(y), b)
         gains, inv = self._row_values(y, b)
         longest = int(np.diff(b).max()) if len(b) > 1 else 0
-        return Prepared(y, w, b, {"gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest)})
+        d = np.arange(1, longest, dtype=np.float64)  # delta of LambdaLoss by rank distance |r_i - r_j| = 1 ..
+        dtab = np.concatenate(([0.0], np.abs(1.0 / np.log2(1.0 + d) - 1.0 / np.log2(2.0 + d))))
+        cache = {"gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab}
+        return Prepared(y, w, b, cache)
 
     def _args(self):
         return 0.0, 0, 0
 
-    def _run(self, prepared, raw, w, grad_out, hess_out):
+    def _run(self, prepared, raw, w, grad_out, hess_out, want_loss=False):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         c = prepared.cache
@@ -265,7 +303,7 @@ class _ListwiseObjective(_RankingObjective):
         kernel = _listwise_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _listwise_serial
         kernel(
             _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], p0, k,
-            weighting, c["discount"], grad_out, hess_out, losses,
+            weighting, c["discount"], c["delta"], want_loss, grad_out, hess_out, losses,
         )
         return losses
 
@@ -280,7 +318,7 @@ class _ListwiseObjective(_RankingObjective):
         raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
         g = np.empty(prepared.n_samples)
         h = np.empty(prepared.n_samples)
-        losses = self._run(prepared, raw, np.empty(0), g, h)
+        losses = self._run(prepared, raw, np.empty(0), g, h, want_loss=True)
         return float(losses.sum()) / max(len(losses), 1)
 
 

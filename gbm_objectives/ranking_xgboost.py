@@ -10,10 +10,11 @@ points, all reproduced here:
   model's stable descending order, labels different;
 * metric change: ``|(G_h D_h + G_l D_l) - (G_l D_h + G_h D_l)| / IDCG@k`` for NDCG (evaluated in that order),
   XGBoost's closed-form change of average precision for MAP (binary labels), 1 for ``rank:pairwise``;
-  divided by ``0.01 + |s_high - s_low|`` unless the query's scores are all equal;
+  divided by ``0.01 + |s_high - s_low|`` unless the query's scores are all equal (XGBoost's
+  ``lambdarank_score_normalization``, left at its default True whatever ``norm``);
 * ``lambda = (p - 1) * delta``, ``hess = 2 * max(p (1 - p), 1e-16) * delta`` with ``p = sigmoid(s_high - s_low)``,
   each rounded to float32 and accumulated pair by pair in float32;
-* per query, ``S = sum -2 lambda`` (in double) and, when ``S > 0``, gradients and hessians scaled by the float32
+* per query, ``S = sum -2 lambda`` (in double) and, when ``S > 0`` and ``norm`` (``lambdarank_normalization``), gradients and hessians scaled by the float32
   ``log2(1 + S) / S``; then by the query weight and ``n_queries / sum(query weights)`` (float32 products).
 
 A read-only user of :mod:`gbm_objectives._dcg` (discounts) and of the LambdaRank preparation (gains, 1/IDCG@k).
@@ -66,7 +67,7 @@ def _xgb_query(a, n, y, gains, raw32, inv_idcg, disc, k, metric, norm, w_q, w_no
             acc[r] = s
     best = raw32[a + order[0]]
     worst = raw32[a + order[n - 1]]
-    by_diff = norm and best != worst
+    by_diff = best != worst  # lambdarank_score_normalization: XGBoost's default (on), not switched by norm
     total = 0.0
     for i in range(min(n, k)):
         for j in range(i + 1, n):

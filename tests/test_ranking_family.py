@@ -285,8 +285,8 @@ def test_xendcg_trains_on_xgboost_and_native_refused():
 # ---------------------------------------------------------------------------------------------------------------
 # LambdaRank, XGBoost convention
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("metric", ["ndcg", "map", "none"])
-def test_xgboost_convention_equals_xgboost(metric):
+@pytest.mark.parametrize("metric, norm", [("ndcg", True), ("map", True), ("none", True), ("ndcg", False)])
+def test_xgboost_convention_equals_xgboost(metric, norm):
     """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds, 1 thread.
 
     Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid); the
@@ -295,7 +295,7 @@ def test_xgboost_convention_equals_xgboost(metric):
     X, y, group = rank_example()
     if metric == "map":
         y = (y >= 1).astype(float)
-    obj = go.LambdaRankObjective(metric=metric, convention="xgboost")
+    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost")
     params = {"nthread": 1, "base_score": 0.0}
     native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=100,
                       n_jobs=1, params=params)

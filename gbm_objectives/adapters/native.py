@@ -141,7 +141,6 @@ def xgboost_rank_params(obj):
         "lambdarank_pair_method": "topk",
         "lambdarank_num_pair_per_sample": obj.truncation_level,
         "lambdarank_normalization": obj.norm,
-        "lambdarank_score_normalization": obj.norm,  # LightGBM's norm switches both on or off together
     }
     if obj.metric == "ndcg":
         params["ndcg_exp_gain"] = _xgboost_exp_gain(obj.label_gain)
