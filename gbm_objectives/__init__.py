@@ -32,6 +32,11 @@ _EXPORTS = {
     "SoftmaxFocalLoss": "losses",
     "LambdaRankObjective": "ranking",
     "PairwiseLogistic": "ranking",
+    "XENDCGObjective": "ranking_xendcg",
+    "SoftmaxRankObjective": "ranking_listwise",
+    "ListMLEObjective": "ranking_listwise",
+    "ApproxNDCGObjective": "ranking_listwise",
+    "LambdaLossObjective": "ranking_listwise",
     "OBJECTIVES": "objectives",
     "get_objective": "objectives",
     # training

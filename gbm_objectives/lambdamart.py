@@ -25,6 +25,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_estimator_params
 from .adapters import get_backend
+from .losses import Objective
+from .objectives import OBJECTIVES, get_objective
 from .ranking import LambdaRankObjective
 from .metrics import ndcg_score
 from .scoring import get_metric
@@ -40,9 +42,12 @@ class LambdaMART(BaseEstimator):
     Parameters
     ----------
     backend : {"lightgbm", "xgboost"}, default "lightgbm"
-    objective : {"native", "scratch"}, default "native"
+    objective : {"native", "scratch"}, a ranking registry name, or a ranking Objective; default "native"
         "native": the engine's built-in objective (LightGBM ``lambdarank``; XGBoost ``rank:ndcg``, ``rank:map``
         or ``rank:pairwise``) configured from the options below. "scratch": :class:`LambdaRankObjective`.
+        A registry name of the ranking family (``"xendcg"``, ``"softmax_rank"``, ``"listmle"``, ``"approx_ndcg"``,
+        ``"lambdaloss"``, ...) or an instance of one trains that objective from scratch; the LambdaRank options
+        below are then unused.
     metric, truncation_level, sigmoid, norm, label_gain
         Options of :class:`LambdaRankObjective`, mapped to the engine's names on the native path.
     n_estimators : int, default 100
@@ -107,12 +112,13 @@ class LambdaMART(BaseEstimator):
     # ---- configuration --------------------------------------------------------------------------------
     def _check_params(self):
         get_backend(self.backend)
-        if self.objective not in ("native", "scratch"):
-            raise ValueError(f"objective must be 'native' or 'scratch'; got {self.objective!r}")
+        custom = self._custom_objective()
         check_estimator_params(self.n_estimators, self.learning_rate)
         eval_at = list(self.eval_at)
         if not eval_at or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 for k in eval_at):
             raise ValueError(f"eval_at must be a non-empty sequence of positive integers; got {self.eval_at!r}")
+        if custom is not None:
+            return custom, [int(k) for k in eval_at]
         obj = LambdaRankObjective(
             metric=self.metric, truncation_level=self.truncation_level, sigmoid=self.sigmoid, norm=self.norm,
             label_gain=self.label_gain, emulate_lightgbm=self.emulate_lightgbm,
@@ -122,13 +128,32 @@ class LambdaMART(BaseEstimator):
             objective.engine_params(self.backend)  # an option the engine cannot express fails before any data work
         return objective, [int(k) for k in eval_at]
 
+    def _custom_objective(self):
+        """The ranking objective named or given by ``objective`` (None for "native"/"scratch")."""
+        if isinstance(self.objective, str) and self.objective in ("native", "scratch"):
+            return None
+        if isinstance(self.objective, Objective):
+            obj = self.objective
+        elif isinstance(self.objective, str) and self.objective in OBJECTIVES:
+            obj = get_objective(self.objective)
+        else:
+            ranking = sorted(n for n, c in OBJECTIVES.items() if c.task == "ranking")
+            raise ValueError(
+                f"objective must be 'native' or 'scratch', a ranking objective name ({', '.join(ranking)}) or a "
+                f"ranking Objective; got {self.objective!r}"
+            )
+        if obj.task != "ranking":
+            raise ValueError(f"objective must be a ranking objective; got {obj.name!r} (task {obj.task!r})")
+        return obj
+
     def _engine_params(self):
         return estimator_params(self.learning_rate, self.random_state, self.backend_params, self.n_jobs)
 
     def _metrics(self, obj, eval_at):
         """NDCG@k for each ``eval_at`` (LightGBM's convention, the engines' built-in ndcg@k) with the objective's
         gains."""
-        options = {} if obj.label_gain is None else {"gain": np.asarray(obj.label_gain, dtype=np.float64)}
+        label_gain = getattr(obj, "label_gain", None)
+        options = {} if label_gain is None else {"gain": np.asarray(label_gain, dtype=np.float64)}
         return [get_metric(f"ndcg@{k}", obj, **options) for k in eval_at]
 
     # ---- fit / predict --------------------------------------------------------------------------------

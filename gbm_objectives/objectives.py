@@ -7,7 +7,7 @@ the tests all read it.
 >>> get_objective("focal", gamma=1.0)
 FocalLoss(alpha=0.25, gamma=1.0, hessian='positive')
 >>> sorted(OBJECTIVES)[:3]
-['bpr', 'focal', 'huber']
+['approx_ndcg', 'bpr', 'focal']
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from .losses import (
     WeightedCrossEntropy,
 )
 from .ranking import LambdaRankObjective, PairwiseLogistic
+from .ranking_listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
+from .ranking_xendcg import XENDCGObjective
 
 __all__ = ["OBJECTIVES", "get_objective"]
 
@@ -41,6 +43,11 @@ OBJECTIVES = {
         SoftmaxFocalLoss,
         LambdaRankObjective,
         PairwiseLogistic,
+        XENDCGObjective,
+        SoftmaxRankObjective,
+        ListMLEObjective,
+        ApproxNDCGObjective,
+        LambdaLossObjective,
     )
 }
 

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _dcg
+from . import ranking_xgboost as _ranking_xgboost
 from ._kernels import _copy_function
 from ._validation import (
     check_1d,
@@ -508,6 +509,12 @@ class LambdaRankObjective(_RankingObjective):
         Reproduce LightGBM's arithmetic bit for bit (``metric="ndcg"`` only): :math:`p` read from its
         :func:`lookup table <lightgbm_sigmoid_table>` and lambdas accumulated pair by pair in float32. Slower
         (scalar loop); meant for parity checks, where a near-tie split otherwise lets tiny differences grow.
+    convention : {"lightgbm", "xgboost"}, default "lightgbm"
+        ``"xgboost"`` computes XGBoost's lambdas instead (:mod:`gbm_objectives.ranking_xgboost`): ``metric="ndcg"``
+        is ``rank:ndcg``, ``"map"`` is ``rank:map`` (binary labels), ``"none"`` is ``rank:pairwise``, with
+        ``lambdarank_pair_method="topk"``, ``lambdarank_num_pair_per_sample=truncation_level`` and
+        ``lambdarank_normalization=norm``; float32 scores, hessian factor 2 and floor 1e-16 as XGBoost.
+        :meth:`pairs` and :meth:`loss` describe the LightGBM convention.
 
     Notes
     -----
@@ -540,7 +547,8 @@ class LambdaRankObjective(_RankingObjective):
     name = "lambdarank"
 
     def __init__(
-        self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False
+        self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
+        convention="lightgbm",
     ):
         if metric not in RANKING_METRICS:
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
@@ -559,6 +567,11 @@ class LambdaRankObjective(_RankingObjective):
             raise ValueError(f"emulate_lightgbm=True reproduces LightGBM's lambdarank, metric='ndcg'; got {metric!r}")
         self.emulate_lightgbm = bool(emulate_lightgbm)
         self._table = lightgbm_sigmoid_table(self.sigmoid) if self.emulate_lightgbm else np.empty(0)
+        if convention not in ("lightgbm", "xgboost"):
+            raise ValueError(f"convention must be 'lightgbm' or 'xgboost'; got {convention!r}")
+        self.convention = convention
+        if convention == "xgboost":
+            _ranking_xgboost.check_xgboost_convention(self)
 
     # ---- preparation (once per training set) --------------------------------------------------------------
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
@@ -610,6 +623,11 @@ class LambdaRankObjective(_RankingObjective):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         c = prepared.cache
+        if self.convention == "xgboost":  # XGBoost's rank:ndcg / rank:map / rank:pairwise (ranking_xgboost.py)
+            return _ranking_xgboost.xgboost_lambdarank_kernel(
+                prepared, raw, w, self.truncation_level, _METRIC_CODE[self.metric], self.norm, grad_out, hess_out,
+                c["pair_cost"] >= _PARALLEL_MIN_COST,
+            )
         kernel = _lambdarank_parallel if c["pair_cost"] >= _PARALLEL_MIN_COST else _lambdarank_serial
         kernel(
             prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],

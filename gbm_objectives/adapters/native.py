@@ -25,6 +25,13 @@ __all__ = ["NATIVE", "native_params", "lightgbm_lambdarank_params", "xgboost_ran
 #: every option of LambdaRankObjective through :func:`lightgbm_lambdarank_params` / :func:`xgboost_rank_params`.
 NATIVE = {
     "lambdarank": {"lightgbm": "lambdarank", "xgboost": "rank:ndcg"},
+    # XGBoost has no XE-NDCG; LightGBM's draws its targets from objective_seed (reproduced by XENDCGObjective)
+    "xendcg": {
+        "lightgbm": "rank_xendcg",
+        "xgboost": None,
+        "params": {"lightgbm": {"seed": "objective_seed"}},
+        "ignored": ("emulate_lightgbm",),
+    },
     "logloss": {"lightgbm": "binary", "xgboost": "binary:logistic", "params": {}},
     "weighted_ce": {
         "lightgbm": "binary",
@@ -75,6 +82,12 @@ def native_params(objective, backend):
         convert = lightgbm_lambdarank_params if backend == "lightgbm" else xgboost_rank_params
         return convert(objective)
     table = NATIVE[name]
+    if table[backend] is None:
+        engines = [b for b in ("lightgbm", "xgboost") if table.get(b)]
+        raise ValueError(
+            f"{backend} has no built-in equivalent of {name!r} (only {', '.join(engines)} has one); train "
+            f"{name!r} from scratch (objective={name!r}) on {backend}"
+        )
     params = {"objective": table[backend]}
     mapping = table["params"].get(backend, {})
     for key, value in objective.get_params().items():
@@ -116,7 +129,8 @@ def xgboost_rank_params(obj):
     Pairs are chosen as in LightGBM, from the model's top ``truncation_level`` (``lambdarank_pair_method="topk"``,
     ``lambdarank_num_pair_per_sample=truncation_level``), with ``lambdarank_normalization=norm``. XGBoost has only
     two gains (``2**l - 1`` or ``l``, ``ndcg_exp_gain``) and no sigmoid parameter (its sigmoid is 1); other
-    values raise. Its definitions still differ (e.g. a factor 2 in the hessian), so trees are not identical.
+    values raise. ``LambdaRankObjective(convention="xgboost")`` reproduces these objectives' gradients exactly
+    (with the default convention, "lightgbm", the definitions differ, e.g. a factor 2 in the hessian).
     """
     if obj.metric not in _XGBOOST_OBJECTIVES:
         raise ValueError(f"XGBoost has no built-in objective for metric={obj.metric!r}; use objective='scratch'")

@@ -1,0 +1,478 @@
+r"""Listwise ranking losses of the neural ranking libraries, for gradient boosting: softmax cross entropy
+(ListNet), ListMLE, ApproxNDCG and LambdaLoss (NDCG-Loss2++).
+
+Each is a :class:`~gbm_objectives.losses.Objective` over the one group representation of
+:mod:`gbm_objectives.segments`; ``grad_hess`` returns the derivatives of the *sum* over queries of the per-query
+loss, :meth:`loss` its mean over queries. Queries of one document, or whose labels are all equal, carry no ranking
+information: every objective here gives them zero loss, gradient and hessian. Row weights multiply gradient and
+hessian at the end. The kernels are compiled (numba), parallel over queries for large inputs.
+
+>>> import numpy as np
+>>> import gbm_objectives as go
+>>> y, s = np.array([2.0, 0.0, 1.0, 1.0]), np.zeros(4)
+>>> for obj in (go.SoftmaxRankObjective(), go.ListMLEObjective(), go.ApproxNDCGObjective(), go.LambdaLossObjective()):
+...     g, h = obj.grad_hess(y, s, group=[3, 1])
+...     print(obj.name, bool(g[0] < g[2] < g[1]), float(g[3]), bool((h >= 0).all()))
+softmax_rank True 0.0 True
+listmle True 0.0 True
+approx_ndcg True 0.0 True
+lambdaloss True 0.0 True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import _dcg
+from ._kernels import _copy_function
+from ._validation import check_1d, check_interval, check_positive_int, check_raw_score
+from .losses import Prepared
+from .ranking import _RankingObjective, _ranking_boundaries, _ranking_weights
+
+__all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
+
+_PARALLEL_MIN_ROWS = 50_000
+_LN2 = math.log(2.0)
+_PAIR_HESS_FLOOR = 1e-16
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_KINDS = {"softmax_rank": 0, "listmle": 1, "approx_ndcg": 2, "lambdaloss": 3}
+_WEIGHTINGS = ("ndcg2pp", "ndcg2", "lambdarank")
+
+
+# =====================================================================================================
+# Per-query kernels: each writes grad/hess of rows a..a+n-1 and returns the query's loss
+# =====================================================================================================
+@njit(**_JIT)
+def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
+    m = raw[a]
+    for i in range(1, n):
+        m = max(m, raw[a + i])
+    z = 0.0
+    for i in range(n):
+        z += math.exp((raw[a + i] - m) * inv_temp)
+    logz = math.log(z)
+    loss = 0.0
+    for i in range(n):
+        lr = (raw[a + i] - m) * inv_temp - logz
+        rho = math.exp(lr)
+        loss -= t[a + i] * lr
+        grad_out[a + i] = (rho - t[a + i]) * inv_temp
+        hess_out[a + i] = rho * (1.0 - rho) * inv_temp * inv_temp
+    return loss
+
+
+@njit(**_JIT)
+def _listmle_query(a, n, y, raw, grad_out, hess_out):
+    order = np.argsort(y[a : a + n], kind="mergesort")  # labels ascending
+    m = raw[a]
+    for i in range(1, n):
+        m = max(m, raw[a + i])
+    e = np.empty(n)
+    for i in range(n):
+        e[i] = math.exp(raw[a + i] - m)
+    # levels ascending: start index in `order`, Z (sum of e over labels <= level), count
+    lvl_z = np.empty(n)
+    lvl_c = np.empty(n)
+    lvl_of = np.empty(n, dtype=np.int64)  # level of each position in `order`
+    nl = 0
+    z = 0.0
+    r = 0
+    while r < n:
+        s = r
+        lab = y[a + order[r]]
+        while r < n and y[a + order[r]] == lab:
+            z += e[order[r]]
+            lvl_of[r] = nl
+            r += 1
+        lvl_z[nl] = z
+        lvl_c[nl] = r - s
+        nl += 1
+    # suffix sums over levels above the lowest: A = sum c/Z, B = sum c/Z^2
+    sa = np.zeros(nl + 1)
+    sb = np.zeros(nl + 1)
+    loss = 0.0
+    for L in range(nl - 1, 0, -1):
+        sa[L] = sa[L + 1] + lvl_c[L] / lvl_z[L]
+        sb[L] = sb[L + 1] + lvl_c[L] / (lvl_z[L] * lvl_z[L])
+        loss += lvl_c[L] * (math.log(lvl_z[L]) + m)
+    sa[0] = sa[1]
+    sb[0] = sb[1]
+    for r in range(n):
+        i = order[r]
+        L = lvl_of[r]
+        ej = e[i]
+        sel = 1.0 if L > 0 else 0.0
+        if L > 0:
+            loss -= raw[a + i]
+        grad_out[a + i] = ej * sa[L] - sel
+        hess_out[a + i] = max(ej * sa[L] - ej * ej * sb[L], 0.0)
+    return loss
+
+
+@njit(**_JIT)
+def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
+    pi = np.ones(n)
+    sgm = np.empty((n, n))  # sgm[i, j] = sigma((s_j - s_i) / T), i < j: one exp per pair for both passes
+    for i in range(n):
+        si = raw[a + i]
+        row = sgm[i]
+        for j in range(i + 1, n):
+            row[j] = 1.0 / (1.0 + math.exp((si - raw[a + j]) * inv_temp))
+        acc = 0.0
+        for j in range(i + 1, n):
+            acc += row[j]
+            pi[j] += 1.0 - row[j]
+        pi[i] += acc
+    coef = np.empty(n)
+    approx = 0.0
+    for i in range(n):
+        lg = math.log2(1.0 + pi[i])
+        approx += gains[a + i] / lg
+        coef[i] = gains[a + i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
+    gr = np.zeros(n)
+    he = np.zeros(n)
+    t2 = inv_temp * inv_temp
+    for i in range(n):
+        row = sgm[i]
+        ci = coef[i]
+        ag = 0.0
+        ah = 0.0
+        for j in range(i + 1, n):
+            sg = row[j]
+            w = sg * (1.0 - sg)
+            d = coef[j] - ci
+            gv = w * d * inv_temp
+            hv = w * abs(d) * t2
+            ag += gv
+            ah += hv
+            gr[j] -= gv
+            he[j] += hv
+        gr[i] += ag
+        he[i] += ah
+    for i in range(n):
+        grad_out[a + i] = gr[i]
+        hess_out[a + i] = he[i]
+    return 1.0 - approx * inv_max
+
+
+@njit(**_JIT)
+def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, grad_out, hess_out):
+    order = _dcg.stable_desc_order(raw[a : a + n])
+    ss = np.empty(n)
+    gg = np.empty(n)
+    lam = np.zeros(n)
+    hes = np.zeros(n)
+    for r in range(n):
+        ss[r] = raw[a + order[r]]
+        gg[r] = gains[a + order[r]]
+    loss = 0.0
+    c = inv_max / _LN2
+    for i in range(min(n - 1, k)):
+        si = ss[i]
+        gi = gg[i]
+        di = disc[i]
+        al = 0.0
+        ah = 0.0
+        for j in range(i + 1, n):
+            dg = gi - gg[j]
+            if dg == 0.0:
+                continue
+            if weighting == 0:
+                wt = mu * dtab[j - i] + (di - disc[j])
+            elif weighting == 1:
+                wt = dtab[j - i]
+            else:
+                wt = di - disc[j]
+            wt *= abs(dg) * c
+            x = si - ss[j]  # s_i - s_j; i is the high document when dg > 0
+            if dg < 0.0:
+                x = -x
+            p = 1.0 / (1.0 + math.exp(x))  # sigma(-(s_high - s_low))
+            if want_loss:
+                loss += wt * (max(-x, 0.0) + math.log1p(math.exp(-abs(x))))
+            gp = wt * p
+            hh = wt * max(p * (1.0 - p), _PAIR_HESS_FLOOR)
+            if dg > 0.0:  # i high: pushed up
+                al -= gp
+                lam[j] += gp
+            else:
+                al += gp
+                lam[j] -= gp
+            ah += hh
+            hes[j] += hh
+        lam[i] += al
+        hes[i] += ah
+    for r in range(n):
+        grad_out[a + order[r]] = lam[r]
+        hess_out[a + order[r]] = hes[r]
+    return loss
+
+
+def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weighting, disc, dtab, want_loss, grad_out,
+                      hess_out, losses):
+    nq = boundaries.shape[0] - 1
+    for q in prange(nq):
+        a = boundaries[q]
+        n = boundaries[q + 1] - a
+        same = True
+        for i in range(1, n):
+            if y[a + i] != y[a]:
+                same = False
+        if n < 2 or same or inv_max[q] == 0.0:
+            for r in range(a, a + n):
+                grad_out[r] = 0.0
+                hess_out[r] = 0.0
+            losses[q] = 0.0
+            continue
+        if kind == 0:
+            losses[q] = _softmax_query(a, n, gains, raw, p0, grad_out, hess_out)
+        elif kind == 1:
+            losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
+        elif kind == 2:
+            losses[q] = _approx_ndcg_query(a, n, gains, raw, inv_max[q], p0, grad_out, hess_out)
+        else:
+            losses[q] = _lambdaloss_query(
+                a, n, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, grad_out, hess_out
+            )
+        if w.shape[0]:
+            for r in range(a, a + n):
+                grad_out[r] *= w[r]
+                hess_out[r] *= w[r]
+
+
+_listwise_parallel = njit(parallel=True, **_JIT)(_copy_function(_listwise_queries, "_parallel"))
+_listwise_serial = njit(**_JIT)(_copy_function(_listwise_queries, "_serial"))
+
+
+# =====================================================================================================
+# The classes
+# =====================================================================================================
+class _ListwiseObjective(_RankingObjective):
+    """Shared preparation, kernel call and loss of the listwise objectives."""
+
+    _integer_labels = True
+
+    def _check_y(self, y_true):
+        y = check_1d(y_true, "y_true")
+        if self._integer_labels:
+            bad = (y < 0) | (y != np.floor(y)) | (y > 30)
+            what = "integer relevance labels in 0..30"
+        else:
+            bad = y < 0
+            what = "non-negative relevance labels"
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"y_true must contain {what}; got {y[i]:g} at index {i}")
+        return y
+
+    def _row_values(self, y, b):
+        """Per-row gains (or targets) and per-query normaliser 1/maxDCG (0 marks a query to skip)."""
+        gains = 2.0 ** y - 1.0
+        max_dcg = _dcg.ideal_dcg(gains, b, self._depth())
+        inv = np.zeros_like(max_dcg)
+        np.divide(1.0, max_dcg, out=inv, where=max_dcg > 0)
+        return gains, inv
+
+    def _depth(self):
+        return 0
+
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
+        """Validate labels, weights and groups once; caches gains (or targets) and 1/maxDCG per query."""
+        y = self._check_y(y_true)
+        b = _ranking_boundaries(len(y), group, qid)
+        w = _ranking_weights(sample_weight, len(y), b)
+        gains, inv = self._row_values(y, b)
+        longest = int(np.diff(b).max()) if len(b) > 1 else 0
+        d = np.arange(1, longest, dtype=np.float64)  # delta of LambdaLoss by rank distance |r_i - r_j| = 1 ..
+        dtab = np.concatenate(([0.0], np.abs(1.0 / np.log2(1.0 + d) - 1.0 / np.log2(2.0 + d))))
+        cache = {"gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab}
+        return Prepared(y, w, b, cache)
+
+    def _args(self):
+        return 0.0, 0, 0
+
+    def _run(self, prepared, raw, w, grad_out, hess_out, want_loss=False):
+        if prepared.boundaries is None:
+            raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
+        c = prepared.cache
+        p0, k, weighting = self._args()
+        losses = np.empty(len(prepared.boundaries) - 1)
+        kernel = _listwise_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _listwise_serial
+        kernel(
+            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], p0, k,
+            weighting, c["discount"], c["delta"], want_loss, grad_out, hess_out, losses,
+        )
+        return losses
+
+    def _kernel(self, prepared, raw, w, grad_out, hess_out):
+        self._run(prepared, raw, w, grad_out, hess_out)
+
+    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+        """Mean over queries of the per-query loss (queries skipped as documented count as 0)."""
+        if sample_weight is not None:
+            raise ValueError(f"{type(self).__name__}.loss is a per-query loss; sample_weight must be None")
+        prepared = self.prepare(y_true, group=group, qid=qid)
+        raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
+        g = np.empty(prepared.n_samples)
+        h = np.empty(prepared.n_samples)
+        losses = self._run(prepared, raw, np.empty(0), g, h, want_loss=True)
+        return float(losses.sum()) / max(len(losses), 1)
+
+
+class SoftmaxRankObjective(_ListwiseObjective):
+    r"""Softmax cross entropy over each query (ListNet top-1; CatBoost ``QuerySoftMax``; rax ``softmax_loss``).
+
+    Per query, with :math:`T(y) = 2^y - 1` (``label_transform="exp2"``) or :math:`T(y) = y` (``"linear"``)::
+
+        t_i = T(y_i) / sum_j T(y_j),   rho_i = exp(s_i / tau) / sum_j exp(s_j / tau)
+        loss = -sum_i t_i log rho_i
+        grad_i = (rho_i - t_i) / tau,   hess_i = rho_i (1 - rho_i) / tau^2    (exact diagonal)
+
+    A query whose transformed labels sum to 0 (no relevant document) or are all equal is skipped.
+
+    Parameters
+    ----------
+    temperature : float > 0, default 1.0
+    label_transform : {"exp2", "linear"}, default "exp2"
+
+    References
+    ----------
+    Z. Cao et al., "Learning to Rank: From Pairwise Approach to Listwise Approach", ICML 2007.
+    """
+
+    name = "softmax_rank"
+
+    def __init__(self, temperature=1.0, label_transform="exp2"):
+        self.temperature = check_interval(temperature, "temperature", 0, 1e6, closed="right")
+        if label_transform not in ("exp2", "linear"):
+            raise ValueError(f"label_transform must be 'exp2' or 'linear'; got {label_transform!r}")
+        self.label_transform = label_transform
+        self._integer_labels = label_transform == "exp2"
+
+    def _row_values(self, y, b):
+        tr = 2.0 ** y - 1.0 if self.label_transform == "exp2" else y.copy()
+        sums = np.add.reduceat(tr, b[:-1]) if len(b) > 1 and len(y) else np.zeros(len(b) - 1)
+        inv = np.zeros(len(b) - 1)
+        np.divide(1.0, sums, out=inv, where=sums > 0)
+        t = tr * np.repeat(inv, np.diff(b))
+        return t, inv
+
+    def _args(self):
+        return 1.0 / self.temperature, 0, 0
+
+
+class ListMLEObjective(_ListwiseObjective):
+    r"""ListMLE: the Plackett–Luce negative log-likelihood of the label order.
+
+    Ties use Breslow's convention: each document of a block of equal labels competes with its whole block and
+    every document with a lower label; the lowest block is not scored (its internal order is unknown and its
+    choice is the last one). Per query::
+
+        Z_L  = sum_{k: y_k <= L} exp(s_k)
+        loss = sum_{i: y_i > min y} (log Z_{y_i} - s_i)
+        grad_j = exp(s_j) sum_{L >= y_j, L > min y} c_L / Z_L - [y_j > min y]
+        hess_j = sum_{L >= y_j, L > min y} c_L p_{jL} (1 - p_{jL}),   p_{jL} = exp(s_j) / Z_L     (exact diagonal)
+
+    with :math:`c_L` the number of documents of label :math:`L`. Without ties it is the Plackett–Luce likelihood of
+    the permutation sorted by label. O(n log n) per query. Labels: any non-negative numbers (only their order
+    matters).
+
+    References
+    ----------
+    F. Xia et al., "Listwise Approach to Learning to Rank: Theory and Algorithm", ICML 2008.
+    """
+
+    name = "listmle"
+    _integer_labels = False
+
+    def __init__(self):
+        pass
+
+    def _row_values(self, y, b):
+        return np.zeros(len(y)), np.ones(len(b) - 1)
+
+
+class ApproxNDCGObjective(_ListwiseObjective):
+    r"""ApproxNDCG: one minus NDCG with each rank replaced by a smooth (sigmoid) approximation.
+
+    Per query, with gains :math:`G = 2^y - 1`, :math:`M` the ideal DCG and temperature :math:`\tau`::
+
+        pi_i  = 1 + sum_{j != i} sigma((s_j - s_i) / tau)              (approximate rank)
+        loss  = 1 - sum_i G_i / log2(1 + pi_i) / M
+        a_i   = G_i / (M ln2 (1 + pi_i) log2(1 + pi_i)^2)              (= -d loss / d pi_i >= 0)
+        grad_k = (1/tau) sum_{j != k} w_kj (a_j - a_k),   w_kj = sigma_kj (1 - sigma_kj)
+        hess_k = (1/tau^2) sum_{j != k} w_kj |a_j - a_k|               (approximation, below)
+
+    The loss is not convex, so its exact diagonal can be negative. ``hess`` is instead the pairwise bound on the
+    sigmoid-curvature term of that diagonal (each pair's :math:`|\partial^2 / \partial s_k^2|` with the
+    :math:`a` held fixed is :math:`w_{kj} |1 - 2\sigma_{kj}| |a_j - a_k| / \tau^2 \le` its term here): positive,
+    and :math:`|grad_k| \le \tau\, hess_k`, so a Newton step moves a score by at most about :math:`\tau`.
+    O(n²) per query.
+
+    References
+    ----------
+    T. Qin, T.-Y. Liu, H. Li, "A General Approximation Framework for Direct Optimization of Information Retrieval
+    Measures", Information Retrieval 13 (2010).
+    """
+
+    name = "approx_ndcg"
+    approx_hessian = True
+
+    def __init__(self, temperature=0.1):
+        self.temperature = check_interval(temperature, "temperature", 0, 1e6, closed="right")
+
+    def _args(self):
+        return 1.0 / self.temperature, 0, 0
+
+
+class LambdaLossObjective(_ListwiseObjective):
+    r"""LambdaLoss (Wang et al. 2018), by default its NDCG-Loss2++ weighting (allRank, rax ``dcg2_lambdaweight``).
+
+    Per query, documents ranked by the current scores (stable, descending; ranks :math:`r` from 0), for pairs
+    with different labels and :math:`\min(r_i, r_j) < k`::
+
+        rho_ij   = |1/log2(2 + r_i) - 1/log2(2 + r_j)|
+        delta_ij = |1/log2(1 + |r_i - r_j|) - 1/log2(2 + |r_i - r_j|)|
+        w_ij     = (mu delta_ij + rho_ij | delta_ij | rho_ij) |G_i - G_j| / maxDCG@k    (ndcg2pp | ndcg2 | lambdarank)
+        loss     = sum w_ij log2(1 + exp(-(s_high - s_low)))
+        grad     = -+ w_ij p / ln2,   hess = w_ij max(p (1 - p), 1e-16) / ln2,   p = sigma(s_low - s_high)
+
+    The weights depend on the ranks only, so they are constant between rank changes and ``grad``/``hess`` are the
+    exact derivatives of the loss there (the floor acts only beyond a score gap of ~37). The loss is Wang et
+    al.'s bound: with ``weighting="ndcg2"`` and no truncation a query's loss is at least its 1 - NDCG, and with
+    ``"ndcg2pp"`` at least ``mu`` times it. Gains :math:`G = 2^y - 1`. O(n min(n, k)) per query.
+
+    Parameters
+    ----------
+    weighting : {"ndcg2pp", "ndcg2", "lambdarank"}, default "ndcg2pp"
+    mu : float >= 0, default 10.0
+        Weight of the NDCG-Loss2 term in NDCG-Loss2++.
+    truncation_level : int >= 1 or None, default None
+        ``k``; None uses every pair and the full ideal DCG.
+
+    References
+    ----------
+    X. Wang, C. Li, N. Golbandi, M. Bendersky, M. Najork, "The LambdaLoss Framework for Ranking Metric
+    Optimization", CIKM 2018.
+    """
+
+    name = "lambdaloss"
+
+    def __init__(self, weighting="ndcg2pp", mu=10.0, truncation_level=None):
+        if weighting not in _WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {list(_WEIGHTINGS)}; got {weighting!r}")
+        self.weighting = weighting
+        self.mu = check_interval(mu, "mu", 0, 1e12, closed="both")
+        self.truncation_level = None if truncation_level is None else check_positive_int(
+            truncation_level, "truncation_level"
+        )
+
+    def _depth(self):
+        return 0 if self.truncation_level is None else self.truncation_level
+
+    def _args(self):
+        k = 2**62 if self.truncation_level is None else self.truncation_level
+        return self.mu, k, _WEIGHTINGS.index(self.weighting)

@@ -1,0 +1,316 @@
+"""Tests of the ranking family: XE-NDCG, softmax, ListMLE, ApproxNDCG, LambdaLoss and LambdaRank's XGBoost
+convention (gbm_objectives/ranking_xendcg.py, ranking_listwise.py, ranking_xgboost.py).
+
+The references are the engines themselves (LightGBM ``rank_xendcg``, XGBoost ``rank:ndcg``/``rank:map``/
+``rank:pairwise``) on LightGBM's lambdarank example, finite differences of each loss, and plain per-query loops.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import gbm_objectives as go
+from gbm_objectives.objectives import OBJECTIVES
+from gbm_objectives.ranking_xendcg import lightgbm_random_floats
+
+from conftest import shared_dataset
+
+lgb = pytest.importorskip("lightgbm")
+xgb = pytest.importorskip("xgboost")
+
+FAMILY = ["xendcg", "softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
+# objectives whose grad is the exact gradient of `loss` (XE-NDCG's is not: see test_xendcg_gradient_terms)
+EXACT_GRAD = ["softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
+EXACT_HESS = ["softmax_rank", "listmle", "lambdaloss"]
+
+
+def _queries(rng, sizes=(2, 5, 9, 3, 7), labels=4):
+    y = np.concatenate([rng.integers(0, labels, n) for n in sizes]).astype(float)
+    s = rng.normal(0, 1.5, len(y))
+    return y, s, np.array(sizes)
+
+
+def _fd_grad(f, s, eps=1e-6):
+    g = np.empty(len(s))
+    for i in range(len(s)):
+        e = np.zeros(len(s))
+        e[i] = eps
+        g[i] = (f(s + e) - f(s - e)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in OBJECTIVES.items() if c.task == "ranking"))
+def test_registry_has_family(name):
+    obj = go.get_objective(name)
+    assert obj.task == "ranking" and obj.name == name
+
+
+@pytest.mark.parametrize("name", EXACT_GRAD)
+def test_gradient_matches_finite_differences_of_loss(name, rng):
+    obj = go.get_objective(name)
+    for _ in range(3):
+        y, s, sizes = _queries(rng)
+        g, _ = obj.grad_hess(y, s, group=sizes)
+        nq = len(sizes)
+        fd = _fd_grad(lambda z: obj.loss(y, z, group=sizes) * nq, s)  # grad is of the sum over queries
+        np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", EXACT_HESS)
+def test_hessian_matches_finite_differences_of_gradient(name, rng):
+    obj = go.get_objective(name)
+    y, s, sizes = _queries(rng)
+    _, h = obj.grad_hess(y, s, group=sizes)
+    eps = 1e-6
+    fd = np.empty(len(s))
+    for i in range(len(s)):
+        e = np.zeros(len(s))
+        e[i] = eps
+        fd[i] = (obj.grad_hess(y, s + e, group=sizes)[0][i] - obj.grad_hess(y, s - e, group=sizes)[0][i]) / (2 * eps)
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_approx_ndcg_hessian_is_the_stated_bound(rng):
+    """hess_k = (1/T^2) sum_j w_kj |a_j - a_k| (independent NumPy version), |grad| <= T hess, hess >= 0."""
+    for temp in (0.1, 1.0):
+        obj = go.ApproxNDCGObjective(temperature=temp)
+        y, s, sizes = _queries(rng)
+        g, h = obj.grad_hess(y, s, group=sizes)
+        assert (h >= 0).all()
+        assert (np.abs(g) <= temp * h * (1 + 1e-12) + 1e-15).all()
+        a0 = 0
+        for n in sizes:
+            yy, ss = y[a0 : a0 + n], s[a0 : a0 + n]
+            if len(set(yy)) > 1:
+                gain = 2.0**yy - 1
+                m = sum(v / math.log2(2 + r) for r, v in enumerate(np.sort(gain)[::-1]))
+                sig = 1 / (1 + np.exp(-(ss[None, :] - ss[:, None]) / temp))  # sigma((s_j - s_i)/T)
+                np.fill_diagonal(sig, 0.0)
+                pi = 1 + sig.sum(axis=1)
+                a = gain / (m * math.log(2) * (1 + pi) * np.log2(1 + pi) ** 2)
+                w = sig * (1 - sig)
+                np.testing.assert_allclose(h[a0 : a0 + n], (w * np.abs(a[None, :] - a[:, None])).sum(1) / temp**2,
+                                           rtol=1e-10, atol=1e-14)
+                np.testing.assert_allclose(g[a0 : a0 + n], (w * (a[None, :] - a[:, None])).sum(1) / temp, rtol=1e-10,
+                                           atol=1e-14)
+            a0 += n
+
+
+def test_lambdaloss_is_a_bound_on_ndcg_cost(rng):
+    """Wang et al.: NDCG-Loss2 >= 1 - NDCG per query; NDCG-Loss2++ >= mu (1 - NDCG)."""
+    for _ in range(20):
+        y, s, sizes = _queries(rng, sizes=(6, 8, 11))
+        for weighting, factor in (("ndcg2", 1.0), ("ndcg2pp", 10.0)):
+            obj = go.LambdaLossObjective(weighting=weighting)
+            a0 = 0
+            for n in sizes:
+                yy, ss = y[a0 : a0 + n], s[a0 : a0 + n]
+                a0 += n
+                if len(set(yy)) < 2:
+                    continue
+                ndcg = go.ndcg_score(yy, ss, group=[n])
+                assert obj.loss(yy, ss, group=[n]) >= factor * (1 - ndcg) - 1e-12
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_single_document_and_equal_label_queries_get_zero(name):
+    obj = go.get_objective(name)
+    y = np.array([1.0, 2.0, 2.0, 2.0, 0.0, 0.0, 3.0, 1.0])
+    s = np.array([0.3, 0.1, -0.5, 2.0, 0.7, -0.7, 0.2, 0.4])
+    g, h = obj.grad_hess(y, s, group=[1, 3, 2, 2])
+    np.testing.assert_array_equal(g[:6], 0.0)
+    np.testing.assert_array_equal(h[:6], 0.0)
+    assert np.any(g[6:] != 0)
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_grouped_equals_per_query_loop(name, rng):
+    obj = go.get_objective(name)
+    y, s, sizes = _queries(rng, sizes=(4, 1, 6, 3, 8))
+    qid = np.repeat(np.arange(len(sizes)) * 7, sizes)
+    g, h = obj.grad_hess(y, s, group=sizes)
+    g2, h2 = obj.grad_hess(y, s, qid=qid)
+    np.testing.assert_array_equal(g, g2)
+    a0 = 0
+    for q, n in enumerate(sizes):
+        gq, hq = obj.grad_hess(y[a0 : a0 + n], s[a0 : a0 + n], group=[n])
+        if name == "xendcg":  # stream q in the grouped call: same draws as seed + q on its own
+            gq, hq = go.XENDCGObjective(seed=obj.seed + q).grad_hess(y[a0 : a0 + n], s[a0 : a0 + n], group=[n])
+        np.testing.assert_allclose(g[a0 : a0 + n], gq, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(h[a0 : a0 + n], hq, rtol=1e-13, atol=1e-15)
+        a0 += n
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_weights_multiply_and_bad_input_raises(name, rng):
+    obj = go.get_objective(name)
+    y, s, sizes = _queries(rng)
+    w = rng.uniform(0.5, 2.0, len(y))
+    g, h = obj.grad_hess(y, s, group=sizes)
+    gw, hw = obj.grad_hess(y, s, group=sizes, sample_weight=w)
+    np.testing.assert_allclose(gw, g * w, rtol=1e-14)
+    np.testing.assert_allclose(hw, h * w, rtol=1e-14)
+    with pytest.raises(ValueError, match="y_true"):
+        obj.grad_hess(np.array([-1.0, 0.0]), np.zeros(2), group=[2])
+    with pytest.raises(ValueError, match="group"):
+        obj.grad_hess(y, s)
+
+
+def test_constructor_validation():
+    with pytest.raises(ValueError, match="temperature"):
+        go.SoftmaxRankObjective(temperature=0)
+    with pytest.raises(ValueError, match="label_transform"):
+        go.SoftmaxRankObjective(label_transform="log")
+    with pytest.raises(ValueError, match="weighting"):
+        go.LambdaLossObjective(weighting="ndcg3")
+    with pytest.raises(ValueError, match="mu"):
+        go.LambdaLossObjective(mu=-1)
+    with pytest.raises(TypeError, match="seed"):
+        go.XENDCGObjective(seed=1.5)
+    with pytest.raises(ValueError, match="convention"):
+        go.LambdaRankObjective(convention="catboost")
+    with pytest.raises(ValueError, match="metric='mrr'"):
+        go.LambdaRankObjective(metric="mrr", convention="xgboost")
+    with pytest.raises(ValueError, match="sigmoid"):
+        go.LambdaRankObjective(sigmoid=2.0, convention="xgboost")
+    with pytest.raises(ValueError, match="binary"):
+        go.LambdaRankObjective(metric="map", convention="xgboost").grad_hess(np.array([2.0, 0.0]), np.zeros(2),
+                                                                             group=[2])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# XE-NDCG
+# ---------------------------------------------------------------------------------------------------------------
+def test_lightgbm_generator():
+    """LightGBM's Random: x = 214013 x + 2531011 mod 2^32, float ((x >> 16) & 0x7FFF) / 32768 (by hand)."""
+    x, out = 5, []
+    for _ in range(4):
+        x = (214013 * x + 2531011) % 2**32
+        out.append(((x >> 16) & 0x7FFF) / 32768)
+    np.testing.assert_array_equal(lightgbm_random_floats(5, 4), out)
+
+
+def test_xendcg_gradient_terms(rng):
+    """grad = l1 + l2 + l3 (LightGBM's expansion) with l1 the exact gradient of the loss; hess exact diagonal."""
+    obj = go.XENDCGObjective(seed=11)
+    y, s, sizes = _queries(rng)
+    nq = len(sizes)
+    l1 = obj.cross_entropy_gradient(y, s, group=sizes)
+    np.testing.assert_allclose(l1, _fd_grad(lambda z: obj.loss(y, z, group=sizes) * nq, s), rtol=1e-5, atol=1e-8)
+    g, h = obj.grad_hess(y, s, group=sizes)
+    a0 = 0
+    for n in sizes:
+        sl = slice(a0, a0 + n)
+        a0 += n
+        if len(set(y[sl])) < 2:
+            continue
+        rho = np.exp(s[sl] - s[sl].max())
+        rho /= rho.sum()
+        c1 = l1[sl] / (1 - rho)
+        l2 = rho * (c1.sum() - c1)
+        c2 = l2 / (1 - rho)
+        l3 = rho * (c2.sum() - c2)
+        np.testing.assert_allclose(g[sl], l1[sl] + l2 + l3, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(h[sl], rho * (1 - rho), rtol=1e-12)
+    # the cross entropy's exact diagonal hessian is rho (1 - rho): finite differences of l1
+    fd = np.array([
+        (obj.cross_entropy_gradient(y, s + e, group=sizes)[i] - obj.cross_entropy_gradient(y, s - e, group=sizes)[i])
+        / 2e-6
+        for i, e in enumerate(np.eye(len(s)) * 1e-6)
+    ])
+    mask = h > 0
+    np.testing.assert_allclose(h[mask], fd[mask], rtol=1e-5)
+
+
+def test_xendcg_streams_advance_per_call(rng):
+    obj = go.XENDCGObjective()
+    y, s, sizes = _queries(rng)
+    prep = obj.prepare(y, group=sizes)
+    g1 = obj.grad_hess_prepared(prep, s)[0].copy()
+    g2 = obj.grad_hess_prepared(prep, s)[0]
+    np.testing.assert_array_equal(g1, obj.grad_hess(y, s, group=sizes)[0])  # grad_hess: the first round's draws
+    assert not np.array_equal(g1, g2)
+
+
+def rank_example(split="train"):
+    from sklearn.datasets import load_svmlight_file
+
+    d = shared_dataset("lightgbm_lambdarank")
+    X, y = load_svmlight_file(str(d / f"rank.{split}"))
+    group = np.loadtxt(d / f"rank.{split}.query").astype(np.int64)
+    return X.toarray(), y, group
+
+
+def test_xendcg_emulation_equals_lightgbm_bitwise():
+    X, y, group = rank_example()
+    params = dict(learning_rate=0.1, deterministic=True, num_threads=1, seed=0, verbosity=-1, objective_seed=5)
+    data = lgb.Dataset(X, y, group=group, free_raw_data=False)
+    native = lgb.train({**params, "objective": "rank_xendcg"}, data, 100)
+    obj = go.XENDCGObjective(seed=5, emulate_lightgbm=True)
+    scratch = go.train(obj, X, y, group=group, backend="lightgbm", num_boost_round=100, n_jobs=1,
+                       params={"num_threads": 1})
+    np.testing.assert_array_equal(native.predict(X, raw_score=True), scratch.predict_raw(X))
+    # the native twin through go.train is LightGBM's rank_xendcg with the same seed
+    twin = go.train("xendcg:native", X, y, group=group, backend="lightgbm", num_boost_round=100, n_jobs=1)
+    np.testing.assert_array_equal(native.predict(X, raw_score=True), twin.predict_raw(X))
+
+
+def test_xendcg_lightgbm_example_thresholds():
+    """LightGBM's test_xendcg (test_sklearn.py), through our objective: 50 rounds, learning rate
+    max(0.01, 0.1 - 0.01 i), early stopping after 10 rounds on the test file; best NDCG@1 > 0.6211 and NDCG@3 >
+    0.6253. LGBMRanker(random_state=5) derives objective_seed=27660 from its seed (written in its model file)."""
+    X, y, group = rank_example()
+    Xt, yt, gt = rank_example("test")
+    res = go.train(
+        go.XENDCGObjective(seed=27660, emulate_lightgbm=True), X, y, group=group, backend="lightgbm",
+        num_boost_round=50, n_jobs=1, eval_set=[(Xt, yt)], eval_group=[gt], metric=["ndcg@1", "ndcg@3"],
+        early_stopping_rounds=10, callbacks=[lgb.reset_parameter(learning_rate=lambda i: max(0.01, 0.1 - 0.01 * i))],
+    )
+    best = res.best_iteration
+    scores = res.evals_result["valid_0"]
+    assert best <= 24
+    assert scores["ndcg@1"][best - 1] > 0.6211
+    assert scores["ndcg@3"][best - 1] > 0.6253
+
+
+def test_xendcg_trains_on_xgboost_and_native_refused():
+    X, y, group = rank_example()
+    res = go.train("xendcg", X, y, group=group, backend="xgboost", num_boost_round=5, n_jobs=1)
+    assert np.isfinite(res.predict_raw(X[:50])).all()
+    with pytest.raises(ValueError, match="xgboost has no built-in equivalent of 'xendcg'"):
+        go.train("xendcg:native", X, y, group=group, backend="xgboost", num_boost_round=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LambdaRank, XGBoost convention
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("metric, norm", [("ndcg", True), ("map", True), ("none", True), ("ndcg", False)])
+def test_xgboost_convention_equals_xgboost(metric, norm):
+    """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds, 1 thread.
+
+    Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid); the
+    bound asked is 1e-5.
+    """
+    X, y, group = rank_example()
+    if metric == "map":
+        y = (y >= 1).astype(float)
+    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost")
+    params = {"nthread": 1, "base_score": 0.0}
+    native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=100,
+                      n_jobs=1, params=params)
+    scratch = go.train(obj, X, y, group=group, backend="xgboost", num_boost_round=100, n_jobs=1, params=params)
+    diff = np.abs(native.predict_raw(X) - scratch.predict_raw(X)).max()
+    assert diff <= 1e-5, diff
+
+
+def test_lambdamart_accepts_family_objectives():
+    X, y, group = rank_example()
+    X, y, group = X[: int(group[:30].sum())], y[: int(group[:30].sum())], group[:30]
+    for objective in ("listmle", go.SoftmaxRankObjective(temperature=0.5)):
+        for backend in ("lightgbm", "xgboost"):
+            m = go.LambdaMART(backend=backend, objective=objective, n_estimators=3, n_jobs=1).fit(X, y, group=group)
+            assert m.objective_.name in ("listmle", "softmax_rank")
+            assert 0 <= m.score(X, y, group=group) <= 1
+    with pytest.raises(ValueError, match="ranking"):
+        go.LambdaMART(objective="focal").fit(X, y, group=group)
