@@ -58,7 +58,7 @@ def ips_dcg_score(clicks, y_score, position, propensity, *, group=None, qid=None
     bad = (c != 0) & (c != 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"clicks must be 0 or 1 (the IPS estimator weighs single clicks); got {c[i]!r} at index {i}")
+        raise ValueError(f"clicks must be 0 or 1 (the IPS estimator weighs single clicks); got {c[i]:g} at index {i}")
     s = check_1d(y_score, "y_score")
     if len(s) != len(c):
         raise ValueError(f"y_score has {len(s)} rows but clicks has {len(c)}")
