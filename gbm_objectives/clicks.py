@@ -74,7 +74,7 @@ def _check_prob_table(values, name):
     bad = (table < 0) | (table > 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must hold probabilities in [0, 1]; got {table[i]!r} at index {i}")
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; got {table[i]:g} at index {i}")
     return table
 
 
@@ -115,7 +115,7 @@ def simulate_clicks(y_true, *, group=None, qid=None, ranking_score=None, model="
     bad = (y < 0) | (y != np.floor(y))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"y_true must contain non-negative integer relevance labels; got {y[i]!r} at index {i}")
+        raise ValueError(f"y_true must contain non-negative integer relevance labels; got {y[i]:g} at index {i}")
     boundaries = resolve_boundaries(len(y), group=group, qid=qid)
     if model not in CLICK_MODELS:
         raise ValueError(f"model must be one of {list(CLICK_MODELS)}; got {model!r}")

@@ -75,7 +75,7 @@ def ips_dcg_score(clicks, y_score, position, propensity, *, group=None, qid=None
         p_used = prop[pos[clicked]]
         if (p_used <= 0).any():
             i = int(np.flatnonzero(clicked)[np.flatnonzero(p_used <= 0)[0]])
-            raise ValueError(f"propensity must be > 0 where a click was logged; got {prop[pos[i]]!r} at position "
+            raise ValueError(f"propensity must be > 0 where a click was logged; got {prop[pos[i]]:g} at position "
                              f"{int(pos[i])} (row {i})")
     boundaries = resolve_boundaries(len(c), group=group, qid=qid)
     gains = np.zeros(len(c))
