@@ -403,3 +403,17 @@ def test_non_binary_clicks_refused_where_binary_is_required():
         simulate_clicks([0.0, 1.0], group=[2], click_prob=[0.1, 1.5])
     with pytest.raises(ValueError, match=r"propensity must be > 0 where a click was logged"):
         go.ips_dcg_score([1.0, 0.0], [0.0, 1.0], [1, 0], [1.0, 0.0], group=[2])
+
+
+def test_cli_simulate_clicks_writes_letor_copy_and_position_file(tmp_path):
+    from gbm_objectives.cli import main
+    from gbm_objectives.datasets import load_letor
+
+    src = tmp_path / "train.txt"
+    src.write_text("2 qid:1 1:0.5 2:0.1\n0 qid:1 1:0.9 2:0.2\n1 qid:2 1:0.1 2:0.3\n0 qid:2 1:0.2 2:0.4\n")
+    out = tmp_path / "clicks.txt"
+    assert main(["simulate-clicks", "--data", str(src), "--out", str(out), "--ranking-feature", "0", "-q"]) == 0
+    X, clicks, qid = load_letor(str(out))
+    assert set(np.unique(clicks)) <= {0.0, 1.0} and X.shape == (4, 2) and list(qid) == [1, 1, 2, 2]
+    assert (tmp_path / "clicks.txt.position").read_text().split() == ["1", "0", "1", "0"]
+    assert main(["simulate-clicks", "--data", str(tmp_path / "nope.txt"), "--out", str(out)]) == 2
