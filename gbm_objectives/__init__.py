@@ -67,6 +67,7 @@ _EXPORTS = {
     "precision_score_at_k": "metrics",
     "auc_score": "metrics",
     "evaluate": "metrics",
+    "ips_dcg_score": "metrics_clicks",
     "ranking_scorer": "scorers",
     # calibration and quantiles
     "calibrate": "calibration",

@@ -21,6 +21,7 @@ __all__ = [
     "check_interval",
     "check_positive_int",
     "as_numpy",
+    "check_position",
 ]
 
 
@@ -181,3 +182,32 @@ def frozen_copy(values, dtype=np.float64):
     arr = np.array(values, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def check_position(position, n, name="position"):
+    """Displayed positions (0-based ranks or position ids) as int64: 1-D, length ``n``, finite, non-negative
+    integers; ValueError/TypeError naming the first offending index and value."""
+    if isinstance(position, (str, bytes)) or np.isscalar(position):
+        raise TypeError(f"{name} must be an array of integer positions, one per row; got {position!r}")
+    arr = as_numpy(position, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
+    if len(arr) != n:
+        raise ValueError(f"{name} has {len(arr)} rows but y_true has {n}")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = _first_bad(bad)
+            raise ValueError(f"{name} contains a non-finite value {fmt(arr[i])} at index {i}")
+        bad = arr != np.floor(arr)
+        if bad.any():
+            i = _first_bad(bad)
+            raise ValueError(f"{name} must contain integer positions; got {fmt(arr[i])} at index {i}")
+    if len(arr) and (arr < 0).any():
+        i = _first_bad(arr < 0)
+        raise ValueError(f"{name} must be non-negative (0 = the top of the displayed list); got {fmt(arr[i])} at "
+                         f"index {i}")
+    if len(arr) and arr.max() > 2**31 - 1:
+        i = int(np.argmax(arr))
+        raise ValueError(f"{name} {fmt(arr[i])} at index {i} is too large (at most {2**31 - 1})")
+    return np.ascontiguousarray(arr, dtype=np.int64)

@@ -30,9 +30,11 @@ import scipy.sparse as sp
 
 from . import _fetch, _svmlight
 from ._fetch import ChecksumError, FetchError
+from .clicks import simulate_clicks
 from ._validation import check_interval, check_positive_int
 
 __all__ = [
+    "simulate_clicks",
     "load_letor",
     "LetorData",
     "load_table",

@@ -63,6 +63,13 @@ class LambdaMART(BaseEstimator):
         Scratch path only: read the sigmoid from LightGBM's lookup table and sum in LightGBM's float32 order
         (:class:`LambdaRankObjective`), so the scratch trees equal native LightGBM's bit for bit. With the exact
         sigmoid and ``norm=True`` the ~1e-5 table difference can flip near-tie splits after a few rounds.
+    position_debias : {None, "additive", "ipw"}, default None
+        Learn from position-biased clicks (``fit(..., position=...)``), see :class:`LambdaRankObjective`.
+        ``objective="native"``: ``"additive"`` is LightGBM's ``Dataset(position=...)``, ``"ipw"`` XGBoost's
+        ``lambdarank_unbiased`` (rows ordered by position inside each query for it); the other combinations
+        raise a ValueError pointing to ``objective="scratch"``, which has both on both engines.
+    position_bias_regularization, bias_norm : float
+        Options of the two methods (:class:`LambdaRankObjective`).
 
     Attributes
     ----------
@@ -74,6 +81,10 @@ class LambdaMART(BaseEstimator):
         Number of boosting rounds kept (1-based) when early stopping ran.
     best_score_ : dict
         Metric values of each eval set at ``best_iteration_`` (or the last round).
+    position_bias_ : ndarray, dict or None
+        With ``position_debias``: the learned bias per position (``"additive"``) or the propensity tables
+        ``{"t_plus", "t_minus"}`` (``"ipw"``; XGBoost's native ones too); None for LightGBM's native path, which
+        does not expose its biases.
     n_features_in_, feature_names_in_
     """
 
@@ -93,6 +104,9 @@ class LambdaMART(BaseEstimator):
         random_state=0,
         n_jobs=None,
         emulate_lightgbm=False,
+        position_debias=None,
+        position_bias_regularization=0.0,
+        bias_norm=1.0,
     ):
         self.backend = backend
         self.objective = objective
@@ -108,6 +122,9 @@ class LambdaMART(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.emulate_lightgbm = emulate_lightgbm
+        self.position_debias = position_debias
+        self.position_bias_regularization = position_bias_regularization
+        self.bias_norm = bias_norm
 
     # ---- configuration --------------------------------------------------------------------------------
     def _check_params(self):
@@ -122,6 +139,8 @@ class LambdaMART(BaseEstimator):
         obj = LambdaRankObjective(
             metric=self.metric, truncation_level=self.truncation_level, sigmoid=self.sigmoid, norm=self.norm,
             label_gain=self.label_gain, emulate_lightgbm=self.emulate_lightgbm,
+            position_debias=self.position_debias, position_bias_regularization=self.position_bias_regularization,
+            bias_norm=self.bias_norm,
         )
         objective = NativeObjective(obj) if self.objective == "native" else obj
         if self.objective == "native":
@@ -169,6 +188,7 @@ class LambdaMART(BaseEstimator):
         eval_qid=None,
         early_stopping_rounds=None,
         callbacks=None,
+        position=None,
     ):
         """Fit on ``X`` with relevance labels ``y`` and query groups (``group`` sizes or per-row ``qid``).
 
@@ -185,6 +205,9 @@ class LambdaMART(BaseEstimator):
             Stop when NDCG@``eval_at[0]`` on the first validation set has not improved for this many rounds.
         callbacks : list, optional
             Engine callbacks (e.g. ``lightgbm.reset_parameter``, ``xgboost.callback.LearningRateScheduler``).
+        position : array-like of int, optional
+            Displayed 0-based rank of every row when ``y`` are clicks; required with ``position_debias`` and
+            refused without it.
         """
         objective, eval_at = self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
@@ -205,13 +228,14 @@ class LambdaMART(BaseEstimator):
             num_boost_round=int(self.n_estimators), sample_weight=sample_weight, group=group, qid=qid,
             eval_set=evals, eval_group=eval_group or (), eval_qid=eval_qid or (),
             metric=self._metrics(reference, eval_at), early_stopping_rounds=early_stopping_rounds,
-            callbacks=list(callbacks or ()), n_jobs=self.n_jobs,
+            callbacks=list(callbacks or ()), n_jobs=self.n_jobs, position=position,
         )
         self.result_ = result
         self.objective_ = reference
         self.booster_ = result.booster
         self.init_score_ = result.init_score
         self.evals_result_ = result.evals_result
+        self.position_bias_ = result.position_bias
         self.best_iteration_ = result.best_iteration
         self.best_score_ = {}
         for name, metrics in self.evals_result_.items():

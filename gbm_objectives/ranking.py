@@ -31,6 +31,7 @@ from ._kernels import _copy_function
 from ._validation import (
     check_1d,
     check_interval,
+    check_position,
     check_positive_int,
     check_raw_score,
     check_sample_weight,
@@ -62,6 +63,12 @@ _FAST = {"reassoc", "contract", "nsz", "arcp"}
 # p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
 # table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
 _PAIR_HESS_FLOOR = 1e-16
+# XGBoost's Eps64: a propensity below it is not divided by (the pair keeps its plain weight), as in lambdarank_obj.cc
+_IPW_EPS = 1e-16
+POSITION_DEBIAS = (None, "additive", "ipw")
+# LightGBM's Newton step for the position biases divides by |second derivative| + 0.001
+_BIAS_HESS_EPS = 0.001
+_EMPTY = np.empty(0)
 
 
 # =====================================================================================================
@@ -124,9 +131,16 @@ def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
 # =====================================================================================================
 @njit(fastmath=_FAST, **_JIT)
 def _lambdarank_query(
-    a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec
+    a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
+    tp_row, tm_row, tps, tms, lis, ljs,
 ):
-    """Lambdas and hessians of one query into ``lam``/``hes`` (sorted order); returns (order, norm factor)."""
+    """Lambdas and hessians of one query into ``lam``/``hes`` (sorted order); returns (order, norm factor).
+
+    With ``tp_row``/``tm_row`` non-empty (inverse propensity weighting), every pair weight is divided by
+    t+[pos_high] t-[pos_low] and the pair costs are accumulated into ``lis``/``ljs`` (sorted order), see
+    :class:`LambdaRankObjective`.
+    """
+    ipw = tp_row.shape[0] > 0
     order = _dcg.stable_desc_order(raw[a : a + n])
     for r in range(n):
         o = a + order[r]
@@ -136,6 +150,13 @@ def _lambdarank_query(
         dd[r] = disc[r]
         lam[r] = 0.0
         hes[r] = 0.0
+    if ipw:
+        for r in range(n):
+            o = a + order[r]
+            tps[r] = tp_row[o]
+            tms[r] = tm_row[o]
+            lis[r] = 0.0
+            ljs[r] = 0.0
     best = ss[0]
     worst = ss[n - 1]
     dist_norm = norm and best != worst
@@ -159,7 +180,7 @@ def _lambdarank_query(
         ei = ee[i]
         acc_l = 0.0
         acc_h = 0.0
-        if metric == 0 and fast:
+        if metric == 0 and fast and not ipw:
             # the hot loop: branch-free so that it vectorises; equal-label pairs get weight 0. Views starting
             # at i + 1 give a loop index known to be >= 0 (no negative-index wraparound, which blocks SIMD).
             l_ = ll[i + 1 : n]
@@ -206,6 +227,21 @@ def _lambdarank_query(
                 if dist_norm:
                     dw = dw / (_SCORE_DIST_EPS + ds)
                 delta = ds if li > lj else -ds  # s_high - s_low
+                if ipw:
+                    h = i if li > lj else j
+                    lo = j if li > lj else i
+                    th = tps[h]
+                    tl = tms[lo]
+                    if th >= 0.0 and tl >= 0.0:  # both positions tracked (< truncation_level); -1 marks untracked
+                        # XGBoost's pair cost: log(1 / (1 - sigmoid(s_high - s_low))) |dZ|, overflow-free softplus
+                        x = sigmoid * delta
+                        cost = (x + math.log1p(math.exp(-x)) if x > 0.0 else math.log1p(math.exp(x))) * dw
+                        if tl >= _IPW_EPS:
+                            lis[h] += cost / tl
+                        if th >= _IPW_EPS:
+                            ljs[lo] += cost / th
+                        if th >= _IPW_EPS and tl >= _IPW_EPS:
+                            dw = dw / (th * tl)
                 p = 1.0 / (1.0 + math.exp(sigmoid * delta))
                 lp = sigmoid * p * dw
                 hp = s2 * max(p * (1.0 - p), _PAIR_HESS_FLOOR) * dw
@@ -281,10 +317,12 @@ def lightgbm_sigmoid_table(sigmoid):
 
 @njit(**_JIT)
 def _lambdarank_block(
-    b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+    b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
+    tp_row, tm_row, li_row, lj_row,
 ):
     """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries."""
     emulate = table.shape[0] > 0
+    ipw = tp_row.shape[0] > 0
     if True:
         q0 = blocks[b]
         q1 = blocks[b + 1]
@@ -303,6 +341,10 @@ def _lambdarank_block(
         cum_prec = np.empty(m)
         lam32 = np.empty(m if emulate else 0, dtype=np.float32)
         hes32 = np.empty(m if emulate else 0, dtype=np.float32)
+        tps = np.empty(m if ipw else 0)
+        tms = np.empty(m if ipw else 0)
+        lis = np.empty(m if ipw else 0)
+        ljs = np.empty(m if ipw else 0)
         for q in range(q0, q1):
             a = boundaries[q]
             n = boundaries[q + 1] - a
@@ -322,8 +364,12 @@ def _lambdarank_block(
             else:
                 order, factor = _lambdarank_query(
                     a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
-                    ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
+                    ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs,
                 )
+                if ipw:
+                    for r in range(n):
+                        li_row[a + order[r]] = lis[r]
+                        lj_row[a + order[r]] = ljs[r]
             for r in range(n):
                 o = a + order[r]
                 wo = factor if w.shape[0] == 0 else factor * w[o]
@@ -332,12 +378,13 @@ def _lambdarank_block(
 
 
 def _lambdarank_blocks(
-    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out
+    y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
+    tp_row, tm_row, li_row, lj_row,
 ):
     for b in prange(blocks.shape[0] - 1):
         _lambdarank_block(
             b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric,
-            grad_out, hess_out,
+            grad_out, hess_out, tp_row, tm_row, li_row, lj_row,
         )
 
 
@@ -347,7 +394,7 @@ _lambdarank_serial = njit(**_JIT)(_copy_function(_lambdarank_blocks, "_serial"))
 
 
 @njit(**_JIT)
-def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric):
+def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric, tp_row, tm_row):
     """Every weighted pair, written plainly (exp per pair, no vectorisation): (high rows, low rows, weights).
 
     The weight is everything LambdaRank holds fixed within one gradient step (metric change, score-distance and
@@ -394,6 +441,11 @@ def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, 
                 if dist_norm:
                     dw /= _SCORE_DIST_EPS + (ss[i] - ss[j])
                 h, l_ = (i, j) if ll[i] > ll[j] else (j, i)
+                if tp_row.shape[0] > 0:
+                    th = tp_row[a + order[h]]
+                    tl = tm_row[a + order[l_]]
+                    if th >= _IPW_EPS and tl >= _IPW_EPS:
+                        dw /= th * tl
                 p = 1.0 / (1.0 + math.exp(sigmoid * (ss[h] - ss[l_])))
                 total += 2.0 * sigmoid * p * dw
                 hi[c] = a + order[h]
@@ -455,7 +507,7 @@ def _ranking_weights(sample_weight, n, boundaries):
 class _RankingObjective(Objective):
     task = "ranking"
 
-    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None, position=None):
         """Lambdas (gradients) and hessians for every row.
 
         Parameters
@@ -470,12 +522,16 @@ class _RankingObjective(Objective):
             Sizes of contiguous queries (LightGBM's convention).
         qid : array-like of shape (n_samples,)
             Per-row query ids, rows of a query contiguous (XGBoost's convention). Pass exactly one of the two.
+        position : array-like of int, shape (n_samples,), optional
+            Displayed 0-based rank of every row, for ``LambdaRankObjective(position_debias=...)``; the debiasing
+            state is the initial one (zero biases, unit propensities) in a one-off call.
 
         Returns
         -------
         grad, hess : ndarray of float64, shape (n_samples,)
         """
-        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group, qid=qid)
+        extra = {} if position is None else {"position": position}
+        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group, qid=qid, **extra)
         return self.grad_hess_prepared(prepared, raw_score)
 
     def init_score(self, y_true, *, sample_weight=None):
@@ -516,6 +572,21 @@ class LambdaRankObjective(_RankingObjective):
         ``lambdarank_normalization=norm``; float32 scores, hessian factor 2 and floor 1e-16 as XGBoost.
         :meth:`pairs` and :meth:`loss` describe the LightGBM convention.
 
+    position_debias : {None, "additive", "ipw"}, default None
+        Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,
+        or a position id) wherever labels go in (:meth:`prepare`, :meth:`grad_hess`, :func:`gbm_objectives.train`).
+        ``"additive"``: LightGBM's method (``Dataset(position=...)``), a bias per position added to the scores.
+        ``"ipw"``: XGBoost's Unbiased LambdaMART (``lambdarank_unbiased``), inverse propensity weights per
+        position learned from the pair costs. See Notes.
+    position_bias_regularization : float >= 0, default 0.0
+        ``"additive"`` only: L2 penalty on the position biases (LightGBM's
+        ``lambdarank_position_bias_regularization``).
+    bias_norm : float >= 0, default 1.0
+        ``"ipw"`` only: the propensities are raised to ``1 / (1 + bias_norm)`` (XGBoost's
+        ``lambdarank_bias_norm``). XGBoost's parameter documentation states a default of 2.0, its code
+        (``ranking_utils.h``, ``set_default(1.0)``) uses 1.0; we follow the code, so the native and scratch
+        paths agree by default.
+
     Notes
     -----
     Per query, documents are sorted by score, descending, with a stable sort; ranks :math:`r` start at 0. Pairs
@@ -539,16 +610,43 @@ class LambdaRankObjective(_RankingObjective):
     boosting is chaotic at near-tie splits, so that error can change a split after some rounds.
     The initial score is 0, as for LightGBM's built-in objective.
 
+    **Position debiasing.** State that is learned (biases, propensities) lives in the :class:`Prepared`
+    training set (``cache``), is updated once per gradient call (one boosting round) after the gradients are
+    computed, and is read back with :meth:`position_bias`. With ``"additive"`` (position ``p`` of row ``i``,
+    bias ``b``; ``eta`` is the engine's learning rate, which :func:`gbm_objectives.train` hands over)::
+
+        lambdas, hessians = LambdaRank at s_i + b[p_i]           (sort, weights and p all on adjusted scores)
+        G_p = -sum_{p_i = p} grad_i - reg b_p n_p,   H_p = -sum_{p_i = p} hess_i - reg n_p
+        b_p <- b_p + eta G_p / (|H_p| + 0.001)                    (LightGBM's UpdatePositionBiasFactors)
+
+    With ``emulate_lightgbm=True`` the biases are kept in float32 as LightGBM keeps them, so the trees equal
+    native LightGBM's bit for bit. With ``"ipw"`` (k = ``truncation_level`` tracked positions; pairs with a
+    position >= k keep their plain weight and are not counted)::
+
+        w_pair /= t+[p_high] t-[p_low]                            (both >= 1e-16; else unchanged)
+        cost    = |dZ| log(1 + exp(sigma (s_high - s_low)))       (|dZ| after the score-distance division)
+        L+[p_high] += cost / t-[p_low],   L-[p_low] += cost / t+[p_high]
+        t+ = (L+ / L+[0]) ** (1 / (1 + bias_norm)),   t- = (L- / L-[0]) ** (1 / (1 + bias_norm))
+
+    following XGBoost's ``lambdarank_obj.cc`` (normalised at position 0; t+ and t- start at 1). The cost is
+    what XGBoost's code accumulates, ``log(1 / (1 - sigmoid(s_high - s_low)))``; Hu et al. write the pair's
+    logistic loss, ``log(1 + exp(-(s_high - s_low)))``, and we follow the code. The per-query normalisation
+    uses the debiased lambdas, as XGBoost does. With biases and propensities frozen (``cache
+    ["update_position_bias"] = False``) the lambdas stay the exact derivatives of the weighted pairwise loss
+    at the adjusted scores (:meth:`pairs` with ``position``).
+
     References
     ----------
     C. J. C. Burges, "From RankNet to LambdaRank to LambdaMART: An Overview", Microsoft Research TR-2010-82.
+    Z. Hu, Y. Wang, Q. Peng, H. Li, "Unbiased LambdaMART: An Unbiased Pairwise Learning-to-Rank Algorithm",
+    WWW 2019.
     """
 
     name = "lambdarank"
 
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
-        convention="lightgbm",
+        convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=1.0,
     ):
         if metric not in RANKING_METRICS:
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
@@ -573,10 +671,37 @@ class LambdaRankObjective(_RankingObjective):
         if convention == "xgboost":
             _ranking_xgboost.check_xgboost_convention(self)
 
+        if position_debias not in POSITION_DEBIAS:
+            raise ValueError(f"position_debias must be one of {list(POSITION_DEBIAS)}; got {position_debias!r}")
+        if position_debias == "ipw" and self.emulate_lightgbm:
+            raise ValueError("emulate_lightgbm=True reproduces LightGBM, which has no position_debias='ipw' "
+                             "(XGBoost's method); use position_debias='additive' or emulate_lightgbm=False")
+        self.position_debias = position_debias
+        self.position_bias_regularization = check_interval(
+            position_bias_regularization, "position_bias_regularization", 0, None, closed="left")
+        self.bias_norm = check_interval(bias_norm, "bias_norm", 0, None, closed="left")
+        if position_debias is not None and convention != "lightgbm":
+            raise ValueError(f"position_debias={position_debias!r} is implemented for convention='lightgbm'; got "
+                             f"convention={convention!r}")
+
     # ---- preparation (once per training set) --------------------------------------------------------------
-    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
-        """Validate labels, weights and query groups once; caches gains and each query's 1 / maxDCG@k."""
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None, position=None):
+        """Validate labels, weights, query groups (and positions) once; caches gains and each query's 1 / maxDCG@k.
+
+        With ``position_debias`` set, ``position`` (non-negative integers, one per row) is required, and the cache
+        holds the learned state: ``position_bias`` (additive) or ``t_plus``/``t_minus`` (ipw), the learning rate
+        of the additive update (``bias_learning_rate``, default 0.1; :func:`gbm_objectives.train` sets the
+        engine's) and ``update_position_bias`` (True: update once per gradient call).
+        """
         y = self._check_y(y_true)
+        if self.position_debias is None and position is not None:
+            raise ValueError(
+                "position= was given but position_debias is None: the positions would be ignored and the model "
+                "would learn the click bias; set position_debias='additive' or 'ipw' (or drop position=)"
+            )
+        if self.position_debias is not None and position is None:
+            raise ValueError(f"position_debias={self.position_debias!r} needs position= (each row's displayed "
+                             f"0-based rank) with the labels")
         boundaries = _ranking_boundaries(len(y), group, qid)
         w = _ranking_weights(sample_weight, len(y), boundaries)
         if self.metric == "ndcg":
@@ -596,7 +721,47 @@ class LambdaRankObjective(_RankingObjective):
             "discount": _dcg.discount_table(longest),
             "pair_cost": _pair_cost(boundaries, self.truncation_level),
         }
+        if self.position_debias is not None:
+            pos = check_position(position, len(y))
+            cache["position"] = pos
+            cache["update_position_bias"] = True
+            if self.position_debias == "additive":
+                cache["position_bias"] = np.zeros(int(pos.max()) + 1 if len(pos) else 0)
+                cache["bias_learning_rate"] = 0.1
+            else:
+                k = self.truncation_level if len(pos) == 0 else min(self.truncation_level, int(pos.max()) + 1)
+                cache["t_plus"] = np.ones(k)
+                cache["t_minus"] = np.ones(k)
         return Prepared(y, w, boundaries, cache)
+
+    def evaluation_twin(self):
+        """This objective without position debiasing: validation sets carry true labels, no positions."""
+        if self.position_debias is None:
+            return self
+        params = self.get_params()
+        params["position_debias"] = None
+        return type(self)(**params)
+
+    def position_bias(self, prepared):
+        """What debiasing learned on ``prepared``: the bias per position (additive; ndarray indexed by position)
+        or the propensity tables ``{"t_plus": ..., "t_minus": ...}`` (ipw; one entry per tracked position);
+        None without ``position_debias``. Copies."""
+        c = prepared.cache
+        if "position_bias" in c:
+            return c["position_bias"].copy()
+        if "t_plus" in c:
+            return {"t_plus": c["t_plus"].copy(), "t_minus": c["t_minus"].copy()}
+        return None
+
+    def _ipw_rows(self, c):
+        """Per-row t+ and t- at each row's position; -1 for rows beyond the tracked positions."""
+        pos = c["position"]
+        k = len(c["t_plus"])
+        tracked = pos < k
+        idx = np.minimum(pos, max(k - 1, 0))
+        tp = np.where(tracked, c["t_plus"][idx] if k else -1.0, -1.0)
+        tm = np.where(tracked, c["t_minus"][idx] if k else -1.0, -1.0)
+        return np.ascontiguousarray(tp), np.ascontiguousarray(tm)
 
     def _check_y(self, y_true):
         y = check_1d(y_true, "y_true")
@@ -628,15 +793,62 @@ class LambdaRankObjective(_RankingObjective):
                 prepared, raw, w, self.truncation_level, _METRIC_CODE[self.metric], self.norm, grad_out, hess_out,
                 c["pair_cost"] >= _PARALLEL_MIN_COST,
             )
+
+        debias = self.position_debias if "position" in c else None
+        tp = tm = li = lj = _EMPTY
+        if debias == "additive":
+            raw = raw + c["position_bias"][c["position"]]  # float64, as LightGBM's score_adjusted
+        elif debias == "ipw":
+            tp, tm = self._ipw_rows(c)
+            li = np.zeros(prepared.n_samples)
+            lj = np.zeros(prepared.n_samples)
         kernel = _lambdarank_parallel if c["pair_cost"] >= _PARALLEL_MIN_COST else _lambdarank_serial
         kernel(
             prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
             self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
+            tp, tm, li, lj,
         )
+        if debias is not None and c.get("update_position_bias", True):
+            if debias == "additive":
+                self._update_additive(c, grad_out, hess_out)
+            else:
+                self._update_ipw(c, li, lj)
+
+    def _update_additive(self, c, grad, hess):
+        """LightGBM's Newton step per position (rank_objective.hpp, UpdatePositionBiasFactors)."""
+        pos, bias = c["position"], c["position_bias"]
+        m = len(bias)
+        # sums in row order in float64 over the (float32, when the engine's) gradients, as LightGBM on one thread
+        g = np.bincount(pos, weights=np.asarray(grad, dtype=np.float64).ravel(), minlength=m)
+        h = np.bincount(pos, weights=np.asarray(hess, dtype=np.float64).ravel(), minlength=m)
+        count = np.bincount(pos, minlength=m).astype(np.float64)
+        reg = self.position_bias_regularization
+        first = -g - bias * reg * count
+        second = -h - reg * count
+        bias += c["bias_learning_rate"] * first / (np.abs(second) + _BIAS_HESS_EPS)
+        if self.emulate_lightgbm:
+            bias[:] = bias.astype(np.float32)  # LightGBM stores pos_biases_ as float (label_t)
+
+    def _update_ipw(self, c, li, lj):
+        """XGBoost's propensity update (lambdarank_obj.cc, LambdaRankUpdatePositionBias)."""
+        pos = c["position"]
+        k = len(c["t_plus"])
+        tracked = pos < k
+        lp = np.bincount(pos[tracked], weights=li[tracked], minlength=k)
+        lm = np.bincount(pos[tracked], weights=lj[tracked], minlength=k)
+        power = 1.0 / (1.0 + self.bias_norm)
+        if k and lp[0] >= _IPW_EPS:
+            c["t_plus"][:] = (lp / lp[0]) ** power
+        if k and lm[0] >= _IPW_EPS:
+            c["t_minus"][:] = (lm / lm[0]) ** power
 
     # ---- the pairs and their loss (for inspection and gradient checks) -------------------------------------
-    def pairs(self, y_true, raw_score, *, group=None, qid=None):
+    def pairs(self, y_true, raw_score, *, group=None, qid=None, position=None, position_bias=None):
         """The weighted pairs behind the lambdas at ``raw_score``.
+
+        With ``position_debias``, pass ``position`` and the frozen state ``position_bias`` (additive: bias per
+        position; ipw: ``{"t_plus": ..., "t_minus": ...}``; default: the initial state, zeros or ones). The pairs
+        are then those at the adjusted scores (additive) or carry the inverse propensity weights (ipw).
 
         Returns
         -------
@@ -646,24 +858,56 @@ class LambdaRankObjective(_RankingObjective):
             Pair weight with every factor that LambdaRank holds fixed (metric change, score distance and the
             per-query normalisation); row weights excluded.
         """
-        prepared = self.prepare(y_true, group=group, qid=qid)
+        prepared = self.prepare(y_true, group=group, qid=qid, position=position)
         raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
         c = prepared.cache
+        tp = tm = _EMPTY
+        if position_bias is not None:
+            self._set_state(c, position_bias)
+        if self.position_debias == "additive":
+            raw = raw + c["position_bias"][c["position"]]
+        elif self.position_debias == "ipw":
+            tp, tm = self._ipw_rows(c)
         return _lambdarank_pairs(
             prepared.y, c["gains"], raw, prepared.boundaries, c["inverse_max_dcg"], self.truncation_level,
-            self.sigmoid, self.norm, _METRIC_CODE[self.metric],
+            self.sigmoid, self.norm, _METRIC_CODE[self.metric], tp, tm,
         )
 
-    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+    def _set_state(self, c, position_bias):
+        """Copy a given (frozen) debiasing state into a prepared cache."""
+        if self.position_debias == "additive":
+            b = check_1d(position_bias, "position_bias")
+            if len(b) < len(c["position_bias"]):
+                raise ValueError(f"position_bias has {len(b)} entries but the largest position is "
+                                 f"{len(c['position_bias']) - 1}")
+            c["position_bias"] = b.copy()
+        elif self.position_debias == "ipw":
+            if not isinstance(position_bias, dict) or set(position_bias) != {"t_plus", "t_minus"}:
+                raise TypeError("position_bias for position_debias='ipw' must be {'t_plus': ..., 't_minus': ...}")
+            k = len(c["t_plus"])
+            for key in ("t_plus", "t_minus"):
+                t = check_1d(position_bias[key], f"position_bias[{key!r}]")
+                if len(t) < k:
+                    raise ValueError(f"position_bias[{key!r}] has {len(t)} entries; {k} positions are tracked")
+                c[key] = t[:k].copy()
+
+    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None, position=None,
+             position_bias=None):
         r"""Pair-weighted logistic loss per query, :math:`\frac{1}{n_q}\sum w \log(1 + e^{-\sigma(s_h - s_l)})`.
 
-        The weights are those of :meth:`pairs`, evaluated at ``raw_score``; row weights are not defined for a
+        The weights are those of :meth:`pairs`, evaluated at ``raw_score`` (``position``/``position_bias`` as
+        there; with ``"additive"`` the scores are the adjusted ones); row weights are not defined for a
         pairwise loss, so ``sample_weight`` must be None.
         """
         if sample_weight is not None:
             raise ValueError("LambdaRankObjective.loss is a pairwise loss; sample_weight must be None")
-        hi, lo, wt = self.pairs(y_true, raw_score, group=group, qid=qid)
+        hi, lo, wt = self.pairs(y_true, raw_score, group=group, qid=qid, position=position,
+                                position_bias=position_bias)
         raw = np.asarray(raw_score, dtype=np.float64)
+        if self.position_debias == "additive":
+            bias = (np.zeros(int(np.max(position)) + 1) if position_bias is None
+                    else np.asarray(position_bias, dtype=np.float64))
+            raw = raw + bias[np.asarray(position, dtype=np.int64)]
         n_queries = len(resolve_boundaries(len(raw), group=group, qid=qid)) - 1
         return float(np.sum(wt * np.logaddexp(0.0, -self.sigmoid * (raw[hi] - raw[lo])))) / max(n_queries, 1)
 
@@ -756,7 +1000,10 @@ class PairwiseLogistic(_RankingObjective):
     def __init__(self):
         pass
 
-    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None, position=None):
+        if position is not None:
+            raise ValueError("position= is for LambdaRankObjective(position_debias='additive' or 'ipw'); BPR has "
+                             "no position debiasing")
         y = self._check_y(y_true)
         boundaries = _ranking_boundaries(len(y), group, qid)
         w = _ranking_weights(sample_weight, len(y), boundaries)

@@ -145,7 +145,13 @@ class TrainResult:
         Names of the metrics in ``evals_result``, the first one drove early stopping.
     num_rounds : int
         Rounds held by the booster.
+    position_bias : ndarray, dict or None
+        What position debiasing learned (``position=``): the bias per position (``"additive"``) or the
+        propensities ``{"t_plus", "t_minus"}`` (``"ipw"``); None without debiasing and for LightGBM's built-in,
+        which does not expose its biases.
     """
+
+    position_bias = None
 
     def __init__(self, booster, backend, objective, init_score, best_iteration, evals_result, params, metrics=()):
         self.booster = booster
@@ -257,8 +263,9 @@ def _eval_list(values, n, name):
     return values + [None] * (n - len(values))
 
 
-def _check_data(reference, y, sample_weight, group, qid, n, where):
-    """Validate labels, weights and groups with the objective itself; returns (y, weight, group sizes)."""
+def _check_data(reference, y, sample_weight, group, qid, n, where, position=None):
+    """Validate labels, weights, groups (and positions) with the objective itself; returns (y, weight, group sizes,
+    prepared training set)."""
     task = reference.task
     boundaries = resolve_boundaries(n, group=group, qid=qid, required=task == "ranking")
     sizes = None if boundaries is None else np.diff(boundaries)
@@ -266,14 +273,15 @@ def _check_data(reference, y, sample_weight, group, qid, n, where):
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.ndim == 1 and len(w) == len(sizes) != n:  # one weight per query: per row for both engines
             sample_weight = np.repeat(w, sizes)
+    extra = {} if position is None else {"position": position}
     try:
-        prepared = reference.prepare(y, sample_weight=sample_weight, group=sizes)
+        prepared = reference.prepare(y, sample_weight=sample_weight, group=sizes, **extra)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{where}: {exc}") from None
     y_checked = np.asarray(y, dtype=np.float64).reshape(-1)
     if len(y_checked) != n:
         raise ValueError(f"{where}: y has {len(y_checked)} rows but X has {n}")
-    return y_checked, prepared.w, sizes
+    return y_checked, prepared.w, sizes, prepared
 
 
 def resolve_metrics(metric, reference, native, default=None):
@@ -331,6 +339,7 @@ def train(
     n_jobs=None,
     progress=False,
     leaf_renewal=True,
+    position=None,
 ):
     """Train LightGBM or XGBoost with an objective of this package or an engine built-in.
 
@@ -371,6 +380,14 @@ def train(
     leaf_renewal : bool, default True
         For :class:`~gbm_objectives.QuantileLoss`: re-fit every new leaf to the residual alpha-quantile, as the
         engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`).
+    position : array-like of int, shape (n_samples,), optional
+        Displayed 0-based rank of every training row (clicks logged under position bias), for
+        ``LambdaRankObjective(position_debias="additive" | "ipw")``, required there and refused elsewhere (a
+        ValueError rather than a silently biased model). The scratch objective learns the biases itself, on either
+        engine, with the engine's learning rate as LightGBM does; ``"lambdarank:native"`` maps ``"additive"`` to
+        LightGBM's ``Dataset(position=...)`` and ``"ipw"`` to XGBoost's ``lambdarank_unbiased`` (rows reordered by
+        position inside each query, as XGBoost reads them); the other combinations raise. What was learned is
+        :attr:`TrainResult.position_bias`.
 
     Returns
     -------
@@ -388,7 +405,17 @@ def train(
         raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
 
     n = _n_rows(X, "X")
-    y, sample_weight, sizes = _check_data(reference, y, sample_weight, group, qid, n, "training set")
+    debias = getattr(reference, "position_debias", None)
+    if position is not None and debias is None:
+        raise ValueError(
+            f"position= was given but the objective {reference.name!r} does not debias positions, so the positions "
+            f"would be ignored and the model would learn the click bias; use "
+            f"LambdaRankObjective(position_debias='additive' or 'ipw') (or drop position=)"
+        )
+    if debias is not None and position is None:
+        raise ValueError(f"position_debias={debias!r} needs position= (each training row's displayed 0-based rank)")
+    y, sample_weight, sizes, prepared = _check_data(reference, y, sample_weight, group, qid, n, "training set",
+                                                    position=position)
     eval_set = list(eval_set or ())
     eval_group = _eval_list(eval_group, len(eval_set), "eval_group")
     eval_qid = _eval_list(eval_qid, len(eval_set), "eval_qid")
@@ -399,16 +426,20 @@ def train(
             raise TypeError(f"eval_set[{i}] must be an (X, y) pair")
         Xv, yv = entry
         nv = _n_rows(Xv, f"eval_set[{i}] X")
-        yv, wv, gv = _check_data(reference, yv, eval_weight[i], eval_group[i], eval_qid[i], nv, f"eval_set[{i}]")
+        yv, wv, gv, _ = _check_data(reference.evaluation_twin() if debias else reference, yv, eval_weight[i],
+                                    eval_group[i], eval_qid[i], nv, f"eval_set[{i}]")
         valid_sets.append((f"valid_{i}", Xv, yv, wv, gv))
     if early_stopping_rounds and not valid_sets:
         raise ValueError("early_stopping_rounds needs an eval_set")
 
-    metrics = resolve_metrics(metric, reference, native)
+    metrics = resolve_metrics(metric, reference.evaluation_twin() if debias else reference, native)
     init = resolve_init_score(init_score, reference, native,
                               lambda: reference.init_score(y, sample_weight=sample_weight))
 
     engine_params = engine.engine_params(params, n_jobs=n_jobs)
+    if debias is not None and not native:
+        # LightGBM's position-bias step is scaled by the boosting learning rate; so is ours, on both engines
+        prepared.cache["bias_learning_rate"] = float(engine_params.get("learning_rate", engine_params.get("eta", 0.3)))
     if native:
         native_engine = obj.engine_params(backend)
         engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
@@ -458,10 +489,15 @@ def train(
             train_objective, X, y, params=engine_params, num_boost_round=num_boost_round,
             sample_weight=sample_weight, group=sizes, init_score=init, valid_sets=valid_sets,
             metrics=evaluate if valid_sets else None, early_stopping=early, callbacks=cbs,
+            **({} if debias is None else {"position": prepared.cache["position"],
+                                          "prepared": None if native else prepared}),
         )
     best = engine.best_iteration(booster) if early_stopping_rounds else None
     if best is not None:  # both engines may record one round past the best before stopping: keep the log whole
         best = min(best, engine.num_rounds(booster))
     evals_result = {name: {m: [float(v) for v in values] for m, values in log.items()}
                     for name, log in evals_result.items()}
-    return TrainResult(booster, backend, obj, init, best, evals_result, engine_params, metrics)
+    result = TrainResult(booster, backend, obj, init, best, evals_result, engine_params, metrics)
+    if debias is not None:
+        result.position_bias = engine.native_position_bias(booster) if native else reference.position_bias(prepared)
+    return result

@@ -16,16 +16,20 @@ class CachedObjective:
     every boosting round. Gradients are written straight into float32 buffers, the type both engines consume.
     """
 
-    def __init__(self, objective):
+    def __init__(self, objective, prepared=None):
         self.objective = get_objective(objective)
         self._ref = None
         self._extra = ()
         self._prepared = None
         self._buffers = None
+        # a training set prepared ahead (gbm_objectives.train with position=): used for every call, never re-read
+        self._fixed = prepared
 
     def _prepared_for(self, key, read, extra=()):
         """``read()`` returns (y, weight, group); it is called only when ``key`` (with the identities in ``extra``)
         is a new training set."""
+        if self._fixed is not None:
+            return self._fixed
         extra = tuple(id(x) for x in extra)
         if self._ref is None or self._ref() is not key or self._extra != extra:
             y, weight, group = read()
@@ -55,6 +59,13 @@ class CachedObjective:
 
     def __setstate__(self, state):
         self.__init__(state["objective"])
+
+    def __deepcopy__(self, memo):
+        # lgb.train deep-copies its params: the copy shares a training set prepared ahead, whose learned state
+        # (position biases) the caller reads after training
+        import copy
+
+        return type(self)(copy.deepcopy(self.objective, memo), self._fixed)
 
 
 def constant_score_array(init, n_rows):

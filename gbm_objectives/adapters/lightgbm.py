@@ -184,7 +184,7 @@ def quantile_renewal(objective, X, valid_sets, init_score=None):
     return renewal.objective, renewal
 
 
-def _dataset(X, y, weight, group, init, reference=None):
+def _dataset(X, y, weight, group, init, reference=None, position=None):
     return lgb.Dataset(
         X,
         label=y,
@@ -192,6 +192,7 @@ def _dataset(X, y, weight, group, init, reference=None):
         group=group,
         init_score=None if init is None else init_score_array(init, len(y)),
         reference=reference,
+        position=position,
     )
 
 
@@ -237,6 +238,8 @@ def train(
     metrics=None,
     early_stopping=None,
     callbacks=(),
+    position=None,
+    prepared=None,
 ):
     """Train a LightGBM booster: the engine side of :func:`gbm_objectives.train` (which most callers want).
 
@@ -256,6 +259,11 @@ def train(
     early_stopping : (rounds, set_name, metric_name, higher_is_better), optional
     callbacks : sequence
         LightGBM callbacks.
+    position : ndarray of int, optional
+        Displayed position of every training row: the Dataset's ``position`` (LightGBM's built-in ``lambdarank``
+        then learns an additive bias per position id; the biases are not readable from the booster).
+    prepared : Prepared, optional
+        The training set prepared ahead by the caller (a custom objective's learned state lives there).
 
     Returns
     -------
@@ -267,10 +275,12 @@ def train(
     if isinstance(objective, str):
         params["objective"] = objective
     else:
-        params["objective"] = lightgbm_objective(objective)
+        params["objective"] = LightGBMObjective(objective, prepared)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
-    train_set = _dataset(X, y, sample_weight, group, init_score)
+    # only the built-in reads positions; a custom objective has them in its prepared training set
+    train_set = _dataset(X, y, sample_weight, group, init_score,
+                         position=position if isinstance(objective, str) else None)
     sets, names = [], []
     for name, Xv, yv, wv, gv in valid_sets:
         sets.append(_dataset(Xv, yv, wv, gv, init_score, reference=train_set))
@@ -303,6 +313,11 @@ def train(
             raise
         booster = lgb.Booster({**params, "objective": "none"}, train_set)
     return booster, evals_result
+
+
+def native_position_bias(booster):
+    """None: LightGBM learns its position biases inside the objective and neither saves nor exposes them."""
+    return None
 
 
 def best_iteration(booster):

@@ -112,12 +112,18 @@ def lightgbm_lambdarank_params(obj):
         raise ValueError(
             f"LightGBM's built-in lambdarank optimises NDCG only; metric={obj.metric!r} needs objective='scratch'"
         )
+    debias = getattr(obj, "position_debias", None)
+    if debias == "ipw":
+        raise ValueError("LightGBM's lambdarank has no position_debias='ipw' (its position bias is additive); "
+                         "use position_debias='additive', or objective='scratch' for 'ipw' on LightGBM")
     params = {
         "objective": "lambdarank",
         "lambdarank_truncation_level": obj.truncation_level,
         "lambdarank_norm": obj.norm,
         "sigmoid": obj.sigmoid,
     }
+    if debias == "additive":  # active when the Dataset has a position column (go.train(position=...))
+        params["lambdarank_position_bias_regularization"] = float(obj.position_bias_regularization)
     if obj.label_gain is not None:
         params["label_gain"] = [float(g) for g in np.asarray(obj.label_gain, dtype=np.float64)]
     return params
@@ -136,12 +142,19 @@ def xgboost_rank_params(obj):
         raise ValueError(f"XGBoost has no built-in objective for metric={obj.metric!r}; use objective='scratch'")
     if obj.sigmoid != 1.0:
         raise ValueError(f"XGBoost's rank objectives have a fixed sigmoid of 1; got sigmoid={obj.sigmoid!r}")
+    debias = getattr(obj, "position_debias", None)
+    if debias == "additive":
+        raise ValueError("XGBoost has no position_debias='additive' (its lambdarank_unbiased is 'ipw'); use "
+                         "position_debias='ipw', or objective='scratch' for 'additive' on XGBoost")
     params = {
         "objective": _XGBOOST_OBJECTIVES[obj.metric],
         "lambdarank_pair_method": "topk",
         "lambdarank_num_pair_per_sample": obj.truncation_level,
         "lambdarank_normalization": obj.norm,
     }
+    if debias == "ipw":  # positions = row order inside a query (the XGBoost adapter orders the rows)
+        params["lambdarank_unbiased"] = True
+        params["lambdarank_bias_norm"] = float(obj.bias_norm)
     if obj.metric == "ndcg":
         params["ndcg_exp_gain"] = _xgboost_exp_gain(obj.label_gain)
     return params

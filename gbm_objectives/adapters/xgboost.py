@@ -177,6 +177,32 @@ def query_weights(sample_weight, group):
     return per_query
 
 
+def order_by_position(position, group):
+    """Row order that sorts every query's rows by displayed position (stable), for ``lambdarank_unbiased``.
+
+    XGBoost takes a row's index inside its query as its position, so the positions of each query must be
+    exactly 0, 1, ..., n_q - 1 in some order; anything else (gaps, repeats) is a ValueError, since XGBoost could
+    not represent it (the scratch objective takes any non-negative position).
+    """
+    position = np.asarray(position, dtype=np.int64)
+    if group is None:
+        raise ValueError("position= needs query groups")
+    bounds = np.concatenate(([0], np.cumsum(np.asarray(group, dtype=np.int64))))
+    qid = np.repeat(np.arange(len(group)), np.diff(bounds))
+    perm = np.lexsort((position, qid))
+    expected = np.arange(len(position)) - bounds[qid]
+    bad = position[perm] != expected
+    if bad.any():
+        r = int(perm[np.flatnonzero(bad)[0]])
+        q = int(qid[r])
+        raise ValueError(
+            f"XGBoost's lambdarank_unbiased reads positions as the row order inside a query: the positions of query "
+            f"{q} must be 0..{int(group[q]) - 1} without gaps or repeats; row {r} has position {int(position[r])} "
+            f"(objective='scratch' takes any non-negative positions)"
+        )
+    return perm
+
+
 def train(
     objective,
     X,
@@ -191,6 +217,8 @@ def train(
     metrics=None,
     early_stopping=None,
     callbacks=(),
+    position=None,
+    prepared=None,
 ):
     """Train an XGBoost booster: the engine side of :func:`gbm_objectives.train`.
 
@@ -199,13 +227,23 @@ def train(
     sample_weight, group)``, ``metrics(set_name, preds)`` returns ``[(metric_name, value, higher_is_better)]``
     (``preds``: what XGBoost hands a ``custom_metric``, (n,) or (n, k)), ``early_stopping`` is ``(rounds,
     set_name, metric_name, higher_is_better)``. Ranking weights are per query (see :func:`query_weights`).
+
+    ``position`` (displayed position of every training row) is for the built-in ``lambdarank_unbiased``, which
+    reads a row's position as its index inside its query: the training rows are reordered by position within
+    each query (:func:`order_by_position`). ``prepared`` is the training set a custom objective was prepared on.
     """
     params = dict(params or {})
     obj = None
     if isinstance(objective, str):
         params["objective"] = objective
+        if position is not None:
+            perm = order_by_position(position, group)
+            X = X.iloc[perm] if hasattr(X, "iloc") else X[perm]
+            y = np.asarray(y)[perm]
+            if sample_weight is not None and len(sample_weight) == len(perm):
+                sample_weight = np.asarray(sample_weight)[perm]
     else:
-        obj = xgboost_objective(objective)
+        obj = XGBoostObjective(objective, prepared)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
     params.setdefault("disable_default_eval_metric", 1)  # only ours: one layout of evals_result on both engines
@@ -236,6 +274,17 @@ def train(
         callbacks=cbs,
     )
     return booster, evals_result
+
+
+def native_position_bias(booster):
+    """The propensities ``{"t_plus", "t_minus"}`` that ``lambdarank_unbiased`` saved with the model, or None."""
+    import json
+
+    objective = json.loads(booster.save_config()).get("learner", {}).get("objective", {})
+    if "ti+" not in objective:
+        return None
+    return {"t_plus": np.asarray(objective["ti+"], dtype=np.float64),
+            "t_minus": np.asarray(objective["tj-"], dtype=np.float64)}
 
 
 def best_iteration(booster):

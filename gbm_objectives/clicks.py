@@ -1,0 +1,158 @@
+r"""Click simulation: turn graded relevance labels into position-biased clicks (``go.datasets.simulate_clicks``).
+
+Two user models, each the standard one of its kind:
+
+* ``"pbm"``, the position-based model (Richardson et al. 2007; Joachims et al. 2017): a document at 0-based
+  position ``p`` is examined with probability ``theta_p = (1 / (p + 1)) ** eta`` (or a given table) and, if
+  examined, clicked with probability ``click_prob[label]``, independently of the other documents::
+
+      P(click) = theta_p * click_prob[label]
+
+* ``"cascade"``, LightGBM's test protocol (``simulate_position_bias`` in its ``test_engine.py``): the user scans
+  down the list; at every examined position she clicks with ``click_prob[label]`` and then stops with
+  ``stop_prob``, whether she clicked or not (LightGBM's code; the issue text said "after a click", the protocol
+  it names stops after every examined document, and the protocol is what we reproduce).
+
+Rows are displayed per query in ``ranking_score`` order (descending, ties in row order), or in row order without
+one; ``position`` is each row's 0-based displayed rank.
+
+>>> import numpy as np
+>>> from gbm_objectives.datasets import simulate_clicks
+>>> y = np.array([2, 0, 1, 0, 1])
+>>> clicks, position = simulate_clicks(y, group=[3, 2], ranking_score=[0.1, 0.9, 0.5, 0.0, 1.0], seed=0)
+>>> position.tolist()
+[2, 0, 1, 1, 0]
+>>> sorted(set(clicks.tolist())) <= [0.0, 1.0]
+True
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._validation import check_1d, check_interval
+from .segments import resolve_boundaries
+
+__all__ = ["simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB", "pbm_click_prob", "display_positions"]
+
+CLICK_MODELS = ("pbm", "cascade")
+#: P(click | label) of LightGBM's position-bias test, labels 0..4 (higher labels take the last value)
+LIGHTGBM_CLICK_PROB = (0.4, 0.6, 0.7, 0.8, 0.9)
+
+
+def pbm_click_prob(max_label, noise=0.1):
+    r"""The default P(click | examined, label) of the PBM: :math:`\epsilon + (1 - \epsilon) (2^l - 1) / (2^L - 1)`.
+
+    ``L = max_label`` (at least 1), :math:`\epsilon` = ``noise`` (clicks on irrelevant documents); the graded
+    version of Chapelle et al.'s click model used by Joachims et al. 2017 / Agarwal et al. 2019.
+    """
+    top = max(int(max_label), 1)
+    labels = np.arange(top + 1, dtype=np.float64)
+    return noise + (1.0 - noise) * (2.0**labels - 1.0) / (2.0**top - 1.0)
+
+
+def display_positions(boundaries, ranking_score=None):
+    """0-based displayed rank of every row: per query, ``ranking_score`` descending (stable), or row order."""
+    n = int(boundaries[-1])
+    position = np.empty(n, dtype=np.int64)
+    for q in range(len(boundaries) - 1):
+        a, b = boundaries[q], boundaries[q + 1]
+        if ranking_score is None:
+            position[a:b] = np.arange(b - a)
+        else:
+            order = np.argsort(-ranking_score[a:b], kind="stable")
+            position[a + order] = np.arange(b - a)
+    return position
+
+
+def _check_prob_table(values, name):
+    table = check_1d(values, name)
+    if len(table) == 0:
+        raise ValueError(f"{name} must have at least one entry")
+    bad = (table < 0) | (table > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; got {table[i]:g} at index {i}")
+    return table
+
+
+def simulate_clicks(y_true, *, group=None, qid=None, ranking_score=None, model="pbm", eta=1.0, click_prob=None,
+                    stop_prob=0.2, seed=0, examination=None):
+    r"""Simulate one click log: which rows are clicked when each query's rows are shown in ``ranking_score`` order.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True relevance labels, non-negative integers.
+    group, qid : array-like, optional
+        Query sizes or per-row query ids (exactly one).
+    ranking_score : array-like of shape (n_samples,), optional
+        Scores of the ranker that produced the displayed lists (descending; ties in row order). Default: row order.
+    model : {"pbm", "cascade"}, default "pbm"
+        The user model (module docstring).
+    eta : float >= 0, default 1.0
+        PBM severity of the position bias: examination :math:`\theta_p = (1/(p+1))^\eta`.
+    click_prob : array-like of float in [0, 1], optional
+        ``click_prob[l]`` = P(click | examined, label ``l``); labels beyond the table take its last entry.
+        Default: :func:`pbm_click_prob` of the largest label (``"pbm"``), :data:`LIGHTGBM_CLICK_PROB`
+        (``"cascade"``).
+    stop_prob : float in [0, 1], default 0.2
+        ``"cascade"``: probability of stopping after each examined document.
+    seed : int or numpy.random.Generator, default 0
+    examination : array-like of float in [0, 1], optional
+        ``"pbm"``: the examination probability of each position, instead of ``eta``; positions beyond the table
+        are never examined.
+
+    Returns
+    -------
+    clicks : ndarray of float64 in {0, 1}, shape (n_samples,)
+    position : ndarray of int64, shape (n_samples,)
+        0-based displayed rank of every row.
+    """
+    y = check_1d(y_true, "y_true")
+    bad = (y < 0) | (y != np.floor(y))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"y_true must contain non-negative integer relevance labels; got {y[i]:g} at index {i}")
+    boundaries = resolve_boundaries(len(y), group=group, qid=qid)
+    if model not in CLICK_MODELS:
+        raise ValueError(f"model must be one of {list(CLICK_MODELS)}; got {model!r}")
+    score = None
+    if ranking_score is not None:
+        score = check_1d(ranking_score, "ranking_score")
+        if len(score) != len(y):
+            raise ValueError(f"ranking_score has {len(score)} rows but y_true has {len(y)}")
+    if click_prob is None:
+        table = pbm_click_prob(y.max() if len(y) else 1) if model == "pbm" else np.asarray(LIGHTGBM_CLICK_PROB)
+    else:
+        table = _check_prob_table(click_prob, "click_prob")
+    stop_prob = check_interval(stop_prob, "stop_prob", 0, 1, closed="both")
+    if isinstance(seed, np.random.Generator):
+        rng = seed
+    elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        rng = np.random.default_rng(int(seed))
+    else:
+        raise TypeError(f"seed must be an int or a numpy Generator; got {seed!r}")
+    position = display_positions(boundaries, score)
+    p_click = table[np.minimum(y.astype(np.int64), len(table) - 1)]
+    if model == "pbm":
+        if examination is None:
+            eta = check_interval(eta, "eta", 0, None, closed="left")
+            theta = (1.0 / (position + 1.0)) ** eta
+        else:
+            exam = _check_prob_table(examination, "examination")
+            theta = np.where(position < len(exam), exam[np.minimum(position, len(exam) - 1)], 0.0)
+        clicks = (rng.random(len(y)) < theta * p_click).astype(np.float64)
+        return clicks, position
+    # cascade: per query, walk the displayed list; one click draw and one stop draw per examined document
+    clicks = np.zeros(len(y))
+    for q in range(len(boundaries) - 1):
+        a, b = boundaries[q], boundaries[q + 1]
+        shown = a + np.argsort(position[a:b], kind="stable")
+        for row in shown:
+            clicks[row] = float(rng.random() < p_click[row])
+            if rng.random() < stop_prob:
+                break
+    return clicks, position
