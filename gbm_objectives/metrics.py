@@ -394,6 +394,73 @@ def _precision_query(rel, scores, m, k, tie_avg):
 
 
 @njit(inline="always", cache=True)
+def _recall_query(rel, scores, m, k, n_rel, tie_avg):
+    """Recall@k: relevant documents in the top ``k`` over ``R`` (all the query's relevant documents, retrieved or
+    not: trec_eval's ``num_rel``); 0 when ``R = 0`` (the caller applies ``empty``). It is ``P@k * k / R``, so it
+    reads the precision kernel (``k <= 0``: the whole query)."""
+    if n_rel == 0:
+        return 0.0
+    kk = m if k <= 0 else k
+    return _precision_query(rel, scores, m, kk, tie_avg) * kk / n_rel
+
+
+@njit(inline="always", cache=True)
+def _success_query(rel, m, k):
+    """Success@k (hit rate): 1 if a relevant document is in the top ``k``, else 0 (``k <= 0``: the whole query)."""
+    mk = m if k <= 0 or k > m else k
+    for r in range(mk):
+        if rel[r]:
+            return 1.0
+    return 0.0
+
+
+@njit(inline="always", cache=True)
+def _rprec_query(rel, scores, m, n_rel, tie_avg):
+    """R-precision: precision at rank ``R`` (``R`` the query's relevant documents, retrieved or not), 0 if ``R = 0``
+    (trec_eval ``Rprec``: relevant in the top ``R`` over ``R``, also when fewer than ``R`` are retrieved)."""
+    if n_rel == 0:
+        return 0.0
+    return _precision_query(rel, scores, m, n_rel, tie_avg)
+
+
+@njit(inline="always", cache=True)
+def _bpref_query(rel, judged, m, n_rel, n_nonrel):
+    """bpref (Buckley & Voorhees 2004, trec_eval's formula): unjudged documents are skipped; each retrieved relevant
+    document adds ``1 - min(N_above, R) / min(N, R)`` (1 if ``N_above = 0``), ``N_above`` the judged non-relevant
+    documents ranked above it, ``N`` the query's judged non-relevant documents; the sum is divided by ``R``.
+    0 when ``R = 0``."""
+    if n_rel == 0:
+        return 0.0
+    den = min(n_nonrel, n_rel)
+    above = 0
+    s = 0.0
+    for r in range(m):
+        if not judged[r]:
+            continue
+        if rel[r]:
+            if above > 0:
+                s += 1.0 - min(above, n_rel) / den
+            else:
+                s += 1.0
+        else:
+            above += 1
+    return s / n_rel
+
+
+@njit(inline="always", cache=True)
+def _err_query(p_stop, m, k):
+    """ERR@k (Chapelle et al. 2009): ``sum_{r=1}^{k} (1/r) R_r prod_{i<r} (1 - R_i)`` with the stopping
+    probabilities ``R_i = (2^g_i - 1) / 2^g_max`` given in rank order (``k <= 0``: the whole query)."""
+    mk = m if k <= 0 or k > m else k
+    s = 0.0
+    keep = 1.0
+    for r in range(mk):
+        s += keep * p_stop[r] / (r + 1.0)
+        keep *= 1.0 - p_stop[r]
+    return s
+
+
+@njit(inline="always", cache=True)
 def _auc_query(pos, weights, scores, m, weighted):
     """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties counting 1/2; ``nan`` with
     one class. One pass in ranked order; a block of tied scores is flushed when the score changes."""
@@ -427,8 +494,9 @@ def _auc_query(pos, weights, scores, m, weighted):
 # ----------------------------------------------------------------------------------------------------------------
 # the one driver: rank each query once, gather its values in rank order, call the per-query kernels it was asked for
 
-_NDCG, _RR, _AP, _P, _AUC = 0, 1, 2, 3, 4
-_CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC}
+_NDCG, _RR, _AP, _P, _AUC, _DCG, _RECALL, _SUCCESS, _RPREC, _BPREF, _ERR = range(11)
+_CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC, "dcg": _DCG,
+          "recall": _RECALL, "success": _SUCCESS, "rprec": _RPREC, "bpref": _BPREF, "err": _ERR}
 # options, one int64 array: reverse ties (trec), tie averaging, min(R, k) AP denominator, row weights given,
 # full ranking needed (else the top ``k_top`` by selection), k_top, gains needed for the first ``k_gain`` ranks
 _REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN = range(7)
@@ -437,25 +505,43 @@ _PARALLEL_MIN_ROWS = 20_000  # below this, the serial copy (waking the thread po
 
 
 @njit(cache=True, nogil=True)
-def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext):
     """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``; the
     relevant documents of each query into ``n_rel`` and, with an NDCG asked, whether its ideal DCG is 0 into
-    ``no_gain``."""
+    ``no_gain``.
+
+    ``ext`` holds what the rows alone cannot tell (the judgments of documents the ranking did not retrieve), each
+    array empty when not given: ``(ideal_gains, ideal_bounds, n_rel_ext, n_nonrel_ext, judged, p_stop)``: the gains
+    of all judged documents of query ``q`` are ``ideal_gains[ideal_bounds[q]:ideal_bounds[q + 1]]`` (the ideal DCG
+    is taken from them instead of the rows); ``n_rel_ext[q]`` / ``n_nonrel_ext[q]`` its relevant / judged
+    non-relevant documents; ``judged`` per row (bpref; all judged when empty); ``p_stop`` per row (ERR)."""
+    ideal_gains, ideal_bounds, n_rel_ext, n_nonrel_ext, judged, p_stop = ext
+    ext_ideal = ideal_bounds.shape[0] > 0
     q0, q1 = blocks[bk], blocks[bk + 1]
     longest = 0
+    longest_ideal = 0
     for q in range(q0, q1):
         longest = max(longest, boundaries[q + 1] - boundaries[q])
+        if ext_ideal:
+            longest_ideal = max(longest_ideal, ideal_bounds[q + 1] - ideal_bounds[q])
     idx = np.empty(longest, dtype=np.int64)
     tmp = np.empty(longest, dtype=np.int64)
     r_rel = np.empty(longest, dtype=np.int8)
     r_gain = np.empty(longest)
     r_score = np.empty(longest)
     r_w = np.empty(longest if opts[_WEIGHTED] else 0)
-    top = np.empty(longest)
+    top = np.empty(max(longest, longest_ideal))
     reverse, tie_avg, weighted = opts[_REVERSE] != 0, opts[_TIE_AVG] != 0, opts[_WEIGHTED] != 0
     need_scores = tie_avg
+    need_judged = False
+    need_stop = False
     for j in range(spec.shape[0]):
         need_scores = need_scores or spec[j, 0] == _AUC
+        need_judged = need_judged or spec[j, 0] == _BPREF
+        need_stop = need_stop or spec[j, 0] == _ERR
+    r_judged = np.ones(longest if need_judged else 0, dtype=np.int8)
+    r_stop = np.empty(longest if need_stop else 0)
+    has_judged = judged.shape[0] > 0
     for q in range(q0, q1):
         a, b = boundaries[q], boundaries[q + 1]
         m = b - a
@@ -468,6 +554,8 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
         c = 0
         for i in range(a, b):
             c += rel[i]
+        if n_rel_ext.shape[0] > 0:
+            c = n_rel_ext[q]
         n_rel[q] = c
         for r in range(nr):  # one gather pass (the tests on flags are loop-invariant: the compiler unswitches them)
             i = idx[r]
@@ -476,14 +564,39 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
                 r_score[r] = key[i]
             if weighted:
                 r_w[r] = w[a + i]
+            if need_judged and has_judged:
+                r_judged[r] = judged[a + i]
+            if need_stop:
+                r_stop[r] = p_stop[a + i]
         for r in range(min(nr, opts[_K_GAIN])):
             r_gain[r] = gains[a + idx[r]]
         for j in range(spec.shape[0]):
             code, k = spec[j, 0], spec[j, 1]
             if code == _NDCG:
-                ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
+                if ext_ideal:
+                    ideal = _dcg.ideal_dcg_query(ideal_gains, ideal_bounds[q], ideal_bounds[q + 1], k, top, disc)
+                else:
+                    ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
                 no_gain[q] = not ideal > 0.0
                 out[j, q] = _ndcg_query(r_gain, r_score, m, k, ideal, tie_avg, disc)
+            elif code == _DCG:
+                out[j, q] = _dcg.dcg_query(r_gain, r_score, m, m if k <= 0 or k > m else k, tie_avg, disc)
+            elif code == _RECALL:
+                out[j, q] = _recall_query(r_rel, r_score, m, k, c, tie_avg)
+            elif code == _SUCCESS:
+                out[j, q] = _success_query(r_rel, m, k)
+            elif code == _RPREC:
+                out[j, q] = _rprec_query(r_rel, r_score, m, c, tie_avg)
+            elif code == _BPREF:
+                if n_nonrel_ext.shape[0] > 0:
+                    nn = n_nonrel_ext[q]
+                else:
+                    nn = 0
+                    for r in range(m):
+                        nn += r_judged[r] * (1 - r_rel[r])
+                out[j, q] = _bpref_query(r_rel, r_judged, m, c, nn)
+            elif code == _ERR:
+                out[j, q] = _err_query(r_stop, m, k)
             elif code == _RR:
                 out[j, q] = _rr_query(r_rel, r_score, m, k, tie_avg)
             elif code == _AP:
@@ -494,9 +607,9 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
                 out[j, q] = _auc_query(r_rel, r_w, r_score, m, weighted)
 
 
-def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext):
     for bk in prange(blocks.shape[0] - 1):
-        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain)
+        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext)
 
 
 # one source compiled twice (as the objectives' kernels): parallel over query blocks, and serial for small inputs
@@ -512,33 +625,51 @@ def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
     return np.unique(np.concatenate(([0], np.clip(cuts, 0, nq), [nq]))).astype(np.int64)
 
 
-def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False):
+def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, ideal_gains=None, ideal_bounds=None,
+         n_rel=None, n_nonrel=None, judged=None, p_stop=None):
     """Per-query values of the metrics ``items`` (a list of ``(base, k)``, ``k <= 0`` the whole query) on the
     prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, no_rel, no_gain)``:
     ``values[j]`` the per-query values of ``items[j]``; whether each query has no relevant document; whether its
-    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG)."""
+    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG).
+
+    The optional arrays carry the judgments the rows do not (see :func:`_block_metrics`): ``ideal_gains`` grouped
+    by ``ideal_bounds`` (one range per query of ``r``), per-query ``n_rel`` and ``n_nonrel``, per-row ``judged``
+    (bpref) and ``p_stop`` (ERR)."""
     spec = np.array([(_CODES[base], k) for base, k in items], dtype=np.int64).reshape(-1, 2)
     codes = spec[:, 0]
     tie_avg = ties == "average"
-    needs_all = (codes == _AP) | (codes == _AUC) | ((spec[:, 1] <= 0) & (codes != _P))
+    whole = (codes == _AP) | (codes == _AUC) | (codes == _RPREC) | (codes == _BPREF)
+    needs_all = whole | ((spec[:, 1] <= 0) & (codes != _P))
     full = tie_avg or bool(needs_all.any())
-    ndcg_k = spec[codes == _NDCG, 1]
-    k_gain = 0 if len(ndcg_k) == 0 else (np.iinfo(np.int64).max if tie_avg or (ndcg_k <= 0).any() else ndcg_k.max())
+    gk = spec[(codes == _NDCG) | (codes == _DCG), 1]
+    k_gain = 0 if len(gk) == 0 else (np.iinfo(np.int64).max if tie_avg or (gk <= 0).any() else gk.max())
     opts = np.array([ties == "trec", tie_avg, ap_min_den, r.w is not None, full,
                      0 if full else spec[:, 1].max(), k_gain], dtype=np.int64)
     boundaries = r.boundaries
     n = boundaries[-1]
     nq = len(boundaries) - 1
-    disc = _dcg.discount_table(r.longest)
+    longest = r.longest
+    empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
+    if ideal_bounds is not None:
+        longest = max(longest, int(np.diff(ideal_bounds).max(initial=0)))
+    ext = (
+        empty_f if ideal_gains is None else np.ascontiguousarray(ideal_gains, dtype=np.float64),
+        empty_i if ideal_bounds is None else np.ascontiguousarray(ideal_bounds, dtype=np.int64),
+        empty_i if n_rel is None else np.ascontiguousarray(n_rel, dtype=np.int64),
+        empty_i if n_nonrel is None else np.ascontiguousarray(n_nonrel, dtype=np.int64),
+        np.zeros(0, dtype=np.int8) if judged is None else np.ascontiguousarray(judged, dtype=np.int8),
+        empty_f if p_stop is None else np.ascontiguousarray(p_stop, dtype=np.float64),
+    )
+    disc = _dcg.discount_table(max(longest, 1))
     out = np.zeros((len(spec), nq))
-    n_rel = np.zeros(nq, dtype=np.int64)
+    n_rel_out = np.zeros(nq, dtype=np.int64)
     no_gain = np.zeros(nq, dtype=np.bool_)
     gains = np.zeros(0) if gains is None else gains
     rel = np.zeros(n, dtype=np.int8) if rel is None else rel
     w = np.zeros(0) if r.w is None else r.w
     kernel = _metrics_parallel if n >= _PARALLEL_MIN_ROWS else _metrics_serial
-    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel, no_gain)
-    return out, n_rel == 0, no_gain
+    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
+    return out, n_rel_out == 0, no_gain
 
 
 def _auc_finish(values, qw, reduce):
