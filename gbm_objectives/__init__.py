@@ -61,6 +61,18 @@ _EXPORTS = {
     "map_score": "metrics",
     "precision_score_at_k": "metrics",
     "auc_score": "metrics",
+    "recall_score_at_k": "metrics",
+    "success_score_at_k": "metrics",
+    "r_precision_score": "metrics",
+    "bpref_score": "metrics",
+    "dcg_score": "metrics",
+    "err_score": "metrics",
+    # relevance experiments: TREC runs and qrels, significance tests
+    "read_qrels": "runs",
+    "read_run": "runs",
+    "evaluate_run": "runs",
+    "RunEvaluation": "runs",
+    "compare_runs": "significance",
     "evaluate": "metrics",
     "ranking_scorer": "scorers",
     # calibration and quantiles
