@@ -357,105 +357,108 @@ def _cmp(data, offsets, i, j):
     return -1 if la < lb else 1
 
 
-@njit(cache=True)
-def _sort_by_string(rows, data, offsets, tmp):
-    """Sort the row ids ``rows`` (in place) by their strings, ascending (merge sort; ``tmp`` a work buffer)."""
-    n = rows.shape[0]
-    width = 1
-    src, dst = rows, tmp
-    while width < n:
-        for left in range(0, n, 2 * width):
-            mid = min(left + width, n)
-            right = min(left + 2 * width, n)
-            i, j, o = left, mid, left
-            while i < mid and j < right:
-                if _cmp(data, offsets, src[j], src[i]) < 0:
-                    dst[o] = src[j]
-                    j += 1
-                else:
-                    dst[o] = src[i]
-                    i += 1
-                o += 1
-            while i < mid:
-                dst[o] = src[i]
-                i += 1
-                o += 1
-            while j < right:
-                dst[o] = src[j]
-                j += 1
-                o += 1
-        src, dst = dst, src
-        width *= 2
-    if src is not rows:
-        rows[:] = src
+@njit(cache=True, parallel=True)
+def _hashes(data, offsets):
+    """FNV-1a 64-bit hash of each string (a join key; equal hashes are confirmed byte by byte)."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for r in prange(n):
+        h = np.uint64(14695981039346656037)
+        for j in range(offsets[r], offsets[r + 1]):
+            h = (h ^ np.uint64(data[j])) * np.uint64(1099511628211)
+        out[r] = h
+    return out
+
+
+@njit(inline="always", cache=True)
+def _same(da, oa, i, db, ob, j):
+    a0, a1, b0, b1 = oa[i], oa[i + 1], ob[j], ob[j + 1]
+    if a1 - a0 != b1 - b0:
+        return False
+    for t in range(a1 - a0):
+        if da[a0 + t] != db[b0 + t]:
+            return False
+    return True
 
 
 @njit(cache=True, parallel=True)
-def _join(run_rows, run_bounds, r_data, r_off, q_rows, q_bounds, q_data, q_off, q_rel, trec_ties, scores,
-          out_rows, out_rel, out_found, dup):
-    """Per query: the run's documents sorted by docno, matched with the qrels' (merge join), duplicates found;
-    then the rows written in the order the metric kernel reads (trec: docno ascending, so that reversed ties
-    give trec_eval's docno-descending order; otherwise the file order).
+def _join(run_rows, run_bounds, r_data, r_off, r_hash, q_rows, q_bounds, q_data, q_off, q_hash, q_rel, trec_order,
+          scores, out_rows, out_rel, out_found, dup):
+    """Per query: match the run's documents with the qrels' (by hash, confirmed byte by byte), find duplicated
+    docnos, and write the rows in the order the metric kernel reads them: with ``trec_order``, trec_eval's ranking
+    (score descending, ties by docno descending, byte-wise), otherwise the file order.
 
-    ``dup[q]``: -1, or the run row of a docno seen twice in query ``q`` (``-2 - qrels row`` in the qrels)."""
+    ``dup[q]``: -1, or the run row of a docno seen twice in query ``q`` (``-2 - row`` for the qrels)."""
     nq = run_bounds.shape[0] - 1
     for q in prange(nq):
         a, b = run_bounds[q], run_bounds[q + 1]
         c, d = q_bounds[q], q_bounds[q + 1]
-        rr = run_rows[a:b].copy()
-        _sort_by_string(rr, r_data, r_off, np.empty(b - a, dtype=np.int64))
-        qq = q_rows[c:d].copy()
-        _sort_by_string(qq, q_data, q_off, np.empty(d - c, dtype=np.int64))
+        m = b - a
+        rows = run_rows[a:b]
+        qq = q_rows[c:d]
+        qh = q_hash[qq]
+        qo = np.argsort(qh)
+        qh = qh[qo]
         dup[q] = -1
         for t in range(1, d - c):
-            if _cmp(q_data, q_off, qq[t - 1], qq[t]) == 0:
-                dup[q] = -2 - qq[t]
-        for t in range(1, b - a):
-            if _cmp(r_data, r_off, rr[t - 1], rr[t]) == 0:
-                dup[q] = rr[t]
-        order = rr if trec_ties else run_rows[a:b]
-        # merge join: for each run row (docno order), the qrels row with the same docno
-        rel_of = np.zeros(b - a, dtype=np.int64)
-        found_of = np.zeros(b - a, dtype=np.bool_)
-        j = 0
-        for t in range(b - a):
-            while j < d - c:
-                s = _cmp_cross(r_data, r_off, rr[t], q_data, q_off, qq[j])
-                if s > 0:
-                    j += 1
-                    continue
-                if s == 0:
-                    rel_of[t] = q_rel[qq[j]]
-                    found_of[t] = True
-                break
-        if trec_ties:
-            for t in range(b - a):
-                out_rows[a + t] = rr[t]
-                out_rel[a + t] = rel_of[t]
-                out_found[a + t] = found_of[t]
-        else:  # file order: find each row in the docno-sorted list (through the sorted row ids)
-            idx = np.argsort(rr)
-            ordered_ids = rr[idx]
-            for t in range(b - a):
-                row = order[t]
-                k = np.searchsorted(ordered_ids, row)
-                u = idx[k]
-                out_rows[a + t] = row
-                out_rel[a + t] = rel_of[u]
-                out_found[a + t] = found_of[u]
+            u = t - 1
+            while u >= 0 and qh[u] == qh[t]:
+                if _same(q_data, q_off, qq[qo[u]], q_data, q_off, qq[qo[t]]):
+                    dup[q] = -2 - qq[qo[t]]
+                u -= 1
+        rh = r_hash[rows]
+        ro = np.argsort(rh)
+        for t in range(1, m):
+            u = t - 1
+            while u >= 0 and rh[ro[u]] == rh[ro[t]]:
+                if _same(r_data, r_off, rows[ro[u]], r_data, r_off, rows[ro[t]]):
+                    dup[q] = rows[ro[t]]
+                u -= 1
+        order = np.arange(m)
+        if trec_order:
+            key = np.empty(m)
+            for t in range(m):
+                key[t] = -scores[rows[t]]
+            order = np.argsort(key, kind="mergesort")
+            t = 0
+            while t < m:  # blocks of tied scores: docno descending (insertion sort, blocks are short)
+                e = t + 1
+                while e < m and key[order[e]] == key[order[t]]:
+                    e += 1
+                for i in range(t + 1, e):
+                    v = order[i]
+                    j = i - 1
+                    while j >= t and _cmp(r_data, r_off, rows[order[j]], rows[v]) < 0:
+                        order[j + 1] = order[j]
+                        j -= 1
+                    order[j + 1] = v
+                t = e
+        for t in range(m):
+            i = order[t]
+            row = rows[i]
+            h = rh[i]
+            lo = np.searchsorted(qh, h)
+            out_rows[a + t] = row
+            out_rel[a + t] = 0
+            out_found[a + t] = False
+            while lo < d - c and qh[lo] == h:
+                if _same(r_data, r_off, row, q_data, q_off, qq[qo[lo]]):
+                    out_rel[a + t] = q_rel[qq[qo[lo]]]
+                    out_found[a + t] = True
+                    break
+                lo += 1
 
 
-@njit(inline="always", cache=True)
-def _cmp_cross(da, oa, i, db, ob, j):
-    a0, a1, b0, b1 = oa[i], oa[i + 1], ob[j], ob[j + 1]
-    la, lb = a1 - a0, b1 - b0
-    for t in range(min(la, lb)):
-        x, y = da[a0 + t], db[b0 + t]
-        if x != y:
-            return -1 if x < y else 1
-    if la == lb:
-        return 0
-    return -1 if la < lb else 1
+def _grouped_rows(seg, seg_code, row_code, evaluated):
+    """Rows of the evaluated queries, grouped by query code (file order inside a query)."""
+    sizes = np.diff(seg)
+    if len(np.unique(seg_code)) == len(seg_code):  # each query one block of the file: order the blocks
+        o = np.argsort(seg_code, kind="stable")
+        o = o[evaluated[seg_code[o]]]
+        lens = sizes[o]
+        return (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(seg[:-1][o], lens))
+    rows = np.flatnonzero(evaluated[row_code])
+    return rows[np.argsort(row_code[rows], kind="stable")]
 
 
 def _query_codes(data, offsets):
@@ -635,12 +638,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         raise ValueError("the run and the qrels have no query in common")
 
     # ---- rows of the evaluated queries, grouped by query code (stable: file order inside a query)
-    keep_r = evaluated[r_code]
-    run_rows = np.flatnonzero(keep_r)
-    run_rows = run_rows[np.argsort(r_code[run_rows], kind="stable")]
-    keep_q = evaluated[q_code]
-    q_rows = np.flatnonzero(keep_q)
-    q_rows = q_rows[np.argsort(q_code[q_rows], kind="stable")]
+    run_rows = _grouped_rows(r_seg, inv[: len(r_names)], r_code, evaluated)
+    q_rows = _grouped_rows(q_seg, inv[len(r_names):], q_code, evaluated)
     codes = np.flatnonzero(evaluated)
     run_bounds = np.searchsorted(r_code[run_rows], codes, side="left").astype(np.int64)
     run_bounds = np.append(run_bounds, len(run_rows))
@@ -653,8 +652,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     out_rel = np.empty(n, dtype=np.int64)
     out_found = np.empty(n, dtype=np.bool_)
     dup = np.empty(len(codes), dtype=np.int64)
-    _join(run_rows, run_bounds, r_dd, r_do, q_rows, q_bounds, q_dd, q_do, rel_all, ties == "trec", score,
-          out_rows, out_rel, out_found, dup)
+    _join(run_rows, run_bounds, r_dd, r_do, _hashes(r_dd, r_do), q_rows, q_bounds, q_dd, q_do, _hashes(q_dd, q_do),
+          rel_all, ties == "trec", score, out_rows, out_rel, out_found, dup)
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -702,7 +701,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         rel = (out_rel >= relevance_threshold).astype(np.int8)
         judged = (out_found & (out_rel >= 0)).astype(np.int8)
         vals, no_rel, no_gain = _m._run(
-            r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
+            r, items, gains=g, rel=rel, ties="stable" if ties == "trec" else ties, ap_min_den=convention == "lightgbm",
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
             p_stop=p_stop)
         for j, (_, base, k) in enumerate(parsed):
