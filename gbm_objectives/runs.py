@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from . import _dcg
 from . import metrics as _m
 from ._validation import fmt
 
@@ -418,8 +419,9 @@ def _join(run_rows, run_bounds, r_data, r_off, r_hash, q_rows, q_bounds, q_data,
         if trec_order:
             key = np.empty(m)
             for t in range(m):
-                key[t] = -scores[rows[t]]
-            order = np.argsort(key, kind="mergesort")
+                key[t] = scores[rows[t]]
+            order = np.empty(m, dtype=np.int64)
+            _dcg._rank_query(key, order, np.empty(m, dtype=np.int64), False)  # the metrics' ranking: descending
             t = 0
             while t < m:  # blocks of tied scores: docno descending (insertion sort, blocks are short)
                 e = t + 1
