@@ -25,8 +25,10 @@ strings become pyarrow-backed pandas columns without a Python loop over the line
 >>> qrels = pd.DataFrame({"qid": ["1", "1", "1"], "docno": ["a", "b", "z"], "relevance": [2, 0, 1]})
 >>> run = pd.DataFrame({"qid": ["1", "1"], "docno": ["a", "c"], "score": [0.5, 0.9]})
 >>> res = go.evaluate_run(qrels, run, metrics=("ndcg", "map", "P_1", "recip_rank"))
->>> {m: round(v, 4) for m, v in res.mean.items()}   # "z" is relevant but not retrieved: map = (1/2) / 2
-{'ndcg': 0.5266, 'map': 0.25, 'P_1': 0.0, 'recip_rank': 0.5}
+>>> # ranked c (unjudged), a (2); "z" (1) not retrieved still counts: ndcg = (2/log2(3)) / (2 + 1/log2(3)),
+>>> # map = (1/2) / 2 relevant
+>>> {m: round(v, 4) for m, v in res.mean.items()}
+{'ndcg': 0.4796, 'map': 0.25, 'P_1': 0.0, 'recip_rank': 0.5}
 """
 
 from __future__ import annotations
