@@ -274,3 +274,21 @@ def test_compare_runs_table_and_ranx():
     for m in ("ndcg@10", "map"):
         sub = holm_table[(holm_table.metric == m) & (holm_table.system != "A")]
         np.testing.assert_allclose(sub.p_value_corrected, holm(sub.p_value), atol=1e-15)
+
+
+def test_cli_evaluate_runs(trec_files, tmp_path, capsys):
+    from gbm_objectives.cli import main
+
+    qrels_path, run_path, _, _ = trec_files
+    other = tmp_path / "run2.txt"
+    other.write_text(run_path.read_text().replace(" 1.0 tag", " 4.5 tag"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["evaluate", "--qrels", str(qrels_path), "--run", str(run_path), "--run", str(other),
+                     "--metric", "ndcg_cut_10", "--metric", "map", "--test", "t-test", "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert "(baseline)" in out and "p=" in out
+        assert main(["evaluate", "--qrels", str(qrels_path), "--run", str(run_path), "--metric", "P_5",
+                     "--format", "trec", "--quiet"]) == 0
+        assert "P_5" in capsys.readouterr().out
+    assert main(["evaluate", "--run", str(run_path), "--quiet"]) == 2
