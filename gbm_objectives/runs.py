@@ -189,6 +189,16 @@ def _gather(buf, starts, ends):
     return data, offsets
 
 
+@njit(cache=True)
+def _fixed_width(buf, starts, ends, width):
+    """The byte ranges as rows of a zero-padded ``(n, width)`` uint8 matrix (a numpy ``S{width}`` array)."""
+    out = np.zeros((starts.shape[0], width), dtype=np.uint8)
+    for r in range(starts.shape[0]):
+        for j in range(starts[r], ends[r]):
+            out[r, j - starts[r]] = buf[j]
+    return out
+
+
 def _read_bytes(path, name):
     p = Path(path)
     if not p.is_file():
@@ -221,7 +231,16 @@ def _string_column(buf, starts, ends):
 
 def _numbers(buf, starts, ends, line_of, path, what):
     values, ok = _parse_floats(buf, starts, ends, _POW10)
-    for r in np.flatnonzero(~ok).tolist():  # rare: long mantissas, big exponents, nan/inf, garbage
+    slow = np.flatnonzero(~ok)
+    if len(slow) > 100:  # e.g. 17-digit reprs: numpy's (correctly rounded) parser on fixed-width byte strings
+        width = int((ends[slow] - starts[slow]).max())
+        try:
+            values[slow] = _fixed_width(buf, starts[slow], ends[slow], width).view(f"S{width}").ravel().astype(
+                np.float64)
+            slow = slow[~np.isfinite(values[slow])]
+        except ValueError:
+            pass  # a token that is not a number: found below, with its line
+    for r in slow.tolist():  # rare: long mantissas, big exponents, nan/inf, garbage
         text = _token_text(buf, starts[r], ends[r])
         try:
             values[r] = float(text)
