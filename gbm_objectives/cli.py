@@ -7,6 +7,8 @@
                          [--backend lightgbm|xgboost] [--rounds N] [--learning-rate X] [--early-stopping N]
                          [--metric ndcg@10 ...] [--label COL --group COL] --out DIR
     gbm-objectives evaluate --model DIR --data PATH [--metric ndcg@10 --metric mrr ...]
+    gbm-objectives evaluate --qrels FILE --run FILE [--run FILE ...] [--metric ndcg_cut_10 ...] [--per-query]
+                            [--test randomization] [--format trec]
     gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
                            --objective lambdarank:native ... --out DIR
     gbm-objectives datasets [--fetch NAME]
@@ -531,7 +533,62 @@ def cmd_train(args):
     return EXIT_OK
 
 
+def _evaluate_runs(args):
+    from .runs import evaluate_run, read_qrels, read_run
+    from .significance import compare_runs
+
+    if not args.run:
+        raise UsageError("--qrels needs at least one --run FILE")
+    try:
+        qrels = read_qrels(args.qrels)
+    except FileNotFoundError as exc:
+        raise UsageError(f"--qrels: {exc}") from None
+    metrics = args.metric or ["ndcg@10", "map", "recall@100", "mrr"]
+    results = {}
+    for path in args.run:
+        try:
+            run = read_run(path)
+        except FileNotFoundError as exc:
+            raise UsageError(f"--run: {exc}") from None
+        results[path] = evaluate_run(qrels, run, metrics=metrics, convention=args.convention or "trec",
+                                     relevance_threshold=args.relevance_threshold)
+    if args.format == "trec":
+        for res in results.values():
+            print(res.to_trec(per_query=args.per_query), end="")
+    else:
+        header = ["run", *metrics]
+        if args.test and len(results) > 1:
+            table = compare_runs(results, test=args.test)
+            rows = []
+            for name, res in results.items():
+                cells = []
+                for m in metrics:
+                    row = table[(table.system == name) & (table.metric == m)].iloc[0]
+                    p = row.p_value_corrected
+                    cells.append(f"{res.mean[m]:.4f}" + ("" if np.isnan(p) else f" (p={p:.3g})"))
+                rows.append([name + (" (baseline)" if name == args.run[0] else ""), *cells])
+        else:
+            rows = [[name, *res.mean.values()] for name, res in results.items()]
+        print(format_table(header, rows))
+        if args.per_query:
+            for name, res in results.items():
+                print(f"\n{name}")
+                print(format_table(["qid", *metrics], [[q, *vals] for q, vals in zip(
+                    res.per_query.index, res.per_query.to_numpy().tolist())]))
+    if args.out:
+        atomic_write_json(args.out, {name: {"mean": res.mean} for name, res in results.items()})
+    return EXIT_OK
+
+
 def cmd_evaluate(args):
+    if args.qrels or args.run:
+        if args.model or args.data:
+            raise UsageError("evaluate takes either --model/--data or --qrels/--run, not both")
+        if not args.qrels:
+            raise UsageError("--run needs --qrels FILE")
+        return _evaluate_runs(args)
+    if not args.model or not args.data:
+        raise UsageError("evaluate needs --model DIR and --data PATH (or --qrels FILE --run FILE)")
     reporter = Reporter(args.quiet)
     for option in ("out", "predictions"):
         target = getattr(args, option)
@@ -829,9 +886,16 @@ def build_parser():
     _common(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="score a trained model on a data file")
-    p.add_argument("--model", required=True, metavar="DIR", help="the --out folder of train (or its model/)")
-    p.add_argument("--data", required=True, metavar="PATH")
+    p = sub.add_parser("evaluate", help="score a trained model on a data file, or TREC runs against qrels")
+    p.add_argument("--model", metavar="DIR", help="the --out folder of train (or its model/)")
+    p.add_argument("--data", metavar="PATH")
+    p.add_argument("--qrels", metavar="FILE", help="TREC qrels (with --run: evaluate runs as trec_eval does)")
+    p.add_argument("--run", action="append", metavar="FILE", help="TREC run file (repeat to compare runs)")
+    p.add_argument("--per-query", action="store_true", help="also print the per-query values")
+    p.add_argument("--test", choices=("randomization", "t-test", "bootstrap"),
+                   help="paired test of each run against the first (Holm-corrected p-values)")
+    p.add_argument("--format", choices=("table", "trec"), default="table", help="trec: trec_eval's line format")
+    p.add_argument("--relevance-threshold", type=int, default=1, metavar="N")
     p.add_argument("--metric", action="append", metavar="NAME", help="default: the metrics used in training")
     p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default=None)
     p.add_argument("--label", metavar="COL")

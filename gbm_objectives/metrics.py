@@ -70,6 +70,13 @@ __all__ = [
     "map_score",
     "precision_score_at_k",
     "auc_score",
+    "recall_score_at_k",
+    "success_score_at_k",
+    "r_precision_score",
+    "bpref_score",
+    "dcg_score",
+    "err_score",
+    "TREC_NAMES",
     "evaluate",
     "parse_metric",
     "get_metric",
@@ -132,10 +139,11 @@ def _check_reduce(reduce):
 class _Ranking:
     """Validated arrays of a ranking evaluation, rows grouped by query (contiguous)."""
 
-    __slots__ = ("y", "s", "w", "boundaries", "qw", "longest")
+    __slots__ = ("y", "s", "w", "boundaries", "qw", "longest", "perm")
 
-    def __init__(self, y, s, w, boundaries, qw):
+    def __init__(self, y, s, w, boundaries, qw, perm=None):
         self.y, self.s, self.w, self.boundaries, self.qw = y, s, w, boundaries, qw
+        self.perm = perm  # the row permutation that made the queries contiguous (None: rows as given)
         self.longest = int(np.diff(boundaries).max())  # rows of the largest query
 
 
@@ -168,6 +176,7 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
         i = int(np.flatnonzero(y < 0)[0])
         raise ValueError(f"y_true must be non-negative relevance labels; got {fmt(y[i])} at index {i}")
     w = check_sample_weight(sample_weight, n)
+    perm = None
     if qid is not None and group is None:
         q = _qid_codes(qid)
         if q.ndim != 1:
@@ -186,7 +195,7 @@ def _prepare(y_true, y_score, group, qid, sample_weight, *, required=True):
     if w is not None:  # LightGBM's query weight: mean of the row weights of the query
         sums = np.add.reduceat(w, boundaries[:-1])
         qw = sums / np.diff(boundaries)
-    return _Ranking(y, s, w, boundaries, qw)
+    return _Ranking(y, s, w, boundaries, qw, perm)
 
 
 _EXP2_TABLE = _dcg.default_label_gain()
@@ -394,6 +403,73 @@ def _precision_query(rel, scores, m, k, tie_avg):
 
 
 @njit(inline="always", cache=True)
+def _recall_query(rel, scores, m, k, n_rel, tie_avg):
+    """Recall@k: relevant documents in the top ``k`` over ``R`` (all the query's relevant documents, retrieved or
+    not: trec_eval's ``num_rel``); 0 when ``R = 0`` (the caller applies ``empty``). It is ``P@k * k / R``, so it
+    reads the precision kernel (``k <= 0``: the whole query)."""
+    if n_rel == 0:
+        return 0.0
+    kk = m if k <= 0 else k
+    return _precision_query(rel, scores, m, kk, tie_avg) * kk / n_rel
+
+
+@njit(inline="always", cache=True)
+def _success_query(rel, m, k):
+    """Success@k (hit rate): 1 if a relevant document is in the top ``k``, else 0 (``k <= 0``: the whole query)."""
+    mk = m if k <= 0 or k > m else k
+    for r in range(mk):
+        if rel[r]:
+            return 1.0
+    return 0.0
+
+
+@njit(inline="always", cache=True)
+def _rprec_query(rel, scores, m, n_rel, tie_avg):
+    """R-precision: precision at rank ``R`` (``R`` the query's relevant documents, retrieved or not), 0 if ``R = 0``
+    (trec_eval ``Rprec``: relevant in the top ``R`` over ``R``, also when fewer than ``R`` are retrieved)."""
+    if n_rel == 0:
+        return 0.0
+    return _precision_query(rel, scores, m, n_rel, tie_avg)
+
+
+@njit(inline="always", cache=True)
+def _bpref_query(rel, judged, m, n_rel, n_nonrel):
+    """bpref (Buckley & Voorhees 2004, trec_eval's formula): unjudged documents are skipped; each retrieved relevant
+    document adds ``1 - min(N_above, R) / min(N, R)`` (1 if ``N_above = 0``), ``N_above`` the judged non-relevant
+    documents ranked above it, ``N`` the query's judged non-relevant documents; the sum is divided by ``R``.
+    0 when ``R = 0``."""
+    if n_rel == 0:
+        return 0.0
+    den = min(n_nonrel, n_rel)
+    above = 0
+    s = 0.0
+    for r in range(m):
+        if not judged[r]:
+            continue
+        if rel[r]:
+            if above > 0:
+                s += 1.0 - min(above, n_rel) / den
+            else:
+                s += 1.0
+        else:
+            above += 1
+    return s / n_rel
+
+
+@njit(inline="always", cache=True)
+def _err_query(p_stop, m, k):
+    """ERR@k (Chapelle et al. 2009): ``sum_{r=1}^{k} (1/r) R_r prod_{i<r} (1 - R_i)`` with the stopping
+    probabilities ``R_i = (2^g_i - 1) / 2^g_max`` given in rank order (``k <= 0``: the whole query)."""
+    mk = m if k <= 0 or k > m else k
+    s = 0.0
+    keep = 1.0
+    for r in range(mk):
+        s += keep * p_stop[r] / (r + 1.0)
+        keep *= 1.0 - p_stop[r]
+    return s
+
+
+@njit(inline="always", cache=True)
 def _auc_query(pos, weights, scores, m, weighted):
     """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties counting 1/2; ``nan`` with
     one class. One pass in ranked order; a block of tied scores is flushed when the score changes."""
@@ -427,8 +503,9 @@ def _auc_query(pos, weights, scores, m, weighted):
 # ----------------------------------------------------------------------------------------------------------------
 # the one driver: rank each query once, gather its values in rank order, call the per-query kernels it was asked for
 
-_NDCG, _RR, _AP, _P, _AUC = 0, 1, 2, 3, 4
-_CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC}
+_NDCG, _RR, _AP, _P, _AUC, _DCG, _RECALL, _SUCCESS, _RPREC, _BPREF, _ERR = range(11)
+_CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC, "dcg": _DCG,
+          "recall": _RECALL, "success": _SUCCESS, "rprec": _RPREC, "bpref": _BPREF, "err": _ERR}
 # options, one int64 array: reverse ties (trec), tie averaging, min(R, k) AP denominator, row weights given,
 # full ranking needed (else the top ``k_top`` by selection), k_top, gains needed for the first ``k_gain`` ranks
 _REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN = range(7)
@@ -437,25 +514,43 @@ _PARALLEL_MIN_ROWS = 20_000  # below this, the serial copy (waking the thread po
 
 
 @njit(cache=True, nogil=True)
-def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext):
     """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``; the
     relevant documents of each query into ``n_rel`` and, with an NDCG asked, whether its ideal DCG is 0 into
-    ``no_gain``."""
+    ``no_gain``.
+
+    ``ext`` holds what the rows alone cannot tell (the judgments of documents the ranking did not retrieve), each
+    array empty when not given: ``(ideal_gains, ideal_bounds, n_rel_ext, n_nonrel_ext, judged, p_stop)``: the gains
+    of all judged documents of query ``q`` are ``ideal_gains[ideal_bounds[q]:ideal_bounds[q + 1]]`` (the ideal DCG
+    is taken from them instead of the rows); ``n_rel_ext[q]`` / ``n_nonrel_ext[q]`` its relevant / judged
+    non-relevant documents; ``judged`` per row (bpref; all judged when empty); ``p_stop`` per row (ERR)."""
+    ideal_gains, ideal_bounds, n_rel_ext, n_nonrel_ext, judged, p_stop = ext
+    ext_ideal = ideal_bounds.shape[0] > 0
     q0, q1 = blocks[bk], blocks[bk + 1]
     longest = 0
+    longest_ideal = 0
     for q in range(q0, q1):
         longest = max(longest, boundaries[q + 1] - boundaries[q])
+        if ext_ideal:
+            longest_ideal = max(longest_ideal, ideal_bounds[q + 1] - ideal_bounds[q])
     idx = np.empty(longest, dtype=np.int64)
     tmp = np.empty(longest, dtype=np.int64)
     r_rel = np.empty(longest, dtype=np.int8)
     r_gain = np.empty(longest)
     r_score = np.empty(longest)
     r_w = np.empty(longest if opts[_WEIGHTED] else 0)
-    top = np.empty(longest)
+    top = np.empty(max(longest, longest_ideal))
     reverse, tie_avg, weighted = opts[_REVERSE] != 0, opts[_TIE_AVG] != 0, opts[_WEIGHTED] != 0
     need_scores = tie_avg
+    need_judged = False
+    need_stop = False
     for j in range(spec.shape[0]):
         need_scores = need_scores or spec[j, 0] == _AUC
+        need_judged = need_judged or spec[j, 0] == _BPREF
+        need_stop = need_stop or spec[j, 0] == _ERR
+    r_judged = np.ones(longest if need_judged else 0, dtype=np.int8)
+    r_stop = np.empty(longest if need_stop else 0)
+    has_judged = judged.shape[0] > 0
     for q in range(q0, q1):
         a, b = boundaries[q], boundaries[q + 1]
         m = b - a
@@ -468,6 +563,8 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
         c = 0
         for i in range(a, b):
             c += rel[i]
+        if n_rel_ext.shape[0] > 0:
+            c = n_rel_ext[q]
         n_rel[q] = c
         for r in range(nr):  # one gather pass (the tests on flags are loop-invariant: the compiler unswitches them)
             i = idx[r]
@@ -476,14 +573,39 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
                 r_score[r] = key[i]
             if weighted:
                 r_w[r] = w[a + i]
+            if need_judged and has_judged:
+                r_judged[r] = judged[a + i]
+            if need_stop:
+                r_stop[r] = p_stop[a + i]
         for r in range(min(nr, opts[_K_GAIN])):
             r_gain[r] = gains[a + idx[r]]
         for j in range(spec.shape[0]):
             code, k = spec[j, 0], spec[j, 1]
             if code == _NDCG:
-                ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
+                if ext_ideal:
+                    ideal = _dcg.ideal_dcg_query(ideal_gains, ideal_bounds[q], ideal_bounds[q + 1], k, top, disc)
+                else:
+                    ideal = _dcg.ideal_dcg_query(gains, a, b, k, top, disc)
                 no_gain[q] = not ideal > 0.0
                 out[j, q] = _ndcg_query(r_gain, r_score, m, k, ideal, tie_avg, disc)
+            elif code == _DCG:
+                out[j, q] = _dcg.dcg_query(r_gain, r_score, m, m if k <= 0 or k > m else k, tie_avg, disc)
+            elif code == _RECALL:
+                out[j, q] = _recall_query(r_rel, r_score, m, k, c, tie_avg)
+            elif code == _SUCCESS:
+                out[j, q] = _success_query(r_rel, m, k)
+            elif code == _RPREC:
+                out[j, q] = _rprec_query(r_rel, r_score, m, c, tie_avg)
+            elif code == _BPREF:
+                if n_nonrel_ext.shape[0] > 0:
+                    nn = n_nonrel_ext[q]
+                else:
+                    nn = 0
+                    for r in range(m):
+                        nn += r_judged[r] * (1 - r_rel[r])
+                out[j, q] = _bpref_query(r_rel, r_judged, m, c, nn)
+            elif code == _ERR:
+                out[j, q] = _err_query(r_stop, m, k)
             elif code == _RR:
                 out[j, q] = _rr_query(r_rel, r_score, m, k, tie_avg)
             elif code == _AP:
@@ -494,9 +616,9 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
                 out[j, q] = _auc_query(r_rel, r_w, r_score, m, weighted)
 
 
-def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain):
+def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext):
     for bk in prange(blocks.shape[0] - 1):
-        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain)
+        _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext)
 
 
 # one source compiled twice (as the objectives' kernels): parallel over query blocks, and serial for small inputs
@@ -512,33 +634,51 @@ def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
     return np.unique(np.concatenate(([0], np.clip(cuts, 0, nq), [nq]))).astype(np.int64)
 
 
-def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False):
+def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, ideal_gains=None, ideal_bounds=None,
+         n_rel=None, n_nonrel=None, judged=None, p_stop=None):
     """Per-query values of the metrics ``items`` (a list of ``(base, k)``, ``k <= 0`` the whole query) on the
     prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, no_rel, no_gain)``:
     ``values[j]`` the per-query values of ``items[j]``; whether each query has no relevant document; whether its
-    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG)."""
+    ideal DCG is 0 (with gains non-negative, the same for every ``k``; all False without an NDCG).
+
+    The optional arrays carry the judgments the rows do not (see :func:`_block_metrics`): ``ideal_gains`` grouped
+    by ``ideal_bounds`` (one range per query of ``r``), per-query ``n_rel`` and ``n_nonrel``, per-row ``judged``
+    (bpref) and ``p_stop`` (ERR)."""
     spec = np.array([(_CODES[base], k) for base, k in items], dtype=np.int64).reshape(-1, 2)
     codes = spec[:, 0]
     tie_avg = ties == "average"
-    needs_all = (codes == _AP) | (codes == _AUC) | ((spec[:, 1] <= 0) & (codes != _P))
+    whole = (codes == _AP) | (codes == _AUC) | (codes == _RPREC) | (codes == _BPREF)
+    needs_all = whole | ((spec[:, 1] <= 0) & (codes != _P))
     full = tie_avg or bool(needs_all.any())
-    ndcg_k = spec[codes == _NDCG, 1]
-    k_gain = 0 if len(ndcg_k) == 0 else (np.iinfo(np.int64).max if tie_avg or (ndcg_k <= 0).any() else ndcg_k.max())
+    gk = spec[(codes == _NDCG) | (codes == _DCG), 1]
+    k_gain = 0 if len(gk) == 0 else (np.iinfo(np.int64).max if tie_avg or (gk <= 0).any() else gk.max())
     opts = np.array([ties == "trec", tie_avg, ap_min_den, r.w is not None, full,
                      0 if full else spec[:, 1].max(), k_gain], dtype=np.int64)
     boundaries = r.boundaries
     n = boundaries[-1]
     nq = len(boundaries) - 1
-    disc = _dcg.discount_table(r.longest)
+    longest = r.longest
+    empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
+    if ideal_bounds is not None:
+        longest = max(longest, int(np.diff(ideal_bounds).max(initial=0)))
+    ext = (
+        empty_f if ideal_gains is None else np.ascontiguousarray(ideal_gains, dtype=np.float64),
+        empty_i if ideal_bounds is None else np.ascontiguousarray(ideal_bounds, dtype=np.int64),
+        empty_i if n_rel is None else np.ascontiguousarray(n_rel, dtype=np.int64),
+        empty_i if n_nonrel is None else np.ascontiguousarray(n_nonrel, dtype=np.int64),
+        np.zeros(0, dtype=np.int8) if judged is None else np.ascontiguousarray(judged, dtype=np.int8),
+        empty_f if p_stop is None else np.ascontiguousarray(p_stop, dtype=np.float64),
+    )
+    disc = _dcg.discount_table(max(longest, 1))
     out = np.zeros((len(spec), nq))
-    n_rel = np.zeros(nq, dtype=np.int64)
+    n_rel_out = np.zeros(nq, dtype=np.int64)
     no_gain = np.zeros(nq, dtype=np.bool_)
     gains = np.zeros(0) if gains is None else gains
     rel = np.zeros(n, dtype=np.int8) if rel is None else rel
     w = np.zeros(0) if r.w is None else r.w
     kernel = _metrics_parallel if n >= _PARALLEL_MIN_ROWS else _metrics_serial
-    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel, no_gain)
-    return out, n_rel == 0, no_gain
+    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
+    return out, n_rel_out == 0, no_gain
 
 
 def _auc_finish(values, qw, reduce):
@@ -574,6 +714,8 @@ def ndcg_score(
     empty=None,
     sample_weight=None,
     reduce="mean",
+    ideal_labels=None,
+    ideal_qid=None,
 ):
     """Normalized discounted cumulative gain at ``k``, per query, then averaged.
 
@@ -602,6 +744,11 @@ def ndcg_score(
         Row weights; a query's weight is the mean of its rows' weights (LightGBM).
     reduce : {"mean", None}, default "mean"
         ``None`` returns the per-query values (``nan`` for skipped queries).
+    ideal_labels, ideal_qid : array-like of shape (n_judged,), optional
+        All judged labels of the queries and their query ids (the qrels side, trec_eval's semantics): the ideal DCG
+        is then taken from them, so relevant documents the ranking did not retrieve count. ``ideal_qid`` holds
+        the ids of ``qid`` (with ``group=``: 0-based query positions); judged rows of queries not ranked are
+        ignored, and a ranked query without judged rows has ideal DCG 0 (``empty``).
 
     Returns
     -------
@@ -639,8 +786,10 @@ def ndcg_score(
     gain, ties, empty = _resolve_knobs(convention, gain, ties, empty)
     k = _check_k(k)
     reduce = _check_reduce(reduce)
+    qid, ideal_qid = _joint_qid(qid, group, ideal_labels, ideal_qid)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
-    values, _, no_gain = _run(r, [("ndcg", k)], gains=_gains(r.y, gain, r.boundaries), ties=ties)
+    ideal = {} if ideal_labels is None else _ideal_judgments(r, qid, ideal_labels, ideal_qid, gain)
+    values, _, no_gain = _run(r, [("ndcg", k)], gains=_gains(r.y, gain, r.boundaries), ties=ties, **ideal)
     return _finish(*_apply_empty(values[0], no_gain, empty), r.qw, reduce)
 
 
@@ -698,10 +847,15 @@ def map_score(
     empty=None,
     sample_weight=None,
     reduce="mean",
+    n_relevant=None,
 ):
     """Mean average precision at ``k`` over queries (relevant: ``y_true >= relevance_threshold``).
 
-    Parameters are those of :func:`ndcg_score` (``gain`` does not apply).
+    Parameters are those of :func:`ndcg_score` (``gain`` does not apply), and
+
+    n_relevant : array-like of int, shape (n_queries,), optional
+        The number of relevant documents of each query (in query order: ``group`` order or increasing ``qid``),
+        retrieved or not (trec_eval's ``num_rel``); by default the relevant rows of the query.
 
     Notes
     -----
@@ -727,7 +881,8 @@ def map_score(
     _check_ap_ties(ties, k)
     r = _prepare(y_true, y_score, group, qid, sample_weight)
     rel = _relevant(r.y, relevance_threshold)
-    values, no_rel, _ = _run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
+    values, no_rel, _ = _run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
+                             n_rel=_check_n_relevant(n_relevant, r, rel))
     return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
@@ -763,6 +918,266 @@ def precision_score_at_k(
     r = _prepare(y_true, y_score, group, qid, sample_weight)
     values, no_rel, _ = _run(r, [("p", k)], rel=_relevant(r.y, relevance_threshold), ties=ties)
     return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
+
+
+def _joint_qid(qid, group, ideal_labels, ideal_qid):
+    """Query ids of the rows and of the judged labels as codes of one space (so that they can be matched)."""
+    if (ideal_labels is None) != (ideal_qid is None):
+        raise ValueError("ideal_labels and ideal_qid go together (all judged labels and their query ids); "
+                         f"got ideal_labels={'None' if ideal_labels is None else '...'} and "
+                         f"ideal_qid={'None' if ideal_qid is None else '...'}")
+    if ideal_labels is None or qid is None:
+        return qid, ideal_qid
+    q = qid.to_numpy() if hasattr(qid, "to_numpy") else np.asarray(qid)
+    iq = ideal_qid.to_numpy() if hasattr(ideal_qid, "to_numpy") else np.asarray(ideal_qid)
+    if q.ndim != 1 or iq.ndim != 1:
+        raise ValueError(f"qid and ideal_qid must be 1-D; got shapes {q.shape} and {iq.shape}")
+    try:
+        codes = np.unique(np.concatenate((q, iq)), return_inverse=True)[1].reshape(-1)
+    except TypeError:
+        raise TypeError("qid and ideal_qid must hold ids of one type (numbers or strings); got a mix") from None
+    return codes[: len(q)], codes[len(q):]
+
+
+def _ideal_judgments(r, qid, ideal_labels, ideal_qid, gain):
+    """``ideal_gains``/``ideal_bounds`` for :func:`_run`: the judged gains of each query of ``r``, in its order."""
+    y = check_1d(ideal_labels, "ideal_labels")
+    iq = as_numpy(ideal_qid, "ideal_qid")
+    check_consistent_length(len(y), ideal_qid=iq)
+    if (y < 0).any():
+        i = int(np.flatnonzero(y < 0)[0])
+        raise ValueError(f"ideal_labels must be non-negative relevance labels; got {fmt(y[i])} at index {i}")
+    nq = len(r.boundaries) - 1
+    if qid is None:  # group=: ideal_qid are query positions
+        if iq.dtype.kind not in "iu" or (len(iq) and (iq.min() < 0 or iq.max() >= nq)):
+            bad = np.flatnonzero((iq < 0) | (iq >= nq) | (iq != np.floor(iq)))
+            i = int(bad[0]) if len(bad) else 0
+            raise ValueError(f"with group=, ideal_qid holds 0-based query positions (0..{nq - 1}); got "
+                             f"{fmt(iq[i]) if len(iq) else 'nothing'} at index {i}")
+        qcodes = np.arange(nq)
+    else:  # the codes of the ranked queries, in the order _prepare put them (increasing)
+        qcodes = np.unique(as_numpy(qid, "qid"))
+    keep = np.isin(iq, qcodes)
+    iq, y = iq[keep], y[keep]
+    order = np.argsort(iq, kind="stable")
+    iq, y = iq[order], y[order]
+    bounds = np.append(np.searchsorted(iq, qcodes, side="left"), len(iq)).astype(np.int64)
+    g = _gains(y, gain, bounds) if len(y) else np.zeros(0)
+    return {"ideal_gains": g, "ideal_bounds": bounds}
+
+
+def _check_n_relevant(n_relevant, r, rel, name="n_relevant"):
+    """Per-query counts of relevant documents (``None``: counted in the rows)."""
+    if n_relevant is None:
+        return None
+    c = as_numpy(n_relevant, name)
+    nq = len(r.boundaries) - 1
+    if c.ndim != 1 or len(c) != nq:
+        raise ValueError(f"{name} must have one count per query ({nq} queries); got shape {c.shape}")
+    ci = c.astype(np.int64)
+    if (ci != c).any() or (ci < 0).any():
+        i = int(np.flatnonzero((ci != c) | (ci < 0))[0])
+        raise ValueError(f"{name} must be non-negative integers; got {fmt(c[i])} at index {i}")
+    if rel is not None and name == "n_relevant":
+        seen = np.add.reduceat(rel.astype(np.int64), r.boundaries[:-1])
+        if (ci < seen).any():
+            i = int(np.flatnonzero(ci < seen)[0])
+            raise ValueError(f"{name}[{i}] = {ci[i]} is smaller than the {seen[i]} relevant rows of query {i}")
+    return ci
+
+
+def _stop_probabilities(y, max_grade):
+    """ERR's ``R_i = (2^g_i - 1) / 2^g_max`` per row."""
+    g_max = float(y.max()) if max_grade is None else max_grade
+    if isinstance(g_max, (bool, np.bool_)) or not isinstance(g_max, numbers.Real) or not np.isfinite(g_max):
+        raise ValueError(f"max_grade must be a finite number; got {fmt(max_grade)}")
+    if y.max() > g_max:
+        i = int(np.argmax(y))
+        raise ValueError(f"y_true label {fmt(y[i])} at index {i} exceeds max_grade={fmt(max_grade)}")
+    if g_max >= MAX_EXP2_LABEL:
+        raise ValueError(f"max_grade must be below {MAX_EXP2_LABEL} (2**g overflows); got {fmt(g_max)}")
+    return (np.exp2(y) - 1.0) / np.exp2(g_max)
+
+
+def _no_average_ties(ties, name):
+    if ties == "average":
+        raise ValueError(f"{name} has no tie-averaged form; got ties='average' (use 'stable' or 'trec')")
+
+
+def _binary_metric(base, y_true, y_score, group, qid, k, relevance_threshold, convention, ties, empty,
+                   sample_weight, reduce, n_relevant=None, judged=None, n_nonrelevant=None):
+    """The metrics of relevant/non-relevant labels that need the count of relevant documents (recall, success,
+    R-precision, bpref): validation, one kernel pass, ``empty``."""
+    _, ties, empty = _resolve_knobs(convention, None, ties, empty)
+    if base in ("success", "bpref"):
+        _no_average_ties(ties, {"success": "success_score_at_k", "bpref": "bpref_score"}[base])
+    k = 0 if base in ("rprec", "bpref") else _check_k(k)
+    reduce = _check_reduce(reduce)
+    r = _prepare(y_true, y_score, group, qid, sample_weight)
+    rel = _relevant(r.y, relevance_threshold)
+    extra = {"n_rel": _check_n_relevant(n_relevant, r, rel)}
+    if base == "bpref":
+        if judged is not None:
+            j = check_1d(judged, "judged")
+            check_consistent_length(len(r.y), judged=j)
+            if r.perm is not None:
+                j = j[r.perm]
+            extra["judged"] = (j != 0).astype(np.int8)
+        extra["n_nonrel"] = _check_n_relevant(n_nonrelevant, r, None, "n_nonrelevant")
+    values, no_rel, _ = _run(r, [(base, k)], rel=rel, ties=ties, **extra)
+    return _finish(*_apply_empty(values[0], no_rel, empty), r.qw, reduce)
+
+
+def recall_score_at_k(y_true, y_score, *, group=None, qid=None, k=10, relevance_threshold=1, n_relevant=None,
+                      convention="lightgbm", ties=None, empty=None, sample_weight=None, reduce="mean"):
+    """Mean recall at ``k``: relevant documents in the top ``k`` over all relevant documents of the query.
+
+    Parameters are those of :func:`map_score`; ``k=None`` means the whole query.
+
+    Notes
+    -----
+    ``recall@k = |relevant in the top k| / R``, ``R = n_relevant`` (trec_eval ``recall_k``'s ``num_rel``: retrieved
+    or not) or, by default, the relevant rows; ``empty`` when ``R = 0``. With ``ties="average"`` a tied block
+    straddling rank ``k`` counts by the fraction of it inside (as :func:`precision_score_at_k`).
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> go.recall_score_at_k([1, 0, 1], [0.9, 0.8, 0.7], group=[3], k=2)                  # 1 of 2
+    0.5
+    >>> go.recall_score_at_k([1, 0, 1], [0.9, 0.8, 0.7], group=[3], k=2, n_relevant=[4])  # 4 judged relevant
+    0.25
+    """
+    return _binary_metric("recall", y_true, y_score, group, qid, k, relevance_threshold, convention, ties, empty,
+                          sample_weight, reduce, n_relevant)
+
+
+def success_score_at_k(y_true, y_score, *, group=None, qid=None, k=10, relevance_threshold=1,
+                       convention="lightgbm", ties=None, empty=None, sample_weight=None, reduce="mean"):
+    """Mean success at ``k`` (hit rate): the share of queries with a relevant document in the top ``k``.
+
+    ``success@k = 1`` if some document ranked ``<= k`` has ``y_true >= relevance_threshold``, else 0 (trec_eval
+    ``success_k``); ``empty`` for a query without relevant documents. ``ties="average"`` is refused.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> go.success_score_at_k([0, 0, 1, 1, 0], [0.9, 0.8, 0.7, 0.9, 0.1], group=[3, 2], k=2, reduce=None)
+    array([0., 1.])
+    """
+    return _binary_metric("success", y_true, y_score, group, qid, k, relevance_threshold, convention, ties, empty,
+                          sample_weight, reduce)
+
+
+def r_precision_score(y_true, y_score, *, group=None, qid=None, relevance_threshold=1, n_relevant=None,
+                      convention="lightgbm", ties=None, empty=None, sample_weight=None, reduce="mean"):
+    """Mean R-precision: precision at rank ``R``, ``R`` the number of relevant documents of the query.
+
+    ``R-prec = |relevant in the top R| / R`` (trec_eval ``Rprec``; ``R = n_relevant``, retrieved or not, or the
+    relevant rows); ``empty`` when ``R = 0``.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> go.r_precision_score([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.6], group=[4])          # R = 2: 1 of the top 2
+    0.5
+    >>> go.r_precision_score([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.6], group=[4], n_relevant=[5])   # 2 of the top 5
+    0.4
+    """
+    return _binary_metric("rprec", y_true, y_score, group, qid, None, relevance_threshold, convention, ties, empty,
+                          sample_weight, reduce, n_relevant)
+
+
+def bpref_score(y_true, y_score, *, group=None, qid=None, judged=None, relevance_threshold=1, n_relevant=None,
+                n_nonrelevant=None, convention="lightgbm", ties=None, empty=None, sample_weight=None, reduce="mean"):
+    """Mean bpref (binary preference, Buckley & Voorhees 2004), as trec_eval computes it.
+
+    Parameters
+    ----------
+    judged : array-like of bool, shape (n_samples,), optional
+        Whether each row was judged; unjudged rows are skipped (default: all judged).
+    n_relevant, n_nonrelevant : array-like of int, shape (n_queries,), optional
+        The query's judged relevant (``R``) and judged non-relevant (``N``) documents, retrieved or not; by default
+        counted in the (judged) rows.
+    Other parameters as :func:`map_score`; ``ties="average"`` is refused.
+
+    Notes
+    -----
+    ``bpref = (1 / R) * sum_{r relevant, retrieved} (1 - min(n_r, R) / min(N, R))``, ``n_r`` the judged
+    non-relevant documents ranked above ``r`` (a term is 1 when ``n_r = 0``); ``empty`` when ``R = 0``.
+
+    References
+    ----------
+    C. Buckley and E. M. Voorhees, "Retrieval evaluation with incomplete information", SIGIR 2004.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> # ranked: rel, nonrel, unjudged, rel; R = 2, N = 1: (1 + (1 - 1/1)) / 2
+    >>> go.bpref_score([1, 0, 0, 1], [0.9, 0.8, 0.7, 0.6], group=[4], judged=[1, 1, 0, 1])
+    0.5
+    """
+    return _binary_metric("bpref", y_true, y_score, group, qid, None, relevance_threshold, convention, ties, empty,
+                          sample_weight, reduce, n_relevant, judged, n_nonrelevant)
+
+
+def dcg_score(y_true, y_score, *, group=None, qid=None, k=None, convention="lightgbm", gain=None, ties=None,
+              sample_weight=None, reduce="mean"):
+    """Mean (unnormalised) discounted cumulative gain at ``k``.
+
+    ``DCG@k = sum_{r=0}^{min(k, n)-1} gain(rel_(r)) / log2(r + 2)``, gains and ties per ``convention`` (as
+    :func:`ndcg_score`, which divides this by the ideal DCG); a query without relevant documents scores 0.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> round(go.dcg_score([3, 2, 0], [0.1, 0.2, 0.3], group=[3], k=2, convention="trec"), 12)   # 0 + 2/log2(3)
+    1.261859507143
+    """
+    gain, ties, _ = _resolve_knobs(convention, gain, ties, None)
+    k = _check_k(k)
+    reduce = _check_reduce(reduce)
+    r = _prepare(y_true, y_score, group, qid, sample_weight)
+    values, _, _ = _run(r, [("dcg", k)], gains=_gains(r.y, gain, r.boundaries), ties=ties)
+    return _finish(values[0], np.zeros(values.shape[1], dtype=bool), r.qw, reduce)
+
+
+def err_score(y_true, y_score, *, group=None, qid=None, k=None, max_grade=None, convention="lightgbm", ties=None,
+              sample_weight=None, reduce="mean"):
+    """Mean expected reciprocal rank at ``k`` (Chapelle et al. 2009).
+
+    Parameters
+    ----------
+    max_grade : float, optional
+        ``g_max``, the top grade of the relevance scale; by default the largest label in ``y_true``.
+    Other parameters as :func:`ndcg_score`; ``ties="average"`` is refused.
+
+    Notes
+    -----
+    A user scanning down the ranking stops at rank ``r`` with probability ``R_r = (2^{g_r} - 1) / 2^{g_max}``::
+
+        ERR@k = sum_{r=1}^{k} (1 / r) * R_r * prod_{i=1}^{r-1} (1 - R_i)
+
+    A query without relevant documents scores 0.
+
+    References
+    ----------
+    O. Chapelle, D. Metzler, Y. Zhang and P. Grinspan, "Expected reciprocal rank for graded relevance", CIKM 2009.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> # ranked grades (2, 0, 1), g_max = 2: 3/4 + (1/4) * 0 / 2 + (1/4) * 1 * (1/4) / 3
+    >>> go.err_score([2, 0, 1], [0.9, 0.8, 0.7], group=[3])
+    0.7708333333333334
+    """
+    _, ties, _ = _resolve_knobs(convention, None, ties, None)
+    _no_average_ties(ties, "err_score")
+    k = _check_k(k)
+    reduce = _check_reduce(reduce)
+    r = _prepare(y_true, y_score, group, qid, sample_weight)
+    values, _, _ = _run(r, [("err", k)], ties=ties, p_stop=_stop_probabilities(r.y, max_grade))
+    return _finish(values[0], np.zeros(values.shape[1], dtype=bool), r.qw, reduce)
 
 
 def _auc_positive(y, relevance_threshold):
@@ -852,29 +1267,54 @@ def auc_score(
 # ----------------------------------------------------------------------------------------------------------------
 # metric names: "ndcg@10", "mrr", "map@5", "p@10", "auc"
 
-#: name -> (function, higher is better); ``name@k`` sets ``k``.
+#: name -> metric function; ``name@k`` sets ``k``.
 METRICS = {
     "ndcg": ndcg_score,
+    "dcg": dcg_score,
     "mrr": mrr_score,
     "map": map_score,
     "p": precision_score_at_k,
     "precision": precision_score_at_k,
+    "recall": recall_score_at_k,
+    "success": success_score_at_k,
+    "rprec": r_precision_score,
+    "bpref": bpref_score,
+    "err": err_score,
     "auc": auc_score,
 }
+_NO_CUTOFF = ("auc", "rprec", "bpref")
+
+#: trec_eval's measure names (lower-cased) -> ours: ``ndcg_cut_10`` is ``ndcg@10``, ``P_10`` is ``p@10``...
+TREC_NAMES = {"ndcg_cut": "ndcg", "map_cut": "map", "p": "p", "recall": "recall", "success": "success",
+              "recip_rank": "mrr", "rprec": "rprec", "bpref": "bpref", "ndcg": "ndcg", "map": "map"}
 
 
 def parse_metric(name):
     """Split ``"ndcg@10"`` into ``("ndcg", 10)``; ``k`` is ``None`` without ``@``.
 
+    trec_eval's names are aliases (case-insensitive): ``ndcg_cut_10``, ``map_cut_10``, ``P_10``, ``recall_100``,
+    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``.
+
     >>> parse_metric("ndcg@10")
     ('ndcg', 10)
+    >>> parse_metric("ndcg_cut_10"), parse_metric("recip_rank"), parse_metric("P_5"), parse_metric("Rprec")
+    (('ndcg', 10), ('mrr', None), ('p', 5), ('rprec', None))
     """
     if not isinstance(name, str):
         raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
     name = str(name)  # np.str_ -> str, for the messages
     base, _, at = name.strip().lower().partition("@")
+    if base not in METRICS and not at:
+        head, _, tail = base.rpartition("_")
+        if base in TREC_NAMES:
+            base = TREC_NAMES[base]
+        elif head in TREC_NAMES and tail.isdigit():
+            base, at = TREC_NAMES[head], tail
     if base not in METRICS:
-        raise ValueError(f"unknown metric {name!r}; known: {sorted(METRICS)} (optionally '@k', e.g. 'ndcg@10')")
+        raise ValueError(
+            f"unknown metric {name!r}; known: {sorted(METRICS)} (optionally '@k', e.g. 'ndcg@10'), or trec_eval's "
+            f"names ndcg_cut_k, map_cut_k, P_k, recall_k, success_k, recip_rank, Rprec, bpref"
+        )
     k = None
     if at:
         try:
@@ -883,8 +1323,8 @@ def parse_metric(name):
             raise ValueError(f"metric {name!r}: the cut-off after '@' must be an integer; got {at!r}") from None
         if k <= 0:
             raise ValueError(f"metric {name!r}: k must be >= 1; got {k}")
-        if base == "auc":
-            raise ValueError(f"metric {name!r}: auc takes no cut-off")
+        if base in _NO_CUTOFF:
+            raise ValueError(f"metric {name!r}: {base} takes no cut-off")
     return base, k
 
 
@@ -910,6 +1350,11 @@ def get_metric(name, **kwargs):
             kw["k"] = k
         elif base in ("p", "precision"):
             kw.setdefault("k", 10)
+        elif base in ("recall", "success"):
+            kw.setdefault("k", None)  # no cut-off: the whole ranking
+        if base in ("dcg", "err"):
+            kw.pop("relevance_threshold", None)
+            kw.pop("empty", None)
 
         def metric(y_true, y_score, *, group=None, qid=None, sample_weight=None):
             return fn(y_true, y_score, group=group, qid=qid, sample_weight=sample_weight, **kw)
@@ -979,19 +1424,25 @@ def evaluate(
         k = (10 if base == "p" else 0) if k is None else k  # 0: the whole query
         if base == "map":
             _check_ap_ties(ties, k)
+        if base in ("success", "bpref", "err"):
+            _no_average_ties(ties, name)
         parsed.append((name, base, k))
     if not parsed:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
     r = _prepare(y_true, y_score, group, qid, sample_weight)
     items = list(dict.fromkeys((base, k) for _, base, k in parsed))  # each distinct (metric, k) computed once
-    g = _gains(r.y, gain, r.boundaries) if any(base == "ndcg" for base, _ in items) else None
+    g = _gains(r.y, gain, r.boundaries) if any(base in ("ndcg", "dcg") for base, _ in items) else None
+    p_stop = _stop_probabilities(r.y, None) if any(base == "err" for base, _ in items) else None
     rel = _relevant(r.y, relevance_threshold)
-    values, no_rel, no_gain = _run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm")
+    values, no_rel, no_gain = _run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
+                                   p_stop=p_stop)
     out = {}
     for name, base, k in parsed:
         v = values[items.index((base, k))]
         if base == "auc":
             out[name] = _auc_finish(v, r.qw, reduce)
+        elif base in ("dcg", "err"):  # defined (0) without relevant documents: no ``empty``
+            out[name] = _finish(v, np.zeros(len(v), dtype=bool), r.qw, reduce)
         else:
             is_empty = no_gain if base == "ndcg" else no_rel
             out[name] = _finish(*_apply_empty(v, is_empty, empty), r.qw, reduce)

@@ -1,0 +1,112 @@
+"""End to end, files to numbers: go.read_run + go.read_qrels + go.evaluate_run against (a) Python parsing +
+pytrec_eval.RelevanceEvaluator and (b) ranx Qrels.from_file/Run.from_file + evaluate, alternated.
+
+A synthetic run of 1M lines (10k queries x 100 documents, distinct scores: ranx orders ties with an unstable
+sort) and qrels of 40 judged documents per query (20 retrieved, 20 not). Writes the "runs" section of BENCHMARKS.md.
+
+    python scripts/bench_runs.py [--repeats 3] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import alternate, machine_info, median, publish  # noqa: E402
+
+METRICS = ("ndcg@10", "map", "recall@100", "mrr")
+PYTREC = {"ndcg_cut.10", "map", "recall.100", "recip_rank"}
+PYTREC_NAME = {"ndcg@10": "ndcg_cut_10", "map": "map", "recall@100": "recall_100", "mrr": "recip_rank"}
+
+
+def make_files(folder, nq=10_000, per=100, seed=0):
+    rng = np.random.default_rng(seed)
+    docs = np.argsort(rng.random((nq, 5000)), axis=1)[:, :per + 20]  # distinct documents per query
+    score = -np.sort(-rng.random((nq, per)), axis=1)
+    run, qrels = Path(folder) / "run.txt", Path(folder) / "qrels.txt"
+    q = np.repeat(np.arange(nq), per)
+    with open(run, "w") as f:
+        f.writelines(f"q{a} Q0 d{b} {r} {s!r} bench\n" for a, b, r, s in zip(
+            q.tolist(), docs[:, :per].ravel().tolist(), np.tile(np.arange(1, per + 1), nq).tolist(),
+            score.ravel().tolist()))
+    judged = np.concatenate((docs[:, :20], docs[:, per:per + 20]), axis=1)  # 20 retrieved, 20 not
+    rel = rng.integers(0, 3, size=judged.shape)
+    with open(qrels, "w") as f:
+        f.writelines(f"q{a} 0 d{b} {r}\n" for a, b, r in zip(
+            np.repeat(np.arange(nq), judged.shape[1]).tolist(), judged.ravel().tolist(), rel.ravel().tolist()))
+    return qrels, run
+
+
+def ours(qrels, run):
+    import gbm_objectives as go
+
+    return go.evaluate_run(go.read_qrels(qrels), go.read_run(run), metrics=METRICS).mean
+
+
+def pytrec(qrels, run):
+    import pytrec_eval
+
+    rd, qd = {}, {}
+    with open(run) as f:
+        for line in f:
+            q, _, d, _, s, _ = line.split()
+            rd.setdefault(q, {})[d] = float(s)
+    with open(qrels) as f:
+        for line in f:
+            q, _, d, r = line.split()
+            qd.setdefault(q, {})[d] = int(r)
+    res = pytrec_eval.RelevanceEvaluator(qd, PYTREC).evaluate(rd)
+    return {m: float(np.mean([v[PYTREC_NAME[m]] for v in res.values()])) for m in METRICS}
+
+
+def ranx_eval(qrels, run):
+    from ranx import Qrels, Run, evaluate
+
+    out = evaluate(Qrels.from_file(str(qrels), kind="trec"), Run.from_file(str(run), kind="trec"), list(METRICS))
+    return {m: float(v) for m, v in out.items()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        qrels, run = make_files(tmp)
+        values = {"ours": ours(qrels, run), "pytrec_eval": pytrec(qrels, run), "ranx": ranx_eval(qrels, run)}
+        worst = max(abs(values["ours"][m] - values[k][m]) for k in ("pytrec_eval", "ranx") for m in METRICS)
+        print("values", values, "max |difference|", worst, flush=True)
+        times = alternate({"ours": lambda: ours(qrels, run), "pytrec_eval": lambda: pytrec(qrels, run),
+                           "ranx": lambda: ranx_eval(qrels, run)}, repeats=args.repeats, warmup=0)
+    med = {k: median(v) for k, v in times.items()}
+    best_ref = min(med["pytrec_eval"], med["ranx"])
+    md = "\n".join([
+        "## TREC runs end to end (`scripts/bench_runs.py`)",
+        "",
+        f"Machine: {machine_info()}. Run of 1,000,000 lines (10,000 queries x 100 documents), qrels of 400,000 "
+        "lines; read both files and compute ndcg@10, map, recall@100, mrr. Medians of "
+        f"{args.repeats} alternated repeats (compilation excluded: numba's cache was warm).",
+        "",
+        "| pipeline | seconds | ours faster by |",
+        "|---|---|---|",
+        f"| go.read_run + go.read_qrels + go.evaluate_run | {med['ours']:.3f} | |",
+        f"| Python parsing + pytrec_eval.RelevanceEvaluator | {med['pytrec_eval']:.3f} | "
+        f"{med['pytrec_eval'] / med['ours']:.1f}x |",
+        f"| ranx Qrels/Run.from_file + evaluate | {med['ranx']:.3f} | {med['ranx'] / med['ours']:.1f}x |",
+        "",
+        f"Against the faster reference: {best_ref / med['ours']:.1f}x (target 10x). Largest difference of the four "
+        f"means against both references: {worst:.1e}.",
+    ])
+    publish("runs", md, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
