@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dcg
+from .metrics import dcg_score
 from ._validation import check_1d, check_position, check_positive_int
 from .segments import resolve_boundaries
 
@@ -80,7 +80,8 @@ def ips_dcg_score(clicks, y_score, position, propensity, *, group=None, qid=None
     boundaries = resolve_boundaries(len(c), group=group, qid=qid)
     gains = np.zeros(len(c))
     gains[clicked] = 1.0 / prop[pos[clicked]]
-    per_query = _dcg.dcg(gains, s, boundaries, k)
+    # the DCG of the metrics module with the inverse-propensity weighted clicks as linear gains, ties in input order
+    per_query = dcg_score(gains, s, group=np.diff(boundaries), k=k, gain="linear", ties="stable", reduce=None)
     if not average:
         return per_query
     return float(per_query.mean()) if len(per_query) else 0.0
