@@ -224,3 +224,49 @@ def test_estimators_fit_dask_and_predict_dask(client):
     features = [c for c in df.columns if c.startswith("f")]
     rk = god.DaskLambdaMART(objective="scratch", n_estimators=5).fit(ddf[features], ddf["label"], qid=ddf["qid"])
     assert isinstance(rk.predict(ddf[features]), dd.Series)
+
+
+def test_global_auc_is_exact_with_ties_across_partitions_and_weights(client):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    y = (rng.random(n) < 0.3).astype(float)
+    s = np.round(rng.normal(size=n) + y, 1)  # about 80 distinct scores: every tie spans many partitions
+    s[::7] = 0.0  # one value shared by a seventh of the rows
+    w = rng.random(n) * 2
+    w[::11] = 0.0
+    chunks = (1, 999, 0, 2500, 500, 2000)  # uneven, one single row, one empty
+    yd, sd, wd = (da.from_array(a, chunks=(chunks,)) for a in (y, s, w))
+    for weights in (None, w):
+        got = god.evaluate(yd, sd, metrics="global_auc", sample_weight=None if weights is None else wd)
+        want = roc_auc_score(y, s, sample_weight=weights)
+        assert got["global_auc"] == pytest.approx(want, abs=1e-12)
+        assert want == pytest.approx(go.auc_score(y, s, sample_weight=weights), abs=1e-12)
+    # all scores tied: one bucket, AUC 1/2; graded labels binarized at relevance_threshold as "auc"
+    flat = god.evaluate(yd, da.zeros(n, chunks=(chunks,)), metrics=["global_auc"])["global_auc"]
+    assert flat == 0.5
+    graded = np.round(rng.random(n) * 3)
+    got = god.evaluate(da.from_array(graded, chunks=(chunks,)), sd, metrics=["global_auc"], relevance_threshold=2)
+    assert got["global_auc"] == pytest.approx(roc_auc_score(graded >= 2, s), abs=1e-12)
+
+
+def test_global_auc_beside_per_query_metrics_and_its_errors(client):
+    df, X, y, group = _ranking_frame(seed=2)
+    rng = np.random.default_rng(5)
+    df["s"] = np.round(rng.normal(size=len(y)), 1)
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=3), qid="qid")
+    got = god.evaluate(ddf["label"], ddf["s"], qid=ddf["qid"], metrics=["ndcg@10", "global_auc", "auc"])
+    assert list(got) == ["ndcg@10", "global_auc", "auc"]
+    ordered = ddf.compute()
+    want = go.evaluate(ordered["label"].to_numpy(), ordered["s"].to_numpy(), qid=ordered["qid"].to_numpy(),
+                       metrics=["ndcg@10", "auc"])
+    assert got["auc"] == pytest.approx(want["auc"], abs=1e-12)
+    assert got["global_auc"] == pytest.approx(go.auc_score(y, df["s"].to_numpy(), relevance_threshold=1), abs=1e-12)
+    yd = da.from_array(np.array([0.0, 1.0, 1.0, 0.0]), chunks=2)
+    with pytest.raises(ValueError, match="qid is required for the per-query metrics"):
+        god.evaluate(yd, yd, metrics=["global_auc", "mrr"])
+    with pytest.raises(ValueError, match=r"partition 1: y_score must be finite; got nan at row 0"):
+        god.evaluate(yd, da.from_array(np.array([0.1, 0.2, np.nan, 0.3]), chunks=2), metrics="global_auc")
+    with pytest.raises(ValueError, match="global_auc is undefined when y_true has one class only"):
+        god.evaluate(da.ones(4, chunks=2), yd, metrics="global_auc")
