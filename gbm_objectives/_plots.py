@@ -49,7 +49,8 @@ def plot_learning_curve(result, path, reporter):
         ax.set_xlabel("round")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    if axes[0][0].get_legend_handles_labels()[0]:  # a --dask run without --valid/--test has no curve
+        axes[0][0].legend()
     fig.suptitle(f"{result['label']} ({result['backend']})")
     _save_png(fig, path)
     plt.close(fig)

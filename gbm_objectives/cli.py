@@ -305,10 +305,7 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     train_split = splits["train"]
     if len(train_split.y) < 2:
         raise UsageError(f"--train: {train_split.path} has {len(train_split.y)} row(s); training needs at least 2")
-    params = {"learning_rate": learning_rate, "seed": seed}
-    if num_leaves is not None:
-        params["num_leaves"] = num_leaves
-    params.update(engine_params or {})
+    params = _training_params(learning_rate, seed, num_leaves, engine_params)
     eval_kw = {}
     if early_stopping:
         valid = splits["valid"]
@@ -325,11 +322,28 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     except ParameterError as exc:
         raise UsageError(f"--param: {exc}") from None
     seconds = time.perf_counter() - t0
-    engine = get_backend(backend)
     if len(train_split.y) and np.ptp(result.predict_raw(train_split.X[:1000])) == 0 and rounds > 0:
         print(f"warning: no tree found a split ({len(train_split.y)} training rows, {train_split.X.shape[1]} "
               "features): the model predicts one constant; the engines need more rows than min_data_in_leaf "
               "(LightGBM) / min_child_weight (XGBoost) in every leaf", file=sys.stderr)
+    summary = _summarize(objective, result, splits, metrics, label=label, backend=backend, rounds=rounds,
+                         seconds=seconds, early_stopping=early_stopping, convention=convention, staged=staged)
+    return result, summary
+
+
+def _training_params(learning_rate, seed, num_leaves, engine_params):
+    params = {"learning_rate": learning_rate, "seed": seed}
+    if num_leaves is not None:
+        params["num_leaves"] = num_leaves
+    params.update(engine_params or {})
+    return params
+
+
+def _summarize(objective, result, splits, metrics, *, label, backend, rounds, seconds, early_stopping, convention,
+               staged):
+    """The ``metrics.json`` dict of a trained ``result``: every metric on every (local) split, final and per round."""
+    reference = _reference(objective)
+    engine = get_backend(backend)
     trained = engine.num_rounds(result.booster)
     history = None
     if early_stopping:
@@ -372,7 +386,7 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     summary["final"] = final
     if staged:
         summary["per_round"] = per_round
-    return result, summary
+    return summary
 
 
 # ==============================================================================================================
@@ -512,16 +526,95 @@ def _metric_names_for(args, objective):
 def cmd_train(args):
     reporter = Reporter(args.quiet)
     params, out = _prepare_training(args, [args.objective])
-    splits = _load_splits(args, reporter)
-    objective, engine_params, _ = build_objective(args.objective, args.backend, params,
-                                                  n_classes=_n_classes(splits["train"].y))
+    if args.dask:
+        result, summary, splits, feature_names = _train_dask(args, params, reporter)
+    else:
+        splits = _load_splits(args, reporter)
+        objective, engine_params, _ = build_objective(args.objective, args.backend, params,
+                                                      n_classes=_n_classes(splits["train"].y))
+        names = _metric_names_for(args, objective)
+        result, summary = train_one(objective, splits, label=args.objective, engine_params=engine_params,
+                                    metric_names=names, **_training_kwargs(args, reporter))
+        feature_names = splits["train"].feature_names
+    _write_training(args, out, result, summary, splits, feature_names, reporter)
+    return EXIT_OK
+
+
+def _train_dask(args, params, reporter):
+    """``train --dask``: the training files are read as partitions on the cluster (:func:`gbm_objectives.dask.
+    train_files`); ``--valid``/``--test`` are read here and scored here, as in a local run."""
+    try:
+        import gbm_objectives.dask as god
+    except ImportError as exc:
+        raise UsageError(f"--dask: needs dask[distributed] (pip install 'gbm-objectives[dask]'): {exc}") from None
+    try:
+        god.parse_local(args.dask)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    objective, engine_params, _ = build_objective(args.objective, args.backend, params)
+    reference = _reference(objective)
+    if reference.task == "ranking" and not args.group:
+        raise UsageError(f"--group: ranking objective {args.objective!r} needs the query column of --train (--group COL)")
+    try:  # the columns, before any cluster starts (Parquet: metadata only)
+        _, label_column, features = god.read_files(args.train, label=args.label, group=args.group)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"--train: {exc}") from None
+    splits = {}
+    for name, option in (("valid", "--valid"), ("test", "--test")):
+        path = getattr(args, name, None)
+        if path:
+            splits[name] = _load_split(name, option, path, reporter, features=features, label=label_column,
+                                       group=args.group)
+    _check_task(objective, args.objective, splits)
     names = _metric_names_for(args, objective)
-    result, summary = train_one(objective, splits, label=args.objective, engine_params=engine_params,
-                                metric_names=names, **_training_kwargs(args, reporter))
+    metrics = _resolve_metrics(names, objective, args.convention)
+    if args.early_stopping:
+        from ._partitioned import check_summable
+
+        try:
+            check_summable(metrics[0], reference)
+        except ValueError as exc:
+            raise UsageError(f"--early-stopping with --dask: {exc}") from None
+    rounds = args.rounds
+    params = _training_params(args.learning_rate, args.seed, args.num_leaves, engine_params)
+    eval_set = [(splits["valid"].X, splits["valid"].y, splits["valid"].group)] if args.early_stopping else []
+    reporter.log(f"training {args.objective} on {args.backend} over Dask ({args.dask}): {rounds} rounds, "
+                 f"learning rate {args.learning_rate}")
+    t0 = time.perf_counter()
+    try:
+        with god.connect(args.dask) as client:
+            trained = god.train_files(client, objective, args.train, label=label_column, group=args.group,
+                                      backend=args.backend, params=params, num_boost_round=rounds, metrics=metrics,
+                                      eval_set=eval_set, early_stopping_rounds=args.early_stopping)
+    except ParameterError as exc:
+        raise UsageError(f"--param: {exc}") from None
+    seconds = time.perf_counter() - t0  # training and the training split's metrics on the cluster
+    result = trained.result.to_local()
+    summary = _summarize(objective, result, splits, metrics, label=args.objective, backend=args.backend,
+                         rounds=rounds, seconds=seconds, early_stopping=args.early_stopping,
+                         convention=args.convention, staged=True)
+    summary["dask"] = {"scheduler": args.dask, "train_partitions": trained.data["partitions"]}
+    summary["data"] = {"train": trained.data, **summary["data"]}
+    summary["final"] = {"train": trained.final, **summary["final"]}
+    summary["computed"] = {"train": trained.computed,
+                           **{name: "client: read and scored locally" for name in splits}}
+    if "per_round" in summary:
+        summary["computed"]["per_round"] = "valid/test only (the training split is scored once, at the kept round)"
+    return result, summary, {"train": _SplitInfo(trained.data), **splits}, trained.feature_names
+
+
+class _SplitInfo:
+    """The training split of a --dask run: only what the output writer needs (it stays on the cluster)."""
+
+    def __init__(self, data):
+        self.data, self.zero_based = data, None
+
+
+def _write_training(args, out, result, summary, splits, feature_names, reporter):
     meta = {"label_column": args.label, "group_column": args.group, "metrics": summary["metrics"],
             "convention": args.convention, "letor_zero_based": splits["train"].zero_based}
     with output_directory(out, reporter) as tmp:
-        save_model(tmp / "model", result, feature_names=splits["train"].feature_names, metadata=meta)
+        save_model(tmp / "model", result, feature_names=feature_names, metadata=meta)
         atomic_write_json(tmp / "metrics.json", summary)
         plotted = plot_learning_curve(summary, tmp / "learning_curve.png", reporter)
     print(_final_table(summary))
@@ -530,7 +623,6 @@ def cmd_train(args):
     reporter.log(f"trained {args.objective} on {args.backend} in {summary['train_seconds']:.2f} s{note}")
     reporter.log(f"wrote {out / 'model'}/, {out / 'metrics.json'}"
                  + (f", {out / 'learning_curve.png'}" if plotted else ""))
-    return EXIT_OK
 
 
 def _evaluate_runs(args):
@@ -883,6 +975,10 @@ def build_parser():
 
     p = sub.add_parser("train", help="train one objective; write the model, metrics.json and learning_curve.png")
     _training_options(p, multi_objective=False)
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N (a LocalCluster of "
+                        "N single-thread workers, closed at the end); --train is then a Parquet folder, a "
+                        "Parquet/CSV file or a glob of them, read as partitions (ranking: query-aligned by --group)")
     _common(p)
     p.set_defaults(func=cmd_train)
 

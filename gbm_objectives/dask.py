@@ -34,6 +34,7 @@ trees; the price is training the rounds after the stop.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import dask
@@ -57,7 +58,7 @@ from .training import (
 )
 
 __all__ = ["partition_by_query", "train", "DaskTrainResult", "evaluate", "DaskGBMClassifier", "DaskGBMRegressor",
-           "DaskLambdaMART"]
+           "DaskLambdaMART", "GLOBAL_AUC", "connect", "read_files", "train_files", "FilesResult"]
 
 _DASK_BACKENDS = {"lightgbm": "gbm_objectives.adapters.lightgbm_dask",
                   "xgboost": "gbm_objectives.adapters.xgboost_dask"}
@@ -551,20 +552,36 @@ def _part_eval(y, s, q, names, opts, w):
     return {name: P.query_sums(values[name], sizes, w) for name in names}
 
 
-def evaluate(y_true, y_score, *, qid, metrics=("ndcg@10", "mrr", "map", "auc"), convention="lightgbm",
+def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "auc"), convention="lightgbm",
              sample_weight=None, **options):
-    """:func:`gbm_objectives.evaluate` on Dask collections partitioned by query, from per-partition sums.
+    """:func:`gbm_objectives.evaluate` on Dask collections partitioned by query, from per-partition sums; and the
+    exact global ROC AUC (``"global_auc"``), computed on the cluster.
 
     Each partition computes the per-query values of its (whole) queries and returns their sum and count (or query
     weight); the client adds them up. ``"auc"`` is the per-query AUC averaged over queries with both classes,
     exactly as :func:`gbm_objectives.evaluate`. Equal to ``go.evaluate`` on the concatenated arrays up to the
     order of the final sums.
 
+    ``"global_auc"`` is the ROC AUC over all rows, ignoring queries (:func:`gbm_objectives.auc_score` with
+    ``average="global"``, equal to :func:`sklearn.metrics.roc_auc_score`), exact (Mann-Whitney, ties counted 1/2,
+    row weights):
+
+    .. math:: \\mathrm{AUC} = \\frac{\\sum_{i \\in P} \\sum_{j \\in N} w_i w_j ([s_i > s_j] + \\tfrac12 [s_i = s_j])}
+              {W_P W_N}
+
+    with positives ``y_true >= relevance_threshold`` (default 1, as ``"auc"``). It does not need query-aligned
+    partitions (nor ``qid``) and never collects the scores on the client: every partition cuts its rows into score
+    buckets at edges chosen from a few score quantiles per partition (a bucket is a function of the score alone,
+    so tied scores never straddle two buckets), the buckets are shuffled so that bucket ``b`` gathers its rows
+    from every partition, and each bucket returns three numbers, ``(sum over its positives of w_i (W_N(s < s_i) +
+    W_N(s = s_i) / 2), W_P, W_N)``; the client adds ``W_P(b) * (negative weight of the buckets below b)`` to each.
+
     Parameters
     ----------
     y_true, y_score, qid, sample_weight : Dask Series or Arrays with the same partitions
+        ``qid`` may be omitted when ``metrics`` is only ``"global_auc"``.
     metrics, convention, **options : as :func:`gbm_objectives.evaluate` (``gain``, ``ties``, ``empty``,
-        ``relevance_threshold``)
+        ``relevance_threshold``), plus ``"global_auc"``
 
     Returns
     -------
@@ -574,24 +591,304 @@ def evaluate(y_true, y_score, *, qid, metrics=("ndcg@10", "mrr", "map", "auc"), 
     from .metrics import parse_metric
 
     names = [metrics] if isinstance(metrics, str) else list(metrics)
-    for name in names:
+    per_query = [name for name in names if name != GLOBAL_AUC]
+    for name in per_query:
         parse_metric(name)
-    yb, sb, qb = _blocks(y_true, "y_true"), _blocks(y_score, "y_score"), _blocks(qid, "qid")
+    yb, sb = _blocks(y_true, "y_true"), _blocks(y_score, "y_score")
+    qb = _blocks(qid, "qid") if qid is not None else None
+    if qb is None and per_query:
+        raise ValueError(f"qid is required for the per-query metrics {per_query} (only {GLOBAL_AUC!r} takes none)")
     wb = _blocks(sample_weight, "sample_weight") if sample_weight is not None else [None] * len(yb)
     for label, blocks in (("y_score", sb), ("qid", qb), ("sample_weight", wb)):
-        if len(blocks) != len(yb):
+        if blocks is not None and len(blocks) != len(yb):
             raise ValueError(f"{label} has {len(blocks)} partitions but y_true has {len(yb)}")
-    layouts = dask.compute(*[delayed(_part_ids)(q) for q in qb])
-    _check_queries([(0, ids, None) for ids in layouts], "evaluate")
-    opts = {"convention": convention, **options}
-    parts = dask.compute(*[delayed(_part_eval)(y, s, q, names, opts, w) for y, s, q, w in zip(yb, sb, qb, wb)])
-    return {name: P.reduce_metric_sums(name, [p[name] for p in parts]) for name in names}
+    out = {}
+    if per_query:
+        layouts = dask.compute(*[delayed(_part_ids)(q) for q in qb])
+        _check_queries([(0, ids, None) for ids in layouts], "evaluate")
+        opts = {"convention": convention, **options}
+        parts = dask.compute(*[delayed(_part_eval)(y, s, q, per_query, opts, w)
+                               for y, s, q, w in zip(yb, sb, qb, wb)])
+        out = {name: P.reduce_metric_sums(name, [p[name] for p in parts]) for name in per_query}
+    if GLOBAL_AUC in names:
+        out[GLOBAL_AUC] = _global_auc(yb, sb, wb, options.get("relevance_threshold", 1))
+    return {name: out[name] for name in names}
 
 
 def _part_ids(q):
     return np.unique(_np1(q))
 
 
+# ---- exact global AUC on the cluster -------------------------------------------------------------------------------
+#: The metric name of :func:`evaluate` for the global (not per-query) ROC AUC.
+GLOBAL_AUC = "global_auc"
+
+
+def _auc_rows(i, y, s, w, threshold):
+    """One partition as ``(scores, positive 0/1, weights)``, validated (the row index named is within partition i)."""
+    from ._validation import fmt
+    from .metrics import _auc_positive
+
+    y = _np1(y).astype(np.float64)
+    s = _np1(s).astype(np.float64)
+    if len(s) != len(y):
+        raise ValueError(f"partition {i}: y_score has {len(s)} rows but y_true has {len(y)}")
+    bad = ~np.isfinite(s)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"partition {i}: y_score must be finite; got {fmt(s[j])} at row {j}")
+    try:
+        pos = _auc_positive(y, threshold).astype(np.float64)
+    except ValueError as exc:
+        raise ValueError(f"partition {i}: {exc}") from None
+    if w is None:
+        w = np.ones(len(y))
+    else:
+        w = _np1(w).astype(np.float64)
+        if len(w) != len(y):
+            raise ValueError(f"partition {i}: sample_weight has {len(w)} rows but y_true has {len(y)}")
+        bad = ~(np.isfinite(w) & (w >= 0))
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"partition {i}: sample_weight must be finite and non-negative; got {fmt(w[j])} at "
+                             f"row {j}")
+    return s + 0.0, pos, w  # + 0.0: -0.0 -> 0.0 (equal anyway for searchsorted and sort)
+
+
+def _auc_sample(rows, points):
+    """``points`` score quantiles of one partition (the only scores the client sees: to place bucket edges)."""
+    s = rows[0]
+    return np.quantile(s, np.linspace(0, 1, points)) if len(s) else np.zeros(0)
+
+
+def _auc_split(rows, edges):
+    """The partition's rows cut into score buckets ``searchsorted(edges, s, "right")``: a bucket is a function of
+    the score value alone, so equal scores always land in the same bucket."""
+    s, pos, w = rows
+    b = np.searchsorted(edges, s, side="right")
+    order = np.argsort(b, kind="stable")
+    cuts = np.searchsorted(b[order], np.arange(len(edges) + 1), side="left")
+    cuts = np.append(cuts, len(s))
+    return tuple((s[order[a:c]], pos[order[a:c]], w[order[a:c]]) for a, c in zip(cuts[:-1], cuts[1:]))
+
+
+def _auc_bucket(pieces):
+    """``(sum over positives i of w_i (W_neg(s < s_i) + W_neg(s = s_i) / 2), W_pos, W_neg)`` inside one bucket
+    (``pieces``: its rows from every partition)."""
+    s = np.concatenate([p[0] for p in pieces])
+    pos = np.concatenate([p[1] for p in pieces])
+    w = np.concatenate([p[2] for p in pieces])
+    if len(s) == 0:
+        return 0.0, 0.0, 0.0
+    order = np.argsort(s, kind="stable")
+    s, wp, wn = s[order], (w * pos)[order], (w * (1.0 - pos))[order]
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    wp_u, wn_u = np.add.reduceat(wp, starts), np.add.reduceat(wn, starts)
+    below = np.cumsum(wn_u) - wn_u
+    return float(np.sum(wp_u * (below + 0.5 * wn_u))), float(wp_u.sum()), float(wn_u.sum())
+
+
+def _global_auc(yb, sb, wb, threshold, n_buckets=None, points=64):
+    """The exact global ROC AUC of row-aligned partitions, computed on the cluster (see :func:`evaluate`)."""
+    rows = dask.persist(*[delayed(_auc_rows)(i, y, s, w, threshold) for i, (y, s, w) in enumerate(zip(yb, sb, wb))])
+    samples = dask.compute(*[delayed(_auc_sample)(r, points) for r in rows])
+    sample = np.concatenate([np.asarray(x, dtype=np.float64) for x in samples])
+    n_buckets = n_buckets or max(1, len(rows))
+    if len(sample) == 0:
+        raise ValueError(f"{GLOBAL_AUC}: y_true is empty")
+    edges = np.unique(np.quantile(sample, np.linspace(0, 1, n_buckets + 1)[1:-1]))
+    pieces = [delayed(_auc_split, nout=len(edges) + 1)(r, edges) for r in rows]  # the shuffle: bucket j gets
+    buckets = dask.compute(*[delayed(_auc_bucket)([p[j] for p in pieces]) for j in range(len(edges) + 1)])  # its rows
+    numerator, w_pos, w_neg = 0.0, 0.0, 0.0
+    for inner, wp, wn in buckets:  # bucket j's positives beat every negative of the buckets before it
+        numerator += inner + wp * w_neg
+        w_pos += wp
+        w_neg += wn
+    if not (w_pos > 0 and w_neg > 0):
+        raise ValueError(f"{GLOBAL_AUC} is undefined when y_true has one class only (or one class has zero weight); "
+                         f"got positive weight {w_pos:g} and negative weight {w_neg:g}")
+    return numerator / (w_pos * w_neg)
+
+
+
+
+# ---- files: the CLI's front end (gbm-objectives train --dask) ------------------------------------------------------
+_LABEL_CANDIDATES = ("label", "y", "target", "relevance")  # as gbm_objectives.datasets.load_table
+
+
+@contextlib.contextmanager
+def connect(address):
+    """A ``distributed.Client`` for ``address``: ``"local:N"`` starts a ``LocalCluster(n_workers=N,
+    threads_per_worker=1)`` that is closed on exit; anything else is a scheduler address (the cluster is left
+    running, only the client is closed)."""
+    from distributed import Client, LocalCluster
+
+    n = parse_local(address)
+    if n is None:
+        with Client(address) as client:
+            yield client
+        return
+    import logging
+
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def parse_local(address):
+    """``N`` for ``"local:N"`` (N >= 1), None for a scheduler address; ValueError naming a bad value."""
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"--dask: expected a scheduler address or local:N; got {address!r}")
+    if not address.startswith("local:"):
+        return None
+    n = address[len("local:"):]
+    if not n.isdigit() or int(n) < 1:
+        raise ValueError(f"--dask: local:N needs a positive number of workers; got {address!r}")
+    return int(n)
+
+
+def read_files(path, *, label=None, group=None, blocksize="64MB"):
+    """A Dask DataFrame over ``path``: a Parquet folder, a Parquet/CSV/TSV file, or a glob of such files (one or
+    more partitions per file). Returns ``(ddf, label, feature_columns)``; features are every other numeric column
+    but ``group``, read as float32 as :func:`gbm_objectives.datasets.load_table` does."""
+    import glob
+    import os
+
+    path = str(path)
+    if os.path.isdir(path):
+        files, fmt = [path], "parquet"
+    else:
+        files = sorted(glob.glob(path)) if glob.has_magic(path) else ([path] if os.path.isfile(path) else [])
+        if not files:
+            raise ValueError(f"no such file, folder or matching files: {path!r}")
+        kinds = {_file_format(f) for f in files}
+        if len(kinds) != 1:
+            raise ValueError(f"{path!r} matches files of several formats ({', '.join(sorted(kinds))}); use one")
+        fmt = kinds.pop()
+    try:
+        if fmt == "parquet":
+            ddf = dd.read_parquet(files if len(files) > 1 else files[0])
+        else:
+            sep = "\t" if files[0].lower().removesuffix(".gz").endswith(".tsv") else ","
+            ddf = dd.read_csv(files, sep=sep, blocksize=None if files[0].endswith(".gz") else blocksize)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    columns = [str(c) for c in ddf.columns]
+    if label is None:
+        label = next((c for c in _LABEL_CANDIDATES if c in columns), None)
+        if label is None:
+            raise ValueError(f"{path}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are "
+                             f"{columns}")
+    for what, col in (("label", label), ("group", group)):
+        if col is not None and col not in columns:
+            raise ValueError(f"{path}: missing {what} column {col!r}; columns are {columns}")
+    features = [c for c in columns if c not in (label, group)]
+    if not features:
+        raise ValueError(f"{path}: no feature columns (columns are {columns})")
+    for col in features + [label]:
+        if not (pd.api.types.is_numeric_dtype(ddf[col].dtype) or pd.api.types.is_bool_dtype(ddf[col].dtype)):
+            raise ValueError(f"{path}: column {col!r} is not numeric (dtype {ddf[col].dtype})")
+    return ddf, label, features
+
+
+def _file_format(name):
+    low = name.lower().removesuffix(".gz")
+    if low.endswith((".parquet", ".pq")):
+        return "parquet"
+    if low.endswith((".csv", ".tsv")):
+        return "csv"
+    raise ValueError(f"{name}: --dask reads Parquet (.parquet) or CSV/TSV (.csv, .tsv) files; got {name!r}")
+
+
+def _part_row_sums(metric, reference, y, raw):
+    y = _np1(y).astype(np.float64)
+    raw = np.asarray(raw.to_numpy() if hasattr(raw, "to_numpy") else raw, dtype=np.float64)
+    return P.part_metric_sums(metric, reference, y, raw)
+
+
+def _frame_layout(q):
+    q = _np1(q)
+    return len(q), len(np.unique(q)) if len(q) else 0
+
+
+class FilesResult:
+    """What :func:`train_files` returns: ``result`` (a :class:`DaskTrainResult`), ``feature_names``, ``data``
+    (rows, features, queries, partitions, path), ``final`` (the training split's metrics, computed on the cluster;
+    None where a metric does not decompose over partitions) and ``computed`` (metric -> where and how)."""
+
+    def __init__(self, result, feature_names, data, final, computed):
+        self.result, self.feature_names, self.data, self.final, self.computed = (result, feature_names, data, final,
+                                                                                 computed)
+
+
+def train_files(client, objective, path, *, label=None, group=None, backend="lightgbm", params=None,
+                num_boost_round=100, metrics=(), eval_set=(), early_stopping_rounds=None):
+    """Train on files read as partitions (:func:`read_files`), then score the training data on the cluster.
+
+    Ranking objectives get query-aligned partitions (:func:`partition_by_query` on ``group``). Training goes
+    through :func:`train`. ``metrics`` (:class:`gbm_objectives.scoring.Metric`) are computed on the training data
+    on the cluster where they decompose over partitions: the ranking family with :func:`evaluate` (per-query sums),
+    ``auc`` of a binary objective as :func:`evaluate`'s exact ``"global_auc"``, means over rows (logloss, rmse...)
+    from per-partition sums; the others (``pr_auc``...) are None.
+
+    Parameters
+    ----------
+    eval_set : sequence of (X, y, group_sizes) local arrays
+        Small evaluation sets (one partition each), for ``early_stopping_rounds`` on the first metric.
+    Other parameters : as :func:`train`; ``label``/``group`` name the columns.
+
+    Returns
+    -------
+    FilesResult
+    """
+    obj = resolve_objective(objective, None)
+    reference = obj.reference if isinstance(obj, NativeObjective) else obj
+    ranking = reference.task == "ranking"
+    ddf, label, features = read_files(path, label=label, group=group)
+    if ranking and group is None:
+        raise ValueError(f"ranking objective {reference.name!r} needs query ids: name the query column (group)")
+    metrics = list(metrics)
+    if early_stopping_rounds:
+        P.check_summable(metrics[0], reference)
+    if ranking:  # persisted: one shuffle, whose partitions every column below shares
+        ddf = client.persist(partition_by_query(ddf, qid=group))
+    X = ddf[features].astype(np.float32)
+    y = ddf[label].astype(np.float64)
+    evals, eval_qid = [], []
+    for Xv, yv, gv in eval_set:
+        evals.append((da.from_array(np.asarray(Xv, dtype=np.float64), chunks=(len(yv), -1)),
+                      da.from_array(np.asarray(yv, dtype=np.float64), chunks=len(yv))))
+        eval_qid.append(None if gv is None else
+                        da.from_array(np.repeat(np.arange(len(gv)), np.asarray(gv, dtype=np.int64)), chunks=len(yv)))
+    result = train(client, obj, X, y, backend=backend, qid=ddf[group] if ranking else None, params=params,
+                   num_boost_round=num_boost_round, eval_set=evals, eval_qid=eval_qid if ranking else (),
+                   metric=metrics[:1] if early_stopping_rounds else None, early_stopping_rounds=early_stopping_rounds)
+    scores = result.predict_raw(X)
+    counts = dask.compute(*[delayed(_frame_layout)(q) for q in (ddf[group] if ranking else y).to_delayed()])
+    data = {"path": str(path), "rows": int(sum(c[0] for c in counts)), "features": len(features),
+            "partitions": int(ddf.npartitions)}
+    if ranking:
+        data["queries"] = int(sum(c[1] for c in counts))
+    final, computed = {}, {}
+    for m in metrics:
+        if m.ranking_name is not None:
+            final[m.name] = evaluate(y, scores, qid=ddf[group], metrics=[m.ranking_name], **m.options)[m.ranking_name]
+            computed[m.name] = "cluster: god.evaluate, per-partition sums over whole queries"
+        elif m.name == "auc" and reference.task == "binary":
+            final[m.name] = evaluate(y, scores, metrics=[GLOBAL_AUC])[GLOBAL_AUC]
+            computed[m.name] = "cluster: god.evaluate global_auc, exact (score buckets shuffled across partitions)"
+        else:
+            try:
+                P.check_summable(m, reference)
+            except ValueError:
+                final[m.name] = None
+                computed[m.name] = "not computed: does not decompose over partitions"
+                continue
+            sums = dask.compute(*[delayed(_part_row_sums)(m, reference, yp, sp)
+                                  for yp, sp in zip(y.to_delayed(), scores.to_delayed())])
+            final[m.name] = P.reduce_metric_sums(m.name, sums)
+            computed[m.name] = "cluster: per-partition sums over rows"
+    return FilesResult(result, features, data, final, computed)
 
 
 # ---- estimators --------------------------------------------------------------------------------------------------

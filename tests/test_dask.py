@@ -224,3 +224,156 @@ def test_estimators_fit_dask_and_predict_dask(client):
     features = [c for c in df.columns if c.startswith("f")]
     rk = god.DaskLambdaMART(objective="scratch", n_estimators=5).fit(ddf[features], ddf["label"], qid=ddf["qid"])
     assert isinstance(rk.predict(ddf[features]), dd.Series)
+
+
+def test_global_auc_is_exact_with_ties_across_partitions_and_weights(client):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    y = (rng.random(n) < 0.3).astype(float)
+    s = np.round(rng.normal(size=n) + y, 1)  # about 80 distinct scores: every tie spans many partitions
+    s[::7] = 0.0  # one value shared by a seventh of the rows
+    w = rng.random(n) * 2
+    w[::11] = 0.0
+    chunks = (1, 999, 0, 2500, 500, 2000)  # uneven, one single row, one empty
+    yd, sd, wd = (da.from_array(a, chunks=(chunks,)) for a in (y, s, w))
+    for weights in (None, w):
+        got = god.evaluate(yd, sd, metrics="global_auc", sample_weight=None if weights is None else wd)
+        want = roc_auc_score(y, s, sample_weight=weights)
+        assert got["global_auc"] == pytest.approx(want, abs=1e-12)
+        assert want == pytest.approx(go.auc_score(y, s, sample_weight=weights), abs=1e-12)
+    # all scores tied: one bucket, AUC 1/2; graded labels binarized at relevance_threshold as "auc"
+    flat = god.evaluate(yd, da.zeros(n, chunks=(chunks,)), metrics=["global_auc"])["global_auc"]
+    assert flat == 0.5
+    graded = np.round(rng.random(n) * 3)
+    got = god.evaluate(da.from_array(graded, chunks=(chunks,)), sd, metrics=["global_auc"], relevance_threshold=2)
+    assert got["global_auc"] == pytest.approx(roc_auc_score(graded >= 2, s), abs=1e-12)
+
+
+def test_global_auc_beside_per_query_metrics_and_its_errors(client):
+    df, X, y, group = _ranking_frame(seed=2)
+    rng = np.random.default_rng(5)
+    df["s"] = np.round(rng.normal(size=len(y)), 1)
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=3), qid="qid")
+    got = god.evaluate(ddf["label"], ddf["s"], qid=ddf["qid"], metrics=["ndcg@10", "global_auc", "auc"])
+    assert list(got) == ["ndcg@10", "global_auc", "auc"]
+    ordered = ddf.compute()
+    want = go.evaluate(ordered["label"].to_numpy(), ordered["s"].to_numpy(), qid=ordered["qid"].to_numpy(),
+                       metrics=["ndcg@10", "auc"])
+    assert got["auc"] == pytest.approx(want["auc"], abs=1e-12)
+    assert got["global_auc"] == pytest.approx(go.auc_score(y, df["s"].to_numpy(), relevance_threshold=1), abs=1e-12)
+    yd = da.from_array(np.array([0.0, 1.0, 1.0, 0.0]), chunks=2)
+    with pytest.raises(ValueError, match="qid is required for the per-query metrics"):
+        god.evaluate(yd, yd, metrics=["global_auc", "mrr"])
+    with pytest.raises(ValueError, match=r"partition 1: y_score must be finite; got nan at row 0"):
+        god.evaluate(yd, da.from_array(np.array([0.1, 0.2, np.nan, 0.3]), chunks=2), metrics="global_auc")
+    with pytest.raises(ValueError, match="global_auc is undefined when y_true has one class only"):
+        god.evaluate(da.ones(4, chunks=2), yd, metrics="global_auc")
+
+
+# ---- gbm-objectives train --dask -------------------------------------------------------------------------------------
+def _ranking_parquet(tmp_path):
+    """Three Parquet files of whole queries (the partitions) and the same rows in one file (the local run).
+
+    Features on 8 quantile levels, as in ``_binary_data``: every file holds every level, so LightGBM's bins are
+    the same whichever worker computes them, and data-parallel training can match the local trees."""
+    X, y, q = make_ranking(n_queries=90, docs_per_query=(5, 30), n_features=6, seed=0)
+    edges = np.quantile(X, np.linspace(0, 1, 9)[1:-1], axis=0)
+    X = np.stack([np.searchsorted(edges[:, j], X[:, j]) for j in range(X.shape[1])], axis=1).astype(np.float64)
+    df = pd.DataFrame(X.astype(np.float32), columns=[f"f{j}" for j in range(6)]).assign(label=y, qid=q * 3 + 1)
+    (tmp_path / "parts").mkdir()
+    cuts = np.searchsorted(q, [0, 30, 60, q.max() + 1])
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        df.iloc[a:b].to_parquet(tmp_path / "parts" / f"part{i}.parquet")
+    df.to_parquet(tmp_path / "all.parquet")
+    return df
+
+
+def _cli_scores(out, df):
+    model = go.load_model(out / "model")
+    raw = model.predict_raw(df[[f"f{j}" for j in range(6)]].to_numpy())
+    ndcg = go.evaluate(df["label"].to_numpy(), raw, qid=df["qid"].to_numpy(), metrics=["ndcg@10"])["ndcg@10"]
+    return raw, ndcg
+
+
+def test_cli_train_dask_one_partition_is_bitwise_the_local_run(client, tmp_path, monkeypatch):
+    """One file = one partition = one LightGBM machine: the same bins, the same trees as the local run."""
+    import json
+    from contextlib import contextmanager
+
+    from gbm_objectives.cli import main
+
+    df = _ranking_parquet(tmp_path)
+
+    @contextmanager
+    def module_client(address):  # the module's LocalCluster instead of starting one per test
+        assert address == "tcp://module-cluster"
+        yield client
+
+    monkeypatch.setattr(god, "connect", module_client)
+    common = ["--label", "label", "--group", "qid", "--objective", "lambdarank", "--rounds", "8", "--num-leaves", "7",
+              "--quiet", "--threads", "1"]
+    assert main(["train", "--train", str(tmp_path / "all.parquet"), *common, "--out", str(tmp_path / "local")]) == 0
+    assert main(["train", "--dask", "tcp://module-cluster", "--train", str(tmp_path / "all.parquet"), *common,
+                 "--out", str(tmp_path / "dask")]) == 0
+    raw_local, ndcg_local = _cli_scores(tmp_path / "local", df)
+    raw_dask, ndcg_dask = _cli_scores(tmp_path / "dask", df)
+    np.testing.assert_array_equal(raw_dask, raw_local)
+    local = json.loads((tmp_path / "local" / "metrics.json").read_text())
+    dask_m = json.loads((tmp_path / "dask" / "metrics.json").read_text())
+    for name in local["metrics"]:  # the train split: the cluster's per-partition sums vs the local pass
+        assert dask_m["final"]["train"][name] == pytest.approx(local["final"]["train"][name], abs=1e-12)
+    assert dask_m["computed"]["train"]["ndcg@10"].startswith("cluster")
+    assert dask_m["data"]["train"]["queries"] == 90 and dask_m["data"]["train"]["partitions"] == 1
+    assert (tmp_path / "dask" / "learning_curve.png").exists()
+
+
+def test_cli_train_dask_local_cluster_on_a_glob_of_files(tmp_path):
+    """``--dask local:2`` on three files over two workers: data-parallel LightGBM with the local run's bins (see
+    ``_ranking_parquet``) sums the same histograms in another order, so the raw scores agree to 1e-6 (the bound
+    of the pointwise parity test) and NDCG@10 to 1e-9 (no near-tie reorders)."""
+    import json
+
+    from gbm_objectives.cli import main
+
+    df = _ranking_parquet(tmp_path)
+    valid = tmp_path / "all.parquet"
+    common = ["--label", "label", "--group", "qid", "--objective", "lambdarank", "--rounds", "8", "--num-leaves", "7",
+              "--quiet", "--threads", "1", "--valid", str(valid)]
+    assert main(["train", "--train", str(valid), *common, "--out", str(tmp_path / "local")]) == 0
+    assert main(["train", "--dask", "local:2", "--train", str(tmp_path / "parts" / "*.parquet"), *common,
+                 "--out", str(tmp_path / "dask")]) == 0
+    raw_local, ndcg_local = _cli_scores(tmp_path / "local", df)
+    raw_dask, ndcg_dask = _cli_scores(tmp_path / "dask", df)
+    assert np.abs(raw_dask - raw_local).max() <= 1e-6
+    assert ndcg_dask == pytest.approx(ndcg_local, abs=1e-9)
+    summary = json.loads((tmp_path / "dask" / "metrics.json").read_text())
+    assert summary["data"]["train"]["partitions"] == 3 and summary["computed"]["valid"].startswith("client")
+    assert summary["final"]["valid"]["ndcg@10"] == pytest.approx(ndcg_dask, abs=1e-12)
+
+
+def test_cli_train_dask_input_errors_exit_2_before_training(tmp_path, capsys):
+    from gbm_objectives.cli import main
+
+    _ranking_parquet(tmp_path)
+    base = ["train", "--objective", "lambdarank", "--out", str(tmp_path / "o"), "--quiet"]
+    cases = [(["--dask", "local:0", "--train", str(tmp_path / "all.parquet"), "--group", "qid"],
+              "local:N needs a positive number of workers; got 'local:0'"),
+             (["--dask", "local:2", "--train", str(tmp_path / "all.parquet")], "--group: ranking objective"),
+             (["--dask", "local:2", "--train", str(tmp_path / "nope*.parquet"), "--group", "qid"],
+              "--train: no such file, folder or matching files"),
+             (["--dask", "local:2", "--train", str(tmp_path / "all.parquet"), "--group", "query"],
+              "missing group column 'query'")]
+    for argv, message in cases:
+        assert main(base + argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_importing_the_cli_does_not_import_dask():
+    import subprocess
+    import sys
+
+    code = "import sys, gbm_objectives.cli; print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
