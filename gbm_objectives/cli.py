@@ -40,14 +40,11 @@ True
 from __future__ import annotations
 
 import argparse
-import contextlib
 import inspect
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,10 +53,11 @@ import numpy as np
 from . import datasets as _datasets
 from ._plots import plot_compare, plot_learning_curve
 from ._progress import Reporter
-from .adapters import ParameterError, get_backend, owned_parameter
-from .model_io import _objective_meta, atomic_write_bytes, atomic_write_json, jsonable, save_model
+from .adapters import ParameterError, owned_parameter
+from .model_io import atomic_write_bytes, atomic_write_json, output_directory, save_model
 from .model_io import load_model as _load_model
 from .objectives import OBJECTIVES, get_objective
+from .report import training_report
 from .scoring import default_metrics, evaluate_metrics, get_metric, metric_names
 from .segments import boundaries_from_qid
 from .training import NativeObjective, TrainResult, train
@@ -177,8 +175,9 @@ def _reference(objective):
 class Split:
     """One loaded data set: features, labels, query ids and where they came from."""
 
-    def __init__(self, name, path, X, y, qid, feature_names, zero_based=None):
+    def __init__(self, name, path, X, y, qid, feature_names, zero_based=None, position=None):
         self.name, self.path, self.X, self.y, self.qid, self.feature_names = name, path, X, y, qid, feature_names
+        self.position = position  # displayed positions (--position COL, or a LETOR file's .position sibling)
         self.group = None if qid is None else np.diff(boundaries_from_qid(qid))
         self.zero_based = zero_based  # LETOR files: how feature indices were read (None for tables)
 
@@ -190,7 +189,7 @@ class Split:
 
 
 def _load_split(name, option, path, reporter, *, n_features=None, features=None, label=None, group=None,
-                zero_based="auto"):
+                zero_based="auto", position=None):
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{option}: no such file {str(path)!r}")
@@ -210,10 +209,17 @@ def _load_split(name, option, path, reporter, *, n_features=None, features=None,
             X, y, qid = data
             zero_based = data.zero_based
             names = [f"f{j + 1}" for j in range(X.shape[1])]
+            if position is not None:
+                raise UsageError(f"{option}: --position names a column of a CSV/Parquet table; for {path.name} "
+                                 f"put the positions in {path.name}.position (one per line)")
+            sibling = Path(str(path) + ".position")
+            if sibling.is_file():
+                position = _datasets.read_position_file(sibling, len(y))
         else:
-            table = _datasets.load_table(path, label=label, group=group, features=features)
+            table = _datasets.load_table(path, label=label, group=group, features=features, position=position)
             X, y, qid = table
             names = table.feature_names
+            position = table.position
     except (ValueError, OSError, EOFError) as exc:
         raise UsageError(f"{option}: {exc}") from None
     if X.shape[1] == 0:
@@ -221,7 +227,7 @@ def _load_split(name, option, path, reporter, *, n_features=None, features=None,
     if len(y) and not np.isfinite(y).all():
         i = int(np.flatnonzero(~np.isfinite(y))[0])
         raise UsageError(f"{option}: {path}: label of row {i} is {y[i]!r}; labels must be finite")
-    split = Split(name, path, X, y, qid, names, zero_based if fmt == "letor" else None)
+    split = Split(name, path, X, y, qid, names, zero_based if fmt == "letor" else None, position)
     extra = "" if qid is None else f", {len(split.group)} queries"
     reporter.log(f"{name}: {path} ({len(y)} rows, {X.shape[1]} features{extra})")
     return split
@@ -229,7 +235,8 @@ def _load_split(name, option, path, reporter, *, n_features=None, features=None,
 
 def _load_splits(args, reporter):
     splits = {}
-    train_split = _load_split("train", "--train", args.train, reporter, label=args.label, group=args.group)
+    train_split = _load_split("train", "--train", args.train, reporter, label=args.label, group=args.group,
+                              position=getattr(args, "position", None))
     splits["train"] = train_split
     for name, option in (("valid", "--valid"), ("test", "--test")):
         path = getattr(args, name, None)
@@ -274,12 +281,6 @@ def _n_classes(y):
 # Training
 # ==============================================================================================================
 
-def _checkpoints(n_rounds, limit=500):
-    if n_rounds <= limit:
-        return list(range(1, n_rounds + 1))
-    return sorted(set(np.linspace(1, n_rounds, limit).round().astype(int).tolist()))
-
-
 def _resolve_metrics(names, objective, convention):
     try:
         return [get_metric(m, _reference(objective), convention=convention) for m in names]
@@ -314,6 +315,14 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     reporter.log(f"training {label} on {backend}: {rounds} rounds, learning rate {learning_rate}")
     bar = reporter.progress(rounds, f"{label} rounds", every=max(1, rounds // 10))
     t0 = time.perf_counter()
+    if getattr(reference, "position_debias", None) is not None:
+        if train_split.position is None:
+            raise UsageError(f"--objective {label}: position_debias needs the displayed positions (--position COL, "
+                             f"or a {Path(str(train_split.path)).name}.position file)")
+        eval_kw["position"] = train_split.position
+    elif train_split.position is not None:
+        reporter.log(f"note: {train_split.path} has positions; they are used with --param position_debias=additive "
+                     "or ipw (learning from clicks)")
     try:
         with bar:
             result = train(objective, train_split.X, train_split.y, backend=backend, params=params,
@@ -326,7 +335,7 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
         print(f"warning: no tree found a split ({len(train_split.y)} training rows, {train_split.X.shape[1]} "
               "features): the model predicts one constant; the engines need more rows than min_data_in_leaf "
               "(LightGBM) / min_child_weight (XGBoost) in every leaf", file=sys.stderr)
-    summary = _summarize(objective, result, splits, metrics, label=label, backend=backend, rounds=rounds,
+    summary = training_report(objective, result, splits, metrics, label=label, backend=backend, rounds=rounds,
                          seconds=seconds, early_stopping=early_stopping, convention=convention, staged=staged)
     return result, summary
 
@@ -339,85 +348,13 @@ def _training_params(learning_rate, seed, num_leaves, engine_params):
     return params
 
 
-def _summarize(objective, result, splits, metrics, *, label, backend, rounds, seconds, early_stopping, convention,
-               staged):
-    """The ``metrics.json`` dict of a trained ``result``: every metric on every (local) split, final and per round."""
-    reference = _reference(objective)
-    engine = get_backend(backend)
-    trained = engine.num_rounds(result.booster)
-    history = None
-    if early_stopping:
-        history = result.evals_result["valid_0"][metrics[0].name]
-        trained = len(history)
-    best = result.best_iteration
-    kept = best or trained
-    summary = {
-        "objective": _objective_meta(objective, backend),
-        "label": label,
-        "backend": backend,
-        "task": reference.task,
-        "engine_params": jsonable({k: v for k, v in result.params.items() if not callable(v)}),
-        "rounds_requested": rounds,
-        "rounds_trained": trained,
-        "best_iteration": best,
-        "iteration_kept": kept,
-        "early_stopping": None if not early_stopping else
-        {"metric": metrics[0].name, "split": "valid", "patience": early_stopping, "history": history},
-        "train_seconds": round(seconds, 4),
-        "init_score": jsonable(result.init_score),
-        "convention": convention,
-        "metrics": [m.name for m in metrics],
-        "data": {name: s.summary() for name, s in splits.items()},
-    }
-    iterations = _checkpoints(kept) if staged else [kept]
-    if kept not in iterations:
-        iterations = sorted(set(iterations) | {kept})
-    per_round = {"iterations": iterations}
-    final = {}
-    for name, split in splits.items():
-        curves = {m.name: [] for m in metrics}
-        for it, raw in engine.staged_predict_raw(result.booster, split.X, result.init_score, iterations):
-            values = evaluate_metrics(metrics, split.y, np.asarray(raw, dtype=np.float64), group=split.group)
-            for metric_name, value in values.items():
-                curves[metric_name].append(value)
-            if it == kept:
-                final[name] = values
-        per_round[name] = curves
-    summary["final"] = final
-    if staged:
-        summary["per_round"] = per_round
-    return summary
-
-
 # ==============================================================================================================
-# Output folders: built aside, then swapped in whole
+# Output folders
 # ==============================================================================================================
 
 #: Files the CLI writes in an output folder; anything else found there is the user's and is carried over.
-_OWN_OUTPUTS = {"model/model.txt", "model/model.json", "model/meta.json", "metrics.json", "learning_curve.png",
-                "compare.json", "compare.png"}
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _clean_stale(out, reporter):
-    """Remove temporary folders that a killed run left beside ``out`` (their process no longer exists)."""
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(stale.name.rsplit(".tmp-", 1)[1].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if not _pid_alive(pid):
-            shutil.rmtree(stale, ignore_errors=True)
-            reporter.log(f"removed {stale}, left by an interrupted run")
+_OWN_OUTPUTS = ("model/model.txt", "model/model.json", "model/meta.json", "metrics.json", "learning_curve.png",
+                "compare.json", "compare.png")
 
 
 def _check_out(out, option="--out"):
@@ -432,35 +369,6 @@ def _check_out(out, option="--out"):
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{option}: cannot write in {str(existing)!r}")
     return out
-
-
-@contextlib.contextmanager
-def output_directory(out, reporter):
-    """Yield a temporary folder beside ``out``; on success it replaces ``out`` whole, carrying over the user's
-    own files from an existing ``out``; on failure ``out`` is left untouched."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out, reporter)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-    try:
-        yield tmp
-        if out.is_dir():
-            for path in sorted(out.rglob("*")):
-                rel = path.relative_to(out)
-                if rel.as_posix() in _OWN_OUTPUTS or (tmp / rel).exists() or not (path.is_file() or path.is_symlink()):
-                    continue
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.link(path, tmp / rel) if path.is_file() and not path.is_symlink() else shutil.copy2(
-                    path, tmp / rel, follow_symlinks=False)
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ==============================================================================================================
@@ -590,7 +498,7 @@ def _train_dask(args, params, reporter):
         raise UsageError(f"--param: {exc}") from None
     seconds = time.perf_counter() - t0  # training and the training split's metrics on the cluster
     result = trained.result.to_local()
-    summary = _summarize(objective, result, splits, metrics, label=args.objective, backend=args.backend,
+    summary = training_report(objective, result, splits, metrics, label=args.objective, backend=args.backend,
                          rounds=rounds, seconds=seconds, early_stopping=args.early_stopping,
                          convention=args.convention, staged=True)
     summary["dask"] = {"scheduler": args.dask, "train_partitions": trained.data["partitions"]}
@@ -613,7 +521,7 @@ class _SplitInfo:
 def _write_training(args, out, result, summary, splits, feature_names, reporter):
     meta = {"label_column": args.label, "group_column": args.group, "metrics": summary["metrics"],
             "convention": args.convention, "letor_zero_based": splits["train"].zero_based}
-    with output_directory(out, reporter) as tmp:
+    with output_directory(out, _OWN_OUTPUTS, reporter.log) as tmp:
         save_model(tmp / "model", result, feature_names=feature_names, metadata=meta)
         atomic_write_json(tmp / "metrics.json", summary)
         plotted = plot_learning_curve(summary, tmp / "learning_curve.png", reporter)
@@ -756,7 +664,7 @@ def cmd_compare(args):
     print(format_table(header, rows))
     summary = {"split": eval_split, "metrics": list(results[0]["metrics"]),
                "table": [dict(zip(header, row)) for row in rows], "results": results}
-    with output_directory(out, reporter) as tmp:
+    with output_directory(out, _OWN_OUTPUTS, reporter.log) as tmp:
         atomic_write_json(tmp / "compare.json", summary)
         plotted = plot_compare(results, results[0]["metrics"], eval_split, tmp / "compare.png", reporter)
     reporter.log(f"wrote {out / 'compare.json'}" + (f", {out / 'compare.png'}" if plotted else ""))
@@ -787,82 +695,15 @@ def cmd_datasets(args):
     return EXIT_OK
 
 
-def _demo_splits(name, data):
-    return {split: Split(split, f"{name}:{split}", X, y, qid, [f"f{j}" for j in range(X.shape[1])])
-            for split, (X, y, qid) in data.items()}
-
-
-def _demo_run(title, splits, specs, metric_names, args, reporter):
-    print(f"\n{title}")
-    header = ["objective", "backend", *metric_names, "seconds"]
-    rows = []
-    for backend, spec, params in specs:
-        objective, engine_params, _ = build_objective(spec, backend, dict(params))
-        _, summary = train_one(objective, splits, label=spec, backend=backend, engine_params=engine_params,
-                               rounds=args.rounds, learning_rate=0.1, num_leaves=15, threads=args.threads,
-                               metric_names=metric_names, staged=False)
-        shown = spec if not params else f"{spec}({', '.join(f'{k}={v:g}' for k, v in params.items())})"
-        rows.append([shown, backend, *[summary["final"]["test"][m] for m in metric_names], summary["train_seconds"]])
-        reporter.log(f"  trained {shown} on {backend}")
-    print(format_table(header, rows))
-    return {"title": title, "metrics": list(metric_names), "table": [dict(zip(header, r)) for r in rows]}
-
-
 def cmd_demo(args):
-    """Focal vs weighted cross-entropy vs log loss on both engines; then LambdaMART scratch vs native."""
-    reporter = Reporter(args.quiet)
-    if args.out:
-        _check_out(args.out)
-    t0 = time.perf_counter()
-    sections = []
-    print(f"gbm-objectives demo: {args.rounds} rounds, learning rate 0.1, 15 leaves; metrics on the held-out test split")
+    from ._demo import run_demo
 
-    data = {s: _datasets.load("breast_cancer", s)[:2] + (None,) for s in ("train", "test")}
-    splits = _demo_splits("breast_cancer", data)
-    y = splits["train"].y
-    pos_weight = float((y == 0).sum() / (y == 1).sum())
-    objectives = [("logloss:native", {}), ("logloss", {}), ("weighted_ce", {"pos_weight": pos_weight}),
-                  ("focal", {"alpha": 0.25, "gamma": 2.0})]
-    specs = [(b, o, p) for b in ("lightgbm", "xgboost") for o, p in objectives]
-    sections.append(_demo_run(
-        f"1. breast cancer (scikit-learn; {len(y)} train / {len(splits['test'].y)} test rows, "
-        f"{y.mean():.0%} positive)", splits, specs, ("auc", "pr_auc", "logloss"), args, reporter))
-
-    X, y = _datasets.make_imbalanced(n_samples=20000, positive_rate=0.01, seed=0)
-    data = {"train": (X[:15000], y[:15000], None), "test": (X[15000:], y[15000:], None)}
-    splits = _demo_splits("make_imbalanced", data)
-    pos_weight = float((y[:15000] == 0).sum() / (y[:15000] == 1).sum())
-    objectives = [("logloss", {}), ("weighted_ce", {"pos_weight": pos_weight}), ("focal", {"alpha": 0.25, "gamma": 2.0})]
-    specs = [("lightgbm", o, p) for o, p in objectives]
-    sections.append(_demo_run(
-        "2. make_imbalanced (15,000 train / 5,000 test rows, 1% positive): logloss is computed on the focal/weighted "
-        "models' own probabilities, which they shift on purpose; compare them on pr_auc", splits, specs,
-        ("auc", "pr_auc", "logloss"), args, reporter))
-
-    if not args.ranking:
-        print("\n3. ranking (LambdaMART from scratch vs the engines' built-ins): gbm-objectives demo --ranking "
-              "(its first run compiles the ranking kernels, about a minute; cached afterwards)")
-    else:
-        X, y, qid = _datasets.make_ranking(n_queries=300, docs_per_query=(10, 60), n_features=40, seed=0)
-        cut = int(np.searchsorted(qid, 225))
-        data = {"train": (X[:cut], y[:cut], qid[:cut]), "test": (X[cut:], y[cut:], qid[cut:])}
-        splits = _demo_splits("make_ranking", data)
-        specs = [(b, o, {}) for b in ("lightgbm", "xgboost") for o in ("lambdarank", "lambdarank:native")]
-        sections.append(_demo_run(
-            f"3. make_ranking (225 train / 75 test queries, {len(y)} documents): LambdaMART from scratch vs the "
-            f"engines' built-ins", splits, specs, ("ndcg@10", "map", "mrr"), args, reporter))
-    seconds = time.perf_counter() - t0
-    print(f"\ndone in {seconds:.1f} s")
-    if args.out:
-        atomic_write_json(args.out, {"rounds": args.rounds, "seconds": round(seconds, 2), "sections": sections})
-        reporter.log(f"wrote {args.out}")
-    return EXIT_OK
+    return run_demo(args)
 
 
 def cmd_simulate_clicks(args):
     """Write a click-labelled copy of a LETOR file and its ``.position`` sibling (LightGBM's convention)."""
-    import gzip
-
+    from .clicks import write_click_file
     from .datasets import load_letor, simulate_clicks
 
     src = Path(args.data)
@@ -879,19 +720,7 @@ def cmd_simulate_clicks(args):
     clicks, position = simulate_clicks(y, qid=qid, ranking_score=score, model=args.model, eta=args.eta,
                                        stop_prob=args.stop_prob, seed=args.seed)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if src.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(src, "rt") as fin, open(out, "w") as fout:
-        row = 0
-        for line in fin:
-            body = line.split("#", 1)[0].strip()
-            if not body:
-                continue
-            fout.write(f"{int(clicks[row])} {line.split(None, 1)[1] if ' ' in line.strip() else ''}".rstrip() + "\n")
-            row += 1
-    if row != len(clicks):  # pragma: no cover - load_letor and this reader see the same rows
-        raise AssertionError("this is a bug in gbm_objectives: row count mismatch while writing clicks")
-    Path(str(out) + ".position").write_text("".join(f"{int(p)}\n" for p in position))
+    write_click_file(src, out, clicks, position)
     print(f"wrote {out} ({int(clicks.sum())} clicks in {len(clicks)} rows) and {out}.position")
     return EXIT_OK
 
@@ -940,6 +769,8 @@ def _training_options(p, *, multi_objective):
                    help="ranking-metric convention (gain, ties, queries without relevant documents)")
     p.add_argument("--label", metavar="COL", help="label column of a CSV/Parquet file")
     p.add_argument("--group", metavar="COL", help="query column of a CSV/Parquet file")
+    p.add_argument("--position", metavar="COL", help="displayed-position column of a CSV/Parquet training file "
+                                                      "(LETOR: a FILE.position sibling); with --param position_debias")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")

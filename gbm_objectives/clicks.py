@@ -35,7 +35,7 @@ import numpy as np
 from ._validation import check_1d, check_interval
 from .segments import resolve_boundaries
 
-__all__ = ["simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB", "pbm_click_prob", "display_positions"]
+__all__ = ["write_click_file", "simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB", "pbm_click_prob", "display_positions"]
 
 CLICK_MODELS = ("pbm", "cascade")
 #: P(click | label) of LightGBM's position-bias test, labels 0..4 (higher labels take the last value)
@@ -156,3 +156,30 @@ def simulate_clicks(y_true, *, group=None, qid=None, ranking_score=None, model="
             if rng.random() < stop_prob:
                 break
     return clicks, position
+
+
+def write_click_file(source, out, clicks, position):
+    """Write ``out``: the LETOR/SVMlight file ``source`` (plain or gzip) with each row's label replaced by its click,
+    and ``out.position`` beside it (one 0-based displayed position per row, LightGBM's convention). Both files are
+    written atomically."""
+    import gzip
+    from pathlib import Path
+
+    from .model_io import atomic_write_bytes
+
+    source, out = Path(source), Path(out)
+    opener = gzip.open if source.read_bytes()[:2] == b"\x1f\x8b" else open
+    lines, row = [], 0
+    with opener(source, "rt", encoding="utf-8-sig") as fin:
+        for line in fin:
+            if not line.split("#", 1)[0].strip():
+                continue
+            if row >= len(clicks):
+                raise ValueError(f"{source} has more rows than clicks ({len(clicks)})")
+            rest = line.strip().split(None, 1)
+            lines.append(f"{int(clicks[row])} {rest[1] if len(rest) > 1 else ''}".rstrip() + "\n")
+            row += 1
+    if row != len(clicks):
+        raise ValueError(f"{source} has {row} rows but there are {len(clicks)} clicks")
+    atomic_write_bytes(out, "".join(lines).encode())
+    atomic_write_bytes(Path(str(out) + ".position"), "".join(f"{int(p)}\n" for p in position).encode())

@@ -128,6 +128,28 @@ def _read_group_file(path, n_rows, data_path):
     return np.asarray(sizes, dtype=np.int64)
 
 
+def read_position_file(path, n_rows):
+    """Displayed 0-based positions, one non-negative integer per line (LightGBM's ``FILE.position`` sibling of a
+    LETOR file); ValueError naming the file and line on a bad value or a row-count mismatch."""
+    values = []
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"{path}:{lineno}: expected one non-negative integer position per line; got "
+                                 f"{text.decode(errors='replace')!r}") from None
+            if value < 0:
+                raise ValueError(f"{path}:{lineno}: positions must be non-negative; got {value}")
+            values.append(value)
+    if len(values) != n_rows:
+        raise ValueError(f"{path}: {len(values)} positions but the data file has {n_rows} rows")
+    return np.asarray(values, dtype=np.int64)
+
+
 def _check_contiguous_qid(qid, row_line, path):
     if len(qid) == 0:
         return
@@ -480,7 +502,7 @@ def data_format(path):
     )
 
 
-def load_table(path, label=None, group=None, *, features=None, dtype=np.float32):
+def load_table(path, label=None, group=None, *, features=None, dtype=np.float32, position=None):
     """Load a CSV/TSV (plain or gzip) or Parquet table with pandas.
 
     Parameters
@@ -493,6 +515,8 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
         appearance.
     features : list of str, optional
         Feature columns; by default every other column. All must be numeric (missing values become NaN).
+    position : str, optional
+        Column of displayed 0-based positions (learning from clicks), returned as ``.position`` (int64).
 
     Returns
     -------
@@ -535,11 +559,11 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
             raise ValueError(
                 f"{header}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are {columns}"
             )
-    for what, col in (("label", label), ("group", group)):
+    for what, col in (("label", label), ("group", group), ("position", position)):
         if col is not None and col not in columns:
             raise ValueError(f"{header}: missing {what} column {col!r}; columns are {columns}")
     if features is None:
-        features = [c for c in columns if c not in (label, group)]
+        features = [c for c in columns if c not in (label, group, position)]
     else:
         features = [str(c) for c in features]
         missing = [c for c in features if c not in columns]
@@ -586,7 +610,15 @@ def load_table(path, label=None, group=None, *, features=None, dtype=np.float32)
                 f"{row_name(int(starts[j]))}: group {g.iloc[starts[j]]!r} goes back to an earlier query; the rows of "
                 f"each query must be contiguous"
             )
-    return Table(X, y, qid, features)
+    table = Table(X, y, qid, features)
+    if position is not None:
+        pos = pd.to_numeric(frame[position], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(~np.isfinite(pos) | (pos < 0) | (pos != np.floor(pos)))
+        if len(bad):
+            raise ValueError(f"{row_name(int(bad[0]))}: position {position!r} must be a non-negative integer; got "
+                             f"{frame[position].iloc[bad[0]]!r}")
+        table.position = pos.astype(np.int64)
+    return table
 
 
 class Table(tuple):
@@ -595,6 +627,7 @@ class Table(tuple):
     def __new__(cls, X, y, qid, feature_names):
         self = super().__new__(cls, (X, y, qid))
         self.feature_names = list(feature_names)
+        self.position = None  # the displayed positions, when load_table(position=COL) names their column
         return self
 
 

@@ -39,7 +39,7 @@ from .objectives import get_objective
 from .training import NativeObjective, TrainResult
 
 __all__ = ["save_model", "load_model", "MODEL_FORMAT_VERSION", "atomic_write_bytes", "atomic_write_json",
-           "atomic_directory", "jsonable"]
+           "atomic_directory", "output_directory", "jsonable", "objective_meta"]
 
 MODEL_FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
@@ -118,8 +118,62 @@ def atomic_directory(path):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(out, log):
+    """Remove temporary folders that a killed run left beside ``out`` (their process no longer exists)."""
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        try:
+            pid = int(stale.name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(stale, ignore_errors=True)
+            log(f"removed {stale}, left by an interrupted run")
+
+
+@contextlib.contextmanager
+def output_directory(out, own_outputs=(), log=print):
+    """Yield a temporary folder beside ``out``; on success it replaces ``out`` whole; on failure ``out`` is left
+    untouched. Files of an existing ``out`` that are not among ``own_outputs`` (paths relative to ``out``, the
+    files the caller writes) are the user's: they are carried over (hard links), never deleted. Temporary folders
+    of killed runs (``.NAME.tmp-PID-*`` whose process is gone) are removed first."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(out, log)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    try:
+        yield tmp
+        if out.is_dir():
+            for path in sorted(out.rglob("*")):
+                rel = path.relative_to(out)
+                if rel.as_posix() in own_outputs or (tmp / rel).exists() or not (path.is_file() or path.is_symlink()):
+                    continue
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, tmp / rel) if path.is_file() and not path.is_symlink() else shutil.copy2(
+                    path, tmp / rel, follow_symlinks=False)
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+            os.replace(out, old / "x")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- models -----------------------------------------------------------------------------------------------
-def _objective_meta(objective, backend):
+def objective_meta(objective, backend):
+    """The ``objective`` entry of ``meta.json``: name, built-in or not, non-default parameters, engine objective."""
     native = isinstance(objective, NativeObjective)
     reference = objective.reference if native else objective
     return {"name": reference.name, "native": native, "params": jsonable(non_default_params(reference)),
@@ -167,7 +221,7 @@ def save_model(directory, result, *, feature_names=None, metadata=None):
         "package": "gbm_objectives",
         "backend": result.backend,
         "model_file": filename,
-        "objective": _objective_meta(result.objective, result.backend),
+        "objective": objective_meta(result.objective, result.backend),
         "task": result.objective.task,
         "engine_params": jsonable({k: v for k, v in result.params.items() if not callable(v)}),
         "init_score": jsonable(result.init_score),
