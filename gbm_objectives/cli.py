@@ -651,24 +651,59 @@ def cmd_compare(args):
     metric_names = _metric_names_for(args, built[0][1])
     for _, objective, _ in built[1:]:
         _resolve_metrics(metric_names, objective, args.convention)
-    results = []
-    for spec, objective, engine_params in built:
-        _, summary = train_one(objective, splits, label=spec, engine_params=engine_params, metric_names=metric_names,
-                               **_training_kwargs(args, reporter))
-        results.append(summary)
+    results, raws = [], []
     eval_split = "test" if "test" in splits else ("valid" if "valid" in splits else "train")
+    for spec, objective, engine_params in built:
+        result, summary = train_one(objective, splits, label=spec, engine_params=engine_params,
+                                    metric_names=metric_names, **_training_kwargs(args, reporter))
+        results.append(summary)
+        raws.append(result.predict_raw(splits[eval_split].X))
     header = ["objective", "backend", *metric_names, "rounds", "seconds"]
     rows = [[r["label"], r["backend"], *[r["final"][eval_split][m] for m in r["metrics"]], r["iteration_kept"],
              r["train_seconds"]] for r in results]
-    print(f"metrics on {eval_split} ({splits[eval_split].path})")
-    print(format_table(header, rows))
+    significance = _compare_significance(args, results, raws, splits[eval_split])
+    shown = [list(row) for row in rows]
+    if significance:
+        for row, r in zip(shown, results):
+            row[0] += " (baseline)" if r is results[0] else ""
+            for c, m in enumerate(r["metrics"], start=2):
+                p = significance["p_values"].get(r["label"], {}).get(m)
+                row[c] = f"{row[c]:.4f}" + ("" if p is None else f" (p={p:.3g})")
+    print(f"metrics on {eval_split} ({splits[eval_split].path})"
+          + (f"; p-values: {significance['test']} test over queries against {results[0]['label']}, "
+             f"{significance['correction']} correction" if significance else ""))
+    print(format_table(header, shown))
     summary = {"split": eval_split, "metrics": list(results[0]["metrics"]),
-               "table": [dict(zip(header, row)) for row in rows], "results": results}
+               "table": [dict(zip(header, row)) for row in rows], "significance": significance, "results": results}
     with output_directory(out, _OWN_OUTPUTS, reporter.log) as tmp:
         atomic_write_json(tmp / "compare.json", summary)
         plotted = plot_compare(results, results[0]["metrics"], eval_split, tmp / "compare.png", reporter)
     reporter.log(f"wrote {out / 'compare.json'}" + (f", {out / 'compare.png'}" if plotted else ""))
     return EXIT_OK
+
+
+def _compare_significance(args, results, raws, split):
+    """Paired tests over the evaluation split's queries of each objective against the first one (ranking metrics
+    only: they have a value per query), or None."""
+    names = [m for m in results[0]["metrics"] if not m.endswith("_loss")]
+    if args.significance == "none" or split.group is None or not names or len(results) < 2:
+        return None
+    import pandas as pd
+
+    from .metrics import evaluate
+    from .significance import compare_runs
+
+    per_query = {}
+    for r, raw in zip(results, raws):
+        values = evaluate(split.y, raw, group=split.group, metrics=names, convention=args.convention, reduce=None)
+        per_query[r["label"]] = pd.DataFrame({m: values[m] for m in names})
+    table = compare_runs(per_query, baseline=results[0]["label"], test=args.significance, seed=args.seed)
+    p_values = {}
+    for row in table.itertuples():
+        if row.system != results[0]["label"]:
+            p_values.setdefault(row.system, {})[row.metric] = float(row.p_value_corrected)
+    return {"test": args.significance, "correction": "holm", "baseline": results[0]["label"], "p_values": p_values,
+            "table": table.to_dict(orient="records")}
 
 
 def cmd_datasets(args):
@@ -835,6 +870,9 @@ def build_parser():
 
     p = sub.add_parser("compare", help="train several objectives on the same data; table, compare.json, compare.png")
     _training_options(p, multi_objective=True)
+    p.add_argument("--significance", choices=("randomization", "t-test", "bootstrap", "none"), default="randomization",
+                   help="paired test over the evaluation split's queries of each objective against the first "
+                        "(ranking metrics; Holm-corrected; default randomization)")
     _common(p)
     p.set_defaults(func=cmd_compare)
 

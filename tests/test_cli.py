@@ -379,3 +379,30 @@ def test_outputs_are_atomic(binary_tables, tmp_path, monkeypatch):
         cli.atomic_write_json(out / "metrics.json", {"x": 1})
     assert (out / "metrics.json").read_bytes() == before[out.joinpath("metrics.json").relative_to(out)]
     assert not [p for p in out.rglob(".*") if p.name.endswith((".tmp", ".old"))]
+
+
+def test_compare_reports_p_values_against_the_first_objective(ranking_files, tmp_path, capsys):
+    """compare's p-values are compare_runs over the evaluation split's per-query values (Holm-corrected)."""
+    from gbm_objectives.metrics import evaluate
+    from gbm_objectives.significance import compare_runs
+
+    train, valid, test = ranking_files
+    out = tmp_path / "cmp"
+    assert main(["compare", "--train", str(train), "--valid", str(valid), "--test", str(test), "--objective",
+                 "lambdarank", "--objective", "bpr", "--metric", "ndcg@5", "--metric", "mrr",
+                 "--significance", "t-test", "--out", str(out), *FAST]) == 0
+    text = capsys.readouterr().out
+    assert "lambdarank (baseline)" in text and "(p=" in text and "t-test test over queries" in text
+    sig = read_json(out / "compare.json")["significance"]
+    assert sig["baseline"] == "lambdarank" and sig["test"] == "t-test" and set(sig["p_values"]) == {"bpr"}
+    # the same numbers from go.train with the CLI's options, scored on the test file and tested with compare_runs
+    X, y, qid = datasets.load_letor(test, n_features=6)
+    Xtr, ytr, qtr = datasets.load_letor(train)
+    per_query = {}
+    for spec in ("lambdarank", "bpr"):
+        res = go.train(spec, Xtr, ytr, qid=qtr, num_boost_round=6, params={"num_leaves": 7}, n_jobs=1)
+        v = evaluate(y, res.predict_raw(X), qid=qid, metrics=["ndcg@5", "mrr"], reduce=None)
+        per_query[spec] = pd.DataFrame(v)
+    table = compare_runs(per_query, baseline="lambdarank", test="t-test")
+    expected = table[(table.system == "bpr") & (table.metric == "ndcg@5")].p_value_corrected.iloc[0]
+    assert sig["p_values"]["bpr"]["ndcg@5"] == pytest.approx(expected, rel=1e-12)
