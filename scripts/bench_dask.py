@@ -45,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--mq2008", type=int, default=5, metavar="FOLDS")
+    ap.add_argument("--skip-timing", action="store_true", help="only the MQ2008 quality part (section dask_quality)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
@@ -55,74 +56,79 @@ def main(argv=None):
     import gbm_objectives.dask as god
     from gbm_objectives.datasets import load, make_ranking
 
-    X, y, qid = make_ranking(n_queries=args.queries, docs_per_query=(20, 250), n_features=136, seed=0)
-    X = np.asarray(X, dtype=np.float64)
-    n, data_mb = len(y), X.nbytes / 2**20
     lines = []
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    ddf, features = _frame(X, y, qid, 8)
-    ddf = god.partition_by_query(ddf, qid="qid").persist()
-    params = {"num_leaves": 31}
+    if not args.skip_timing:
+        X, y, qid = make_ranking(n_queries=args.queries, docs_per_query=(20, 250), n_features=136, seed=0)
+        X = np.asarray(X, dtype=np.float64)
+        n, data_mb = len(y), X.nbytes / 2**20
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        ddf, features = _frame(X, y, qid, 8)
+        ddf = god.partition_by_query(ddf, qid="qid").persist()
+        params = {"num_leaves": 31}
 
-    def dask_run():
-        return god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], params=params,
-                         num_boost_round=args.rounds)
+        def dask_run():
+            return god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], params=params,
+                             num_boost_round=args.rounds)
 
-    def local_run():
-        return go.train("lambdarank", X, y, qid=qid, params=params, num_boost_round=args.rounds, n_jobs=2)
+        def local_run():
+            return go.train("lambdarank", X, y, qid=qid, params=params, num_boost_round=args.rounds, n_jobs=2)
 
-    times = {"dask": [], "local": []}
-    for _ in range(args.repeats):
-        for name, fn in (("dask", dask_run), ("local", local_run)):
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    rss = client.run(_maxrss_mb)
-    ratio = _bench.median(times["dask"]) / _bench.median(times["local"])
-    lines += [
-        f"make_ranking: {n:,} rows, 136 features ({data_mb:.0f} MiB float64), scratch lambdarank, LightGBM, "
-        f"{args.rounds} rounds, 31 leaves; median of {args.repeats} alternated runs.",
-        "",
-        "| setup | wall (s) | ratio |",
-        "|---|---:|---:|",
-        f"| go.train, 1 process, 2 threads | {_bench.median(times['local']):.1f} | 1.00 |",
-        f"| god.train, LocalCluster 2 workers x 1 thread | {_bench.median(times['dask']):.1f} | {ratio:.2f} |",
-        "",
-        "Peak resident memory per worker (ru_maxrss, MiB): "
-        + ", ".join(f"{v:.0f}" for v in rss.values()) + f"; client process {_maxrss_mb():.0f}.",
-    ]
-    print("\n".join(lines), flush=True)
-    client.close()
-    cluster.close()
+        times = {"dask": [], "local": []}
+        for _ in range(args.repeats):
+            for name, fn in (("dask", dask_run), ("local", local_run)):
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+        rss = client.run(_maxrss_mb)
+        ratio = _bench.median(times["dask"]) / _bench.median(times["local"])
+        lines += [
+            f"make_ranking: {n:,} rows, 136 features ({data_mb:.0f} MiB float64), scratch lambdarank, LightGBM, "
+            f"{args.rounds} rounds, 31 leaves; median of {args.repeats} alternated runs.",
+            "",
+            "| setup | wall (s) | ratio |",
+            "|---|---:|---:|",
+            f"| go.train, 1 process, 2 threads | {_bench.median(times['local']):.1f} | 1.00 |",
+            f"| god.train, LocalCluster 2 workers x 1 thread | {_bench.median(times['dask']):.1f} | {ratio:.2f} |",
+            "",
+            "Peak resident memory per worker (ru_maxrss, MiB): "
+            + ", ".join(f"{v:.0f}" for v in rss.values()) + f"; client process {_maxrss_mb():.0f}.",
+        ]
+        print("\n".join(lines), flush=True)
+        client.close()
+        cluster.close()
 
-    # data larger than one worker's memory_limit: meaningful only when the features dwarf a worker's baseline
-    # (~150 MiB of Python + libraries), i.e. at the default size (~2 GiB); below that the workers pause
-    limit = int(X.nbytes * 0.9)
-    if limit < 1 << 30:
-        print(f"skipping the over-memory run: {X.nbytes / 2**20:.0f} MiB of features is too small", flush=True)
-        args_skip = True
-    else:
-        args_skip = False
-    if args_skip:
-        limit = None
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           memory_limit=limit or "auto")
-    client = Client(cluster)
-    ddf, features = _frame(X, y, qid, 8)
-    ddf = god.partition_by_query(ddf, qid="qid")
-    t = time.perf_counter()
-    res = god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], params=params,
-                    num_boost_round=args.rounds)
-    wall = time.perf_counter() - t
-    rss = client.run(_maxrss_mb)
-    if not args_skip:
-        lines += ["", f"Over one worker's memory: memory_limit={limit / 2**20:.0f} MiB per worker < the features "
-              f"({data_mb:.0f} MiB): completed {res.num_rounds} rounds in {wall:.1f} s, peak RSS per worker "
-              + ", ".join(f"{v:.0f}" for v in rss.values()) + " MiB."]
-    client.close()
-    cluster.close()
+        # data larger than one worker's memory_limit: meaningful only when the features dwarf a worker's baseline
+        # (~150 MiB of Python + libraries), i.e. at the default size (~2 GiB); below that the workers pause
+        limit = int(X.nbytes * 0.9)
+        if limit < 1 << 30:
+            print(f"skipping the over-memory run: {X.nbytes / 2**20:.0f} MiB of features is too small", flush=True)
+            args_skip = True
+        else:
+            args_skip = False
+        if args_skip:
+            limit = None
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               memory_limit=limit or "auto")
+        client = Client(cluster)
+        ddf, features = _frame(X, y, qid, 8)
+        ddf = god.partition_by_query(ddf, qid="qid")
+        t = time.perf_counter()
+        res = god.train(client, "lambdarank", ddf[features], ddf["label"], qid=ddf["qid"], params=params,
+                        num_boost_round=args.rounds)
+        wall = time.perf_counter() - t
+        rss = client.run(_maxrss_mb)
+        if not args_skip:
+            lines += ["", f"Over one worker's memory: memory_limit={limit / 2**20:.0f} MiB per worker < the features "
+                  f"({data_mb:.0f} MiB): completed {res.num_rounds} rounds in {wall:.1f} s, peak RSS per worker "
+                  + ", ".join(f"{v:.0f}" for v in rss.values()) + " MiB."]
+        client.close()
+        cluster.close()
 
+        lines += ["", _bench.machine_info(threads=2) + f", dask {dask.__version__}"]
+        _bench.publish("dask", "## Dask: speed and memory (scripts/bench_dask.py)\n\n" + "\n".join(lines),
+                       write=not args.no_write)
+        lines = []
     if args.mq2008:
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
@@ -155,8 +161,10 @@ def main(argv=None):
                                                                               "dask native")}
             lines.append(f"| {backend} | {m['dask scratch']:.4f} | {m['local scratch']:.4f} | {m['dask native']:.4f} "
                          f"| {m['dask scratch'] - m['local scratch']:+.4f} | {m['dask scratch'] - m['dask native']:+.4f} |")
-    lines += ["", _bench.machine_info(threads=2) + f", dask {dask.__version__}"]
-    _bench.publish("dask", "## Dask (scripts/bench_dask.py)\n\n" + "\n".join(lines), write=not args.no_write)
+    if args.mq2008:
+        lines += ["", _bench.machine_info(threads=2) + f", dask {dask.__version__}"]
+        _bench.publish("dask_quality", "## Dask: ranking quality on MQ2008 (scripts/bench_dask.py)\n\n"
+                       + "\n".join(lines), write=not args.no_write)
     return 0
 
 
