@@ -229,6 +229,8 @@ def save_model(directory, result, *, feature_names=None, metadata=None):
         "iteration_kept": kept,
         "feature_names": list(feature_names),
         "n_features": len(feature_names),
+        # learning from clicks: the learned position biases / propensity tables (None otherwise)
+        "position_bias": jsonable(getattr(result, "position_bias", None)),
     }
     for key, value in (metadata or {}).items():
         if key in meta:
@@ -292,5 +294,8 @@ def load_model(path):
     init = meta["init_score"]
     init = None if init is None else (float(init) if np.ndim(init) == 0 else np.asarray(init, dtype=np.float64))
     result = TrainResult(booster, backend_name, objective, init, meta.get("best_iteration"), {}, meta.get("engine_params", {}))
+    bias = meta.get("position_bias")
+    result.position_bias = (None if bias is None else {k: np.asarray(v, dtype=np.float64) for k, v in bias.items()}
+                            if isinstance(bias, dict) else np.asarray(bias, dtype=np.float64))
     result.meta = meta
     return result

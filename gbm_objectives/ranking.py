@@ -323,58 +323,57 @@ def _lambdarank_block(
     """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries."""
     emulate = table.shape[0] > 0
     ipw = tp_row.shape[0] > 0
-    if True:
-        q0 = blocks[b]
-        q1 = blocks[b + 1]
-        m = 1
-        for q in range(q0, q1):
-            m = max(m, boundaries[q + 1] - boundaries[q])
-        ss = np.empty(m)
-        ll = np.empty(m)
-        gg = np.empty(m)
-        ee = np.ones(m)
-        dd = np.empty(m)
-        lam = np.empty(m)
-        hes = np.empty(m)
-        rel = np.zeros(m, dtype=np.bool_)
-        cum_rel = np.empty(m)
-        cum_prec = np.empty(m)
-        lam32 = np.empty(m if emulate else 0, dtype=np.float32)
-        hes32 = np.empty(m if emulate else 0, dtype=np.float32)
-        tps = np.empty(m if ipw else 0)
-        tms = np.empty(m if ipw else 0)
-        lis = np.empty(m if ipw else 0)
-        ljs = np.empty(m if ipw else 0)
-        for q in range(q0, q1):
-            a = boundaries[q]
-            n = boundaries[q + 1] - a
-            if n < 2 or (metric == 0 and inv_max_dcg[q] == 0.0):
-                for r in range(a, a + n):
-                    grad_out[r] = 0.0
-                    hess_out[r] = 0.0
-                continue
-            if emulate:
-                order, factor = _lambdarank_query_lightgbm(
-                    a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32
-                )
-                for r in range(n):
-                    lam[r] = np.float32(lam32[r] * factor)
-                    hes[r] = np.float32(hes32[r] * factor)
-                factor = 1.0
-            else:
-                order, factor = _lambdarank_query(
-                    a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
-                    ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs,
-                )
-                if ipw:
-                    for r in range(n):
-                        li_row[a + order[r]] = lis[r]
-                        lj_row[a + order[r]] = ljs[r]
+    q0 = blocks[b]
+    q1 = blocks[b + 1]
+    m = 1
+    for q in range(q0, q1):
+        m = max(m, boundaries[q + 1] - boundaries[q])
+    ss = np.empty(m)
+    ll = np.empty(m)
+    gg = np.empty(m)
+    ee = np.ones(m)
+    dd = np.empty(m)
+    lam = np.empty(m)
+    hes = np.empty(m)
+    rel = np.zeros(m, dtype=np.bool_)
+    cum_rel = np.empty(m)
+    cum_prec = np.empty(m)
+    lam32 = np.empty(m if emulate else 0, dtype=np.float32)
+    hes32 = np.empty(m if emulate else 0, dtype=np.float32)
+    tps = np.empty(m if ipw else 0)
+    tms = np.empty(m if ipw else 0)
+    lis = np.empty(m if ipw else 0)
+    ljs = np.empty(m if ipw else 0)
+    for q in range(q0, q1):
+        a = boundaries[q]
+        n = boundaries[q + 1] - a
+        if n < 2 or (metric == 0 and inv_max_dcg[q] == 0.0):
+            for r in range(a, a + n):
+                grad_out[r] = 0.0
+                hess_out[r] = 0.0
+            continue
+        if emulate:
+            order, factor = _lambdarank_query_lightgbm(
+                a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32
+            )
             for r in range(n):
-                o = a + order[r]
-                wo = factor if w.shape[0] == 0 else factor * w[o]
-                grad_out[o] = lam[r] * wo
-                hess_out[o] = hes[r] * wo
+                lam[r] = np.float32(lam32[r] * factor)
+                hes[r] = np.float32(hes32[r] * factor)
+            factor = 1.0
+        else:
+            order, factor = _lambdarank_query(
+                a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
+                ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs,
+            )
+            if ipw:
+                for r in range(n):
+                    li_row[a + order[r]] = lis[r]
+                    lj_row[a + order[r]] = ljs[r]
+        for r in range(n):
+            o = a + order[r]
+            wo = factor if w.shape[0] == 0 else factor * w[o]
+            grad_out[o] = lam[r] * wo
+            hess_out[o] = hes[r] * wo
 
 
 def _lambdarank_blocks(
@@ -934,39 +933,38 @@ def _check_label_gain(label_gain):
 # =====================================================================================================
 @njit(**_JIT)
 def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
-    if True:
-        for q in range(blocks[b], blocks[b + 1]):
-            a = boundaries[q]
-            e = boundaries[q + 1]
-            for r in range(a, e):
-                grad_out[r] = 0.0
-                hess_out[r] = 0.0
-            for i in range(a, e):
-                if not y[i] > 0.0:
+    for q in range(blocks[b], blocks[b + 1]):
+        a = boundaries[q]
+        e = boundaries[q + 1]
+        for r in range(a, e):
+            grad_out[r] = 0.0
+            hess_out[r] = 0.0
+        for i in range(a, e):
+            if not y[i] > 0.0:
+                continue
+            gi = 0.0
+            hi = 0.0
+            for j in range(a, e):
+                if y[j] > 0.0:
                     continue
-                gi = 0.0
-                hi = 0.0
-                for j in range(a, e):
-                    if y[j] > 0.0:
-                        continue
-                    # p = P(wrong order) = 1 / (1 + exp(s_i - s_j)), computed without overflow
-                    d = raw[i] - raw[j]
-                    if d >= 0:
-                        t = math.exp(-d)
-                        p = t / (1.0 + t)
-                    else:
-                        p = 1.0 / (1.0 + math.exp(d))
-                    h = max(p * (1.0 - p), _PAIR_HESS_FLOOR)  # positive beside a non-zero gradient, as LambdaRank
-                    gi -= p
-                    hi += h
-                    grad_out[j] += p
-                    hess_out[j] += h
-                grad_out[i] += gi
-                hess_out[i] += hi
-            if w.shape[0]:
-                for r in range(a, e):
-                    grad_out[r] *= w[r]
-                    hess_out[r] *= w[r]
+                # p = P(wrong order) = 1 / (1 + exp(s_i - s_j)), computed without overflow
+                d = raw[i] - raw[j]
+                if d >= 0:
+                    t = math.exp(-d)
+                    p = t / (1.0 + t)
+                else:
+                    p = 1.0 / (1.0 + math.exp(d))
+                h = max(p * (1.0 - p), _PAIR_HESS_FLOOR)  # positive beside a non-zero gradient, as LambdaRank
+                gi -= p
+                hi += h
+                grad_out[j] += p
+                hess_out[j] += h
+            grad_out[i] += gi
+            hess_out[i] += hi
+        if w.shape[0]:
+            for r in range(a, e):
+                grad_out[r] *= w[r]
+                hess_out[r] *= w[r]
 
 
 def _bpr_blocks(y, raw, w, boundaries, blocks, grad_out, hess_out):

@@ -1,5 +1,7 @@
 """Learning to rank from clicks: position debiasing ("additive", "ipw"), the click simulator and the IPS metric."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -418,3 +420,48 @@ def test_cli_simulate_clicks_writes_letor_copy_and_position_file(tmp_path):
     assert set(np.unique(clicks)) <= {0.0, 1.0} and X.shape == (4, 2) and list(qid) == [1, 1, 2, 2]
     assert (tmp_path / "clicks.txt.position").read_text().split() == ["1", "0", "1", "0"]
     assert main(["simulate-clicks", "--data", str(tmp_path / "nope.txt"), "--out", str(out)]) == 2
+
+
+def test_position_bias_is_saved_with_the_model(tmp_path):
+    """go.save_model keeps the learned position biases; go.load_model gives them back."""
+    from gbm_objectives.datasets import make_ranking, simulate_clicks
+
+    X, y, qid = make_ranking(n_queries=40, docs_per_query=(5, 10), n_features=4, seed=0)
+    clicks, position = simulate_clicks(y, qid=qid, seed=0)
+    obj = go.LambdaRankObjective(position_debias="additive")
+    res = go.train(obj, X, clicks, qid=qid, position=position, num_boost_round=5, n_jobs=1)
+    assert res.position_bias is not None
+    go.save_model(tmp_path / "m", res)
+    back = go.load_model(tmp_path / "m")
+    assert np.array_equal(np.asarray(back.position_bias), np.asarray(res.position_bias, dtype=np.float64))
+    assert np.array_equal(back.predict_raw(X), res.predict_raw(X))
+
+
+def test_cli_position_column_and_position_sibling(tmp_path, capsys):
+    """train --position COL (CSV/Parquet) and a LETOR file's .position sibling feed position_debias; a missing
+    position is an input error naming the option; the learned biases are saved with the model."""
+    import pandas as pd
+
+    from gbm_objectives.cli import main
+    from gbm_objectives.datasets import make_ranking, simulate_clicks
+
+    X, y, qid = make_ranking(n_queries=40, docs_per_query=(5, 10), n_features=4, seed=0)
+    clicks, position = simulate_clicks(y, qid=qid, seed=0)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(click=clicks, q=qid, pos=position)
+    csv = tmp_path / "clicks.csv"
+    frame.to_csv(csv, index=False)
+    base = ["train", "--train", str(csv), "--label", "click", "--group", "q", "--objective", "lambdarank",
+            "--param", "position_debias=additive", "--rounds", "4", "--threads", "1", "-q"]
+    assert main([*base, "--position", "pos", "--out", str(tmp_path / "a")]) == 0
+    meta = json.loads((tmp_path / "a" / "model" / "meta.json").read_text())
+    assert meta["feature_names"] == list("abcd") and len(meta["position_bias"]) == int(position.max()) + 1
+    assert main([*base, "--out", str(tmp_path / "b")]) == 2
+    assert "position_debias needs the displayed positions (--position COL" in capsys.readouterr().err
+    letor = tmp_path / "clicks.txt"
+    letor.write_text("".join(f"{int(c)} qid:{q} " + " ".join(f"{j + 1}:{v:.5g}" for j, v in enumerate(row)) + "\n"
+                             for c, q, row in zip(clicks, qid, X)))
+    (tmp_path / "clicks.txt.position").write_text("".join(f"{p}\n" for p in position))
+    assert main(["train", "--train", str(letor), "--objective", "lambdarank", "--param", "position_debias=additive",
+                 "--rounds", "4", "--threads", "1", "-q", "--out", str(tmp_path / "c")]) == 0
+    meta_c = json.loads((tmp_path / "c" / "model" / "meta.json").read_text())
+    assert np.allclose(meta_c["position_bias"], meta["position_bias"], atol=1e-6)
