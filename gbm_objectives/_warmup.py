@@ -59,6 +59,7 @@ def _objectives():
     out.append(losses.FocalLoss(gamma=1.5))
     out.append(losses.SoftmaxFocalLoss(n_classes=3, gamma=1.5))
     out += [ranking.LambdaRankObjective(metric=m) for m in ranking.RANKING_METRICS]
+    out += [ranking.LambdaRankObjective(metric=m, convention="xgboost") for m in ("ndcg", "map", "none")]
     out.append(ranking.LambdaRankObjective(emulate_lightgbm=True))
     return out
 
@@ -111,7 +112,7 @@ def _allowed(fn, *args, **kwargs):
 def _run_metrics():
     from . import _dcg, metrics
 
-    _dcg.dcg(np.array([0.0, 1.0, 3.0]), np.array([0.3, 0.1, 0.2]), np.array([0, 3]), 3)
+    _dcg.ideal_dcg(np.array([0.0, 1.0, 3.0]), np.array([0, 3], dtype=np.int64), 3)  # LambdaRank's prepare
 
     y = _labels("ranking")
     for score_dtype in (np.float64, np.float32):
@@ -163,6 +164,7 @@ _STEPS = (
     ("objectives (serial)", _run_objectives, False),
     ("objectives (parallel)", _run_objectives, True),
     ("metrics", _run_metrics, False),
+    ("metrics (parallel)", _run_metrics, True),
     ("letor", _run_letor, False),
 )
 
@@ -179,7 +181,7 @@ def warmup(progress=None):
     -------
     dict of str to float
         Seconds spent in each step (``"objectives (serial)"``, ``"objectives (parallel)"``, ``"metrics"``,
-        ``"letor"``) and ``"total"``. With a warm cache every step takes well under a second (loading only).
+        ``"metrics (parallel)"``, ``"letor"``) and ``"total"``. With a warm cache every step takes well under a second (loading only).
 
     Notes
     -----

