@@ -32,10 +32,9 @@ True
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from ._validation import check_sample_weight
-from .losses import Prepared, QuantileLoss, _compress
+from .losses import Prepared, QuantileLoss, _compress, constant_root
 
 __all__ = ["TABLE_CAP", "init_score", "part_label_table", "solve_root", "solve_quantile", "part_metric_sums",
            "reduce_metric_sums"]
@@ -85,23 +84,7 @@ def solve_root(objective, reduce):
             cache[c] = float(np.sum(reduce(lambda y, w: _part_grad_sum(objective, y, w, [c])), axis=0)[0])
         return cache[c]
 
-    lo, hi = -1.0, 1.0
-    for _ in range(1100):
-        if total_grad(lo) <= 0 or not np.isfinite(lo * 2):
-            break
-        lo *= 2
-    for _ in range(1100):
-        if total_grad(hi) >= 0 or not np.isfinite(hi * 2):
-            break
-        hi *= 2
-    if not (total_grad(lo) <= 0 <= total_grad(hi)):
-        raise ValueError(f"{objective.name}: no finite constant minimises the loss for these labels (searched "
-                         f"[{lo:g}, {hi:g}])")
-    if total_grad(lo) == 0:
-        return lo
-    if total_grad(hi) == 0:
-        return hi
-    return float(optimize.brentq(total_grad, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return constant_root(total_grad, objective.name)
 
 
 def _part_weight_below(y, w, thresholds):

@@ -221,23 +221,33 @@ class Objective:
             g, _ = self.grad_hess_prepared(prepared, np.full(len(values), c))
             return float(g.sum())
 
-        lo, hi = -1.0, 1.0
-        for _ in range(1100):  # doubling reaches every finite double (labels up to 1e308)
-            if total_grad(lo) <= 0 or not np.isfinite(lo * 2):
-                break
-            lo *= 2
-        for _ in range(1100):
-            if total_grad(hi) >= 0 or not np.isfinite(hi * 2):
-                break
-            hi *= 2
-        if not (total_grad(lo) <= 0 <= total_grad(hi)):
-            raise ValueError(f"{self.name}: no finite constant minimises the loss for these labels (searched "
-                             f"[{lo:g}, {hi:g}])")
-        if total_grad(lo) == 0:
-            return lo
-        if total_grad(hi) == 0:
-            return hi
-        return float(optimize.brentq(total_grad, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+        return constant_root(total_grad, self.name)
+
+
+def constant_root(total_grad, name="objective"):
+    """The constant ``c`` where the summed gradient ``total_grad(c)`` of a convex loss crosses 0 (the best constant
+    raw score): a bracket doubled out from [-1, 1] (it reaches every finite double), then Brent's method.
+
+    Used by :meth:`Objective.init_score` and by the partitioned (Dask) init score, which sums the gradient over
+    partitions: one search, one set of tolerances.
+    """
+    lo, hi = -1.0, 1.0
+    for _ in range(1100):
+        if total_grad(lo) <= 0 or not np.isfinite(lo * 2):
+            break
+        lo *= 2
+    for _ in range(1100):
+        if total_grad(hi) >= 0 or not np.isfinite(hi * 2):
+            break
+        hi *= 2
+    if not (total_grad(lo) <= 0 <= total_grad(hi)):
+        raise ValueError(f"{name}: no finite constant minimises the loss for these labels (searched "
+                         f"[{lo:g}, {hi:g}])")
+    if total_grad(lo) == 0:
+        return lo
+    if total_grad(hi) == 0:
+        return hi
+    return float(optimize.brentq(total_grad, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
 def _params_equal(a, b):
