@@ -18,6 +18,27 @@ the previous libm-based kernels on this 2-core machine: logloss 9.1 -> 4.4 ms, f
 gamma = 2), softmax with 3 classes 45 -> 21 ms. Whole-training ratios against the built-ins are in
 BENCHMARKS.md ("objectives").
 
+Fastmath policy (every numba kernel of the package). Results must not depend on how a kernel was compiled: a
+process that compiles it and one that loads it from numba's cache must give the same numbers, and no flag may turn
+finite input into NaN or inf.
+
+* ``nnan`` and ``ninf`` are never used anywhere: the kernels receive infinities by design (``exp`` overflow in the
+  logistic forms, ``+inf`` sentinels) and must propagate them as IEEE does.
+* ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by these pointwise kernels and
+  ``_vmath``: it cannot create NaN/inf from finite operands.
+* ``reassoc``, ``nsz`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in the
+  LambdaRank pair loop (``ranking._FAST``), which needs them to vectorise its sums. There every product is written
+  with factors bounded in [0, 1] (or by the validated gains and the bounded sigmoid), so no reordering can overflow
+  or underflow into 0 * inf. (An earlier form, ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` =
+  0 * inf = NaN for distant scores in a fresh compilation: ``tests/test_numba_cache.py`` runs such scores in a
+  process with an empty cache and again with the warm cache and requires identical, finite output.)
+* Kernels that reproduce an engine bit for bit (LightGBM emulation, XGBoost's convention) and the metrics use no
+  fastmath flag at all: their operation order is the specification.
+
+numba's cache keys each kernel on its own source file: after editing a helper that other modules inline (``_dcg``,
+``_vmath``), clear ``__pycache__`` (or touch the callers) before measuring, or stale machine code runs. An installed
+release is unaffected (all files are new).
+
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
 once. An empty ``w`` means unit weights. The math is documented on the objective classes in ``losses.py``.
@@ -33,8 +54,7 @@ from numba import njit, prange
 from ._vmath import vexp, vlog, vlog1p_unit
 
 # error_model="numpy": no ZeroDivisionError branch on each division, so the loops vectorise (all divisors are
-# positive by construction). fastmath "contract" only: a * b + c may become one fused multiply-add (one rounding
-# instead of two); no reassociation, no assumptions about NaN or infinity.
+# positive by construction). fastmath "contract" only (see the policy in the module docstring).
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 _PJIT = dict(_JIT, parallel=True)
 PARALLEL_MIN_ELEMENTS = 200_000
