@@ -36,7 +36,8 @@ __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "L
 
 _PARALLEL_MIN_ROWS = 50_000
 _LN2 = math.log(2.0)
-_PAIR_HESS_FLOOR = 1e-16
+_PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gradient is not 0
+_COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation; sum the others instead
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _KINDS = {"softmax_rank": 0, "listmle": 1, "approx_ndcg": 2, "lambdaloss": 3}
 _WEIGHTINGS = ("ndcg2pp", "ndcg2", "lambdarank")
@@ -59,56 +60,80 @@ def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
         lr = (raw[a + i] - m) * inv_temp - logz
         rho = math.exp(lr)
         loss -= t[a + i] * lr
-        grad_out[a + i] = (rho - t[a + i]) * inv_temp
-        hess_out[a + i] = rho * (1.0 - rho) * inv_temp * inv_temp
+        g = (rho - t[a + i]) * inv_temp
+        om = 1.0 - rho
+        if om < _COMPLEMENT_MIN:  # rho rounds to ~1: 1 - rho = sum_{j != i} rho_j, summed without cancellation
+            om = 0.0
+            for j in range(n):
+                if j != i:
+                    om += math.exp((raw[a + j] - m) * inv_temp - logz)
+        h = rho * om * inv_temp * inv_temp
+        grad_out[a + i] = g
+        hess_out[a + i] = max(h, _PAIR_HESS_FLOOR) if g != 0.0 else h
     return loss
 
 
 @njit(**_JIT)
 def _listmle_query(a, n, y, raw, grad_out, hess_out):
+    # Log space throughout: log Z_L by a log-sum-exp with a running max, and every product e_j / Z_L formed as
+    # p_jL = exp(s_j - log Z_L) <= 1, so no finite score overflows or underflows into inf/inf or 0 * inf.
     order = np.argsort(y[a : a + n], kind="mergesort")  # labels ascending
-    m = raw[a]
-    for i in range(1, n):
-        m = max(m, raw[a + i])
-    e = np.empty(n)
-    for i in range(n):
-        e[i] = math.exp(raw[a + i] - m)
-    # levels ascending: start index in `order`, Z (sum of e over labels <= level), count
-    lvl_z = np.empty(n)
+    # levels ascending: log Z (over labels <= level), count; level of each position in `order`
+    lvl_lz = np.empty(n)
     lvl_c = np.empty(n)
-    lvl_of = np.empty(n, dtype=np.int64)  # level of each position in `order`
+    lvl_of = np.empty(n, dtype=np.int64)
     nl = 0
-    z = 0.0
+    mx = -np.inf  # running max of the scores added so far
+    z = 0.0  # sum of exp(s - mx) over them
     r = 0
     while r < n:
         s = r
         lab = y[a + order[r]]
         while r < n and y[a + order[r]] == lab:
-            z += e[order[r]]
+            v = raw[a + order[r]]
+            if v > mx:
+                z = z * math.exp(mx - v) + 1.0
+                mx = v
+            else:
+                z += math.exp(v - mx)
             lvl_of[r] = nl
             r += 1
-        lvl_z[nl] = z
+        lvl_lz[nl] = mx + math.log(z)
         lvl_c[nl] = r - s
         nl += 1
-    # suffix sums over levels above the lowest: A = sum c/Z, B = sum c/Z^2
+    # suffix sums over the scored levels L' >= L > lowest, rescaled by Z_L so each term is <= c_L':
+    #   A_L = sum c_L' Z_L / Z_L',  B_L = sum c_L' (Z_L / Z_L')^2;  e_j sum c/Z = p A,  e_j^2 sum c/Z^2 = p^2 B
     sa = np.zeros(nl + 1)
     sb = np.zeros(nl + 1)
     loss = 0.0
     for L in range(nl - 1, 0, -1):
-        sa[L] = sa[L + 1] + lvl_c[L] / lvl_z[L]
-        sb[L] = sb[L + 1] + lvl_c[L] / (lvl_z[L] * lvl_z[L])
-        loss += lvl_c[L] * (math.log(lvl_z[L]) + m)
-    sa[0] = sa[1]
-    sb[0] = sb[1]
+        if L == nl - 1:
+            sa[L] = lvl_c[L]
+            sb[L] = lvl_c[L]
+        else:
+            ratio = math.exp(lvl_lz[L] - lvl_lz[L + 1])
+            sa[L] = lvl_c[L] + sa[L + 1] * ratio
+            sb[L] = lvl_c[L] + sb[L + 1] * (ratio * ratio)
+        loss += lvl_c[L] * lvl_lz[L]
     for r in range(n):
         i = order[r]
         L = lvl_of[r]
-        ej = e[i]
-        sel = 1.0 if L > 0 else 0.0
-        if L > 0:
+        if L == 0:  # lowest block: competes in every scored level above it
+            if nl < 2:
+                grad_out[a + i] = 0.0
+                hess_out[a + i] = 0.0
+                continue
+            Ls = 1
+        else:
+            Ls = L
             loss -= raw[a + i]
-        grad_out[a + i] = ej * sa[L] - sel
-        hess_out[a + i] = max(ej * sa[L] - ej * ej * sb[L], 0.0)
+        p = math.exp(raw[a + i] - lvl_lz[Ls])
+        g = p * sa[Ls]
+        h = max(p * (sa[Ls] - p * sb[Ls]), 0.0)
+        if L > 0:
+            g -= 1.0
+        grad_out[a + i] = g
+        hess_out[a + i] = max(h, _PAIR_HESS_FLOOR) if g != 0.0 else h
     return loss
 
 
@@ -331,7 +356,12 @@ class SoftmaxRankObjective(_ListwiseObjective):
         loss = -sum_i t_i log rho_i
         grad_i = (rho_i - t_i) / tau,   hess_i = rho_i (1 - rho_i) / tau^2    (exact diagonal)
 
-    A query whose transformed labels sum to 0 (no relevant document) or are all equal is skipped.
+    A query whose transformed labels sum to 0 (no relevant document) or are all equal is skipped. The softmax is
+    taken in log space (shifted by the query's max), and :math:`1 - \rho_i` is summed as
+    :math:`\sum_{j \ne i} \rho_j` where :math:`\rho_i` is within :math:`2^{-26}` of 1, so every finite score gives
+    finite values. Where ``grad`` is non-zero, ``hess`` is floored at ``1e-16`` (LambdaRank's per-pair floor): a
+    saturated softmax (:math:`\rho_i` underflowing to 0 or rounding to 1) would otherwise give a zero hessian
+    beside a gradient of up to :math:`1/\tau`.
 
     Parameters
     ----------
@@ -379,6 +409,11 @@ class ListMLEObjective(_ListwiseObjective):
     with :math:`c_L` the number of documents of label :math:`L`. Without ties it is the Plackett–Luce likelihood of
     the permutation sorted by label. O(n log n) per query. Labels: any non-negative numbers (only their order
     matters).
+
+    Computed in log space (:math:`\log Z_L` by a log-sum-exp with a running max, :math:`p_{jL} = \exp(s_j - \log
+    Z_L)`), so every finite score gives finite values. Where ``grad`` is non-zero, ``hess`` is floored at
+    ``1e-16`` (LambdaRank's per-pair floor): :math:`p (1 - p)` underflows to 0 for a document :math:`\gtrsim 37`
+    below its competitors while its gradient is still :math:`-1`, and a Newton step needs a positive hessian.
 
     References
     ----------

@@ -24,6 +24,8 @@ __all__ = ["XENDCGObjective", "lightgbm_random_floats"]
 
 _K_EPSILON = float(np.float32(1e-15))  # LightGBM's kEpsilon = 1e-15f, promoted to double
 _PARALLEL_MIN_ROWS = 200_000
+_HESS_FLOOR = 1e-16  # LambdaRank's per-pair floor: a positive hessian wherever the gradient is not 0 (float64 mode)
+_COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation (float64 mode)
 
 
 @njit(cache=True, nogil=True)
@@ -45,7 +47,10 @@ def lightgbm_random_floats(seed, n):
 @njit(cache=True, nogil=True)
 def _xendcg_query(a, n, y, raw, gam, rho, par, emulate, grad_out, hess_out):
     wmax = raw[a]
+    top = 0
     for i in range(1, n):
+        if raw[a + i] > wmax:
+            top = i
         wmax = max(raw[a + i], wmax)
     wsum = 0.0
     for i in range(n):
@@ -58,6 +63,12 @@ def _xendcg_query(a, n, y, raw, gam, rho, par, emulate, grad_out, hess_out):
         par[i] = 2.0 ** int(y[a + i]) - gam[i]
         den += par[i]
     inv = 1.0 / max(_K_EPSILON, den)
+    # Only the top document can have 1 - rho near 0 (any other has 1 - rho_i >= rho_top >= 1/n). LightGBM divides
+    # by 1 - rho_top as it is; where that is 0 (emulate) or has lost half its digits (float64), the stable form.
+    om_top = 1.0 - rho[top]
+    if om_top == 0.0 or (not emulate and om_top < _COMPLEMENT_MIN):
+        _xendcg_query_saturated(a, n, raw, rho, par, inv, top, wmax, wsum, emulate, grad_out, hess_out)
+        return
     s1 = 0.0
     for i in range(n):
         t = -par[i] * inv + rho[i]
@@ -80,7 +91,58 @@ def _xendcg_query(a, n, y, raw, gam, rho, par, emulate, grad_out, hess_out):
             hess_out[a + i] = np.float32(rho[i] * (1.0 - rho[i]))
         else:
             grad_out[a + i] += t
-            hess_out[a + i] = rho[i] * (1.0 - rho[i])
+            h = rho[i] * (1.0 - rho[i])
+            hess_out[a + i] = max(h, _HESS_FLOOR) if grad_out[a + i] != 0.0 else h
+
+
+@njit(cache=True, nogil=True)
+def _xendcg_query_saturated(a, n, raw, rho, par, inv, top, wmax, wsum, emulate, grad_out, hess_out):
+    """The same three terms where the top document's softmax is saturated (``1 - rho_top`` is ~0).
+
+    Every product ``rho_j c_top = rho_j l_top / (1 - rho_top)`` is formed as ``q_j l_top`` with
+    ``q_j = exp(s_j) / sum_{k != top} exp(s_k)`` (shifted by the runner-up's score), and ``1 - rho_top`` as
+    ``sum_{k != top} rho_k`` in log space, so nothing divides by 0 and no 0 * inf appears.
+    """
+    m2 = -np.inf
+    for j in range(n):
+        if j != top:
+            m2 = max(m2, raw[a + j])
+    q = np.empty(n)
+    e2 = 0.0
+    for j in range(n):
+        q[j] = 0.0 if j == top else math.exp(raw[a + j] - m2)
+        e2 += q[j]
+    for j in range(n):
+        q[j] /= e2
+    om_top = math.exp(m2 - wmax + math.log(e2) - math.log(wsum))
+    l1 = np.empty(n)
+    for i in range(n):
+        l1[i] = -par[i] * inv + rho[i]
+        grad_out[a + i] = np.float32(l1[i]) if emulate else l1[i]
+    lt = l1[top]
+    for it in range(2):  # the second- and third-order terms, each from the previous one
+        s1 = 0.0
+        for i in range(n):
+            if i != top:
+                par[i] = l1[i] / (1.0 - rho[i])
+                s1 += par[i]
+        for i in range(n):
+            if i == top:
+                t = rho[i] * s1
+            else:
+                t = rho[i] * (s1 - par[i]) + q[i] * lt
+            if emulate:
+                grad_out[a + i] = np.float32(np.float32(grad_out[a + i]) + np.float32(t))
+            else:
+                grad_out[a + i] += t
+            l1[i] = t
+        lt = l1[top]
+    for i in range(n):
+        h = rho[i] * (om_top if i == top else 1.0 - rho[i])
+        if emulate:
+            hess_out[a + i] = np.float32(h)
+        else:
+            hess_out[a + i] = max(h, _HESS_FLOOR) if grad_out[a + i] != 0.0 else h
 
 
 def _xendcg_queries(y, raw, w, boundaries, state, emulate, grad_out, hess_out):
@@ -139,6 +201,16 @@ class XENDCGObjective(_RankingObjective):
     ``l1`` is the exact gradient of the loss (:meth:`cross_entropy_gradient`); LightGBM adds the second- and
     third-order terms of its inverse-hessian expansion, and so does this class (its ``grad`` is LightGBM's
     lambda). ``hess`` is the exact diagonal of the loss's hessian. Row weights multiply both at the end.
+
+    Saturated softmax. Only the top document's :math:`1 - \rho` can vanish (any other has
+    :math:`1 - \rho_i \ge \rho_{top} \ge 1/n`); LightGBM divides by it as it is, which gives inf/NaN once a
+    score leads the query by :math:`\gtrsim 37`. Where it is 0 (``emulate_lightgbm=True``) or below
+    :math:`2^{-26}` (float64), the terms are formed without that division: :math:`\rho_j c_{top}` as
+    :math:`l_{top} \exp(s_j) / \sum_{k \ne top} \exp(s_k)` and :math:`1 - \rho_{top}` as
+    :math:`\sum_{k \ne top} \rho_k` in log space. Everywhere else both modes do exactly LightGBM's (resp.
+    float64) arithmetic. In float64 mode ``hess`` is floored at ``1e-16`` (LambdaRank's per-pair floor) wherever
+    ``grad`` is non-zero, since :math:`\rho (1 - \rho)` underflows to 0 at saturation while the gradient does
+    not; with ``emulate_lightgbm=True`` the hessian is LightGBM's float32 :math:`\rho (1 - \rho)`, unfloored.
 
     The :math:`\gamma` come from LightGBM's generator (:func:`lightgbm_random_floats`), one stream per query
     seeded ``seed + q`` (``objective_seed``), advanced by :math:`n` draws per round for each query of

@@ -71,7 +71,35 @@ def test_finite_and_positive_hessians(name):
     check()
 
 
-RANKING = sorted(n for n, c in OBJECTIVES.items() if c.task == "ranking")
+#: objectives whose gradient of a query depends on its index in the grouping, by design: XE-NDCG draws its random
+#: targets from LightGBM's generator seeded ``seed + q`` for query q (reproduced bit for bit)
+INDEX_SEEDED = {"xendcg"}
+RANKING = sorted(n for n, c in OBJECTIVES.items() if c.task == "ranking" and n not in INDEX_SEEDED)
+
+
+@pytest.mark.parametrize("emulate", [False, True], ids=["float64", "emulate_lightgbm"])
+def test_xendcg_query_depends_on_its_own_rows_and_seed_plus_index(emulate):
+    """XE-NDCG's query q is a function of its rows and ``seed + q`` only: grouped equals per-query calls given
+    ``seed + q``, and the same call twice gives the same output (the random targets are not advanced by
+    ``grad_hess``). Permuting whole queries changes their seeds, so it does change the output."""
+    seed = 11
+    obj = go.XENDCGObjective(seed=seed, emulate_lightgbm=emulate)
+
+    @SETTINGS
+    @given(problems("xendcg"))
+    def check(problem):
+        sizes, y, raw, w = problem
+        g, h = obj.grad_hess(y, raw, sample_weight=w, group=sizes)
+        g2, h2 = obj.grad_hess(y, raw, sample_weight=w, group=sizes)
+        assert np.array_equal(g, g2) and np.array_equal(h, h2)
+        assert np.isfinite(g).all() and np.isfinite(h).all() and (h >= 0).all()
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        for q, (a, n) in enumerate(zip(starts, sizes)):
+            one = go.XENDCGObjective(seed=seed + q, emulate_lightgbm=emulate)
+            gq, hq = one.grad_hess(y[a:a + n], raw[a:a + n], sample_weight=w[a:a + n], group=[n])
+            assert np.array_equal(gq, g[a:a + n]) and np.array_equal(hq, h[a:a + n])
+
+    check()
 
 
 @pytest.mark.parametrize("name", RANKING)

@@ -314,3 +314,17 @@ def test_lambdamart_accepts_family_objectives():
             assert 0 <= m.score(X, y, group=group) <= 1
     with pytest.raises(ValueError, match="ranking"):
         go.LambdaMART(objective="focal").fit(X, y, group=group)
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_saturated_scores_give_finite_values_and_positive_hessian_beside_gradient(name):
+    """The cases the property test found: a score 373 above its query (ListMLE's 1/Z^2 overflowed to NaN), a
+    document 744 below (p(1 - p) underflowed to 0 beside a gradient of -1), a softmax saturated at rho = 1 (XE-NDCG
+    divided by 1 - rho = 0), and |s| = 1e4."""
+    cases = [([0.0] * 10 + [2, 1], [0.0] * 10 + [373.0, 0.0]), ([0, 0, 1], [0.0, 0.0, -744.0]),
+             ([0] * 7 + [1, 0], [0.0] * 8 + [39.0]), ([0, 1, 2], [1e4, 0.0, -1e4]), ([1, 0, 0, 3], [-1e4, 1e4, 1e4, -700])]
+    obj = OBJECTIVES[name]()
+    for y, s in cases:
+        g, h = obj.grad_hess(np.array(y, float), np.array(s, float), group=[len(y)])
+        assert np.isfinite(g).all() and np.isfinite(h).all() and (h >= 0).all()
+        assert not ((g != 0) & (h <= 0)).any()
