@@ -189,16 +189,6 @@ def _gather(buf, starts, ends):
     return data, offsets
 
 
-@njit(cache=True)
-def _fixed_width(buf, starts, ends, width):
-    """The byte ranges as rows of a zero-padded ``(n, width)`` uint8 matrix (a numpy ``S{width}`` array)."""
-    out = np.zeros((starts.shape[0], width), dtype=np.uint8)
-    for r in range(starts.shape[0]):
-        for j in range(starts[r], ends[r]):
-            out[r, j - starts[r]] = buf[j]
-    return out
-
-
 def _read_bytes(path, name):
     p = Path(path)
     if not p.is_file():
@@ -232,14 +222,17 @@ def _string_column(buf, starts, ends):
 def _numbers(buf, starts, ends, line_of, path, what):
     values, ok = _parse_floats(buf, starts, ends, _POW10)
     slow = np.flatnonzero(~ok)
-    if len(slow) > 100:  # e.g. 17-digit reprs: numpy's (correctly rounded) parser on fixed-width byte strings
-        width = int((ends[slow] - starts[slow]).max())
+    if len(slow) > 16:  # e.g. 17-digit reprs: Arrow's correctly rounded parser (fast_float), vectorised
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data, offsets = _gather(buf, starts[slow], ends[slow])
+        arr = pa.LargeStringArray.from_buffers(len(slow), pa.py_buffer(offsets), pa.py_buffer(data))
         try:
-            values[slow] = _fixed_width(buf, starts[slow], ends[slow], width).view(f"S{width}").ravel().astype(
-                np.float64)
+            values[slow] = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
             slow = slow[~np.isfinite(values[slow])]
-        except ValueError:
-            pass  # a token that is not a number: found below, with its line
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            pass  # a token that is not a number (or spelled as only Python reads it): found below, with its line
     for r in slow.tolist():  # rare: long mantissas, big exponents, nan/inf, garbage
         text = _token_text(buf, starts[r], ends[r])
         try:

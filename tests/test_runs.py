@@ -292,3 +292,22 @@ def test_cli_evaluate_runs(trec_files, tmp_path, capsys):
                      "--format", "trec", "--quiet"]) == 0
         assert "P_5" in capsys.readouterr().out
     assert main(["evaluate", "--run", str(run_path), "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("n", [10, 3000])  # below and above the vectorised slow-path threshold
+def test_read_run_scores_bit_exact_with_float(tmp_path, n):
+    """Every score spelling (15/16/17-digit reprs, exponents, subnormals, signs, '1.', '.5') is parsed to the
+    double Python's float() gives (correct rounding), bit for bit."""
+    rng = np.random.default_rng(n)
+    x = np.concatenate([rng.random(n), rng.standard_normal(n) * 10.0 ** rng.integers(-40, 40, n),
+                        rng.random(n) * 1e-310, -rng.random(n) * 1e300, np.round(rng.random(n), 6)])
+    spell = [repr, lambda v: "%.17g" % v, lambda v: "%.19e" % v, lambda v: "%.15g" % v, lambda v: "%.25f" % v]
+    texts = [spell[i % len(spell)](v) for i, v in enumerate(x.tolist())]
+    texts += ["1.", ".5", "+2.5", "-0", "00012", "1E5", "123456789012345678901234567890", "9007199254740993",
+              "0.30000000000000004", "2.2250738585072011e-308", "4.9406564584124654e-324"]
+    texts = [t for t in texts if math.isfinite(float(t))]
+    path = tmp_path / "run.txt"
+    path.write_text("".join(f"q{i % 7} Q0 d{i} 1 {t} tag\n" for i, t in enumerate(texts)))
+    got = go.read_run(path)["score"].to_numpy()
+    want = np.array([float(t) for t in texts])
+    assert (got.view(np.int64) == want.view(np.int64)).all()
