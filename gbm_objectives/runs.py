@@ -411,24 +411,52 @@ def _join(run_rows, run_bounds, r_data, r_off, r_hash, q_rows, q_bounds, q_data,
         m = b - a
         rows = run_rows[a:b]
         qq = q_rows[c:d]
-        qh = q_hash[qq]
-        qo = np.argsort(qh)
-        qh = qh[qo]
+        nj = d - c
         dup[q] = -1
-        for t in range(1, d - c):
-            u = t - 1
-            while u >= 0 and qh[u] == qh[t]:
-                if _same(q_data, q_off, qq[qo[u]], q_data, q_off, qq[qo[t]]):
-                    dup[q] = -2 - qq[qo[t]]
-                u -= 1
-        rh = r_hash[rows]
-        ro = np.argsort(rh)
-        for t in range(1, m):
-            u = t - 1
-            while u >= 0 and rh[ro[u]] == rh[ro[t]]:
-                if _same(r_data, r_off, rows[ro[u]], r_data, r_off, rows[ro[t]]):
-                    dup[q] = rows[ro[t]]
-                u -= 1
+        # one open-addressing table per query: the judged documents, then the retrieved ones (duplicates found
+        # on insertion); slot value t < nj: qrels row qq[t], else run row rows[t - nj]
+        cap = 2
+        while cap < 2 * (m + nj):
+            cap *= 2
+        mask = np.uint64(cap - 1)
+        slot = np.full(cap, -1, dtype=np.int64)
+        for t in range(nj):
+            row = qq[t]
+            h = q_hash[row]
+            sl = np.int64((h ^ (h >> np.uint64(29))) & mask)
+            fresh = True
+            while slot[sl] != -1:
+                o = qq[slot[sl]]
+                if q_hash[o] == h and _same(q_data, q_off, o, q_data, q_off, row):
+                    dup[q] = -2 - row
+                    fresh = False
+                    break
+                sl = (sl + 1) & (cap - 1)
+            if fresh:
+                slot[sl] = t
+        rel_t = np.zeros(m, dtype=np.int64)
+        found_t = np.zeros(m, dtype=np.bool_)
+        for t in range(m):
+            row = rows[t]
+            h = r_hash[row]
+            sl = np.int64((h ^ (h >> np.uint64(29))) & mask)
+            fresh = True
+            while slot[sl] != -1:
+                o = slot[sl]
+                if o < nj:
+                    o = qq[o]
+                    if q_hash[o] == h and _same(q_data, q_off, o, r_data, r_off, row):
+                        rel_t[t] = q_rel[o]
+                        found_t[t] = True
+                else:
+                    o = rows[o - nj]
+                    if r_hash[o] == h and _same(r_data, r_off, o, r_data, r_off, row):
+                        dup[q] = row
+                        fresh = False
+                        break
+                sl = (sl + 1) & (cap - 1)
+            if fresh:
+                slot[sl] = nj + t
         order = np.arange(m)
         if trec_order:
             key = np.empty(m)
@@ -451,18 +479,9 @@ def _join(run_rows, run_bounds, r_data, r_off, r_hash, q_rows, q_bounds, q_data,
                 t = e
         for t in range(m):
             i = order[t]
-            row = rows[i]
-            h = rh[i]
-            lo = np.searchsorted(qh, h)
-            out_rows[a + t] = row
-            out_rel[a + t] = 0
-            out_found[a + t] = False
-            while lo < d - c and qh[lo] == h:
-                if _same(r_data, r_off, row, q_data, q_off, qq[qo[lo]]):
-                    out_rel[a + t] = q_rel[qq[qo[lo]]]
-                    out_found[a + t] = True
-                    break
-                lo += 1
+            out_rows[a + t] = rows[i]
+            out_rel[a + t] = rel_t[i]
+            out_found[a + t] = found_t[i]
 
 
 def _grouped_rows(seg, seg_code, row_code, evaluated):

@@ -311,3 +311,18 @@ def test_read_run_scores_bit_exact_with_float(tmp_path, n):
     got = go.read_run(path)["score"].to_numpy()
     want = np.array([float(t) for t in texts])
     assert (got.view(np.int64) == want.view(np.int64)).all()
+
+
+def test_duplicates_found_by_the_hash_join():
+    """The per-query hash table of the join finds a docno twice in the qrels, and in the run among many queries."""
+    qrels = pd.DataFrame({"qid": ["1", "1", "2"], "docno": ["a", "a", "b"], "relevance": [1, 0, 1]})
+    run = pd.DataFrame({"qid": ["1", "2"], "docno": ["a", "b"], "score": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"qrels have the document 'a' twice for query '1' \(row 1\)"):
+        go.evaluate_run(qrels, run)
+    qid = np.repeat(np.arange(50), 30).astype(str)
+    doc = np.tile(np.arange(30), 50).astype(str)
+    doc[40 * 30 + 17] = "3"  # query 40: "3" twice (rows 1203 and 1217)
+    run = pd.DataFrame({"qid": qid, "docno": doc, "score": np.arange(1500.0)})
+    qrels = pd.DataFrame({"qid": qid, "docno": np.tile(np.arange(30), 50).astype(str), "relevance": 1})
+    with pytest.raises(ValueError, match=r"run has the document '3' twice for query '40' \(row 1217\)"):
+        go.evaluate_run(qrels, run)
