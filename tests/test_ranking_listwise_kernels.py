@@ -15,10 +15,10 @@ The direct versions form sigma (1 - sigma) as a product of the two sigmoids (as 
 sigma)`` loses eps / (1 - sigma) of relative accuracy to cancellation (the kernels before the vectorised form did
 that; they agree with these to about 1e-10 relative where a sigmoid is within 1e-6 of 1).
 
-Hence (with TINY for underflow, below) the tolerance ``tol = 10 (4 span / T + 8 + n) eps`` (a factor 2 of margin over the sum of the budgets) on
-each document, relative to the sum of the absolute values of its pair terms: for ApproxNDCG
-``sum_j w_kj (|a_j| + |a_k|) / T`` (gradient) and that over T (hessian); for LambdaLoss ``sum_j w_kj p_kj``
-(gradient) and the hessian itself.
+Hence (with TINY for underflow, below) the tolerance ``tol = 10 (4 span / T + 8 + n) eps`` (a factor 2 of margin
+over the sum of the budgets) on each document, relative to the sum of the absolute values of its pair terms: for
+ApproxNDCG ``sum_j w_kj (|a_j| + |a_k|) / T`` (gradient) and that over T (hessian); for LambdaLoss
+``sum_j w_kj p_kj`` (gradient) and the hessian itself.
 """
 
 import math
