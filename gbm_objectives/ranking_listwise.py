@@ -143,8 +143,9 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # sigma((s_j - s_i) / T) = r v, sigma((s_i - s_j) / T) = v and sigma (1 - sigma) = r v^2, one division a pair and no
 # exp. Where the query's span / T reaches _MAX_EXP_SPAN (e would underflow) r is exp(-(s_i - s_j) / T) per pair,
 # which cannot overflow either. The inner loops are branch-free over views starting at i + 1, so they vectorise
-# with the _FAST flags; every product in them has factors in [0, 1] or bounded by the gains, weights and
-# 1 / maxDCG (the temperature is applied once per document, after the sums), so no reordering can overflow.
+# with the _FAST flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
+# or 1 / e_i <= exp(600) (the temperature is applied once per document, after the sums), so whatever order the
+# flags allow, no product exceeds about 1e275: no inf, hence no 0 * inf = NaN.
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _approx_rank_pair(r):
     """Pass 1 of ApproxNDCG: (sigma((s_j - s_i)/T), sigma((s_i - s_j)/T)) for ranks i < j."""
@@ -165,7 +166,7 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
     order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
     ss = np.empty(n)
     gg = np.empty(n)
-    ee = np.empty(n)
+    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
     for r in range(n):
         ss[r] = raw[a + order[r]]
         gg[r] = gains[a + order[r]]
@@ -176,13 +177,13 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
     pi = np.ones(n)
     for i in range(n - 1):
         si = ss[i]
-        ei = ee[i]
+        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         pi_ = pi[i + 1 : n]
         acc = 0.0
         if fast:
             e_ = ee[i + 1 : n]
             for t in range(n - i - 1):
-                up, down = _approx_rank_pair(e_[t] / ei)
+                up, down = _approx_rank_pair(e_[t] * inv_ei)
                 acc += up
                 pi_[t] += down
         else:
@@ -202,7 +203,7 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
     he = np.zeros(n)
     for i in range(n - 1):
         si = ss[i]
-        ei = ee[i]
+        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         ci = coef[i]
         c_ = coef[i + 1 : n]
         gr_ = gr[i + 1 : n]
@@ -212,7 +213,7 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
         if fast:
             e_ = ee[i + 1 : n]
             for t in range(n - i - 1):
-                gv, hv = _approx_grad_pair(e_[t] / ei, c_[t] - ci)
+                gv, hv = _approx_grad_pair(e_[t] * inv_ei, c_[t] - ci)
                 ag += gv
                 ah += hv
                 gr_[t] -= gv
@@ -249,7 +250,7 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
     order = _dcg.stable_desc_order(raw[a : a + n])
     ss = np.empty(n)
     gg = np.empty(n)
-    ee = np.empty(n)
+    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
     lam = np.zeros(n)
     hes = np.zeros(n)
     for r in range(n):
@@ -290,12 +291,12 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
             lam_ = lam[i + 1 : n]
             hes_ = hes[i + 1 : n]
             if fast:
-                ei = ee[i]
+                inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
                 e_ = ee[i + 1 : n]
                 for t in range(n - i - 1):
                     dg = gi - g_[t]
                     wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
-                    sl, hh = _lambdaloss_pair(e_[t] / ei, dg, wt)
+                    sl, hh = _lambdaloss_pair(e_[t] * inv_ei, dg, wt)
                     al -= sl
                     lam_[t] += sl
                     ah += hh
