@@ -30,7 +30,7 @@ from . import _dcg
 from ._kernels import _copy_function
 from ._validation import check_1d, check_interval, check_positive_int, check_raw_score
 from .losses import Prepared
-from .ranking import _RankingObjective, _ranking_boundaries, _ranking_weights
+from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _ranking_boundaries, _ranking_weights
 
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
 
@@ -137,57 +137,120 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
     return loss
 
 
-@njit(**_JIT)
+# ApproxNDCG and LambdaLoss sort the query once by score (descending, stable) and take each pair's sigmoid as a
+# ratio of per-document exponentials e_r = exp((s_r - s_max) / T) in (0, 1], as LambdaRank's pair loop does: for
+# ranks i < j, r = e_j / e_i = exp(-(s_i - s_j) / T) in (0, 1] and v = 1 / (1 + r) in [1/2, 1] give
+# sigma((s_j - s_i) / T) = r v, sigma((s_i - s_j) / T) = v and sigma (1 - sigma) = r v^2, one division a pair and no
+# exp. Where the query's span / T reaches _MAX_EXP_SPAN (e would underflow) r is exp(-(s_i - s_j) / T) per pair,
+# which cannot overflow either. The inner loops are branch-free over views starting at i + 1, so they vectorise
+# with the _FAST flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
+# or 1 / e_i <= exp(600) (the temperature is applied once per document, after the sums), so whatever order the
+# flags allow, no product exceeds about 1e275: no inf, hence no 0 * inf = NaN.
+@njit(inline="always", fastmath=_FAST, **_JIT)
+def _approx_rank_pair(r):
+    """Pass 1 of ApproxNDCG: (sigma((s_j - s_i)/T), sigma((s_i - s_j)/T)) for ranks i < j."""
+    v = 1.0 / (1.0 + r)
+    return r * v, v
+
+
+@njit(inline="always", fastmath=_FAST, **_JIT)
+def _approx_grad_pair(r, d):
+    """Pass 2 of ApproxNDCG: (w d, w |d|), w = sigma (1 - sigma) of the pair, d = a_j - a_i."""
+    v = 1.0 / (1.0 + r)
+    w = r * v * v
+    return w * d, w * abs(d)
+
+
+@njit(fastmath=_FAST, **_JIT)
 def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
+    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
+    ss = np.empty(n)
+    gg = np.empty(n)
+    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
+    for r in range(n):
+        ss[r] = raw[a + order[r]]
+        gg[r] = gains[a + order[r]]
+    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
+    if fast:
+        for r in range(n):
+            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
     pi = np.ones(n)
-    sgm = np.empty((n, n))  # sgm[i, j] = sigma((s_j - s_i) / T), i < j: one exp per pair for both passes
-    for i in range(n):
-        si = raw[a + i]
-        row = sgm[i]
-        for j in range(i + 1, n):
-            row[j] = 1.0 / (1.0 + math.exp((si - raw[a + j]) * inv_temp))
+    for i in range(n - 1):
+        si = ss[i]
+        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
+        pi_ = pi[i + 1 : n]
         acc = 0.0
-        for j in range(i + 1, n):
-            acc += row[j]
-            pi[j] += 1.0 - row[j]
+        if fast:
+            e_ = ee[i + 1 : n]
+            for t in range(n - i - 1):
+                up, down = _approx_rank_pair(e_[t] * inv_ei)
+                acc += up
+                pi_[t] += down
+        else:
+            s_ = ss[i + 1 : n]
+            for t in range(n - i - 1):
+                up, down = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
+                acc += up
+                pi_[t] += down
         pi[i] += acc
     coef = np.empty(n)
     approx = 0.0
     for i in range(n):
         lg = math.log2(1.0 + pi[i])
-        approx += gains[a + i] / lg
-        coef[i] = gains[a + i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
+        approx += gg[i] / lg
+        coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
     gr = np.zeros(n)
     he = np.zeros(n)
-    t2 = inv_temp * inv_temp
-    for i in range(n):
-        row = sgm[i]
+    for i in range(n - 1):
+        si = ss[i]
+        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         ci = coef[i]
+        c_ = coef[i + 1 : n]
+        gr_ = gr[i + 1 : n]
+        he_ = he[i + 1 : n]
         ag = 0.0
         ah = 0.0
-        for j in range(i + 1, n):
-            sg = row[j]
-            w = sg * (1.0 - sg)
-            d = coef[j] - ci
-            gv = w * d * inv_temp
-            hv = w * abs(d) * t2
-            ag += gv
-            ah += hv
-            gr[j] -= gv
-            he[j] += hv
+        if fast:
+            e_ = ee[i + 1 : n]
+            for t in range(n - i - 1):
+                gv, hv = _approx_grad_pair(e_[t] * inv_ei, c_[t] - ci)
+                ag += gv
+                ah += hv
+                gr_[t] -= gv
+                he_[t] += hv
+        else:
+            s_ = ss[i + 1 : n]
+            for t in range(n - i - 1):
+                gv, hv = _approx_grad_pair(math.exp((s_[t] - si) * inv_temp), c_[t] - ci)
+                ag += gv
+                ah += hv
+                gr_[t] -= gv
+                he_[t] += hv
         gr[i] += ag
         he[i] += ah
-    for i in range(n):
-        grad_out[a + i] = gr[i]
-        hess_out[a + i] = he[i]
+    t2 = inv_temp * inv_temp
+    for r in range(n):
+        grad_out[a + order[r]] = gr[r] * inv_temp
+        hess_out[a + order[r]] = he[r] * t2
     return 1.0 - approx * inv_max
 
 
-@njit(**_JIT)
+@njit(inline="always", fastmath=_FAST, **_JIT)
+def _lambdaloss_pair(r, dg, wt):
+    """One pair of LambdaLoss: (signed lambda added to the lower rank, hessian); wt is 0 for equal gains."""
+    v = 1.0 / (1.0 + r)
+    p = r * v if dg > 0.0 else v  # sigma(s_low - s_high): r v when the upper rank i is the high document
+    gp = wt * p
+    hh = wt * max(r * v * v, _PAIR_HESS_FLOOR)
+    return (gp if dg > 0.0 else -gp), hh
+
+
+@njit(fastmath=_FAST, **_JIT)
 def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, grad_out, hess_out):
     order = _dcg.stable_desc_order(raw[a : a + n])
     ss = np.empty(n)
     gg = np.empty(n)
+    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
     lam = np.zeros(n)
     hes = np.zeros(n)
     for r in range(n):
@@ -195,39 +258,59 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
         gg[r] = gains[a + order[r]]
     loss = 0.0
     c = inv_max / _LN2
+    # weight = m1 delta + m2 rho: (mu, 1) ndcg2pp, (1, 0) ndcg2, (0, 1) lambdarank (x 1 and 0 x finite are exact)
+    m1 = mu if weighting == 0 else (1.0 if weighting == 1 else 0.0)
+    m2 = 0.0 if weighting == 1 else 1.0
+    fast = ss[0] - ss[n - 1] < _MAX_EXP_SPAN
+    if fast:
+        for r in range(n):
+            ee[r] = math.exp(ss[r] - ss[0])
     for i in range(min(n - 1, k)):
         si = ss[i]
         gi = gg[i]
         di = disc[i]
         al = 0.0
         ah = 0.0
-        for j in range(i + 1, n):
-            dg = gi - gg[j]
-            if dg == 0.0:
-                continue
-            if weighting == 0:
-                wt = mu * dtab[j - i] + (di - disc[j])
-            elif weighting == 1:
-                wt = dtab[j - i]
-            else:
-                wt = di - disc[j]
-            wt *= abs(dg) * c
-            x = si - ss[j]  # s_i - s_j; i is the high document when dg > 0
-            if dg < 0.0:
-                x = -x
-            p = 1.0 / (1.0 + math.exp(x))  # sigma(-(s_high - s_low))
-            if want_loss:
+        if want_loss:  # loss() only: a log1p(exp) a pair, not vectorised
+            for j in range(i + 1, n):
+                dg = gi - gg[j]
+                if dg == 0.0:
+                    continue
+                wt = (m1 * dtab[j - i] + m2 * (di - disc[j])) * (abs(dg) * c)
+                x = si - ss[j] if dg > 0.0 else ss[j] - si  # s_high - s_low
                 loss += wt * (max(-x, 0.0) + math.log1p(math.exp(-abs(x))))
-            gp = wt * p
-            hh = wt * max(p * (1.0 - p), _PAIR_HESS_FLOOR)
-            if dg > 0.0:  # i high: pushed up
-                al -= gp
-                lam[j] += gp
+                sl, hh = _lambdaloss_pair(math.exp(ss[j] - si), dg, wt)
+                al -= sl
+                lam[j] += sl
+                ah += hh
+                hes[j] += hh
+        else:
+            g_ = gg[i + 1 : n]
+            d_ = disc[i + 1 : n]
+            t_ = dtab[1 : n - i]
+            lam_ = lam[i + 1 : n]
+            hes_ = hes[i + 1 : n]
+            if fast:
+                inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
+                e_ = ee[i + 1 : n]
+                for t in range(n - i - 1):
+                    dg = gi - g_[t]
+                    wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
+                    sl, hh = _lambdaloss_pair(e_[t] * inv_ei, dg, wt)
+                    al -= sl
+                    lam_[t] += sl
+                    ah += hh
+                    hes_[t] += hh
             else:
-                al += gp
-                lam[j] -= gp
-            ah += hh
-            hes[j] += hh
+                s_ = ss[i + 1 : n]
+                for t in range(n - i - 1):
+                    dg = gi - g_[t]
+                    wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
+                    sl, hh = _lambdaloss_pair(math.exp(s_[t] - si), dg, wt)
+                    al -= sl
+                    lam_[t] += sl
+                    ah += hh
+                    hes_[t] += hh
         lam[i] += al
         hes[i] += ah
     for r in range(n):
