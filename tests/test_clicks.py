@@ -291,11 +291,28 @@ def _best_ndcg3(backend, debias, data):
     return max(res.evals_result["valid_0"]["ndcg@3"])
 
 
+# "ipw" misses the +0.03 target on this protocol; measured (best NDCG@3 on rank.test, LightGBM / XGBoost scratch;
+# biased 0.4318 / 0.4382 on the test's click log, seed 10, so the target is 0.4618 / 0.4682):
+#   XGBoost's method, bias_norm=1 (XGBoost's code default, ours) 0.4421 / 0.4391; native lambdarank_unbiased 0.4405
+#   (it learns the same tables: t+ within 0.05 of ours, t- rising to 1.3 then falling to 0.09 at position 25)
+#   bias_norm=2 (XGBoost's docs)                  0.4790 / 0.4419
+#   bias_norm=0.5 (Hu et al.'s code)              0.4635 / 0.4315
+#   bias_norm=0 (unregularised ratio)             0.4579 / 0.4547   (t+ collapses: 0.008 at position 1)
+#   logistic pair cost (Hu et al.), bias_norm=1   0.4387 / 0.4543; 0.5: 0.4281 / 0.4432; 0: 0.4623 / 0.4174
+#   costs averaged per position, not summed       0.4504 / 0.4702; with the logistic cost 0.4608 / 0.4445
+#   true propensities frozen (t+ = 0.8^p, t- = 1) 0.4427 / 0.4712; their square root 0.4730 / 0.4516
+# Over five click logs (seeds 10..14), mean gain over biased, LightGBM / XGBoost (per-log sd 0.02-0.03):
+#   ipw +0.009 / +0.014; costs averaged per position +0.010 / +0.014; that and the logistic cost +0.005 / +0.006;
+#   the true propensities frozen +0.011 / +0.005 (square root +0.000 / +0.006); "additive" +0.043 / +0.043.
+# Even the true examination probabilities give no more than the learned ones: the shortfall is the method's on
+# this protocol (558 clicks, none beyond position 13; weights up to 0.8^-13 = 18), not the propensity estimate's.
+# The single-log numbers that pass on one engine are within that noise; none passes on both, so none is adopted.
 _IPW_SHORT = pytest.mark.xfail(strict=True, reason=(
-    "measured: XGBoost's Unbiased LambdaMART gains less than 0.03 on this cascade protocol, natively as from "
+    "measured: inverse propensity weighting gains less than 0.03 on this cascade protocol, natively as from "
     "scratch (best NDCG@3 biased -> ipw: LightGBM scratch 0.4318 -> 0.4421, XGBoost scratch 0.4382 -> 0.4391, "
-    "XGBoost's own lambdarank_unbiased 0.4405); the propensities are learned only where clicked pairs exist "
-    "(t+ = 0 from position 14 on leaves those pairs unweighted) and are square-rooted (bias_norm=1)"))
+    "XGBoost's own lambdarank_unbiased 0.4405); mean gain over five click logs +0.009 / +0.014, and +0.011 / "
+    "+0.005 with the true propensities frozen; bias_norm 0, 0.5, 2, Hu et al.'s logistic cost and per-position "
+    "means pass on one engine at most (the measurements are in the comment above)"))
 
 
 @pytest.mark.slow
