@@ -35,7 +35,6 @@ trees; the price is training the rounds after the stop.
 from __future__ import annotations
 
 import contextlib
-import numbers
 
 import dask
 import dask.array as da
@@ -46,7 +45,6 @@ from dask import delayed
 
 from . import _partitioned as P
 from .adapters import get_backend
-from .losses import Objective
 from .training import (
     NativeObjective,
     TrainResult,
@@ -95,8 +93,14 @@ def _np1(part):
     return np.asarray(part.to_numpy() if hasattr(part, "to_numpy") else part).reshape(-1)
 
 
-def _np2(part):
-    a = part.to_numpy(dtype=np.float64) if hasattr(part, "to_numpy") else np.asarray(part, dtype=np.float64)
+def _feature_dtype(X):
+    """float32 features stay float32 (the engines bin them as they are, in half the memory); others become float64."""
+    dtypes = list(X.dtypes) if isinstance(X, dd.DataFrame) else [X.dtype]
+    return np.float32 if all(np.dtype(d) == np.float32 for d in dtypes) else np.float64
+
+
+def _np2(part, dtype=np.float64):
+    a = part.to_numpy(dtype=dtype) if hasattr(part, "to_numpy") else np.asarray(part, dtype=dtype)
     return a if a.ndim == 2 else a.reshape(len(a), -1)
 
 
@@ -133,8 +137,8 @@ def _part_layout(i, y, q, g, w, objective):
     return n, ids, sizes
 
 
-def _np_part(X, y, w):
-    return _np2(X), _np1(y).astype(np.float64), None if w is None else _np1(w).astype(np.float64)
+def _np_part(X, y, w, dtype):
+    return _np2(X, dtype), _np1(y).astype(np.float64), None if w is None else _np1(w).astype(np.float64)
 
 
 def _get(t, i):
@@ -227,14 +231,15 @@ class _Data:
         workers = _workers(client)
         self.client = client
         self.worker_of = [workers[(p * len(workers)) // len(xb)] for p in range(len(xb))]
-        futures = [client.compute(delayed(_np_part)(xb[p], yb[p], wb[p]), workers=[self.worker_of[p]],
+        dtype = _feature_dtype(X)
+        futures = [client.compute(delayed(_np_part)(xb[p], yb[p], wb[p], dtype), workers=[self.worker_of[p]],
                                   allow_other_workers=False) for p in range(len(xb))]
         self.X_parts = [self._submit(p, _get, f, 0) for p, f in enumerate(futures)]
         self.y_parts = [self._submit(p, _get, f, 1) for p, f in enumerate(futures)]
         self.w_parts = ([self._submit(p, _get, f, 2) for p, f in enumerate(futures)] if sample_weight is not None
                         else [None] * len(xb))
         del futures
-        self.X = self._array(lambda p: self.X_parts[p], (n_features,))
+        self.X = self._array(lambda p: self.X_parts[p], (n_features,), dtype=dtype)
         self.y = self._array(lambda p: self.y_parts[p], ())
         self.w = None if sample_weight is None else self._array(lambda p: self.w_parts[p], ())
 

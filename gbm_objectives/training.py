@@ -44,6 +44,7 @@ import numbers
 import numpy as np
 
 from .adapters import get_backend, owned_parameter
+from .adapters._common import numba_threads  # noqa: F401  (re-exported: gbm_objectives.dask uses it)
 from .adapters.native import native_params
 from .losses import Objective, QuantileLoss
 from .objectives import OBJECTIVES, get_objective
@@ -187,22 +188,6 @@ class TrainResult:
     def __repr__(self):
         return (f"TrainResult(backend={self.backend!r}, objective={self.objective!r}, rounds={self.num_rounds}, "
                 f"best_iteration={self.best_iteration})")
-
-
-@contextlib.contextmanager
-def numba_threads(n_jobs):
-    """Run this package's kernels on ``n_jobs`` threads (restored afterwards); ``None``: numba's default."""
-    if n_jobs is None or int(n_jobs) < 1:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 #: The estimator option behind each engine option the estimators own.

@@ -115,6 +115,27 @@ def _ranking_frame(n_queries=120, seed=0):
     return df, X, y, group
 
 
+def test_float32_features_stay_float32_and_train_as_locally(client):
+    """float32 features reach the engine as they are (half the memory on the workers); with one partition (one
+    LightGBM machine) the trees equal a local run on the same array bit for bit."""
+    _, X, y, group = _ranking_frame()
+    assert X.dtype == np.float32
+    Xd, yd = da.from_array(X, chunks=(len(X), -1)), da.from_array(y, chunks=len(y))
+    data = god._Data(client, Xd, yd, group=[group])
+    assert data.X.dtype == np.float32 and data.X.compute().dtype == np.float32
+    assert god._Data(client, Xd.astype(np.float64), yd, group=[group]).X.compute().dtype == np.float64
+    res = god.train(client, "lambdarank", Xd, yd, group=[group], num_boost_round=5)
+    local = go.train("lambdarank", X, y, group=group, num_boost_round=5, n_jobs=1)
+    np.testing.assert_array_equal(res.predict_raw(X), local.predict_raw(X))
+
+
+def test_objective_kernels_get_the_worker_thread_count(client):
+    from gbm_objectives.adapters._dask_common import worker_threads
+
+    assert client.submit(worker_threads, pure=False).result() == 1  # threads_per_worker=1
+    assert worker_threads() is None  # not on a worker
+
+
 def test_partition_by_query_keeps_queries_whole_and_sorted(client):
     df, *_ = _ranking_frame()
     shuffled = df.sample(frac=1.0, random_state=0)

@@ -1,12 +1,29 @@
-"""Engine-independent plumbing shared by the adapters: the per-training-set cache and float32 buffers."""
+"""Engine-independent plumbing shared by the adapters: the per-training-set cache, float32 buffers, kernel threads."""
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import numpy as np
 
 from ..objectives import get_objective
+
+
+@contextlib.contextmanager
+def numba_threads(n_jobs):
+    """Run this package's kernels on ``n_jobs`` threads (restored afterwards); ``None``: numba's default."""
+    if n_jobs is None or int(n_jobs) < 1:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class CachedObjective:

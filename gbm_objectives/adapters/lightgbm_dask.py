@@ -5,7 +5,8 @@
 * ``DaskLGBMRegressor`` / ``DaskLGBMRanker`` accept a callable objective and run it on every worker over that
   worker's rows (its partitions concatenated); a 4-parameter callable ``(y_true, y_pred, weight, group)``
   (:class:`~gbm_objectives.adapters.lightgbm.LightGBMSklearnObjective`) receives the worker's query sizes, so a
-  ranking objective sees whole queries as long as no query spans two partitions.
+  ranking objective sees whole queries as long as no query spans two partitions. Its kernels run on the worker's
+  thread count, LightGBM's ``num_threads`` there.
 * ``init_score`` is a Dask collection partitioned like ``X``, ``group`` a Dask array with one chunk of query sizes
   per partition of ``X``.
 * The Dask estimators have no early stopping (a callback would stop each worker on its own data and hang the
@@ -20,6 +21,8 @@ from __future__ import annotations
 import lightgbm as lgb
 from lightgbm.dask import DaskLGBMRanker, DaskLGBMRegressor
 
+from ._common import numba_threads
+from ._dask_common import worker_threads
 from .lightgbm import (  # noqa: F401  (the backend module's names, re-exported for the Dask front end)
     LightGBMSklearnObjective,
     best_iteration,
@@ -30,6 +33,14 @@ from .lightgbm import (  # noqa: F401  (the backend module's names, re-exported 
 )
 
 __all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+
+
+class DaskLightGBMObjective(LightGBMSklearnObjective):
+    """:class:`LightGBMSklearnObjective` whose kernels run on the worker's threads (:func:`worker_threads`)."""
+
+    def __call__(self, y_true, y_pred, weight, group):
+        with numba_threads(worker_threads()):
+            return super().__call__(y_true, y_pred, weight, group)
 
 
 def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, group=None,
@@ -52,7 +63,7 @@ def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight
     if isinstance(objective, str):
         params["objective"] = objective
     else:
-        params["objective"] = LightGBMSklearnObjective(objective)
+        params["objective"] = DaskLightGBMObjective(objective)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
     params.setdefault("metric", "None")  # metrics are ours (scored on the cluster by gbm_objectives.dask)

@@ -4,7 +4,8 @@
 
 * ``xgboost.dask.train(client, params, dtrain, obj=f)`` calls ``f(predt, dmatrix)`` on every worker with that
   worker's local DMatrix, so :class:`~gbm_objectives.adapters.xgboost.XGBoostObjective` reads the worker's labels,
-  weights and ``group_ptr``; ``DaskXGBRanker`` refuses callables, hence ``train``.
+  weights and ``group_ptr``; ``DaskXGBRanker`` refuses callables, hence ``train``. Its kernels run on the
+  worker's thread count, XGBoost's ``nthread`` there.
 * Ranking data carry a per-row ``qid``; XGBoost needs the rows of a query contiguous and the ids sorted on each
   worker. :func:`gbm_objectives.dask.train` passes query codes that increase across partitions (and never a raw
   user id), so any assignment of partitions to workers keeps every query whole and sorted.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from xgboost import dask as dxgb
 
+from ._common import numba_threads
+from ._dask_common import worker_threads
 from .xgboost import (  # noqa: F401  (the backend module's names, re-exported for the Dask front end)
     XGBoostObjective,
     best_iteration,
@@ -26,6 +29,14 @@ from .xgboost import (  # noqa: F401  (the backend module's names, re-exported f
 )
 
 __all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+
+
+class DaskXGBoostObjective(XGBoostObjective):
+    """:class:`XGBoostObjective` whose kernels run on the worker's threads (:func:`worker_threads`)."""
+
+    def __call__(self, predt, dtrain):
+        with numba_threads(worker_threads()):
+            return super().__call__(predt, dtrain)
 
 
 def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, qid=None, init_score=None):
@@ -40,7 +51,7 @@ def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight
     if isinstance(objective, str):
         params["objective"] = objective
     else:
-        obj = XGBoostObjective(objective)
+        obj = DaskXGBoostObjective(objective)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
     params.setdefault("disable_default_eval_metric", 1)
