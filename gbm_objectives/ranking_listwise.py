@@ -30,11 +30,14 @@ from . import _dcg
 from ._kernels import _copy_function
 from ._validation import check_1d, check_interval, check_positive_int, check_raw_score
 from .losses import Prepared
-from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _ranking_boundaries, _ranking_weights
+from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _cost_blocks, _ranking_boundaries, _ranking_weights
 
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
 
 _PARALLEL_MIN_ROWS = 50_000
+# ApproxNDCG keeps each pair's sigma (1 - sigma) from pass 1 for pass 2 in queries up to this size (a block's
+# buffer of n (n - 1) / 2 doubles: 8 MB at this bound; the synthetic benchmark's 250 documents need 250 kB)
+_STORE_MAX_ROWS = 1448
 _LN2 = math.log(2.0)
 _PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gradient is not 0
 _COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation; sum the others instead
@@ -148,86 +151,132 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # flags allow, no product exceeds about 1e275: no inf, hence no 0 * inf = NaN.
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _approx_rank_pair(r):
-    """Pass 1 of ApproxNDCG: (sigma((s_j - s_i)/T), sigma((s_i - s_j)/T)) for ranks i < j."""
+    """Pass 1 of ApproxNDCG for ranks i < j: sigma((s_j - s_i)/T), sigma((s_i - s_j)/T) and w = sigma (1 - sigma)."""
     v = 1.0 / (1.0 + r)
-    return r * v, v
+    rv = r * v
+    return rv, v, rv * v
 
 
 @njit(inline="always", fastmath=_FAST, **_JIT)
-def _approx_grad_pair(r, d):
+def _approx_grad_pair(w, d):
     """Pass 2 of ApproxNDCG: (w d, w |d|), w = sigma (1 - sigma) of the pair, d = a_j - a_i."""
-    v = 1.0 / (1.0 + r)
-    w = r * v * v
     return w * d, w * abs(d)
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
-    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
-    ss = np.empty(n)
-    gg = np.empty(n)
-    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
-    for r in range(n):
-        ss[r] = raw[a + order[r]]
-        gg[r] = gains[a + order[r]]
-    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
-    if fast:
-        for r in range(n):
-            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
-    pi = np.ones(n)
+def _approx_pass1(n, ss, ee, inv_temp, fast, pi, ww):
+    """Approximate ranks ``pi`` (pairs i < j); with ``ww`` non-empty, each pair's w = sigma (1 - sigma) into it."""
+    store = ww.shape[0] > 0
+    off = 0  # row i's pairs (i, i + 1 .. n - 1) at ww[off : off + n - i - 1]
     for i in range(n - 1):
+        m = n - i - 1
         si = ss[i]
         inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         pi_ = pi[i + 1 : n]
         acc = 0.0
-        if fast:
+        if store:
+            w_ = ww[off : off + m]
+            if fast:
+                e_ = ee[i + 1 : n]
+                for t in range(m):
+                    up, down, w = _approx_rank_pair(e_[t] * inv_ei)
+                    acc += up
+                    pi_[t] += down
+                    w_[t] = w
+            else:
+                s_ = ss[i + 1 : n]
+                for t in range(m):
+                    up, down, w = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
+                    acc += up
+                    pi_[t] += down
+                    w_[t] = w
+        elif fast:
             e_ = ee[i + 1 : n]
-            for t in range(n - i - 1):
-                up, down = _approx_rank_pair(e_[t] * inv_ei)
+            for t in range(m):
+                up, down, _w = _approx_rank_pair(e_[t] * inv_ei)
                 acc += up
                 pi_[t] += down
         else:
             s_ = ss[i + 1 : n]
-            for t in range(n - i - 1):
-                up, down = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
+            for t in range(m):
+                up, down, _w = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
                 acc += up
                 pi_[t] += down
         pi[i] += acc
-    coef = np.empty(n)
-    approx = 0.0
-    for i in range(n):
-        lg = math.log2(1.0 + pi[i])
-        approx += gg[i] / lg
-        coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
-    gr = np.zeros(n)
-    he = np.zeros(n)
+        off += m
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_pass2(n, ss, ee, inv_temp, fast, coef, ww, gr, he):
+    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he``; w read from ``ww`` if filled, else recomputed."""
+    store = ww.shape[0] > 0
+    off = 0
     for i in range(n - 1):
+        m = n - i - 1
         si = ss[i]
-        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         ci = coef[i]
         c_ = coef[i + 1 : n]
         gr_ = gr[i + 1 : n]
         he_ = he[i + 1 : n]
         ag = 0.0
         ah = 0.0
-        if fast:
+        if store:
+            w_ = ww[off : off + m]
+            for t in range(m):
+                gv, hv = _approx_grad_pair(w_[t], c_[t] - ci)
+                ag += gv
+                ah += hv
+                gr_[t] -= gv
+                he_[t] += hv
+        elif fast:
+            inv_ei = 1.0 / ee[i]
             e_ = ee[i + 1 : n]
-            for t in range(n - i - 1):
-                gv, hv = _approx_grad_pair(e_[t] * inv_ei, c_[t] - ci)
+            for t in range(m):
+                gv, hv = _approx_grad_pair(_approx_rank_pair(e_[t] * inv_ei)[2], c_[t] - ci)
                 ag += gv
                 ah += hv
                 gr_[t] -= gv
                 he_[t] += hv
         else:
             s_ = ss[i + 1 : n]
-            for t in range(n - i - 1):
-                gv, hv = _approx_grad_pair(math.exp((s_[t] - si) * inv_temp), c_[t] - ci)
+            for t in range(m):
+                gv, hv = _approx_grad_pair(_approx_rank_pair(math.exp((s_[t] - si) * inv_temp))[2], c_[t] - ci)
                 ag += gv
                 ah += hv
                 gr_[t] -= gv
                 he_[t] += hv
         gr[i] += ag
         he[i] += ah
+        off += m
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out):
+    # Scratch (length >= n): ss, gg, ee, pi, coef, gr, he. Pass 1 stores each pair's w = sigma (1 - sigma) in ww
+    # for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS documents); otherwise pass 2
+    # computes them again. The passes are separate functions: compiled inside this one, pass 2 ran ~2x slower.
+    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
+    for r in range(n):
+        o = a + order[r]
+        ss[r] = raw[o]
+        gg[r] = gains[o]
+        ee[r] = 1.0  # stays 1 (unused) when the span takes the exp-per-pair path
+        pi[r] = 1.0
+        gr[r] = 0.0
+        he[r] = 0.0
+    npairs = n * (n - 1) // 2
+    w_ = ww[:npairs] if ww.shape[0] >= npairs else ww[:0]
+    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
+    if fast:
+        for r in range(n):
+            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
+    _approx_pass1(n, ss, ee, inv_temp, fast, pi, w_)
+    approx = 0.0
+    for i in range(n):
+        lg = math.log2(1.0 + pi[i])
+        approx += gg[i] / lg
+        coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
+    _approx_pass2(n, ss, ee, inv_temp, fast, coef, w_, gr, he)
     t2 = inv_temp * inv_temp
     for r in range(n):
         grad_out[a + order[r]] = gr[r] * inv_temp
@@ -319,10 +368,26 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
     return loss
 
 
-def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weighting, disc, dtab, want_loss, grad_out,
-                      hess_out, losses):
-    nq = boundaries.shape[0] - 1
-    for q in prange(nq):
+@njit(**_JIT)
+def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+                    grad_out, hess_out, losses):
+    """The queries of block ``b``, with scratch buffers allocated once for the block's longest query."""
+    q0 = blocks[b]
+    q1 = blocks[b + 1]
+    mx = 1
+    for q in range(q0, q1):
+        mx = max(mx, boundaries[q + 1] - boundaries[q])
+    quad = kind >= 2  # the pair kernels use the scratch arrays; softmax and ListMLE need none
+    ms = mx if quad else 0
+    ss = np.empty(ms)
+    gg = np.empty(ms)
+    ee = np.empty(ms)
+    pi = np.empty(ms)
+    coef = np.empty(ms)
+    gr = np.empty(ms)
+    he = np.empty(ms)
+    ww = np.empty(mx * (mx - 1) // 2 if kind == 2 and mx <= _STORE_MAX_ROWS else 0)
+    for q in range(q0, q1):
         a = boundaries[q]
         n = boundaries[q + 1] - a
         same = True
@@ -340,7 +405,9 @@ def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weight
         elif kind == 1:
             losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
         elif kind == 2:
-            losses[q] = _approx_ndcg_query(a, n, gains, raw, inv_max[q], p0, grad_out, hess_out)
+            losses[q] = _approx_ndcg_query(
+                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out
+            )
         else:
             losses[q] = _lambdaloss_query(
                 a, n, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, grad_out, hess_out
@@ -349,6 +416,15 @@ def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weight
             for r in range(a, a + n):
                 grad_out[r] *= w[r]
                 hess_out[r] *= w[r]
+
+
+def _listwise_queries(kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+                      grad_out, hess_out, losses):
+    for b in prange(blocks.shape[0] - 1):
+        _listwise_block(
+            b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+            grad_out, hess_out, losses,
+        )
 
 
 _listwise_parallel = njit(parallel=True, **_JIT)(_copy_function(_listwise_queries, "_parallel"))
@@ -387,6 +463,10 @@ class _ListwiseObjective(_RankingObjective):
     def _depth(self):
         return 0
 
+    def _pair_depth(self):
+        """Pairs per document of the kernel (for the parallel blocks of about equal cost): 1 for O(n) losses."""
+        return 1
+
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate labels, weights and groups once; caches gains (or targets) and 1/maxDCG per query."""
         y = self._check_y(y_true)
@@ -396,7 +476,10 @@ class _ListwiseObjective(_RankingObjective):
         longest = int(np.diff(b).max()) if len(b) > 1 else 0
         d = np.arange(1, longest, dtype=np.float64)  # delta of LambdaLoss by rank distance |r_i - r_j| = 1 ..
         dtab = np.concatenate(([0.0], np.abs(1.0 / np.log2(1.0 + d) - 1.0 / np.log2(2.0 + d))))
-        cache = {"gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab}
+        cache = {
+            "gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab,
+            "blocks": _cost_blocks(b, self._pair_depth()),
+        }
         return Prepared(y, w, b, cache)
 
     def _args(self):
@@ -410,7 +493,8 @@ class _ListwiseObjective(_RankingObjective):
         losses = np.empty(len(prepared.boundaries) - 1)
         kernel = _listwise_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _listwise_serial
         kernel(
-            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], p0, k,
+            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["blocks"], c["inverse_max_dcg"],
+            p0, k,
             weighting, c["discount"], c["delta"], want_loss, grad_out, hess_out, losses,
         )
         return losses
@@ -545,6 +629,9 @@ class ApproxNDCGObjective(_ListwiseObjective):
     def _args(self):
         return 1.0 / self.temperature, 0, 0
 
+    def _pair_depth(self):
+        return 2**62
+
 
 class LambdaLossObjective(_ListwiseObjective):
     r"""LambdaLoss (Wang et al. 2018), by default its NDCG-Loss2++ weighting (allRank, rax ``dcg2_lambdaweight``).
@@ -594,3 +681,6 @@ class LambdaLossObjective(_ListwiseObjective):
     def _args(self):
         k = 2**62 if self.truncation_level is None else self.truncation_level
         return self.mu, k, _WEIGHTINGS.index(self.weighting)
+
+    def _pair_depth(self):
+        return self._args()[1]
