@@ -164,11 +164,141 @@ def _approx_grad_pair(w, d):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_pass1(n, ss, ee, inv_temp, fast, pi, ww):
-    """Approximate ranks ``pi`` (pairs i < j); with ``ww`` non-empty, each pair's w = sigma (1 - sigma) into it."""
+def _approx_tiles1(n, ee, pi, ww):
+    """Pass 1 (fast path, stored weights) for rows i .. i + 3 at once, over every full tile; returns the first row left.
+
+    As :func:`_lambdaloss_tiles`: each column is loaded and its pi updated once per four pairs, and the four
+    sigmoids share one division (x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1)).
+    """
+    i = 0
+    while i + 4 <= n - 1 and n - i - 4 >= 8:
+        for u in range(i, i + 3):  # pairs inside the tile
+            inv_eu = 1.0 / ee[u]
+            ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
+            for j in range(u + 1, i + 4):
+                up, down, w = _approx_rank_pair(ee[j] * inv_eu)
+                pi[u] += up
+                pi[j] += down
+                ww[ou + j] = w
+        j0 = i + 4
+        m = n - j0
+        o0 = i * (n - 1) - i * (i - 1) // 2 + 3  # row i's pairs from column j0 = i + 4
+        o1 = o0 + (n - i - 1) - 1  # row i + 1 starts n - i - 1 later, its column j0 is 2 in
+        o2 = o1 + (n - i - 2) - 1
+        o3 = o2 + (n - i - 3) - 1
+        w0 = ww[o0 : o0 + m]
+        w1 = ww[o1 : o1 + m]
+        w2 = ww[o2 : o2 + m]
+        w3 = ww[o3 : o3 + m]
+        i0, i1, i2, i3 = 1.0 / ee[i], 1.0 / ee[i + 1], 1.0 / ee[i + 2], 1.0 / ee[i + 3]
+        e_ = ee[j0:n]
+        pi_ = pi[j0:n]
+        a0 = a1 = a2 = a3 = 0.0
+        for t in range(m):
+            e = e_[t]
+            r0 = e * i0
+            r1 = e * i1
+            r2 = e * i2
+            r3 = e * i3
+            x0 = 1.0 + r0
+            x1 = 1.0 + r1
+            x2 = 1.0 + r2
+            x3 = 1.0 + r3
+            p01 = x0 * x1
+            p23 = x2 * x3
+            q = 1.0 / (p01 * p23)
+            q01 = p23 * q
+            q23 = p01 * q
+            v0 = x1 * q01
+            v1 = x0 * q01
+            v2 = x3 * q23
+            v3 = x2 * q23
+            u0 = r0 * v0
+            u1 = r1 * v1
+            u2 = r2 * v2
+            u3 = r3 * v3
+            a0 += u0
+            a1 += u1
+            a2 += u2
+            a3 += u3
+            pi_[t] += (v0 + v1) + (v2 + v3)
+            w0[t] = u0 * v0
+            w1[t] = u1 * v1
+            w2[t] = u2 * v2
+            w3[t] = u3 * v3
+        pi[i] += a0
+        pi[i + 1] += a1
+        pi[i + 2] += a2
+        pi[i + 3] += a3
+        i += 4
+    return i
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_tiles2(n, coef, ww, gr, he):
+    """Pass 2 from the stored weights for rows i .. i + 3 at once (as :func:`_approx_tiles1`); returns the row left."""
+    i = 0
+    while i + 4 <= n - 1 and n - i - 4 >= 8:
+        for u in range(i, i + 3):
+            ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
+            cu = coef[u]
+            for j in range(u + 1, i + 4):
+                gv, hv = _approx_grad_pair(ww[ou + j], coef[j] - cu)
+                gr[u] += gv
+                he[u] += hv
+                gr[j] -= gv
+                he[j] += hv
+        j0 = i + 4
+        m = n - j0
+        o0 = i * (n - 1) - i * (i - 1) // 2 + 3
+        o1 = o0 + (n - i - 1) - 1
+        o2 = o1 + (n - i - 2) - 1
+        o3 = o2 + (n - i - 3) - 1
+        w0 = ww[o0 : o0 + m]
+        w1 = ww[o1 : o1 + m]
+        w2 = ww[o2 : o2 + m]
+        w3 = ww[o3 : o3 + m]
+        c0, c1, c2, c3 = coef[i], coef[i + 1], coef[i + 2], coef[i + 3]
+        c_ = coef[j0:n]
+        gr_ = gr[j0:n]
+        he_ = he[j0:n]
+        g0 = g1 = g2 = g3 = 0.0
+        h0 = h1 = h2 = h3 = 0.0
+        for t in range(m):
+            cj = c_[t]
+            gv0, hv0 = _approx_grad_pair(w0[t], cj - c0)
+            gv1, hv1 = _approx_grad_pair(w1[t], cj - c1)
+            gv2, hv2 = _approx_grad_pair(w2[t], cj - c2)
+            gv3, hv3 = _approx_grad_pair(w3[t], cj - c3)
+            g0 += gv0
+            g1 += gv1
+            g2 += gv2
+            g3 += gv3
+            h0 += hv0
+            h1 += hv1
+            h2 += hv2
+            h3 += hv3
+            gr_[t] -= (gv0 + gv1) + (gv2 + gv3)
+            he_[t] += (hv0 + hv1) + (hv2 + hv3)
+        gr[i] += g0
+        gr[i + 1] += g1
+        gr[i + 2] += g2
+        gr[i + 3] += g3
+        he[i] += h0
+        he[i + 1] += h1
+        he[i + 2] += h2
+        he[i + 3] += h3
+        i += 4
+    return i
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_pass1(n, i0, ss, ee, inv_temp, fast, pi, ww):
+    """Approximate ranks ``pi`` (pairs i < j, rows from ``i0``); with ``ww`` non-empty, each pair's
+    w = sigma (1 - sigma) into it."""
     store = ww.shape[0] > 0
-    off = 0  # row i's pairs (i, i + 1 .. n - 1) at ww[off : off + n - i - 1]
-    for i in range(n - 1):
+    off = i0 * (n - 1) - i0 * (i0 - 1) // 2  # row i's pairs (i, i + 1 .. n - 1) at ww[off : off + n - i - 1]
+    for i in range(i0, n - 1):
         m = n - i - 1
         si = ss[i]
         inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
@@ -207,11 +337,12 @@ def _approx_pass1(n, ss, ee, inv_temp, fast, pi, ww):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_pass2(n, ss, ee, inv_temp, fast, coef, ww, gr, he):
-    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he``; w read from ``ww`` if filled, else recomputed."""
+def _approx_pass2(n, i0, ss, ee, inv_temp, fast, coef, ww, gr, he):
+    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he`` (rows from ``i0``); w read from ``ww`` if
+    filled, else recomputed."""
     store = ww.shape[0] > 0
-    off = 0
-    for i in range(n - 1):
+    off = i0 * (n - 1) - i0 * (i0 - 1) // 2
+    for i in range(i0, n - 1):
         m = n - i - 1
         si = ss[i]
         ci = coef[i]
@@ -270,13 +401,14 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef
     if fast:
         for r in range(n):
             ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
-    _approx_pass1(n, ss, ee, inv_temp, fast, pi, w_)
+    tiled = fast and w_.shape[0] > 0
+    _approx_pass1(n, _approx_tiles1(n, ee, pi, w_) if tiled else 0, ss, ee, inv_temp, fast, pi, w_)
     approx = 0.0
     for i in range(n):
         lg = math.log2(1.0 + pi[i])
         approx += gg[i] / lg
         coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
-    _approx_pass2(n, ss, ee, inv_temp, fast, coef, w_, gr, he)
+    _approx_pass2(n, _approx_tiles2(n, coef, w_, gr, he) if tiled else 0, ss, ee, inv_temp, fast, coef, w_, gr, he)
     t2 = inv_temp * inv_temp
     for r in range(n):
         grad_out[a + order[r]] = gr[r] * inv_temp
