@@ -483,14 +483,18 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
     (every factor bounded: no reordering can overflow; a few ulp from the extra roundings).
     """
     kk = min(n - 1, k)
+    # the weight's factors pre-scaled once per query: wt = (T[j - u] + (D_u - D_j)) |G_u - G_j|
+    gs = gg[:n] * c
+    ds = disc[:n] * m2  # m2 is 0 or 1: exact
+    ts = dtab[:n] * m1
     i = 0
     while i + 4 <= kk and n - i - 4 >= 8:
         # pairs inside the tile: columns i + 1 .. i + 3, one at a time
         for u in range(i, i + 3):
             inv_eu = 1.0 / ee[u]
             for j in range(u + 1, i + 4):
-                dg = gg[u] - gg[j]
-                wt = (m1 * dtab[j - u] + m2 * (disc[u] - disc[j])) * (abs(dg) * c)
+                dg = gs[u] - gs[j]
+                wt = (ts[j - u] + (ds[u] - ds[j])) * abs(dg)
                 sl, hh = _lambdaloss_pair(ee[j] * inv_eu, dg, wt)
                 lam[u] -= sl
                 lam[j] += sl
@@ -498,16 +502,16 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
                 hes[j] += hh
         j0 = i + 4
         m = n - j0
-        g0, g1, g2, g3 = gg[i], gg[i + 1], gg[i + 2], gg[i + 3]
-        d0, d1, d2, d3 = disc[i], disc[i + 1], disc[i + 2], disc[i + 3]
+        g0, g1, g2, g3 = gs[i], gs[i + 1], gs[i + 2], gs[i + 3]
+        d0, d1, d2, d3 = ds[i], ds[i + 1], ds[i + 2], ds[i + 3]
         v0_, v1_, v2_, v3_ = 1.0 / ee[i], 1.0 / ee[i + 1], 1.0 / ee[i + 2], 1.0 / ee[i + 3]
-        g_ = gg[j0:n]
-        d_ = disc[j0:n]
+        g_ = gs[j0:n]
+        d_ = ds[j0:n]
         e_ = ee[j0:n]
-        t0 = dtab[4 : 4 + m]
-        t1 = dtab[3 : 3 + m]
-        t2 = dtab[2 : 2 + m]
-        t3 = dtab[1 : 1 + m]
+        t0 = ts[4 : 4 + m]
+        t1 = ts[3 : 3 + m]
+        t2 = ts[2 : 2 + m]
+        t3 = ts[1 : 1 + m]
         lam_ = lam[j0:n]
         hes_ = hes[j0:n]
         al0 = al1 = al2 = al3 = 0.0
@@ -520,10 +524,10 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
             dg1 = g1 - gj
             dg2 = g2 - gj
             dg3 = g3 - gj
-            w0 = (m1 * t0[t] + m2 * (d0 - dj)) * (abs(dg0) * c)
-            w1 = (m1 * t1[t] + m2 * (d1 - dj)) * (abs(dg1) * c)
-            w2 = (m1 * t2[t] + m2 * (d2 - dj)) * (abs(dg2) * c)
-            w3 = (m1 * t3[t] + m2 * (d3 - dj)) * (abs(dg3) * c)
+            w0 = (t0[t] + (d0 - dj)) * abs(dg0)
+            w1 = (t1[t] + (d1 - dj)) * abs(dg1)
+            w2 = (t2[t] + (d2 - dj)) * abs(dg2)
+            w3 = (t3[t] + (d3 - dj)) * abs(dg3)
             r0 = e * v0_
             r1 = e * v1_
             r2 = e * v2_
