@@ -35,8 +35,9 @@ from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _cost_blocks, _ran
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
 
 _PARALLEL_MIN_ROWS = 50_000
-# ApproxNDCG keeps each pair's sigma (1 - sigma) from pass 1 for pass 2 in queries up to this size (a block's
-# buffer of n (n - 1) / 2 doubles: 8 MB at this bound; the synthetic benchmark's 250 documents need 250 kB)
+# ApproxNDCG keeps each pair's sigma (1 - sigma) from pass 1 for pass 2 in the query blocks whose longest query has
+# at most this many documents (a buffer of n (n - 1) / 2 doubles per block: 8 MB at this bound; the benchmark's 250
+# documents need 250 kB); other blocks compute them again in pass 2
 _STORE_MAX_ROWS = 1448
 _LN2 = math.log(2.0)
 _PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gradient is not 0
@@ -149,6 +150,14 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # with the _FAST flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
 # or 1 / e_i <= exp(600) (the temperature is applied once per document, after the sums), so whatever order the
 # flags allow, no product exceeds about 1e275: no inf, hence no 0 * inf = NaN.
+#
+# Speed (the pair loops are most of the cost; measured on the ~1M-row set of bench_ranking_family.py, where the
+# division's throughput and per-row loop overhead dominated): each pair loop is a compiled function of its own (inside
+# the query function, ApproxNDCG's pass 2 ran about 2x slower), ApproxNDCG's pass 1 stores each pair's
+# sigma (1 - sigma) for pass 2 (per-block scratch, queries up to _STORE_MAX_ROWS documents), and the fast paths take
+# the rows four at a time (*_tiles*): each column is loaded and its accumulators updated once per four pairs, and the
+# four sigmoids share one division (batched inversion: x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in
+# [1/16, 1), 1 / x_0 = x_1 (x_2 x_3 q), ...; every factor bounded, a few ulp from the extra roundings).
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _approx_rank_pair(r):
     """Pass 1 of ApproxNDCG for ranks i < j: sigma((s_j - s_i)/T), sigma((s_i - s_j)/T) and w = sigma (1 - sigma)."""
