@@ -29,6 +29,9 @@ THREADS = 2  # grad_hess timings at 1 and THREADS threads
 # trainings run on one thread: on this shared 2-core machine (load average ~7 while this was written) LightGBM's
 # OpenMP threads spin against other jobs' and a 2-thread training of MQ2008 took 4-15x longer than a 1-thread one
 TRAIN_THREADS = 1
+# calls per objective and thread count, alternated with the reference: 3 gave ratios off by up to 50 % on the shared
+# machine (LambdaRank against itself: 1.52 at 2 threads)
+CALL_REPEATS = 9
 
 # (label, objective for go.train, backends)
 def _entries():
@@ -146,7 +149,7 @@ def bench_speed(quick=False):
                     "ref": lambda: ref_obj.grad_hess_prepared(ref_prep, raw, grad_out=g32, hess_out=h32),
                     "c": lambda: obj.grad_hess_prepared(prepared, raw, grad_out=g32, hess_out=h32),
                 },
-                repeats=3, warmup=1,
+                repeats=CALL_REPEATS, warmup=1,
             )
             ms[threads] = median(t["c"]) * 1e3 / (n / 1e6)
             ratio[threads] = median(t["c"]) / median(t["ref"])
@@ -181,8 +184,9 @@ def bench_speed(quick=False):
 Data: `{source}(n_queries={n_queries}, docs_per_query=(20, 250), n_features=136, n_labels=5, seed=0)`:
 {n:,} rows, {len(group):,} queries (the set of `bench_ranking.py`). Scores: a 5-round LightGBM `lambdarank` model.
 
-One `grad_hess_prepared` call into float32 buffers (median of 3 after a warm-up), ms per million rows; ratio to
-`LambdaRankObjective` (truncation 30) at the same thread count, the two calls alternated (A B, B A, A B):
+One `grad_hess_prepared` call into float32 buffers (median of {CALL_REPEATS} after a warm-up), ms per million rows;
+ratio to `LambdaRankObjective` (truncation 30) at the same thread count, the two calls alternated (A B, B A, A B,
+...); the first row times LambdaRank against itself (a measure of the noise):
 
 | objective | 1 thread | {THREADS} threads | ratio (1 thr.) | ratio ({THREADS} thr.) |
 |---|---:|---:|---:|---:|
