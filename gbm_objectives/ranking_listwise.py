@@ -30,11 +30,15 @@ from . import _dcg
 from ._kernels import _copy_function
 from ._validation import check_1d, check_interval, check_positive_int, check_raw_score
 from .losses import Prepared
-from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _ranking_boundaries, _ranking_weights
+from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _cost_blocks, _ranking_boundaries, _ranking_weights
 
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
 
 _PARALLEL_MIN_ROWS = 50_000
+# ApproxNDCG keeps each pair's sigma (1 - sigma) from pass 1 for pass 2 in the query blocks whose longest query has
+# at most this many documents (a buffer of n (n - 1) / 2 doubles per block: 8 MB at this bound; the benchmark's 250
+# documents need 250 kB); other blocks compute them again in pass 2
+_STORE_MAX_ROWS = 1448
 _LN2 = math.log(2.0)
 _PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gradient is not 0
 _COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation; sum the others instead
@@ -146,88 +150,274 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # with the _FAST flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
 # or 1 / e_i <= exp(600) (the temperature is applied once per document, after the sums), so whatever order the
 # flags allow, no product exceeds about 1e275: no inf, hence no 0 * inf = NaN.
+#
+# Speed (the pair loops are most of the cost; measured on the ~1M-row set of bench_ranking_family.py, where the
+# division's throughput and per-row loop overhead dominated): each pair loop is a compiled function of its own (inside
+# the query function, ApproxNDCG's pass 2 ran about 2x slower), ApproxNDCG's pass 1 stores each pair's
+# sigma (1 - sigma) for pass 2 (per-block scratch, queries up to _STORE_MAX_ROWS documents), and the fast paths take
+# the rows four at a time (*_tiles*): each column is loaded and its accumulators updated once per four pairs, and the
+# four sigmoids share one division (batched inversion: x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in
+# [1/16, 1), 1 / x_0 = x_1 (x_2 x_3 q), ...; every factor bounded, a few ulp from the extra roundings).
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _approx_rank_pair(r):
-    """Pass 1 of ApproxNDCG: (sigma((s_j - s_i)/T), sigma((s_i - s_j)/T)) for ranks i < j."""
+    """Pass 1 of ApproxNDCG for ranks i < j: sigma((s_j - s_i)/T), sigma((s_i - s_j)/T) and w = sigma (1 - sigma)."""
     v = 1.0 / (1.0 + r)
-    return r * v, v
+    rv = r * v
+    return rv, v, rv * v
 
 
 @njit(inline="always", fastmath=_FAST, **_JIT)
-def _approx_grad_pair(r, d):
+def _approx_grad_pair(w, d):
     """Pass 2 of ApproxNDCG: (w d, w |d|), w = sigma (1 - sigma) of the pair, d = a_j - a_i."""
-    v = 1.0 / (1.0 + r)
-    w = r * v * v
     return w * d, w * abs(d)
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
-    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
-    ss = np.empty(n)
-    gg = np.empty(n)
-    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
-    for r in range(n):
-        ss[r] = raw[a + order[r]]
-        gg[r] = gains[a + order[r]]
-    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
-    if fast:
-        for r in range(n):
-            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
-    pi = np.ones(n)
-    for i in range(n - 1):
+def _approx_tiles1(n, ee, pi, ww):
+    """Pass 1 (fast path, stored weights) for rows i .. i + 3 at once, over every full tile; returns the first row left.
+
+    As :func:`_lambdaloss_tiles`: each column is loaded and its pi updated once per four pairs, and the four
+    sigmoids share one division (x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1)).
+    """
+    i = 0
+    while i + 4 <= n - 1 and n - i - 4 >= 8:
+        for u in range(i, i + 3):  # pairs inside the tile
+            inv_eu = 1.0 / ee[u]
+            ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
+            for j in range(u + 1, i + 4):
+                up, down, w = _approx_rank_pair(ee[j] * inv_eu)
+                pi[u] += up
+                pi[j] += down
+                ww[ou + j] = w
+        j0 = i + 4
+        m = n - j0
+        o0 = i * (n - 1) - i * (i - 1) // 2 + 3  # row i's pairs from column j0 = i + 4
+        o1 = o0 + (n - i - 1) - 1  # row i + 1 starts n - i - 1 later, its column j0 is 2 in
+        o2 = o1 + (n - i - 2) - 1
+        o3 = o2 + (n - i - 3) - 1
+        w0 = ww[o0 : o0 + m]
+        w1 = ww[o1 : o1 + m]
+        w2 = ww[o2 : o2 + m]
+        w3 = ww[o3 : o3 + m]
+        i0, i1, i2, i3 = 1.0 / ee[i], 1.0 / ee[i + 1], 1.0 / ee[i + 2], 1.0 / ee[i + 3]
+        e_ = ee[j0:n]
+        pi_ = pi[j0:n]
+        a0 = a1 = a2 = a3 = 0.0
+        for t in range(m):
+            e = e_[t]
+            r0 = e * i0
+            r1 = e * i1
+            r2 = e * i2
+            r3 = e * i3
+            x0 = 1.0 + r0
+            x1 = 1.0 + r1
+            x2 = 1.0 + r2
+            x3 = 1.0 + r3
+            p01 = x0 * x1
+            p23 = x2 * x3
+            q = 1.0 / (p01 * p23)
+            q01 = p23 * q
+            q23 = p01 * q
+            v0 = x1 * q01
+            v1 = x0 * q01
+            v2 = x3 * q23
+            v3 = x2 * q23
+            u0 = r0 * v0
+            u1 = r1 * v1
+            u2 = r2 * v2
+            u3 = r3 * v3
+            a0 += u0
+            a1 += u1
+            a2 += u2
+            a3 += u3
+            pi_[t] += (v0 + v1) + (v2 + v3)
+            w0[t] = u0 * v0
+            w1[t] = u1 * v1
+            w2[t] = u2 * v2
+            w3[t] = u3 * v3
+        pi[i] += a0
+        pi[i + 1] += a1
+        pi[i + 2] += a2
+        pi[i + 3] += a3
+        i += 4
+    return i
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_tiles2(n, coef, ww, gr, he):
+    """Pass 2 from the stored weights for rows i .. i + 3 at once (as :func:`_approx_tiles1`); returns the row left."""
+    i = 0
+    while i + 4 <= n - 1 and n - i - 4 >= 8:
+        for u in range(i, i + 3):
+            ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
+            cu = coef[u]
+            for j in range(u + 1, i + 4):
+                gv, hv = _approx_grad_pair(ww[ou + j], coef[j] - cu)
+                gr[u] += gv
+                he[u] += hv
+                gr[j] -= gv
+                he[j] += hv
+        j0 = i + 4
+        m = n - j0
+        o0 = i * (n - 1) - i * (i - 1) // 2 + 3
+        o1 = o0 + (n - i - 1) - 1
+        o2 = o1 + (n - i - 2) - 1
+        o3 = o2 + (n - i - 3) - 1
+        w0 = ww[o0 : o0 + m]
+        w1 = ww[o1 : o1 + m]
+        w2 = ww[o2 : o2 + m]
+        w3 = ww[o3 : o3 + m]
+        c0, c1, c2, c3 = coef[i], coef[i + 1], coef[i + 2], coef[i + 3]
+        c_ = coef[j0:n]
+        gr_ = gr[j0:n]
+        he_ = he[j0:n]
+        g0 = g1 = g2 = g3 = 0.0
+        h0 = h1 = h2 = h3 = 0.0
+        for t in range(m):
+            cj = c_[t]
+            gv0, hv0 = _approx_grad_pair(w0[t], cj - c0)
+            gv1, hv1 = _approx_grad_pair(w1[t], cj - c1)
+            gv2, hv2 = _approx_grad_pair(w2[t], cj - c2)
+            gv3, hv3 = _approx_grad_pair(w3[t], cj - c3)
+            g0 += gv0
+            g1 += gv1
+            g2 += gv2
+            g3 += gv3
+            h0 += hv0
+            h1 += hv1
+            h2 += hv2
+            h3 += hv3
+            gr_[t] -= (gv0 + gv1) + (gv2 + gv3)
+            he_[t] += (hv0 + hv1) + (hv2 + hv3)
+        gr[i] += g0
+        gr[i + 1] += g1
+        gr[i + 2] += g2
+        gr[i + 3] += g3
+        he[i] += h0
+        he[i + 1] += h1
+        he[i + 2] += h2
+        he[i + 3] += h3
+        i += 4
+    return i
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_pass1(n, i0, ss, ee, inv_temp, fast, pi, ww):
+    """Approximate ranks ``pi`` (pairs i < j, rows from ``i0``); with ``ww`` non-empty, each pair's
+    w = sigma (1 - sigma) into it."""
+    store = ww.shape[0] > 0
+    off = i0 * (n - 1) - i0 * (i0 - 1) // 2  # row i's pairs (i, i + 1 .. n - 1) at ww[off : off + n - i - 1]
+    for i in range(i0, n - 1):
+        m = n - i - 1
         si = ss[i]
         inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         pi_ = pi[i + 1 : n]
         acc = 0.0
-        if fast:
+        if store:
+            w_ = ww[off : off + m]
+            if fast:
+                e_ = ee[i + 1 : n]
+                for t in range(m):
+                    up, down, w = _approx_rank_pair(e_[t] * inv_ei)
+                    acc += up
+                    pi_[t] += down
+                    w_[t] = w
+            else:
+                s_ = ss[i + 1 : n]
+                for t in range(m):
+                    up, down, w = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
+                    acc += up
+                    pi_[t] += down
+                    w_[t] = w
+        elif fast:
             e_ = ee[i + 1 : n]
-            for t in range(n - i - 1):
-                up, down = _approx_rank_pair(e_[t] * inv_ei)
+            for t in range(m):
+                up, down, _w = _approx_rank_pair(e_[t] * inv_ei)
                 acc += up
                 pi_[t] += down
         else:
             s_ = ss[i + 1 : n]
-            for t in range(n - i - 1):
-                up, down = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
+            for t in range(m):
+                up, down, _w = _approx_rank_pair(math.exp((s_[t] - si) * inv_temp))
                 acc += up
                 pi_[t] += down
         pi[i] += acc
-    coef = np.empty(n)
-    approx = 0.0
-    for i in range(n):
-        lg = math.log2(1.0 + pi[i])
-        approx += gg[i] / lg
-        coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
-    gr = np.zeros(n)
-    he = np.zeros(n)
-    for i in range(n - 1):
+        off += m
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_pass2(n, i0, ss, ee, inv_temp, fast, coef, ww, gr, he):
+    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he`` (rows from ``i0``); w read from ``ww`` if
+    filled, else recomputed."""
+    store = ww.shape[0] > 0
+    off = i0 * (n - 1) - i0 * (i0 - 1) // 2
+    for i in range(i0, n - 1):
+        m = n - i - 1
         si = ss[i]
-        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
         ci = coef[i]
         c_ = coef[i + 1 : n]
         gr_ = gr[i + 1 : n]
         he_ = he[i + 1 : n]
         ag = 0.0
         ah = 0.0
-        if fast:
+        if store:
+            w_ = ww[off : off + m]
+            for t in range(m):
+                gv, hv = _approx_grad_pair(w_[t], c_[t] - ci)
+                ag += gv
+                ah += hv
+                gr_[t] -= gv
+                he_[t] += hv
+        elif fast:
+            inv_ei = 1.0 / ee[i]
             e_ = ee[i + 1 : n]
-            for t in range(n - i - 1):
-                gv, hv = _approx_grad_pair(e_[t] * inv_ei, c_[t] - ci)
+            for t in range(m):
+                gv, hv = _approx_grad_pair(_approx_rank_pair(e_[t] * inv_ei)[2], c_[t] - ci)
                 ag += gv
                 ah += hv
                 gr_[t] -= gv
                 he_[t] += hv
         else:
             s_ = ss[i + 1 : n]
-            for t in range(n - i - 1):
-                gv, hv = _approx_grad_pair(math.exp((s_[t] - si) * inv_temp), c_[t] - ci)
+            for t in range(m):
+                gv, hv = _approx_grad_pair(_approx_rank_pair(math.exp((s_[t] - si) * inv_temp))[2], c_[t] - ci)
                 ag += gv
                 ah += hv
                 gr_[t] -= gv
                 he_[t] += hv
         gr[i] += ag
         he[i] += ah
+        off += m
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out):
+    # Scratch (length >= n): ss, gg, ee, pi, coef, gr, he. Pass 1 stores each pair's w = sigma (1 - sigma) in ww
+    # for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS documents); otherwise pass 2
+    # computes them again. The passes are separate functions: compiled inside this one, pass 2 ran ~2x slower.
+    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
+    for r in range(n):
+        o = a + order[r]
+        ss[r] = raw[o]
+        gg[r] = gains[o]
+        ee[r] = 1.0  # stays 1 (unused) when the span takes the exp-per-pair path
+        pi[r] = 1.0
+        gr[r] = 0.0
+        he[r] = 0.0
+    npairs = n * (n - 1) // 2
+    w_ = ww[:npairs] if ww.shape[0] >= npairs else ww[:0]
+    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
+    if fast:
+        for r in range(n):
+            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
+    tiled = fast and w_.shape[0] > 0
+    _approx_pass1(n, _approx_tiles1(n, ee, pi, w_) if tiled else 0, ss, ee, inv_temp, fast, pi, w_)
+    approx = 0.0
+    for i in range(n):
+        lg = math.log2(1.0 + pi[i])
+        approx += gg[i] / lg
+        coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
+    _approx_pass2(n, _approx_tiles2(n, coef, w_, gr, he) if tiled else 0, ss, ee, inv_temp, fast, coef, w_, gr, he)
     t2 = inv_temp * inv_temp
     for r in range(n):
         grad_out[a + order[r]] = gr[r] * inv_temp
@@ -238,7 +428,12 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, grad_out, hess_out):
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _lambdaloss_pair(r, dg, wt):
     """One pair of LambdaLoss: (signed lambda added to the lower rank, hessian); wt is 0 for equal gains."""
-    v = 1.0 / (1.0 + r)
+    return _lambdaloss_pair_v(r, 1.0 / (1.0 + r), dg, wt)
+
+
+@njit(inline="always", fastmath=_FAST, **_JIT)
+def _lambdaloss_pair_v(r, v, dg, wt):
+    """:func:`_lambdaloss_pair` given v = 1 / (1 + r)."""
     p = r * v if dg > 0.0 else v  # sigma(s_low - s_high): r v when the upper rank i is the high document
     gp = wt * p
     hh = wt * max(r * v * v, _PAIR_HESS_FLOOR)
@@ -246,16 +441,153 @@ def _lambdaloss_pair(r, dg, wt):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, grad_out, hess_out):
+def _lambdaloss_rows(n, k, i0, ss, gg, ee, fast, disc, dtab, m1, m2, c, lam, hes):
+    """The vectorised pair loop of LambdaLoss (rows i < min(n - 1, k), all j > i) into ``lam``/``hes``.
+
+    A function of its own: compiled inside the query function, such a loop ran about 2x slower (ApproxNDCG's pass 2,
+    measured). Rows from ``i0`` (those before are done by :func:`_lambdaloss_tiles`).
+    """
+    for i in range(i0, min(n - 1, k)):
+        si = ss[i]
+        gi = gg[i]
+        di = disc[i]
+        al = 0.0
+        ah = 0.0
+        g_ = gg[i + 1 : n]
+        d_ = disc[i + 1 : n]
+        t_ = dtab[1 : n - i]
+        lam_ = lam[i + 1 : n]
+        hes_ = hes[i + 1 : n]
+        if fast:
+            inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
+            e_ = ee[i + 1 : n]
+            for t in range(n - i - 1):
+                dg = gi - g_[t]
+                wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
+                sl, hh = _lambdaloss_pair(e_[t] * inv_ei, dg, wt)
+                al -= sl
+                lam_[t] += sl
+                ah += hh
+                hes_[t] += hh
+        else:
+            s_ = ss[i + 1 : n]
+            for t in range(n - i - 1):
+                dg = gi - g_[t]
+                wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
+                sl, hh = _lambdaloss_pair(math.exp(s_[t] - si), dg, wt)
+                al -= sl
+                lam_[t] += sl
+                ah += hh
+                hes_[t] += hh
+        lam[i] += al
+        hes[i] += ah
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
+    """Rows i .. i + 3 of the fast path at once, for every full tile below min(n - 1, k); returns the first row left.
+
+    Each column j > i + 3 is loaded and its lam/hes updated once for four pairs, and the four sigmoids share one
+    division: with x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1) and 1 / x_0 = x_1 (x_2 x_3 q), ...
+    (every factor bounded: no reordering can overflow; a few ulp from the extra roundings).
+    """
+    kk = min(n - 1, k)
+    # the weight's factors pre-scaled once per query: wt = (T[j - u] + (D_u - D_j)) |G_u - G_j|
+    gs = gg[:n] * c
+    ds = disc[:n] * m2  # m2 is 0 or 1: exact
+    ts = dtab[:n] * m1
+    i = 0
+    while i + 4 <= kk and n - i - 4 >= 8:
+        # pairs inside the tile: columns i + 1 .. i + 3, one at a time
+        for u in range(i, i + 3):
+            inv_eu = 1.0 / ee[u]
+            for j in range(u + 1, i + 4):
+                dg = gs[u] - gs[j]
+                wt = (ts[j - u] + (ds[u] - ds[j])) * abs(dg)
+                sl, hh = _lambdaloss_pair(ee[j] * inv_eu, dg, wt)
+                lam[u] -= sl
+                lam[j] += sl
+                hes[u] += hh
+                hes[j] += hh
+        j0 = i + 4
+        m = n - j0
+        g0, g1, g2, g3 = gs[i], gs[i + 1], gs[i + 2], gs[i + 3]
+        d0, d1, d2, d3 = ds[i], ds[i + 1], ds[i + 2], ds[i + 3]
+        v0_, v1_, v2_, v3_ = 1.0 / ee[i], 1.0 / ee[i + 1], 1.0 / ee[i + 2], 1.0 / ee[i + 3]
+        g_ = gs[j0:n]
+        d_ = ds[j0:n]
+        e_ = ee[j0:n]
+        t0 = ts[4 : 4 + m]
+        t1 = ts[3 : 3 + m]
+        t2 = ts[2 : 2 + m]
+        t3 = ts[1 : 1 + m]
+        lam_ = lam[j0:n]
+        hes_ = hes[j0:n]
+        al0 = al1 = al2 = al3 = 0.0
+        ah0 = ah1 = ah2 = ah3 = 0.0
+        for t in range(m):
+            gj = g_[t]
+            dj = d_[t]
+            e = e_[t]
+            dg0 = g0 - gj
+            dg1 = g1 - gj
+            dg2 = g2 - gj
+            dg3 = g3 - gj
+            w0 = (t0[t] + (d0 - dj)) * abs(dg0)
+            w1 = (t1[t] + (d1 - dj)) * abs(dg1)
+            w2 = (t2[t] + (d2 - dj)) * abs(dg2)
+            w3 = (t3[t] + (d3 - dj)) * abs(dg3)
+            r0 = e * v0_
+            r1 = e * v1_
+            r2 = e * v2_
+            r3 = e * v3_
+            x0 = 1.0 + r0
+            x1 = 1.0 + r1
+            x2 = 1.0 + r2
+            x3 = 1.0 + r3
+            p01 = x0 * x1
+            p23 = x2 * x3
+            q = 1.0 / (p01 * p23)
+            q01 = p23 * q
+            q23 = p01 * q
+            sl0, hh0 = _lambdaloss_pair_v(r0, x1 * q01, dg0, w0)
+            sl1, hh1 = _lambdaloss_pair_v(r1, x0 * q01, dg1, w1)
+            sl2, hh2 = _lambdaloss_pair_v(r2, x3 * q23, dg2, w2)
+            sl3, hh3 = _lambdaloss_pair_v(r3, x2 * q23, dg3, w3)
+            al0 -= sl0
+            al1 -= sl1
+            al2 -= sl2
+            al3 -= sl3
+            ah0 += hh0
+            ah1 += hh1
+            ah2 += hh2
+            ah3 += hh3
+            lam_[t] += (sl0 + sl1) + (sl2 + sl3)
+            hes_[t] += (hh0 + hh1) + (hh2 + hh3)
+        lam[i] += al0
+        lam[i + 1] += al1
+        lam[i + 2] += al2
+        lam[i + 3] += al3
+        hes[i] += ah0
+        hes[i + 1] += ah1
+        hes[i + 2] += ah2
+        hes[i + 3] += ah3
+        i += 4
+    return i
+
+
+@njit(fastmath=_FAST, **_JIT)
+def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, ss, gg, ee, lam, hes,
+                      grad_out, hess_out):
+    # Scratch (length >= n): ss, gg, ee, lam, hes
     order = _dcg.stable_desc_order(raw[a : a + n])
-    ss = np.empty(n)
-    gg = np.empty(n)
-    ee = np.ones(n)  # stays 1 (unused) when the span takes the exp-per-pair path
-    lam = np.zeros(n)
-    hes = np.zeros(n)
     for r in range(n):
-        ss[r] = raw[a + order[r]]
-        gg[r] = gains[a + order[r]]
+        o = a + order[r]
+        ss[r] = raw[o]
+        gg[r] = gains[o]
+        ee[r] = 1.0  # stays 1 (unused) when the span takes the exp-per-pair path
+        lam[r] = 0.0
+        hes[r] = 0.0
     loss = 0.0
     c = inv_max / _LN2
     # weight = m1 delta + m2 rho: (mu, 1) ndcg2pp, (1, 0) ndcg2, (0, 1) lambdarank (x 1 and 0 x finite are exact)
@@ -265,13 +597,13 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
     if fast:
         for r in range(n):
             ee[r] = math.exp(ss[r] - ss[0])
-    for i in range(min(n - 1, k)):
-        si = ss[i]
-        gi = gg[i]
-        di = disc[i]
-        al = 0.0
-        ah = 0.0
-        if want_loss:  # loss() only: a log1p(exp) a pair, not vectorised
+    if want_loss:  # loss() only: a log1p(exp) a pair, not vectorised
+        for i in range(min(n - 1, k)):
+            si = ss[i]
+            gi = gg[i]
+            di = disc[i]
+            al = 0.0
+            ah = 0.0
             for j in range(i + 1, n):
                 dg = gi - gg[j]
                 if dg == 0.0:
@@ -284,45 +616,37 @@ def _lambdaloss_query(a, n, gains, raw, inv_max, k, weighting, mu, disc, dtab, w
                 lam[j] += sl
                 ah += hh
                 hes[j] += hh
-        else:
-            g_ = gg[i + 1 : n]
-            d_ = disc[i + 1 : n]
-            t_ = dtab[1 : n - i]
-            lam_ = lam[i + 1 : n]
-            hes_ = hes[i + 1 : n]
-            if fast:
-                inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
-                e_ = ee[i + 1 : n]
-                for t in range(n - i - 1):
-                    dg = gi - g_[t]
-                    wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
-                    sl, hh = _lambdaloss_pair(e_[t] * inv_ei, dg, wt)
-                    al -= sl
-                    lam_[t] += sl
-                    ah += hh
-                    hes_[t] += hh
-            else:
-                s_ = ss[i + 1 : n]
-                for t in range(n - i - 1):
-                    dg = gi - g_[t]
-                    wt = (m1 * t_[t] + m2 * (di - d_[t])) * (abs(dg) * c)
-                    sl, hh = _lambdaloss_pair(math.exp(s_[t] - si), dg, wt)
-                    al -= sl
-                    lam_[t] += sl
-                    ah += hh
-                    hes_[t] += hh
-        lam[i] += al
-        hes[i] += ah
+            lam[i] += al
+            hes[i] += ah
+    else:
+        i0 = _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes) if fast else 0
+        _lambdaloss_rows(n, k, i0, ss, gg, ee, fast, disc, dtab, m1, m2, c, lam, hes)
     for r in range(n):
         grad_out[a + order[r]] = lam[r]
         hess_out[a + order[r]] = hes[r]
     return loss
 
 
-def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weighting, disc, dtab, want_loss, grad_out,
-                      hess_out, losses):
-    nq = boundaries.shape[0] - 1
-    for q in prange(nq):
+@njit(**_JIT)
+def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+                    grad_out, hess_out, losses):
+    """The queries of block ``b``, with scratch buffers allocated once for the block's longest query."""
+    q0 = blocks[b]
+    q1 = blocks[b + 1]
+    mx = 1
+    for q in range(q0, q1):
+        mx = max(mx, boundaries[q + 1] - boundaries[q])
+    quad = kind >= 2  # the pair kernels use the scratch arrays; softmax and ListMLE need none
+    ms = mx if quad else 0
+    ss = np.empty(ms)
+    gg = np.empty(ms)
+    ee = np.empty(ms)
+    pi = np.empty(ms)
+    coef = np.empty(ms)
+    gr = np.empty(ms)
+    he = np.empty(ms)
+    ww = np.empty(mx * (mx - 1) // 2 if kind == 2 and mx <= _STORE_MAX_ROWS else 0)
+    for q in range(q0, q1):
         a = boundaries[q]
         n = boundaries[q + 1] - a
         same = True
@@ -340,15 +664,27 @@ def _listwise_queries(kind, y, gains, raw, w, boundaries, inv_max, p0, k, weight
         elif kind == 1:
             losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
         elif kind == 2:
-            losses[q] = _approx_ndcg_query(a, n, gains, raw, inv_max[q], p0, grad_out, hess_out)
+            losses[q] = _approx_ndcg_query(
+                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out
+            )
         else:
             losses[q] = _lambdaloss_query(
-                a, n, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, grad_out, hess_out
+                a, n, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, ss, gg, ee, pi, gr,
+                grad_out, hess_out,
             )
         if w.shape[0]:
             for r in range(a, a + n):
                 grad_out[r] *= w[r]
                 hess_out[r] *= w[r]
+
+
+def _listwise_queries(kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+                      grad_out, hess_out, losses):
+    for b in prange(blocks.shape[0] - 1):
+        _listwise_block(
+            b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+            grad_out, hess_out, losses,
+        )
 
 
 _listwise_parallel = njit(parallel=True, **_JIT)(_copy_function(_listwise_queries, "_parallel"))
@@ -387,6 +723,10 @@ class _ListwiseObjective(_RankingObjective):
     def _depth(self):
         return 0
 
+    def _pair_depth(self):
+        """Pairs per document of the kernel (for the parallel blocks of about equal cost): 1 for O(n) losses."""
+        return 1
+
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate labels, weights and groups once; caches gains (or targets) and 1/maxDCG per query."""
         y = self._check_y(y_true)
@@ -396,7 +736,10 @@ class _ListwiseObjective(_RankingObjective):
         longest = int(np.diff(b).max()) if len(b) > 1 else 0
         d = np.arange(1, longest, dtype=np.float64)  # delta of LambdaLoss by rank distance |r_i - r_j| = 1 ..
         dtab = np.concatenate(([0.0], np.abs(1.0 / np.log2(1.0 + d) - 1.0 / np.log2(2.0 + d))))
-        cache = {"gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab}
+        cache = {
+            "gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest), "delta": dtab,
+            "blocks": _cost_blocks(b, self._pair_depth()),
+        }
         return Prepared(y, w, b, cache)
 
     def _args(self):
@@ -410,7 +753,8 @@ class _ListwiseObjective(_RankingObjective):
         losses = np.empty(len(prepared.boundaries) - 1)
         kernel = _listwise_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _listwise_serial
         kernel(
-            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], p0, k,
+            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["blocks"], c["inverse_max_dcg"],
+            p0, k,
             weighting, c["discount"], c["delta"], want_loss, grad_out, hess_out, losses,
         )
         return losses
@@ -545,6 +889,9 @@ class ApproxNDCGObjective(_ListwiseObjective):
     def _args(self):
         return 1.0 / self.temperature, 0, 0
 
+    def _pair_depth(self):
+        return 2**62
+
 
 class LambdaLossObjective(_ListwiseObjective):
     r"""LambdaLoss (Wang et al. 2018), by default its NDCG-Loss2++ weighting (allRank, rax ``dcg2_lambdaweight``).
@@ -594,3 +941,6 @@ class LambdaLossObjective(_ListwiseObjective):
     def _args(self):
         k = 2**62 if self.truncation_level is None else self.truncation_level
         return self.mu, k, _WEIGHTINGS.index(self.weighting)
+
+    def _pair_depth(self):
+        return self._args()[1]

@@ -29,6 +29,9 @@ THREADS = 2  # grad_hess timings at 1 and THREADS threads
 # trainings run on one thread: on this shared 2-core machine (load average ~7 while this was written) LightGBM's
 # OpenMP threads spin against other jobs' and a 2-thread training of MQ2008 took 4-15x longer than a 1-thread one
 TRAIN_THREADS = 1
+# calls per objective and thread count, alternated with the reference: 3 gave ratios off by up to 50 % on the shared
+# machine (LambdaRank against itself: 1.52 at 2 threads)
+CALL_REPEATS = 9
 
 # (label, objective for go.train, backends)
 def _entries():
@@ -146,7 +149,7 @@ def bench_speed(quick=False):
                     "ref": lambda: ref_obj.grad_hess_prepared(ref_prep, raw, grad_out=g32, hess_out=h32),
                     "c": lambda: obj.grad_hess_prepared(prepared, raw, grad_out=g32, hess_out=h32),
                 },
-                repeats=3, warmup=1,
+                repeats=CALL_REPEATS, warmup=1,
             )
             ms[threads] = median(t["c"]) * 1e3 / (n / 1e6)
             ratio[threads] = median(t["c"]) / median(t["ref"])
@@ -181,8 +184,9 @@ def bench_speed(quick=False):
 Data: `{source}(n_queries={n_queries}, docs_per_query=(20, 250), n_features=136, n_labels=5, seed=0)`:
 {n:,} rows, {len(group):,} queries (the set of `bench_ranking.py`). Scores: a 5-round LightGBM `lambdarank` model.
 
-One `grad_hess_prepared` call into float32 buffers (median of 3 after a warm-up), ms per million rows; ratio to
-`LambdaRankObjective` (truncation 30) at the same thread count, the two calls alternated (A B, B A, A B):
+One `grad_hess_prepared` call into float32 buffers (median of {CALL_REPEATS} after a warm-up), ms per million rows;
+ratio to `LambdaRankObjective` (truncation 30) at the same thread count, the two calls alternated (A B, B A, A B,
+...); the first row times LambdaRank against itself (a measure of the noise):
 
 | objective | 1 thread | {THREADS} threads | ratio (1 thr.) | ratio ({THREADS} thr.) |
 |---|---:|---:|---:|---:|
@@ -191,8 +195,11 @@ One `grad_hess_prepared` call into float32 buffers (median of 3 after a warm-up)
 Pairs per call: `approx_ndcg` and `lambdaloss` without truncation use every pair of a query, {all_pairs / 1e6:.1f} M
 (ApproxNDCG in two passes: approximate ranks, then gradients), {all_pairs / top_pairs:.1f} times the
 {top_pairs / 1e6:.1f} M pairs of LambdaRank at truncation 30. Their pair loops are LambdaRank's (sort once,
-sigmoid as a ratio of per-document exponentials, branch-free and vectorised); before that change they measured
-10.30 (`approx_ndcg`), 6.82 (`lambdaloss`) and 2.66 (truncation 30) times LambdaRank on one thread.
+sigmoid as a ratio of per-document exponentials, branch-free and vectorised), each compiled as a function of its
+own, with the rows taken four at a time (each column loaded and updated once per four pairs, the four sigmoids
+sharing one division); ApproxNDCG's pass 1 stores each pair's sigma (1 - sigma) for pass 2. Before that last
+change they measured 2.31 / 2.40 (`approx_ndcg`), 1.97 / 2.02 (`lambdaloss`) and 1.05 / 1.28 (truncation 30) times
+LambdaRank on 1 / 2 threads; before the vectorised pair loops, 10.30, 6.82 and 2.66 on one thread.
 
 Whole LightGBM training, {rounds} rounds (fewer than 100 to keep the run short), `num_leaves=31`, {TRAIN_THREADS}
 thread (LightGBM and numba; see the quality section for why), one scratch run right after one native run:

@@ -50,6 +50,21 @@ def _ideal(gain):
 def test_approx_ndcg_equals_direct_formula(temp, spread):
     rng = np.random.default_rng(11)
     y, s, sizes = _queries(rng, spread)
+    _check_approx_ndcg(y, s, sizes, temp)
+
+
+def test_approx_ndcg_long_query_equals_direct_formula():
+    # beyond _STORE_MAX_ROWS documents pass 2 computes the pair weights again instead of reading them back
+    from gbm_objectives.ranking_listwise import _STORE_MAX_ROWS
+
+    rng = np.random.default_rng(13)
+    n = _STORE_MAX_ROWS + 52
+    sizes = np.array([n, 30])
+    y = rng.integers(0, 5, n + 30).astype(float)
+    _check_approx_ndcg(y, rng.normal(size=n + 30), sizes, 0.1)
+
+
+def _check_approx_ndcg(y, s, sizes, temp):
     g, h = go.ApproxNDCGObjective(temperature=temp).grad_hess(y, s, group=sizes)
     assert np.isfinite(g).all() and np.isfinite(h).all()
     a0 = 0
