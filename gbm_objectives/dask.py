@@ -87,6 +87,37 @@ def _blocks(x, name):
     raise TypeError(f"{name} must be a Dask DataFrame, Series or Array; got {type(x).__name__}")
 
 
+def _joint_blocks(lead, others):
+    """Row blocks of ``lead`` (a Dask DataFrame or Series) and of ``others`` (name -> Series or None), taken from
+    ONE frame; ``None`` when they are not all Dask DataFrame/Series (arrays keep their own chunks).
+
+    Columns selected from the same ``dd.read_parquet`` frame are optimised one collection at a time by Dask, which
+    fuses the files of a narrow selection (a label column) into fewer partitions than a wide one (the features): the
+    blocks of ``X`` and ``y`` would no longer line up. Assigned to one frame, they are read together and split per
+    partition. Returns ``(lead_blocks, {name: blocks or None})``.
+    """
+    given = {k: v for k, v in others.items() if v is not None}
+    if not isinstance(lead, (dd.DataFrame, dd.Series)) or not all(isinstance(v, dd.Series) for v in given.values()):
+        return None
+    tmp = {k: f"__gbm_objectives_{k}" for k in given}
+    if isinstance(lead, dd.Series):
+        key = "__gbm_objectives_lead"
+        frame = lead.to_frame(name=key)
+    else:
+        key, frame = list(lead.columns), lead
+    try:
+        frame = frame.assign(**{tmp[k]: v for k, v in given.items()})
+    except (ValueError, NotImplementedError, TypeError):  # not co-partitioned: each keeps its own blocks
+        return None
+    blocks = list(frame.to_delayed())
+    split = {k: [delayed(_columns)(b, tmp[k]) for b in blocks] if k in tmp else None for k in others}
+    return [delayed(_columns)(b, key) for b in blocks], split
+
+
+def _columns(part, key):
+    return part[key]
+
+
 def _np1(part):
     if part is None:
         return None
@@ -203,10 +234,17 @@ class _Data:
                             f"got {type(X).__name__}")
         if isinstance(X, (dd.DataFrame, da.Array)) is False or getattr(X, "ndim", 2) != 2:
             raise TypeError(f"{where}: X must be a 2-D Dask DataFrame or Array; got {type(X).__name__}")
-        xb = _blocks(X, "X")
-        yb = _blocks(y, "y")
-        wb = _blocks(sample_weight, "sample_weight") if sample_weight is not None else [None] * len(xb)
-        qb = _blocks(qid, "qid") if qid is not None else [None] * len(xb)
+        joint = _joint_blocks(X, {"y": y, "sample_weight": sample_weight, "qid": qid})
+        if joint is not None:
+            xb, split = joint
+            yb = split["y"]
+            wb = split["sample_weight"] or [None] * len(xb)
+            qb = split["qid"] or [None] * len(xb)
+        else:
+            xb = _blocks(X, "X")
+            yb = _blocks(y, "y")
+            wb = _blocks(sample_weight, "sample_weight") if sample_weight is not None else [None] * len(xb)
+            qb = _blocks(qid, "qid") if qid is not None else [None] * len(xb)
         if group is not None and qid is not None:
             raise ValueError(f"{where}: give group or qid, not both")
         if group is not None:
@@ -599,11 +637,16 @@ def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "au
     per_query = [name for name in names if name != GLOBAL_AUC]
     for name in per_query:
         parse_metric(name)
-    yb, sb = _blocks(y_true, "y_true"), _blocks(y_score, "y_score")
-    qb = _blocks(qid, "qid") if qid is not None else None
+    joint = _joint_blocks(y_true, {"y_score": y_score, "qid": qid, "sample_weight": sample_weight})
+    if joint is not None:
+        yb, split = joint
+        sb, qb, wb = split["y_score"], split["qid"], split["sample_weight"] or [None] * len(yb)
+    else:
+        yb, sb = _blocks(y_true, "y_true"), _blocks(y_score, "y_score")
+        qb = _blocks(qid, "qid") if qid is not None else None
+        wb = _blocks(sample_weight, "sample_weight") if sample_weight is not None else [None] * len(yb)
     if qb is None and per_query:
         raise ValueError(f"qid is required for the per-query metrics {per_query} (only {GLOBAL_AUC!r} takes none)")
-    wb = _blocks(sample_weight, "sample_weight") if sample_weight is not None else [None] * len(yb)
     for label, blocks in (("y_score", sb), ("qid", qb), ("sample_weight", wb)):
         if blocks is not None and len(blocks) != len(yb):
             raise ValueError(f"{label} has {len(blocks)} partitions but y_true has {len(yb)}")
