@@ -18,7 +18,7 @@ A *run* lists, per query, the documents a system retrieved with their scores (``
 The per-query values come from the same compiled kernels as :func:`gbm_objectives.metrics.evaluate`, fed with the
 qrels-side counts (:func:`gbm_objectives.metrics.ndcg_score`'s ``ideal_labels``, :func:`~gbm_objectives.metrics.
 map_score`'s ``n_relevant``). Files are tokenized by a compiled scanner over the raw bytes (plain or gzipped);
-strings become pyarrow-backed pandas columns without a Python loop over the lines.
+strings become pandas Categoricals (the distinct strings only become Python objects).
 
 >>> import pandas as pd
 >>> import gbm_objectives as go
@@ -34,6 +34,7 @@ strings become pyarrow-backed pandas columns without a Python loop over the line
 from __future__ import annotations
 
 import gzip
+import math
 import numbers
 import warnings
 from pathlib import Path
@@ -41,7 +42,6 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-from . import _dcg
 from . import metrics as _m
 from ._validation import fmt
 
@@ -51,126 +51,368 @@ _MISSING = ("skip", "zero")
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# compiled scanning of whitespace-separated files
+# compiled reading: one pass over the bytes of a whitespace-separated file
 
 
-@njit(inline="always", cache=True)
-def _is_space(c):
-    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+def _pow10_128():
+    """128-bit mantissas of ``10**e``, e = -348 .. 347, rounded down (the table of Go's ``strconv`` and of wuffs):
+    the top bit of each is set and ``10**e`` is ``m * 2**x`` (plus less than one unit of ``m``) for an integer
+    ``x``. Returns the low and high 64-bit halves."""
+    lo, hi = [], []
+    for e in range(_EL_MIN, _EL_MAX + 1):
+        if e >= 0:
+            v = 10**e
+            b = v.bit_length()
+            v = v >> (b - 128) if b > 128 else v << (128 - b)
+        else:
+            d = 10**-e
+            v = (1 << (d.bit_length() + 127)) // d  # in (2**127, 2**128): d is not a power of two
+        lo.append(v & (2**64 - 1))
+        hi.append(v >> 64)
+    return np.array(lo, dtype=np.uint64), np.array(hi, dtype=np.uint64)
+
+
+_EL_MIN, _EL_MAX = -348, 347
+_POW10_LO, _POW10_HI = _pow10_128()
+_POW10 = np.array([10.0**i for i in range(23)])
+_U0, _U1, _U10 = np.uint64(0), np.uint64(1), np.uint64(10)
+_M32, _S32, _S63 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(63)
+_LOW9 = np.uint64(0x1FF)
+_TWO53 = np.uint64(2**53)
+_E18 = np.uint64(10**18)
+_FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
 
 
 @njit(cache=True)
-def _tokenize(buf, n_fields, want):
-    """Split ``buf`` into lines of exactly ``n_fields`` whitespace-separated fields; record the byte ranges of the
-    fields ``want``. Blank lines are skipped. Returns ``(n_rows, starts, ends, line_of_row, bad_line, bad_count)``;
-    ``bad_line`` > 0 is the first (1-based) line with another number of fields (``bad_count`` of them)."""
+def _eisel_lemire(man, exp10, p_lo, p_hi):
+    """``man * 10**exp10`` correctly rounded (``man`` a non-zero uint64; ``p_lo``, ``p_hi`` the entry of
+    ``10**exp10`` in :data:`_POW10_LO`/:data:`_POW10_HI`, scalars: array arguments would cost reference counting
+    on every call), or ``nan`` where the algorithm does not decide: rare near-halfway cases, subnormal or infinite
+    results.
+
+    Eisel-Lemire (Lemire 2021, "Number parsing at a gigabyte per second"), step by step as Go's
+    ``strconv.eiselLemire64``; the 64x64 -> 128-bit products from 32-bit halves."""
+    clz = 0
+    for width in (32, 16, 8, 4, 2, 1):  # leading zeros, by halving
+        if man >> np.uint64(64 - width) == _U0:
+            clz += width
+            man = man << np.uint64(width)
+    ret_exp2 = ((217706 * exp10) >> 16) + 64 + 1023 - clz
+    a0, a1 = man & _M32, man >> _S32
+    b0, b1 = p_hi & _M32, p_hi >> _S32
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    mid = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
+    x_hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+    x_lo = (p00 & _M32) | (mid << _S32)
+    if (x_hi & _LOW9) == _LOW9 and x_lo + man < man:  # the wider approximation
+        b0, b1 = p_lo & _M32, p_lo >> _S32
+        p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+        mid = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
+        y_hi = p11 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+        y_lo = (p00 & _M32) | (mid << _S32)
+        merged_hi, merged_lo = x_hi, x_lo + y_hi
+        if merged_lo < x_lo:
+            merged_hi += _U1
+        if (merged_hi & _LOW9) == _LOW9 and merged_lo + _U1 == _U0 and y_lo + man < man:
+            return np.nan
+        x_hi, x_lo = merged_hi, merged_lo
+    msb = x_hi >> _S63
+    ret_mant = x_hi >> (msb + np.uint64(9))
+    ret_exp2 -= 1 - np.int64(msb)
+    if x_lo == _U0 and (x_hi & _LOW9) == _U0 and (ret_mant & np.uint64(3)) == _U1:  # halfway: undecided
+        return np.nan
+    ret_mant = (ret_mant + (ret_mant & _U1)) >> _U1
+    if ret_mant >> np.uint64(53) > _U0:
+        ret_mant = ret_mant >> _U1
+        ret_exp2 += 1
+    if ret_exp2 <= 0 or ret_exp2 >= 0x7FF:  # subnormal or infinite: left to float()
+        return np.nan
+    return math.ldexp(np.float64(ret_mant), ret_exp2 - 1075)  # exact: a 53-bit integer times a power of two
+
+
+@njit(cache=True)
+def _rehash(hashes, count, cap):
+    table = np.full(cap, -1, dtype=np.int32)
+    mask = np.uint64(cap - 1)
+    for u in range(count):
+        h = hashes[u]
+        sl = np.int64((h ^ (h >> _S32)) & mask)
+        while table[sl] != -1:
+            sl = (sl + 1) & (cap - 1)
+        table[sl] = u
+    return table
+
+
+@njit(cache=True)
+def _grow(a, size):
+    out = np.empty(size, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+# the state of a scan between calls of _scan_rows: byte position, line, rows, distinct strings, codes of each
+# field, the previous row's first string (start, end, code), the size of the pool used, status
+_I, _LINE, _ROW, _NU, _NC0, _NC1, _PS, _PE, _PC, _POOL, _STATUS = range(11)
+_DONE, _GROW, _BAD = 0, 1, 2
+
+
+@njit(cache=True)
+def _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool):
+    """The loop of :func:`_scan`, from the state ``st`` until the end, a bad line, or until a table is full (then
+    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The arrays are never reassigned in the
+    loop: numba then keeps their pointers in registers (a growing array reassigned in the loop made it 2.5x
+    slower)."""
     n = buf.shape[0]
-    n_lines = 1
-    for i in range(n):
-        if buf[i] == 10:
-            n_lines += 1
-    nw = want.shape[0]
-    starts = np.empty((n_lines, nw), dtype=np.int64)
-    ends = np.empty((n_lines, nw), dtype=np.int64)
-    line_of = np.empty(n_lines, dtype=np.int64)
-    tok_s = np.empty(n_fields, dtype=np.int64)
-    tok_e = np.empty(n_fields, dtype=np.int64)
-    row = 0
-    line = 0
-    i = 0
+    i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
+    prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
+    cap = table.shape[0]
+    mask = np.uint64(cap - 1)
+    st[_STATUS] = _DONE
     while i < n:
+        line_start = i
         line += 1
         count = 0
-        while i < n and buf[i] != 10:
-            while i < n and _is_space(buf[i]):
-                i += 1
+        a0 = a1 = b0 = b1 = v0 = v1 = 0
+        while True:  # the fields of one line
+            while i < n:
+                c = buf[i]
+                if c == 32 or (c <= 13 and c >= 9 and c != 10):
+                    i += 1
+                else:
+                    break
             if i >= n or buf[i] == 10:
                 break
             s = i
-            while i < n and buf[i] != 10 and not _is_space(buf[i]):
-                i += 1
-            if count < n_fields:
-                tok_s[count] = s
-                tok_e[count] = i
+            while i < n:
+                c = buf[i]
+                if c > 32 or not (c == 32 or 9 <= c <= 13):
+                    i += 1
+                else:
+                    break
+            if count == f_a:
+                a0, a1 = s, i
+            elif count == f_b:
+                b0, b1 = s, i
+            elif count == f_num:
+                v0, v1 = s, i
             count += 1
         i += 1  # the newline
         if count == 0:
             continue
         if count != n_fields:
-            return row, starts, ends, line_of, line, count
-        for j in range(nw):
-            starts[row, j] = tok_s[want[j]]
-            ends[row, j] = tok_e[want[j]]
-        line_of[row] = line
+            st[_STATUS] = _BAD
+            st[_LINE] = line
+            st[_ROW] = count  # the number of fields found
+            return
+        if nu + 2 >= uh.shape[0] or used + (a1 - a0) + (b1 - b0) > pool.shape[0]:
+            st[_STATUS] = _GROW  # room for two new strings first; this line again
+            i = line_start
+            line -= 1
+            break
+        num_s[row] = v0
+        num_e[row] = v1
+        for f in range(2):
+            s, e = (a0, a1) if f == 0 else (b0, b1)
+            ln = e - s
+            if f == 0 and ln == prev_e - prev_s:  # the same query as the line before?
+                same = True
+                for t in range(ln):
+                    if buf[s + t] != buf[prev_s + t]:
+                        same = False
+                        break
+                if same:
+                    code_a[row] = prev_code
+                    continue
+            h = _FNV_OFFSET ^ np.uint64(f)
+            for j in range(s, e):
+                h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
+            slot = np.int64((h ^ (h >> _S32)) & mask)
+            code = -1
+            while True:
+                u = table[slot]
+                if u < 0:
+                    break
+                if uh[u] == h and uf[u] == f and uo[u + 1] - uo[u] == ln:
+                    same = True
+                    o = uo[u]
+                    for t in range(ln):
+                        if buf[s + t] != pool[o + t]:
+                            same = False
+                            break
+                    if same:
+                        code = uc[u]
+                        break
+                slot = (slot + 1) & (cap - 1)
+            if code < 0:  # a new string: into the pool and the table
+                for t in range(ln):
+                    pool[used + t] = buf[s + t]
+                used += ln
+                uo[nu + 1] = used
+                code = st[_NC0 + f]
+                st[_NC0 + f] += 1
+                uh[nu], uf[nu], uc[nu] = h, f, code
+                table[slot] = nu
+                nu += 1
+            if f == 0:
+                code_a[row] = code
+                prev_s, prev_e, prev_code = s, e, code
+            else:
+                code_b[row] = code
         row += 1
-    return row, starts, ends, line_of, 0, 0
+    st[_I], st[_LINE], st[_ROW], st[_NU] = i, line, row, nu
+    st[_PS], st[_PE], st[_PC], st[_POOL] = prev_s, prev_e, prev_code, used
 
 
-_POW10 = np.array([10.0**i for i in range(23)])
+@njit(cache=True)
+def _scan(buf, n_fields, f_a, f_b, f_num):
+    """Lines of exactly ``n_fields`` whitespace-separated fields (blank lines skipped), in one pass over the bytes:
+    per row, the dictionary codes of the strings in fields ``f_a`` and ``f_b`` (codes in order of first
+    occurrence; one open-addressing table for both, its strings copied into a compact pool so that a lookup does
+    not reach back into the file) and the byte range of field ``f_num``.
+
+    Returns ``(n_rows, code_a, code_b, num_start, num_end, pool, u_off, u_field, n_u, bad_line, bad_count)``: the
+    distinct strings are ``pool[u_off[u]:u_off[u + 1]]``, ``u < n_u``, in order of first occurrence (``u_field``
+    0 for ``f_a``, 1 for ``f_b``); ``bad_line`` > 0 is the first (1-based) line with another number of fields
+    (``bad_count`` of them). The per-row arrays are longer than ``n_rows``."""
+    n = buf.shape[0]
+    cap_rows = 1
+    for i in range(n):
+        cap_rows += buf[i] == 10
+    code_a = np.empty(cap_rows, dtype=np.int32)
+    code_b = np.empty(cap_rows, dtype=np.int32)
+    num_s = np.empty(cap_rows, dtype=np.int64)
+    num_e = np.empty(cap_rows, dtype=np.int64)
+    size = 1024
+    table = np.full(2 * size, -1, dtype=np.int32)
+    uo = np.zeros(size + 1, dtype=np.int64)
+    uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int8), np.empty(size, dtype=np.int32)
+    pool = np.empty(16 * size, dtype=np.uint8)
+    st = np.zeros(11, dtype=np.int64)
+    st[_PE] = -1
+    while True:
+        _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool)
+        if st[_STATUS] == _BAD:
+            return 0, code_a, code_b, num_s, num_e, pool, uo, uf, 0, st[_LINE], st[_ROW]
+        if st[_STATUS] == _DONE:
+            return st[_ROW], code_a, code_b, num_s, num_e, pool, uo, uf, st[_NU], 0, 0
+        nu = st[_NU]  # grow: the string tables while half full, the pool to hold this line's strings
+        if nu + 2 >= uh.shape[0]:
+            size *= 2
+            uo, uh, uf, uc = _grow(uo, size + 1), _grow(uh, size), _grow(uf, size), _grow(uc, size)
+            table = _rehash(uh, nu, 2 * size)
+        j = st[_I]
+        while j < n and buf[j] != 10:
+            j += 1
+        need = st[_POOL] + j - st[_I]
+        if need > pool.shape[0]:
+            pool = _grow(pool, max(2 * pool.shape[0], need))
 
 
 @njit(cache=True, parallel=True)
-def _parse_floats(buf, starts, ends, pow10):
-    """Decimal numbers of the byte ranges; ``ok[i]`` False where the fast exact path does not apply (more than 15
-    significant digits, a large exponent, or not a plain number): those are parsed by Python's ``float``.
+def _parse_numbers(buf, starts, ends, pow10, tlo, thi):
+    """The numbers spelled by the byte ranges, correctly rounded as Python's ``float`` parses them; ``nan`` for
+    the ones left to ``float`` itself.
 
-    The fast path is exact (correctly rounded, as ``strtod``): a mantissa below 2**53 and a power of ten up to
-    1e22 are both exact doubles, and one multiplication or division rounds once (Clinger 1990)."""
-    n = starts.shape[0]
-    out = np.empty(n)
-    ok = np.zeros(n, dtype=np.bool_)
-    for r in prange(n):
-        i, e = starts[r], ends[r]
+    Accepted here: ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 19 significant digits, by Clinger's fast
+    path (mantissa <= 2**53 and power of ten <= 22: two exact doubles, one IEEE multiplication or division, one
+    rounding) or :func:`_eisel_lemire`. Anything else (nan, inf, ``1_0``, longer mantissas, subnormal or
+    overflowing results, words) is ``nan``. The parse is written out in the loop: a call with array arguments
+    would cost reference counting per number."""
+    out = np.empty(starts.shape[0])
+    for r in prange(starts.shape[0]):
+        j, e = starts[r], ends[r]
         neg = False
-        if i < e and (buf[i] == 45 or buf[i] == 43):
-            neg = buf[i] == 45
-            i += 1
-        mant = 0
-        digits = 0
-        frac = 0
-        seen_dot = False
-        good = i < e
-        while i < e:
-            c = buf[i]
-            if 48 <= c <= 57:
-                if mant > 0 or c != 48:
-                    digits += 1
-                mant = mant * 10 + (c - 48) if digits <= 15 else mant
-                if seen_dot:
-                    frac += 1
-                if digits > 15:
-                    good = False
-                    break
-            elif c == 46 and not seen_dot:
-                seen_dot = True
-            else:
+        if j < e and (buf[j] == 45 or buf[j] == 43):
+            neg = buf[j] == 45
+            j += 1
+        man = _U0
+        big = False
+        d0 = j
+        while j < e:
+            c = np.int64(buf[j]) - 48
+            if c < 0 or c > 9:
                 break
-            i += 1
+            big |= man >= _E18  # a 20th significant digit could overflow
+            man = man * _U10 + np.uint64(c)
+            j += 1
+        nd = j - d0
+        frac = 0
+        if j < e and buf[j] == 46:
+            j += 1
+            f0 = j
+            while j < e:
+                c = np.int64(buf[j]) - 48
+                if c < 0 or c > 9:
+                    break
+                big |= man >= _E18
+                man = man * _U10 + np.uint64(c)
+                j += 1
+            frac = j - f0
+            nd += frac
+        good = nd > 0 and not big
         exp = 0
-        if good and i < e and (buf[i] == 101 or buf[i] == 69):
-            i += 1
+        if j < e and (buf[j] == 101 or buf[j] == 69):
+            j += 1
             eneg = False
-            if i < e and (buf[i] == 45 or buf[i] == 43):
-                eneg = buf[i] == 45
-                i += 1
-            nd = 0
-            while i < e and 48 <= buf[i] <= 57 and nd < 6:
-                exp = exp * 10 + (buf[i] - 48)
-                i += 1
-                nd += 1
-            good = nd > 0
+            if j < e and (buf[j] == 45 or buf[j] == 43):
+                eneg = buf[j] == 45
+                j += 1
+            e0 = j
+            while j < e:
+                c = np.int64(buf[j]) - 48
+                if c < 0 or c > 9:
+                    break
+                if exp < 100_000:
+                    exp = exp * 10 + c
+                j += 1
+            good = good and j > e0
             if eneg:
                 exp = -exp
-        if not good or i != e:
-            continue
-        p = exp - frac
-        if p > 22 or p < -22:
-            continue
-        v = float(mant)
-        v = v * pow10[p] if p >= 0 else v / pow10[-p]
-        out[r] = -v if neg else v
-        ok[r] = True
-    return out, ok
+        v = np.nan
+        if good and j == e:
+            p = exp - frac
+            if man == _U0:
+                v = 0.0
+            elif man <= _TWO53 and -22 <= p <= 22:  # Clinger
+                v = np.float64(man)
+                v = v * pow10[p] if p >= 0 else v / pow10[-p]
+            elif _EL_MIN <= p <= _EL_MAX:
+                v = _eisel_lemire(man, p, tlo[p - _EL_MIN], thi[p - _EL_MIN])
+            if neg:
+                v = -v
+        out[r] = v
+    return out
+
+
+@njit(cache=True)
+def _locate(buf, n_fields, row, field):
+    """The 1-based line of data row ``row`` (blank lines skipped) and the byte range of its field ``field`` (a second
+    pass, only for error messages)."""
+    n = buf.shape[0]
+    i = 0
+    line = 0
+    r = -1
+    while i < n:
+        line += 1
+        count = 0
+        s0 = e0 = 0
+        while True:
+            while i < n and (buf[i] == 32 or (9 <= buf[i] <= 13 and buf[i] != 10)):
+                i += 1
+            if i >= n or buf[i] == 10:
+                break
+            s = i
+            while i < n and not (buf[i] == 32 or 9 <= buf[i] <= 13):
+                i += 1
+            if count == field:
+                s0, e0 = s, i
+            count += 1
+        i += 1
+        if count:
+            r += 1
+            if r == row:
+                return line, s0, e0
+    return -1, 0, 0
 
 
 @njit(cache=True)
@@ -183,9 +425,9 @@ def _gather(buf, starts, ends):
         offsets[r + 1] = offsets[r] + ends[r] - starts[r]
     data = np.empty(offsets[n], dtype=np.uint8)
     for r in range(n):
-        o = offsets[r]
+        o = offsets[r] - starts[r]
         for j in range(starts[r], ends[r]):
-            data[o + j - starts[r]] = buf[j]
+            data[o + j] = buf[j]
     return data, offsets
 
 
@@ -203,58 +445,81 @@ def _token_text(buf, s, e):
     return bytes(buf[s:e]).decode("utf-8", errors="replace")
 
 
-def _string_column(buf, starts, ends):
-    """A pandas string column (pyarrow-backed) of the byte ranges."""
+def _categorical(pool, u_off, u_field, n_u, field, codes, path):
+    """The pandas Categorical of the rows' codes of one field: categories the distinct strings in sorted order (byte
+    order, which is code point order), so that sorting the column sorts the strings."""
     import pandas as pd
 
-    data, offsets = _gather(buf, starts, ends)
+    sel = np.flatnonzero(u_field[:n_u] == field)  # in code order: codes were given in order of first occurrence
+    data, offsets = _gather(pool, u_off[sel], u_off[sel + 1])
     try:
         import pyarrow as pa
-    except ImportError:  # pragma: no cover - pandas without pyarrow: object strings
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pandas without pyarrow
         raw = data.tobytes()
-        return pd.Series([raw[a:b].decode() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())],
-                         dtype=object)
-    arr = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data))
-    arr.validate(full=True)  # UTF-8
-    return pd.Series(arr.to_pandas(types_mapper=None), copy=False)
+        try:
+            strings = [raw[a:b].decode() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+        order = np.array(sorted(range(len(strings)), key=strings.__getitem__), dtype=np.int64)
+        cats = pd.Index(np.array(strings, dtype=object)[order])
+    else:
+        arr = pa.LargeStringArray.from_buffers(len(sel), pa.py_buffer(offsets), pa.py_buffer(data))
+        try:
+            arr.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+        order = pc.sort_indices(arr).to_numpy()
+        cats = pd.Index(arr.take(order).to_pandas())
+    rank = np.empty(len(sel), dtype=np.int32)
+    rank[order] = np.arange(len(sel), dtype=np.int32)
+    return pd.Categorical.from_codes(rank[codes], dtype=pd.CategoricalDtype(cats), validate=False)
 
 
-def _numbers(buf, starts, ends, line_of, path, what):
-    values, ok = _parse_floats(buf, starts, ends, _POW10)
-    slow = np.flatnonzero(~ok)
-    if len(slow) > 16:  # e.g. 17-digit reprs: Arrow's correctly rounded parser (fast_float), vectorised
+def _numbers(buf, num_s, num_e, n_fields, field, path, what):
+    """The numbers of one field (:func:`_parse_numbers`; the rest by Arrow's correctly rounded parser, then Python's
+    ``float``), or ValueError naming file and line."""
+    values = _parse_numbers(buf, num_s, num_e, _POW10, _POW10_LO, _POW10_HI)
+    slow = np.flatnonzero(np.isnan(values))
+    if len(slow) > 16:  # e.g. long mantissas: Arrow's parser (fast_float, correctly rounded), vectorised
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        data, offsets = _gather(buf, starts[slow], ends[slow])
+        data, offsets = _gather(buf, num_s[slow], num_e[slow])
         arr = pa.LargeStringArray.from_buffers(len(slow), pa.py_buffer(offsets), pa.py_buffer(data))
         try:
             values[slow] = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
             slow = slow[~np.isfinite(values[slow])]
         except (pa.ArrowInvalid, UnicodeDecodeError):
             pass  # a token that is not a number (or spelled as only Python reads it): found below, with its line
-    for r in slow.tolist():  # rare: long mantissas, big exponents, nan/inf, garbage
-        text = _token_text(buf, starts[r], ends[r])
+    for r in slow.tolist():  # rare: subnormals, 20+ digits, nan/inf, garbage
+        text = _token_text(buf, num_s[r], num_e[r])
         try:
             values[r] = float(text)
         except ValueError:
-            raise ValueError(f"{path}, line {line_of[r]}: {what} must be a number; got {text!r}") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{path}, line {line_of[r]}: {what} must be finite; got "
-                         f"{_token_text(buf, starts[r], ends[r])!r}")
+            line = _locate(buf, n_fields, r, field)[0]
+            raise ValueError(f"{path}, line {line}: {what} must be a number; got {text!r}") from None
+        if not math.isfinite(values[r]):
+            line = _locate(buf, n_fields, r, field)[0]
+            raise ValueError(f"{path}, line {line}: {what} must be finite; got {text!r}")
     return values
 
 
-def _scan(path, n_fields, want, layout, name):
+def _read_table(path, n_fields, fields, layout, name, what):
+    """Read a whitespace-separated file: ``(qid, docno, values)``: two Categoricals and the numbers of the third
+    field."""
     buf = _read_bytes(path, name)
-    n, starts, ends, line_of, bad_line, bad_count = _tokenize(buf, n_fields, np.asarray(want, dtype=np.int64))
+    f_a, f_b, f_num = fields
+    (n, code_a, code_b, num_s, num_e, pool, u_off, u_field, n_u, bad_line,
+     bad_count) = _scan(buf, n_fields, f_a, f_b, f_num)
     if bad_line:
         raise ValueError(f"{path}, line {bad_line}: expected {n_fields} fields ({layout}); got {bad_count}")
     if n == 0:
         raise ValueError(f"{path}: no lines (expected {layout})")
-    return buf, starts[:n], ends[:n], line_of[:n]
+    values = _numbers(buf, num_s[:n], num_e[:n], n_fields, f_num, path, what)
+    qid = _categorical(pool, u_off, u_field, n_u, 0, code_a[:n], path)
+    docno = _categorical(pool, u_off, u_field, n_u, 1, code_b[:n], path)
+    return buf, qid, docno, values
 
 
 def read_qrels(path):
@@ -263,7 +528,8 @@ def read_qrels(path):
     Returns
     -------
     pandas.DataFrame
-        Columns ``qid`` and ``docno`` (strings) and ``relevance`` (int64), one row per line, in file order.
+        Columns ``qid`` and ``docno`` (strings, as pandas Categoricals: the categories are the distinct strings,
+        sorted) and ``relevance`` (int64), one row per line, in file order.
 
     Raises
     ------
@@ -273,25 +539,27 @@ def read_qrels(path):
     """
     import pandas as pd
 
-    buf, starts, ends, line_of = _scan(path, 4, (0, 2, 3), "qid 0 docno relevance", "qrels")
-    rel = _numbers(buf, starts[:, 2], ends[:, 2], line_of, path, "the relevance (4th field)")
+    what = "the relevance (4th field)"
+    buf, qid, docno, rel = _read_table(path, 4, (0, 2, 3), "qid 0 docno relevance", "qrels", what)
     reli = rel.astype(np.int64)
     if (reli != rel).any():
         r = int(np.flatnonzero(reli != rel)[0])
-        raise ValueError(f"{path}, line {line_of[r]}: the relevance (4th field) must be an integer; got "
-                         f"{_token_text(buf, starts[r, 2], ends[r, 2])!r}")
-    return pd.DataFrame({"qid": _string_column(buf, starts[:, 0], ends[:, 0]),
-                         "docno": _string_column(buf, starts[:, 1], ends[:, 1]), "relevance": reli})
+        line, s, e = _locate(buf, 4, r, 3)
+        raise ValueError(f"{path}, line {line}: {what} must be an integer; got {_token_text(buf, s, e)!r}")
+    return pd.DataFrame({"qid": qid, "docno": docno, "relevance": reli})
 
 
 def read_run(path):
     """Read a TREC run ``qid Q0 docno rank score tag`` (whitespace-separated, plain or gzipped).
 
+    The scores are parsed correctly rounded, bit for bit the doubles Python's ``float`` gives.
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``qid`` and ``docno`` (strings) and ``score`` (float64), one row per line, in file order (the rank
-        and tag columns are not kept: trec_eval ranks by score).
+        Columns ``qid`` and ``docno`` (strings, as pandas Categoricals: the categories are the distinct strings,
+        sorted) and ``score`` (float64), one row per line, in file order (the rank and tag columns are not kept:
+        trec_eval ranks by score).
 
     Raises
     ------
@@ -301,208 +569,174 @@ def read_run(path):
     """
     import pandas as pd
 
-    buf, starts, ends, line_of = _scan(path, 6, (0, 2, 4), "qid Q0 docno rank score tag", "run")
-    score = _numbers(buf, starts[:, 2], ends[:, 2], line_of, path, "the score (5th field)")
-    return pd.DataFrame({"qid": _string_column(buf, starts[:, 0], ends[:, 0]),
-                         "docno": _string_column(buf, starts[:, 1], ends[:, 1]), "score": score})
+    _, qid, docno, score = _read_table(path, 6, (0, 2, 4), "qid Q0 docno rank score tag", "run",
+                                       "the score (5th field)")
+    return pd.DataFrame({"qid": qid, "docno": docno, "score": score})
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # evaluation
 
 
-def _arrow_strings(col, what):
-    """``(data, offsets)`` (uint8, int64) of a string column, through pyarrow (zero-copy for Arrow-backed ones)."""
-    import pyarrow as pa
+def _string_codes(col, what):
+    """``(codes, names)`` of a column of strings: per-row int64 codes into ``names``, an object array of distinct
+    str. Categoricals (as :func:`read_run` gives) cost nothing; other columns are factorised; values that are not
+    strings (numbers) are compared as their text."""
+    import pandas as pd
 
+    if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+        codes = np.asarray(col.cat.codes, dtype=np.int64)
+        cats = col.cat.categories
+    else:
+        codes, cats = pd.factorize(pd.Series(col, copy=False) if not isinstance(col, pd.Series) else col)
+        codes = np.asarray(codes, dtype=np.int64)
+        cats = pd.Index(cats)
+    if len(codes) and codes.min() < 0:
+        raise ValueError(f"{what} has a missing value at row {int(np.flatnonzero(codes < 0)[0])}")
+    names = np.asarray(cats, dtype=object)
+    if cats.inferred_type not in ("string", "empty"):  # numbers, bytes, a mix: their text (Arrow's cast)
+        try:
+            import pyarrow as pa
+
+            text = pa.array(names, from_pandas=True).cast(pa.string()).to_pylist()
+        except Exception:  # noqa: BLE001 - any value Arrow cannot cast: Python's str
+            text = [str(x) for x in names]
+        uniq, inv = np.unique(np.array(text, dtype=object), return_inverse=True)
+        codes, names = inv.reshape(-1)[codes], uniq
+    return codes, names
+
+
+def _byte_rank(names):
+    """The rank of each distinct string in byte order (= code point order): trec_eval's docno tie order."""
+    if len(names) < 2 or pd_is_sorted(names):
+        return np.arange(len(names), dtype=np.int64)
     try:
-        arr = pa.array(col, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = pa.array(col.astype(str) if hasattr(col, "astype") else [str(x) for x in col])
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.null_count:
-        i = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
-        raise ValueError(f"{what} has a missing value at row {i}")
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
-    if pa.types.is_string(arr.type):
-        arr = arr.cast(pa.large_string())
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
-    return data, offsets
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        order = pc.sort_indices(pa.array(names, type=pa.large_string())).to_numpy()
+    except ImportError:  # pragma: no cover
+        order = np.argsort(names, kind="stable")
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return rank
+
+
+def pd_is_sorted(names):
+    import pandas as pd
+
+    return bool(pd.Index(names).is_monotonic_increasing)
 
 
 @njit(cache=True)
-def _segments(data, offsets):
-    """Starts of the runs of equal consecutive strings (the rows where the qid changes)."""
-    n = offsets.shape[0] - 1
-    out = np.empty(n + 1, dtype=np.int64)
-    c = 0
-    for r in range(n):
-        new = r == 0
-        if not new:
-            a0, a1, b0, b1 = offsets[r - 1], offsets[r], offsets[r], offsets[r + 1]
-            if a1 - a0 != b1 - b0:
-                new = True
-            else:
-                for j in range(a1 - a0):
-                    if data[a0 + j] != data[b0 + j]:
-                        new = True
-                        break
-        if new:
-            out[c] = r
-            c += 1
-    out[c] = n
-    return out[: c + 1]
+def _group(codes, n_codes):
+    """Rows grouped by code, stable (counting sort): ``(order, starts)``, the rows of code ``c`` are
+    ``order[starts[c]:starts[c + 1]]`` in row order."""
+    starts = np.zeros(n_codes + 1, dtype=np.int64)
+    for r in range(codes.shape[0]):
+        starts[codes[r] + 1] += 1
+    for c in range(n_codes):
+        starts[c + 1] += starts[c]
+    pos = starts[:-1].copy()
+    order = np.empty(codes.shape[0], dtype=np.int64)
+    for r in range(codes.shape[0]):
+        c = codes[r]
+        order[pos[c]] = r
+        pos[c] += 1
+    return order, starts
 
 
-@njit(inline="always", cache=True)
-def _cmp(data, offsets, i, j):
-    """Byte-wise comparison of strings ``i`` and ``j`` (C ``strcmp`` order): -1, 0 or 1."""
-    a0, a1, b0, b1 = offsets[i], offsets[i + 1], offsets[j], offsets[j + 1]
-    la, lb = a1 - a0, b1 - b0
-    for t in range(min(la, lb)):
-        x, y = data[a0 + t], data[b0 + t]
-        if x != y:
-            return -1 if x < y else 1
-    if la == lb:
-        return 0
-    return -1 if la < lb else 1
+@njit(cache=True)
+def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_starts, q_own, n_qdocs, q_doc, rel,
+          threshold, trec, judged_only):
+    """Per evaluated query (``eval_codes``, in order): the run's documents with their qrels relevance, written
+    contiguously (``out_*`` at ``out_off``), and the qrels side (``ideal``: relevance clipped at 0, at
+    ``ideal_off``; counts of relevant and of judged non-relevant documents).
 
-
-@njit(cache=True, parallel=True)
-def _hashes(data, offsets):
-    """FNV-1a 64-bit hash of each string (a join key; equal hashes are confirmed byte by byte)."""
-    n = offsets.shape[0] - 1
-    out = np.empty(n, dtype=np.uint64)
-    for r in prange(n):
-        h = np.uint64(14695981039346656037)
-        for j in range(offsets[r], offsets[r + 1]):
-            h = (h ^ np.uint64(data[j])) * np.uint64(1099511628211)
-        out[r] = h
-    return out
-
-
-@njit(inline="always", cache=True)
-def _same(da, oa, i, db, ob, j):
-    a0, a1, b0, b1 = oa[i], oa[i + 1], ob[j], ob[j + 1]
-    if a1 - a0 != b1 - b0:
-        return False
-    for t in range(a1 - a0):
-        if da[a0 + t] != db[b0 + t]:
-            return False
-    return True
-
-
-@njit(cache=True, parallel=True)
-def _join(run_rows, run_bounds, r_data, r_off, r_hash, q_rows, q_bounds, q_data, q_off, q_hash, q_rel, trec_order,
-          scores, out_rows, out_rel, out_found, dup):
-    """Per query: match the run's documents with the qrels' (by hash, confirmed byte by byte), find duplicated
-    docnos, and write the rows in the order the metric kernel reads them: with ``trec_order``, trec_eval's ranking
-    (score descending, ties by docno descending, byte-wise), otherwise the file order.
-
-    ``dup[q]``: -1, or the run row of a docno seen twice in query ``q`` (``-2 - row`` for the qrels)."""
-    nq = run_bounds.shape[0] - 1
-    for q in prange(nq):
-        a, b = run_bounds[q], run_bounds[q + 1]
-        c, d = q_bounds[q], q_bounds[q + 1]
-        m = b - a
-        rows = run_rows[a:b]
-        qq = q_rows[c:d]
-        nj = d - c
-        dup[q] = -1
-        # one open-addressing table per query: the judged documents, then the retrieved ones (duplicates found
-        # on insertion); slot value t < nj: qrels row qq[t], else run row rows[t - nj]
-        cap = 2
-        while cap < 2 * (m + nj):
-            cap *= 2
-        mask = np.uint64(cap - 1)
-        slot = np.full(cap, -1, dtype=np.int64)
-        for t in range(nj):
-            row = qq[t]
-            h = q_hash[row]
-            sl = np.int64((h ^ (h >> np.uint64(29))) & mask)
-            fresh = True
-            while slot[sl] != -1:
-                o = qq[slot[sl]]
-                if q_hash[o] == h and _same(q_data, q_off, o, q_data, q_off, row):
-                    dup[q] = -2 - row
-                    fresh = False
+    Codes, not strings: ``r_doc`` and ``q_doc`` index the run's docnos (-1: a qrels docno the run never
+    retrieved), ``q_own`` the qrels' own docnos (for their duplicates); stamp arrays (the query's index + 1) mark
+    what the current query has seen, so a lookup is one load. With ``trec`` the rows of each query are put in
+    trec_eval's ranking (score descending, ties by docno descending: ``r_doc`` are ranks in byte order); a query
+    whose scores already decrease strictly in file order (the usual run) is not sorted. ``judged_only`` keeps the
+    judged rows only. ``dup[i]``: -1, the run row of a docno seen twice in query ``i``, or ``-2 - row`` for the
+    qrels."""
+    nq = eval_codes.shape[0]
+    out_off = np.zeros(nq + 1, dtype=np.int64)
+    ideal_off = np.zeros(nq + 1, dtype=np.int64)
+    for i in range(nq):
+        c = eval_codes[i]
+        out_off[i + 1] = out_off[i] + r_starts[c + 1] - r_starts[c]
+        ideal_off[i + 1] = ideal_off[i] + q_starts[c + 1] - q_starts[c]
+    n_out = out_off[nq]
+    o_row = np.empty(n_out, dtype=np.int64)
+    o_rel = np.empty(n_out, dtype=np.int64)
+    o_found = np.empty(n_out, dtype=np.bool_)
+    o_score = np.empty(n_out)
+    o_doc = np.empty(n_out, dtype=np.int64)
+    ideal = np.empty(ideal_off[nq])
+    count = np.zeros(nq, dtype=np.int64)
+    n_rel = np.zeros(nq, dtype=np.int64)
+    n_nonrel = np.zeros(nq, dtype=np.int64)
+    dup = np.full(nq, -1, dtype=np.int64)
+    q_stamp = np.zeros(n_qdocs, dtype=np.int64)
+    j_stamp = np.zeros(n_rdocs, dtype=np.int64)
+    j_rel = np.zeros(n_rdocs, dtype=np.int64)
+    r_stamp = np.zeros(n_rdocs, dtype=np.int64)
+    for i in range(nq):
+        c = eval_codes[i]
+        mark = i + 1
+        t = ideal_off[i]
+        for k in range(q_starts[c], q_starts[c + 1]):
+            row = q_order[k]
+            d = q_own[row]
+            if q_stamp[d] == mark:
+                dup[i] = -2 - row
+            q_stamp[d] = mark
+            v = rel[row]
+            dd = q_doc[row]
+            if dd >= 0:
+                j_stamp[dd] = mark
+                j_rel[dd] = v
+            ideal[t] = max(v, 0)
+            t += 1
+            if v >= threshold:
+                n_rel[i] += 1
+            elif v >= 0:
+                n_nonrel[i] += 1
+        a = out_off[i]
+        o = a
+        for k in range(r_starts[c], r_starts[c + 1]):
+            row = r_order[k]
+            d = r_doc[row]
+            if r_stamp[d] == mark:
+                dup[i] = row
+            r_stamp[d] = mark
+            found = j_stamp[d] == mark
+            if judged_only and not found:
+                continue
+            o_row[o] = row
+            o_rel[o] = j_rel[d] if found else 0
+            o_found[o] = found
+            o_score[o] = score[row]
+            o_doc[o] = d
+            o += 1
+        m = o - a
+        count[i] = m
+        if trec and m > 1:
+            ranked = True
+            for k in range(a + 1, o):
+                if not o_score[k] < o_score[k - 1]:
+                    ranked = False
                     break
-                sl = (sl + 1) & (cap - 1)
-            if fresh:
-                slot[sl] = t
-        rel_t = np.zeros(m, dtype=np.int64)
-        found_t = np.zeros(m, dtype=np.bool_)
-        for t in range(m):
-            row = rows[t]
-            h = r_hash[row]
-            sl = np.int64((h ^ (h >> np.uint64(29))) & mask)
-            fresh = True
-            while slot[sl] != -1:
-                o = slot[sl]
-                if o < nj:
-                    o = qq[o]
-                    if q_hash[o] == h and _same(q_data, q_off, o, r_data, r_off, row):
-                        rel_t[t] = q_rel[o]
-                        found_t[t] = True
-                else:
-                    o = rows[o - nj]
-                    if r_hash[o] == h and _same(r_data, r_off, o, r_data, r_off, row):
-                        dup[q] = row
-                        fresh = False
-                        break
-                sl = (sl + 1) & (cap - 1)
-            if fresh:
-                slot[sl] = nj + t
-        order = np.arange(m)
-        if trec_order:
-            key = np.empty(m)
-            for t in range(m):
-                key[t] = scores[rows[t]]
-            order = np.empty(m, dtype=np.int64)
-            _dcg._rank_query(key, order, np.empty(m, dtype=np.int64), False)  # the metrics' ranking: descending
-            t = 0
-            while t < m:  # blocks of tied scores: docno descending (insertion sort, blocks are short)
-                e = t + 1
-                while e < m and key[order[e]] == key[order[t]]:
-                    e += 1
-                for i in range(t + 1, e):
-                    v = order[i]
-                    j = i - 1
-                    while j >= t and _cmp(r_data, r_off, rows[order[j]], rows[v]) < 0:
-                        order[j + 1] = order[j]
-                        j -= 1
-                    order[j + 1] = v
-                t = e
-        for t in range(m):
-            i = order[t]
-            out_rows[a + t] = rows[i]
-            out_rel[a + t] = rel_t[i]
-            out_found[a + t] = found_t[i]
-
-
-def _grouped_rows(seg, seg_code, row_code, evaluated):
-    """Rows of the evaluated queries, grouped by query code (file order inside a query)."""
-    sizes = np.diff(seg)
-    if len(np.unique(seg_code)) == len(seg_code):  # each query one block of the file: order the blocks
-        o = np.argsort(seg_code, kind="stable")
-        o = o[evaluated[seg_code[o]]]
-        lens = sizes[o]
-        return (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(seg[:-1][o], lens))
-    rows = np.flatnonzero(evaluated[row_code])
-    return rows[np.argsort(row_code[rows], kind="stable")]
-
-
-def _query_codes(data, offsets):
-    """Per-row query codes: the distinct qids (sorted strings) and each row's index into them."""
-    seg = _segments(data, offsets)
-    raw = data.tobytes()
-    names = np.array([raw[offsets[s]:offsets[s + 1]].decode("utf-8", errors="replace") for s in seg[:-1].tolist()],
-                     dtype=object)
-    return names, seg
+            if not ranked:  # docno descending, then a stable sort by score descending
+                by_doc = np.argsort(o_doc[a:o])[::-1]
+                perm = by_doc[np.argsort(-o_score[a:o][by_doc], kind="mergesort")]
+                o_row[a:o] = o_row[a:o][perm]
+                o_rel[a:o] = o_rel[a:o][perm]
+                o_found[a:o] = o_found[a:o][perm]
+                o_score[a:o] = o_score[a:o][perm]
+                o_doc[a:o] = o_doc[a:o][perm]
+    return out_off, count, o_row, o_rel, o_found, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
 def _as_frame(obj, kind):
@@ -637,15 +871,13 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     qrels = _as_frame(qrels, "qrels")
     run = _as_frame(run, "run")
 
-    # ---- qids: distinct consecutive values, then one sorted code space for run and qrels
-    r_qd, r_qo = _arrow_strings(run["qid"], "run qid")
-    q_qd, q_qo = _arrow_strings(qrels["qid"], "qrels qid")
-    r_names, r_seg = _query_codes(r_qd, r_qo)
-    q_names, q_seg = _query_codes(q_qd, q_qo)
-    names, inv = np.unique(np.concatenate((r_names, q_names)), return_inverse=True)
+    # ---- one sorted code space for the qids of run and qrels; the docnos of the qrels in the run's code space
+    r_q, r_qnames = _string_codes(run["qid"], "run qid")
+    q_q, q_qnames = _string_codes(qrels["qid"], "qrels qid")
+    names, inv = np.unique(np.concatenate((r_qnames, q_qnames)), return_inverse=True)
     inv = inv.reshape(-1)
-    r_code = np.repeat(inv[: len(r_names)], np.diff(r_seg))
-    q_code = np.repeat(inv[len(r_names):], np.diff(q_seg))
+    r_code = inv[: len(r_qnames)][r_q]
+    q_code = inv[len(r_qnames):][q_q]
     score = np.ascontiguousarray(run["score"].to_numpy(dtype=np.float64))
     if not np.isfinite(score).all():
         i = int(np.flatnonzero(~np.isfinite(score))[0])
@@ -657,7 +889,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         if not np.isfinite(rf).all() or (rf != np.floor(rf)).any():
             i = int(np.flatnonzero(~np.isfinite(rf) | (rf != np.floor(rf)))[0])
             raise ValueError(f"qrels relevance must be integers; got {rel_all[i]!r} at row {i}")
-    rel_all = rel_all.astype(np.int64)
+    rel_all = np.ascontiguousarray(rel_all, dtype=np.int64)
 
     in_qrels = np.zeros(len(names), dtype=bool)
     in_qrels[q_code] = True
@@ -671,24 +903,25 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     evaluated = in_run & in_qrels
     if not evaluated.any():
         raise ValueError("the run and the qrels have no query in common")
-
-    # ---- rows of the evaluated queries, grouped by query code (stable: file order inside a query)
-    run_rows = _grouped_rows(r_seg, inv[: len(r_names)], r_code, evaluated)
-    q_rows = _grouped_rows(q_seg, inv[len(r_names):], q_code, evaluated)
     codes = np.flatnonzero(evaluated)
-    run_bounds = np.searchsorted(r_code[run_rows], codes, side="left").astype(np.int64)
-    run_bounds = np.append(run_bounds, len(run_rows))
-    q_bounds = np.append(np.searchsorted(q_code[q_rows], codes, side="left"), len(q_rows)).astype(np.int64)
 
-    r_dd, r_do = _arrow_strings(run["docno"], "run docno")
-    q_dd, q_do = _arrow_strings(qrels["docno"], "qrels docno")
-    n = len(run_rows)
-    out_rows = np.empty(n, dtype=np.int64)
-    out_rel = np.empty(n, dtype=np.int64)
-    out_found = np.empty(n, dtype=np.bool_)
-    dup = np.empty(len(codes), dtype=np.int64)
-    _join(run_rows, run_bounds, r_dd, r_do, _hashes(r_dd, r_do), q_rows, q_bounds, q_dd, q_do, _hashes(q_dd, q_do),
-          rel_all, ties == "trec", score, out_rows, out_rel, out_found, dup)
+    r_d, r_dnames = _string_codes(run["docno"], "run docno")
+    q_d, q_dnames = _string_codes(qrels["docno"], "qrels docno")
+    trec = ties == "trec"
+    if trec:  # docno codes that compare as the strings do (byte order)
+        rank = _byte_rank(r_dnames)
+        r_d = rank[r_d]
+    else:
+        rank = np.arange(len(r_dnames), dtype=np.int64)
+    in_run_docs = pd.Index(r_dnames).get_indexer(pd.Index(q_dnames))
+    q_doc = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)[q_d]
+
+    # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
+    r_order, r_starts = _group(r_code, len(names))
+    q_order, q_starts = _group(q_code, len(names))
+    (out_off, count, out_rows, out_rel, out_found, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+     dup) = _join(codes, r_order, r_starts, r_d, len(r_dnames), score, q_order, q_starts, q_d, len(q_dnames), q_doc,
+                  rel_all, float(relevance_threshold), trec, bool(judged_only))
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -697,20 +930,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         d = -2 - d
         raise ValueError(f"qrels have the document {qrels['docno'].iloc[d]!r} twice for query "
                          f"{qrels['qid'].iloc[d]!r} (row {d})")
-    if judged_only:
-        kept = out_found
-        sizes = np.add.reduceat(kept.astype(np.int64), run_bounds[:-1]) if n else np.zeros(0, dtype=np.int64)
-        out_rows, out_rel, out_found = out_rows[kept], out_rel[kept], out_found[kept]
-        run_bounds = np.append(0, np.cumsum(sizes)).astype(np.int64)
+    sizes = count
+    if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
+        slot = np.diff(out_off)
+        keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
+        out_rows, out_rel, out_found, out_score = out_rows[keep], out_rel[keep], out_found[keep], out_score[keep]
 
-    # ---- per-query qrels side
-    q_rel = rel_all[q_rows]
-    relevant = (q_rel >= relevance_threshold).astype(np.int64)
-    nonrel = ((q_rel >= 0) & (q_rel < relevance_threshold)).astype(np.int64)
+    # ---- the metrics
     nq = len(codes)
-    n_rel = np.add.reduceat(relevant, q_bounds[:-1]) if len(q_rows) else np.zeros(nq, dtype=np.int64)
-    n_nonrel = np.add.reduceat(nonrel, q_bounds[:-1]) if len(q_rows) else np.zeros(nq, dtype=np.int64)
-    sizes = np.diff(run_bounds)
     has_rows = sizes > 0
     y_row = np.clip(out_rel, 0, None).astype(np.float64)  # gains from the relevance values (negative: 0)
     values = np.zeros((len(parsed), nq))
@@ -719,14 +946,16 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         sel = np.flatnonzero(has_rows)
         # queries with rows are contiguous once the empty ones (judged_only) are dropped
         bounds = np.append(0, np.cumsum(sizes[sel])).astype(np.int64)
-        r = _m._Ranking(y_row, score[out_rows], None, bounds, None)
+        r = _m._Ranking(y_row, out_score, None, bounds, None)
         items = list(dict.fromkeys((base, k) for _, base, k in parsed))
-        ideal_src = np.clip(q_rel, 0, None).astype(np.float64)
-        lens = np.diff(q_bounds)[sel]
-        # the judged rows of the selected queries, contiguous: q_bounds[sel[i]] + 0 .. lens[i] - 1
-        idx = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(q_bounds[sel], lens)
-        ideal_y = ideal_src[idx]
-        ideal_bounds = np.append(0, np.cumsum(lens)).astype(np.int64)
+        if len(sel) < nq:  # the judged rows of the selected queries, contiguous
+            lens = np.diff(ideal_bounds)[sel]
+            idx = (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+                   + np.repeat(ideal_bounds[:-1][sel], lens))
+            ideal_y = ideal_src[idx]
+            ideal_bounds = np.append(0, np.cumsum(lens)).astype(np.int64)
+        else:
+            ideal_y = ideal_src
         need_gain = any(base in ("ndcg", "dcg") for base, _ in items)
         g = _m._gains(y_row, gain, bounds) if need_gain else None
         ig = _m._gains(ideal_y, gain, ideal_bounds) if need_gain and len(ideal_y) else np.zeros(0)
@@ -736,9 +965,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         rel = (out_rel >= relevance_threshold).astype(np.int8)
         judged = (out_found & (out_rel >= 0)).astype(np.int8)
         vals, no_rel, no_gain = _m._run(
-            r, items, gains=g, rel=rel, ties="stable" if ties == "trec" else ties, ap_min_den=convention == "lightgbm",
+            r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=convention == "lightgbm",
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
-            p_stop=p_stop)
+            p_stop=p_stop, ranked=trec)
         for j, (_, base, k) in enumerate(parsed):
             v = vals[items.index((base, k))]
             values[j, sel] = v
