@@ -579,53 +579,47 @@ def read_run(path):
 
 
 def _string_codes(col, what):
-    """``(codes, names)`` of a column of strings: per-row int64 codes into ``names``, an object array of distinct
-    str. Categoricals (as :func:`read_run` gives) cost nothing; other columns are factorised; values that are not
-    strings (numbers) are compared as their text."""
+    """``(codes, names)`` of a column of strings: per-row int64 codes into ``names``, a pandas Index of the distinct
+    strings. Categoricals (as :func:`read_run` gives them) cost nothing; other columns are factorised; values that
+    are not strings (numbers) are compared as their text."""
     import pandas as pd
 
     if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes, dtype=np.int64)
-        cats = col.cat.categories
+        names = col.cat.categories
     else:
-        codes, cats = pd.factorize(pd.Series(col, copy=False) if not isinstance(col, pd.Series) else col)
+        codes, names = pd.factorize(col if isinstance(col, pd.Series) else pd.Series(col, copy=False))
         codes = np.asarray(codes, dtype=np.int64)
-        cats = pd.Index(cats)
+        names = pd.Index(names)
     if len(codes) and codes.min() < 0:
         raise ValueError(f"{what} has a missing value at row {int(np.flatnonzero(codes < 0)[0])}")
-    names = np.asarray(cats, dtype=object)
-    if cats.inferred_type not in ("string", "empty"):  # numbers, bytes, a mix: their text (Arrow's cast)
+    if names.inferred_type not in ("string", "empty"):  # numbers, bytes, a mix: their text (Arrow's cast)
+        values = np.asarray(names, dtype=object)
         try:
             import pyarrow as pa
 
-            text = pa.array(names, from_pandas=True).cast(pa.string()).to_pylist()
+            text = pa.array(values, from_pandas=True).cast(pa.string()).to_pylist()
         except Exception:  # noqa: BLE001 - any value Arrow cannot cast: Python's str
-            text = [str(x) for x in names]
-        uniq, inv = np.unique(np.array(text, dtype=object), return_inverse=True)
-        codes, names = inv.reshape(-1)[codes], uniq
+            text = [str(x) for x in values]
+        inv, names = pd.factorize(pd.Series(text, dtype=object))
+        codes, names = inv[codes].astype(np.int64), pd.Index(names, dtype=object)
     return codes, names
 
 
 def _byte_rank(names):
     """The rank of each distinct string in byte order (= code point order): trec_eval's docno tie order."""
-    if len(names) < 2 or pd_is_sorted(names):
+    if len(names) < 2 or names.is_monotonic_increasing:  # read_run's categories are sorted
         return np.arange(len(names), dtype=np.int64)
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        order = pc.sort_indices(pa.array(names, type=pa.large_string())).to_numpy()
+        order = pc.sort_indices(pa.array(np.asarray(names, dtype=object), type=pa.large_string())).to_numpy()
     except ImportError:  # pragma: no cover
-        order = np.argsort(names, kind="stable")
+        order = np.argsort(np.asarray(names, dtype=object), kind="stable")
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
     return rank
-
-
-def pd_is_sorted(names):
-    import pandas as pd
-
-    return bool(pd.Index(names).is_monotonic_increasing)
 
 
 @njit(cache=True)
@@ -874,10 +868,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     # ---- one sorted code space for the qids of run and qrels; the docnos of the qrels in the run's code space
     r_q, r_qnames = _string_codes(run["qid"], "run qid")
     q_q, q_qnames = _string_codes(qrels["qid"], "qrels qid")
-    names, inv = np.unique(np.concatenate((r_qnames, q_qnames)), return_inverse=True)
-    inv = inv.reshape(-1)
-    r_code = inv[: len(r_qnames)][r_q]
-    q_code = inv[len(r_qnames):][q_q]
+    names = r_qnames.union(q_qnames) if not r_qnames.equals(q_qnames) else r_qnames  # sorted
+    r_code = names.get_indexer(r_qnames)[r_q]
+    q_code = names.get_indexer(q_qnames)[q_q]
     score = np.ascontiguousarray(run["score"].to_numpy(dtype=np.float64))
     if not np.isfinite(score).all():
         i = int(np.flatnonzero(~np.isfinite(score))[0])
@@ -913,7 +906,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         r_d = rank[r_d]
     else:
         rank = np.arange(len(r_dnames), dtype=np.int64)
-    in_run_docs = pd.Index(r_dnames).get_indexer(pd.Index(q_dnames))
+    in_run_docs = r_dnames.get_indexer(q_dnames)
     q_doc = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)[q_d]
 
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
