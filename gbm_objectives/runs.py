@@ -39,8 +39,9 @@ import numbers
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from . import metrics as _m
 from ._validation import fmt
@@ -156,13 +157,12 @@ _I, _LINE, _ROW, _NU, _NC0, _NC1, _PS, _PE, _PC, _POOL, _STATUS = range(11)
 _DONE, _GROW, _BAD = 0, 1, 2
 
 
-@njit(cache=True)
-def _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool):
-    """The loop of :func:`_scan`, from the state ``st`` until the end, a bad line, or until a table is full (then
-    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The arrays are never reassigned in the
-    loop: numba then keeps their pointers in registers (a growing array reassigned in the loop made it 2.5x
-    slower)."""
-    n = buf.shape[0]
+@njit(cache=True, nogil=True)
+def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool):
+    """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
+    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). No array is reassigned in the loop (that
+    made it 2.5 times slower), and the numbers are parsed by another loop (:func:`_parse_numbers`; inside this
+    one, the same code ran 3 times slower)."""
     i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
     prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
     cap = table.shape[0]
@@ -211,6 +211,8 @@ def _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e,
             break
         num_s[row] = v0
         num_e[row] = v1
+
+        # ---- the two strings: dictionary codes
         for f in range(2):
             s, e = (a0, a1) if f == 0 else (b0, b1)
             ln = e - s
@@ -263,63 +265,55 @@ def _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e,
     st[_PS], st[_PE], st[_PC], st[_POOL] = prev_s, prev_e, prev_code, used
 
 
-@njit(cache=True)
-def _scan(buf, n_fields, f_a, f_b, f_num):
-    """Lines of exactly ``n_fields`` whitespace-separated fields (blank lines skipped), in one pass over the bytes:
-    per row, the dictionary codes of the strings in fields ``f_a`` and ``f_b`` (codes in order of first
-    occurrence; one open-addressing table for both, its strings copied into a compact pool so that a lookup does
-    not reach back into the file) and the byte range of field ``f_num``.
+@njit(cache=True, nogil=True)
+def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num_e):
+    """Lines of exactly ``n_fields`` whitespace-separated fields in ``buf[start:end]`` (blank lines skipped), in one
+    pass over the bytes: per row, the dictionary codes of the strings in fields ``f_a`` and ``f_b`` (codes in order
+    of first occurrence; one open-addressing table for both, its strings copied into a compact pool so that a
+    lookup does not reach back into the file) and the byte range of field ``f_num``.
 
-    Returns ``(n_rows, code_a, code_b, num_start, num_end, pool, u_off, u_field, n_u, bad_line, bad_count)``: the
-    distinct strings are ``pool[u_off[u]:u_off[u + 1]]``, ``u < n_u``, in order of first occurrence (``u_field``
-    0 for ``f_a``, 1 for ``f_b``); ``bad_line`` > 0 is the first (1-based) line with another number of fields
-    (``bad_count`` of them). The per-row arrays are longer than ``n_rows``."""
-    n = buf.shape[0]
-    cap_rows = 1
-    for i in range(n):
-        cap_rows += buf[i] == 10
-    code_a = np.empty(cap_rows, dtype=np.int32)
-    code_b = np.empty(cap_rows, dtype=np.int32)
-    num_s = np.empty(cap_rows, dtype=np.int64)
-    num_e = np.empty(cap_rows, dtype=np.int64)
+    The per-row arrays (``code_a`` ...) are filled from 0 and must hold one row per line. Returns ``(n_rows, pool,
+    u_off, u_field, n_u, bad_line, bad_count)``: the distinct strings are ``pool[u_off[u]:u_off[u + 1]]``, ``u <
+    n_u``, in order of first occurrence (``u_field`` 0 for ``f_a``, 1 for ``f_b``); ``bad_line`` > 0 is the first
+    (1-based, counted from ``start``) line with another number of fields (``bad_count`` of them)."""
     size = 1024
     table = np.full(2 * size, -1, dtype=np.int32)
     uo = np.zeros(size + 1, dtype=np.int64)
     uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int8), np.empty(size, dtype=np.int32)
     pool = np.empty(16 * size, dtype=np.uint8)
     st = np.zeros(11, dtype=np.int64)
+    st[_I] = start
     st[_PE] = -1
     while True:
-        _scan_rows(buf, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool)
+        _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool)
         if st[_STATUS] == _BAD:
-            return 0, code_a, code_b, num_s, num_e, pool, uo, uf, 0, st[_LINE], st[_ROW]
+            return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
         if st[_STATUS] == _DONE:
-            return st[_ROW], code_a, code_b, num_s, num_e, pool, uo, uf, st[_NU], 0, 0
+            return st[_ROW], pool, uo, uf, st[_NU], 0, 0
         nu = st[_NU]  # grow: the string tables while half full, the pool to hold this line's strings
         if nu + 2 >= uh.shape[0]:
             size *= 2
             uo, uh, uf, uc = _grow(uo, size + 1), _grow(uh, size), _grow(uf, size), _grow(uc, size)
             table = _rehash(uh, nu, 2 * size)
         j = st[_I]
-        while j < n and buf[j] != 10:
+        while j < end and buf[j] != 10:
             j += 1
         need = st[_POOL] + j - st[_I]
         if need > pool.shape[0]:
             pool = _grow(pool, max(2 * pool.shape[0], need))
 
 
-@njit(cache=True, parallel=True)
-def _parse_numbers(buf, starts, ends, pow10, tlo, thi):
-    """The numbers spelled by the byte ranges, correctly rounded as Python's ``float`` parses them; ``nan`` for
-    the ones left to ``float`` itself.
+@njit(cache=True, nogil=True)
+def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
+    """The numbers spelled by the byte ranges into ``out``, as Python's ``float`` parses them (correctly rounded),
+    or ``nan``: left to Python.
 
-    Accepted here: ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 19 significant digits, by Clinger's fast
+    Parsed here: ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 19 significant digits, by Clinger's fast
     path (mantissa <= 2**53 and power of ten <= 22: two exact doubles, one IEEE multiplication or division, one
     rounding) or :func:`_eisel_lemire`. Anything else (nan, inf, ``1_0``, longer mantissas, subnormal or
     overflowing results, words) is ``nan``. The parse is written out in the loop: a call with array arguments
-    would cost reference counting per number."""
-    out = np.empty(starts.shape[0])
-    for r in prange(starts.shape[0]):
+    costs reference counting per number (numba's ``inline="always"`` made it 5 times slower)."""
+    for r in range(starts.shape[0]):
         j, e = starts[r], ends[r]
         neg = False
         if j < e and (buf[j] == 45 or buf[j] == 43):
@@ -381,7 +375,14 @@ def _parse_numbers(buf, starts, ends, pow10, tlo, thi):
             if neg:
                 v = -v
         out[r] = v
-    return out
+
+
+@njit(cache=True, nogil=True)
+def _count_newlines(buf, start, end):
+    c = 0
+    for i in range(start, end):
+        c += buf[i] == 10
+    return c
 
 
 @njit(cache=True)
@@ -438,48 +439,141 @@ def _read_bytes(path, name):
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    return np.frombuffer(raw, dtype=np.uint8)
+    return raw
 
 
 def _token_text(buf, s, e):
     return bytes(buf[s:e]).decode("utf-8", errors="replace")
 
 
-def _categorical(pool, u_off, u_field, n_u, field, codes, path):
-    """The pandas Categorical of the rows' codes of one field: categories the distinct strings in sorted order (byte
-    order, which is code point order), so that sorting the column sorts the strings."""
+def _merge_strings(parts, codes, offs, rows, field, path):
+    """The pandas Categorical of one field from the chunks' dictionaries: the categories are the distinct strings of
+    all chunks, sorted (byte order, which is code point order: sorting the column sorts the strings); ``codes``
+    (each chunk's rows at ``offs[k]``, local codes) are rewritten in place into the sorted categories."""
     import pandas as pd
 
-    sel = np.flatnonzero(u_field[:n_u] == field)  # in code order: codes were given in order of first occurrence
-    data, offsets = _gather(pool, u_off[sel], u_off[sel + 1])
+    datas, offsets, counts = [], [], []
+    for pool, u_off, u_field, n_u in parts:
+        sel = np.flatnonzero(u_field[:n_u] == field)  # in local code order: codes follow first occurrence
+        data, off = _gather(pool, u_off[sel], u_off[sel + 1])
+        datas.append(data)
+        offsets.append(off)
+        counts.append(len(sel))
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pandas without pyarrow
-        raw = data.tobytes()
-        try:
-            strings = [raw[a:b].decode() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
-        order = np.array(sorted(range(len(strings)), key=strings.__getitem__), dtype=np.int64)
-        cats = pd.Index(np.array(strings, dtype=object)[order])
+    except ImportError:  # pragma: no cover - pandas without pyarrow: Python strings
+        strings = []
+        for data, off in zip(datas, offsets):
+            raw = data.tobytes()
+            try:
+                strings += [raw[a:b].decode() for a, b in zip(off[:-1].tolist(), off[1:].tolist())]
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+        uniq = sorted(set(strings))
+        where = {x: i for i, x in enumerate(uniq)}
+        glob = np.array([where[x] for x in strings], dtype=np.int32)
+        cats = pd.Index(np.array(uniq, dtype=object))
     else:
-        arr = pa.LargeStringArray.from_buffers(len(sel), pa.py_buffer(offsets), pa.py_buffer(data))
-        try:
-            arr.validate(full=True)
-        except pa.ArrowInvalid as exc:
-            raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
-        order = pc.sort_indices(arr).to_numpy()
-        cats = pd.Index(arr.take(order).to_pandas())
-    rank = np.empty(len(sel), dtype=np.int32)
-    rank[order] = np.arange(len(sel), dtype=np.int32)
-    return pd.Categorical.from_codes(rank[codes], dtype=pd.CategoricalDtype(cats), validate=False)
+        arrays = [pa.LargeStringArray.from_buffers(c, pa.py_buffer(o), pa.py_buffer(d))
+                  for c, o, d in zip(counts, offsets, datas)]
+        for arr in arrays:
+            try:
+                arr.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+        if len(arrays) == 1:
+            uniq, index = arrays[0], None
+        else:  # the same string in several chunks: one category
+            enc = pc.dictionary_encode(pa.concat_arrays(arrays))
+            uniq, index = enc.dictionary, enc.indices.to_numpy()
+        order = pc.sort_indices(uniq).to_numpy()
+        rank = np.empty(len(uniq), dtype=np.int32)
+        rank[order] = np.arange(len(uniq), dtype=np.int32)
+        glob = rank if index is None else rank[index]
+        cats = pd.Index(uniq.take(order).to_pandas())
+    start = 0
+    for k, c in enumerate(counts):
+        part = codes[offs[k]: offs[k] + rows[k]]
+        part[:] = glob[start: start + c][part]
+        start += c
+    return cats
 
 
-def _numbers(buf, num_s, num_e, n_fields, field, path, what):
-    """The numbers of one field (:func:`_parse_numbers`; the rest by Arrow's correctly rounded parser, then Python's
-    ``float``), or ValueError naming file and line."""
-    values = _parse_numbers(buf, num_s, num_e, _POW10, _POW10_LO, _POW10_HI)
+#: bytes of a file per thread, at least: smaller files are read by one thread
+_CHUNK_MIN = 1 << 22
+
+
+def _read_table(path, n_fields, fields, layout, name, what):
+    """Read a whitespace-separated file: ``(buf, qid, docno, values)``: two Categoricals and the numbers of the
+    third field. Large files are cut at newlines into one chunk per thread, scanned concurrently (the scanner
+    releases the GIL), and their dictionaries merged."""
+    import pandas as pd
+
+    raw = _read_bytes(path, name)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n = len(buf)
+    f_a, f_b, f_num = fields
+    n_chunks = int(max(1, min(numba.get_num_threads(), n // _CHUNK_MIN)))
+    bounds = [0]
+    for k in range(1, n_chunks):
+        nl = raw.find(b"\n", max(n * k // n_chunks, bounds[-1]))
+        bounds.append(n if nl < 0 else nl + 1)
+    bounds = np.array(bounds + [n], dtype=np.int64)
+    if n_chunks == 1:
+        lines = np.array([_count_newlines(buf, 0, n)], dtype=np.int64)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool_ = ThreadPoolExecutor(n_chunks)
+        lines = np.array(list(pool_.map(lambda k: _count_newlines(buf, bounds[k], bounds[k + 1]), range(n_chunks))),
+                         dtype=np.int64)
+    cap = lines.copy()
+    cap[-1] += 1  # the last line may end without a newline
+    offs = np.concatenate(([0], np.cumsum(cap)))
+    code_a = np.empty(offs[-1], dtype=np.int32)
+    code_b = np.empty(offs[-1], dtype=np.int32)
+    value = np.empty(offs[-1])
+    num_s = np.empty(offs[-1], dtype=np.int64)
+    num_e = np.empty(offs[-1], dtype=np.int64)
+
+    def work(k):
+        a, b = offs[k], offs[k + 1]
+        res = _scan(buf, bounds[k], bounds[k + 1], n_fields, f_a, f_b, f_num, code_a[a:b], code_b[a:b], num_s[a:b],
+                    num_e[a:b])
+        m = res[0]
+        _parse_numbers(buf, num_s[a: a + m], num_e[a: a + m], value[a: a + m], _POW10, _POW10_LO, _POW10_HI)
+        return res
+
+    if n_chunks == 1:
+        results = [work(0)]
+    else:
+        with pool_:
+            results = list(pool_.map(work, range(n_chunks)))
+    for k, (_, _, _, _, _, bad_line, bad_count) in enumerate(results):
+        if bad_line:
+            raise ValueError(f"{path}, line {int(lines[:k].sum()) + bad_line}: expected {n_fields} fields "
+                             f"({layout}); got {bad_count}")
+    rows = [int(res[0]) for res in results]
+    if sum(rows) == 0:
+        raise ValueError(f"{path}: no lines (expected {layout})")
+    parts = [res[1:5] for res in results]
+    qid_cats = _merge_strings(parts, code_a, offs, rows, 0, path)
+    doc_cats = _merge_strings(parts, code_b, offs, rows, 1, path)
+    if all(rows[k] == cap[k] for k in range(n_chunks - 1)):  # no blank line inside: the rows are one prefix
+        keep = slice(0, int(offs[-2]) + rows[-1])
+    else:
+        keep = np.concatenate([np.arange(offs[k], offs[k] + rows[k]) for k in range(n_chunks)])
+    code_a, code_b, value, num_s, num_e = code_a[keep], code_b[keep], value[keep], num_s[keep], num_e[keep]
+    values = _numbers(buf, value, num_s, num_e, n_fields, f_num, path, what)
+    qid = pd.Categorical.from_codes(code_a, dtype=pd.CategoricalDtype(qid_cats), validate=False)
+    docno = pd.Categorical.from_codes(code_b, dtype=pd.CategoricalDtype(doc_cats), validate=False)
+    return buf, qid, docno, values
+
+
+def _numbers(buf, values, num_s, num_e, n_fields, field, path, what):
+    """Complete the numbers :func:`_scan` left as ``nan``: by Arrow's correctly rounded parser, then Python's
+    ``float``; ValueError naming file and line for one that is not a finite number."""
     slow = np.flatnonzero(np.isnan(values))
     if len(slow) > 16:  # e.g. long mantissas: Arrow's parser (fast_float, correctly rounded), vectorised
         import pyarrow as pa
@@ -503,23 +597,6 @@ def _numbers(buf, num_s, num_e, n_fields, field, path, what):
             line = _locate(buf, n_fields, r, field)[0]
             raise ValueError(f"{path}, line {line}: {what} must be finite; got {text!r}")
     return values
-
-
-def _read_table(path, n_fields, fields, layout, name, what):
-    """Read a whitespace-separated file: ``(qid, docno, values)``: two Categoricals and the numbers of the third
-    field."""
-    buf = _read_bytes(path, name)
-    f_a, f_b, f_num = fields
-    (n, code_a, code_b, num_s, num_e, pool, u_off, u_field, n_u, bad_line,
-     bad_count) = _scan(buf, n_fields, f_a, f_b, f_num)
-    if bad_line:
-        raise ValueError(f"{path}, line {bad_line}: expected {n_fields} fields ({layout}); got {bad_count}")
-    if n == 0:
-        raise ValueError(f"{path}: no lines (expected {layout})")
-    values = _numbers(buf, num_s[:n], num_e[:n], n_fields, f_num, path, what)
-    qid = _categorical(pool, u_off, u_field, n_u, 0, code_a[:n], path)
-    docno = _categorical(pool, u_off, u_field, n_u, 1, code_b[:n], path)
-    return buf, qid, docno, values
 
 
 def read_qrels(path):
