@@ -377,14 +377,6 @@ def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
         out[r] = v
 
 
-@njit(cache=True, nogil=True)
-def _count_newlines(buf, start, end):
-    c = 0
-    for i in range(start, end):
-        c += buf[i] == 10
-    return c
-
-
 @njit(cache=True)
 def _locate(buf, n_fields, row, field):
     """The 1-based line of data row ``row`` (blank lines skipped) and the byte range of its field ``field`` (a second
@@ -520,16 +512,9 @@ def _read_table(path, n_fields, fields, layout, name, what):
         nl = raw.find(b"\n", max(n * k // n_chunks, bounds[-1]))
         bounds.append(n if nl < 0 else nl + 1)
     bounds = np.array(bounds + [n], dtype=np.int64)
-    if n_chunks == 1:
-        lines = np.array([_count_newlines(buf, 0, n)], dtype=np.int64)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool_ = ThreadPoolExecutor(n_chunks)
-        lines = np.array(list(pool_.map(lambda k: _count_newlines(buf, bounds[k], bounds[k + 1]), range(n_chunks))),
-                         dtype=np.int64)
-    cap = lines.copy()
-    cap[-1] += 1  # the last line may end without a newline
+    # rows a chunk can hold at most: each field takes a byte and a separator. np.empty only reserves the memory:
+    # the pages that stay unwritten cost nothing (cheaper than counting the lines first)
+    cap = np.diff(bounds) // (2 * n_fields) + 1
     offs = np.concatenate(([0], np.cumsum(cap)))
     code_a = np.empty(offs[-1], dtype=np.int32)
     code_b = np.empty(offs[-1], dtype=np.int32)
@@ -548,23 +533,28 @@ def _read_table(path, n_fields, fields, layout, name, what):
     if n_chunks == 1:
         results = [work(0)]
     else:
-        with pool_:
-            results = list(pool_.map(work, range(n_chunks)))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_chunks) as ex:
+            results = list(ex.map(work, range(n_chunks)))
     for k, (_, _, _, _, _, bad_line, bad_count) in enumerate(results):
         if bad_line:
-            raise ValueError(f"{path}, line {int(lines[:k].sum()) + bad_line}: expected {n_fields} fields "
-                             f"({layout}); got {bad_count}")
+            before = int(np.count_nonzero(buf[: bounds[k]] == 10))
+            raise ValueError(f"{path}, line {before + bad_line}: expected {n_fields} fields ({layout}); got "
+                             f"{bad_count}")
     rows = [int(res[0]) for res in results]
     if sum(rows) == 0:
         raise ValueError(f"{path}: no lines (expected {layout})")
     parts = [res[1:5] for res in results]
     qid_cats = _merge_strings(parts, code_a, offs, rows, 0, path)
     doc_cats = _merge_strings(parts, code_b, offs, rows, 1, path)
-    if all(rows[k] == cap[k] for k in range(n_chunks - 1)):  # no blank line inside: the rows are one prefix
-        keep = slice(0, int(offs[-2]) + rows[-1])
-    else:
-        keep = np.concatenate([np.arange(offs[k], offs[k] + rows[k]) for k in range(n_chunks)])
-    code_a, code_b, value, num_s, num_e = code_a[keep], code_b[keep], value[keep], num_s[keep], num_e[keep]
+    arrays = [code_a, code_b, value, num_s, num_e]
+    at = rows[0]
+    for k in range(1, n_chunks):  # the chunks' rows moved down into one prefix
+        for a in arrays:
+            a[at: at + rows[k]] = a[offs[k]: offs[k] + rows[k]]
+        at += rows[k]
+    code_a, code_b, value, num_s, num_e = (a[:at] for a in arrays)
     values = _numbers(buf, value, num_s, num_e, n_fields, f_num, path, what)
     qid = pd.Categorical.from_codes(code_a, dtype=pd.CategoricalDtype(qid_cats), validate=False)
     docno = pd.Categorical.from_codes(code_b, dtype=pd.CategoricalDtype(doc_cats), validate=False)
