@@ -41,7 +41,10 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from . import metrics as _m
 from ._validation import fmt
@@ -82,6 +85,32 @@ _LOW9 = np.uint64(0x1FF)
 _TWO53 = np.uint64(2**53)
 _E18 = np.uint64(10**18)
 _FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
+_HIGH, _LOW7 = np.uint64(0x8080808080808080), np.uint64(0x7F7F7F7F7F7F7F7F)
+_ADD5F = np.uint64(0x5F5F5F5F5F5F5F5F)  # 0x80 - 0x21: (b & 0x7F) + 0x5F has its high bit set iff (b & 0x7F) > 0x20
+_PAD = np.uint64(0x7878787878787878)  # "xxxxxxxx"
+
+
+@intrinsic
+def _load_u64(typingctx, arr, idx):
+    """The 8 bytes of a uint8 array from ``idx`` as one little-endian uint64 (an unaligned load; the caller keeps
+    ``idx + 8`` within the array)."""
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load(builder.bitcast(ptr, llvm_ir.IntType(64).as_pointer()), align=1)
+
+    return types.uint64(arr, types.intp), codegen
+
+
+@intrinsic
+def _cttz(typingctx, x):
+    """Trailing zero bits of a non-zero uint64 (LLVM's ``cttz``)."""
+    def codegen(context, builder, sig, args):
+        fnty = llvm_ir.FunctionType(llvm_ir.IntType(64), [llvm_ir.IntType(64), llvm_ir.IntType(1)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.cttz.i64")
+        return builder.call(fn, [args[0], llvm_ir.Constant(llvm_ir.IntType(1), 1)])
+
+    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True)
@@ -160,44 +189,60 @@ _DONE, _GROW, _BAD = 0, 1, 2
 @njit(cache=True, nogil=True)
 def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool):
     """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
-    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). No array is reassigned in the loop (that
-    made it 2.5 times slower), and the numbers are parsed by another loop (:func:`_parse_numbers`; inside this
-    one, the same code ran 3 times slower)."""
+    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The separators are found 8 bytes at a
+    time (a word's bytes below 0x21 flagged by carry-free arithmetic, then visited by counting trailing zeros):
+    half the time of a byte loop. No array is reassigned in the loop (that made it 2.5 times slower), and the
+    numbers are parsed by another loop (:func:`_parse_numbers`; inside this one, the same code ran 3 times
+    slower)."""
     i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
     prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
     cap = table.shape[0]
     mask = np.uint64(cap - 1)
     st[_STATUS] = _DONE
-    while i < n:
-        line_start = i
-        line += 1
-        count = 0
-        a0 = a1 = b0 = b1 = v0 = v1 = 0
-        while True:  # the fields of one line
-            while i < n:
-                c = buf[i]
-                if c == 32 or (c <= 13 and c >= 9 and c != 10):
-                    i += 1
-                else:
-                    break
-            if i >= n or buf[i] == 10:
-                break
-            s = i
-            while i < n:
-                c = buf[i]
-                if c > 32 or not (c == 32 or 9 <= c <= 13):
-                    i += 1
-                else:
-                    break
+    line_start = i
+    sep = i - 1  # the last separator
+    count = 0
+    a0 = a1 = b0 = b1 = v0 = v1 = 0
+    wi = i - 8
+    m = _U0
+    while True:
+        # ---- the next separator: a whitespace byte found 8 at a time (its bit in ``m``), or the end
+        if m == _U0:
+            wi += 8
+            if wi < n:
+                if wi + 8 <= n:
+                    w = _load_u64(buf, wi)
+                else:  # the last bytes, padded with a letter
+                    w = _PAD
+                    for t in range(n - wi):
+                        sh = np.uint64(8 * t)
+                        w = (w & ~(np.uint64(0xFF) << sh)) | (np.uint64(buf[wi + t]) << sh)
+                m = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
+                continue
+            p = n
+            c = 10
+        else:
+            p = wi + np.int64(_cttz(m) >> np.uint64(3))
+            m &= m - _U1
+            c = buf[p]
+            if c != 32 and not (9 <= c <= 13):  # another control character: part of a field
+                continue
+        if p > sep + 1:  # a field ends here
             if count == f_a:
-                a0, a1 = s, i
+                a0, a1 = sep + 1, p
             elif count == f_b:
-                b0, b1 = s, i
+                b0, b1 = sep + 1, p
             elif count == f_num:
-                v0, v1 = s, i
+                v0, v1 = sep + 1, p
             count += 1
-        i += 1  # the newline
-        if count == 0:
+        sep = p
+        if c != 10:
+            continue
+        line += 1
+        if count == 0:  # a blank line
+            line_start = p + 1
+            if p >= n:
+                break
             continue
         if count != n_fields:
             st[_STATUS] = _BAD
@@ -206,7 +251,6 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
             return
         if nu + 2 >= uh.shape[0] or used + (a1 - a0) + (b1 - b0) > pool.shape[0]:
             st[_STATUS] = _GROW  # room for two new strings first; this line again
-            i = line_start
             line -= 1
             break
         num_s[row] = v0
@@ -261,7 +305,11 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
             else:
                 code_b[row] = code
         row += 1
-    st[_I], st[_LINE], st[_ROW], st[_NU] = i, line, row, nu
+        count = 0
+        line_start = p + 1
+        if p >= n:
+            break
+    st[_I], st[_LINE], st[_ROW], st[_NU] = line_start, line, row, nu
     st[_PS], st[_PE], st[_PC], st[_POOL] = prev_s, prev_e, prev_code, used
 
 
