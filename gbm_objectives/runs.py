@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import mmap
 import numbers
 import warnings
 from pathlib import Path
@@ -473,13 +474,14 @@ def _gather(buf, starts, ends):
 
 
 def _read_bytes(path, name):
+    """The bytes of a file (gzip: decompressed); a plain file is memory-mapped, not copied."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{name}: no such file {str(path)!r}")
-    raw = p.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw
+    with open(p, "rb") as fh:
+        if fh.read(2) == b"\x1f\x8b" or p.stat().st_size == 0:
+            return gzip.decompress(p.read_bytes()) if p.stat().st_size else b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after the file is closed
 
 
 def _token_text(buf, s, e):
