@@ -85,7 +85,8 @@ _M32, _S32, _S63 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(63)
 _LOW9 = np.uint64(0x1FF)
 _TWO53 = np.uint64(2**53)
 _E18 = np.uint64(10**18)
-_FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
+_FNV_PRIME = np.uint64(1099511628211)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: a multiplicative hash
 _HIGH, _LOW7 = np.uint64(0x8080808080808080), np.uint64(0x7F7F7F7F7F7F7F7F)
 _ADD5F = np.uint64(0x5F5F5F5F5F5F5F5F)  # 0x80 - 0x21: (b & 0x7F) + 0x5F has its high bit set iff (b & 0x7F) > 0x20
 _PAD = np.uint64(0x7878787878787878)  # "xxxxxxxx"
@@ -166,8 +167,7 @@ def _rehash(hashes, count, cap):
     table = np.full(cap, -1, dtype=np.int32)
     mask = np.uint64(cap - 1)
     for u in range(count):
-        h = hashes[u]
-        sl = np.int64((h ^ (h >> _S32)) & mask)
+        sl = np.int64(hashes[u] & mask)
         while table[sl] != -1:
             sl = (sl + 1) & (cap - 1)
         table[sl] = u
@@ -188,7 +188,8 @@ _DONE, _GROW, _BAD = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool):
+def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uk, uf, uc,
+               pool):
     """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
     ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The separators are found 8 bytes at a
     time (a word's bytes below 0x21 flagged by carry-free arithmetic, then visited by counting trailing zeros):
@@ -197,6 +198,11 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
     slower)."""
     i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
     prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
+    prev_k0 = _U0
+    if prev_e >= prev_s:
+        for t in range(min(8, prev_e - prev_s)):
+            prev_k0 |= np.uint64(buf[prev_s + t]) << np.uint64(8 * t)
+    nbuf = buf.shape[0]
     cap = table.shape[0]
     mask = np.uint64(cap - 1)
     st[_STATUS] = _DONE
@@ -257,32 +263,42 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
         num_s[row] = v0
         num_e[row] = v1
 
-        # ---- the two strings: dictionary codes
+        # ---- the two strings: dictionary codes. A string's first 8 bytes are one word (``k0``, zero-padded):
+        # hashed and compared as such, the rest byte by byte (rare: most ids are short)
         for f in range(2):
             s, e = (a0, a1) if f == 0 else (b0, b1)
             ln = e - s
-            if f == 0 and ln == prev_e - prev_s:  # the same query as the line before?
+            if s + 8 <= nbuf:
+                k0 = _load_u64(buf, s)
+            else:
+                k0 = _U0
+                for t in range(min(8, nbuf - s)):
+                    k0 |= np.uint64(buf[s + t]) << np.uint64(8 * t)
+            if ln < 8:
+                k0 &= (_U1 << np.uint64(8 * ln)) - _U1
+            if f == 0 and ln == prev_e - prev_s and k0 == prev_k0:  # the same query as the line before?
                 same = True
-                for t in range(ln):
+                for t in range(8, ln):
                     if buf[s + t] != buf[prev_s + t]:
                         same = False
                         break
                 if same:
                     code_a[row] = prev_code
                     continue
-            h = _FNV_OFFSET ^ np.uint64(f)
-            for j in range(s, e):
+            h = (k0 ^ (np.uint64(ln) << np.uint64(56)) ^ np.uint64(f)) * _MIX
+            for j in range(s + 8, e):
                 h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
-            slot = np.int64((h ^ (h >> _S32)) & mask)
+            h ^= h >> _S32
+            slot = np.int64(h & mask)
             code = -1
             while True:
                 u = table[slot]
                 if u < 0:
                     break
-                if uh[u] == h and uf[u] == f and uo[u + 1] - uo[u] == ln:
+                if uk[u] == k0 and uh[u] == h and uf[u] == f and uo[u + 1] - uo[u] == ln:
                     same = True
                     o = uo[u]
-                    for t in range(ln):
+                    for t in range(8, ln):
                         if buf[s + t] != pool[o + t]:
                             same = False
                             break
@@ -297,12 +313,12 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
                 uo[nu + 1] = used
                 code = st[_NC0 + f]
                 st[_NC0 + f] += 1
-                uh[nu], uf[nu], uc[nu] = h, f, code
+                uh[nu], uk[nu], uf[nu], uc[nu] = h, k0, f, code
                 table[slot] = nu
                 nu += 1
             if f == 0:
                 code_a[row] = code
-                prev_s, prev_e, prev_code = s, e, code
+                prev_s, prev_e, prev_code, prev_k0 = s, e, code, k0
             else:
                 code_b[row] = code
         row += 1
@@ -329,12 +345,14 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num
     table = np.full(2 * size, -1, dtype=np.int32)
     uo = np.zeros(size + 1, dtype=np.int64)
     uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int8), np.empty(size, dtype=np.int32)
+    uk = np.empty(size, dtype=np.uint64)
     pool = np.empty(16 * size, dtype=np.uint8)
     st = np.zeros(11, dtype=np.int64)
     st[_I] = start
     st[_PE] = -1
     while True:
-        _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uf, uc, pool)
+        _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uk, uf, uc,
+                   pool)
         if st[_STATUS] == _BAD:
             return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
         if st[_STATUS] == _DONE:
@@ -343,6 +361,7 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num
         if nu + 2 >= uh.shape[0]:
             size *= 2
             uo, uh, uf, uc = _grow(uo, size + 1), _grow(uh, size), _grow(uf, size), _grow(uc, size)
+            uk = _grow(uk, size)
             table = _rehash(uh, nu, 2 * size)
         j = st[_I]
         while j < end and buf[j] != 10:
