@@ -84,6 +84,10 @@ _U0, _U1, _U10 = np.uint64(0), np.uint64(1), np.uint64(10)
 _M32, _S32, _S63 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(63)
 _LOW9 = np.uint64(0x1FF)
 _TWO53 = np.uint64(2**53)
+_E8, _E11 = np.uint64(10**8), np.uint64(10**11)
+_F0, _SIX, _THREES = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x0606060606060606), np.uint64(0x3333333333333333)
+_ZEROS, _M8 = np.uint64(0x3030303030303030), np.uint64(0x000000FF000000FF)
+_MUL1, _MUL2 = np.uint64(100 + (1000000 << 32)), np.uint64(1 + (10000 << 32))
 _E18 = np.uint64(10**18)
 _FNV_PRIME = np.uint64(1099511628211)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: a multiplicative hash
@@ -371,6 +375,16 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num
             pool = _grow(pool, max(2 * pool.shape[0], need))
 
 
+@njit(inline="always", cache=True)
+def _eight_digits(w):
+    """The value of 8 ASCII digits in a little-endian word (first digit in the low byte), by 3 multiplications
+    (Lemire's ``parse_eight_digits_unrolled``)."""
+    v = w - _ZEROS
+    v = v * _U10 + (v >> np.uint64(8))
+    v = (((v & _M8) * _MUL1) + (((v >> np.uint64(16)) & _M8) * _MUL2)) >> _S32
+    return v & _M32
+
+
 @njit(cache=True, nogil=True)
 def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
     """The numbers spelled by the byte ranges into ``out``, as Python's ``float`` parses them (correctly rounded),
@@ -390,6 +404,12 @@ def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
         man = _U0
         big = False
         d0 = j
+        while j + 8 <= e and man < _E11:  # 8 digits at a time while the mantissa stays below 10**19
+            w = _load_u64(buf, j)
+            if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
+                break
+            man = man * _E8 + _eight_digits(w)
+            j += 8
         while j < e:
             c = np.int64(buf[j]) - 48
             if c < 0 or c > 9:
@@ -402,6 +422,12 @@ def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
         if j < e and buf[j] == 46:
             j += 1
             f0 = j
+            while j + 8 <= e and man < _E11:
+                w = _load_u64(buf, j)
+                if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
+                    break
+                man = man * _E8 + _eight_digits(w)
+                j += 8
             while j < e:
                 c = np.int64(buf[j]) - 48
                 if c < 0 or c > 9:
