@@ -43,7 +43,7 @@ from pathlib import Path
 import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
-from numba import njit
+from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -802,9 +802,9 @@ def _group(codes, n_codes):
     return order, starts
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_starts, q_own, n_qdocs, q_doc, rel,
-          threshold, trec, judged_only):
+          threshold, trec, judged_only, n_blocks):
     """Per evaluated query (``eval_codes``, in order): the run's documents with their qrels relevance, written
     contiguously (``out_*`` at ``out_off``), and the qrels side (``ideal``: relevance clipped at 0, at
     ``ideal_off``; counts of relevant and of judged non-relevant documents).
@@ -814,85 +814,87 @@ def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_start
     what the current query has seen, so a lookup is one load. With ``trec`` the rows of each query are put in
     trec_eval's ranking (score descending, ties by docno descending: ``r_doc`` are ranks in byte order); a query
     whose scores already decrease strictly in file order (the usual run) is not sorted. ``judged_only`` keeps the
-    judged rows only. ``dup[i]``: -1, the run row of a docno seen twice in query ``i``, or ``-2 - row`` for the
-    qrels."""
+    judged rows only (at the start of the query's slot; ``count`` says how many). ``dup[i]``: -1, the run row of
+    a docno seen twice in query ``i``, or ``-2 - row`` for the qrels. The queries are cut into ``n_blocks`` blocks
+    of about equal rows, run in parallel, each with its own stamp arrays."""
     nq = eval_codes.shape[0]
     out_off = np.zeros(nq + 1, dtype=np.int64)
     ideal_off = np.zeros(nq + 1, dtype=np.int64)
+    longest = 0
     for i in range(nq):
         c = eval_codes[i]
         out_off[i + 1] = out_off[i] + r_starts[c + 1] - r_starts[c]
         ideal_off[i + 1] = ideal_off[i] + q_starts[c + 1] - q_starts[c]
+        longest = max(longest, r_starts[c + 1] - r_starts[c])
     n_out = out_off[nq]
-    o_row = np.empty(n_out, dtype=np.int64)
     o_rel = np.empty(n_out, dtype=np.int64)
     o_found = np.empty(n_out, dtype=np.bool_)
     o_score = np.empty(n_out)
-    o_doc = np.empty(n_out, dtype=np.int64)
     ideal = np.empty(ideal_off[nq])
     count = np.zeros(nq, dtype=np.int64)
     n_rel = np.zeros(nq, dtype=np.int64)
     n_nonrel = np.zeros(nq, dtype=np.int64)
     dup = np.full(nq, -1, dtype=np.int64)
-    q_stamp = np.zeros(n_qdocs, dtype=np.int64)
-    j_stamp = np.zeros(n_rdocs, dtype=np.int64)
-    j_rel = np.zeros(n_rdocs, dtype=np.int64)
-    r_stamp = np.zeros(n_rdocs, dtype=np.int64)
-    for i in range(nq):
-        c = eval_codes[i]
-        mark = i + 1
-        t = ideal_off[i]
-        for k in range(q_starts[c], q_starts[c + 1]):
-            row = q_order[k]
-            d = q_own[row]
-            if q_stamp[d] == mark:
-                dup[i] = -2 - row
-            q_stamp[d] = mark
-            v = rel[row]
-            dd = q_doc[row]
-            if dd >= 0:
-                j_stamp[dd] = mark
-                j_rel[dd] = v
-            ideal[t] = max(v, 0)
-            t += 1
-            if v >= threshold:
-                n_rel[i] += 1
-            elif v >= 0:
-                n_nonrel[i] += 1
-        a = out_off[i]
-        o = a
-        for k in range(r_starts[c], r_starts[c + 1]):
-            row = r_order[k]
-            d = r_doc[row]
-            if r_stamp[d] == mark:
-                dup[i] = row
-            r_stamp[d] = mark
-            found = j_stamp[d] == mark
-            if judged_only and not found:
-                continue
-            o_row[o] = row
-            o_rel[o] = j_rel[d] if found else 0
-            o_found[o] = found
-            o_score[o] = score[row]
-            o_doc[o] = d
-            o += 1
-        m = o - a
-        count[i] = m
-        if trec and m > 1:
-            ranked = True
-            for k in range(a + 1, o):
-                if not o_score[k] < o_score[k - 1]:
-                    ranked = False
-                    break
-            if not ranked:  # docno descending, then a stable sort by score descending
-                by_doc = np.argsort(o_doc[a:o])[::-1]
-                perm = by_doc[np.argsort(-o_score[a:o][by_doc], kind="mergesort")]
-                o_row[a:o] = o_row[a:o][perm]
-                o_rel[a:o] = o_rel[a:o][perm]
-                o_found[a:o] = o_found[a:o][perm]
-                o_score[a:o] = o_score[a:o][perm]
-                o_doc[a:o] = o_doc[a:o][perm]
-    return out_off, count, o_row, o_rel, o_found, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
+    cuts = np.searchsorted(out_off, np.arange(n_blocks + 1) * (n_out / n_blocks))
+    cuts[0], cuts[n_blocks] = 0, nq
+    for bk in prange(n_blocks):
+        q_stamp = np.zeros(n_qdocs, dtype=np.int32)
+        j_stamp = np.zeros(n_rdocs, dtype=np.int32)
+        r_stamp = np.zeros(n_rdocs, dtype=np.int32)
+        j_rel = np.zeros(n_rdocs, dtype=np.int64)
+        docs = np.empty(longest, dtype=np.int64)
+        for i in range(cuts[bk], cuts[bk + 1]):
+            c = eval_codes[i]
+            mark = i + 1
+            t = ideal_off[i]
+            for k in range(q_starts[c], q_starts[c + 1]):
+                row = q_order[k]
+                d = q_own[row]
+                if q_stamp[d] == mark:
+                    dup[i] = -2 - row
+                q_stamp[d] = mark
+                v = rel[row]
+                dd = q_doc[row]
+                if dd >= 0:
+                    j_stamp[dd] = mark
+                    j_rel[dd] = v
+                ideal[t] = max(v, 0)
+                t += 1
+                if v >= threshold:
+                    n_rel[i] += 1
+                elif v >= 0:
+                    n_nonrel[i] += 1
+            a = out_off[i]
+            o = a
+            for k in range(r_starts[c], r_starts[c + 1]):
+                row = r_order[k]
+                d = r_doc[row]
+                if r_stamp[d] == mark:
+                    dup[i] = row
+                r_stamp[d] = mark
+                found = j_stamp[d] == mark
+                if judged_only and not found:
+                    continue
+                o_rel[o] = j_rel[d] if found else 0
+                o_found[o] = found
+                o_score[o] = score[row]
+                docs[o - a] = d
+                o += 1
+            m = o - a
+            count[i] = m
+            if trec and m > 1:
+                ranked = True
+                for k in range(a + 1, o):
+                    if not o_score[k] < o_score[k - 1]:
+                        ranked = False
+                        break
+                if not ranked:  # docno descending, then a stable sort by score descending
+                    by_doc = np.argsort(docs[:m])[::-1]
+                    perm = by_doc[np.argsort(-o_score[a:o][by_doc], kind="mergesort")]
+                    o_rel[a:o] = o_rel[a:o][perm]
+                    o_found[a:o] = o_found[a:o][perm]
+                    o_score[a:o] = o_score[a:o][perm]
+    return out_off, count, o_rel, o_found, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
 def _as_frame(obj, kind):
@@ -1074,9 +1076,10 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
     r_order, r_starts = _group(r_code, len(names))
     q_order, q_starts = _group(q_code, len(names))
-    (out_off, count, out_rows, out_rel, out_found, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+    n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
+    (out_off, count, out_rel, out_found, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
      dup) = _join(codes, r_order, r_starts, r_d, len(r_dnames), score, q_order, q_starts, q_d, len(q_dnames), q_doc,
-                  rel_all, float(relevance_threshold), trec, bool(judged_only))
+                  rel_all, float(relevance_threshold), trec, bool(judged_only), n_blocks)
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -1089,7 +1092,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
         slot = np.diff(out_off)
         keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
-        out_rows, out_rel, out_found, out_score = out_rows[keep], out_rel[keep], out_found[keep], out_score[keep]
+        out_rel, out_found, out_score = out_rel[keep], out_found[keep], out_score[keep]
 
     # ---- the metrics
     nq = len(codes)
@@ -1097,7 +1100,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     y_row = np.clip(out_rel, 0, None).astype(np.float64)  # gains from the relevance values (negative: 0)
     values = np.zeros((len(parsed), nq))
     empty_q = np.zeros((len(parsed), nq), dtype=bool)
-    if has_rows.any() and len(out_rows):
+    if has_rows.any() and len(out_rel):
         sel = np.flatnonzero(has_rows)
         # queries with rows are contiguous once the empty ones (judged_only) are dropped
         bounds = np.append(0, np.cumsum(sizes[sel])).astype(np.int64)
