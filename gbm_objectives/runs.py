@@ -785,32 +785,32 @@ def _byte_rank(names):
 
 
 @njit(cache=True)
-def _group(codes, n_codes):
-    """Rows grouped by code, stable (counting sort): ``(order, starts)``, the rows of code ``c`` are
+def _group(codes, code_map, n_codes):
+    """Rows grouped by ``code_map[codes]``, stable (counting sort): ``(order, starts)``, the rows of code ``c`` are
     ``order[starts[c]:starts[c + 1]]`` in row order."""
     starts = np.zeros(n_codes + 1, dtype=np.int64)
     for r in range(codes.shape[0]):
-        starts[codes[r] + 1] += 1
+        starts[code_map[codes[r]] + 1] += 1
     for c in range(n_codes):
         starts[c + 1] += starts[c]
     pos = starts[:-1].copy()
     order = np.empty(codes.shape[0], dtype=np.int64)
     for r in range(codes.shape[0]):
-        c = codes[r]
+        c = code_map[codes[r]]
         order[pos[c]] = r
         pos[c] += 1
     return order, starts
 
 
 @njit(cache=True, parallel=True)
-def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_starts, q_own, n_qdocs, q_doc, rel,
-          threshold, trec, judged_only, n_blocks):
+def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel, threshold, trec,
+          judged_only, n_blocks):
     """Per evaluated query (``eval_codes``, in order): the run's documents with their qrels relevance, written
     contiguously (``out_*`` at ``out_off``), and the qrels side (``ideal``: relevance clipped at 0, at
     ``ideal_off``; counts of relevant and of judged non-relevant documents).
 
-    Codes, not strings: ``r_doc`` and ``q_doc`` index the run's docnos (-1: a qrels docno the run never
-    retrieved), ``q_own`` the qrels' own docnos (for their duplicates); stamp arrays (the query's index + 1) mark
+    Codes, not strings: ``r_rank[r_doc]`` and ``q_map[q_own]`` index the run's docnos (-1: a qrels docno the run
+    never retrieved), ``q_own`` the qrels' own docnos (for their duplicates); stamp arrays (the query's index + 1) mark
     what the current query has seen, so a lookup is one load. With ``trec`` the rows of each query are put in
     trec_eval's ranking (score descending, ties by docno descending: ``r_doc`` are ranks in byte order); a query
     whose scores already decrease strictly in file order (the usual run) is not sorted. ``judged_only`` keeps the
@@ -827,8 +827,10 @@ def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_start
         ideal_off[i + 1] = ideal_off[i] + q_starts[c + 1] - q_starts[c]
         longest = max(longest, r_starts[c + 1] - r_starts[c])
     n_out = out_off[nq]
-    o_rel = np.empty(n_out, dtype=np.int64)
-    o_found = np.empty(n_out, dtype=np.bool_)
+    n_rdocs, n_qdocs = r_rank.shape[0], q_map.shape[0]
+    o_y = np.empty(n_out)  # the gain source: relevance clipped at 0
+    o_rel = np.empty(n_out, dtype=np.int8)  # relevant (>= threshold)
+    o_judged = np.empty(n_out, dtype=np.int8)  # in the qrels with a relevance >= 0 (bpref)
     o_score = np.empty(n_out)
     ideal = np.empty(ideal_off[nq])
     count = np.zeros(nq, dtype=np.int64)
@@ -854,7 +856,7 @@ def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_start
                     dup[i] = -2 - row
                 q_stamp[d] = mark
                 v = rel[row]
-                dd = q_doc[row]
+                dd = q_map[d]
                 if dd >= 0:
                     j_stamp[dd] = mark
                     j_rel[dd] = v
@@ -868,15 +870,17 @@ def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_start
             o = a
             for k in range(r_starts[c], r_starts[c + 1]):
                 row = r_order[k]
-                d = r_doc[row]
+                d = r_rank[r_doc[row]]
                 if r_stamp[d] == mark:
                     dup[i] = row
                 r_stamp[d] = mark
                 found = j_stamp[d] == mark
                 if judged_only and not found:
                     continue
-                o_rel[o] = j_rel[d] if found else 0
-                o_found[o] = found
+                v = j_rel[d] if found else 0
+                o_y[o] = max(v, 0)
+                o_rel[o] = v >= threshold
+                o_judged[o] = found and v >= 0
                 o_score[o] = score[row]
                 docs[o - a] = d
                 o += 1
@@ -891,10 +895,11 @@ def _join(eval_codes, r_order, r_starts, r_doc, n_rdocs, score, q_order, q_start
                 if not ranked:  # docno descending, then a stable sort by score descending
                     by_doc = np.argsort(docs[:m])[::-1]
                     perm = by_doc[np.argsort(-o_score[a:o][by_doc], kind="mergesort")]
+                    o_y[a:o] = o_y[a:o][perm]
                     o_rel[a:o] = o_rel[a:o][perm]
-                    o_found[a:o] = o_found[a:o][perm]
+                    o_judged[a:o] = o_judged[a:o][perm]
                     o_score[a:o] = o_score[a:o][perm]
-    return out_off, count, o_rel, o_found, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
+    return out_off, count, o_y, o_rel, o_judged, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
 def _as_frame(obj, kind):
@@ -1033,8 +1038,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     r_q, r_qnames = _string_codes(run["qid"], "run qid")
     q_q, q_qnames = _string_codes(qrels["qid"], "qrels qid")
     names = r_qnames.union(q_qnames) if not r_qnames.equals(q_qnames) else r_qnames  # sorted
-    r_code = names.get_indexer(r_qnames)[r_q]
-    q_code = names.get_indexer(q_qnames)[q_q]
+    r_map = names.get_indexer(r_qnames)
+    q_map = names.get_indexer(q_qnames)
     score = np.ascontiguousarray(run["score"].to_numpy(dtype=np.float64))
     if not np.isfinite(score).all():
         i = int(np.flatnonzero(~np.isfinite(score))[0])
@@ -1048,10 +1053,11 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             raise ValueError(f"qrels relevance must be integers; got {rel_all[i]!r} at row {i}")
     rel_all = np.ascontiguousarray(rel_all, dtype=np.int64)
 
-    in_qrels = np.zeros(len(names), dtype=bool)
-    in_qrels[q_code] = True
-    in_run = np.zeros(len(names), dtype=bool)
-    in_run[r_code] = True
+    # ---- rows grouped by query (counting sort over the codes; file order inside a query)
+    r_order, r_starts = _group(r_q, r_map, len(names))
+    q_order, q_starts = _group(q_q, q_map, len(names))
+    in_run = np.diff(r_starts) > 0
+    in_qrels = np.diff(q_starts) > 0
     orphan = in_run & ~in_qrels
     if orphan.any():
         shown = ", ".join(repr(x) for x in names[orphan][:5]) + (" ..." if orphan.sum() > 5 else "")
@@ -1065,21 +1071,16 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     r_d, r_dnames = _string_codes(run["docno"], "run docno")
     q_d, q_dnames = _string_codes(qrels["docno"], "qrels docno")
     trec = ties == "trec"
-    if trec:  # docno codes that compare as the strings do (byte order)
-        rank = _byte_rank(r_dnames)
-        r_d = rank[r_d]
-    else:
-        rank = np.arange(len(r_dnames), dtype=np.int64)
+    # docno codes that compare as the strings do (byte order; trec ties), and the qrels' docnos among them
+    rank = _byte_rank(r_dnames) if trec else np.arange(len(r_dnames), dtype=np.int64)
     in_run_docs = r_dnames.get_indexer(q_dnames)
-    q_doc = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)[q_d]
+    q_dmap = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)
 
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
-    r_order, r_starts = _group(r_code, len(names))
-    q_order, q_starts = _group(q_code, len(names))
     n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
-    (out_off, count, out_rel, out_found, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
-     dup) = _join(codes, r_order, r_starts, r_d, len(r_dnames), score, q_order, q_starts, q_d, len(q_dnames), q_doc,
-                  rel_all, float(relevance_threshold), trec, bool(judged_only), n_blocks)
+    (out_off, count, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+     dup) = _join(codes, r_order, r_starts, r_d, rank, score, q_order, q_starts, q_d, q_dmap, rel_all,
+                  float(relevance_threshold), trec, bool(judged_only), n_blocks)
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -1092,15 +1093,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
         slot = np.diff(out_off)
         keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
-        out_rel, out_found, out_score = out_rel[keep], out_found[keep], out_score[keep]
+        y_row, rel, judged, out_score = y_row[keep], rel[keep], judged[keep], out_score[keep]
 
     # ---- the metrics
     nq = len(codes)
     has_rows = sizes > 0
-    y_row = np.clip(out_rel, 0, None).astype(np.float64)  # gains from the relevance values (negative: 0)
     values = np.zeros((len(parsed), nq))
     empty_q = np.zeros((len(parsed), nq), dtype=bool)
-    if has_rows.any() and len(out_rel):
+    if has_rows.any() and len(y_row):
         sel = np.flatnonzero(has_rows)
         # queries with rows are contiguous once the empty ones (judged_only) are dropped
         bounds = np.append(0, np.cumsum(sizes[sel])).astype(np.int64)
@@ -1120,8 +1120,6 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         p_stop = None
         if any(base == "err" for base, _ in items):
             p_stop = _m._stop_probabilities(y_row, float(max(rel_all.max(), 0)))
-        rel = (out_rel >= relevance_threshold).astype(np.int8)
-        judged = (out_found & (out_rel >= 0)).astype(np.int8)
         vals, no_rel, no_gain = _m._run(
             r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=convention == "lightgbm",
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
