@@ -405,3 +405,20 @@ def test_read_run_scores_million_reprs_bit_exact(tmp_path):
     path.write_text("".join(f"q Q0 d{i} 1 {t} t\n" for i, t in enumerate(texts)))
     got = go.read_run(path)["score"].to_numpy()
     assert (got.view(np.int64) == x.view(np.int64)).all()
+
+
+def test_categories_sorted_in_byte_order(tmp_path):
+    """Short ids are sorted as words (length breaks prefix ties, a zero byte inside an id included), long ones by
+    Arrow: both give Python's (code point) order, which trec_eval's docno tie order relies on."""
+    from gbm_objectives.runs import _sort_order
+    import pyarrow as pa
+
+    rng = np.random.default_rng(2)
+    alphabet = ["a", "b", "z", "0", "9", "\x00", "é", "€", "~"]
+    for longest in (8, 12):
+        words = sorted({"".join(rng.choice(alphabet, size=rng.integers(1, longest + 1)))
+                        for _ in range(3000)} | {"a", "a\x00", "ab"})
+        words = [w for w in words if len(w.encode()) <= longest]
+        shuffled = [words[i] for i in rng.permutation(len(words))]
+        order = _sort_order(pa.array(shuffled, type=pa.large_string()))
+        assert [shuffled[i] for i in order] == sorted(shuffled)
