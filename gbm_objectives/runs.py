@@ -192,14 +192,13 @@ _DONE, _GROW, _BAD = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uk, uf, uc,
-               pool):
+def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc, pool,
+               pow10, tlo, thi):
     """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
     ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The separators are found 8 bytes at a
     time (a word's bytes below 0x21 flagged by carry-free arithmetic, then visited by counting trailing zeros):
-    half the time of a byte loop. No array is reassigned in the loop (that made it 2.5 times slower), and the
-    numbers are parsed by another loop (:func:`_parse_numbers`; inside this one, the same code ran 3 times
-    slower)."""
+    half the time of a byte loop. No array is reassigned in the loop: that made it 2.5 times slower (numba then
+    reloads the arrays and counts their references on every row)."""
     i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
     prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
     prev_k0 = _U0
@@ -265,7 +264,82 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
             line -= 1
             break
         num_s[row] = v0
-        num_e[row] = v1
+
+        # ---- the number (see _scan), written out here: a call with array arguments would count references per
+        # row. Its variables (j, ee, pe ...) are not the tokenizer's
+        j, ee = v0, v1
+        neg = False
+        if j < ee and (buf[j] == 45 or buf[j] == 43):
+            neg = buf[j] == 45
+            j += 1
+        man = _U0
+        big = False
+        d0 = j
+        while j + 8 <= ee and man < _E11:  # 8 digits at a time while the mantissa stays below 10**19
+            w = _load_u64(buf, j)
+            if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
+                break
+            man = man * _E8 + _eight_digits(w)
+            j += 8
+        while j < ee:
+            c = np.int64(buf[j]) - 48
+            if c < 0 or c > 9:
+                break
+            big |= man >= _E18  # a 20th significant digit could overflow
+            man = man * _U10 + np.uint64(c)
+            j += 1
+        nd = j - d0
+        frac = 0
+        if j < ee and buf[j] == 46:
+            j += 1
+            f0 = j
+            while j + 8 <= ee and man < _E11:
+                w = _load_u64(buf, j)
+                if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
+                    break
+                man = man * _E8 + _eight_digits(w)
+                j += 8
+            while j < ee:
+                c = np.int64(buf[j]) - 48
+                if c < 0 or c > 9:
+                    break
+                big |= man >= _E18
+                man = man * _U10 + np.uint64(c)
+                j += 1
+            frac = j - f0
+            nd += frac
+        good = nd > 0 and not big
+        exp = 0
+        if j < ee and (buf[j] == 101 or buf[j] == 69):
+            j += 1
+            eneg = False
+            if j < ee and (buf[j] == 45 or buf[j] == 43):
+                eneg = buf[j] == 45
+                j += 1
+            e0 = j
+            while j < ee:
+                c = np.int64(buf[j]) - 48
+                if c < 0 or c > 9:
+                    break
+                if exp < 100_000:
+                    exp = exp * 10 + c
+                j += 1
+            good = good and j > e0
+            if eneg:
+                exp = -exp
+        v = np.nan
+        if good and j == ee:
+            pe = exp - frac
+            if man == _U0:
+                v = 0.0
+            elif man <= _TWO53 and -22 <= pe <= 22:  # Clinger
+                v = np.float64(man)
+                v = v * pow10[pe] if pe >= 0 else v / pow10[-pe]
+            elif _EL_MIN <= pe <= _EL_MAX:
+                v = _eisel_lemire(man, pe, tlo[pe - _EL_MIN], thi[pe - _EL_MIN])
+            if neg:
+                v = -v
+        value[row] = v
 
         # ---- the two strings: dictionary codes. A string's first 8 bytes are one word (``k0``, zero-padded):
         # hashed and compared as such, the rest byte by byte (rare: most ids are short)
@@ -335,11 +409,17 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num_e):
+def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num_s):
     """Lines of exactly ``n_fields`` whitespace-separated fields in ``buf[start:end]`` (blank lines skipped), in one
     pass over the bytes: per row, the dictionary codes of the strings in fields ``f_a`` and ``f_b`` (codes in order
     of first occurrence; one open-addressing table for both, its strings copied into a compact pool so that a
-    lookup does not reach back into the file) and the byte range of field ``f_num``.
+    lookup does not reach back into the file), the number in field ``f_num`` and where it starts.
+
+    The number is parsed as Python's ``float`` parses it, correctly rounded: ``[+-]digits[.digits][(e|E)[+-]
+    digits]`` with at most 19 significant digits (8 digits at a time), by Clinger's fast path (mantissa <= 2**53
+    and power of ten <= 22: two exact doubles, one IEEE multiplication or division, one rounding) or
+    :func:`_eisel_lemire`. Anything else (nan, inf, ``1_0``, longer mantissas, subnormal or overflowing results,
+    words) is ``nan`` here, left to Python.
 
     The per-row arrays (``code_a`` ...) are filled from 0 and must hold one row per line. Returns ``(n_rows, pool,
     u_off, u_field, n_u, bad_line, bad_count)``: the distinct strings are ``pool[u_off[u]:u_off[u + 1]]``, ``u <
@@ -355,8 +435,8 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, num_s, num
     st[_I] = start
     st[_PE] = -1
     while True:
-        _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, num_s, num_e, table, uo, uh, uk, uf, uc,
-                   pool)
+        _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,
+                   pool, _POW10, _POW10_LO, _POW10_HI)
         if st[_STATUS] == _BAD:
             return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
         if st[_STATUS] == _DONE:
@@ -385,90 +465,17 @@ def _eight_digits(w):
     return v & _M32
 
 
-@njit(cache=True, nogil=True)
-def _parse_numbers(buf, starts, ends, out, pow10, tlo, thi):
-    """The numbers spelled by the byte ranges into ``out``, as Python's ``float`` parses them (correctly rounded),
-    or ``nan``: left to Python.
-
-    Parsed here: ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 19 significant digits, by Clinger's fast
-    path (mantissa <= 2**53 and power of ten <= 22: two exact doubles, one IEEE multiplication or division, one
-    rounding) or :func:`_eisel_lemire`. Anything else (nan, inf, ``1_0``, longer mantissas, subnormal or
-    overflowing results, words) is ``nan``. The parse is written out in the loop: a call with array arguments
-    costs reference counting per number (numba's ``inline="always"`` made it 5 times slower)."""
+@njit(cache=True)
+def _token_ends(buf, starts):
+    """Where each field starting at ``starts`` ends (the next whitespace byte, or the end)."""
+    out = np.empty(starts.shape[0], dtype=np.int64)
+    n = buf.shape[0]
     for r in range(starts.shape[0]):
-        j, e = starts[r], ends[r]
-        neg = False
-        if j < e and (buf[j] == 45 or buf[j] == 43):
-            neg = buf[j] == 45
-            j += 1
-        man = _U0
-        big = False
-        d0 = j
-        while j + 8 <= e and man < _E11:  # 8 digits at a time while the mantissa stays below 10**19
-            w = _load_u64(buf, j)
-            if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
-                break
-            man = man * _E8 + _eight_digits(w)
-            j += 8
-        while j < e:
-            c = np.int64(buf[j]) - 48
-            if c < 0 or c > 9:
-                break
-            big |= man >= _E18  # a 20th significant digit could overflow
-            man = man * _U10 + np.uint64(c)
-            j += 1
-        nd = j - d0
-        frac = 0
-        if j < e and buf[j] == 46:
-            j += 1
-            f0 = j
-            while j + 8 <= e and man < _E11:
-                w = _load_u64(buf, j)
-                if ((w & _F0) | (((w + _SIX) & _F0) >> np.uint64(4))) != _THREES:
-                    break
-                man = man * _E8 + _eight_digits(w)
-                j += 8
-            while j < e:
-                c = np.int64(buf[j]) - 48
-                if c < 0 or c > 9:
-                    break
-                big |= man >= _E18
-                man = man * _U10 + np.uint64(c)
-                j += 1
-            frac = j - f0
-            nd += frac
-        good = nd > 0 and not big
-        exp = 0
-        if j < e and (buf[j] == 101 or buf[j] == 69):
-            j += 1
-            eneg = False
-            if j < e and (buf[j] == 45 or buf[j] == 43):
-                eneg = buf[j] == 45
-                j += 1
-            e0 = j
-            while j < e:
-                c = np.int64(buf[j]) - 48
-                if c < 0 or c > 9:
-                    break
-                if exp < 100_000:
-                    exp = exp * 10 + c
-                j += 1
-            good = good and j > e0
-            if eneg:
-                exp = -exp
-        v = np.nan
-        if good and j == e:
-            p = exp - frac
-            if man == _U0:
-                v = 0.0
-            elif man <= _TWO53 and -22 <= p <= 22:  # Clinger
-                v = np.float64(man)
-                v = v * pow10[p] if p >= 0 else v / pow10[-p]
-            elif _EL_MIN <= p <= _EL_MAX:
-                v = _eisel_lemire(man, p, tlo[p - _EL_MIN], thi[p - _EL_MIN])
-            if neg:
-                v = -v
-        out[r] = v
+        i = starts[r]
+        while i < n and not (buf[i] == 32 or 9 <= buf[i] <= 13):
+            i += 1
+        out[r] = i
+    return out
 
 
 @njit(cache=True)
@@ -648,15 +655,11 @@ def _read_table(path, n_fields, fields, layout, name, what):
     code_b = np.empty(offs[-1], dtype=np.int32)
     value = np.empty(offs[-1])
     num_s = np.empty(offs[-1], dtype=np.int64)
-    num_e = np.empty(offs[-1], dtype=np.int64)
 
     def work(k):
         a, b = offs[k], offs[k + 1]
-        res = _scan(buf, bounds[k], bounds[k + 1], n_fields, f_a, f_b, f_num, code_a[a:b], code_b[a:b], num_s[a:b],
-                    num_e[a:b])
-        m = res[0]
-        _parse_numbers(buf, num_s[a: a + m], num_e[a: a + m], value[a: a + m], _POW10, _POW10_LO, _POW10_HI)
-        return res
+        return _scan(buf, bounds[k], bounds[k + 1], n_fields, f_a, f_b, f_num, code_a[a:b], code_b[a:b], value[a:b],
+                     num_s[a:b])
 
     if n_chunks == 1:
         results = [work(0)]
@@ -676,23 +679,25 @@ def _read_table(path, n_fields, fields, layout, name, what):
     parts = [res[1:5] for res in results]
     qid_cats = _merge_strings(parts, code_a, offs, rows, 0, path)
     doc_cats = _merge_strings(parts, code_b, offs, rows, 1, path)
-    arrays = [code_a, code_b, value, num_s, num_e]
+    arrays = [code_a, code_b, value, num_s]
     at = rows[0]
     for k in range(1, n_chunks):  # the chunks' rows moved down into one prefix
         for a in arrays:
             a[at: at + rows[k]] = a[offs[k]: offs[k] + rows[k]]
         at += rows[k]
-    code_a, code_b, value, num_s, num_e = (a[:at] for a in arrays)
-    values = _numbers(buf, value, num_s, num_e, n_fields, f_num, path, what)
+    code_a, code_b, value, num_s = (a[:at] for a in arrays)
+    values = _numbers(buf, value, num_s, n_fields, f_num, path, what)
     qid = pd.Categorical.from_codes(code_a, dtype=pd.CategoricalDtype(qid_cats), validate=False)
     docno = pd.Categorical.from_codes(code_b, dtype=pd.CategoricalDtype(doc_cats), validate=False)
     return buf, qid, docno, values
 
 
-def _numbers(buf, values, num_s, num_e, n_fields, field, path, what):
+def _numbers(buf, values, num_s, n_fields, field, path, what):
     """Complete the numbers :func:`_scan` left as ``nan``: by Arrow's correctly rounded parser, then Python's
     ``float``; ValueError naming file and line for one that is not a finite number."""
     slow = np.flatnonzero(np.isnan(values))
+    num_e = np.zeros(len(values), dtype=np.int64)
+    num_e[slow] = _token_ends(buf, num_s[slow])
     if len(slow) > 16:  # e.g. long mantissas: Arrow's parser (fast_float, correctly rounded), vectorised
         import pyarrow as pa
         import pyarrow.compute as pc
