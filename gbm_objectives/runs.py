@@ -785,7 +785,7 @@ def _string_codes(col, what):
     import pandas as pd
 
     if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
-        codes = np.asarray(col.cat.codes, dtype=np.int64)
+        codes = col.cat.codes.to_numpy()  # int8/16/32 as pandas keeps them (the kernels take any integer type)
         names = col.cat.categories
     else:
         codes, names = pd.factorize(col if isinstance(col, pd.Series) else pd.Series(col, copy=False))
