@@ -147,8 +147,10 @@ def main(argv=None):
         "",
         "Before (published 0.745 s, 3.5x): a tokenizer writing every field's byte range, Arrow string columns and "
         "Arrow's cast for the 17-digit scores (read_run 0.23-0.25 s), a per-query hash join over the strings and "
-        "pandas/Arrow conversions (evaluate_run 0.22-0.29 s). The machine is shared with other sessions: the "
-        "reference's time moved between 1.5 and 2.6 s from one run to the next during this work, ours with it.",
+        "pandas/Arrow conversions (evaluate_run 0.22-0.29 s). The machine is shared with other sessions and the "
+        "ratio moves with their load: in runs of this script during this work, 10.1x and 11.1x with this code at "
+        "a load of 2.8-1.2, 6.2x one step earlier at 3.1-3.3 (ours uses both cores, the reference one); the "
+        "reference's time moved between 1.5 and 2.6 s.",
     ])
     publish("runs", md, write=not args.no_write)
 
