@@ -507,8 +507,9 @@ _NDCG, _RR, _AP, _P, _AUC, _DCG, _RECALL, _SUCCESS, _RPREC, _BPREF, _ERR = range
 _CODES = {"ndcg": _NDCG, "mrr": _RR, "map": _AP, "p": _P, "precision": _P, "auc": _AUC, "dcg": _DCG,
           "recall": _RECALL, "success": _SUCCESS, "rprec": _RPREC, "bpref": _BPREF, "err": _ERR}
 # options, one int64 array: reverse ties (trec), tie averaging, min(R, k) AP denominator, row weights given,
-# full ranking needed (else the top ``k_top`` by selection), k_top, gains needed for the first ``k_gain`` ranks
-_REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN = range(7)
+# full ranking needed (else the top ``k_top`` by selection), k_top, gains needed for the first ``k_gain`` ranks,
+# rows already in rank order inside each query (no sort)
+_REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN, _RANKED = range(8)
 _N_BLOCKS = 64  # parallel work units: blocks of queries with about equal rows, each with its own work buffers
 _PARALLEL_MIN_ROWS = 20_000  # below this, the serial copy (waking the thread pool costs more than it saves)
 
@@ -555,7 +556,11 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
         a, b = boundaries[q], boundaries[q + 1]
         m = b - a
         key = scores[a:b]
-        if opts[_FULL] or opts[_K_TOP] >= m:
+        if opts[_RANKED]:
+            nr = m if opts[_FULL] or opts[_K_TOP] >= m else opts[_K_TOP]
+            for r in range(nr):
+                idx[r] = r
+        elif opts[_FULL] or opts[_K_TOP] >= m:
             _dcg._rank_query(key, idx[:m], tmp[:m], reverse)
             nr = m
         else:
@@ -635,7 +640,7 @@ def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
 
 
 def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, ideal_gains=None, ideal_bounds=None,
-         n_rel=None, n_nonrel=None, judged=None, p_stop=None):
+         n_rel=None, n_nonrel=None, judged=None, p_stop=None, ranked=False):
     """Per-query values of the metrics ``items`` (a list of ``(base, k)``, ``k <= 0`` the whole query) on the
     prepared ranking ``r``: one compiled pass, each query ranked once. Returns ``(values, no_rel, no_gain)``:
     ``values[j]`` the per-query values of ``items[j]``; whether each query has no relevant document; whether its
@@ -643,7 +648,9 @@ def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, ide
 
     The optional arrays carry the judgments the rows do not (see :func:`_block_metrics`): ``ideal_gains`` grouped
     by ``ideal_bounds`` (one range per query of ``r``), per-query ``n_rel`` and ``n_nonrel``, per-row ``judged``
-    (bpref) and ``p_stop`` (ERR)."""
+    (bpref) and ``p_stop`` (ERR). ``ranked``: the rows of each query are already in rank order (ties resolved
+    by the caller; ``ties`` must not be "average"), so they are not sorted again."""
+    assert not (ranked and ties == "average"), "ranked rows cannot average ties; this is a bug in gbm_objectives"
     spec = np.array([(_CODES[base], k) for base, k in items], dtype=np.int64).reshape(-1, 2)
     codes = spec[:, 0]
     tie_avg = ties == "average"
@@ -653,7 +660,7 @@ def _run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, ide
     gk = spec[(codes == _NDCG) | (codes == _DCG), 1]
     k_gain = 0 if len(gk) == 0 else (np.iinfo(np.int64).max if tie_avg or (gk <= 0).any() else gk.max())
     opts = np.array([ties == "trec", tie_avg, ap_min_den, r.w is not None, full,
-                     0 if full else spec[:, 1].max(), k_gain], dtype=np.int64)
+                     0 if full else spec[:, 1].max(), k_gain, ranked], dtype=np.int64)
     boundaries = r.boundaries
     n = boundaries[-1]
     nq = len(boundaries) - 1
