@@ -147,19 +147,22 @@ def _over_memory(args):
     with tempfile.TemporaryDirectory() as folder:
         cols = _write_parts(X, y, qid, folder, 2 * args.over_workers)
         del X, y, qid
-        # pausing a worker at 80 % of its limit would hold back the training task lightgbm.dask starts on every
-        # worker (the others then wait for it in LightGBM's network set-up); the 95 % terminate threshold stays
-        with dask.config.set({"distributed.worker.memory.pause": False}), \
+        # the training task holds every partition of its worker, so spilling frees nothing (and fails on
+        # lightgbm.dask's sockets), and pausing a worker at 80 % of its limit would hold back the training task
+        # lightgbm.dask starts on every worker (the others then wait in LightGBM's network set-up): both off; the
+        # nanny's terminate threshold (95 % of memory_limit) stays
+        memory = {f"distributed.worker.memory.{k}": False for k in ("target", "spill", "pause")}
+        with dask.config.set(memory), \
                 LocalCluster(n_workers=args.over_workers, threads_per_worker=1, processes=True,
                              dashboard_address=None, memory_limit=limit) as cluster, Client(cluster) as client:
             t = time.perf_counter()
-            res = _dask_train(client, folder, cols, args.rounds, persist=False)()
+            res = _dask_train(client, folder, cols, args.over_rounds, persist=False)()
             wall = time.perf_counter() - t
             rss = client.run(_maxrss_mb)
     line = (f"Data larger than one worker's memory: make_ranking {n:,} rows x 136 float32 features "
             f"({nbytes / 2**20:.0f} MiB) in {2 * args.over_workers} Parquet files, read on {args.over_workers} "
             f"workers x 1 thread with memory_limit={limit / 2**20:.0f} MiB each ({args.over_limit:.0%} of the "
-            f"features; pausing at 80 % turned off, terminating at 95 % kept): completed {res.num_rounds} rounds in "
+            f"features; spilling and pausing turned off, terminating at 95 % kept): completed {res.num_rounds} rounds in "
             f"{wall:.1f} s; peak RSS per worker " + ", ".join(f"{v:.0f}" for v in rss.values()) + " MiB.")
     print(line, flush=True)
     return ["", line]
@@ -171,8 +174,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--mq2008", type=int, default=5, metavar="FOLDS")
-    ap.add_argument("--over-workers", type=int, default=8, help="workers of the over-memory run (0: skip it)")
-    ap.add_argument("--over-queries", type=int, default=30000, help="make_ranking queries of the over-memory run")
+    ap.add_argument("--over-workers", type=int, default=6, help="workers of the over-memory run (0: skip it)")
+    ap.add_argument("--over-rounds", type=int, default=10)
+    ap.add_argument("--over-queries", type=int, default=60000, help="make_ranking queries of the over-memory run")
     ap.add_argument("--over-limit", type=float, default=0.9,
                     help="memory_limit per worker of the over-memory run, as a fraction of the features' size")
     ap.add_argument("--skip-timing", action="store_true", help="only the MQ2008 quality part (section dask_quality)")
