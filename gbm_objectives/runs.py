@@ -698,10 +698,14 @@ def _numbers(buf, values, num_s, n_fields, field, path, what):
     slow = np.flatnonzero(np.isnan(values))
     num_e = np.zeros(len(values), dtype=np.int64)
     num_e[slow] = _token_ends(buf, num_s[slow])
+    pa = None
     if len(slow) > 16:  # e.g. long mantissas: Arrow's parser (fast_float, correctly rounded), vectorised
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:  # pragma: no cover - without the parquet extra: Python's float for each, below
+            pa = None
+    if pa is not None:
         data, offsets = _gather(buf, num_s[slow], num_e[slow])
         arr = pa.LargeStringArray.from_buffers(len(slow), pa.py_buffer(offsets), pa.py_buffer(data))
         try:
