@@ -51,26 +51,27 @@ def holm(p_values):
     return out
 
 
-def _bootstrap_means(d, n_resamples, rng):
+def _resampled_means(d, n_resamples, draw):
+    """``n_resamples`` means of rows ``draw(rows)`` (arrays of shape (rows, len(d))), drawn in chunks of at most
+    ``_CHUNK`` values so memory stays bounded."""
     n = len(d)
     out = np.empty(n_resamples)
     step = max(1, _CHUNK // max(n, 1))
     for s in range(0, n_resamples, step):
         e = min(s + step, n_resamples)
-        idx = rng.integers(0, n, size=(e - s, n))
-        out[s:e] = d[idx].mean(axis=1)
+        out[s:e] = draw(e - s).mean(axis=1)
     return out
+
+
+def _bootstrap_means(d, n_resamples, rng):
+    """Means of resamples of ``d`` with replacement."""
+    return _resampled_means(d, n_resamples, lambda rows: d[rng.integers(0, len(d), size=(rows, len(d)))])
 
 
 def _sign_flip_means(d, n_resamples, rng):
-    n = len(d)
-    out = np.empty(n_resamples)
-    step = max(1, _CHUNK // max(n, 1))
-    for s in range(0, n_resamples, step):
-        e = min(s + step, n_resamples)
-        signs = rng.integers(0, 2, size=(e - s, n), dtype=np.int8) * 2 - 1
-        out[s:e] = (signs * d).mean(axis=1)
-    return out
+    """Means of ``d`` with random signs (the randomization test's null distribution)."""
+    return _resampled_means(
+        d, n_resamples, lambda rows: (rng.integers(0, 2, size=(rows, len(d)), dtype=np.int8) * 2 - 1) * d)
 
 
 def paired_test(x, baseline, *, test="randomization", n_resamples=10000, seed=0, confidence=0.95):
