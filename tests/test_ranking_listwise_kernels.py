@@ -96,7 +96,42 @@ def _check_approx_ndcg(y, s, sizes, temp):
 def test_lambdaloss_equals_direct_formula(weighting, k, spread):
     rng = np.random.default_rng(12)
     y, s, sizes = _queries(rng, spread)
-    mu = 10.0
+    _check_lambdaloss(y, s, sizes, weighting, k)
+
+
+# Without truncation (or k >= n - 1) the fast path visits the pairs grouped by label, each unordered pair of different
+# labels once, with ranks in either order inside a pair; with k < n - 1 or a span of 600 and more, the rank-ordered
+# loops. Ties of scores (a pair's ranks by input order) and of labels, 2 to 31 labels, groups of fewer than four
+# documents (the rows left over after the tiles of four), one document, all labels equal, a query beyond 512 documents
+# (ranked by merge sort, not by counting) and spans close to 600 (e_r down to exp(-599)).
+@pytest.mark.parametrize("weighting", ["ndcg2pp", "ndcg2", "lambdarank"])
+@pytest.mark.parametrize("k", [None, 3, 40])
+@pytest.mark.parametrize("labels", [(0, 1), (0, 1, 2), (0, 1, 2, 3, 4, 5), (0, 7, 30), tuple(range(31))])
+def test_lambdaloss_ties_and_label_counts(weighting, k, labels):
+    rng = np.random.default_rng(21)
+    sizes = np.array([1, 2, 3, 5, 7, 9, 16, 33, 64, 130, 6, 1, 600])
+    y = rng.choice(np.asarray(labels, dtype=float), sizes.sum())
+    y[sizes[:2].sum() : sizes[:3].sum()] = labels[-1]  # all labels equal: zero
+    s = np.round(rng.normal(size=sizes.sum()) * 2) / 2  # few distinct scores: many ties
+    _check_lambdaloss(y, s, sizes, weighting, k)
+
+
+@pytest.mark.parametrize("k", [None, 3])
+@pytest.mark.parametrize("span", [599.0, 601.0])  # just inside and beyond the fast path's bound
+def test_lambdaloss_extreme_spans(k, span):
+    rng = np.random.default_rng(22)
+    sizes = np.array([40, 17, 90])
+    y = rng.integers(0, 4, sizes.sum()).astype(float)
+    s = np.round(rng.uniform(0, span, sizes.sum()))
+    a = 0
+    for n in sizes:  # the full span in every query, with ties at both ends
+        s[a : a + 3] = 0.0
+        s[a + 3 : a + 6] = span
+        a += n
+    _check_lambdaloss(y, s, sizes, "ndcg2pp", k)
+
+
+def _check_lambdaloss(y, s, sizes, weighting, k, mu=10.0):
     g, h = go.LambdaLossObjective(weighting=weighting, mu=mu, truncation_level=k).grad_hess(y, s, group=sizes)
     assert np.isfinite(g).all() and np.isfinite(h).all()
     a0 = 0
@@ -111,6 +146,7 @@ def test_lambdaloss_equals_direct_formula(weighting, k, spread):
         top = n if k is None else k
         m = sum(v / math.log2(2 + r) for r, v in enumerate(np.sort(gain)[::-1][:top]))
         if len(set(yy)) < 2 or m == 0:
+            assert not g[sl].any() and not h[sl].any()
             continue
         ri, rj = rank[:, None], rank[None, :]
         rho = np.abs(1 / np.log2(2.0 + ri) - 1 / np.log2(2.0 + rj))
