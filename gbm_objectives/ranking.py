@@ -132,7 +132,7 @@ def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
 @njit(fastmath=_FAST, **_JIT)
 def _lambdarank_query(
     a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
-    tp_row, tm_row, tps, tms, lis, ljs,
+    tp_row, tm_row, tps, tms, lis, ljs, order, otmp, otmp2,
 ):
     """Lambdas and hessians of one query into ``lam``/``hes`` (sorted order); returns (order, norm factor).
 
@@ -141,7 +141,8 @@ def _lambdarank_query(
     :class:`LambdaRankObjective`.
     """
     ipw = tp_row.shape[0] > 0
-    order = _dcg.stable_desc_order(raw[a : a + n])
+    order = order[:n]
+    _dcg.stable_desc_order_into(raw[a : a + n], order, otmp, otmp2)
     for r in range(n):
         o = a + order[r]
         ss[r] = raw[o]
@@ -261,9 +262,11 @@ def _lambdarank_query(
 
 
 @njit(cache=True, nogil=True)  # no fastmath: every operation in LightGBM's order, for bitwise agreement
-def _lambdarank_query_lightgbm(a, n, y, gains, raw, inv_max, k, sigmoid, norm, disc, table, lam32, hes32):
+def _lambdarank_query_lightgbm(a, n, y, gains, raw, inv_max, k, sigmoid, norm, disc, table, lam32, hes32, order, otmp,
+                               otmp2):
     """LightGBM's exact arithmetic: p from its lookup table, lambdas accumulated in float32 pair by pair."""
-    order = _dcg.stable_desc_order(raw[a : a + n])
+    order = order[:n]
+    _dcg.stable_desc_order_into(raw[a : a + n], order, otmp, otmp2)
     for r in range(n):
         lam32[r] = 0.0
         hes32[r] = 0.0
@@ -344,6 +347,9 @@ def _lambdarank_block(
     tms = np.empty(m if ipw else 0)
     lis = np.empty(m if ipw else 0)
     ljs = np.empty(m if ipw else 0)
+    obuf = np.empty(m, dtype=np.int64)  # the ranking and its work buffers
+    otmp = np.empty(m, dtype=np.int64)
+    otmp2 = np.empty(m, dtype=np.int64)
     for q in range(q0, q1):
         a = boundaries[q]
         n = boundaries[q + 1] - a
@@ -354,7 +360,7 @@ def _lambdarank_block(
             continue
         if emulate:
             order, factor = _lambdarank_query_lightgbm(
-                a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32
+                a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32, obuf, otmp, otmp2
             )
             for r in range(n):
                 lam[r] = np.float32(lam32[r] * factor)
@@ -363,7 +369,8 @@ def _lambdarank_block(
         else:
             order, factor = _lambdarank_query(
                 a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
-                ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs,
+                ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs, obuf, otmp,
+                otmp2,
             )
             if ipw:
                 for r in range(n):

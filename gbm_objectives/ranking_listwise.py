@@ -411,11 +411,14 @@ def _approx_pass2(n, i0, ss, ee, inv_temp, fast, coef, ww, gr, he):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out):
-    # Scratch (length >= n): ss, gg, ee, pi, coef, gr, he. Pass 1 stores each pair's w = sigma (1 - sigma) in ww
-    # for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS documents); otherwise pass 2
-    # computes them again. The passes are separate functions: compiled inside this one, pass 2 ran ~2x slower.
-    order = _dcg.stable_desc_order(raw[a : a + n])  # a permutation: pi, loss, grad and hess are equivariant
+def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef, gr, he, ww, order, rk, tmp,
+                       grad_out, hess_out):
+    # Scratch (length >= n): ss, gg, ee, pi, coef, gr, he; order, rk, tmp (int64). Pass 1 stores each pair's
+    # w = sigma (1 - sigma) in ww for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS
+    # documents); otherwise pass 2 computes them again. The passes are separate functions: compiled inside this one,
+    # pass 2 ran ~2x slower.
+    order = order[:n]  # a permutation: pi, loss, grad and hess are equivariant
+    _dcg.stable_desc_order_into(raw[a : a + n], order, rk, tmp)
     for r in range(n):
         o = a + order[r]
         ss[r] = raw[o]
@@ -833,13 +836,13 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
     gr = np.empty(ms)
     he = np.empty(ms)
     ww = np.empty(mx * (mx - 1) // 2 if kind == 2 and mx <= _STORE_MAX_ROWS else 0)
-    mg = ms if kind == 3 else 0  # LambdaLoss only: labels in rank order, the grouped loop's exp-scores and inverses,
-    ll = np.empty(mg)  # the ranking's and the grouping's integer buffers
+    order = np.empty(ms, dtype=np.int64)  # the ranking's integer buffers (and the grouping's, LambdaLoss)
+    rk = np.empty(ms, dtype=np.int64)
+    tmp = np.empty(ms, dtype=np.int64)
+    mg = ms if kind == 3 else 0  # LambdaLoss only: labels in rank order, the grouped loop's exp-scores and inverses
+    ll = np.empty(mg)
     e_g = np.empty(mg)
     ie_g = np.empty(mg)
-    order = np.empty(mg, dtype=np.int64)
-    rk = np.empty(mg, dtype=np.int64)
-    tmp = np.empty(mg, dtype=np.int64)
     cnt = np.empty(31 if kind == 3 else 0, dtype=np.int64)
     for q in range(q0, q1):
         a = boundaries[q]
@@ -860,7 +863,7 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
             losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
         elif kind == 2:
             losses[q] = _approx_ndcg_query(
-                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, pi, coef, gr, he, ww, grad_out, hess_out
+                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, pi, coef, gr, he, ww, order, rk, tmp, grad_out, hess_out
             )
         else:
             losses[q] = _lambdaloss_query(
