@@ -193,16 +193,19 @@ def _approx_grad_pair(w, d):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_tiles1(n, ee, pi, ww):
+def _approx_tiles1(n, ee, ie, pi, ww):
     """Pass 1 (fast path, stored weights) for rows i .. i + 3 at once, over every full tile; returns the first row left.
 
     As :func:`_lambdaloss_tiles`: each column is loaded and its pi updated once per four pairs, and the four
-    sigmoids share one division (x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1)).
+    sigmoids share one division. The documents are in input order (ApproxNDCG needs no ranking), so a pair's ratio
+    is taken as q = min(e_j (1 / e_i), e_i (1 / e_j)) in (0, 1] (``ie`` = 1 / ``ee``; both products finite, at
+    most exp(600)): x_u = 1 + q_u in (1, 2] and q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1) as for ranked rows, and the
+    row receives q v or v as the column ranks below or above it.
     """
     i = 0
     while i + 4 <= n - 1 and n - i - 4 >= 8:
-        for u in range(i, i + 3):  # pairs inside the tile
-            inv_eu = 1.0 / ee[u]
+        for u in range(i, i + 3):  # pairs inside the tile (r = e_j / e_u in [exp(-600), exp(600)]: no batching)
+            inv_eu = ie[u]
             ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
             for j in range(u + 1, i + 4):
                 up, down, w = _approx_rank_pair(ee[j] * inv_eu)
@@ -219,20 +222,35 @@ def _approx_tiles1(n, ee, pi, ww):
         w1 = ww[o1 : o1 + m]
         w2 = ww[o2 : o2 + m]
         w3 = ww[o3 : o3 + m]
-        i0, i1, i2, i3 = 1.0 / ee[i], 1.0 / ee[i + 1], 1.0 / ee[i + 2], 1.0 / ee[i + 3]
+        e0, e1, e2, e3 = ee[i], ee[i + 1], ee[i + 2], ee[i + 3]
+        i0, i1, i2, i3 = ie[i], ie[i + 1], ie[i + 2], ie[i + 3]
         e_ = ee[j0:n]
+        ie_ = ie[j0:n]
         pi_ = pi[j0:n]
         a0 = a1 = a2 = a3 = 0.0
         for t in range(m):
             e = e_[t]
-            r0 = e * i0
+            f = ie_[t]
+            r0 = e * i0  # e_j / e_u
             r1 = e * i1
             r2 = e * i2
             r3 = e * i3
-            x0 = 1.0 + r0
-            x1 = 1.0 + r1
-            x2 = 1.0 + r2
-            x3 = 1.0 + r3
+            b0 = e0 * f  # e_u / e_j
+            b1 = e1 * f
+            b2 = e2 * f
+            b3 = e3 * f
+            lo0 = r0 <= b0  # column j ranks below row u
+            lo1 = r1 <= b1
+            lo2 = r2 <= b2
+            lo3 = r3 <= b3
+            q0 = min(r0, b0)
+            q1 = min(r1, b1)
+            q2 = min(r2, b2)
+            q3 = min(r3, b3)
+            x0 = 1.0 + q0
+            x1 = 1.0 + q1
+            x2 = 1.0 + q2
+            x3 = 1.0 + q3
             p01 = x0 * x1
             p23 = x2 * x3
             q = 1.0 / (p01 * p23)
@@ -242,15 +260,15 @@ def _approx_tiles1(n, ee, pi, ww):
             v1 = x0 * q01
             v2 = x3 * q23
             v3 = x2 * q23
-            u0 = r0 * v0
-            u1 = r1 * v1
-            u2 = r2 * v2
-            u3 = r3 * v3
-            a0 += u0
-            a1 += u1
-            a2 += u2
-            a3 += u3
-            pi_[t] += (v0 + v1) + (v2 + v3)
+            u0 = q0 * v0
+            u1 = q1 * v1
+            u2 = q2 * v2
+            u3 = q3 * v3
+            a0 += u0 if lo0 else v0
+            a1 += u1 if lo1 else v1
+            a2 += u2 if lo2 else v2
+            a3 += u3 if lo3 else v3
+            pi_[t] += ((v0 if lo0 else u0) + (v1 if lo1 else u1)) + ((v2 if lo2 else u2) + (v3 if lo3 else u3))
             w0[t] = u0 * v0
             w1[t] = u1 * v1
             w2[t] = u2 * v2
@@ -330,7 +348,7 @@ def _approx_pass1(n, i0, ss, ee, inv_temp, fast, pi, ww):
     for i in range(i0, n - 1):
         m = n - i - 1
         si = ss[i]
-        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite
+        inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite, r = e_j / e_i in [exp(-600), exp(600)]
         pi_ = pi[i + 1 : n]
         acc = 0.0
         if store:
@@ -411,14 +429,26 @@ def _approx_pass2(n, i0, ss, ee, inv_temp, fast, coef, ww, gr, he):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef, gr, he, ww, order, rk, tmp,
+def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, coef, gr, he, ww, order, rk, tmp,
                        grad_out, hess_out):
-    # Scratch (length >= n): ss, gg, ee, pi, coef, gr, he; order, rk, tmp (int64). Pass 1 stores each pair's
+    # Scratch (length >= n): ss, gg, ee, ie, pi, coef, gr, he; order, rk, tmp (int64). Pass 1 stores each pair's
     # w = sigma (1 - sigma) in ww for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS
     # documents); otherwise pass 2 computes them again. The passes are separate functions: compiled inside this one,
-    # pass 2 ran ~2x slower.
-    order = order[:n]  # a permutation: pi, loss, grad and hess are equivariant
-    _dcg.stable_desc_order_into(raw[a : a + n], order, rk, tmp)
+    # pass 2 ran ~2x slower. pi, loss, grad and hess are equivariant under any permutation of the documents, so the
+    # fast path keeps them in input order (the ranking took a fifth of the call); the exp-per-pair path ranks them
+    # (descending), which bounds every exp(s_j - s_i) of its pairs i < j by 1.
+    lo = raw[a]
+    hi = raw[a]
+    for r in range(a + 1, a + n):
+        lo = min(lo, raw[r])
+        hi = max(hi, raw[r])
+    fast = (hi - lo) * inv_temp < _MAX_EXP_SPAN
+    order = order[:n]
+    if fast:
+        for r in range(n):
+            order[r] = r
+    else:
+        _dcg.stable_desc_order_into(raw[a : a + n], order, rk, tmp)
     for r in range(n):
         o = a + order[r]
         ss[r] = raw[o]
@@ -429,12 +459,12 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, pi, coef
         he[r] = 0.0
     npairs = n * (n - 1) // 2
     w_ = ww[:npairs] if ww.shape[0] >= npairs else ww[:0]
-    fast = (ss[0] - ss[n - 1]) * inv_temp < _MAX_EXP_SPAN
     if fast:
         for r in range(n):
-            ee[r] = math.exp((ss[r] - ss[0]) * inv_temp)
+            ee[r] = math.exp((ss[r] - hi) * inv_temp)  # in [exp(-600), 1]
+            ie[r] = 1.0 / ee[r]
     tiled = fast and w_.shape[0] > 0
-    _approx_pass1(n, _approx_tiles1(n, ee, pi, w_) if tiled else 0, ss, ee, inv_temp, fast, pi, w_)
+    _approx_pass1(n, _approx_tiles1(n, ee, ie, pi, w_) if tiled else 0, ss, ee, inv_temp, fast, pi, w_)
     approx = 0.0
     for i in range(n):
         lg = math.log2(1.0 + pi[i])
@@ -839,10 +869,10 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
     order = np.empty(ms, dtype=np.int64)  # the ranking's integer buffers (and the grouping's, LambdaLoss)
     rk = np.empty(ms, dtype=np.int64)
     tmp = np.empty(ms, dtype=np.int64)
-    mg = ms if kind == 3 else 0  # LambdaLoss only: labels in rank order, the grouped loop's exp-scores and inverses
+    ie_g = np.empty(ms)  # inverse exp-scores (ApproxNDCG; LambdaLoss in its grouped order)
+    mg = ms if kind == 3 else 0  # LambdaLoss only: labels in rank order, the grouped loop's exp-scores
     ll = np.empty(mg)
     e_g = np.empty(mg)
-    ie_g = np.empty(mg)
     cnt = np.empty(31 if kind == 3 else 0, dtype=np.int64)
     for q in range(q0, q1):
         a = boundaries[q]
@@ -863,7 +893,8 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
             losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
         elif kind == 2:
             losses[q] = _approx_ndcg_query(
-                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, pi, coef, gr, he, ww, order, rk, tmp, grad_out, hess_out
+                a, n, gains, raw, inv_max[q], p0, ss, gg, ee, ie_g, pi, coef, gr, he, ww, order, rk, tmp, grad_out,
+                hess_out,
             )
         else:
             losses[q] = _lambdaloss_query(

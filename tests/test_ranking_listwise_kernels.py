@@ -53,6 +53,14 @@ def test_approx_ndcg_equals_direct_formula(temp, spread):
     _check_approx_ndcg(y, s, sizes, temp)
 
 
+def test_approx_ndcg_tied_scores_equal_direct_formula():
+    # the fast path keeps the documents in input order: tied and equal exp-scores take either branch of the ratio
+    rng = np.random.default_rng(12)
+    y, s, sizes = _queries(rng, 1.0)
+    _check_approx_ndcg(y, np.round(s * 2) / 2, sizes, 0.1)
+    _check_approx_ndcg(y, np.zeros_like(s), sizes, 1.0)
+
+
 def test_approx_ndcg_long_query_equals_direct_formula():
     # beyond _STORE_MAX_ROWS documents pass 2 computes the pair weights again instead of reading them back
     from gbm_objectives.ranking_listwise import _STORE_MAX_ROWS
