@@ -193,7 +193,7 @@ def _approx_grad_pair(w, d):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_tiles1(n, ee, ie, pi, ww):
+def _approx_tiles1(n, rows, ee, ie, pi, ww):
     """Pass 1 (fast path, stored weights) for rows i .. i + 3 at once, over every full tile; returns the first row left.
 
     As :func:`_lambdaloss_tiles`: each column is loaded and its pi updated once per four pairs, and the four
@@ -203,7 +203,7 @@ def _approx_tiles1(n, ee, ie, pi, ww):
     row receives q v or v as the column ranks below or above it.
     """
     i = 0
-    while i + 4 <= n - 1 and n - i - 4 >= 8:
+    while i + 4 <= rows and n - i - 4 >= 8:
         for u in range(i, i + 3):  # pairs inside the tile (r = e_j / e_u in [exp(-600), exp(600)]: no batching)
             inv_eu = ie[u]
             ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
@@ -282,10 +282,10 @@ def _approx_tiles1(n, ee, ie, pi, ww):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_tiles2(n, coef, ww, gr, he):
+def _approx_tiles2(n, rows, coef, ww, gr, he):
     """Pass 2 from the stored weights for rows i .. i + 3 at once (as :func:`_approx_tiles1`); returns the row left."""
     i = 0
-    while i + 4 <= n - 1 and n - i - 4 >= 8:
+    while i + 4 <= rows and n - i - 4 >= 8:
         for u in range(i, i + 3):
             ou = u * (n - 1) - u * (u - 1) // 2 - u - 1
             cu = coef[u]
@@ -340,12 +340,12 @@ def _approx_tiles2(n, coef, ww, gr, he):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_pass1(n, i0, ss, ee, inv_temp, fast, pi, ww):
-    """Approximate ranks ``pi`` (pairs i < j, rows from ``i0``); with ``ww`` non-empty, each pair's
+def _approx_pass1(n, i0, rows, ss, ee, inv_temp, fast, pi, ww):
+    """Approximate ranks ``pi`` (pairs i < j, rows ``i0 .. rows - 1``); with ``ww`` non-empty, each pair's
     w = sigma (1 - sigma) into it."""
     store = ww.shape[0] > 0
     off = i0 * (n - 1) - i0 * (i0 - 1) // 2  # row i's pairs (i, i + 1 .. n - 1) at ww[off : off + n - i - 1]
-    for i in range(i0, n - 1):
+    for i in range(i0, rows):
         m = n - i - 1
         si = ss[i]
         inv_ei = 1.0 / ee[i]  # ee in [exp(-600), 1]: finite, r = e_j / e_i in [exp(-600), exp(600)]
@@ -384,12 +384,12 @@ def _approx_pass1(n, i0, ss, ee, inv_temp, fast, pi, ww):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _approx_pass2(n, i0, ss, ee, inv_temp, fast, coef, ww, gr, he):
-    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he`` (rows from ``i0``); w read from ``ww`` if
-    filled, else recomputed."""
+def _approx_pass2(n, i0, rows, ss, ee, inv_temp, fast, coef, ww, gr, he):
+    """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he`` (rows ``i0 .. rows - 1``); w read from ``ww``
+    if filled, else recomputed."""
     store = ww.shape[0] > 0
     off = i0 * (n - 1) - i0 * (i0 - 1) // 2
-    for i in range(i0, n - 1):
+    for i in range(i0, rows):
         m = n - i - 1
         si = ss[i]
         ci = coef[i]
@@ -435,8 +435,11 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, 
     # w = sigma (1 - sigma) in ww for pass 2 when ww has room for all n (n - 1) / 2 (queries up to _STORE_MAX_ROWS
     # documents); otherwise pass 2 computes them again. The passes are separate functions: compiled inside this one,
     # pass 2 ran ~2x slower. pi, loss, grad and hess are equivariant under any permutation of the documents, so the
-    # fast path keeps them in input order (the ranking took a fifth of the call); the exp-per-pair path ranks them
-    # (descending), which bounds every exp(s_j - s_i) of its pairs i < j by 1.
+    # fast path needs no ranking (it took a fifth of the call): it puts the documents of positive gain first, each
+    # part in input order, and the pair loops take rows 0 .. rows - 1 only, skipping the pairs of two documents of
+    # gain 0, which change nothing (such a document's pi is multiplied by its gain, 0, and the pair's w by
+    # a_j - a_k = 0): 27 % of the benchmark set's pairs. The exp-per-pair path ranks them (descending), which bounds
+    # every exp(s_j - s_i) of its pairs i < j by 1, and takes every pair.
     lo = raw[a]
     hi = raw[a]
     for r in range(a + 1, a + n):
@@ -444,9 +447,18 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, 
         hi = max(hi, raw[r])
     fast = (hi - lo) * inv_temp < _MAX_EXP_SPAN
     order = order[:n]
+    rows = n - 1
     if fast:
+        p = 0
         for r in range(n):
-            order[r] = r
+            if gains[a + r] > 0.0:
+                order[p] = r
+                p += 1
+        rows = min(p, n - 1)
+        for r in range(n):
+            if gains[a + r] == 0.0:
+                order[p] = r
+                p += 1
     else:
         _dcg.stable_desc_order_into(raw[a : a + n], order, rk, tmp)
     for r in range(n):
@@ -464,13 +476,14 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, 
             ee[r] = math.exp((ss[r] - hi) * inv_temp)  # in [exp(-600), 1]
             ie[r] = 1.0 / ee[r]
     tiled = fast and w_.shape[0] > 0
-    _approx_pass1(n, _approx_tiles1(n, ee, ie, pi, w_) if tiled else 0, ss, ee, inv_temp, fast, pi, w_)
+    _approx_pass1(n, _approx_tiles1(n, rows, ee, ie, pi, w_) if tiled else 0, rows, ss, ee, inv_temp, fast, pi, w_)
     approx = 0.0
     for i in range(n):
         lg = math.log2(1.0 + pi[i])
         approx += gg[i] / lg
         coef[i] = gg[i] * inv_max / ((1.0 + pi[i]) * _LN2 * lg * lg)
-    _approx_pass2(n, _approx_tiles2(n, coef, w_, gr, he) if tiled else 0, ss, ee, inv_temp, fast, coef, w_, gr, he)
+    i0 = _approx_tiles2(n, rows, coef, w_, gr, he) if tiled else 0
+    _approx_pass2(n, i0, rows, ss, ee, inv_temp, fast, coef, w_, gr, he)
     t2 = inv_temp * inv_temp
     for r in range(n):
         grad_out[a + order[r]] = gr[r] * inv_temp

@@ -61,6 +61,15 @@ def test_approx_ndcg_tied_scores_equal_direct_formula():
     _check_approx_ndcg(y, np.zeros_like(s), sizes, 1.0)
 
 
+@pytest.mark.parametrize("p_zero", [0.0, 0.9, 0.99])
+def test_approx_ndcg_label_mixes_equal_direct_formula(p_zero):
+    # the fast path skips the pairs of two documents of gain 0: none, most, or all but one or two of a query's
+    rng = np.random.default_rng(14)
+    y, s, sizes = _queries(rng, 1.0)
+    y = np.where(rng.random(len(y)) < p_zero, 0.0, np.maximum(y, 1.0))
+    _check_approx_ndcg(y, s, sizes, 0.1)
+
+
 def test_approx_ndcg_long_query_equals_direct_formula():
     # beyond _STORE_MAX_ROWS documents pass 2 computes the pair weights again instead of reading them back
     from gbm_objectives.ranking_listwise import _STORE_MAX_ROWS
