@@ -179,6 +179,11 @@ def bench_speed(quick=False):
     all_pairs = int((sizes * (sizes - 1) // 2).sum())
     top = np.minimum(sizes - 1, 30)  # LambdaRank: upper document among the first 30 ranks
     top_pairs = int((top * (sizes - 1) - top * (top - 1) // 2).sum())
+    qid = np.repeat(np.arange(len(sizes)), sizes)
+    per_label = np.bincount(qid * 64 + y.astype(np.int64), minlength=len(sizes) * 64)  # documents per (query, label)
+    same_pairs = int((per_label * (per_label - 1) // 2).sum())  # LambdaLoss skips them (weight 0)
+    zero = per_label[::64]
+    zero_pairs = int((zero * (zero - 1) // 2).sum())  # ApproxNDCG skips them (no output changes)
     md = f"""## Ranking family: speed (objective call and whole training vs LightGBM `lambdarank`)
 
 Data: `{source}(n_queries={n_queries}, docs_per_query=(20, 250), n_features=136, n_labels=5, seed=0)`:
@@ -192,14 +197,18 @@ ratio to `LambdaRankObjective` (truncation 30) at the same thread count, the two
 |---|---:|---:|---:|---:|
 {chr(10).join(call_rows)}
 
-Pairs per call: `approx_ndcg` and `lambdaloss` without truncation use every pair of a query, {all_pairs / 1e6:.1f} M
-(ApproxNDCG in two passes: approximate ranks, then gradients), {all_pairs / top_pairs:.1f} times the
-{top_pairs / 1e6:.1f} M pairs of LambdaRank at truncation 30. Their pair loops are LambdaRank's (sort once,
-sigmoid as a ratio of per-document exponentials, branch-free and vectorised), each compiled as a function of its
-own, with the rows taken four at a time (each column loaded and updated once per four pairs, the four sigmoids
-sharing one division); ApproxNDCG's pass 1 stores each pair's sigma (1 - sigma) for pass 2. Before that last
-change they measured 2.31 / 2.40 (`approx_ndcg`), 1.97 / 2.02 (`lambdaloss`) and 1.05 / 1.28 (truncation 30) times
-LambdaRank on 1 / 2 threads; before the vectorised pair loops, 10.30, 6.82 and 2.66 on one thread.
+Pairs per call: the definitions of `approx_ndcg` and `lambdaloss` without truncation take every pair of a query,
+{all_pairs / 1e6:.1f} M, {all_pairs / top_pairs:.1f} times the {top_pairs / 1e6:.1f} M pairs of LambdaRank at truncation 30.
+The kernels visit fewer: LambdaLoss only the pairs of different labels ({(all_pairs - same_pairs) / 1e6:.1f} M; equal
+labels weigh 0), grouped by label; ApproxNDCG, in two passes (approximate ranks, then gradients), every pair but
+those of two documents of label 0 ({(all_pairs - zero_pairs) / 1e6:.1f} M; they change no output), with no ranking
+(it is permutation-equivariant). Their pair loops take the sigmoid as a ratio of per-document exponentials,
+branch-free and vectorised, each compiled as a function of its own, with the rows taken four at a time (each
+column loaded and updated once per four pairs, the four sigmoids sharing one division); ApproxNDCG's pass 1 stores
+each pair's sigma (1 - sigma) for pass 2. LambdaRank and LambdaLoss rank a query by counting
+(`_dcg.stable_desc_order_into`, no allocation; it was a merge sort). Earlier states, times LambdaRank on 1 / 2 threads: every
+pair visited, sorted by merge sort, 1.42 / 1.43 (`approx_ndcg`) and 1.58 / 1.58 (`lambdaloss`); before the four-row
+tiles 2.31 / 2.40 and 1.97 / 2.02; before the vectorised pair loops, 10.30 and 6.82 on one thread.
 
 Whole LightGBM training, {rounds} rounds (fewer than 100 to keep the run short), `num_leaves=31`, {TRAIN_THREADS}
 thread (LightGBM and numba; see the quality section for why), one scratch run right after one native run:
