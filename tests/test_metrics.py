@@ -248,7 +248,7 @@ def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
             np.testing.assert_array_equal(stable[b[q] : b[q + 1]], _dcg.stable_desc_order(sq))
             np.testing.assert_array_equal(reverse[b[q] : b[q + 1]], size - 1 - _dcg.stable_desc_order(sq[::-1]))
             into, tmp, tmp2 = (np.empty(size, dtype=np.int64) for _ in range(3))
-            _dcg.stable_desc_order_into(sq, into, tmp, tmp2)  # LambdaLoss's ranking: counting up to 512 rows, as above
+            _dcg.stable_desc_order_into(sq, into, tmp, tmp2)  # LambdaRank's and LambdaLoss's: counting up to 512 rows
             np.testing.assert_array_equal(into, _dcg.stable_desc_order(sq))
         disc = _dcg.discount_table(size)
         for k in (0, 1, 3, 10, 1000):
