@@ -172,14 +172,32 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # the query function, ApproxNDCG's pass 2 ran about 2x slower), ApproxNDCG's pass 1 stores each pair's
 # sigma (1 - sigma) for pass 2 (per-block scratch, queries up to _STORE_MAX_ROWS documents), and the fast paths take
 # the rows four at a time (*_tiles*): each column is loaded and its accumulators updated once per four pairs, and the
-# four sigmoids share one division (batched inversion: x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in
-# [1/16, 1), 1 / x_0 = x_1 (x_2 x_3 q), ...; every factor bounded, a few ulp from the extra roundings).
+# four sigmoids share one division (:func:`_inverse4`).
 # LambdaLoss without truncation (the fast path, up to _DELTA_ROWS documents) visits only the pairs of different
 # labels, in an order grouped by label (:func:`_lambdaloss_groups`: 41 % of the benchmark set's pairs have equal
 # labels and weigh 0), and ranks its queries by counting (:func:`_dcg.stable_desc_order_into`: the merge sort of
 # :func:`_dcg.stable_desc_order` took about a third of the whole call on the benchmark's scores, which have many
 # ties). ApproxNDCG's fast path ranks nothing (it is permutation-equivariant) and skips the pairs of two documents of
 # gain 0 (27 % of the benchmark set's pairs; see :func:`_approx_ndcg_query`).
+@njit(inline="always", fastmath=_FAST, **_JIT)
+def _inverse4(r0, r1, r2, r3):
+    """(1 / (1 + r_u) for u = 0..3) with one division, for ratios r_u in (0, 1] (batched inversion).
+
+    x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1), 1 / x_0 = x_1 (x_2 x_3 q), ...: every factor
+    bounded, a few ulp from the extra roundings. The four-row tiles of the pair loops share it.
+    """
+    x0 = 1.0 + r0
+    x1 = 1.0 + r1
+    x2 = 1.0 + r2
+    x3 = 1.0 + r3
+    p01 = x0 * x1
+    p23 = x2 * x3
+    q = 1.0 / (p01 * p23)
+    q01 = p23 * q
+    q23 = p01 * q
+    return x1 * q01, x0 * q01, x3 * q23, x2 * q23
+
+
 @njit(inline="always", fastmath=_FAST, **_JIT)
 def _approx_rank_pair(r):
     """Pass 1 of ApproxNDCG for ranks i < j: sigma((s_j - s_i)/T), sigma((s_i - s_j)/T) and w = sigma (1 - sigma)."""
@@ -249,19 +267,7 @@ def _approx_tiles1(n, rows, ee, ie, pi, ww):
             q1 = min(r1, b1)
             q2 = min(r2, b2)
             q3 = min(r3, b3)
-            x0 = 1.0 + q0
-            x1 = 1.0 + q1
-            x2 = 1.0 + q2
-            x3 = 1.0 + q3
-            p01 = x0 * x1
-            p23 = x2 * x3
-            q = 1.0 / (p01 * p23)
-            q01 = p23 * q
-            q23 = p01 * q
-            v0 = x1 * q01
-            v1 = x0 * q01
-            v2 = x3 * q23
-            v3 = x2 * q23
+            v0, v1, v2, v3 = _inverse4(q0, q1, q2, q3)
             u0 = q0 * v0
             u1 = q1 * v1
             u2 = q2 * v2
@@ -556,8 +562,7 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
     """Rows i .. i + 3 of the fast path at once, for every full tile below min(n - 1, k); returns the first row left.
 
     Each column j > i + 3 is loaded and its lam/hes updated once for four pairs, and the four sigmoids share one
-    division: with x_u = 1 + r_u in (1, 2], q = 1 / (x_0 x_1 x_2 x_3) in [1/16, 1) and 1 / x_0 = x_1 (x_2 x_3 q), ...
-    (every factor bounded: no reordering can overflow; a few ulp from the extra roundings).
+    division (:func:`_inverse4`; every factor bounded: no reordering can overflow).
     """
     kk = min(n - 1, k)
     # the weight's factors pre-scaled once per query: wt = (T[j - u] + (D_u - D_j)) |G_u - G_j|
@@ -609,19 +614,11 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
             r1 = e * v1_
             r2 = e * v2_
             r3 = e * v3_
-            x0 = 1.0 + r0
-            x1 = 1.0 + r1
-            x2 = 1.0 + r2
-            x3 = 1.0 + r3
-            p01 = x0 * x1
-            p23 = x2 * x3
-            q = 1.0 / (p01 * p23)
-            q01 = p23 * q
-            q23 = p01 * q
-            sl0, hh0 = _lambdaloss_pair_v(r0, x1 * q01, dg0, w0)
-            sl1, hh1 = _lambdaloss_pair_v(r1, x0 * q01, dg1, w1)
-            sl2, hh2 = _lambdaloss_pair_v(r2, x3 * q23, dg2, w2)
-            sl3, hh3 = _lambdaloss_pair_v(r3, x2 * q23, dg3, w3)
+            v0, v1, v2, v3 = _inverse4(r0, r1, r2, r3)
+            sl0, hh0 = _lambdaloss_pair_v(r0, v0, dg0, w0)
+            sl1, hh1 = _lambdaloss_pair_v(r1, v1, dg1, w1)
+            sl2, hh2 = _lambdaloss_pair_v(r2, v2, dg2, w2)
+            sl3, hh3 = _lambdaloss_pair_v(r3, v3, dg3, w3)
             al0 -= sl0
             al1 -= sl1
             al2 -= sl2
@@ -726,19 +723,7 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
                 q1 = min(ej * f1, e1 * fj)
                 q2 = min(ej * f2, e2 * fj)
                 q3 = min(ej * f3, e3 * fj)
-                x0 = 1.0 + q0
-                x1 = 1.0 + q1
-                x2 = 1.0 + q2
-                x3 = 1.0 + q3
-                p01 = x0 * x1
-                p23 = x2 * x3
-                z = 1.0 / (p01 * p23)
-                z01 = p23 * z
-                z23 = p01 * z
-                v0 = x1 * z01
-                v1 = x0 * z01
-                v2 = x3 * z23
-                v3 = x2 * z23
+                v0, v1, v2, v3 = _inverse4(q0, q1, q2, q3)
                 u0 = q0 * v0
                 u1 = q1 * v1
                 u2 = q2 * v2
