@@ -174,13 +174,17 @@ _COUNTING_MAX = 512
 
 
 @njit(inline="always", cache=True)
-def _rank_query(key, idx, tmp, reverse_ties):
-    """Write into ``idx`` the local indices of one query in :func:`_before` order.
+def _rank_query(key, idx, tmp, tmp2, reverse_ties):
+    """Write into ``idx`` the local indices of one query in :func:`_before` order (keys without NaN).
 
-    Small queries: the number of rows with a larger key (a branch-free loop the compiler vectorizes) is the first
-    rank of a row's tie block; the rows of a block then take its ranks in row order (reversed with
-    ``reverse_ties``). Larger queries: :func:`_sort_desc`. Both give the same total order. ``tmp`` is an int64
-    work buffer of at least ``len(key)`` entries (no allocation, so it can run inside a parallel loop).
+    Small queries by counting: ``tmp[i]`` = the number of rows with a larger key (a branch-free loop the compiler
+    vectorizes) is the first position of row ``i``'s tie block, and one pass in row order (reversed with
+    ``reverse_ties``) hands each block's positions out in turn (``tmp2``: taken so far per block), O(n) whatever the
+    ties. On the scores of a 5-round LightGBM model (many ties) this took 25 ms per million rows in queries of
+    20..250, against 80 for :func:`stable_desc_order` and 45 for a search of the first free slot per row, which costs
+    the square of each tie block (measured). Larger queries: :func:`_sort_desc`. Both give the same total order.
+    ``tmp`` and ``tmp2`` are int64 work buffers of at least ``len(key)`` entries (no allocation, so it can run inside
+    a parallel loop).
     """
     m = key.shape[0]
     if m > _COUNTING_MAX:
@@ -188,54 +192,26 @@ def _rank_query(key, idx, tmp, reverse_ties):
             idx[r] = r
         _sort_desc(key, idx, tmp, reverse_ties)
         return
-    greater = tmp
     for i in range(m):
         ki = key[i]
         c = 0
         for j in range(m):
             c += key[j] > ki
-        greater[i] = c
-    # rows with the same key share the slots greater .. greater + (ties - 1); fill them in row order (reversed for
-    # reverse_ties), each taking the first free slot
-    for r in range(m):
-        idx[r] = -1
+        tmp[i] = c
+        tmp2[i] = 0
     for t in range(m):
         i = m - 1 - t if reverse_ties else t
-        pos = greater[i]
-        while idx[pos] >= 0:
-            pos += 1
-        idx[pos] = i
+        p = tmp[i]
+        idx[p + tmp2[p]] = i
+        tmp2[p] += 1
 
 
 @njit(cache=True)
 def stable_desc_order_into(scores, order, tmp, tmp2):
     """:func:`stable_desc_order` of scores without NaN, written into ``order`` (int64, ``len(scores)`` entries) without
-    allocation; ``tmp`` and ``tmp2`` are int64 work buffers of as many entries.
-
-    Up to ``_COUNTING_MAX`` scores by counting: ``tmp[i]`` = the number of larger scores (a branch-free loop the
-    compiler vectorises) is the first position of score ``i``'s tie block, and one pass in input order hands the
-    block's positions out in turn (``tmp2``: taken so far per block), O(n) whatever the ties. On the scores of a
-    5-round LightGBM model (many ties) this took 25 ms per million rows in queries of 20..250, against 80 for
-    :func:`stable_desc_order` and 45 for :func:`_rank_query`, whose slot search costs the square of each tie block
-    (measured). Longer queries: :func:`_sort_desc`. Used by the LambdaRank and LambdaLoss kernels (block scratch).
-    """
-    n = scores.shape[0]
-    if n > _COUNTING_MAX:
-        for r in range(n):
-            order[r] = r
-        _sort_desc(scores, order, tmp, False)
-        return
-    for i in range(n):
-        si = scores[i]
-        c = 0
-        for j in range(n):
-            c += scores[j] > si
-        tmp[i] = c
-        tmp2[i] = 0
-    for i in range(n):
-        p = tmp[i]
-        order[p + tmp2[p]] = i
-        tmp2[p] += 1
+    allocation (:func:`_rank_query`; ``tmp`` and ``tmp2``: int64 work buffers of as many entries). Used by the
+    LambdaRank and LambdaLoss kernels (block scratch)."""
+    _rank_query(scores, order, tmp, tmp2, False)
 
 
 def ranked_order(scores, boundaries, reverse_ties):
@@ -249,15 +225,16 @@ def ranked_order(scores, boundaries, reverse_ties):
     n = scores.shape[0]
     order = np.empty(n, dtype=np.int64)
     tmp = np.empty(n, dtype=np.int64)
-    _ranked_order_into(scores, boundaries, bool(reverse_ties), order, tmp)
+    tmp2 = np.empty(n, dtype=np.int64)
+    _ranked_order_into(scores, boundaries, bool(reverse_ties), order, tmp, tmp2)
     return order
 
 
 @njit(cache=True, parallel=True)
-def _ranked_order_into(scores, boundaries, reverse_ties, order, tmp):
+def _ranked_order_into(scores, boundaries, reverse_ties, order, tmp, tmp2):
     for q in prange(boundaries.shape[0] - 1):
         a, b = boundaries[q], boundaries[q + 1]
-        _rank_query(scores[a:b], order[a:b], tmp[a:b], reverse_ties)
+        _rank_query(scores[a:b], order[a:b], tmp[a:b], tmp2[a:b], reverse_ties)
 
 
 

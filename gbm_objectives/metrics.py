@@ -536,6 +536,7 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
             longest_ideal = max(longest_ideal, ideal_bounds[q + 1] - ideal_bounds[q])
     idx = np.empty(longest, dtype=np.int64)
     tmp = np.empty(longest, dtype=np.int64)
+    tmp2 = np.empty(longest, dtype=np.int64)
     r_rel = np.empty(longest, dtype=np.int8)
     r_gain = np.empty(longest)
     r_score = np.empty(longest)
@@ -561,7 +562,7 @@ def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, di
             for r in range(nr):
                 idx[r] = r
         elif opts[_FULL] or opts[_K_TOP] >= m:
-            _dcg._rank_query(key, idx[:m], tmp[:m], reverse)
+            _dcg._rank_query(key, idx[:m], tmp[:m], tmp2[:m], reverse)
             nr = m
         else:
             nr = _dcg.top_order_into(key, idx, opts[_K_TOP], reverse)
