@@ -642,21 +642,36 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
 
 
 @njit(**_JIT)
-def _group_by_label(n, labels, rk, cnt):
-    """Ranks ``0 .. n - 1`` into ``rk`` by label (``labels`` in rank order, integers 0..30), descending, each label's
-    ranks ascending: a counting sort (``cnt``: int64 scratch of 31), O(n), no allocation."""
+def _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, src, gs, ds, ee, ie, lam, hes, cnt):
+    """Query ``a .. a + n - 1`` in the order of :func:`_lambdaloss_groups`, read straight from its ranking ``order``.
+
+    Labels (integers 0..30) descending, each label's documents in rank order: a counting sort (``cnt``: int64 scratch
+    of 31) of the ranks, O(n), no allocation. Position ``p`` gets its rank ``rk[p]``, local row ``src[p]``,
+    ``gs`` = gain c, ``ds`` = discount m2, ``ee`` = exp(s - s_max), ``ie`` = 1 / ee, and zeroed ``lam``/``hes``.
+    """
     cnt[:] = 0
-    for r in range(n):
-        cnt[int(labels[r])] += 1
+    for i in range(n):
+        cnt[int(y[a + i])] += 1
     p = 0
     for lab in range(30, -1, -1):
-        c = cnt[lab]
+        k = cnt[lab]
         cnt[lab] = p
-        p += c
+        p += k
+    s0 = raw[a + order[0]]
     for r in range(n):
-        lab = int(labels[r])
-        rk[cnt[lab]] = r
-        cnt[lab] += 1
+        o = order[r]
+        lab = int(y[a + o])
+        p = cnt[lab]
+        cnt[lab] = p + 1
+        rk[p] = r
+        src[p] = o
+        gs[p] = gains[a + o] * c
+        ds[p] = disc[r] * m2  # m2 is 0 or 1: exact
+        e = math.exp(raw[a + o] - s0)
+        ee[p] = e
+        ie[p] = 1.0 / e  # e in (exp(-600), 1]: finite
+        lam[p] = 0.0
+        hes[p] = 0.0
 
 
 @njit(fastmath=_FAST, **_JIT)
@@ -780,26 +795,34 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
 
 
 @njit(fastmath=_FAST, **_JIT)
-def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, ss, ll, gg, ee, lam, hes,
+def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, ss, gg, ee, lam, hes,
                       g_g, d_g, e_g, ie_g, order, rk, tmp, cnt, grad_out, hess_out):
-    # Scratch (length >= n): ss, ll, gg, ee, lam, hes in rank order; g_g, d_g, e_g, ie_g (and lam, hes) in the order
-    # of the grouped pair loop; order, rk, tmp (int64, length >= n); cnt (int64, 31)
+    # Scratch (length >= n): ss, gg, ee, lam, hes in rank order, or g_g, d_g, e_g, ie_g, lam, hes in the order of the
+    # grouped pair loop (rk: their ranks, tmp: their rows); order, rk, tmp (int64, length >= n); cnt (int64, 31)
     order = order[:n]
     _dcg.stable_desc_order_into(raw[a : a + n], order, rk, tmp)
+    c = inv_max / _LN2
+    # weight = m1 delta + m2 rho: (mu, 1) ndcg2pp, (1, 0) ndcg2, (0, 1) lambdarank (x 1 and 0 x finite are exact)
+    m1 = mu if weighting == 0 else (1.0 if weighting == 1 else 0.0)
+    m2 = 0.0 if weighting == 1 else 1.0
+    fast = raw[a + order[0]] - raw[a + order[n - 1]] < _MAX_EXP_SPAN
+    if not want_loss and fast and k >= n - 1 and n <= _DELTA_ROWS:
+        # every pair counts: the grouped loop skips equal gains, its inputs gathered from the ranking directly
+        _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, tmp, g_g, d_g, e_g, ie_g, lam, hes, cnt)
+        _lambdaloss_groups(n, g_g, d_g, e_g, ie_g, rk, m1, lam, hes)
+        for p in range(n):
+            o = a + tmp[p]
+            grad_out[o] = lam[p]
+            hess_out[o] = hes[p]
+        return 0.0
     for r in range(n):
         o = a + order[r]
         ss[r] = raw[o]
-        ll[r] = y[o]
         gg[r] = gains[o]
         ee[r] = 1.0  # stays 1 (unused) when the span takes the exp-per-pair path
         lam[r] = 0.0
         hes[r] = 0.0
     loss = 0.0
-    c = inv_max / _LN2
-    # weight = m1 delta + m2 rho: (mu, 1) ndcg2pp, (1, 0) ndcg2, (0, 1) lambdarank (x 1 and 0 x finite are exact)
-    m1 = mu if weighting == 0 else (1.0 if weighting == 1 else 0.0)
-    m2 = 0.0 if weighting == 1 else 1.0
-    fast = ss[0] - ss[n - 1] < _MAX_EXP_SPAN
     if fast:
         for r in range(n):
             ee[r] = math.exp(ss[r] - ss[0])
@@ -824,20 +847,6 @@ def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab
                 hes[j] += hh
             lam[i] += al
             hes[i] += ah
-    elif fast and k >= n - 1 and n <= _DELTA_ROWS:  # every pair counts: the grouped loop skips equal gains
-        _group_by_label(n, ll, rk, cnt)
-        for p in range(n):
-            r = rk[p]
-            g_g[p] = gg[r] * c
-            d_g[p] = disc[r] * m2  # m2 is 0 or 1: exact
-            e_g[p] = ee[r]
-            ie_g[p] = 1.0 / ee[r]  # ee in (exp(-600), 1]: finite
-        _lambdaloss_groups(n, g_g, d_g, e_g, ie_g, rk, m1, lam, hes)
-        for p in range(n):
-            o = a + order[rk[p]]
-            grad_out[o] = lam[p]
-            hess_out[o] = hes[p]
-        return loss
     else:  # truncated, or exp per pair
         i0 = _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes) if fast else 0
         _lambdaloss_rows(n, k, i0, ss, gg, ee, fast, disc, dtab, m1, m2, c, lam, hes)
@@ -870,9 +879,7 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
     rk = np.empty(ms, dtype=np.int64)
     tmp = np.empty(ms, dtype=np.int64)
     ie_g = np.empty(ms)  # inverse exp-scores (ApproxNDCG; LambdaLoss in its grouped order)
-    mg = ms if kind == 3 else 0  # LambdaLoss only: labels in rank order, the grouped loop's exp-scores
-    ll = np.empty(mg)
-    e_g = np.empty(mg)
+    e_g = np.empty(ms if kind == 3 else 0)  # LambdaLoss only: the grouped loop's exp-scores
     cnt = np.empty(31 if kind == 3 else 0, dtype=np.int64)
     for q in range(q0, q1):
         a = boundaries[q]
@@ -898,7 +905,7 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
             )
         else:
             losses[q] = _lambdaloss_query(
-                a, n, y, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, ss, ll, gg, ee, pi, gr,
+                a, n, y, gains, raw, inv_max[q], k, weighting, p0, disc, dtab, want_loss, ss, gg, ee, pi, gr,
                 coef, he, e_g, ie_g, order, rk, tmp, cnt, grad_out, hess_out,
             )
         if w.shape[0]:
