@@ -641,6 +641,12 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
     return i
 
 
+@njit(inline="always", **_JIT)
+def _distance(r, rj):
+    """|r - rj| as an unsigned index: no negative-index wraparound to compute in the vectorised gather."""
+    return np.uint64(r - rj) if r > rj else np.uint64(rj - r)
+
+
 @njit(**_JIT)
 def _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, src, gs, ds, ee, ie, lam, hes, cnt):
     """Query ``a .. a + n - 1`` in the order of :func:`_lambdaloss_groups`, read straight from its ranking ``order``.
@@ -730,10 +736,10 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
                 up1 = r1 < rj
                 up2 = r2 < rj
                 up3 = r3 < rj
-                w0 = (m1 * _DELTA[abs(r0 - rj)] + abs(d0 - dj)) * dg
-                w1 = (m1 * _DELTA[abs(r1 - rj)] + abs(d1 - dj)) * dg
-                w2 = (m1 * _DELTA[abs(r2 - rj)] + abs(d2 - dj)) * dg
-                w3 = (m1 * _DELTA[abs(r3 - rj)] + abs(d3 - dj)) * dg
+                w0 = (m1 * _DELTA[_distance(r0, rj)] + abs(d0 - dj)) * dg
+                w1 = (m1 * _DELTA[_distance(r1, rj)] + abs(d1 - dj)) * dg
+                w2 = (m1 * _DELTA[_distance(r2, rj)] + abs(d2 - dj)) * dg
+                w3 = (m1 * _DELTA[_distance(r3, rj)] + abs(d3 - dj)) * dg
                 q0 = min(ej * f0, e0 * fj)
                 q1 = min(ej * f1, e1 * fj)
                 q2 = min(ej * f2, e2 * fj)
@@ -779,7 +785,7 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
             ah = 0.0
             for t in range(m):
                 rj = r_[t]
-                w = (m1 * _DELTA[abs(ru - rj)] + abs(du - d_[t])) * (ga - g_[t])
+                w = (m1 * _DELTA[_distance(ru, rj)] + abs(du - d_[t])) * (ga - g_[t])
                 q = min(e_[t] * fu, eu * ie_[t])
                 v = 1.0 / (1.0 + q)
                 uv = q * v
