@@ -206,9 +206,11 @@ those of two documents of label 0 ({(all_pairs - zero_pairs) / 1e6:.1f} M; they 
 branch-free and vectorised, each compiled as a function of its own, with the rows taken four at a time (each
 column loaded and updated once per four pairs, the four sigmoids sharing one division); ApproxNDCG's pass 1 stores
 each pair's sigma (1 - sigma) for pass 2. LambdaRank and LambdaLoss rank a query by counting
-(`_dcg.stable_desc_order_into`, no allocation; it was a merge sort). Earlier states, times LambdaRank on 1 / 2 threads: every
-pair visited, sorted by merge sort, 1.42 / 1.43 (`approx_ndcg`) and 1.58 / 1.58 (`lambdaloss`); before the four-row
-tiles 2.31 / 2.40 and 1.97 / 2.02; before the vectorised pair loops, 10.30 and 6.82 on one thread.
+(`_dcg.stable_desc_order_into`, no allocation; it was a merge sort); LambdaLoss looks its delta up by an unsigned rank
+distance (a signed index costs the vectorised gather its negative-index wraparound arithmetic). Earlier states, times
+LambdaRank on 1 / 2 threads: `lambdaloss` with a signed index 1.52 / 1.55 (LambdaRank already ranking by counting);
+every pair visited, sorted by merge sort, 1.42 / 1.43 (`approx_ndcg`) and 1.58 / 1.58 (`lambdaloss`); before the
+four-row tiles 2.31 / 2.40 and 1.97 / 2.02; before the vectorised pair loops, 10.30 and 6.82 on one thread.
 
 Whole LightGBM training, {rounds} rounds (fewer than 100 to keep the run short), `num_leaves=31`, {TRAIN_THREADS}
 thread (LightGBM and numba; see the quality section for why), one scratch run right after one native run:
