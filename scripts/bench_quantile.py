@@ -95,7 +95,7 @@ def fit_predict(kind, alpha, X, y, Xt, *, rounds, leaves, depth, lr, threads):
         pred = booster.predict(xgb.DMatrix(Xt))
     elif kind == "xgb-ours-plain":
         reg = go.GBMRegressor(objective=obj, backend="xgboost", n_estimators=rounds, learning_rate=lr, n_jobs=threads,
-                              backend_params={"max_depth": depth}).fit(X, y)
+                              backend_params={"max_depth": depth}, leaf_renewal=False).fit(X, y)
         pred = reg.predict(Xt)
     elif kind == "xgb-ours-renewal":
         init = obj.init_score(y)
