@@ -246,6 +246,52 @@ def test_no_tree_grown_does_not_crash(rng):
     np.testing.assert_array_equal(go.GBMRegressor(objective="quantile", n_estimators=5, n_jobs=1).fit(X, y).predict(X), y)
 
 
+@pytest.mark.parametrize(
+    "data", ["nan", "zero_as_missing", "use_missing_false", "tiny_values", "float32", "dataframe", "categorical"]
+)
+def test_lightgbm_leaf_walk_equals_pred_leaf(rng, data):
+    # The renewal walks each new tree itself (from Booster.model_to_string) on float64 features; LightGBM's
+    # pred_leaf is the reference: NaN under each missing type, zeros as missing, values at and around LightGBM's
+    # zero threshold 1e-35 (a dense row reads |x| <= 1e-35f as 0), split thresholds hit exactly (rounded features),
+    # float32 arrays, a numeric DataFrame, and a categorical split (such trees fall back to pred_leaf)
+    from gbm_objectives.adapters.lightgbm_renewal import _tree_arrays
+
+    X = rng.normal(size=(600, 5)).round(1)
+    y = X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=600)
+    params = dict(PARAMS, objective="regression", num_leaves=15, min_data_in_leaf=5, learning_rate=0.3)
+    if data in ("nan", "use_missing_false"):
+        X[rng.random(X.shape) < 0.2] = np.nan
+        if data == "use_missing_false":
+            params["use_missing"] = False
+    elif data == "zero_as_missing":
+        X[rng.random(X.shape) < 0.3] = 0.0
+        params["zero_as_missing"] = True
+    elif data == "tiny_values":
+        z = float(np.float32(1e-35))
+        X[rng.random(X.shape) < 0.3] = 0.0
+        tiny = rng.choice([z, -z, 2 * z, -2 * z, 1e-36, -1e-36, np.nextafter(z, 1)], size=(600, 2))
+        X[:, :2] = np.where(rng.random((600, 2)) < 0.3, tiny, X[:, :2])
+    elif data == "float32":
+        X = X.astype(np.float32) + np.float32(0.03)
+    frame = X
+    if data in ("dataframe", "categorical"):
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(X, columns=list("abcde"))
+        if data == "categorical":
+            frame["c"] = pd.Categorical(rng.integers(0, 4, size=600))
+            y = y + 2.0 * (frame["c"].cat.codes.to_numpy() == 2)
+    booster = lgb.train(params, lgb.Dataset(frame, y), 10)
+    renewal = quantile_leaf_renewal("quantile", frame)
+    walked = 0
+    for t in range(10):
+        tree = _tree_arrays(booster.model_to_string(start_iteration=t, num_iteration=1))
+        walked += tree is not None
+        got = renewal._leaves(booster, tree, frame, t, {})
+        want = booster.predict(frame, pred_leaf=True, start_iteration=t, num_iteration=1).reshape(-1)
+        np.testing.assert_array_equal(got, want)
+    assert (walked < 10) if data == "categorical" else (walked == 10)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # XGBoost: renewal kept outside the booster, written into the model once
 # ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ adds the step back from Python::
     pred = booster.predict(X_test, raw_score=True) + init
 
 How it works. After each boosting round the callback finds the leaf of every training row in the new tree
-(``Booster.predict(X, pred_leaf=True)``), computes ``learning_rate * quantile(y - previous score)`` per leaf
+(walked here over the features as LightGBM's predictor walks it, from the tree's text in
+``Booster.model_to_string``; ``Booster.predict(X, pred_leaf=True)`` for a tree with categorical splits or features
+that are not a numeric array), computes ``learning_rate * quantile(y - previous score)`` per leaf
 (:func:`gbm_objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
 ``Booster.set_leaf_output``. LightGBM does not update its cached training/validation scores when a leaf is
 rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
@@ -33,6 +35,7 @@ single leaf is left as it is (as the built-in does).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..losses import QuantileLoss
 from ..objectives import get_objective
@@ -42,6 +45,66 @@ __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal"]
 
 _LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
 _THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+_MAX_DENSE_VALUES = 1 << 26  # 512 MB of float64: above it (for a copy), leaves come from LightGBM's pred_leaf
+_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float widened to double)
+
+
+@njit(cache=True, nogil=True)
+def _tree_leaves(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
+    """The leaf of every row of ``X`` (float64) in one numerical LightGBM tree, as its predictor finds it.
+
+    A dense row drops values with |x| <= kZeroThreshold (they read as 0); per node, missing type ``(decision_type >>
+    2) & 3`` (0 none, 1 zero, 2 NaN): NaN reads as 0 unless the type is NaN; a missing value (zero for type 1, NaN for
+    type 2) goes the default way (``decision_type & 2``: left); otherwise ``x <= threshold`` goes left. Children
+    below 0 are leaves ``~child`` (``Tree::NumericalDecision`` and ``Tree::GetLeaf``).
+    """
+    for i in range(X.shape[0]):
+        node = 0
+        while node >= 0:
+            x = X[i, feature[node]]
+            dt = decision_type[node]
+            missing = (dt >> 2) & 3
+            if x != x:
+                if missing != 2:
+                    x = 0.0
+            elif -_ZERO <= x <= _ZERO:
+                x = 0.0
+            if (missing == 1 and x == 0.0) or (missing == 2 and x != x):
+                node = left[node] if dt & 2 else right[node]
+            elif x <= threshold[node]:
+                node = left[node]
+            else:
+                node = right[node]
+        out[i] = ~node
+
+
+def _numeric_features(X):
+    """``X`` as a float64 array for :func:`_tree_leaves` (a copy only where it is not one already), or None when
+    LightGBM would convert it otherwise (sparse, categorical or object columns) or it is too large to copy."""
+    if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):  # a DataFrame: numeric columns only
+        if not all(getattr(dt, "kind", "O") in "fiub" for dt in X.dtypes):
+            return None
+        X = X.to_numpy()
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "fiub":
+        return None
+    if X.dtype != np.float64 and X.size > _MAX_DENSE_VALUES:
+        return None
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+def _tree_arrays(model_text):
+    """(left, right, feature, threshold, decision_type) of the one tree in ``Booster.model_to_string`` text, None
+    for a tree with categorical splits; a single-leaf tree has no nodes (every row is in leaf 0)."""
+    start = model_text.index("\nTree=") + 1
+    end = model_text.index("\n\n", start)
+    fields = dict(line.split("=", 1) for line in model_text[start:end].splitlines())
+    if int(fields["num_cat"]) > 0:
+        return None
+    if int(fields["num_leaves"]) < 2:
+        return ()
+    ints = [np.array(fields[k].split(), dtype=np.int32) for k in ("left_child", "right_child", "split_feature")]
+    threshold = np.array(fields["threshold"].split(), dtype=np.float64)  # written with 17 digits: exact
+    return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8))
 
 
 class _RenewedQuantileLoss(QuantileLoss):
@@ -105,6 +168,7 @@ class QuantileLeafRenewal:
 
     def _reset(self):
         self._booster = None
+        self._features = {}  # id(X) -> (X, float64 features or None)
         self._score = None  # exact renewed raw score of the training rows
         self._valid_scores = {}
         self.n_renewed_ = 0
@@ -151,11 +215,9 @@ class QuantileLeafRenewal:
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        leaf = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
-        valid_leaves = {
-            name: np.asarray(booster.predict(Xv, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
-            for name, Xv in self.valid_X.items()
-        }
+        tree = _tree_arrays(booster.model_to_string(start_iteration=it, num_iteration=1))
+        leaf = self._leaves(booster, tree, X, it, kw)
+        valid_leaves = {name: self._leaves(booster, tree, Xv, it, kw) for name, Xv in self.valid_X.items()}
         n_leaves = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
         values = np.array([booster.get_leaf_output(it, j) for j in range(n_leaves)], dtype=np.float64)
         if n_leaves > 1:  # a single-leaf tree is left as it is, as the built-in does
@@ -172,6 +234,21 @@ class QuantileLeafRenewal:
             self._valid_scores[name] = self._valid_scores[name] + values[vleaf]
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
+
+    def _leaves(self, booster, tree, X, it, kw):
+        """Leaf index of every row of ``X`` in tree ``it``: walked here when the tree is numerical and ``X`` a
+        numeric array (the float64 copy made once per data set), else LightGBM's ``pred_leaf``."""
+        if tree is not None:
+            cached = self._features.get(id(X))
+            if cached is None or cached[0] is not X:
+                cached = self._features[id(X)] = (X, _numeric_features(X))
+            features = cached[1]
+            if features is not None:
+                out = np.zeros(len(features), dtype=np.int64)
+                if tree:
+                    _tree_leaves(features, *tree, out)
+                return out
+        return np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
 
     @staticmethod
     def _learning_rate(booster, params):
