@@ -33,7 +33,10 @@ array([1.5, 4. ])
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 from ._validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
@@ -115,6 +118,43 @@ def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
     return _sorted_quantile(v[order], None if w is None else w[order], alpha, method)
 
 
+@njit(cache=True, nogil=True)
+def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma: no cover (compiled)
+    """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected).
+
+    Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
+    ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1); otherwise (``alpha`` already float32-rounded) position
+    ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1``. ``np.partition`` puts rank ``lo``
+    in place and the larger values after it, so rank ``lo + 1`` is their minimum. The arithmetic is that of the
+    sorted form (same operations, no fastmath): the values are identical. ``out`` starts as NaN (empty leaves).
+    """
+    counts = np.zeros(n_leaves + 1, dtype=np.int64)
+    for i in range(r.shape[0]):
+        counts[leaf[i] + 1] += 1
+    for j in range(n_leaves):
+        counts[j + 1] += counts[j]
+    grouped = np.empty(r.shape[0])
+    fill = counts[:n_leaves].copy()
+    for i in range(r.shape[0]):
+        grouped[fill[leaf[i]]] = r[i]
+        fill[leaf[i]] += 1
+    for j in range(n_leaves):
+        n = counts[j + 1] - counts[j]
+        if n == 0:
+            continue
+        seg = grouped[counts[j] : counts[j + 1]]
+        if lower:
+            k = min(max(int(math.ceil(alpha * n)) - 1, 0), n - 1)
+            out[j] = np.partition(seg, k)[k]
+            continue
+        position = alpha * (n - 1)
+        lo = min(int(math.floor(position)), n - 1)
+        part = np.partition(seg, lo)
+        v_lo = part[lo]
+        v_hi = part[lo + 1 :].min() if lo + 1 < n else v_lo
+        out[j] = v_lo + (position - lo) * (v_hi - v_lo)
+
+
 def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=None, method="lightgbm"):
     """The ``alpha``-quantile of ``residual`` within each leaf.
 
@@ -137,11 +177,11 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
 
     Notes
     -----
-    Rows are sorted once by residual, then by leaf with a stable (radix) sort. Without weights the order of tied
-    residuals cannot change a quantile, so the residual sort need not be stable, and both rules are evaluated for
-    all leaves at once (``"lower"``: the ``ceil(alpha * n)``-th smallest of the ``n`` residuals, which is where
-    the cumulative count first reaches ``alpha * n``). With weights, ties keep the input order and each leaf is
-    evaluated on its own.
+    Without weights a quantile is one or two order statistics of the leaf's residuals (``"lower"``: the
+    ``ceil(alpha * n)``-th smallest of the ``n`` residuals, which is where the cumulative count first reaches
+    ``alpha * n``), found by selection in each leaf (:func:`_unweighted_leaf_quantiles`, O(n) expected, no sort).
+    With weights, rows are sorted once by residual (stable: ties keep the input order, which the weighted rule can
+    depend on), then by leaf with a stable (radix) sort, and each leaf is evaluated on its own.
     """
     alpha = check_interval(alpha, "alpha", 0, 1)
     _check_method(method)
@@ -154,30 +194,20 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
     n_leaves = int(leaf.max()) + 1 if n_leaves is None else int(n_leaves)
     if len(r) and leaf.max() >= n_leaves:
         raise ValueError(f"leaf_index must be < n_leaves={n_leaves}; got {leaf.max()}")
-    first = np.argsort(r, kind=None if w is None else "stable")
-    key = leaf[first].astype(np.int16) if n_leaves <= np.iinfo(np.int16).max else leaf[first]  # radix-sorted
-    order = first[np.argsort(key, kind="stable")]
-    v, leaf_sorted = r[order], leaf[order]
-    counts = np.bincount(leaf_sorted, minlength=n_leaves)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     out = np.full(n_leaves, np.nan)
     if w is None:
-        nonempty = counts > 0
-        n = counts[nonempty]
-        s = starts[nonempty]
-        if method == "lower":
-            k = np.clip(np.ceil(alpha * n).astype(np.int64) - 1, 0, n - 1)
-            out[nonempty] = v[s + k]
-            return out
-        position = _lightgbm_alpha(alpha) * (n - 1)
-        lo = np.minimum(np.floor(position).astype(np.int64), n - 1)
-        hi = np.minimum(lo + 1, n - 1)
-        out[nonempty] = v[s + lo] + (position - lo) * (v[s + hi] - v[s + lo])
+        lower = method == "lower"
+        _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha if lower else _lightgbm_alpha(alpha), lower, out)
         return out
-    w_sorted = None if w is None else w[order]
+    first = np.argsort(r, kind="stable")
+    key = leaf[first].astype(np.int16) if n_leaves <= np.iinfo(np.int16).max else leaf[first]  # radix-sorted
+    order = first[np.argsort(key, kind="stable")]
+    v, w_sorted = r[order], w[order]
+    counts = np.bincount(leaf[order], minlength=n_leaves)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     for j in np.flatnonzero(counts):
         sl = slice(starts[j], starts[j] + counts[j])
-        out[j] = _sorted_quantile(v[sl], None if w_sorted is None else w_sorted[sl], alpha, method)
+        out[j] = _sorted_quantile(v[sl], w_sorted[sl], alpha, method)
     return out
 
 

@@ -55,15 +55,17 @@ def test_lower_rule_is_the_losses_quantile_and_a_pinball_argmin(rng, alpha):
 
 @pytest.mark.parametrize("method", ["lightgbm", "lower"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_leaf_quantiles_equal_one_leaf_at_a_time(rng, method, weighted):
+@pytest.mark.parametrize("alpha", [0.001, 0.7, 0.999])
+def test_leaf_quantiles_equal_one_leaf_at_a_time(rng, method, weighted, alpha):
+    # without weights the per-leaf order statistics come from selection (np.partition), not a sort
     n, n_leaves = 300, 7
     r = rng.normal(size=n).round(1)  # ties on purpose
     leaf = rng.integers(0, n_leaves - 1, size=n)  # the last leaf stays empty
     w = rng.uniform(0.2, 3.0, size=n) if weighted else None
-    got = leaf_quantiles(r, leaf, 0.7, sample_weight=w, n_leaves=n_leaves, method=method)
+    got = leaf_quantiles(r, leaf, alpha, sample_weight=w, n_leaves=n_leaves, method=method)
     for j in range(n_leaves - 1):
         m = leaf == j
-        want = weighted_quantile(r[m], 0.7, sample_weight=None if w is None else w[m], method=method)
+        want = weighted_quantile(r[m], alpha, sample_weight=None if w is None else w[m], method=method)
         assert got[j] == pytest.approx(want, rel=1e-12, abs=1e-12)
     assert np.isnan(got[-1])
 
