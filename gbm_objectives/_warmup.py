@@ -11,7 +11,8 @@ compiling:
   adapters' buffers), with and without sample weights; both the serial kernels and the parallel ones (which the
   package picks only above a size threshold: the thresholds are set to 0 for the duration of that step);
 * :func:`gbm_objectives.metrics.evaluate` with every metric and every convention, and each metric function;
-* the LETOR/SVMlight parser (dense and sparse output).
+* the LETOR/SVMlight parser (dense and sparse output);
+* quantile leaf renewal's per-leaf quantiles and LightGBM tree walk (within the serial objectives step).
 
 >>> from gbm_objectives._warmup import warmup
 >>> seconds = warmup()                        # doctest: +SKIP
@@ -81,6 +82,21 @@ def _run_objectives():
         # the loss too: LambdaRank's is built on its compiled pair enumeration (``pairs``)
         raw = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
         obj.loss(y, raw, group=group) if obj.task == "ranking" else obj.loss(y, raw)
+    _run_renewal()
+
+
+def _run_renewal():
+    """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's tree walk (this adapter
+    module imports no engine)."""
+    from .adapters.lightgbm_renewal import _tree_leaves
+    from .quantile import leaf_quantiles
+
+    leaf = np.arange(_N) % 3
+    for method in ("lightgbm", "lower"):
+        leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
+    one = np.array([-1], dtype=np.int32)  # a stump: both children are leaves
+    _tree_leaves(np.zeros((_N, 1)), one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
+                 np.array([2], dtype=np.int8), np.empty(_N, dtype=np.int64))
 
 
 @contextlib.contextmanager
