@@ -82,13 +82,13 @@ def _numeric_features(X):
     """``X`` as a float64 array for :func:`_tree_leaves` (a copy only where it is not one already), or None when
     LightGBM would convert it otherwise (sparse, categorical or object columns) or it is too large to copy."""
     if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):  # a DataFrame: numeric columns only
-        if not all(getattr(dt, "kind", "O") in "fiub" for dt in X.dtypes):
+        if not all(getattr(dt, "kind", "O") in "fiub" for dt in X.dtypes) or X.size > _MAX_DENSE_VALUES:
             return None
         X = X.to_numpy()
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "fiub":
         return None
-    if X.dtype != np.float64 and X.size > _MAX_DENSE_VALUES:
-        return None
+    if not (X.dtype == np.float64 and X.flags.c_contiguous) and X.size > _MAX_DENSE_VALUES:
+        return None  # a copy would be needed, and it is too large
     return np.ascontiguousarray(X, dtype=np.float64)
 
 
