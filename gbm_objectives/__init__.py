@@ -1,8 +1,9 @@
 """gbm_objectives: training objectives, LambdaMART and ranking evaluators for LightGBM and XGBoost.
 
-One math core (:mod:`gbm_objectives.losses`, :mod:`gbm_objectives.ranking`) gives every objective ``grad_hess``,
-``loss``, ``init_score`` and ``transform``; thin adapters (:mod:`gbm_objectives.adapters`) plug them into both
-engines; one training loop (:func:`train`) serves every front end.
+One math core (:mod:`gbm_objectives.objectives`) gives every objective ``grad_hess``, ``loss``, ``init_score`` and
+``transform``; :mod:`gbm_objectives.metrics` evaluates; thin adapters (:mod:`gbm_objectives.adapters`) plug both
+into the engines; one training loop (:func:`train`) serves every front end (estimators, ``LambdaMART``,
+:mod:`gbm_objectives.dask`, :mod:`gbm_objectives.cli`). Data lives in :mod:`gbm_objectives.datasets`.
 
 Importing the package imports neither engine, nor matplotlib or pandas: the top-level names are loaded on first
 use (PEP 562).
@@ -10,33 +11,39 @@ use (PEP 562).
 >>> import gbm_objectives as go
 >>> go.get_objective("huber", delta=2.0)
 HuberLoss(delta=2.0)
+>>> X, y, qid = go.datasets.make_ranking(n_queries=2, seed=0)   # sub-packages load on first use too
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("gbm_objectives")  # one source of truth: pyproject.toml
+except PackageNotFoundError:  # pragma: no cover (a source tree that was never installed)
+    __version__ = "0+unknown"
 
 #: public name -> module that defines it
 _EXPORTS = {
     # objectives
-    "Objective": "losses",
-    "FocalLoss": "losses",
-    "WeightedCrossEntropy": "losses",
-    "HuberLoss": "losses",
-    "QuantileLoss": "losses",
-    "LogLoss": "losses",
-    "SquaredError": "losses",
-    "SoftmaxCrossEntropy": "losses",
-    "SoftmaxFocalLoss": "losses",
-    "LambdaRankObjective": "ranking",
-    "PairwiseLogistic": "ranking",
-    "XENDCGObjective": "ranking_xendcg",
-    "SoftmaxRankObjective": "ranking_listwise",
-    "ListMLEObjective": "ranking_listwise",
-    "ApproxNDCGObjective": "ranking_listwise",
-    "LambdaLossObjective": "ranking_listwise",
+    "Objective": "objectives",
+    "FocalLoss": "objectives",
+    "WeightedCrossEntropy": "objectives",
+    "HuberLoss": "objectives",
+    "QuantileLoss": "objectives",
+    "LogLoss": "objectives",
+    "SquaredError": "objectives",
+    "SoftmaxCrossEntropy": "objectives",
+    "SoftmaxFocalLoss": "objectives",
+    "LambdaRankObjective": "objectives",
+    "PairwiseLogistic": "objectives",
+    "XENDCGObjective": "objectives",
+    "SoftmaxRankObjective": "objectives",
+    "ListMLEObjective": "objectives",
+    "ApproxNDCGObjective": "objectives",
+    "LambdaLossObjective": "objectives",
     "OBJECTIVES": "objectives",
     "get_objective": "objectives",
     # training
@@ -53,8 +60,8 @@ _EXPORTS = {
     "lightgbm_sklearn_objective": "adapters.lightgbm",
     "xgboost_objective": "adapters.xgboost",
     "xgboost_sklearn_objective": "adapters.xgboost",
-    "lightgbm_metric": "adapters.metrics",
-    "xgboost_metric": "adapters.metrics",
+    "lightgbm_metric": "adapters.eval_metrics",
+    "xgboost_metric": "adapters.eval_metrics",
     "quantile_leaf_renewal": "adapters.lightgbm_renewal",
     "QuantileLeafRenewal": "adapters.lightgbm_renewal",
     "xgboost_quantile_leaf_renewal": "adapters.xgboost_renewal",
@@ -73,14 +80,14 @@ _EXPORTS = {
     "dcg_score": "metrics",
     "err_score": "metrics",
     # relevance experiments: TREC runs and qrels, significance tests
-    "read_qrels": "runs",
-    "read_run": "runs",
-    "evaluate_run": "runs",
-    "RunEvaluation": "runs",
-    "compare_runs": "significance",
+    "read_qrels": "datasets.trec",
+    "read_run": "datasets.trec",
+    "evaluate_run": "metrics.runs",
+    "RunEvaluation": "metrics.runs",
+    "compare_runs": "metrics.significance",
     "evaluate": "metrics",
-    "ips_dcg_score": "metrics_clicks",
-    "ranking_scorer": "scorers",
+    "ips_dcg_score": "metrics.clicks",
+    "ranking_scorer": "metrics.scorers",
     # calibration and quantiles
     "calibrate": "calibration",
     "calibrate_scores": "calibration",
@@ -89,14 +96,20 @@ _EXPORTS = {
     "brier_score": "calibration",
     "log_loss_score": "calibration",
     "reliability_diagram": "calibration",
-    "leaf_quantiles": "quantile",
-    "renewed_leaf_values": "quantile",
+    "leaf_quantiles": "objectives.quantile",
+    "renewed_leaf_values": "objectives.quantile",
 }
+
+#: sub-packages and modules reachable as attributes after a bare ``import gbm_objectives as go`` (``go.datasets``...)
+_SUBMODULES = ("objectives", "metrics", "datasets", "adapters", "training", "estimators", "lambdamart", "model_io",
+               "calibration", "dask", "cli")
 
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return import_module(f"{__name__}.{name}")  # the import binds it in this namespace
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

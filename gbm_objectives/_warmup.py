@@ -49,19 +49,19 @@ def _labels(task):
 
 def _objectives():
     """One instance per registered objective plus the parameter values that select another compiled kernel."""
-    from . import losses, ranking
-    from .objectives import OBJECTIVES
+    from . import objectives
+    from .objectives import OBJECTIVES, lambdarank
 
     out = []
     for cls in OBJECTIVES.values():
         out.append(cls(n_classes=3) if cls.task == "multiclass" else cls())
     # gamma != 2 takes the general focal kernel (gamma == 2 has its own); every LambdaRank pair weighting, and
     # LightGBM's bitwise emulation
-    out.append(losses.FocalLoss(gamma=1.5))
-    out.append(losses.SoftmaxFocalLoss(n_classes=3, gamma=1.5))
-    out += [ranking.LambdaRankObjective(metric=m) for m in ranking.RANKING_METRICS]
-    out += [ranking.LambdaRankObjective(metric=m, convention="xgboost") for m in ("ndcg", "none")]  # one kernel
-    out.append(ranking.LambdaRankObjective(emulate_lightgbm=True))
+    out.append(objectives.FocalLoss(gamma=1.5))
+    out.append(objectives.SoftmaxFocalLoss(n_classes=3, gamma=1.5))
+    out += [lambdarank.LambdaRankObjective(metric=m) for m in lambdarank.RANKING_METRICS]
+    out += [lambdarank.LambdaRankObjective(metric=m, convention="xgboost") for m in ("ndcg", "none")]  # one kernel
+    out.append(lambdarank.LambdaRankObjective(emulate_lightgbm=True))
     return out
 
 
@@ -88,33 +88,29 @@ def _run_objectives():
 def _run_renewal():
     """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's tree walk (this adapter
     module imports no engine)."""
-    from .adapters.lightgbm_renewal import _tree_leaves
-    from .quantile import leaf_quantiles
+    from .adapters.lightgbm_renewal import tree_leaves
+    from .objectives.quantile import leaf_quantiles
 
     leaf = np.arange(_N) % 3
     for method in ("lightgbm", "lower"):
         leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
     one = np.array([-1], dtype=np.int32)  # a stump: both children are leaves
-    _tree_leaves(np.zeros((_N, 1)), one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
+    tree_leaves(np.zeros((_N, 1)), one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
                  np.array([2], dtype=np.int8), np.empty(_N, dtype=np.int64))
 
 
 @contextlib.contextmanager
 def _parallel_everywhere():
-    """Set every ``*PARALLEL_MIN*`` size threshold of the package to 0 (restored on exit)."""
-    saved = []
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "gbm_objectives" or name.startswith("gbm_objectives.")):
-            continue
-        for attr, value in list(vars(module).items()):
-            if "PARALLEL_MIN" in attr and isinstance(value, (int, float)) and not isinstance(value, bool):
-                saved.append((module, attr, value))
-                setattr(module, attr, 0)
+    """Set every parallel threshold of the package (the one table ``_core.jit.PARALLEL_MIN``) to 0, restored on
+    exit."""
+    from ._core.jit import PARALLEL_MIN
+
+    saved = dict(PARALLEL_MIN)
+    PARALLEL_MIN.update(dict.fromkeys(PARALLEL_MIN, 0))
     try:
         yield
     finally:
-        for module, attr, value in saved:
-            setattr(module, attr, value)
+        PARALLEL_MIN.update(saved)
 
 
 def _allowed(fn, *args, **kwargs):
@@ -126,9 +122,10 @@ def _allowed(fn, *args, **kwargs):
 
 
 def _run_metrics():
-    from . import _dcg, metrics
+    from . import metrics
+    from ._core import dcg
 
-    _dcg.ideal_dcg(np.array([0.0, 1.0, 3.0]), np.array([0, 3], dtype=np.int64), 3)  # LambdaRank's prepare
+    dcg.ideal_dcg(np.array([0.0, 1.0, 3.0]), np.array([0, 3], dtype=np.int64), 3)  # LambdaRank's prepare
 
     y = _labels("ranking")
     for score_dtype in (np.float64, np.float32):
@@ -201,7 +198,7 @@ def warmup(progress=None):
 
     Notes
     -----
-    The parallel step lowers the package's size thresholds (module attributes named ``*PARALLEL_MIN*``) to 0 while
+    The parallel step lowers the package's size thresholds (``_core.jit.PARALLEL_MIN``) to 0 while
     it runs, so do not train in other threads of the same process meanwhile.
     """
     seconds = {}

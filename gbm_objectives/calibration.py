@@ -34,7 +34,7 @@ import numbers
 import numpy as np
 from scipy import special
 
-from ._validation import (
+from ._core.validation import (
     check_1d,
     check_binary_labels,
     check_consistent_length,

@@ -22,12 +22,10 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_estimator_params
-from .training import estimator_params
+from ._core.validation import check_estimator_params
 from .adapters import get_backend
-from .losses import Objective
-from .objectives import OBJECTIVES, get_objective
-from .training import train
+from .objectives import OBJECTIVES, Objective, get_objective
+from .training import estimator_params, train
 
 __all__ = ["GBMClassifier", "GBMRegressor"]
 

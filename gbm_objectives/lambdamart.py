@@ -23,14 +23,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_estimator_params
+from ._core.segments import resolve_boundaries
+from ._core.validation import check_estimator_params
 from .adapters import get_backend
-from .losses import Objective
-from .objectives import OBJECTIVES, get_objective
-from .ranking import LambdaRankObjective
 from .metrics import ndcg_score
-from .scoring import get_metric
-from .segments import resolve_boundaries
+from .metrics.by_task import get_task_metric
+from .objectives import OBJECTIVES, LambdaRankObjective, Objective, get_objective
 from .training import NativeObjective, estimator_params, train
 
 __all__ = ["LambdaMART"]
@@ -173,7 +171,7 @@ class LambdaMART(BaseEstimator):
         gains."""
         label_gain = getattr(obj, "label_gain", None)
         options = {} if label_gain is None else {"gain": np.asarray(label_gain, dtype=np.float64)}
-        return [get_metric(f"ndcg@{k}", obj, **options) for k in eval_at]
+        return [get_task_metric(f"ndcg@{k}", obj, **options) for k in eval_at]
 
     # ---- fit / predict --------------------------------------------------------------------------------
     def fit(

@@ -44,12 +44,11 @@ import numbers
 import numpy as np
 
 from .adapters import get_backend, owned_parameter
-from .adapters._common import numba_threads  # noqa: F401  (re-exported: gbm_objectives.dask uses it)
+from .adapters._common import numba_threads
 from .adapters.native import native_params
-from .losses import Objective, QuantileLoss
-from .objectives import OBJECTIVES, get_objective
-from .scoring import default_metrics, get_metric
-from .segments import resolve_boundaries
+from ._core.segments import resolve_boundaries
+from .metrics.by_task import default_metrics, get_task_metric
+from .objectives import OBJECTIVES, Objective, QuantileLoss, get_objective
 
 __all__ = ["train", "TrainResult", "NativeObjective", "resolve_objective"]
 
@@ -281,7 +280,7 @@ def resolve_metrics(metric, reference, native, default=None):
         names = [metric] if isinstance(metric, str) else list(metric)
         if not names:
             raise ValueError("metric must name at least one metric")
-    return [get_metric(m, reference) for m in names]
+    return [get_task_metric(m, reference) for m in names]
 
 
 def resolve_init_score(init_score, reference, native, auto):
@@ -460,7 +459,7 @@ def train(
 
     bar = None
     if progress is True:
-        from ._progress import Progress
+        from ._core.progress import Progress
 
         bar = Progress(num_boost_round, f"{obj.name} rounds")
         cbs.append(engine.progress_callback(bar.set_to))

@@ -37,11 +37,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..losses import QuantileLoss
-from ..objectives import get_objective
-from ..quantile import _check_method, renewed_leaf_values
+from ..objectives import QuantileLoss, get_objective
+from ..objectives.quantile import check_method, renewed_leaf_values
 
-__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal"]
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
 
 _LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
 _THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
@@ -50,7 +49,7 @@ _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float widened t
 
 
 @njit(cache=True, nogil=True)
-def _tree_leaves(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
+def tree_leaves(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
     """The leaf of every row of ``X`` (float64) in one numerical LightGBM tree, as its predictor finds it.
 
     A dense row drops values with |x| <= kZeroThreshold (they read as 0); per node, missing type ``(decision_type >>
@@ -79,7 +78,7 @@ def _tree_leaves(X, left, right, feature, threshold, decision_type, out):  # pra
 
 
 def _numeric_features(X):
-    """``X`` as a float64 array for :func:`_tree_leaves` (a copy only where it is not one already), or None when
+    """``X`` as a float64 array for :func:`tree_leaves` (a copy only where it is not one already), or None when
     LightGBM would convert it otherwise (sparse, categorical or object columns) or it is too large to copy."""
     if hasattr(X, "dtypes") and hasattr(X, "to_numpy"):  # a DataFrame: numeric columns only
         if not all(getattr(dt, "kind", "O") in "fiub" for dt in X.dtypes) or X.size > _MAX_DENSE_VALUES:
@@ -159,7 +158,7 @@ class QuantileLeafRenewal:
         self.order = 0  # before log_evaluation (10), record_evaluation (20) and early_stopping (30)
         self.before_iteration = False
         self.alpha = base.alpha
-        self.method = _check_method(method)
+        self.method = check_method(method)
         self.X = X
         self.valid_X = dict(valid_X or {})
         self.objective = _RenewedQuantileLoss(self.alpha)
@@ -246,7 +245,7 @@ class QuantileLeafRenewal:
             if features is not None:
                 out = np.zeros(len(features), dtype=np.int64)
                 if tree:
-                    _tree_leaves(features, *tree, out)
+                    tree_leaves(features, *tree, out)
                 return out
         return np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
 

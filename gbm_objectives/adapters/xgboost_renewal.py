@@ -66,9 +66,8 @@ import numpy as np
 import xgboost as xgb
 from numba import njit
 
-from ..losses import QuantileLoss
-from ..objectives import get_objective
-from ..quantile import _check_method, renewed_leaf_values
+from ..objectives import QuantileLoss, get_objective
+from ..objectives.quantile import check_method, renewed_leaf_values
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
 
@@ -181,7 +180,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         if dtrain_or_X is None:
             raise TypeError("dtrain_or_X must be the training DMatrix or the training features; got None")
         self.alpha = base.alpha
-        self.method = _check_method(method)
+        self.method = check_method(method)
         self.dtrain_or_X = dtrain_or_X
         if valid_X is not None and not isinstance(valid_X, dict):
             raise TypeError(f"valid_X must be a dict of name -> DMatrix or (X, y, ...); got {type(valid_X).__name__}")

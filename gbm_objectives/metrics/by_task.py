@@ -1,4 +1,4 @@
-"""One registry of evaluation metrics for every task, used by :func:`gbm_objectives.train`, the estimators and the CLI.
+"""Metrics bound to an objective's task (``TASK_METRICS``, :func:`get_task_metric`), used by :func:`gbm_objectives.train`, the estimators and the CLI.
 
 Every metric is a function of the **raw score** (the margin, init score included) and the labels, so it reads the
 same on both engines and for custom and built-in objectives alike; ``higher_is_better`` sets the direction of
@@ -23,12 +23,12 @@ name                tasks                        definition
 ==================  ===========================  =====================================================================
 
 >>> import gbm_objectives as go
->>> m = get_metric("logloss", go.LogLoss())
+>>> m = get_task_metric("logloss", go.LogLoss())
 >>> m.name, m.higher_is_better
 ('logloss', False)
 >>> round(m([0.0, 1.0], [0.0, 0.0]), 6)   # log 2
 0.693147
->>> get_metric("loss", go.FocalLoss()).name
+>>> get_task_metric("loss", go.FocalLoss()).name
 'focal_loss'
 """
 
@@ -36,9 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import LogLoss, QuantileLoss
+from ..objectives.pointwise import LogLoss, QuantileLoss
+from .names import METRICS as RANKING_METRICS
+from .names import evaluate, get_metric, parse_metric
 
-__all__ = ["METRICS", "Metric", "get_metric", "metric_names", "evaluate_metrics"]
+__all__ = ["TASK_METRICS", "DEFAULT_METRICS", "Metric", "get_task_metric", "metric_names", "default_metrics",
+           "evaluate_metrics"]
 
 
 class Metric:
@@ -107,7 +110,7 @@ def _mlogloss_for(objective):
 
 
 #: name -> (tasks, higher_is_better, factory(objective) -> fn(y, raw, group, sample_weight)).
-METRICS = {
+TASK_METRICS = {
     "loss": (("binary", "regression", "multiclass", "ranking"), False,
              lambda o: lambda y, raw, group, w: o.loss(y, raw, sample_weight=w, group=group)),
     "auc": (("binary", "regression"), True, lambda o: _auc_global),
@@ -137,9 +140,8 @@ DEFAULT_METRICS = {
 
 def metric_names():
     """Every metric name this registry knows (the ranking family takes an optional ``@k``)."""
-    from .metrics import METRICS as RANKING
 
-    return sorted(set(METRICS) | {f"{base}[@k]" for base in RANKING if base not in ("auc", "precision")})
+    return sorted(set(TASK_METRICS) | {f"{base}[@k]" for base in RANKING_METRICS if base not in ("auc", "precision")})
 
 
 def default_metrics(objective):
@@ -149,7 +151,7 @@ def default_metrics(objective):
     return DEFAULT_METRICS[objective.task]
 
 
-def get_metric(name, objective, *, convention="lightgbm", **options):
+def get_task_metric(name, objective, *, convention="lightgbm", **options):
     """The metric ``name`` for ``objective`` (which gives the task, the link and the quantile level).
 
     Parameters
@@ -173,30 +175,28 @@ def get_metric(name, objective, *, convention="lightgbm", **options):
         raise TypeError(f"metric must be a name such as 'ndcg@10' or 'logloss'; got {name!r}")
     task = objective.task
     key = name.strip().lower()
-    if key in METRICS and not (key == "auc" and task == "ranking"):
-        tasks, higher, factory = METRICS[key]
+    if key in TASK_METRICS and not (key == "auc" and task == "ranking"):
+        tasks, higher, factory = TASK_METRICS[key]
         if task not in tasks:
-            valid = [n for n, (t, _, _) in METRICS.items() if task in t]
+            valid = [n for n, (t, _, _) in TASK_METRICS.items() if task in t]
             raise ValueError(f"metric {name!r} is not defined for a {task} objective; choose from {valid}"
                              + (" or the ranking family (ndcg@k, mrr, map, p@k)" if task == "ranking" else ""))
         shown = f"{objective.name}_loss" if key == "loss" else key
         return Metric(shown, factory(objective), higher)
-    from . import metrics as ranking
-
     try:
-        base, _ = ranking.parse_metric(key)
+        base, _ = parse_metric(key)
     except ValueError as exc:
         if "unknown metric" in str(exc):
             raise ValueError(f"unknown metric {name!r}; choose from {metric_names()}") from None
         raise
     if task != "ranking":
-        valid = [n for n, (t, _, _) in METRICS.items() if task in t]
+        valid = [n for n, (t, _, _) in TASK_METRICS.items() if task in t]
         raise ValueError(f"metric {name!r} needs a ranking objective (query groups); for a {task} objective "
                          f"choose from {valid}")
     opts = dict(options)
     if base != "auc":
         opts["convention"] = convention
-    fn = ranking.get_metric(key, **opts)
+    fn = get_metric(key, **opts)
 
     def value(y, raw, group, w):
         return fn(y, raw, group=group, sample_weight=w)
@@ -211,8 +211,6 @@ def evaluate_metrics(metrics, y_true, raw_score, *, group=None, sample_weight=No
     out = {}
     batch = [m for m in metrics if m.ranking_name is not None and m.ranking_name != "auc"]
     if len(batch) > 1 and group is not None:
-        from .metrics import evaluate
-
         by_options = {}
         for m in batch:
             by_options.setdefault(tuple(sorted(m.options.items(), key=lambda kv: kv[0])), []).append(m)

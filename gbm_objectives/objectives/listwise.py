@@ -26,15 +26,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _dcg
-from ._kernels import _copy_function
-from ._validation import check_1d, check_interval, check_positive_int, check_raw_score
-from .losses import Prepared
-from .ranking import _FAST, _MAX_EXP_SPAN, _RankingObjective, _cost_blocks, _ranking_boundaries, _ranking_weights
+from .._core import dcg as _dcg
+from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, copy_function
+from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
+from ._ranking_base import MAX_EXP_SPAN, RankingObjective, cost_blocks, ranking_boundaries, ranking_weights
+from .base import Prepared
 
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
 
-_PARALLEL_MIN_ROWS = 50_000
 # ApproxNDCG keeps each pair's sigma (1 - sigma) from pass 1 for pass 2 in the query blocks whose longest query has
 # at most this many documents (a buffer of n (n - 1) / 2 doubles per block: 8 MB at this bound; the benchmark's 250
 # documents need 250 kB); other blocks compute them again in pass 2
@@ -42,7 +41,6 @@ _STORE_MAX_ROWS = 1448
 _LN2 = math.log(2.0)
 _PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gradient is not 0
 _COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation; sum the others instead
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 _KINDS = {"softmax_rank": 0, "listmle": 1, "approx_ndcg": 2, "lambdaloss": 3}
 _WEIGHTINGS = ("ndcg2pp", "ndcg2", "lambdarank")
 
@@ -65,7 +63,7 @@ _DELTA = _delta_table(_DELTA_ROWS)
 # =====================================================================================================
 # Per-query kernels: each writes grad/hess of rows a..a+n-1 and returns the query's loss
 # =====================================================================================================
-@njit(**_JIT)
+@njit(**JIT)
 def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
     m = raw[a]
     for i in range(1, n):
@@ -92,7 +90,7 @@ def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
     return loss
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _listmle_query(a, n, y, raw, grad_out, hess_out):
     # Log space throughout: log Z_L by a log-sum-exp with a running max, and every product e_j / Z_L formed as
     # p_jL = exp(s_j - log Z_L) <= 1, so no finite score overflows or underflows into inf/inf or 0 * inf.
@@ -160,9 +158,9 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # ratio of per-document exponentials e_r = exp((s_r - s_max) / T) in (0, 1], as LambdaRank's pair loop does: for
 # ranks i < j, r = e_j / e_i = exp(-(s_i - s_j) / T) in (0, 1] and v = 1 / (1 + r) in [1/2, 1] give
 # sigma((s_j - s_i) / T) = r v, sigma((s_i - s_j) / T) = v and sigma (1 - sigma) = r v^2, one division a pair and no
-# exp. Where the query's span / T reaches _MAX_EXP_SPAN (e would underflow) r is exp(-(s_i - s_j) / T) per pair,
+# exp. Where the query's span / T reaches MAX_EXP_SPAN (e would underflow) r is exp(-(s_i - s_j) / T) per pair,
 # which cannot overflow either. The inner loops are branch-free over views starting at i + 1, so they vectorise
-# with the _FAST flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
+# with the PAIR_FASTMATH flags; every product in them has factors in [0, 1], bounded by the gains, weights and 1 / maxDCG,
 # or 1 / e_i <= exp(600) (the temperature is applied once per document, after the sums), or a ratio e_j / e_i <=
 # exp(600) of two documents not in rank order, so whatever order the flags allow, no product exceeds about 1e275:
 # no inf, hence no 0 * inf = NaN.
@@ -179,7 +177,7 @@ def _listmle_query(a, n, y, raw, grad_out, hess_out):
 # :func:`_dcg.stable_desc_order` took about a third of the whole call on the benchmark's scores, which have many
 # ties). ApproxNDCG's fast path ranks nothing (it is permutation-equivariant) and skips the pairs of two documents of
 # gain 0 (27 % of the benchmark set's pairs; see :func:`_approx_ndcg_query`).
-@njit(inline="always", fastmath=_FAST, **_JIT)
+@njit(inline="always", fastmath=PAIR_FASTMATH, **JIT)
 def _inverse4(r0, r1, r2, r3):
     """(1 / (1 + r_u) for u = 0..3) with one division, for ratios r_u in (0, 1] (batched inversion).
 
@@ -198,7 +196,7 @@ def _inverse4(r0, r1, r2, r3):
     return x1 * q01, x0 * q01, x3 * q23, x2 * q23
 
 
-@njit(inline="always", fastmath=_FAST, **_JIT)
+@njit(inline="always", fastmath=PAIR_FASTMATH, **JIT)
 def _approx_rank_pair(r):
     """Pass 1 of ApproxNDCG for ranks i < j: sigma((s_j - s_i)/T), sigma((s_i - s_j)/T) and w = sigma (1 - sigma)."""
     v = 1.0 / (1.0 + r)
@@ -206,13 +204,13 @@ def _approx_rank_pair(r):
     return rv, v, rv * v
 
 
-@njit(inline="always", fastmath=_FAST, **_JIT)
+@njit(inline="always", fastmath=PAIR_FASTMATH, **JIT)
 def _approx_grad_pair(w, d):
     """Pass 2 of ApproxNDCG: (w d, w |d|), w = sigma (1 - sigma) of the pair, d = a_j - a_i."""
     return w * d, w * abs(d)
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _approx_tiles1(n, rows, ee, ie, pi, ww):
     """Pass 1 (fast path, stored weights) for rows i .. i + 3 at once, over every full tile; returns the first row left.
 
@@ -289,7 +287,7 @@ def _approx_tiles1(n, rows, ee, ie, pi, ww):
     return i
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _approx_tiles2(n, rows, coef, ww, gr, he):
     """Pass 2 from the stored weights for rows i .. i + 3 at once (as :func:`_approx_tiles1`); returns the row left."""
     i = 0
@@ -347,7 +345,7 @@ def _approx_tiles2(n, rows, coef, ww, gr, he):
     return i
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _approx_pass1(n, i0, rows, ss, ee, inv_temp, fast, pi, ww):
     """Approximate ranks ``pi`` (pairs i < j, rows ``i0 .. rows - 1``); with ``ww`` non-empty, each pair's
     w = sigma (1 - sigma) into it."""
@@ -391,7 +389,7 @@ def _approx_pass1(n, i0, rows, ss, ee, inv_temp, fast, pi, ww):
         off += m
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _approx_pass2(n, i0, rows, ss, ee, inv_temp, fast, coef, ww, gr, he):
     """Sums of w (a_j - a_k) and w |a_j - a_k| into ``gr``/``he`` (rows ``i0 .. rows - 1``); w read from ``ww``
     if filled, else recomputed."""
@@ -436,7 +434,7 @@ def _approx_pass2(n, i0, rows, ss, ee, inv_temp, fast, coef, ww, gr, he):
         off += m
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, coef, gr, he, ww, order, rk, tmp,
                        grad_out, hess_out):
     # Scratch (length >= n): ss, gg, ee, ie, pi, coef, gr, he; order, rk, tmp (int64). Pass 1 stores each pair's
@@ -453,7 +451,7 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, 
     for r in range(a + 1, a + n):
         lo = min(lo, raw[r])
         hi = max(hi, raw[r])
-    fast = (hi - lo) * inv_temp < _MAX_EXP_SPAN
+    fast = (hi - lo) * inv_temp < MAX_EXP_SPAN
     order = order[:n]
     rows = n - 1
     if fast:
@@ -499,13 +497,13 @@ def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, 
     return 1.0 - approx * inv_max
 
 
-@njit(inline="always", fastmath=_FAST, **_JIT)
+@njit(inline="always", fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_pair(r, dg, wt):
     """One pair of LambdaLoss: (signed lambda added to the lower rank, hessian); wt is 0 for equal gains."""
     return _lambdaloss_pair_v(r, 1.0 / (1.0 + r), dg, wt)
 
 
-@njit(inline="always", fastmath=_FAST, **_JIT)
+@njit(inline="always", fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_pair_v(r, v, dg, wt):
     """:func:`_lambdaloss_pair` given v = 1 / (1 + r)."""
     p = r * v if dg > 0.0 else v  # sigma(s_low - s_high): r v when the upper rank i is the high document
@@ -514,7 +512,7 @@ def _lambdaloss_pair_v(r, v, dg, wt):
     return (gp if dg > 0.0 else -gp), hh
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_rows(n, k, i0, ss, gg, ee, fast, disc, dtab, m1, m2, c, lam, hes):
     """The vectorised pair loop of LambdaLoss (rows i < min(n - 1, k), all j > i) into ``lam``/``hes``.
 
@@ -557,7 +555,7 @@ def _lambdaloss_rows(n, k, i0, ss, gg, ee, fast, disc, dtab, m1, m2, c, lam, hes
         hes[i] += ah
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
     """Rows i .. i + 3 of the fast path at once, for every full tile below min(n - 1, k); returns the first row left.
 
@@ -641,13 +639,13 @@ def _lambdaloss_tiles(n, k, ss, gg, ee, disc, dtab, m1, m2, c, lam, hes):
     return i
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **JIT)
 def _distance(r, rj):
     """|r - rj| as an unsigned index: no negative-index wraparound to compute in the vectorised gather."""
     return np.uint64(r - rj) if r > rj else np.uint64(rj - r)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, src, gs, ds, ee, ie, lam, hes, cnt):
     """Query ``a .. a + n - 1`` in the order of :func:`_lambdaloss_groups`, read straight from its ranking ``order``.
 
@@ -680,7 +678,7 @@ def _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, src, gs, ds, ee
         hes[p] = 0.0
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
     """LambdaLoss's pair loop without truncation (fast path) over the documents grouped by label, into ``lam``/``hes``.
 
@@ -802,7 +800,7 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
         s = e
 
 
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, ss, gg, ee, lam, hes,
                       g_g, d_g, e_g, ie_g, order, rk, tmp, cnt, grad_out, hess_out):
     # Scratch (length >= n): ss, gg, ee, lam, hes in rank order, or g_g, d_g, e_g, ie_g, lam, hes in the order of the
@@ -813,7 +811,7 @@ def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab
     # weight = m1 delta + m2 rho: (mu, 1) ndcg2pp, (1, 0) ndcg2, (0, 1) lambdarank (x 1 and 0 x finite are exact)
     m1 = mu if weighting == 0 else (1.0 if weighting == 1 else 0.0)
     m2 = 0.0 if weighting == 1 else 1.0
-    fast = raw[a + order[0]] - raw[a + order[n - 1]] < _MAX_EXP_SPAN
+    fast = raw[a + order[0]] - raw[a + order[n - 1]] < MAX_EXP_SPAN
     if not want_loss and fast and k >= n - 1 and n <= _DELTA_ROWS:
         # every pair counts: the grouped loop skips equal gains, its inputs gathered from the ranking directly
         _group_by_label(a, n, y, gains, raw, order, c, disc, m2, rk, tmp, g_g, d_g, e_g, ie_g, lam, hes, cnt)
@@ -864,7 +862,7 @@ def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab
     return loss
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
                     grad_out, hess_out, losses):
     """The queries of block ``b``, with scratch buffers allocated once for the block's longest query."""
@@ -931,14 +929,14 @@ def _listwise_queries(kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k
         )
 
 
-_listwise_parallel = njit(parallel=True, **_JIT)(_copy_function(_listwise_queries, "_parallel"))
-_listwise_serial = njit(**_JIT)(_copy_function(_listwise_queries, "_serial"))
+_listwise_parallel = njit(parallel=True, **JIT)(copy_function(_listwise_queries, "_parallel"))
+_listwise_serial = njit(**JIT)(copy_function(_listwise_queries, "_serial"))
 
 
 # =====================================================================================================
 # The classes
 # =====================================================================================================
-class _ListwiseObjective(_RankingObjective):
+class _ListwiseObjective(RankingObjective):
     """Shared preparation, kernel call and loss of the listwise objectives."""
 
     _integer_labels = True
@@ -974,14 +972,14 @@ class _ListwiseObjective(_RankingObjective):
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate labels, weights and groups once; caches gains (or targets) and 1/maxDCG per query."""
         y = self._check_y(y_true)
-        b = _ranking_boundaries(len(y), group, qid)
-        w = _ranking_weights(sample_weight, len(y), b)
+        b = ranking_boundaries(len(y), group, qid)
+        w = ranking_weights(sample_weight, len(y), b)
         gains, inv = self._row_values(y, b)
         longest = int(np.diff(b).max()) if len(b) > 1 else 0
         cache = {
             "gains": gains, "inverse_max_dcg": inv, "discount": _dcg.discount_table(longest),
             "delta": _delta_table(longest),
-            "blocks": _cost_blocks(b, self._pair_depth()),
+            "blocks": cost_blocks(b, self._pair_depth()),
         }
         return Prepared(y, w, b, cache)
 
@@ -994,7 +992,7 @@ class _ListwiseObjective(_RankingObjective):
         c = prepared.cache
         p0, k, weighting = self._args()
         losses = np.empty(len(prepared.boundaries) - 1)
-        kernel = _listwise_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _listwise_serial
+        kernel = _listwise_parallel if prepared.n_samples >= PARALLEL_MIN["listwise"] else _listwise_serial
         kernel(
             _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["blocks"], c["inverse_max_dcg"],
             p0, k,

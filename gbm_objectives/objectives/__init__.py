@@ -1,4 +1,10 @@
-"""The objective registry: every objective of the package by name, built in this one place.
+"""The objectives, one module per family, and their registry: every objective of the package by name, built in
+this one place.
+
+Modules: :mod:`.base` (``Objective``, ``Prepared``), :mod:`.pointwise` (binary, regression, multiclass losses and
+their compiled kernels in :mod:`._pointwise_kernels`), :mod:`.quantile` (weighted and per-leaf quantiles),
+:mod:`.lambdarank`, :mod:`.bpr`, :mod:`.listwise` and :mod:`.xendcg` (the ranking objectives, on
+:mod:`._ranking_base`), :mod:`._xgboost_lambdas` (XGBoost's LambdaMART arithmetic).
 
 The registry imports every objective module (pointwise losses, ranking objectives) explicitly; no module
 registers itself as a side effect of being imported. The CLI, the estimators, :func:`gbm_objectives.train` and
@@ -12,22 +18,43 @@ FocalLoss(alpha=0.25, gamma=1.0, hessian='positive')
 
 from __future__ import annotations
 
-from .losses import (
+from .base import Objective, Prepared
+from .bpr import PairwiseLogistic
+from .lambdarank import LambdaRankObjective
+from .listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
+from .pointwise import (
     FocalLoss,
     HuberLoss,
     LogLoss,
-    Objective,
     QuantileLoss,
     SoftmaxCrossEntropy,
     SoftmaxFocalLoss,
     SquaredError,
     WeightedCrossEntropy,
 )
-from .ranking import LambdaRankObjective, PairwiseLogistic
-from .ranking_listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
-from .ranking_xendcg import XENDCGObjective
+from .xendcg import XENDCGObjective
 
-__all__ = ["OBJECTIVES", "get_objective"]
+__all__ = [
+    "OBJECTIVES",
+    "get_objective",
+    "Objective",
+    "Prepared",
+    "FocalLoss",
+    "WeightedCrossEntropy",
+    "HuberLoss",
+    "QuantileLoss",
+    "LogLoss",
+    "SquaredError",
+    "SoftmaxCrossEntropy",
+    "SoftmaxFocalLoss",
+    "LambdaRankObjective",
+    "PairwiseLogistic",
+    "XENDCGObjective",
+    "SoftmaxRankObjective",
+    "ListMLEObjective",
+    "ApproxNDCGObjective",
+    "LambdaLossObjective",
+]
 
 #: Registry name -> objective class.
 OBJECTIVES = {

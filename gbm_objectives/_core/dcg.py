@@ -42,6 +42,7 @@ __all__ = [
     "ideal_dcg",
     "dcg_query",
     "ranked_order",
+    "rank_query",
     "MAX_DEFAULT_LABEL",
 ]
 
@@ -174,7 +175,7 @@ _COUNTING_MAX = 512
 
 
 @njit(inline="always", cache=True)
-def _rank_query(key, idx, tmp, tmp2, reverse_ties):
+def rank_query(key, idx, tmp, tmp2, reverse_ties):
     """Write into ``idx`` the local indices of one query in :func:`_before` order (keys without NaN).
 
     Small queries by counting: ``tmp[i]`` = the number of rows with a larger key (a branch-free loop the compiler
@@ -209,9 +210,9 @@ def _rank_query(key, idx, tmp, tmp2, reverse_ties):
 @njit(cache=True)
 def stable_desc_order_into(scores, order, tmp, tmp2):
     """:func:`stable_desc_order` of scores without NaN, written into ``order`` (int64, ``len(scores)`` entries) without
-    allocation (:func:`_rank_query`; ``tmp`` and ``tmp2``: int64 work buffers of as many entries). Used by the
+    allocation (:func:`rank_query`; ``tmp`` and ``tmp2``: int64 work buffers of as many entries). Used by the
     LambdaRank and LambdaLoss kernels (block scratch)."""
-    _rank_query(scores, order, tmp, tmp2, False)
+    rank_query(scores, order, tmp, tmp2, False)
 
 
 def ranked_order(scores, boundaries, reverse_ties):
@@ -234,14 +235,14 @@ def ranked_order(scores, boundaries, reverse_ties):
 def _ranked_order_into(scores, boundaries, reverse_ties, order, tmp, tmp2):
     for q in prange(boundaries.shape[0] - 1):
         a, b = boundaries[q], boundaries[q + 1]
-        _rank_query(scores[a:b], order[a:b], tmp[a:b], tmp2[a:b], reverse_ties)
+        rank_query(scores[a:b], order[a:b], tmp[a:b], tmp2[a:b], reverse_ties)
 
 
 
 
 @njit(inline="always", cache=True)
 def top_order_into(key, idx, kk, reverse_ties):
-    """Write into ``idx[:kk]`` the first ``kk`` local indices of :func:`_rank_query`'s order (a selection: one pass
+    """Write into ``idx[:kk]`` the first ``kk`` local indices of :func:`rank_query`'s order (a selection: one pass
     with insertion into a bounded sorted buffer, O(n) comparisons plus O(k) per insertion, no sort of the query).
     Returns how many were written (``min(kk, len(key))``)."""
     cnt = 0

@@ -15,15 +15,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _copy_function
-from ._validation import check_1d, check_raw_score
-from .losses import Prepared
-from .ranking import _RankingObjective, _ranking_boundaries, _ranking_weights
+from .._core.jit import PARALLEL_MIN, copy_function
+from .._core.validation import check_1d, check_raw_score
+from ._ranking_base import RankingObjective, ranking_boundaries, ranking_weights
+from .base import Prepared
 
 __all__ = ["XENDCGObjective", "lightgbm_random_floats"]
 
 _K_EPSILON = float(np.float32(1e-15))  # LightGBM's kEpsilon = 1e-15f, promoted to double
-_PARALLEL_MIN_ROWS = 200_000
 _HESS_FLOOR = 1e-16  # LambdaRank's per-pair floor: a positive hessian wherever the gradient is not 0 (float64 mode)
 _COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation (float64 mode)
 
@@ -182,11 +181,11 @@ def _xendcg_queries(y, raw, w, boundaries, state, emulate, grad_out, hess_out):
                     hess_out[r] *= w[r]
 
 
-_xendcg_parallel = njit(parallel=True, cache=True, nogil=True)(_copy_function(_xendcg_queries, "_parallel"))
-_xendcg_serial = njit(cache=True, nogil=True)(_copy_function(_xendcg_queries, "_serial"))
+_xendcg_parallel = njit(parallel=True, cache=True, nogil=True)(copy_function(_xendcg_queries, "_parallel"))
+_xendcg_serial = njit(cache=True, nogil=True)(copy_function(_xendcg_queries, "_serial"))
 
 
-class XENDCGObjective(_RankingObjective):
+class XENDCGObjective(RankingObjective):
     r"""XE-NDCG, the cross entropy between a softmax of the scores and randomised NDCG-gain targets.
 
     Per query of :math:`n \ge 2` documents, with fresh :math:`\gamma_i \sim U[0, 1)` at every boosting round::
@@ -255,15 +254,15 @@ class XENDCGObjective(_RankingObjective):
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate once; the cache holds each query's generator state, advanced by every gradient call."""
         y = self._check_y(y_true)
-        b = _ranking_boundaries(len(y), group, qid)
-        w = _ranking_weights(sample_weight, len(y), b)
+        b = ranking_boundaries(len(y), group, qid)
+        w = ranking_weights(sample_weight, len(y), b)
         state = (self.seed + np.arange(len(b) - 1, dtype=np.int64)) & 0xFFFFFFFF
         return Prepared(y, w, b, {"state": state})
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
-        kernel = _xendcg_parallel if prepared.n_samples >= _PARALLEL_MIN_ROWS else _xendcg_serial
+        kernel = _xendcg_parallel if prepared.n_samples >= PARALLEL_MIN["xendcg"] else _xendcg_serial
         kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["state"], self.emulate_lightgbm, grad_out,
                hess_out)
 
@@ -282,7 +281,7 @@ class XENDCGObjective(_RankingObjective):
         if sample_weight is not None:
             raise ValueError("XENDCGObjective.loss is a per-query loss; sample_weight must be None")
         y = self._check_y(y_true)
-        b = _ranking_boundaries(len(y), group, qid)
+        b = ranking_boundaries(len(y), group, qid)
         raw = check_raw_score(raw_score, len(y)).astype(np.float64, copy=False)
         t = self._targets(y, b)
         total = 0.0
@@ -299,7 +298,7 @@ class XENDCGObjective(_RankingObjective):
     def cross_entropy_gradient(self, y_true, raw_score, *, group=None, qid=None):
         r"""The exact gradient :math:`\rho_i - t_i` of the summed per-query loss (the first-order term ``l1``)."""
         y = self._check_y(y_true)
-        b = _ranking_boundaries(len(y), group, qid)
+        b = ranking_boundaries(len(y), group, qid)
         raw = check_raw_score(raw_score, len(y)).astype(np.float64, copy=False)
         t = self._targets(y, b)
         g = np.zeros(len(y))

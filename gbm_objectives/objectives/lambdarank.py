@@ -25,44 +25,39 @@ import numbers
 import numpy as np
 from numba import njit, prange
 
-from . import _dcg
-from . import ranking_xgboost as _ranking_xgboost
-from ._kernels import _copy_function
-from ._validation import (
+from .._core import dcg as _dcg
+from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, copy_function
+from .._core.segments import resolve_boundaries
+from .._core.validation import (
     check_1d,
     check_interval,
     check_position,
     check_positive_int,
     check_raw_score,
-    check_sample_weight,
     frozen_copy,
 )
-from .losses import Objective, Prepared
-from .segments import resolve_boundaries
+from . import _xgboost_lambdas as xgboost_lambdas
+from ._ranking_base import (
+    MAX_EXP_SPAN,
+    MAX_QUERY_SIZE,
+    PAIR_HESS_FLOOR,
+    RankingObjective,
+    cost_blocks,
+    pair_cost,
+    ranking_boundaries,
+    ranking_weights,
+)
+from .base import Prepared
 
-__all__ = ["LambdaRankObjective", "PairwiseLogistic", "RANKING_METRICS", "MAX_QUERY_SIZE", "lightgbm_sigmoid_table"]
+__all__ = ["LambdaRankObjective", "RANKING_METRICS", "MAX_QUERY_SIZE", "POSITION_DEBIAS", "lightgbm_sigmoid_table"]
 
 RANKING_METRICS = ("ndcg", "mrr", "map", "none")
 _METRIC_CODE = {name: i for i, name in enumerate(RANKING_METRICS)}
-MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # LightGBM divides by (0.01f + |s_i - s_j|): the float literal 0.01f, promoted to double.
 _SCORE_DIST_EPS = float(np.float32(0.01))
-# exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
-_MAX_EXP_SPAN = 600.0
 _MAX_SIGMOID = 1e6
-_N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cost
-# Below this many pair evaluations a call takes about a millisecond on one core: waking a thread pool costs more
-# than it saves, and with busy cores its spinning threads slow the engine down. Such calls run serially.
-_PARALLEL_MIN_COST = 2_000_000
-# error_model="numpy": no ZeroDivisionError branches (every divisor is positive by construction), so loops vectorise
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
-# fastmath policy (see _kernels): reassoc/contract/nsz/arcp let the pair loop's sums vectorise; they are safe here
-# because every product in the loop has factors bounded in [0, 1] or by the (validated) gains and sigmoid, so no
-# reordering can overflow. nnan/ninf are never used.
-_FAST = {"reassoc", "contract", "nsz", "arcp"}
-# p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
-# table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
-_PAIR_HESS_FLOOR = 1e-16
+# fastmath: PAIR_FASTMATH in the pair loop (policy in gbm_objectives._core.jit): every product there has factors
+# bounded in [0, 1] or by the (validated) gains and sigmoid, so no reordering can overflow.
 # XGBoost's Eps64: a propensity below it is not divided by (the pair keeps its plain weight), as in lambdarank_obj.cc
 _IPW_EPS = 1e-16
 POSITION_DEBIAS = (None, "additive", "ipw")
@@ -74,7 +69,7 @@ _EMPTY = np.empty(0)
 # =====================================================================================================
 # Per-pair weights (the metric change when two documents swap), shared by the kernel and the pair listing
 # =====================================================================================================
-@njit(inline="always", **_JIT)
+@njit(inline="always", **JIT)
 def _swap_delta(metric, i, j, li, lj, gi, gj, di, dj, inv_max, rel, cum_rel, cum_prec, first, second, n_rel):
     """|change of the query's metric| when the documents at sorted ranks ``i < j`` swap (labels differ).
 
@@ -105,7 +100,7 @@ def _swap_delta(metric, i, j, li, lj, gi, gj, di, dj, inv_max, rel, cum_rel, cum
     return abs(d) / n_rel
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
     """Fill the relevance arrays of one sorted query; returns (first, second, n_rel) relevant ranks/count."""
     c = 0.0
@@ -129,7 +124,7 @@ def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
 # =====================================================================================================
 # The LambdaRank kernel
 # =====================================================================================================
-@njit(fastmath=_FAST, **_JIT)
+@njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdarank_query(
     a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
     tp_row, tm_row, tps, tms, lis, ljs, order, otmp, otmp2,
@@ -161,7 +156,7 @@ def _lambdarank_query(
     best = ss[0]
     worst = ss[n - 1]
     dist_norm = norm and best != worst
-    fast = sigmoid * (best - worst) < _MAX_EXP_SPAN
+    fast = sigmoid * (best - worst) < MAX_EXP_SPAN
     if fast:
         for r in range(n):
             ee[r] = math.exp(sigmoid * (ss[r] - best))  # in (0, 1]: p of a pair is a ratio of two of these
@@ -207,7 +202,7 @@ def _lambdarank_query(
                 # p = 1 / (1 + exp(sigmoid (s_high - s_low))): r v when i is the high document, v otherwise
                 p = r * v if li > lj else v
                 lp = sigmoid * p * dw
-                hp = s2 * max(r * v * v, _PAIR_HESS_FLOOR) * dw
+                hp = s2 * max(r * v * v, PAIR_HESS_FLOOR) * dw
                 sl = lp if li > lj else -lp  # +: i is the high document
                 acc_l -= sl
                 lam_[t] += sl
@@ -245,7 +240,7 @@ def _lambdarank_query(
                             dw = dw / (th * tl)
                 p = 1.0 / (1.0 + math.exp(sigmoid * delta))
                 lp = sigmoid * p * dw
-                hp = s2 * max(p * (1.0 - p), _PAIR_HESS_FLOOR) * dw
+                hp = s2 * max(p * (1.0 - p), PAIR_HESS_FLOOR) * dw
                 sl = lp if li > lj else -lp
                 acc_l -= sl
                 lam[j] += sl
@@ -318,7 +313,7 @@ def lightgbm_sigmoid_table(sigmoid):
     return 1.0 / (1.0 + np.exp(x * sigmoid))
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _lambdarank_block(
     b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
     tp_row, tm_row, li_row, lj_row,
@@ -395,11 +390,11 @@ def _lambdarank_blocks(
 
 
 # one source compiled twice (as the pointwise kernels): parallel over query blocks, and serial for small work
-_lambdarank_parallel = njit(parallel=True, **_JIT)(_copy_function(_lambdarank_blocks, "_parallel"))
-_lambdarank_serial = njit(**_JIT)(_copy_function(_lambdarank_blocks, "_serial"))
+_lambdarank_parallel = njit(parallel=True, **JIT)(copy_function(_lambdarank_blocks, "_parallel"))
+_lambdarank_serial = njit(**JIT)(copy_function(_lambdarank_blocks, "_serial"))
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric, tp_row, tm_row):
     """Every weighted pair, written plainly (exp per pair, no vectorisation): (high rows, low rows, weights).
 
@@ -465,92 +460,7 @@ def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, 
     return hi[:c], lo[:c], wt[:c]
 
 
-def _pair_cost(boundaries, k):
-    """Work of one call: pair evaluations plus a per-document term for the sort and the gathers."""
-    sizes = np.diff(boundaries).astype(np.float64)
-    return float(np.sum(sizes * np.minimum(sizes, k) + 8.0 * sizes))
-
-
-def _cost_blocks(boundaries, k, n_blocks=_N_BLOCKS):
-    """Split the queries into at most ``n_blocks`` contiguous blocks of about equal pair-loop cost."""
-    sizes = np.diff(boundaries)
-    nq = len(sizes)
-    if nq == 0:
-        return np.zeros(1, dtype=np.int64)
-    cost = sizes * np.minimum(sizes, k).astype(np.float64) + sizes * 8.0  # pairs, plus the sort and the gathers
-    cum = np.cumsum(cost)
-    targets = cum[-1] * np.arange(1, n_blocks) / n_blocks
-    cuts = np.searchsorted(cum, targets, side="left") + 1
-    blocks = np.unique(np.concatenate(([0], cuts, [nq]))).astype(np.int64)
-    return blocks[(blocks >= 0) & (blocks <= nq)]
-
-
-# =====================================================================================================
-# Shared validation of ranking inputs
-# =====================================================================================================
-def _ranking_boundaries(n, group, qid):
-    boundaries = resolve_boundaries(n, group=group, qid=qid)
-    sizes = np.diff(boundaries)
-    if len(sizes) and sizes.max() > MAX_QUERY_SIZE:
-        q = int(np.argmax(sizes))
-        raise ValueError(
-            f"query {q} has {int(sizes[q])} rows; the ranking kernel supports at most {MAX_QUERY_SIZE} rows per query"
-        )
-    return boundaries
-
-
-def _ranking_weights(sample_weight, n, boundaries):
-    """Per-row weights; a vector with one weight per query (XGBoost's ranking convention) is expanded to rows."""
-    if sample_weight is None:
-        return None
-    n_queries = len(boundaries) - 1
-    w = np.asarray(sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight)
-    if w.ndim == 1 and len(w) != n and len(w) == n_queries:
-        w = np.repeat(check_sample_weight(w, n_queries), np.diff(boundaries))
-    return check_sample_weight(w, n)
-
-
-class _RankingObjective(Objective):
-    task = "ranking"
-
-    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None, position=None):
-        """Lambdas (gradients) and hessians for every row.
-
-        Parameters
-        ----------
-        y_true : array-like of shape (n_samples,)
-            Relevance labels.
-        raw_score : array-like of shape (n_samples,)
-            Current model scores.
-        sample_weight : array-like of shape (n_samples,) or (n_queries,), optional
-            Multiplies both outputs row by row at the end (one weight per query is spread over its rows).
-        group : array-like of int, shape (n_queries,)
-            Sizes of contiguous queries (LightGBM's convention).
-        qid : array-like of shape (n_samples,)
-            Per-row query ids, rows of a query contiguous (XGBoost's convention). Pass exactly one of the two.
-        position : array-like of int, shape (n_samples,), optional
-            Displayed 0-based rank of every row, for ``LambdaRankObjective(position_debias=...)``; the debiasing
-            state is the initial one (zero biases, unit propensities) in a one-off call.
-
-        Returns
-        -------
-        grad, hess : ndarray of float64, shape (n_samples,)
-        """
-        extra = {} if position is None else {"position": position}
-        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group, qid=qid, **extra)
-        return self.grad_hess_prepared(prepared, raw_score)
-
-    def init_score(self, y_true, *, sample_weight=None):
-        """0.0: pairwise objectives are invariant to a constant shift (LightGBM's lambdarank also starts at 0)."""
-        self._check_y(y_true)
-        return 0.0
-
-    def transform(self, raw_score):
-        """Identity: ranking scores are used as they are."""
-        return np.asarray(raw_score, dtype=np.float64)
-
-
-class LambdaRankObjective(_RankingObjective):
+class LambdaRankObjective(RankingObjective):
     r"""LambdaRank gradients (LambdaMART when boosted): LightGBM's ``lambdarank``, reimplemented.
 
     Parameters
@@ -684,7 +594,7 @@ class LambdaRankObjective(_RankingObjective):
             raise ValueError(f"convention must be 'lightgbm' or 'xgboost'; got {convention!r}")
         self.convention = convention
         if convention == "xgboost":
-            _ranking_xgboost.check_xgboost_convention(self)
+            xgboost_lambdas.check_xgboost_convention(self)
 
         if position_debias not in POSITION_DEBIAS:
             raise ValueError(f"position_debias must be one of {list(POSITION_DEBIAS)}; got {position_debias!r}")
@@ -717,8 +627,8 @@ class LambdaRankObjective(_RankingObjective):
         if self.position_debias is not None and position is None:
             raise ValueError(f"position_debias={self.position_debias!r} needs position= (each row's displayed "
                              f"0-based rank) with the labels")
-        boundaries = _ranking_boundaries(len(y), group, qid)
-        w = _ranking_weights(sample_weight, len(y), boundaries)
+        boundaries = ranking_boundaries(len(y), group, qid)
+        w = ranking_weights(sample_weight, len(y), boundaries)
         if self.metric == "ndcg":
             gains = _dcg.row_gains(y.astype(np.int64), self._gain)
             # the ideal DCG routine of the metrics too (_dcg.ideal_dcg_query): ΔNDCG and reported NDCG share it
@@ -732,9 +642,9 @@ class LambdaRankObjective(_RankingObjective):
         cache = {
             "gains": gains,
             "inverse_max_dcg": inv_max,
-            "blocks": _cost_blocks(boundaries, self.truncation_level),
+            "blocks": cost_blocks(boundaries, self.truncation_level),
             "discount": _dcg.discount_table(longest),
-            "pair_cost": _pair_cost(boundaries, self.truncation_level),
+            "pair_cost": pair_cost(boundaries, self.truncation_level),
         }
         if self.position_debias is not None:
             pos = check_position(position, len(y))
@@ -804,9 +714,9 @@ class LambdaRankObjective(_RankingObjective):
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         c = prepared.cache
         if self.convention == "xgboost":  # XGBoost's rank:ndcg / rank:map / rank:pairwise (ranking_xgboost.py)
-            return _ranking_xgboost.xgboost_lambdarank_kernel(
+            return xgboost_lambdas.xgboost_lambdarank_kernel(
                 prepared, raw, w, self.truncation_level, _METRIC_CODE[self.metric], self.norm, grad_out, hess_out,
-                c["pair_cost"] >= _PARALLEL_MIN_COST,
+                c["pair_cost"] >= PARALLEL_MIN["lambdarank"],
             )
 
         debias = self.position_debias if "position" in c else None
@@ -817,7 +727,7 @@ class LambdaRankObjective(_RankingObjective):
             tp, tm = self._ipw_rows(c)
             li = np.zeros(prepared.n_samples)
             lj = np.zeros(prepared.n_samples)
-        kernel = _lambdarank_parallel if c["pair_cost"] >= _PARALLEL_MIN_COST else _lambdarank_serial
+        kernel = _lambdarank_parallel if c["pair_cost"] >= PARALLEL_MIN["lambdarank"] else _lambdarank_serial
         kernel(
             prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
             self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
@@ -942,113 +852,3 @@ def _check_label_gain(label_gain):
         i = int(np.flatnonzero(np.diff(g) < 0)[0]) + 1
         raise ValueError(f"label_gain must not decrease with the label; got {g[i]!r} at index {i} after {g[i - 1]!r}")
     return g
-
-
-# =====================================================================================================
-# BPR: pairwise logistic on (relevant, non-relevant) pairs
-# =====================================================================================================
-@njit(**_JIT)
-def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
-    for q in range(blocks[b], blocks[b + 1]):
-        a = boundaries[q]
-        e = boundaries[q + 1]
-        for r in range(a, e):
-            grad_out[r] = 0.0
-            hess_out[r] = 0.0
-        for i in range(a, e):
-            if not y[i] > 0.0:
-                continue
-            gi = 0.0
-            hi = 0.0
-            for j in range(a, e):
-                if y[j] > 0.0:
-                    continue
-                # p = P(wrong order) = 1 / (1 + exp(s_i - s_j)), computed without overflow
-                d = raw[i] - raw[j]
-                if d >= 0:
-                    t = math.exp(-d)
-                    p = t / (1.0 + t)
-                else:
-                    p = 1.0 / (1.0 + math.exp(d))
-                h = max(p * (1.0 - p), _PAIR_HESS_FLOOR)  # positive beside a non-zero gradient, as LambdaRank
-                gi -= p
-                hi += h
-                grad_out[j] += p
-                hess_out[j] += h
-            grad_out[i] += gi
-            hess_out[i] += hi
-        if w.shape[0]:
-            for r in range(a, e):
-                grad_out[r] *= w[r]
-                hess_out[r] *= w[r]
-
-
-def _bpr_blocks(y, raw, w, boundaries, blocks, grad_out, hess_out):
-    for b in prange(blocks.shape[0] - 1):
-        _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
-
-
-# one source compiled twice, as LambdaRank's: parallel over query blocks, and serial for small work
-_bpr_parallel = njit(parallel=True, **_JIT)(_copy_function(_bpr_blocks, "_parallel"))
-_bpr_serial = njit(**_JIT)(_copy_function(_bpr_blocks, "_serial"))
-
-
-class PairwiseLogistic(_RankingObjective):
-    r"""BPR / RankNet on the (relevant, non-relevant) pairs of each query, for implicit feedback.
-
-    A row is relevant (an observed interaction) when ``y_true > 0``. For every relevant ``i`` and non-relevant
-    ``j`` of the same query::
-
-        loss = sum log(1 + exp(-(s_i - s_j))),   p = 1 / (1 + exp(s_i - s_j))
-        grad[i] -= p,   grad[j] += p,   hess[i] += p (1 - p),   hess[j] += p (1 - p)
-
-    Row weights multiply both at the end. :meth:`loss` returns the sum divided by the number of queries.
-
-    References
-    ----------
-    S. Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009.
-    """
-
-    name = "bpr"
-
-    def __init__(self):
-        pass
-
-    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None, position=None):
-        if position is not None:
-            raise ValueError("position= is for LambdaRankObjective(position_debias='additive' or 'ipw'); BPR has "
-                             "no position debiasing")
-        y = self._check_y(y_true)
-        boundaries = _ranking_boundaries(len(y), group, qid)
-        w = _ranking_weights(sample_weight, len(y), boundaries)
-        sizes = np.diff(boundaries)
-        # cost of a query ~ n^2; reuse the block splitter with k = n
-        k = int(sizes.max()) if len(sizes) else 1
-        return Prepared(y, w, boundaries, {"blocks": _cost_blocks(boundaries, k), "pair_cost": _pair_cost(boundaries, k)})
-
-    def _check_y(self, y_true):
-        y = check_1d(y_true, "y_true")
-        if (y < 0).any():
-            i = int(np.flatnonzero(y < 0)[0])
-            raise ValueError(f"y_true must be non-negative (0 = no interaction); got {y[i]!r} at index {i}")
-        return y
-
-    def _kernel(self, prepared, raw, w, grad_out, hess_out):
-        if prepared.boundaries is None:
-            raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
-        kernel = _bpr_parallel if prepared.cache["pair_cost"] >= _PARALLEL_MIN_COST else _bpr_serial
-        kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
-
-    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
-        """Sum over (relevant, non-relevant) pairs of ``log(1 + exp(-(s_i - s_j)))``, divided by the query count."""
-        if sample_weight is not None:
-            raise ValueError("PairwiseLogistic.loss is a pairwise loss; sample_weight must be None")
-        prepared = self.prepare(y_true, group=group, qid=qid)
-        raw = check_raw_score(raw_score, prepared.n_samples).astype(np.float64, copy=False)
-        b = prepared.boundaries
-        total = 0.0
-        for q in range(len(b) - 1):
-            yq, sq = prepared.y[b[q] : b[q + 1]], raw[b[q] : b[q + 1]]
-            pos, neg = sq[yq > 0], sq[~(yq > 0)]
-            total += float(np.logaddexp(0.0, -(pos[:, None] - neg[None, :])).sum())
-        return total / max(len(b) - 1, 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_numpy, fmt
+from .validation import as_numpy, fmt
 
 __all__ = ["boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "qid_order"]
 

@@ -17,7 +17,7 @@ points, all reproduced here:
 * per query, ``S = sum -2 lambda`` (in double) and, when ``S > 0`` and ``norm`` (``lambdarank_normalization``), gradients and hessians scaled by the float32
   ``log2(1 + S) / S``; then by the query weight and ``n_queries / sum(query weights)`` (float32 products).
 
-A read-only user of :mod:`gbm_objectives._dcg` (discounts) and of the LambdaRank preparation (gains, 1/IDCG@k).
+A read-only user of :mod:`gbm_objectives._core.dcg` (discounts) and of the LambdaRank preparation (gains, 1/IDCG@k).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _dcg
-from ._kernels import _copy_function
+from .._core import dcg as _dcg
+from .._core.jit import copy_function
 
 __all__ = ["xgboost_lambdarank_kernel", "check_xgboost_convention"]
 
@@ -143,8 +143,8 @@ def _xgb_queries(y, gains, raw32, inv_idcg, disc, boundaries, w, w_norm, k, metr
                    h32, n_rel, acc)
 
 
-_xgb_parallel = njit(parallel=True, cache=True, nogil=True)(_copy_function(_xgb_queries, "_parallel"))
-_xgb_serial = njit(cache=True, nogil=True)(_copy_function(_xgb_queries, "_serial"))
+_xgb_parallel = njit(parallel=True, cache=True, nogil=True)(copy_function(_xgb_queries, "_parallel"))
+_xgb_serial = njit(cache=True, nogil=True)(copy_function(_xgb_queries, "_serial"))
 
 
 def xgboost_lambdarank_kernel(prepared, raw, w, k, metric_code, norm, grad_out, hess_out, parallel):

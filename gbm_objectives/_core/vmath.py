@@ -22,9 +22,11 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .jit import INLINE
+
 __all__ = ["vexp", "vlog", "vlog1p_unit"]
 
-_INLINE = dict(inline="always", cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+_INLINE = INLINE
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 rounded to 32 significant bits: k * LN2_HI is exact

@@ -1,7 +1,8 @@
 """Compiled elementwise kernels for the pointwise objectives (numba).
 
 Each kernel is compiled twice from one source: a serial version and one parallel over rows. The parallel one is
-used only from ``PARALLEL_MIN_ELEMENTS`` elements up (``CHEAP_PARALLEL_MIN_ELEMENTS`` for the cheap kernels): below
+used only from ``PARALLEL_MIN["pointwise"]`` elements up (``PARALLEL_MIN["pointwise_cheap"]`` for the cheap kernels;
+:mod:`gbm_objectives._core.jit`): below
 that, waking a thread pool costs more than the work, and on a busy machine a parallel loop waits for a descheduled
 thread (tens of ms on 16k rows, measured). Inside training, numba's threads also compete with the engine's OpenMP
 threads (XGBoost ships its own OpenMP runtime, whose threads and numba's spin-wait on the same cores after each
@@ -11,91 +12,30 @@ logistic kernel (4.4 ms serial) trained faster serial (XGBoost 1.028 serial vs 1
 threads) did better parallel (LightGBM 1.024 vs 1.096; XGBoost 1.09 to 1.14 either way), as do the softmax
 kernels (k exponentials a row).
 
-The loops are written to vectorise (4 rows per AVX2 instruction): exp and log come from ``_vmath`` (inline
+The loops are written to vectorise (4 rows per AVX2 instruction): exp and log come from ``_core.vmath`` (inline
 polynomials; libm calls cannot be vectorised), conditions are conditional expressions rather than branches, and
 the softmax kernels run class by class over all rows. Per call on 1M rows, 1 thread, timed side by side with
 the previous libm-based kernels on this 2-core machine: logloss 9.1 -> 4.4 ms, focal 30 -> 13 ms (9 ms for
 gamma = 2), softmax with 3 classes 45 -> 21 ms. Whole-training ratios against the built-ins are in
 BENCHMARKS.md ("objectives").
 
-Fastmath policy (every numba kernel of the package). Results must not depend on how a kernel was compiled: a
-process that compiles it and one that loads it from numba's cache must give the same numbers, and no flag may turn
-finite input into NaN or inf.
-
-* ``nnan`` and ``ninf`` are never used anywhere: the kernels receive infinities by design (``exp`` overflow in the
-  logistic forms, ``+inf`` sentinels) and must propagate them as IEEE does.
-* ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by these pointwise kernels and
-  ``_vmath``: it cannot create NaN/inf from finite operands.
-* ``reassoc``, ``nsz`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in pair
-  loops that need them to vectorise their sums: LambdaRank (``ranking._FAST``) and the ApproxNDCG and LambdaLoss
-  kernels of ``ranking_listwise``. There every product is written with factors bounded in [0, 1] (or by the
-  validated gains, weights and 1/maxDCG, or 1/e_i <= e^600; the batched inversions of the listwise tiles multiply
-  factors in [1/16, 2]), so no reordering can overflow or underflow into 0 * inf. (An earlier form,
-  ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` = 0 * inf = NaN for distant scores in a fresh
-  compilation: ``tests/test_numba_cache.py`` runs such scores in a
-  process with an empty cache and again with the warm cache and requires identical, finite output.)
-* Kernels that reproduce an engine bit for bit (LightGBM emulation, XGBoost's convention) and the metrics use no
-  fastmath flag at all: their operation order is the specification.
-
-numba's cache keys each kernel on its own source file: after editing a helper that other modules inline (``_dcg``,
-``_vmath``), clear ``__pycache__`` (or touch the callers) before measuring, or stale machine code runs. An installed
-release is unaffected (all files are new).
-
 Each kernel writes ``grad_out``/``hess_out`` in place; the output arrays may be float32 (what the engines consume)
 or float64 (what the public ``grad_hess`` returns), C- or Fortran-ordered. Sample weights are multiplied in here,
-once. An empty ``w`` means unit weights. The math is documented on the objective classes in ``losses.py``.
+once. An empty ``w`` means unit weights. The math is documented on the objective classes in ``pointwise.py``.
 """
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 from numba import njit, prange
 
-from ._vmath import vexp, vlog, vlog1p_unit
+from .._core.jit import POINTWISE_JIT, cheap_serial_and_parallel, serial_and_parallel
+from .._core.vmath import vexp, vlog, vlog1p_unit
 
-# error_model="numpy": no ZeroDivisionError branch on each division, so the loops vectorise (all divisors are
-# positive by construction). fastmath "contract" only (see the policy in the module docstring).
-_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-_PJIT = dict(_JIT, parallel=True)
-PARALLEL_MIN_ELEMENTS = 200_000
-CHEAP_PARALLEL_MIN_ELEMENTS = 4_000_000
 HESS_FLOOR = 1e-16  # same floor XGBoost applies to p(1 - p); keeps Newton steps finite at |margin| > 36
 
 
-def _copy_function(fn, suffix):
-    """A copy of ``fn`` with its own qualified name, so numba's on-disk cache keeps the two compilations apart."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
-    copy.__qualname__ = fn.__qualname__ + suffix
-    copy.__doc__ = fn.__doc__
-    return copy
-
-
-class _Kernel:
-    """A kernel ``f(y, z, ...)`` compiled serial and parallel; calls pick by the number of elements of ``z``."""
-
-    def __init__(self, fn, cheap=False):
-        self.serial = njit(**_JIT)(_copy_function(fn, "_serial"))
-        self.parallel = njit(**_PJIT)(_copy_function(fn, "_parallel"))
-        self.cheap = cheap
-        self.__doc__ = fn.__doc__
-
-    def __call__(self, y, z, *args):
-        threshold = CHEAP_PARALLEL_MIN_ELEMENTS if self.cheap else PARALLEL_MIN_ELEMENTS
-        kernel = self.parallel if z.size >= threshold else self.serial
-        return kernel(y, z, *args)
-
-
-def _serial_and_parallel(fn):
-    return _Kernel(fn)
-
-
-def _cheap_serial_and_parallel(fn):
-    return _Kernel(fn, cheap=True)
-
-
-@njit(inline="always", **_JIT)
+@njit(inline="always", **POINTWISE_JIT)
 def _logistic_parts(zt):
     """For zt: q = sigmoid(zt), 1 - q, log q, log(1 - q), all from a single exp(-|zt|).
 
@@ -113,12 +53,12 @@ def _logistic_parts(zt):
     return q, omq, log_q, log_omq
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **POINTWISE_JIT)
 def _weight(w, i):
     return 1.0 if w.shape[0] == 0 else w[i]
 
 
-@_cheap_serial_and_parallel
+@cheap_serial_and_parallel
 def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
     """grad = c (p - y), hess = c p (1 - p) with c = pos_weight for positives (LogLoss when pos_weight = 1)."""
     n = z.shape[0]
@@ -135,7 +75,7 @@ def weighted_logistic_kernel(y, z, w, pos_weight, grad_out, hess_out):
         hess_out[i] = max(q * omq, HESS_FLOOR) * c
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **POINTWISE_JIT)
 def _focal_row(y_i, z_i, a_i, gamma, positive_hessian, gamma_is_two):
     """Binary focal loss gradient and hessian of one row (see FocalLoss); ``gamma_is_two`` is a constant in each
     kernel below, so the compiled loop keeps only one way of computing (1 - q)^gamma. Branch-free (selects only)."""
@@ -149,7 +89,7 @@ def _focal_row(y_i, z_i, a_i, gamma, positive_hessian, gamma_is_two):
     return s * a_i * mod * h, a_i * (max(hess, floor) if positive_hessian else hess)
 
 
-@_serial_and_parallel
+@serial_and_parallel
 def focal_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_out, hess_out):
     """Binary focal loss, any gamma."""
     for i in prange(z.shape[0]):
@@ -157,7 +97,7 @@ def focal_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_ou
         grad_out[i], hess_out[i] = _focal_row(y[i], z[i], a_i, gamma, positive_hessian, False)
 
 
-@_serial_and_parallel
+@serial_and_parallel
 def focal_square_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, grad_out, hess_out):
     """Binary focal loss for gamma = 2 (the default): (1 - q)^2 as a product, no exponential (30 % faster)."""
     for i in prange(z.shape[0]):
@@ -165,7 +105,7 @@ def focal_square_kernel(y, z, w, alpha_pos, alpha_neg, gamma, positive_hessian, 
         grad_out[i], hess_out[i] = _focal_row(y[i], z[i], a_i, gamma, positive_hessian, True)
 
 
-@_cheap_serial_and_parallel
+@cheap_serial_and_parallel
 def squared_error_kernel(y, z, w, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -173,7 +113,7 @@ def squared_error_kernel(y, z, w, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@_cheap_serial_and_parallel
+@cheap_serial_and_parallel
 def huber_kernel(y, z, w, delta, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -186,7 +126,7 @@ def huber_kernel(y, z, w, delta, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@_cheap_serial_and_parallel
+@cheap_serial_and_parallel
 def quantile_kernel(y, z, w, alpha, grad_out, hess_out):
     for i in prange(z.shape[0]):
         wi = _weight(w, i)
@@ -197,7 +137,7 @@ def quantile_kernel(y, z, w, alpha, grad_out, hess_out):
         hess_out[i] = wi
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **POINTWISE_JIT)
 def _softmax_columns(z, m, s):
     """m[i] = max_j z[i, j] and s[i] = sum_j exp(z[i, j] - m[i]) for every row.
 
@@ -217,7 +157,7 @@ def _softmax_columns(z, m, s):
             s[i] += vexp(z[i, j] - m[i])
 
 
-@_serial_and_parallel
+@serial_and_parallel
 def softmax_kernel(y, z, w, hessian_scale, grad_out, hess_out):
     """grad_j = p_j - [y = j], hess_j = scale p_j (1 - p_j), p_j = exp(z_j - max z) / sum_l exp(z_l - max z).
 
@@ -247,7 +187,7 @@ def softmax_focal_kernel(y, z, w, alpha, gamma, hessian_scale, positive_hessian,
     _softmax_focal_output(y, z, hessian_scale, positive_hessian, scratch, grad_out, hess_out)
 
 
-@_serial_and_parallel
+@serial_and_parallel
 def _softmax_focal_rows(y, z, w, alpha, gamma, scratch):
     """Per row: max, sum of exponentials, 1 - q, the focal factors A, q A'(q)(1 - q), (1 - q)^gamma and weight."""
     n, k = z.shape
@@ -276,7 +216,7 @@ def _softmax_focal_rows(y, z, w, alpha, gamma, scratch):
         qa_prime[i] = gamma * q * mod_i * (log_q + 2.0 - (gamma - 1.0) * q * r)
 
 
-@_serial_and_parallel
+@serial_and_parallel
 def _softmax_focal_output(y, z, hessian_scale, positive_hessian, scratch, grad_out, hess_out):
     n, k = z.shape
     m, s, u = scratch[0], scratch[1], scratch[2]

@@ -38,14 +38,14 @@ import math
 import numpy as np
 from numba import njit
 
-from ._validation import check_1d, check_consistent_length, check_interval, check_sample_weight
+from .._core.validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
-__all__ = ["QUANTILE_METHODS", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values"]
+__all__ = ["QUANTILE_METHODS", "check_method", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values"]
 
 QUANTILE_METHODS = ("lightgbm", "lower")
 
 
-def _check_method(method):
+def check_method(method):
     if method not in QUANTILE_METHODS:
         raise ValueError(f"method must be one of {QUANTILE_METHODS}; got {method!r}")
     return method
@@ -109,7 +109,7 @@ def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
     2.0
     """
     alpha = check_interval(alpha, "alpha", 0, 1)
-    _check_method(method)
+    check_method(method)
     v = check_1d(values, "values")
     if len(v) == 0:
         raise ValueError("values is empty; a quantile needs at least one value")
@@ -184,7 +184,7 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
     depend on), then by leaf with a stable (radix) sort, and each leaf is evaluated on its own.
     """
     alpha = check_interval(alpha, "alpha", 0, 1)
-    _check_method(method)
+    check_method(method)
     r = check_1d(residual, "residual")
     leaf = check_1d(leaf_index, "leaf_index", dtype=np.int64)
     check_consistent_length(len(r), leaf_index=leaf)

@@ -32,8 +32,8 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_1d, check_interval
-from .segments import resolve_boundaries
+from .._core.segments import resolve_boundaries
+from .._core.validation import check_1d, check_interval
 
 __all__ = ["write_click_file", "simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB", "pbm_click_prob", "display_positions"]
 
@@ -165,7 +165,7 @@ def write_click_file(source, out, clicks, position):
     import gzip
     from pathlib import Path
 
-    from .model_io import atomic_write_bytes
+    from .._core.files import atomic_write_bytes
 
     source, out = Path(source), Path(out)
     opener = gzip.open if source.read_bytes()[:2] == b"\x1f\x8b" else open

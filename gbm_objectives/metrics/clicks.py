@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .metrics import dcg_score
-from ._validation import check_1d, check_position, check_positive_int
-from .segments import resolve_boundaries
+from .._core.segments import resolve_boundaries
+from .._core.validation import check_1d, check_position, check_positive_int
+from .ranking import dcg_score
 
 __all__ = ["ips_dcg_score"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sklearn
 from sklearn.metrics import make_scorer
 
-from .metrics import get_metric, parse_metric
+from .names import get_metric, parse_metric
 
 __all__ = ["ranking_scorer"]
 

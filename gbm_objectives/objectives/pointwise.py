@@ -1,16 +1,6 @@
-"""The objective core: every pointwise objective as a small class with one vocabulary.
-
-An objective maps labels ``y_true`` and raw scores ``raw_score`` (the margin the trees add up) to a loss, its
-first and second derivatives with respect to the raw score, the best constant raw score, and the link from raw
-score to prediction::
-
-    obj.grad_hess(y_true, raw_score, *, sample_weight=None, group=None) -> (grad, hess)
-    obj.loss(y_true, raw_score, *, sample_weight=None, group=None) -> float       # weighted mean
-    obj.init_score(y_true, *, sample_weight=None) -> float | ndarray (n_classes,)
-    obj.transform(raw_score) -> prediction
-
-Sample weights multiply both gradient and hessian, once, in the kernels. The engine adapters (``adapters/``)
-contain no math: they read labels, weights and groups from the engine's data object and call these methods.
+"""The pointwise objectives: binary (log loss, weighted cross-entropy, focal), regression (squared error, Huber,
+quantile) and multiclass (softmax cross-entropy, softmax focal), each a small :class:`~.base.Objective` whose
+closed-form gradient and hessian run in the compiled kernels of :mod:`._pointwise_kernels`.
 
 >>> import numpy as np
 >>> import gbm_objectives as go
@@ -27,23 +17,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special
 
-from . import _kernels as K
-from .quantile import weighted_quantile
-from ._validation import (
-    check_output_buffer,
-    frozen_copy,
+from .._core.validation import (
     check_1d,
     check_binary_labels,
     check_class_labels,
     check_interval,
     check_positive_int,
-    check_raw_score,
-    check_sample_weight,
+    frozen_copy,
 )
+from . import _pointwise_kernels as K
+from .base import NO_WEIGHT, Objective, Prepared
+from .quantile import weighted_quantile
 
 __all__ = [
-    "Objective",
-    "Prepared",
     "LogLoss",
     "WeightedCrossEntropy",
     "FocalLoss",
@@ -54,213 +40,7 @@ __all__ = [
     "SoftmaxFocalLoss",
 ]
 
-_NO_WEIGHT = np.empty(0, dtype=np.float64)
 _P_EPS = 1e-15  # LightGBM's kEpsilon: probabilities of the constant fit are kept in [eps, 1 - eps]
-
-
-class Prepared:
-    """Validated labels, weights and groups of one training set, computed once and reused every iteration.
-
-    Attributes
-    ----------
-    y : ndarray, shape (n_samples,)
-        Labels (float64, or int64 class ids for multiclass objectives).
-    w : ndarray or None
-        Sample weights, or None for unit weights.
-    boundaries : ndarray of int64 or None
-        Query offsets for ranking objectives (see :mod:`gbm_objectives.segments`).
-    cache : dict
-        Objective-specific precomputations (e.g. the inverse max DCG of each query).
-    """
-
-    __slots__ = ("y", "w", "boundaries", "cache", "__weakref__")
-
-    def __init__(self, y, w=None, boundaries=None, cache=None):
-        self.y = y
-        self.w = w
-        self.boundaries = boundaries
-        self.cache = {} if cache is None else cache
-
-    @property
-    def n_samples(self):
-        return len(self.y)
-
-
-class Objective:
-    """Base class of every objective.
-
-    Subclasses set the class attributes and implement ``_check_y``, ``_kernel``, ``_pointwise_loss`` and, where a
-    closed form exists, ``_init_score``. Everything else (validation, weights, buffers) lives here.
-
-    Class attributes
-    ----------------
-    name : str
-        Registry name.
-    task : {"binary", "regression", "multiclass", "ranking"}
-    approx_hessian : bool
-        True where ``hess`` is not the exact second derivative (documented on the class).
-    constant_hessian : bool
-        True where ``hess`` equals the sample weight everywhere.
-    """
-
-    name = None
-    task = None
-    approx_hessian = False
-    constant_hessian = False
-    n_classes = None
-
-    # ---- public API -------------------------------------------------------------------------------------
-    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
-        """Validate labels, weights (and groups) once; the result feeds :meth:`grad_hess_prepared`."""
-        y = self._check_y(y_true)
-        w = check_sample_weight(sample_weight, len(y))
-        return Prepared(y, w)
-
-    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None):
-        """Gradient and hessian of the per-row loss with respect to ``raw_score``.
-
-        Parameters
-        ----------
-        y_true : array-like of shape (n_samples,)
-        raw_score : array-like of shape (n_samples,) or (n_samples, n_classes)
-        sample_weight : array-like of shape (n_samples,), optional
-            Multiplies both gradient and hessian.
-        group : ignored by pointwise objectives (accepted so one call serves every objective).
-
-        Returns
-        -------
-        grad, hess : ndarray of float64, same shape as ``raw_score``
-        """
-        return self.grad_hess_prepared(self.prepare(y_true, sample_weight=sample_weight, group=group), raw_score)
-
-    def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
-        """:meth:`grad_hess` on a :class:`Prepared` training set, optionally into given (e.g. float32) buffers."""
-        raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes)
-        if raw.ndim == 2:
-            # the multiclass kernels run class by class over all rows: contiguous columns are 2 to 4 times faster
-            # than strided ones (a copy of C-ordered scores, e.g. XGBoost's, costs ~1 ms per million values)
-            raw = np.asfortranarray(raw)
-        if grad_out is None:
-            grad_out = np.empty(raw.shape, dtype=np.float64, order="F")
-        else:
-            check_output_buffer(grad_out, "grad_out", raw.shape)
-        if hess_out is None:
-            hess_out = np.empty(raw.shape, dtype=np.float64, order="F")
-        else:
-            check_output_buffer(hess_out, "hess_out", raw.shape)
-        w = _NO_WEIGHT if prepared.w is None else prepared.w
-        self._kernel(prepared, raw, w, grad_out, hess_out)
-        return grad_out, hess_out
-
-    def loss(self, y_true, raw_score, *, sample_weight=None, group=None):
-        """Weighted mean of the per-row loss."""
-        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group)
-        if prepared.n_samples == 0:
-            raise ValueError("y_true is empty; the loss needs at least one row")
-        raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes).astype(np.float64, copy=False)
-        per_row = self._pointwise_loss(prepared.y, raw)
-        return float(np.average(per_row, weights=prepared.w))
-
-    def init_score(self, y_true, *, sample_weight=None):
-        """The best constant raw score: argmin over c of ``loss(y_true, c)``.
-
-        Custom objectives get no ``boost_from_average``, so pass this as LightGBM's ``init_score`` or XGBoost's
-        ``base_margin`` (the estimators do it for you).
-        """
-        y = self._check_y(y_true)
-        w = check_sample_weight(sample_weight, len(y))
-        if len(y) == 0:
-            raise ValueError("y_true is empty; init_score needs at least one row")
-        return self._init_score(y, w)
-
-    def transform(self, raw_score):
-        """Raw score to prediction (identity for regression)."""
-        return np.asarray(raw_score, dtype=np.float64)
-
-    def inverse_transform(self, prediction):
-        """Prediction to raw score, the inverse of :meth:`transform` (identity for regression and ranking).
-
-        Used to read the predictions an engine's built-in objective hands its evaluation callbacks (probabilities
-        for classification) as raw scores.
-        """
-        return np.asarray(prediction, dtype=np.float64)
-
-    # ---- scikit-learn-like parameter access --------------------------------------------------------------
-    def get_params(self):
-        import inspect
-
-        sig = inspect.signature(type(self).__init__)
-        return {k: getattr(self, k) for k in sig.parameters if k != "self"}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and _params_equal(self.get_params(), other.get_params())
-
-    def __hash__(self):
-        return hash((type(self).__name__, repr(self)))
-
-    # ---- hooks ---------------------------------------------------------------------------------------------
-    def _check_y(self, y_true):
-        return check_1d(y_true, "y_true")
-
-    def _kernel(self, prepared, raw, w, grad_out, hess_out):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _pointwise_loss(self, y, raw):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _init_score(self, y, w):
-        """Generic 1-D solve of sum_i w_i grad_i(c) = 0 (the loss is convex in the constant)."""
-        values, weights = _compress(y, w)
-        prepared = Prepared(values, weights)
-
-        def total_grad(c):
-            g, _ = self.grad_hess_prepared(prepared, np.full(len(values), c))
-            return float(g.sum())
-
-        return constant_root(total_grad, self.name)
-
-
-def constant_root(total_grad, name="objective"):
-    """The constant ``c`` where the summed gradient ``total_grad(c)`` of a convex loss crosses 0 (the best constant
-    raw score): a bracket doubled out from [-1, 1] (it reaches every finite double), then Brent's method.
-
-    Used by :meth:`Objective.init_score` and by the partitioned (Dask) init score, which sums the gradient over
-    partitions: one search, one set of tolerances.
-    """
-    lo, hi = -1.0, 1.0
-    for _ in range(1100):
-        if total_grad(lo) <= 0 or not np.isfinite(lo * 2):
-            break
-        lo *= 2
-    for _ in range(1100):
-        if total_grad(hi) >= 0 or not np.isfinite(hi * 2):
-            break
-        hi *= 2
-    if not (total_grad(lo) <= 0 <= total_grad(hi)):
-        raise ValueError(f"{name}: no finite constant minimises the loss for these labels (searched "
-                         f"[{lo:g}, {hi:g}])")
-    if total_grad(lo) == 0:
-        return lo
-    if total_grad(hi) == 0:
-        return hi
-    return float(optimize.brentq(total_grad, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _params_equal(a, b):
-    if a.keys() != b.keys():
-        return False
-    return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) if a[k] is not None else b[k] is None for k in a)
-
-
-def _compress(y, w):
-    """Unique labels with their summed weights: constant-score problems only depend on these."""
-    values, inverse = np.unique(y, return_inverse=True)
-    weights = np.bincount(inverse, weights=w, minlength=len(values)).astype(np.float64)
-    return values, weights
 
 
 # =====================================================================================================
@@ -632,7 +412,7 @@ class SoftmaxFocalLoss(_Multiclass):
         if hessian not in ("positive", "exact"):
             raise ValueError(f"hessian must be 'positive' or 'exact'; got {hessian!r}")
         self.alpha = None if alpha is None else a  # a read-only copy: later edits of the caller's array cannot reach it
-        self._alpha = _NO_WEIGHT if alpha is None else a
+        self._alpha = NO_WEIGHT if alpha is None else a
         self.hessian = hessian
         self.hessian_scale = hessian_scale
         self._scale = self._check_hessian_scale(hessian_scale)

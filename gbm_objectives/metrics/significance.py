@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import fmt
+from .._core.validation import fmt
 
 __all__ = ["compare_runs", "holm", "paired_test", "TESTS", "CORRECTIONS"]
 

@@ -1,0 +1,108 @@
+"""The numba policy of the whole package: compilation flags, serial/parallel twins, and the one table of
+parallel thresholds.
+
+Every compiled kernel of the package takes its flags from here (``JIT``, ``POINTWISE_JIT``, ``PAIR_FASTMATH``) and
+its parallel threshold from :data:`PARALLEL_MIN`, so the decisions that make results machine-independent are
+written once.
+
+Fastmath policy (every numba kernel of the package). Results must not depend on how a kernel was compiled: a
+process that compiles it and one that loads it from numba's cache must give the same numbers, and no flag may turn
+finite input into NaN or inf.
+
+* ``nnan`` and ``ninf`` are never used anywhere: the kernels receive infinities by design (``exp`` overflow in the
+  logistic forms, ``+inf`` sentinels) and must propagate them as IEEE does.
+* ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by these pointwise kernels and
+  ``_vmath``: it cannot create NaN/inf from finite operands.
+* ``reassoc``, ``nsz`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in pair
+  loops that need them to vectorise their sums: LambdaRank (``ranking._FAST``) and the ApproxNDCG and LambdaLoss
+  kernels of ``ranking_listwise``. There every product is written with factors bounded in [0, 1] (or by the
+  validated gains, weights and 1/maxDCG, or 1/e_i <= e^600; the batched inversions of the listwise tiles multiply
+  factors in [1/16, 2]), so no reordering can overflow or underflow into 0 * inf. (An earlier form,
+  ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` = 0 * inf = NaN for distant scores in a fresh
+  compilation: ``tests/test_numba_cache.py`` runs such scores in a
+  process with an empty cache and again with the warm cache and requires identical, finite output.)
+* Kernels that reproduce an engine bit for bit (LightGBM emulation, XGBoost's convention) and the metrics use no
+  fastmath flag at all: their operation order is the specification.
+
+numba's cache keys each kernel on its own source file: after editing a helper that other modules inline (``_dcg``,
+``_vmath``), clear ``__pycache__`` (or touch the callers) before measuring, or stale machine code runs. An installed
+release is unaffected (all files are new).
+
+* Serial and parallel twins. A kernel run in parallel over queries or rows is compiled twice from one source
+  (:func:`copy_function` gives the copy its own qualified name, so numba's on-disk cache keeps the two apart); a call
+  takes the parallel twin only from the size in :data:`PARALLEL_MIN` up. Below it, waking a thread pool costs more
+  than the work, and on a busy machine a parallel loop waits for a descheduled thread (tens of ms on 16k rows,
+  measured); inside training, numba's threads also compete with the engine's OpenMP threads.
+* ``gbm-objectives warmup`` compiles the parallel twins by setting every entry of :data:`PARALLEL_MIN` to 0 for
+  the duration of its parallel step.
+
+numba's cache keys each kernel on its own source file: after editing a helper that other modules inline (``_dcg``,
+``_vmath``), clear ``__pycache__`` (or touch the callers) before measuring, or stale machine code runs. An installed
+release is unaffected (all files are new).
+"""
+
+from __future__ import annotations
+
+import types
+
+from numba import njit
+
+__all__ = ["JIT", "POINTWISE_JIT", "INLINE", "PAIR_FASTMATH", "PARALLEL_MIN", "copy_function", "Kernel",
+           "serial_and_parallel", "cheap_serial_and_parallel"]
+
+#: error_model="numpy": no ZeroDivisionError branch on each division, so loops vectorise (every divisor is
+#: positive by construction). No fastmath flag: the flags of the kernels that need one are added to these.
+JIT = dict(cache=True, nogil=True, error_model="numpy")
+#: the pointwise kernels: fastmath "contract" only (FMA; cannot create NaN/inf from finite operands)
+POINTWISE_JIT = dict(JIT, fastmath={"contract"})
+#: inline helpers (``vmath``) compiled into their callers
+INLINE = dict(POINTWISE_JIT, inline="always")
+#: the pair loops that need reordered sums to vectorise (LambdaRank, ApproxNDCG, LambdaLoss); see the policy above
+PAIR_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+#: The one table of parallel thresholds: a call runs its kernel's parallel twin from this size up.
+#: ``pointwise``/``pointwise_cheap``: elements of the raw score (the cheap, memory-bound kernels: logistic, squared
+#: error, Huber, quantile); ``lambdarank``: pair evaluations of a call (about 1 ms of work on one core);
+#: ``listwise``/``xendcg``/``metrics``: rows.
+PARALLEL_MIN = {
+    "pointwise": 200_000,
+    "pointwise_cheap": 4_000_000,
+    "lambdarank": 2_000_000,
+    "listwise": 50_000,
+    "xendcg": 200_000,
+    "metrics": 20_000,
+}
+
+
+def copy_function(fn, suffix):
+    """A copy of ``fn`` with its own qualified name, so numba's on-disk cache keeps the two compilations apart."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    copy.__doc__ = fn.__doc__
+    return copy
+
+
+class Kernel:
+    """A kernel ``f(y, z, ...)`` compiled serial and parallel; calls pick by the number of elements of ``z``
+    against ``PARALLEL_MIN["pointwise"]`` (``["pointwise_cheap"]`` for a cheap kernel)."""
+
+    def __init__(self, fn, cheap=False):
+        self.serial = njit(**POINTWISE_JIT)(copy_function(fn, "_serial"))
+        self.parallel = njit(parallel=True, **POINTWISE_JIT)(copy_function(fn, "_parallel"))
+        self.cheap = cheap
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, y, z, *args):
+        threshold = PARALLEL_MIN["pointwise_cheap" if self.cheap else "pointwise"]
+        kernel = self.parallel if z.size >= threshold else self.serial
+        return kernel(y, z, *args)
+
+
+def serial_and_parallel(fn):
+    """Decorator: ``fn`` as a :class:`Kernel`."""
+    return Kernel(fn)
+
+
+def cheap_serial_and_parallel(fn):
+    """Decorator: ``fn`` as a cheap (memory-bound) :class:`Kernel`."""
+    return Kernel(fn, cheap=True)

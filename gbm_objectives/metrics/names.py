@@ -1,0 +1,224 @@
+"""Metric names: the one registry of ranking metrics (``METRICS``), name parsing (``"ndcg@10"``, trec_eval's
+``ndcg_cut_10``), :func:`get_metric` and :func:`evaluate`, which computes several metrics in one pass.
+
+>>> import gbm_objectives as go
+>>> go.metrics.parse_metric("ndcg_cut_10")
+('ndcg', 10)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.validation import fmt
+from ._engine import (
+    apply_empty,
+    auc_finish,
+    check_ap_ties,
+    check_reduce,
+    compute_gains,
+    finish,
+    no_average_ties,
+    prepare_ranking,
+    relevance_flags,
+    resolve_knobs,
+    run,
+    stop_probabilities,
+)
+from .ranking import (
+    auc_score,
+    bpref_score,
+    dcg_score,
+    err_score,
+    map_score,
+    mrr_score,
+    ndcg_score,
+    precision_score_at_k,
+    r_precision_score,
+    recall_score_at_k,
+    success_score_at_k,
+)
+
+__all__ = ["METRICS", "TREC_NAMES", "parse_metric", "get_metric", "evaluate"]
+
+
+#: name -> metric function; ``name@k`` sets ``k``.
+METRICS = {
+    "ndcg": ndcg_score,
+    "dcg": dcg_score,
+    "mrr": mrr_score,
+    "map": map_score,
+    "p": precision_score_at_k,
+    "precision": precision_score_at_k,
+    "recall": recall_score_at_k,
+    "success": success_score_at_k,
+    "rprec": r_precision_score,
+    "bpref": bpref_score,
+    "err": err_score,
+    "auc": auc_score,
+}
+_NO_CUTOFF = ("auc", "rprec", "bpref")
+
+#: trec_eval's measure names (lower-cased) -> ours: ``ndcg_cut_10`` is ``ndcg@10``, ``P_10`` is ``p@10``...
+TREC_NAMES = {"ndcg_cut": "ndcg", "map_cut": "map", "p": "p", "recall": "recall", "success": "success",
+              "recip_rank": "mrr", "rprec": "rprec", "bpref": "bpref", "ndcg": "ndcg", "map": "map"}
+
+
+def parse_metric(name):
+    """Split ``"ndcg@10"`` into ``("ndcg", 10)``; ``k`` is ``None`` without ``@``.
+
+    trec_eval's names are aliases (case-insensitive): ``ndcg_cut_10``, ``map_cut_10``, ``P_10``, ``recall_100``,
+    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``.
+
+    >>> parse_metric("ndcg@10")
+    ('ndcg', 10)
+    >>> parse_metric("ndcg_cut_10"), parse_metric("recip_rank"), parse_metric("P_5"), parse_metric("Rprec")
+    (('ndcg', 10), ('mrr', None), ('p', 5), ('rprec', None))
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
+    name = str(name)  # np.str_ -> str, for the messages
+    base, _, at = name.strip().lower().partition("@")
+    if base not in METRICS and not at:
+        head, _, tail = base.rpartition("_")
+        if base in TREC_NAMES:
+            base = TREC_NAMES[base]
+        elif head in TREC_NAMES and tail.isdigit():
+            base, at = TREC_NAMES[head], tail
+    if base not in METRICS:
+        raise ValueError(
+            f"unknown metric {name!r}; known: {sorted(METRICS)} (optionally '@k', e.g. 'ndcg@10'), or trec_eval's "
+            f"names ndcg_cut_k, map_cut_k, P_k, recall_k, success_k, recip_rank, Rprec, bpref"
+        )
+    k = None
+    if at:
+        try:
+            k = int(at)
+        except ValueError:
+            raise ValueError(f"metric {name!r}: the cut-off after '@' must be an integer; got {at!r}") from None
+        if k <= 0:
+            raise ValueError(f"metric {name!r}: k must be >= 1; got {k}")
+        if base in _NO_CUTOFF:
+            raise ValueError(f"metric {name!r}: {base} takes no cut-off")
+    return base, k
+
+
+def get_metric(name, **kwargs):
+    """A function ``f(y_true, y_score, *, group=None, qid=None, sample_weight=None) -> float`` for a metric name.
+
+    ``kwargs`` (``convention``, ``empty``, ``relevance_threshold``, ...) are passed on. ``"auc"`` is the per-query
+    AUC (``average="query"``) when a ``group``/``qid`` is given and the global AUC otherwise; graded labels are
+    binarized at ``relevance_threshold`` (default 1).
+    """
+    base, k = parse_metric(name)
+    fn = METRICS[base]
+    if base == "auc":
+        kw = {"relevance_threshold": 1, **kwargs}
+
+        def metric(y_true, y_score, *, group=None, qid=None, sample_weight=None):
+            average = "global" if group is None and qid is None else "query"
+            return fn(y_true, y_score, group=group, qid=qid, average=average, sample_weight=sample_weight, **kw)
+
+    else:
+        kw = dict(kwargs)
+        if k is not None:
+            kw["k"] = k
+        elif base in ("p", "precision"):
+            kw.setdefault("k", 10)
+        elif base in ("recall", "success"):
+            kw.setdefault("k", None)  # no cut-off: the whole ranking
+        if base in ("dcg", "err"):
+            kw.pop("relevance_threshold", None)
+            kw.pop("empty", None)
+
+        def metric(y_true, y_score, *, group=None, qid=None, sample_weight=None):
+            return fn(y_true, y_score, group=group, qid=qid, sample_weight=sample_weight, **kw)
+
+    metric.__name__ = name
+    return metric
+
+
+def evaluate(
+    y_true,
+    y_score,
+    *,
+    group=None,
+    qid=None,
+    metrics=("ndcg@10", "mrr", "map", "auc"),
+    convention="lightgbm",
+    gain=None,
+    ties=None,
+    empty=None,
+    relevance_threshold=1,
+    sample_weight=None,
+    reduce="mean",
+):
+    """Several metrics at once, ranking each query only once.
+
+    Parameters
+    ----------
+    metrics : str or sequence of str
+        One name or several: ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
+        ``y_true >= relevance_threshold``; one-class queries excluded, see :func:`auc_score`).
+    convention : str, default "lightgbm"
+        Applied to every ranking metric (see the module docstring); ``gain``, ``ties`` and ``empty`` override
+        its knobs one by one, as in :func:`ndcg_score`.
+    Other parameters as in :func:`ndcg_score`.
+
+    Returns
+    -------
+    dict
+        metric name -> mean (or per-query array with ``reduce=None``).
+
+    Raises
+    ------
+    ValueError
+        As the single-metric functions; ``"auc"`` when no query has both classes (as :func:`auc_score`).
+
+    Notes
+    -----
+    Each query is ranked once (a top-``k`` selection instead of a full sort when every metric asked is cut at
+    some ``k`` and ties are not averaged); the values are those of the single-metric functions, bit for bit:
+    both run the same per-query kernels.
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> res = go.evaluate([2, 0, 1, 0], [0.9, 0.8, 0.1, 0.3], group=[2, 2], metrics=("ndcg@1", "mrr", "auc"))
+    >>> {name: round(v, 4) for name, v in res.items()}
+    {'ndcg@1': 0.5, 'mrr': 0.75, 'auc': 0.5}
+    """
+    gain, ties, empty = resolve_knobs(convention, gain, ties, empty)
+    reduce = check_reduce(reduce)
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    parsed = []
+    for name in metrics:
+        base, k = parse_metric(name)
+        base = "p" if base == "precision" else base
+        k = (10 if base == "p" else 0) if k is None else k  # 0: the whole query
+        if base == "map":
+            check_ap_ties(ties, k)
+        if base in ("success", "bpref", "err"):
+            no_average_ties(ties, name)
+        parsed.append((name, base, k))
+    if not parsed:
+        raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
+    r = prepare_ranking(y_true, y_score, group, qid, sample_weight)
+    items = list(dict.fromkeys((base, k) for _, base, k in parsed))  # each distinct (metric, k) computed once
+    g = compute_gains(r.y, gain, r.boundaries) if any(base in ("ndcg", "dcg") for base, _ in items) else None
+    p_stop = stop_probabilities(r.y, None) if any(base == "err" for base, _ in items) else None
+    rel = relevance_flags(r.y, relevance_threshold)
+    values, no_rel, no_gain = run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
+                                   p_stop=p_stop)
+    out = {}
+    for name, base, k in parsed:
+        v = values[items.index((base, k))]
+        if base == "auc":
+            out[name] = auc_finish(v, r.qw, reduce)
+        elif base in ("dcg", "err"):  # defined (0) without relevant documents: no ``empty``
+            out[name] = finish(v, np.zeros(len(v), dtype=bool), r.qw, reduce)
+        else:
+            is_empty = no_gain if base == "ndcg" else no_rel
+            out[name] = finish(*apply_empty(v, is_empty, empty), r.qw, reduce)
+    return out

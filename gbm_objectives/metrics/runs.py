@@ -1,0 +1,464 @@
+"""TREC runs against qrels, as trec_eval evaluates them: :func:`evaluate_run` (files are read by
+:func:`gbm_objectives.datasets.read_run` / :func:`~gbm_objectives.datasets.read_qrels`).
+
+A *run* lists, per query, the documents a system retrieved with their scores (``qid Q0 docno rank score tag``);
+*qrels* list the judged documents of each query (``qid 0 docno relevance``). trec_eval's semantics, which
+:func:`evaluate_run` follows with ``convention="trec"``:
+
+* documents are ranked by score descending, ties by docno descending (byte-wise string comparison); the rank
+  column of the file is ignored;
+* a retrieved document missing from the qrels is unjudged: not relevant (bpref skips it);
+* relevant documents the run never retrieved still count: in the ideal DCG of ``ndcg``/``ndcg_cut_k`` (gain =
+  relevance value), and in ``R`` (trec_eval's ``num_rel``, the judged documents with relevance ``>=
+  relevance_threshold``) of ``map``, ``recall_k``, ``Rprec`` and ``bpref``;
+* queries of the run without qrels are left out (with a warning); queries of the qrels the run does not retrieve
+  anything for are left out (``missing_queries="skip"``, trec_eval's default) or score 0 (``"zero"``, ``-c``);
+* a negative relevance in the qrels (e.g. -1, "judged unusable") is neither relevant nor a judged non-relevant
+  document for bpref, and has gain 0.
+
+The per-query values come from the same compiled kernels as :func:`gbm_objectives.metrics.evaluate`, fed with the
+qrels-side counts (:func:`gbm_objectives.metrics.ndcg_score`'s ``ideal_labels``, :func:`~gbm_objectives.metrics.
+map_score`'s ``n_relevant``). Strings are compared as codes of
+pandas Categoricals.
+
+>>> import pandas as pd
+>>> import gbm_objectives as go
+>>> qrels = pd.DataFrame({"qid": ["1", "1", "1"], "docno": ["a", "b", "z"], "relevance": [2, 0, 1]})
+>>> run = pd.DataFrame({"qid": ["1", "1"], "docno": ["a", "c"], "score": [0.5, 0.9]})
+>>> res = go.evaluate_run(qrels, run, metrics=("ndcg", "map", "P_1", "recip_rank"))
+>>> # ranked c (unjudged), a (2); "z" (1) not retrieved still counts: ndcg = (2/log2(3)) / (2 + 1/log2(3)),
+>>> # map = (1/2) / 2 relevant
+>>> {m: round(v, 4) for m, v in res.mean.items()}
+{'ndcg': 0.4796, 'map': 0.25, 'P_1': 0.0, 'recip_rank': 0.5}
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from pathlib import Path
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..datasets.trec import read_qrels, read_run
+from .._core.validation import fmt
+from . import _engine
+from .names import parse_metric
+
+__all__ = ["evaluate_run", "RunEvaluation", "TREC_MEASURE_NAMES"]
+
+_MISSING = ("skip", "zero")
+
+
+def _string_codes(col, what):
+    """``(codes, names)`` of a column of strings: per-row int64 codes into ``names``, a pandas Index of the distinct
+    strings. Categoricals (as :func:`read_run` gives them) cost nothing; other columns are factorised; values that
+    are not strings (numbers) are compared as their text."""
+    import pandas as pd
+
+    if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()  # int8/16/32 as pandas keeps them (the kernels take any integer type)
+        names = col.cat.categories
+    else:
+        codes, names = pd.factorize(col if isinstance(col, pd.Series) else pd.Series(col, copy=False))
+        codes = np.asarray(codes, dtype=np.int64)
+        names = pd.Index(names)
+    if len(codes) and codes.min() < 0:
+        raise ValueError(f"{what} has a missing value at row {int(np.flatnonzero(codes < 0)[0])}")
+    if names.inferred_type not in ("string", "empty"):  # numbers, bytes, a mix: their text (Arrow's cast)
+        values = np.asarray(names, dtype=object)
+        try:
+            import pyarrow as pa
+
+            text = pa.array(values, from_pandas=True).cast(pa.string()).to_pylist()
+        except Exception:  # noqa: BLE001 - any value Arrow cannot cast: Python's str
+            text = [str(x) for x in values]
+        inv, names = pd.factorize(pd.Series(text, dtype=object))
+        codes, names = inv[codes].astype(np.int64), pd.Index(names, dtype=object)
+    return codes, names
+
+
+def _byte_rank(names):
+    """The rank of each distinct string in byte order (= code point order): trec_eval's docno tie order."""
+    if len(names) < 2 or names.is_monotonic_increasing:  # read_run's categories are sorted
+        return np.arange(len(names), dtype=np.int64)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        order = pc.sort_indices(pa.array(np.asarray(names, dtype=object), type=pa.large_string())).to_numpy()
+    except ImportError:  # pragma: no cover
+        order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return rank
+
+
+@njit(cache=True)
+def _group(codes, code_map, n_codes):
+    """Rows grouped by ``code_map[codes]``, stable (counting sort): ``(order, starts)``, the rows of code ``c`` are
+    ``order[starts[c]:starts[c + 1]]`` in row order."""
+    starts = np.zeros(n_codes + 1, dtype=np.int64)
+    for r in range(codes.shape[0]):
+        starts[code_map[codes[r]] + 1] += 1
+    for c in range(n_codes):
+        starts[c + 1] += starts[c]
+    pos = starts[:-1].copy()
+    order = np.empty(codes.shape[0], dtype=np.int64)
+    for r in range(codes.shape[0]):
+        c = code_map[codes[r]]
+        order[pos[c]] = r
+        pos[c] += 1
+    return order, starts
+
+
+@njit(cache=True, parallel=True)
+def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel, threshold, trec,
+          judged_only, n_blocks):
+    """Per evaluated query (``eval_codes``, in order): the run's documents with their qrels relevance, written
+    contiguously (``out_*`` at ``out_off``), and the qrels side (``ideal``: relevance clipped at 0, at
+    ``ideal_off``; counts of relevant and of judged non-relevant documents).
+
+    Codes, not strings: ``r_rank[r_doc]`` and ``q_map[q_own]`` index the run's docnos (-1: a qrels docno the run
+    never retrieved), ``q_own`` the qrels' own docnos (for their duplicates); stamp arrays (the query's index + 1) mark
+    what the current query has seen, so a lookup is one load. With ``trec`` the rows of each query are put in
+    trec_eval's ranking (score descending, ties by docno descending: ``r_doc`` are ranks in byte order); a query
+    whose scores already decrease strictly in file order (the usual run) is not sorted. ``judged_only`` keeps the
+    judged rows only (at the start of the query's slot; ``count`` says how many). ``dup[i]``: -1, the run row of
+    a docno seen twice in query ``i``, or ``-2 - row`` for the qrels. The queries are cut into ``n_blocks`` blocks
+    of about equal rows, run in parallel, each with its own stamp arrays."""
+    nq = eval_codes.shape[0]
+    out_off = np.zeros(nq + 1, dtype=np.int64)
+    ideal_off = np.zeros(nq + 1, dtype=np.int64)
+    longest = 0
+    for i in range(nq):
+        c = eval_codes[i]
+        out_off[i + 1] = out_off[i] + r_starts[c + 1] - r_starts[c]
+        ideal_off[i + 1] = ideal_off[i] + q_starts[c + 1] - q_starts[c]
+        longest = max(longest, r_starts[c + 1] - r_starts[c])
+    n_out = out_off[nq]
+    n_rdocs, n_qdocs = r_rank.shape[0], q_map.shape[0]
+    o_y = np.empty(n_out)  # the gain source: relevance clipped at 0
+    o_rel = np.empty(n_out, dtype=np.int8)  # relevant (>= threshold)
+    o_judged = np.empty(n_out, dtype=np.int8)  # in the qrels with a relevance >= 0 (bpref)
+    o_score = np.empty(n_out)
+    ideal = np.empty(ideal_off[nq])
+    count = np.zeros(nq, dtype=np.int64)
+    n_rel = np.zeros(nq, dtype=np.int64)
+    n_nonrel = np.zeros(nq, dtype=np.int64)
+    dup = np.full(nq, -1, dtype=np.int64)
+    cuts = np.searchsorted(out_off, np.arange(n_blocks + 1) * (n_out / n_blocks))
+    cuts[0], cuts[n_blocks] = 0, nq
+    for bk in prange(n_blocks):
+        q_stamp = np.zeros(n_qdocs, dtype=np.int32)
+        j_stamp = np.zeros(n_rdocs, dtype=np.int32)
+        r_stamp = np.zeros(n_rdocs, dtype=np.int32)
+        j_rel = np.zeros(n_rdocs, dtype=np.int64)
+        docs = np.empty(longest, dtype=np.int64)
+        for i in range(cuts[bk], cuts[bk + 1]):
+            c = eval_codes[i]
+            mark = i + 1
+            t = ideal_off[i]
+            for k in range(q_starts[c], q_starts[c + 1]):
+                row = q_order[k]
+                d = q_own[row]
+                if q_stamp[d] == mark:
+                    dup[i] = -2 - row
+                q_stamp[d] = mark
+                v = rel[row]
+                dd = q_map[d]
+                if dd >= 0:
+                    j_stamp[dd] = mark
+                    j_rel[dd] = v
+                ideal[t] = max(v, 0)
+                t += 1
+                if v >= threshold:
+                    n_rel[i] += 1
+                elif v >= 0:
+                    n_nonrel[i] += 1
+            a = out_off[i]
+            o = a
+            for k in range(r_starts[c], r_starts[c + 1]):
+                row = r_order[k]
+                d = r_rank[r_doc[row]]
+                if r_stamp[d] == mark:
+                    dup[i] = row
+                r_stamp[d] = mark
+                found = j_stamp[d] == mark
+                if judged_only and not found:
+                    continue
+                v = j_rel[d] if found else 0
+                o_y[o] = max(v, 0)
+                o_rel[o] = v >= threshold
+                o_judged[o] = found and v >= 0
+                o_score[o] = score[row]
+                docs[o - a] = d
+                o += 1
+            m = o - a
+            count[i] = m
+            if trec and m > 1:
+                ranked = True
+                for k in range(a + 1, o):
+                    if not o_score[k] < o_score[k - 1]:
+                        ranked = False
+                        break
+                if not ranked:  # docno descending, then a stable sort by score descending
+                    by_doc = np.argsort(docs[:m])[::-1]
+                    perm = by_doc[np.argsort(-o_score[a:o][by_doc], kind="mergesort")]
+                    o_y[a:o] = o_y[a:o][perm]
+                    o_rel[a:o] = o_rel[a:o][perm]
+                    o_judged[a:o] = o_judged[a:o][perm]
+                    o_score[a:o] = o_score[a:o][perm]
+    return out_off, count, o_y, o_rel, o_judged, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
+
+
+def _as_frame(obj, kind):
+    import pandas as pd
+
+    if isinstance(obj, (str, Path)):
+        return read_qrels(obj) if kind == "qrels" else read_run(obj)
+    if not isinstance(obj, pd.DataFrame):
+        raise TypeError(f"{kind} must be a path or a pandas DataFrame (from read_{kind}); got {type(obj).__name__}")
+    need = ("qid", "docno", "relevance") if kind == "qrels" else ("qid", "docno", "score")
+    missing = [c for c in need if c not in obj.columns]
+    if missing:
+        raise ValueError(f"{kind} DataFrame lacks the column(s) {missing}; it needs {list(need)}")
+    return obj
+
+
+#: our metric names -> trec_eval's (for :meth:`RunEvaluation.to_trec`), ``{k}`` the cut-off
+TREC_MEASURE_NAMES = {"ndcg": "ndcg", "ndcg@": "ndcg_cut_{k}", "map": "map", "map@": "map_cut_{k}", "mrr": "recip_rank",
+                      "p@": "P_{k}", "recall@": "recall_{k}", "success@": "success_{k}", "rprec": "Rprec",
+                      "bpref": "bpref"}
+
+
+class RunEvaluation:
+    """What :func:`evaluate_run` returns.
+
+    Attributes
+    ----------
+    per_query : pandas.DataFrame
+        One row per evaluated query (index ``qid``, sorted), one column per metric (the names as asked).
+    mean : dict
+        Metric name -> mean over the rows of ``per_query``.
+    metrics : tuple of str
+    skipped_queries : list of str
+        Queries of the run without qrels (left out).
+    """
+
+    def __init__(self, per_query, metrics, skipped_queries=()):
+        self.per_query = per_query
+        self.metrics = tuple(metrics)
+        self.skipped_queries = list(skipped_queries)
+        self.mean = {m: float(per_query[m].mean()) if len(per_query) else float("nan") for m in self.metrics}
+
+    def trec_name(self, metric):
+        """trec_eval's name of ``metric`` (``ndcg@10`` -> ``ndcg_cut_10``), or the name itself."""
+        base, k = parse_metric(metric)
+        key = base if k is None else f"{base}@"
+        key = "p@" if key == "precision@" else key
+        return TREC_MEASURE_NAMES.get(key, metric).format(k=k)
+
+    def to_trec(self, per_query=True):
+        """trec_eval's output lines ``measure<TAB>qid<TAB>value`` (``-q``: every query, then ``all``) as a string."""
+        lines = []
+        for m in self.metrics:
+            name = self.trec_name(m)
+            if per_query:
+                lines += [f"{name:<22}\t{q}\t{v:.4f}" for q, v in zip(self.per_query.index, self.per_query[m])]
+            lines.append(f"{name:<22}\tall\t{self.mean[m]:.4f}")
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self):
+        means = ", ".join(f"{m}={v:.4f}" for m, v in self.mean.items())
+        return f"RunEvaluation({len(self.per_query)} queries: {means})"
+
+
+def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), convention="trec",
+                 relevance_threshold=1, judged_only=False, missing_queries="skip"):
+    """Evaluate a TREC run against qrels, as trec_eval does (module docstring).
+
+    Parameters
+    ----------
+    qrels : path or pandas.DataFrame
+        A qrels file, or a DataFrame with columns ``qid``, ``docno`` (strings), ``relevance`` (integers).
+    run : path or pandas.DataFrame
+        A run file, or a DataFrame with columns ``qid``, ``docno`` (strings), ``score`` (numbers).
+    metrics : str or sequence of str
+        Names of :func:`gbm_objectives.metrics.parse_metric` (``ndcg@10``, ``map``, ``recall@100``, ``mrr``,
+        ``p@10``, ``success@1``, ``rprec``, ``bpref``, ``dcg@10``, ``err@20``) or trec_eval's (``ndcg_cut_10``,
+        ``recip_rank``, ``P_10``, ``Rprec``, ``recall_100``, ``success_10``, ``map_cut_10``).
+    convention : {"trec", "lightgbm", "sklearn"}, default "trec"
+        Gains, ties and the value of a query without relevant documents (:mod:`gbm_objectives.metrics`); "trec"
+        breaks ties by docno descending, the others use the run's row order ("stable") or average them.
+    relevance_threshold : int, default 1
+        A judged document is relevant when its relevance is ``>=`` this (trec_eval ``-l``); NDCG's gains are the
+        relevance values whatever the threshold.
+    judged_only : bool, default False
+        Drop the unjudged documents of the run before ranking (trec_eval ``-J``).
+    missing_queries : {"skip", "zero"}, default "skip"
+        Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``).
+
+    Returns
+    -------
+    RunEvaluation
+        ``.per_query`` (DataFrame), ``.mean`` (dict), ``.to_trec()``.
+
+    Raises
+    ------
+    ValueError
+        A (qid, docno) pair twice in the run or in the qrels, a non-finite score, an unknown metric (the known
+        names are listed), no query in common.
+
+    Warns
+    -----
+    UserWarning
+        When the run has queries without qrels: they are left out of every value (as trec_eval does).
+    """
+    import pandas as pd
+
+    if missing_queries not in _MISSING:
+        raise ValueError(f"missing_queries must be 'skip' or 'zero'; got {fmt(missing_queries)}")
+    if not isinstance(judged_only, (bool, np.bool_)):
+        raise TypeError(f"judged_only must be True or False; got {fmt(judged_only)}")
+    gain, ties, empty = _engine.resolve_knobs(convention)
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
+    parsed = []
+    for name in metrics:
+        base, k = parse_metric(name)
+        base = "p" if base == "precision" else base
+        if base == "auc":
+            raise ValueError(f"metric {name!r}: auc is not a run metric; choose a ranking metric")
+        k = (10 if base == "p" else 0) if k is None else k
+        if base == "map":
+            _engine.check_ap_ties(ties, k)
+        if base in ("success", "bpref", "err"):
+            _engine.no_average_ties(ties, name)
+        parsed.append((name, base, k))
+    if isinstance(relevance_threshold, (bool, np.bool_)) or not isinstance(relevance_threshold, numbers.Real):
+        raise TypeError(f"relevance_threshold must be a number; got {fmt(relevance_threshold)}")
+    qrels = _as_frame(qrels, "qrels")
+    run = _as_frame(run, "run")
+
+    # ---- one sorted code space for the qids of run and qrels; the docnos of the qrels in the run's code space
+    r_q, r_qnames = _string_codes(run["qid"], "run qid")
+    q_q, q_qnames = _string_codes(qrels["qid"], "qrels qid")
+    names = r_qnames.union(q_qnames) if not r_qnames.equals(q_qnames) else r_qnames  # sorted
+    r_map = names.get_indexer(r_qnames)
+    q_map = names.get_indexer(q_qnames)
+    score = np.ascontiguousarray(run["score"].to_numpy(dtype=np.float64))
+    if not np.isfinite(score).all():
+        i = int(np.flatnonzero(~np.isfinite(score))[0])
+        raise ValueError(f"run score must be finite; got {score[i]!r} at row {i} (qid {run['qid'].iloc[i]!r}, "
+                         f"docno {run['docno'].iloc[i]!r})")
+    rel_all = qrels["relevance"].to_numpy()
+    if rel_all.dtype.kind not in "iu":
+        rf = rel_all.astype(np.float64)
+        if not np.isfinite(rf).all() or (rf != np.floor(rf)).any():
+            i = int(np.flatnonzero(~np.isfinite(rf) | (rf != np.floor(rf)))[0])
+            raise ValueError(f"qrels relevance must be integers; got {rel_all[i]!r} at row {i}")
+    rel_all = np.ascontiguousarray(rel_all, dtype=np.int64)
+
+    # ---- rows grouped by query (counting sort over the codes; file order inside a query)
+    r_order, r_starts = _group(r_q, r_map, len(names))
+    q_order, q_starts = _group(q_q, q_map, len(names))
+    in_run = np.diff(r_starts) > 0
+    in_qrels = np.diff(q_starts) > 0
+    orphan = in_run & ~in_qrels
+    if orphan.any():
+        shown = ", ".join(repr(x) for x in names[orphan][:5]) + (" ..." if orphan.sum() > 5 else "")
+        warnings.warn(f"{int(orphan.sum())} queries of the run have no qrels ({shown}); they are left out of "
+                      "every value, as trec_eval does", UserWarning, stacklevel=2)
+    evaluated = in_run & in_qrels
+    if not evaluated.any():
+        raise ValueError("the run and the qrels have no query in common")
+    codes = np.flatnonzero(evaluated)
+
+    r_d, r_dnames = _string_codes(run["docno"], "run docno")
+    q_d, q_dnames = _string_codes(qrels["docno"], "qrels docno")
+    trec = ties == "trec"
+    # docno codes that compare as the strings do (byte order; trec ties), and the qrels' docnos among them
+    rank = _byte_rank(r_dnames) if trec else np.arange(len(r_dnames), dtype=np.int64)
+    in_run_docs = r_dnames.get_indexer(q_dnames)
+    q_dmap = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)
+
+    # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
+    n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
+    (out_off, count, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+     dup) = _join(codes, r_order, r_starts, r_d, rank, score, q_order, q_starts, q_d, q_dmap, rel_all,
+                  float(relevance_threshold), trec, bool(judged_only), n_blocks)
+    if (dup != -1).any():
+        d = int(dup[dup != -1][0])
+        if d >= 0:
+            raise ValueError(f"run has the document {run['docno'].iloc[d]!r} twice for query {run['qid'].iloc[d]!r} "
+                             f"(row {d}); trec_eval refuses duplicate (qid, docno) pairs")
+        d = -2 - d
+        raise ValueError(f"qrels have the document {qrels['docno'].iloc[d]!r} twice for query "
+                         f"{qrels['qid'].iloc[d]!r} (row {d})")
+    sizes = count
+    if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
+        slot = np.diff(out_off)
+        keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
+        y_row, rel, judged, out_score = y_row[keep], rel[keep], judged[keep], out_score[keep]
+
+    # ---- the metrics
+    nq = len(codes)
+    has_rows = sizes > 0
+    values = np.zeros((len(parsed), nq))
+    empty_q = np.zeros((len(parsed), nq), dtype=bool)
+    if has_rows.any() and len(y_row):
+        sel = np.flatnonzero(has_rows)
+        # queries with rows are contiguous once the empty ones (judged_only) are dropped
+        bounds = np.append(0, np.cumsum(sizes[sel])).astype(np.int64)
+        r = _engine.Ranking(y_row, out_score, None, bounds, None)
+        items = list(dict.fromkeys((base, k) for _, base, k in parsed))
+        if len(sel) < nq:  # the judged rows of the selected queries, contiguous
+            lens = np.diff(ideal_bounds)[sel]
+            idx = (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+                   + np.repeat(ideal_bounds[:-1][sel], lens))
+            ideal_y = ideal_src[idx]
+            ideal_bounds = np.append(0, np.cumsum(lens)).astype(np.int64)
+        else:
+            ideal_y = ideal_src
+        need_gain = any(base in ("ndcg", "dcg") for base, _ in items)
+        g = _engine.compute_gains(y_row, gain, bounds) if need_gain else None
+        ig = _engine.compute_gains(ideal_y, gain, ideal_bounds) if need_gain and len(ideal_y) else np.zeros(0)
+        p_stop = None
+        if any(base == "err" for base, _ in items):
+            p_stop = _engine.stop_probabilities(y_row, float(max(rel_all.max(), 0)))
+        vals, no_rel, no_gain = _engine.run(
+            r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=convention == "lightgbm",
+            ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
+            p_stop=p_stop, ranked=trec)
+        for j, (_, base, k) in enumerate(parsed):
+            v = vals[items.index((base, k))]
+            values[j, sel] = v
+            if base == "ndcg":
+                empty_q[j, sel] = no_gain
+            elif base not in ("dcg", "err"):
+                empty_q[j, sel] = no_rel
+    # a query without relevant documents takes ``empty`` (trec: 0), or is left out ("skip")
+    for j in range(len(parsed)):
+        if parsed[j][1] in ("dcg", "err"):
+            continue
+        values[j, empty_q[j]] = np.nan if empty == "skip" else empty
+    qnames = names[codes]
+    per_query = pd.DataFrame(values.T, columns=list(metrics), index=pd.Index(qnames, name="qid"))
+    if missing_queries == "skip":
+        per_query = per_query[has_rows]
+    else:
+        per_query.loc[~has_rows] = 0.0
+        absent = in_qrels & ~in_run
+        if absent.any():
+            extra = pd.DataFrame(0.0, columns=list(metrics), index=pd.Index(names[absent], name="qid"))
+            per_query = pd.concat([per_query, extra])
+    per_query = per_query.sort_index(kind="stable")
+    if empty == "skip":
+        per_query = per_query.dropna(how="all")
+    return RunEvaluation(per_query, metrics, skipped_queries=list(names[orphan]))

@@ -1,0 +1,111 @@
+"""What every ranking objective shares: the query-group checks, per-query weights, cost-balanced query blocks
+for the parallel kernels, and the :class:`RankingObjective` base class.
+
+Used by :mod:`.lambdarank`, :mod:`.bpr`, :mod:`.listwise` and :mod:`.xendcg`. Query groups come in as ``group``
+(sizes of contiguous queries, LightGBM's convention) or ``qid`` (per-row query ids, XGBoost's) and are turned once
+into the single group representation of :mod:`gbm_objectives._core.segments` (int64 offsets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.segments import resolve_boundaries
+from .._core.validation import check_sample_weight
+from .base import Objective
+
+__all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
+           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS"]
+
+MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
+# exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
+MAX_EXP_SPAN = 600.0
+N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cost
+# p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
+# table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
+PAIR_HESS_FLOOR = 1e-16
+
+
+def pair_cost(boundaries, k):
+    """Work of one call: pair evaluations plus a per-document term for the sort and the gathers."""
+    sizes = np.diff(boundaries).astype(np.float64)
+    return float(np.sum(sizes * np.minimum(sizes, k) + 8.0 * sizes))
+
+
+def cost_blocks(boundaries, k, n_blocks=N_BLOCKS):
+    """Split the queries into at most ``n_blocks`` contiguous blocks of about equal pair-loop cost."""
+    sizes = np.diff(boundaries)
+    nq = len(sizes)
+    if nq == 0:
+        return np.zeros(1, dtype=np.int64)
+    cost = sizes * np.minimum(sizes, k).astype(np.float64) + sizes * 8.0  # pairs, plus the sort and the gathers
+    cum = np.cumsum(cost)
+    targets = cum[-1] * np.arange(1, n_blocks) / n_blocks
+    cuts = np.searchsorted(cum, targets, side="left") + 1
+    blocks = np.unique(np.concatenate(([0], cuts, [nq]))).astype(np.int64)
+    return blocks[(blocks >= 0) & (blocks <= nq)]
+
+
+def ranking_boundaries(n, group, qid):
+    boundaries = resolve_boundaries(n, group=group, qid=qid)
+    sizes = np.diff(boundaries)
+    if len(sizes) and sizes.max() > MAX_QUERY_SIZE:
+        q = int(np.argmax(sizes))
+        raise ValueError(
+            f"query {q} has {int(sizes[q])} rows; the ranking kernel supports at most {MAX_QUERY_SIZE} rows per query"
+        )
+    return boundaries
+
+
+def ranking_weights(sample_weight, n, boundaries):
+    """Per-row weights; a vector with one weight per query (XGBoost's ranking convention) is expanded to rows."""
+    if sample_weight is None:
+        return None
+    n_queries = len(boundaries) - 1
+    w = np.asarray(sample_weight.to_numpy() if hasattr(sample_weight, "to_numpy") else sample_weight)
+    if w.ndim == 1 and len(w) != n and len(w) == n_queries:
+        w = np.repeat(check_sample_weight(w, n_queries), np.diff(boundaries))
+    return check_sample_weight(w, n)
+
+
+class RankingObjective(Objective):
+    """Base of the ranking objectives: ``grad_hess`` through ``prepare`` with query groups, init score 0, identity
+    transform."""
+
+    task = "ranking"
+
+    def grad_hess(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None, position=None):
+        """Lambdas (gradients) and hessians for every row.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Relevance labels.
+        raw_score : array-like of shape (n_samples,)
+            Current model scores.
+        sample_weight : array-like of shape (n_samples,) or (n_queries,), optional
+            Multiplies both outputs row by row at the end (one weight per query is spread over its rows).
+        group : array-like of int, shape (n_queries,)
+            Sizes of contiguous queries (LightGBM's convention).
+        qid : array-like of shape (n_samples,)
+            Per-row query ids, rows of a query contiguous (XGBoost's convention). Pass exactly one of the two.
+        position : array-like of int, shape (n_samples,), optional
+            Displayed 0-based rank of every row, for ``LambdaRankObjective(position_debias=...)``; the debiasing
+            state is the initial one (zero biases, unit propensities) in a one-off call.
+
+        Returns
+        -------
+        grad, hess : ndarray of float64, shape (n_samples,)
+        """
+        extra = {} if position is None else {"position": position}
+        prepared = self.prepare(y_true, sample_weight=sample_weight, group=group, qid=qid, **extra)
+        return self.grad_hess_prepared(prepared, raw_score)
+
+    def init_score(self, y_true, *, sample_weight=None):
+        """0.0: pairwise objectives are invariant to a constant shift (LightGBM's lambdarank also starts at 0)."""
+        self._check_y(y_true)
+        return 0.0
+
+    def transform(self, raw_score):
+        """Identity: ranking scores are used as they are."""
+        return np.asarray(raw_score, dtype=np.float64)
