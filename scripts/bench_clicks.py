@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import SHARED_DATASETS, machine_info, publish  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
-from gbm_objectives.clicks import pbm_click_prob  # noqa: E402
+from gbm_objectives.datasets.clicks import pbm_click_prob  # noqa: E402
 from gbm_objectives.datasets import load_letor, simulate_clicks  # noqa: E402
 
 ROUNDS = 100

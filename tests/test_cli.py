@@ -256,7 +256,7 @@ def test_demo_runs_and_writes_json(tmp_path, capsys):
 def test_progress_bar_on_a_terminal_lines_otherwise_nothing_when_quiet():
     import io
 
-    from gbm_objectives._progress import Reporter
+    from gbm_objectives._core.progress import Reporter
 
     outputs = {}
     for name, kwargs in {"tty": dict(tty=True), "lines": dict(tty=False), "quiet": dict(quiet=True, tty=True)}.items():
@@ -384,7 +384,7 @@ def test_outputs_are_atomic(binary_tables, tmp_path, monkeypatch):
 def test_compare_reports_p_values_against_the_first_objective(ranking_files, tmp_path, capsys):
     """compare's p-values are compare_runs over the evaluation split's per-query values (Holm-corrected)."""
     from gbm_objectives.metrics import evaluate
-    from gbm_objectives.significance import compare_runs
+    from gbm_objectives.metrics.significance import compare_runs
 
     train, valid, test = ranking_files
     out = tmp_path / "cmp"

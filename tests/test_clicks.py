@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import gbm_objectives as go
-from gbm_objectives.clicks import LIGHTGBM_CLICK_PROB, pbm_click_prob
+from gbm_objectives.datasets.clicks import LIGHTGBM_CLICK_PROB, pbm_click_prob
 from gbm_objectives.datasets import simulate_clicks
-from gbm_objectives.ranking import LambdaRankObjective
+from gbm_objectives.objectives import LambdaRankObjective
 
 from conftest import shared_dataset
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import gbm_objectives as go
-from gbm_objectives.segments import boundaries_from_group
+from gbm_objectives._core.segments import boundaries_from_group
 
 from conftest import shared_dataset
 
@@ -234,7 +234,7 @@ def test_ndcg_sample_weight_is_lightgbm_query_weight():
 
 
 def test_ranked_order_and_topk_ideal_equal_reference_kernels(rng):
-    from gbm_objectives import _dcg
+    from gbm_objectives._core import dcg as _dcg
 
     for size in (1, 2, 5, 16, 17, 33, 100, 129, 300, 512, 513, 700):  # counting rank up to 512 rows, merge above
         n_q = 20
@@ -534,7 +534,7 @@ def test_huge_label_exp2_gain_overflow_is_refused():
 
 
 def test_nan_per_query_value_never_vanishes_from_the_mean():
-    from gbm_objectives.metrics import _finish
+    from gbm_objectives.metrics._engine import finish as _finish
 
     values = np.array([1.0, np.nan, 0.5])
     assert np.isnan(_finish(values, np.zeros(3, dtype=bool), None, "mean"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gbm_objectives as go
-from gbm_objectives.quantile import leaf_quantiles, renewed_leaf_values, weighted_quantile
+from gbm_objectives.objectives.quantile import leaf_quantiles, renewed_leaf_values, weighted_quantile
 
 lgb = pytest.importorskip("lightgbm")
 from gbm_objectives.adapters.lightgbm import objective_loss_metric  # noqa: E402

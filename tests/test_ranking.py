@@ -1,4 +1,4 @@
-"""Tests of the from-scratch ranking objectives (gbm_objectives/ranking.py).
+"""Tests of the from-scratch ranking objectives (gbm_objectives/objectives/lambdarank.py, bpr.py).
 
 The reference for ``LambdaRankObjective`` is LightGBM's ``lambdarank`` (rank_objective.hpp): a plain-Python port
 of its pair loop below checks the kernel row by row, and LightGBM itself checks whole trainings.
@@ -11,8 +11,8 @@ import pytest
 from scipy import special
 
 import gbm_objectives as go
-from gbm_objectives import ranking
-from gbm_objectives.ranking import LambdaRankObjective, PairwiseLogistic
+from gbm_objectives.objectives import _ranking_base, bpr
+from gbm_objectives.objectives import LambdaRankObjective, PairwiseLogistic
 
 from conftest import shared_dataset
 
@@ -334,7 +334,7 @@ def test_bad_input_raises_clear_errors():
 
 
 def test_query_larger_than_kernel_limit(monkeypatch):
-    monkeypatch.setattr(ranking, "MAX_QUERY_SIZE", 3)
+    monkeypatch.setattr(_ranking_base, "MAX_QUERY_SIZE", 3)
     with pytest.raises(ValueError, match=r"query 1 has 4 rows; the ranking kernel supports at most 3"):
         LambdaRankObjective().grad_hess(np.zeros(6), np.zeros(6), group=[2, 4])
 
@@ -404,7 +404,7 @@ def test_lambdarank_max_dcg_is_the_metrics_ideal_dcg(rng):
     """The 1 / maxDCG@k the objective caches normalises the reported NDCG@k too: at the ideal ranking (scores =
     labels) the metric is DCG * (1 / maxDCG) with DCG = maxDCG, the objective's cached inverse, to the bit (this is
     1 up to the rounding of the inverse, as in LightGBM)."""
-    from gbm_objectives import _dcg
+    from gbm_objectives._core import dcg as _dcg
 
     sizes = rng.integers(1, 80, size=30)  # some queries longer than the insertion buffer of the ideal DCG
     y = rng.integers(0, 5, sizes.sum()).astype(float)
@@ -429,10 +429,10 @@ def test_bpr_serial_and_parallel_kernels_agree_bitwise(rng):
     prepared = PairwiseLogistic().prepare(y, group=sizes, sample_weight=w)
     c = prepared.cache
     out = {}
-    for name, kernel in (("serial", ranking._bpr_serial), ("parallel", ranking._bpr_parallel)):
+    for name, kernel in (("serial", bpr._bpr_serial), ("parallel", bpr._bpr_parallel)):
         grad, hess = np.empty(len(y)), np.empty(len(y))
         kernel(prepared.y, s, prepared.w, prepared.boundaries, c["blocks"], grad, hess)
         out[name] = grad, hess
     np.testing.assert_array_equal(out["serial"][0], out["parallel"][0])
     np.testing.assert_array_equal(out["serial"][1], out["parallel"][1])
-    assert ranking._bpr_serial.py_func.__code__ is ranking._bpr_parallel.py_func.__code__  # one source
+    assert bpr._bpr_serial.py_func.__code__ is bpr._bpr_parallel.py_func.__code__  # one source

@@ -12,7 +12,7 @@ import pytest
 
 import gbm_objectives as go
 from gbm_objectives.objectives import OBJECTIVES
-from gbm_objectives.ranking_xendcg import lightgbm_random_floats
+from gbm_objectives.objectives.xendcg import lightgbm_random_floats
 
 from conftest import shared_dataset
 

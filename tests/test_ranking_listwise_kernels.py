@@ -72,7 +72,7 @@ def test_approx_ndcg_label_mixes_equal_direct_formula(p_zero):
 
 def test_approx_ndcg_long_query_equals_direct_formula():
     # beyond _STORE_MAX_ROWS documents pass 2 computes the pair weights again instead of reading them back
-    from gbm_objectives.ranking_listwise import _STORE_MAX_ROWS
+    from gbm_objectives.objectives.listwise import _STORE_MAX_ROWS
 
     rng = np.random.default_rng(13)
     n = _STORE_MAX_ROWS + 52

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import gbm_objectives as go
-from gbm_objectives.significance import holm, paired_test
+from gbm_objectives.metrics.significance import holm, paired_test
 
 TREC_METRICS = ["ndcg", "ndcg_cut_5", "ndcg_cut_10", "map", "map_cut_5", "recip_rank", "P_5", "P_10", "recall_5",
                 "recall_100", "Rprec", "bpref", "success_1", "success_5"]
@@ -345,7 +345,7 @@ def _python_read(text):
 
 @pytest.mark.parametrize("chunk_min", [None, 64])  # one chunk, and many (the file cut at newlines)
 def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min):
-    from gbm_objectives import runs
+    from gbm_objectives.datasets import trec as runs
 
     if chunk_min:
         monkeypatch.setattr(runs, "_CHUNK_MIN", chunk_min)
@@ -376,7 +376,7 @@ def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min):
 
 @pytest.mark.parametrize("chunk_min", [None, 64])
 def test_reader_errors_name_the_line_in_any_chunk(tmp_path, monkeypatch, chunk_min):
-    from gbm_objectives import runs
+    from gbm_objectives.datasets import trec as runs
 
     if chunk_min:
         monkeypatch.setattr(runs, "_CHUNK_MIN", chunk_min)
@@ -410,7 +410,7 @@ def test_read_run_scores_million_reprs_bit_exact(tmp_path):
 def test_categories_sorted_in_byte_order(tmp_path):
     """Short ids are sorted as words (length breaks prefix ties, a zero byte inside an id included), long ones by
     Arrow: both give Python's (code point) order, which trec_eval's docno tie order relies on."""
-    from gbm_objectives.runs import _sort_order
+    from gbm_objectives.datasets.trec import _sort_order
     import pyarrow as pa
 
     rng = np.random.default_rng(2)

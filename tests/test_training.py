@@ -54,7 +54,7 @@ def test_pointwise_early_stopping_same_meaning_on_both_engines(binary, backend, 
     _check_early_stopping(res, 4, metric, higher)
     # the logged value at the best round is the metric of predict_raw (the model at best_iteration), up to the
     # 6 decimals XGBoost keeps in its text log
-    m = go.scoring.get_metric(metric, res.objective.reference if hasattr(res.objective, "reference") else res.objective)
+    m = go.metrics.by_task.get_task_metric(metric, res.objective.reference if hasattr(res.objective, "reference") else res.objective)
     tol = 1e-12 if backend == "lightgbm" else 5e-7
     assert m(yv, res.predict_raw(Xv)) == pytest.approx(res.evals_result["valid_0"][metric][res.best_iteration - 1],
                                                       abs=tol)

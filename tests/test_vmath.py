@@ -1,10 +1,10 @@
-"""The vectorisable exp/log of gbm_objectives._vmath against numpy (libm), in units in the last place."""
+"""The vectorisable exp/log of gbm_objectives._core.vmath against numpy (libm), in units in the last place."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from gbm_objectives._vmath import vexp, vlog, vlog1p_unit
+from gbm_objectives._core.vmath import vexp, vlog, vlog1p_unit
 
 
 @njit

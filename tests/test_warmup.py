@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gbm_objectives import _kernels, ranking
+from gbm_objectives._core.jit import PARALLEL_MIN
 from gbm_objectives._warmup import _parallel_everywhere
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +38,11 @@ def run_child(debug):
 
 
 def test_parallel_thresholds_are_lowered_then_restored():
-    before = (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST)
+    before = dict(PARALLEL_MIN)
+    assert before["pointwise"] > 0 and before["pointwise_cheap"] > 0 and before["lambdarank"] > 0
     with _parallel_everywhere():
-        assert (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST) == (
-            0, 0, 0)
-    assert (_kernels.PARALLEL_MIN_ELEMENTS, _kernels.CHEAP_PARALLEL_MIN_ELEMENTS, ranking._PARALLEL_MIN_COST) == before
+        assert PARALLEL_MIN == dict.fromkeys(before, 0)
+    assert PARALLEL_MIN == before
 
 
 @pytest.mark.slow
