@@ -5,24 +5,21 @@ module only moves bytes. A download goes to ``FILE.part`` and is renamed into pl
 so the cache never holds a partial or unverified file. Archives (``.zip``, ``.tar.gz``, ``.tgz``, ``.tar``,
 single-file ``.gz``) are unpacked into the data set's folder; members that would land outside it are refused.
 
-:func:`main` is the command line of ``datasets/fetch.py`` (exit status 0 ok, 2 for usage errors, checksum mismatches
-and manual data sets, 1 for other failures such as the network).
+The command line of ``datasets/fetch.py`` is :func:`gbm_objectives.cli.fetch.main`.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import os
 import shutil
-import sys
 import tarfile
 import urllib.request
 import zipfile
 from pathlib import Path
 
-__all__ = ["FetchError", "ChecksumError", "sha256_file", "verify", "download", "unpack", "main"]
+__all__ = ["FetchError", "ChecksumError", "sha256_file", "verify", "download", "unpack"]
 
 
 class FetchError(ValueError):
@@ -142,44 +139,3 @@ def unpack(archive, dest_dir):
         raise FetchError(f"{archive}: not an archive this script unpacks (.zip, .tar, .tar.gz, .tgz, .gz)")
     return written
 
-
-def main(argv=None):
-    """``datasets/fetch.py``: list, download or install the catalogue's data sets; returns the exit status."""
-    from . import datasets
-
-    parser = argparse.ArgumentParser(prog="fetch.py", description="Download a public data set into the cache, "
-                                     "verifying each file's SHA-256.")
-    parser.add_argument("name", nargs="?", help="data set name (see --list)")
-    parser.add_argument("--list", action="store_true", help="list the data sets")
-    parser.add_argument("--cache-dir", help="default: $GBM_OBJECTIVES_CACHE or ~/.cache/gbm_objectives")
-    parser.add_argument("--force", action="store_true", help="download again even when the checksum matches")
-    parser.add_argument("--archive", help="a file you downloaded yourself: verify and unpack it")
-    parser.add_argument("--url", help="download this URL instead (needs --sha256)")
-    parser.add_argument("--sha256", help="expected SHA-256 of --archive or --url")
-    parser.add_argument("--quiet", "-q", action="store_true")
-    args = parser.parse_args(argv)
-    log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    try:
-        if args.list or not args.name:
-            for info in datasets.list_datasets():
-                kind = "manual" if info.manual else f"{len(info.downloads)} file(s)" if info.downloads else info.source
-                print(f"{info.name:22s} {kind:12s} {info.description}")
-            return 0
-        if args.url:
-            if not args.sha256:
-                raise FetchError("--url: needs --sha256 (files are only kept after verification)")
-            cache = Path(args.cache_dir) if args.cache_dir else datasets.cache_dir()
-            dest = download(args.url, cache / "downloads" / Path(args.url).name, sha256=args.sha256,
-                            progress=not args.quiet)
-            datasets.install_archive(args.name, dest, args.cache_dir, sha256=args.sha256, log=log)
-        elif args.archive:
-            datasets.install_archive(args.name, args.archive, args.cache_dir, sha256=args.sha256, log=log)
-        else:
-            datasets.fetch(args.name, args.cache_dir, force=args.force, progress=not args.quiet, log=log)
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    return 0
