@@ -15,7 +15,7 @@ failures (network).
 
 import sys
 
-from gbm_objectives._fetch import main
+from gbm_objectives.cli.fetch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,7 @@
 """End-to-end tests of the ``gbm-objectives`` command line: ``main([...])`` in ``tmp_path`` on tiny generated data."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import gbm_objectives as go
 from gbm_objectives import cli, datasets
-from gbm_objectives.cli import load_model, main
+from gbm_objectives.cli import commands, load_model, main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--rounds", "6", "--threads", "1", "--num-leaves", "7"]
@@ -340,7 +341,7 @@ def test_failure_is_exit_1_without_traceback_unless_debug(binary_tables, tmp_pat
     def boom(*args, **kwargs):
         raise RuntimeError("engine exploded\nsecond line")
 
-    monkeypatch.setattr(cli, "train_one", boom)
+    monkeypatch.setattr(commands, "train_one", boom)
     argv = ["train", "--train", str(binary_tables[0]), "--objective", "focal", "--out", str(tmp_path / "o"), "-q"]
     assert main(argv) == 1
     assert one_error_line(capsys) == "error: RuntimeError: engine exploded"
@@ -367,14 +368,14 @@ def test_outputs_are_atomic(binary_tables, tmp_path, monkeypatch):
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
 
-    real_replace = cli.os.replace
+    real_replace = os.replace
 
     def failing_replace(src, dst):
         if str(dst).endswith("metrics.json"):
             raise OSError("no space")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(cli.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
         cli.atomic_write_json(out / "metrics.json", {"x": 1})
     assert (out / "metrics.json").read_bytes() == before[out.joinpath("metrics.json").relative_to(out)]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gbm_objectives import cli, datasets
-from gbm_objectives.cli import main
+from gbm_objectives import datasets
+from gbm_objectives.cli import commands, main
 
 FAST = ["--rounds", "3", "--threads", "1", "--num-leaves", "7", "-q"]
 
@@ -138,7 +138,7 @@ def test_out_that_is_a_file_is_found_before_training(files, monkeypatch, capsys)
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking --out")
 
-    monkeypatch.setattr(cli, "train_one", no_training)
+    monkeypatch.setattr(commands, "train_one", no_training)
     assert main(["train", "--train", str(files / "binary.csv"), "--label", "target", "--objective", "logloss",
                  "--out", str(files / "a_file"), "-q"]) == 2
     assert "exists and is not a folder" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gbm_objectives import _fetch, datasets
+from gbm_objectives.cli import fetch as fetch_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,8 +142,8 @@ def test_manual_builtin_and_unknown_names(tmp_path, capsys):
         datasets.fetch("nope", tmp_path)
     logs = []
     assert datasets.fetch("breast_cancer", tmp_path, log=logs.append) == [] and "nothing to download" in logs[0]
-    assert _fetch.main(["mslr-web10k", "--cache-dir", str(tmp_path)]) == 2
-    assert _fetch.main(["nope", "--cache-dir", str(tmp_path)]) == 2
+    assert fetch_cli.main(["mslr-web10k", "--cache-dir", str(tmp_path)]) == 2
+    assert fetch_cli.main(["nope", "--cache-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[1].startswith("error: unknown dataset 'nope'")
 
@@ -152,9 +153,10 @@ def test_install_archive_verifies_unpacks_and_load_reads_it(tmp_path, capsys, mo
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("Fold1/train.txt", b"0 qid:1 1:1\n2 qid:1 1:3 136:1\n")
     digest = sha(z.read_bytes())
-    assert _fetch.main(["mslr-web10k", "--archive", str(z), "--sha256", digest, "--cache-dir", str(tmp_path / "c")]) == 0
+    assert fetch_cli.main(["mslr-web10k", "--archive", str(z), "--sha256", digest,
+                           "--cache-dir", str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "mslr-web10k" / "Fold1" / "train.txt").is_file()
-    assert _fetch.main(["mslr-web10k", "--archive", str(z), "--sha256", "1" * 64, "--cache-dir", str(tmp_path)]) == 2
+    assert fetch_cli.main(["mslr-web10k", "--archive", str(z), "--sha256", "1" * 64, "--cache-dir", str(tmp_path)]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
     monkeypatch.setenv("GBM_OBJECTIVES_DATA", str(tmp_path / "c"))
     X, y, qid = datasets.load("mslr-web10k", "train", fold=1)

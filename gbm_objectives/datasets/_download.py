@@ -5,7 +5,7 @@ module only moves bytes. A download goes to ``FILE.part`` and is renamed into pl
 so the cache never holds a partial or unverified file. Archives (``.zip``, ``.tar.gz``, ``.tgz``, ``.tar``,
 single-file ``.gz``) are unpacked into the data set's folder; members that would land outside it are refused.
 
-The command line over it (``datasets/fetch.py``, ``gbm-objectives fetch``) lives in :mod:`gbm_objectives.cli`.
+The command line of ``datasets/fetch.py`` is :func:`gbm_objectives.cli.fetch.main`.
 """
 
 from __future__ import annotations

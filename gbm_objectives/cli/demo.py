@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 
-from . import datasets as _datasets
-from ._progress import Reporter
-from .cli import EXIT_OK, Split, _check_out, build_objective, format_table, train_one
-from .model_io import atomic_write_json
+from .. import datasets as _datasets
+from .._progress import Reporter
+from ..model_io import atomic_write_json
+from ._common import EXIT_OK, Split, build_objective, check_out, format_table, train_one
 
 __all__ = ["run_demo"]
 
@@ -40,7 +40,7 @@ def run_demo(args):
     """Focal vs weighted cross-entropy vs log loss on both engines; then LambdaMART scratch vs native."""
     reporter = Reporter(args.quiet)
     if args.out:
-        _check_out(args.out)
+        check_out(args.out)
     t0 = time.perf_counter()
     sections = []
     print(f"gbm-objectives demo: {args.rounds} rounds, learning rate 0.1, 15 leaves; metrics on the held-out test split")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .adapters import get_backend
-from .model_io import jsonable, objective_meta
-from .scoring import evaluate_metrics
-from .training import NativeObjective
+from ..adapters import get_backend
+from ..model_io import jsonable, objective_meta
+from ..scoring import evaluate_metrics
+from ..training import NativeObjective
 
 __all__ = ["training_report", "checkpoints"]
 

@@ -1,0 +1,272 @@
+"""The ``gbm-objectives`` command line: train, evaluate, compare, demo, datasets, warmup.
+
+::
+
+    gbm-objectives demo
+    gbm-objectives train --train PATH [--valid PATH] [--test PATH] --objective NAME [--param key=value ...]
+                         [--backend lightgbm|xgboost] [--rounds N] [--learning-rate X] [--early-stopping N]
+                         [--metric ndcg@10 ...] [--label COL --group COL] --out DIR
+    gbm-objectives evaluate --model DIR --data PATH [--metric ndcg@10 --metric mrr ...]
+    gbm-objectives evaluate --qrels FILE --run FILE [--run FILE ...] [--metric ndcg_cut_10 ...] [--per-query]
+                            [--test randomization] [--format trec]
+    gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
+                           --objective lambdarank:native ... --out DIR
+    gbm-objectives datasets [--fetch NAME]
+    gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
+
+The CLI only talks to the user: it parses options, loads files, trains through :func:`gbm_objectives.train`,
+saves with :func:`gbm_objectives.save_model`, scores with :mod:`gbm_objectives.scoring` and prints tables.
+Objectives are registry names (:data:`gbm_objectives.OBJECTIVES`) or ``NAME:native`` for the engine's own
+built-in configured from the same parameters (:mod:`gbm_objectives.adapters.native`). ``--param key=value`` goes
+to the objective when it is one of its parameters and to the engine otherwise.
+
+Files are read by extension: ``.txt/.svm/.letor/...`` (SVMlight/LETOR, also gzipped), ``.csv/.tsv`` and
+``.parquet`` (with ``--label`` and ``--group`` naming the columns).
+
+``train --out DIR`` writes ``DIR/model/`` (the engine's model file and ``meta.json``, see
+:mod:`gbm_objectives.model_io`), ``DIR/metrics.json`` (every metric on every split, at the kept iteration and per
+round) and ``DIR/learning_curve.png``. The outputs are built in a temporary folder beside ``DIR`` that replaces it
+at the end; files of yours inside an existing ``DIR`` are carried over, never deleted.
+
+Exit status: 0 on success, 2 for usage and input errors (bad option, missing or malformed file, found before any
+training), 1 for failures. Errors are one line on stderr (``error: --train: no such file 'x.txt'``); ``--debug``
+shows the traceback. A progress bar runs on a terminal, plain log lines otherwise; ``--quiet`` silences both.
+
+This module holds the entry point (:func:`main`, the console script ``gbm-objectives``), the parser
+(:func:`build_parser`), the exit codes and :class:`UsageError`. The rest of the sub-package, bottom up:
+:mod:`._common` (data loading, objective and parameter parsing, :func:`train_one`, tables, output checks),
+:mod:`.report` (the training report, ``metrics.json``), :mod:`.plots`, :mod:`.demo`, :mod:`.fetch` (the command line
+of ``datasets/fetch.py``), :mod:`.commands` (one ``cmd_*`` function per subcommand).
+
+>>> main(["datasets", "--quiet"]) == 0   # doctest: +ELLIPSIS
+name ...
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+# re-exported: load_model (gbm_objectives.model_io.load_model, also go.load_model) for one more release;
+# atomic_write_json, the JSON writer the commands use; format_table, which scripts/train_*.py print with
+from ..model_io import atomic_write_json, load_model  # noqa: F401
+from ..scoring import metric_names
+from ..training import TrainResult
+from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, format_table, train_one  # noqa: F401
+from .commands import (
+    cmd_compare,
+    cmd_datasets,
+    cmd_demo,
+    cmd_evaluate,
+    cmd_simulate_clicks,
+    cmd_train,
+    cmd_warmup,
+)
+
+__all__ = ["main", "build_parser", "load_model", "TrainedModel", "train_one", "UsageError", "EXIT_OK",
+           "EXIT_FAILURE", "EXIT_USAGE"]
+
+#: A reloaded model: what :func:`gbm_objectives.load_model` returns (``predict``, ``predict_raw``).
+TrainedModel = TrainResult
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+# ==============================================================================================================
+# Parser and entry point
+# ==============================================================================================================
+
+def _add_common_options(parser):
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or log lines")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def _training_options(p, *, multi_objective):
+    p.add_argument("--train", required=True, metavar="PATH", help="training data (.txt/.svm/.letor[.gz], .csv, .parquet)")
+    p.add_argument("--valid", metavar="PATH", help="validation data (early stopping, learning curve)")
+    p.add_argument("--test", metavar="PATH", help="test data (reported, never used for choices)")
+    if multi_objective:
+        p.add_argument("--objective", action="append", required=True, metavar="NAME",
+                       help="objective to compare (repeat): a registry name or NAME:native")
+    else:
+        p.add_argument("--objective", required=True, metavar="NAME",
+                       help="registry name (focal, weighted_ce, huber, quantile, lambdarank, ...) or NAME:native")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="objective parameter (e.g. gamma=2) or engine parameter (e.g. min_data_in_leaf=50); repeatable")
+    p.add_argument("--backend", choices=("lightgbm", "xgboost"), default="lightgbm")
+    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
+    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
+                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
+    p.add_argument("--early-stopping", type=_positive_int, metavar="N",
+                   help="stop when the first --metric on --valid has not improved for N rounds")
+    p.add_argument("--metric", action="append", metavar="NAME",
+                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
+    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
+                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
+    p.add_argument("--label", metavar="COL", help="label column of a CSV/Parquet file")
+    p.add_argument("--group", metavar="COL", help="query column of a CSV/Parquet file")
+    p.add_argument("--position", metavar="COL", help="displayed-position column of a CSV/Parquet training file "
+                                                      "(LETOR: a FILE.position sibling); with --param position_debias")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: all cores)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
+
+
+def build_parser():
+    """The ``gbm-objectives`` argument parser; its errors raise :class:`UsageError` instead of exiting.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        One subparser per command, each with ``func`` set to its ``cmd_*`` function
+        (:mod:`gbm_objectives.cli.commands`).
+    """
+    from .. import __version__
+
+    parser = _Parser(prog="gbm-objectives", description="Train and compare GBM objectives (LightGBM, XGBoost).")
+    parser.add_argument("--version", action="version", version=f"gbm-objectives {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("train", help="train one objective; write the model, metrics.json and learning_curve.png")
+    _training_options(p, multi_objective=False)
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N (a LocalCluster of "
+                        "N single-thread workers, closed at the end); --train is then a Parquet folder, a "
+                        "Parquet/CSV file or a glob of them, read as partitions (ranking: query-aligned by --group)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a trained model on a data file, or TREC runs against qrels")
+    p.add_argument("--model", metavar="DIR", help="the --out folder of train (or its model/)")
+    p.add_argument("--data", metavar="PATH")
+    p.add_argument("--qrels", metavar="FILE", help="TREC qrels (with --run: evaluate runs as trec_eval does)")
+    p.add_argument("--run", action="append", metavar="FILE", help="TREC run file (repeat to compare runs)")
+    p.add_argument("--per-query", action="store_true", help="also print the per-query values")
+    p.add_argument("--test", choices=("randomization", "t-test", "bootstrap"),
+                   help="paired test of each run against the first (Holm-corrected p-values)")
+    p.add_argument("--format", choices=("table", "trec"), default="table", help="trec: trec_eval's line format")
+    p.add_argument("--relevance-threshold", type=int, default=1, metavar="N")
+    p.add_argument("--metric", action="append", metavar="NAME", help="default: the metrics used in training")
+    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default=None)
+    p.add_argument("--label", metavar="COL")
+    p.add_argument("--group", metavar="COL")
+    p.add_argument("--out", metavar="FILE.json", help="also write the metrics as JSON")
+    p.add_argument("--predictions", metavar="FILE",
+                   help="write the predictions, one line per row (multiclass: the k class probabilities)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="train several objectives on the same data; table, compare.json, compare.png")
+    _training_options(p, multi_objective=True)
+    p.add_argument("--significance", choices=("randomization", "t-test", "bootstrap", "none"), default="randomization",
+                   help="paired test over the evaluation split's queries of each objective against the first "
+                        "(ranking metrics; Holm-corrected; default randomization)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("demo", help="focal vs weighted CE vs log loss on both engines (--ranking: LambdaMART)")
+    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="engine threads (default 1: the demo's data sets are small)")
+    p.add_argument("--ranking", action="store_true",
+                   help="also train LambdaMART (scratch and native, both engines) on make_ranking data")
+    p.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("datasets", help="list the named datasets (generators, scikit-learn sets, local copies); "
+                                        "--fetch NAME downloads a public one")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--fetch", metavar="NAME", help="download NAME into the cache (checksums verified) and print where")
+    p.add_argument("--cache-dir", metavar="DIR", help="download cache (default $GBM_OBJECTIVES_CACHE or ~/.cache)")
+    p.add_argument("--force", action="store_true", help="download again even if cached")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("simulate-clicks", help="write a click-labelled copy of a LETOR file and its .position file")
+    _add_common_options(p)
+    p.add_argument("--data", required=True, metavar="PATH", help="LETOR file with true labels (.txt[.gz])")
+    p.add_argument("--out", required=True, metavar="PATH", help="click-labelled copy (PATH.position beside it)")
+    p.add_argument("--model", choices=("pbm", "cascade"), default="pbm")
+    p.add_argument("--eta", type=float, default=1.0, help="PBM: examination (1/(p+1))**eta (default 1)")
+    p.add_argument("--stop-prob", type=float, default=0.2, help="cascade: stop probability (default 0.2)")
+    p.add_argument("--ranking-feature", type=int, metavar="COL",
+                   help="display each query by this feature column, descending (default: file order)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_simulate_clicks)
+
+    p = sub.add_parser("warmup", help="compile every numba kernel once (for container images and CI caches)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_warmup)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status (0 ok, 1 failure, 2 usage or input error).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        :data:`EXIT_OK` (0), :data:`EXIT_FAILURE` (1, one line ``error: Type: message`` on stderr),
+        :data:`EXIT_USAGE` (2, a bad option or input file, one line on stderr) or 130 when interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (UsageError, ValueError, TypeError) as exc:  # the library's input errors, raised before any training
+        if debug:
+            raise
+        print(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a failure into a clean message
+        if debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error: {type(exc).__name__}: {message}" if message else f"error: {type(exc).__name__}",
+              file=sys.stderr)
+        return EXIT_FAILURE
