@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import gbm_objectives as go
 from gbm_objectives import cli, datasets
+from gbm_objectives._core.files import atomic_write_json
 from gbm_objectives.cli import commands, load_model, main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -377,7 +378,7 @@ def test_outputs_are_atomic(binary_tables, tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
-        cli.atomic_write_json(out / "metrics.json", {"x": 1})
+        atomic_write_json(out / "metrics.json", {"x": 1})
     assert (out / "metrics.json").read_bytes() == before[out.joinpath("metrics.json").relative_to(out)]
     assert not [p for p in out.rglob(".*") if p.name.endswith((".tmp", ".old"))]
 

@@ -50,9 +50,9 @@ import math
 import sys
 
 # re-exported: load_model (gbm_objectives.model_io.load_model, also go.load_model) for one more release;
-# atomic_write_json, the JSON writer the commands use; format_table, which scripts/train_*.py print with
-from ..model_io import atomic_write_json, load_model  # noqa: F401
-from ..scoring import metric_names
+# format_table, which scripts/train_*.py print with
+from ..model_io import load_model  # noqa: F401
+from ..metrics.by_task import metric_names
 from ..training import TrainResult
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, format_table, train_one  # noqa: F401
 from .commands import (

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import datasets as _datasets
-from .._progress import Reporter
+from .._core.progress import Reporter
 from ..adapters import ParameterError, owned_parameter
 from ..objectives import OBJECTIVES, get_objective
-from ..scoring import default_metrics, get_metric
-from ..segments import boundaries_from_qid
+from ..metrics.by_task import default_metrics, get_task_metric
+from .._core.segments import boundaries_from_qid
 from ..training import NativeObjective, train
 from .report import training_report
 
@@ -281,7 +281,7 @@ def infer_n_classes(y):
 def resolve_metrics(names, objective, convention):
     """The :class:`gbm_objectives.scoring.Metric` objects for ``--metric`` names; :class:`UsageError` if unknown."""
     try:
-        return [get_metric(m, reference_of(objective), convention=convention) for m in names]
+        return [get_task_metric(m, reference_of(objective), convention=convention) for m in names]
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--metric: {exc}") from None
 

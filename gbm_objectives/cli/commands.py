@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import datasets as _datasets
-from .._progress import Reporter
+from .._core.progress import Reporter
 from ..adapters import ParameterError
-from ..model_io import atomic_write_bytes, atomic_write_json, load_model, output_directory, save_model
-from ..scoring import default_metrics, evaluate_metrics
+from .._core.files import atomic_write_bytes, atomic_write_json, output_directory
+from ..model_io import load_model, save_model
+from ..metrics.by_task import default_metrics, evaluate_metrics
 from ._common import (
     EXIT_OK,
     OWN_OUTPUTS,
@@ -179,8 +180,8 @@ def _write_training(args, out, result, summary, splits, feature_names, reporter)
 # ==============================================================================================================
 
 def _evaluate_runs(args):
-    from ..runs import evaluate_run, read_qrels, read_run
-    from ..significance import compare_runs
+    from ..datasets import read_qrels, read_run
+    from ..metrics import compare_runs, evaluate_run
 
     if not args.run:
         raise UsageError("--qrels needs at least one --run FILE")
@@ -341,8 +342,7 @@ def _compare_significance(args, results, raws, split):
         return None
     import pandas as pd
 
-    from ..metrics import evaluate
-    from ..significance import compare_runs
+    from ..metrics import compare_runs, evaluate
 
     per_query = {}
     for r, raw in zip(results, raws):
@@ -393,7 +393,7 @@ def cmd_demo(args):
 
 def cmd_simulate_clicks(args):
     """Write a click-labelled copy of a LETOR file and its ``.position`` sibling (LightGBM's convention)."""
-    from ..clicks import write_click_file
+    from ..datasets.clicks import write_click_file
     from ..datasets import load_letor, simulate_clicks
 
     src = Path(args.data)

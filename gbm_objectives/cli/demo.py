@@ -8,8 +8,8 @@ import time
 import numpy as np
 
 from .. import datasets as _datasets
-from .._progress import Reporter
-from ..model_io import atomic_write_json
+from .._core.progress import Reporter
+from .._core.files import atomic_write_json
 from ._common import EXIT_OK, Split, build_objective, check_out, format_table, train_one
 
 __all__ = ["run_demo"]

@@ -1,7 +1,7 @@
 """The command line of ``datasets/fetch.py``: list, download or install the catalogue's public data sets.
 
 The catalogue (pinned URLs and SHA-256s) is :data:`gbm_objectives.datasets.DATASETS`; the bytes are moved and
-verified by :mod:`gbm_objectives._fetch` (through :func:`gbm_objectives.datasets.fetch` and ``install_archive``).
+verified by :mod:`gbm_objectives.datasets._download` (through :func:`gbm_objectives.datasets.fetch` and ``install_archive``).
 Exit status: 0 ok, 2 for usage errors, checksum mismatches and manual data sets, 1 for other failures (network).
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import datasets
-from .._fetch import FetchError, download
+from ..datasets._download import FetchError, download
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 __all__ = ["main"]

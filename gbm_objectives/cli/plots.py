@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model_io import atomic_write_bytes
+from .._core.files import atomic_write_bytes
 
 __all__ = ["plot_learning_curve", "plot_compare"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..adapters import get_backend
-from ..model_io import jsonable, objective_meta
-from ..scoring import evaluate_metrics
+from .._core.files import jsonable
+from ..model_io import objective_meta
+from ..metrics.by_task import evaluate_metrics
 from ..training import NativeObjective
 
 __all__ = ["training_report", "checkpoints"]
