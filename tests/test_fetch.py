@@ -1,4 +1,4 @@
-"""Tests for the download side of the data set catalogue (gbm_objectives.datasets.fetch, gbm_objectives._fetch):
+"""Tests for the download side of the data set catalogue (gbm_objectives.datasets.fetch, gbm_objectives.datasets._download):
 checksums, downloads from file:// URLs (never the network), unpacking, the catalogue and the datasets/fetch.py script."""
 
 import dataclasses
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gbm_objectives import _fetch, datasets
+from gbm_objectives import datasets
+from gbm_objectives.datasets import _download as _fetch
 from gbm_objectives.cli import fetch as fetch_cli
 
 ROOT = Path(__file__).resolve().parent.parent
