@@ -230,7 +230,7 @@ def _n_rows(X, name):
     return int(shape[0])
 
 
-def _check_int(value, name, minimum, allow_none=False):
+def check_int(value, name, minimum, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -381,10 +381,10 @@ def train(
     obj = resolve_objective(objective, y)
     native = isinstance(obj, NativeObjective)
     reference = obj.reference if native else obj
-    num_boost_round = _check_int(num_boost_round, "num_boost_round", 1)
-    early_stopping_rounds = _check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
+    num_boost_round = check_int(num_boost_round, "num_boost_round", 1)
+    early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
     if n_jobs is not None:
-        n_jobs = _check_int(n_jobs, "n_jobs", 1)
+        n_jobs = check_int(n_jobs, "n_jobs", 1)
     if params is not None and not isinstance(params, dict):
         raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
 

@@ -1,14 +1,13 @@
 """gbm_objectives.dask on a real LocalCluster (2 worker processes, 1 thread each), no mocks.
 
-The init-score math is also checked without Dask (``_partitioned`` on NumPy partitions), for every registered
-pointwise objective, against ``objective.init_score`` on the concatenated labels.
+The init-score math is also checked without Dask (``gbm_objectives.dask._sums`` on NumPy partitions), for every
+registered pointwise objective, against ``objective.init_score`` on the concatenated labels.
 """
 
 import numpy as np
 import pytest
 
 import gbm_objectives as go
-from gbm_objectives import _partitioned as P
 from gbm_objectives.datasets import make_imbalanced, make_ranking
 from gbm_objectives.objectives import OBJECTIVES
 
@@ -17,6 +16,7 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 pd = pytest.importorskip("pandas")
 god = pytest.importorskip("gbm_objectives.dask")
+P = pytest.importorskip("gbm_objectives.dask._sums")
 
 POINTWISE = sorted(name for name, cls in OBJECTIVES.items() if cls.task != "ranking")
 
@@ -268,6 +268,29 @@ def test_estimators_fit_dask_and_predict_dask(client):
     features = [c for c in df.columns if c.startswith("f")]
     rk = god.DaskLambdaMART(objective="scratch", n_estimators=5).fit(ddf[features], ddf["label"], qid=ddf["qid"])
     assert isinstance(rk.predict(ddf[features]), dd.Series)
+
+
+def test_fitted_dask_estimators_pickle_and_predict_the_same(client):
+    """The Dask estimators are module-level classes: a fitted one survives a pickle round trip and predicts the
+    same values on a Dask collection."""
+    import pickle
+
+    X, y = _binary_data(1200)
+    Xd, yd = da.from_array(X, chunks=(600, -1)), da.from_array(y, chunks=600)
+    df, *_ = _ranking_frame(n_queries=40)
+    ddf = god.partition_by_query(dd.from_pandas(df, npartitions=2), qid="qid")
+    features = [c for c in df.columns if c.startswith("f")]
+    fitted = [(god.DaskGBMClassifier(objective="focal", n_estimators=4).fit(Xd, yd), Xd, ("predict_proba", "predict")),
+              (god.DaskGBMRegressor(objective="huber", n_estimators=4).fit(Xd, yd), Xd, ("predict",)),
+              (god.DaskLambdaMART(objective="scratch", n_estimators=4).fit(ddf[features], ddf["label"],
+                                                                            qid=ddf["qid"]), ddf[features],
+               ("predict",))]
+    for est, data, methods in fitted:
+        back = pickle.loads(pickle.dumps(est))
+        assert type(back) is type(est)
+        for method in methods:
+            np.testing.assert_array_equal(np.asarray(getattr(back, method)(data).compute()),
+                                          np.asarray(getattr(est, method)(data).compute()))
 
 
 def test_global_auc_is_exact_with_ties_across_partitions_and_weights(client):

@@ -6,6 +6,9 @@ are interchangeable: the same function names with the same keywords (``engine_pa
 ``best_iteration``, ``predict_raw``, ``staged_predict_raw``, ``save_booster``, ``load_booster``, ``num_rounds``,
 ``progress_callback``, ``quantile_renewal``). ``BACKENDS`` maps a backend name to its module; modules are imported
 on first use, so ``import gbm_objectives`` imports neither engine.
+
+The same catalogue knows each engine's Dask adapter (``lightgbm_dask``, ``xgboost_dask``: ``DASK_BACKENDS``,
+``get_backend(name, dask=True)``), used by :mod:`gbm_objectives.dask`; the two take the same keywords too.
 """
 
 from __future__ import annotations
@@ -14,10 +17,20 @@ from collections.abc import Mapping
 from importlib import import_module
 
 
-class _Backends(Mapping):
-    """``{"lightgbm": module, "xgboost": module}``, each engine's adapter imported when first looked up."""
+#: The one catalogue of engine adapters: backend name -> {variant: module}, "local" for one process (the CLI,
+#: gbm_objectives.train, the estimators), "dask" for a Dask cluster (gbm_objectives.dask).
+_ADAPTERS = {
+    "lightgbm": {"local": "gbm_objectives.adapters.lightgbm", "dask": "gbm_objectives.adapters.lightgbm_dask"},
+    "xgboost": {"local": "gbm_objectives.adapters.xgboost", "dask": "gbm_objectives.adapters.xgboost_dask"},
+}
 
-    _modules = {"lightgbm": "gbm_objectives.adapters.lightgbm", "xgboost": "gbm_objectives.adapters.xgboost"}
+
+class _Backends(Mapping):
+    """``{"lightgbm": module, "xgboost": module}`` of one variant, each engine's adapter imported when first looked
+    up."""
+
+    def __init__(self, variant):
+        self._modules = {name: modules[variant] for name, modules in _ADAPTERS.items()}
 
     def __getitem__(self, name):
         if not isinstance(name, str) or name not in self._modules:
@@ -35,12 +48,16 @@ class _Backends(Mapping):
 
 
 #: backend name -> adapter module (the engine is imported on first lookup).
-BACKENDS = _Backends()
+BACKENDS = _Backends("local")
+
+#: backend name -> Dask adapter module (``lightgbm.dask`` / ``xgboost.dask``, imported on first lookup).
+DASK_BACKENDS = _Backends("dask")
 
 
-def get_backend(name):
-    """The adapter module for ``name`` ("lightgbm" or "xgboost"); ``BACKENDS[name]``."""
-    return BACKENDS[name]
+def get_backend(name, dask=False):
+    """The adapter module for ``name`` ("lightgbm" or "xgboost"): ``BACKENDS[name]``, or with ``dask=True`` its
+    Dask adapter, ``DASK_BACKENDS[name]``."""
+    return (DASK_BACKENDS if dask else BACKENDS)[name]
 
 
 class ParameterError(ValueError):

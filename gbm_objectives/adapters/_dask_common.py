@@ -1,8 +1,15 @@
-"""What the Dask adapters share: the thread count of the worker a task runs on. No math."""
+"""What the Dask adapters and :mod:`gbm_objectives.dask` share: the thread count of the worker a task runs on, and
+the ``distributed`` clients (a new local cluster, a scheduler address, the current client). No math.
+
+The only place that imports ``distributed`` for :mod:`gbm_objectives.dask` (its ``connect`` and its estimators
+call the functions below).
+"""
 
 from __future__ import annotations
 
-from distributed import get_worker
+import contextlib
+
+from distributed import Client, LocalCluster, get_client, get_worker
 
 
 def worker_threads():
@@ -15,4 +22,30 @@ def worker_threads():
     try:
         return get_worker().state.nthreads
     except ValueError:  # not running on a worker
+        return None
+
+
+@contextlib.contextmanager
+def local_client(n_workers):
+    """A ``Client`` of a new ``LocalCluster(n_workers=n_workers, threads_per_worker=1)`` (worker processes, no
+    dashboard, quiet logs); the cluster and the client are closed on exit."""
+    import logging
+
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def remote_client(address):
+    """A ``Client`` of the scheduler at ``address``; only the client is closed on exit (the cluster keeps running)."""
+    with Client(address) as client:
+        yield client
+
+
+def current_client():
+    """The current ``distributed`` client (``distributed.get_client()``), or ``None`` when there is none."""
+    try:
+        return get_client()
+    except ValueError:
         return None

@@ -32,7 +32,10 @@ from .lightgbm import (  # noqa: F401  (the backend module's names, re-exported 
     staged_predict_raw,
 )
 
-__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT"]
+
+#: The form of the queries ``lightgbm.dask`` trains on: ``group``, query sizes (``train(..., group=...)``).
+QUERY_INPUT = "group"
 
 
 class DaskLightGBMObjective(LightGBMSklearnObjective):
@@ -43,9 +46,12 @@ class DaskLightGBMObjective(LightGBMSklearnObjective):
             return super().__call__(y_true, y_pred, weight, group)
 
 
-def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, group=None,
+def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, group=None, qid=None,
           init_score=None):
     """Train on the cluster; returns the ``lightgbm.Booster``.
+
+    The same keywords as :func:`gbm_objectives.adapters.xgboost_dask.train`; LightGBM ranks on ``group``
+    (:data:`QUERY_INPUT`).
 
     Parameters
     ----------
@@ -58,7 +64,11 @@ def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight
         LightGBM parameters (:func:`engine_params`), passed to the Dask estimator as they are.
     group : Dask array, optional
         Query sizes, one chunk per row chunk of ``X``; selects ``DaskLGBMRanker``.
+    qid : Dask array, optional
+        Per-row query codes: not read by this engine (``group`` is); given alone, a ValueError.
     """
+    if qid is not None and group is None:
+        raise ValueError("lightgbm.dask ranks on group (query sizes, one chunk per partition), not qid")
     params = dict(params)
     if isinstance(objective, str):
         params["objective"] = objective

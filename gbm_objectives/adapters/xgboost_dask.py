@@ -28,7 +28,10 @@ from .xgboost import (  # noqa: F401  (the backend module's names, re-exported f
     staged_predict_raw,
 )
 
-__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds"]
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT"]
+
+#: The form of the queries ``xgboost.dask`` trains on: ``qid``, per-row query codes (``train(..., qid=...)``).
+QUERY_INPUT = "qid"
 
 
 class DaskXGBoostObjective(XGBoostObjective):
@@ -39,13 +42,18 @@ class DaskXGBoostObjective(XGBoostObjective):
             return super().__call__(predt, dtrain)
 
 
-def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, qid=None, init_score=None):
+def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight=None, group=None, qid=None,
+          init_score=None):
     """Train on the cluster; returns the ``xgboost.Booster``.
 
-    ``X, y, sample_weight, qid, init_score`` are Dask arrays with the same row chunks; ``qid`` holds query codes
-    non-decreasing over the whole array. ``sample_weight`` with ``qid`` is one weight per row, constant within a
-    query (XGBoost weighs whole queries).
+    The same keywords as :func:`gbm_objectives.adapters.lightgbm_dask.train`; XGBoost ranks on ``qid``
+    (:data:`QUERY_INPUT`). ``X, y, sample_weight, qid, init_score`` are Dask arrays with the same row chunks;
+    ``qid`` holds query codes non-decreasing over the whole array. ``sample_weight`` with ``qid`` is one weight per
+    row, constant within a query (XGBoost weighs whole queries). ``group`` (query sizes) is not read by this
+    engine; given alone, a ValueError.
     """
+    if group is not None and qid is None:
+        raise ValueError("xgboost.dask ranks on qid (per-row query codes), not group")
     params = dict(params)
     obj = None
     if isinstance(objective, str):

@@ -1,9 +1,12 @@
-"""Objective and metric math on data split into partitions: per-partition sums, reduced. No engine, no Dask.
+"""Objective and metric math on data split into partitions: per-partition sums, reduced. No engine, and no Dask in
+this module (it was ``gbm_objectives._partitioned``).
 
-:mod:`gbm_objectives.dask` runs these functions on the workers (``part_*``) and combines their small results on
-the client (``reduce_*``, ``solve_*``); any other map/reduce runner could do the same. ``reduce`` below is a
-callable ``reduce(fn) -> list`` that applies ``fn(y, sample_weight)`` to every partition and returns the list of
-results (small arrays), in partition order.
+Used by :mod:`gbm_objectives.dask.training` (the init score, the staged metric sums of early stopping),
+:mod:`gbm_objectives.dask.evaluation` (per-query sums), :mod:`gbm_objectives.dask.files` (the training split's
+metrics) and the CLI's ``--dask`` checks: they run these functions on the workers (``part_*``) and combine their
+small results on the client (``reduce_*``, ``solve_*``); any other map/reduce runner could do the same.
+``reduce`` below is a callable ``reduce(fn) -> list`` that applies ``fn(y, sample_weight)`` to every partition
+and returns the list of results (small arrays), in partition order.
 
 The init score
 --------------
@@ -33,8 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_sample_weight
-from .losses import Prepared, QuantileLoss, _compress, constant_root
+from .._validation import check_sample_weight
+from ..losses import Prepared, QuantileLoss, constant_root
+from ..losses import _compress  # TODO(merge): losses plain name (compress), like training.check_int
 
 __all__ = ["TABLE_CAP", "init_score", "part_label_table", "solve_root", "solve_quantile", "part_metric_sums",
            "reduce_metric_sums"]
@@ -186,7 +190,7 @@ def part_metric_sums(metric, objective, y, raw, group=None, sample_weight=None):
     ranking metrics are (query-weighted) means over queries, :mod:`gbm_objectives.metrics` ``reduce=None`` giving
     the per-query values; row metrics are weighted means over rows (``rmse`` squared, then the root taken).
     """
-    from . import metrics as ranking
+    from .. import metrics as ranking
 
     name = metric.name
     if metric.ranking_name is not None:
