@@ -9,7 +9,7 @@ As LightGBM's front ends all call ``engine.train``, every front end here transla
 * validates labels, weights and query groups of the training and every evaluation set *before* training;
 * starts custom objectives from their best constant (``init_score="auto"``: the argmin of the loss, since custom
   objectives get no ``boost_from_average``) and adds it back in :meth:`TrainResult.predict_raw`;
-* evaluates engine-neutral metrics (:mod:`gbm_objectives.scoring`) on the raw scores of every evaluation set, in
+* evaluates engine-neutral metrics (:mod:`gbm_objectives.metrics.by_task`) on the raw scores of every evaluation set, in
   one ``evals_result`` layout on both engines, and early-stops on the first metric of the first evaluation set, in
   that metric's direction;
 * reports the best iteration 1-based on both engines;
@@ -269,7 +269,7 @@ def _check_data(reference, y, sample_weight, group, qid, n, where, position=None
 
 
 def resolve_metrics(metric, reference, native, default=None):
-    """The :class:`~gbm_objectives.scoring.Metric` list of ``metric`` (a name or names) for ``reference``.
+    """The :class:`~gbm_objectives.metrics.by_task.Metric` list of ``metric`` (a name or names) for ``reference``.
 
     ``None``: ``default`` when given, else the task's first default metric for built-ins and the objective's own
     loss for custom objectives.
@@ -350,7 +350,7 @@ def train(
     eval_group, eval_qid, eval_sample_weight : sequences, optional
         Per evaluation set, as ``group``, ``qid`` and ``sample_weight``.
     metric : str or list of str, optional
-        Engine-neutral names from :mod:`gbm_objectives.scoring` (``"ndcg@10"``, ``"auc"``, ``"logloss"``,
+        Engine-neutral names from :mod:`gbm_objectives.metrics.by_task` (``"ndcg@10"``, ``"auc"``, ``"logloss"``,
         ``"loss"``...). Default: the objective's own loss for custom objectives, the task's first default metric
         for built-ins. Early stopping watches the first, on the first evaluation set, in its own direction.
     early_stopping_rounds : int, optional

@@ -242,7 +242,7 @@ def test_early_stopping_scores_every_round_on_the_cluster(client):
     assert best is not None and len(log) <= 60 and res.num_rounds == len(log)
     assert log[best - 1] == min(log)
     raw = res.predict_raw(X[2000:])
-    assert go.scoring.get_metric("logloss", go.FocalLoss())(y[2000:], raw) == pytest.approx(log[best - 1], abs=1e-12)
+    assert go.metrics.by_task.get_task_metric("logloss", go.FocalLoss())(y[2000:], raw) == pytest.approx(log[best - 1], abs=1e-12)
     if len(log) < 60:
         assert len(log) - best == 3
 

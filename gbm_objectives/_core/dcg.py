@@ -1,7 +1,7 @@
 """DCG building blocks shared by the LambdaRank objective and the ranking metrics.
 
 Both the ΔNDCG used in training and the NDCG we report are computed from these few kernels, over the one group
-representation of :mod:`gbm_objectives.segments` (int64 ``boundaries``), so the two cannot drift apart.
+representation of :mod:`gbm_objectives._core.segments` (int64 ``boundaries``), so the two cannot drift apart.
 
 Conventions (LightGBM's, in ``rank_objective.hpp`` / ``dcg_calculator.cpp``):
 
@@ -11,7 +11,7 @@ Conventions (LightGBM's, in ``rank_objective.hpp`` / ``dcg_calculator.cpp``):
 * ``DCG@k = sum_{r < k} gain(doc at r) * discount(r)``, ideal DCG from gains sorted descending.
 
 >>> import numpy as np
->>> from gbm_objectives._dcg import default_label_gain, row_gains, ideal_dcg, ranked_order, dcg_query, discount_table
+>>> from gbm_objectives._core.dcg import default_label_gain, row_gains, ideal_dcg, ranked_order, dcg_query, discount_table
 >>> g = row_gains(np.array([0, 2, 1]), default_label_gain())      # gains 0, 3, 1
 >>> b = np.array([0, 3])
 >>> float(ideal_dcg(g, b, 3)[0])                                   # 3/log2(2) + 1/log2(3)

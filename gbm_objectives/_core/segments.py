@@ -5,7 +5,7 @@ LightGBM's ``query_boundaries_`` and XGBoost's ``group_ptr``. Group sizes (``gro
 per-row query ids (``qid``, XGBoost's) are both turned into it here, and the ranking objective and the metrics
 consume only boundaries, so they cannot disagree on what a query is.
 
->>> from gbm_objectives.segments import boundaries_from_group, boundaries_from_qid
+>>> from gbm_objectives._core.segments import boundaries_from_group, boundaries_from_qid
 >>> boundaries_from_group([2, 3])
 array([0, 2, 5])
 >>> boundaries_from_qid([7, 7, 3, 3, 3])

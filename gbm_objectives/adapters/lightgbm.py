@@ -339,7 +339,7 @@ def objective_loss_metric(objective, name=None):
 
     With a custom objective, LightGBM's built-in metrics see raw scores as if they were predictions; this is
     the feval for ``lgb.train`` users (:func:`gbm_objectives.train` uses the ``"loss"`` metric of
-    :mod:`gbm_objectives.scoring`).
+    :mod:`gbm_objectives.metrics.by_task`).
     """
     label = name or f"{objective.name}_loss"
 

@@ -18,7 +18,7 @@ How it works. After each boosting round the callback finds the leaf of every tra
 (walked here over the features as LightGBM's predictor walks it, from the tree's text in
 ``Booster.model_to_string``; ``Booster.predict(X, pred_leaf=True)`` for a tree with categorical splits or features
 that are not a numeric array), computes ``learning_rate * quantile(y - previous score)`` per leaf
-(:func:`gbm_objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
+(:func:`gbm_objectives.objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
 ``Booster.set_leaf_output``. LightGBM does not update its cached training/validation scores when a leaf is
 rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
@@ -138,7 +138,7 @@ class QuantileLeafRenewal:
         Features of validation sets (names as in ``lgb.train(valid_names=...)``); their pinball-loss metric
         entries are recomputed on the renewed model.
     method : {"lightgbm", "lower"}, default "lightgbm"
-        Quantile definition (:mod:`gbm_objectives.quantile`); "lightgbm" reproduces the built-in.
+        Quantile definition (:mod:`gbm_objectives.objectives.quantile`); "lightgbm" reproduces the built-in.
 
     Attributes
     ----------

@@ -25,7 +25,7 @@ finds the leaf of every training row in it by walking the tree over the dense fl
 predictor does (missing values go the default way, ``x < threshold`` goes left; for a tree with a categorical split,
 or features too large to hold densely, XGBoost's ``pred_leaf`` on the one-tree slice; XGBoost 3.2 refuses
 ``pred_leaf`` with an ``iteration_range`` that does not start at tree 0 and points to model slicing), computes
-``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.quantile.renewed_leaf_values`
+``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.objectives.quantile.renewed_leaf_values`
 (``method="lower"`` by default: the exact weighted pinball argmin; XGBoost's built-in interpolates) and adds the
 renewed leaf values, rounded to float32 as the model will store them, to the float64 margins it keeps for the
 training rows (and for the validation sets given as ``valid_X``). XGBoost's booster keeps its own un-renewed leaves
@@ -163,7 +163,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         (labels, weights and ``base_margin`` are read from it; the training DMatrix itself is recognised and costs
         nothing), or ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight, base_margin)`` to build one.
     method : {"lower", "lightgbm"}, default "lower"
-        Quantile definition (:mod:`gbm_objectives.quantile`).
+        Quantile definition (:mod:`gbm_objectives.objectives.quantile`).
 
     Attributes
     ----------

@@ -15,7 +15,7 @@
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
 The CLI only talks to the user: it parses options, loads files, trains through :func:`gbm_objectives.train`,
-saves with :func:`gbm_objectives.save_model`, scores with :mod:`gbm_objectives.scoring` and prints tables.
+saves with :func:`gbm_objectives.save_model`, scores with :mod:`gbm_objectives.metrics.by_task` and prints tables.
 Objectives are registry names (:data:`gbm_objectives.OBJECTIVES`) or ``NAME:native`` for the engine's own
 built-in configured from the same parameters (:mod:`gbm_objectives.adapters.native`). ``--param key=value`` goes
 to the objective when it is one of its parameters and to the engine otherwise.

@@ -170,7 +170,7 @@ def load_split(name, option, path, reporter, *, n_features=None, features=None, 
     option : str
         The option that named the file, for error messages (``--train``).
     path : str or Path
-    reporter : gbm_objectives._progress.Reporter
+    reporter : gbm_objectives._core.progress.Reporter
         Progress bar and log lines.
     n_features, zero_based
         LETOR files: the width and index base to read with (those of the training file for the other splits).
@@ -279,7 +279,7 @@ def infer_n_classes(y):
 # ==============================================================================================================
 
 def resolve_metrics(names, objective, convention):
-    """The :class:`gbm_objectives.scoring.Metric` objects for ``--metric`` names; :class:`UsageError` if unknown."""
+    """The :class:`gbm_objectives.metrics.by_task.Metric` objects for ``--metric`` names; :class:`UsageError` if unknown."""
     try:
         return [get_task_metric(m, reference_of(objective), convention=convention) for m in names]
     except (TypeError, ValueError) as exc:

@@ -119,7 +119,7 @@ def _train_dask(args, params, reporter):
     names = _metric_names_for(args, objective)
     metrics = resolve_metrics(names, objective, args.convention)
     if args.early_stopping:
-        from .._partitioned import check_summable
+        from ..dask._sums import check_summable
 
         try:
             check_summable(metrics[0], reference)

@@ -35,7 +35,7 @@ def training_report(objective, result, splits, metrics, *, label, backend, round
     result : TrainResult
     splits : dict of name -> split
         Each split has ``X``, ``y``, ``group`` (query sizes or None) and ``summary()`` (a dict describing it).
-    metrics : list of :class:`gbm_objectives.scoring.Metric`
+    metrics : list of :class:`gbm_objectives.metrics.by_task.Metric`
     early_stopping : int or None
         The patience used; the history of the first metric on ``valid_0`` is then reported.
     """

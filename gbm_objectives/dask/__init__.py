@@ -2,7 +2,7 @@
 
 ``import gbm_objectives.dask as god``. This is one more front end of :func:`gbm_objectives.train`: the same
 objective resolution (:func:`~gbm_objectives.training.resolve_objective`, ``"NAME:native"``), the same engine
-defaults (the adapters' ``engine_params``), the same metrics (:mod:`gbm_objectives.scoring`) and the objectives'
+defaults (the adapters' ``engine_params``), the same metrics (:mod:`gbm_objectives.metrics.by_task`) and the objectives'
 own ``prepare`` / ``init_score`` math, computed from per-partition sums (:mod:`gbm_objectives.dask._sums`).
 The engines' Dask code lives in :mod:`gbm_objectives.adapters.lightgbm_dask` (``lightgbm.dask``) and
 :mod:`gbm_objectives.adapters.xgboost_dask` (``xgboost.dask.train``).

@@ -1,5 +1,5 @@
 """Objective and metric math on data split into partitions: per-partition sums, reduced. No engine, and no Dask in
-this module (it was ``gbm_objectives._partitioned``).
+this module (it was ``gbm_objectives.dask._sums``).
 
 Used by :mod:`gbm_objectives.dask.training` (the init score, the staged metric sums of early stopping),
 :mod:`gbm_objectives.dask.evaluation` (per-query sums), :mod:`gbm_objectives.dask.files` (the training split's
@@ -22,7 +22,7 @@ reduces the labels to. So:
    \\partial_c \\ell(y_i, c) = 0` with the sum evaluated per partition; the quantile loss, whose gradient is a
    step function, uses :func:`solve_quantile`: a search on the weighted count :math:`F(t) = \\sum_p \\sum_{i \\in p,
    y_i \\le t} w_i` for the smallest label with :math:`F(t) \\ge \\alpha F(\\infty)`
-   (:func:`gbm_objectives.losses.weighted_quantile`'s definition).
+   (:func:`gbm_objectives.objectives.quantile.weighted_quantile`'s definition).
 
 >>> import numpy as np
 >>> import gbm_objectives as go
@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_sample_weight
-from ..losses import Prepared, QuantileLoss, constant_root
-from ..losses import _compress  # TODO(merge): losses plain name (compress), like training.check_int
+from .._core.validation import check_sample_weight
+from ..metrics import evaluate
+from ..objectives import Prepared, QuantileLoss
+from ..objectives.base import compress_labels, constant_root
 
 __all__ = ["TABLE_CAP", "init_score", "part_label_table", "solve_root", "solve_quantile", "part_metric_sums",
            "reduce_metric_sums"]
@@ -53,7 +54,7 @@ def part_label_table(objective, y, w, cap=TABLE_CAP):
     w = check_sample_weight(w, len(y))
     if len(y) == 0:
         return np.zeros(0, dtype=y.dtype), np.zeros(0)
-    values, weights = _compress(y, w)
+    values, weights = compress_labels(y, w)
     if len(values) > max(cap, objective.n_classes or 0):
         return None
     return values, weights
@@ -80,7 +81,7 @@ def _part_grad_sum(objective, y, w, cs):
 
 def solve_root(objective, reduce):
     """The root of the summed gradient of the constant model, bracketed by doubling then Brent's method, as
-    :meth:`gbm_objectives.losses.Objective._init_score` (same bracket, same tolerances)."""
+    :meth:`gbm_objectives.objectives.base.constant_root` (same bracket, same tolerances)."""
     cache = {}
 
     def total_grad(c):
@@ -179,7 +180,7 @@ def init_score(objective, reduce, cap=TABLE_CAP):
 
 
 # ---- metrics -----------------------------------------------------------------------------------------------------
-#: Metrics of :mod:`gbm_objectives.scoring` that are weighted means over rows (value * weight sums reduce).
+#: Metrics of :mod:`gbm_objectives.metrics.by_task` that are weighted means over rows (value * weight sums reduce).
 _ROW_MEANS = {"logloss", "brier", "mae", "pinball", "coverage", "mlogloss", "accuracy"}
 
 
@@ -190,13 +191,11 @@ def part_metric_sums(metric, objective, y, raw, group=None, sample_weight=None):
     ranking metrics are (query-weighted) means over queries, :mod:`gbm_objectives.metrics` ``reduce=None`` giving
     the per-query values; row metrics are weighted means over rows (``rmse`` squared, then the root taken).
     """
-    from .. import metrics as ranking
-
     name = metric.name
     if metric.ranking_name is not None:
         y = np.asarray(y, dtype=np.float64)
         opts = dict(metric.options)
-        values = ranking.evaluate(y, raw, group=group, sample_weight=sample_weight, metrics=[metric.ranking_name],
+        values = evaluate(y, raw, group=group, sample_weight=sample_weight, metrics=[metric.ranking_name],
                                   reduce=None, **opts)[metric.ranking_name]
         return query_sums(values, group, sample_weight)
     check_summable(metric, objective)

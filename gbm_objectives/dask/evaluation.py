@@ -12,6 +12,10 @@ import dask
 import numpy as np
 from dask import delayed
 
+from .._core.validation import fmt
+from ..metrics import evaluate as evaluate_local
+from ..metrics import parse_metric
+from ..metrics._engine import auc_positive
 from . import _sums as P
 from ._partitions import check_queries, joint_blocks, np1, row_blocks
 
@@ -19,8 +23,6 @@ __all__ = ["evaluate", "GLOBAL_AUC"]
 
 
 def _part_eval(y, s, q, names, opts, w):
-    from .. import metrics as ranking
-
     y = np1(y).astype(np.float64)
     s = np1(s).astype(np.float64)
     q = np1(q)
@@ -32,7 +34,7 @@ def _part_eval(y, s, q, names, opts, w):
     w = None if w is None else w[order]
     starts = np.flatnonzero(np.concatenate(([True], q[1:] != q[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(q)])))
-    values = ranking.evaluate(y, s, group=sizes, sample_weight=w, metrics=names, reduce=None, **opts)
+    values = evaluate_local(y, s, group=sizes, sample_weight=w, metrics=names, reduce=None, **opts)
     return {name: P.query_sums(values[name], sizes, w) for name in names}
 
 
@@ -72,7 +74,6 @@ def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "au
     dict
         metric name -> value.
     """
-    from ..metrics import parse_metric
 
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     per_query = [name for name in names if name != GLOBAL_AUC]
@@ -115,8 +116,6 @@ GLOBAL_AUC = "global_auc"
 
 def _auc_rows(i, y, s, w, threshold):
     """One partition as ``(scores, positive 0/1, weights)``, validated (the row index named is within partition i)."""
-    from .._validation import fmt
-    from ..metrics import _auc_positive  # TODO(merge): metrics/_engine plain name
 
     y = np1(y).astype(np.float64)
     s = np1(s).astype(np.float64)
@@ -127,7 +126,7 @@ def _auc_rows(i, y, s, w, threshold):
         j = int(np.flatnonzero(bad)[0])
         raise ValueError(f"partition {i}: y_score must be finite; got {fmt(s[j])} at row {j}")
     try:
-        pos = _auc_positive(y, threshold).astype(np.float64)
+        pos = auc_positive(y, threshold).astype(np.float64)
     except ValueError as exc:
         raise ValueError(f"partition {i}: {exc}") from None
     if w is None:

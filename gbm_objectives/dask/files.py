@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from dask import delayed
 
+from ..datasets import LABEL_CANDIDATES
 from ..training import NativeObjective, resolve_objective
 from . import _sums as P
 from ._partitions import np1, partition_by_query
@@ -26,7 +27,6 @@ from .training import train
 __all__ = ["connect", "parse_local", "read_files", "train_files", "FilesResult"]
 
 
-_LABEL_CANDIDATES = ("label", "y", "target", "relevance")  # as gbm_objectives.datasets.load_table
 
 
 @contextlib.contextmanager
@@ -81,9 +81,9 @@ def read_files(path, *, label=None, group=None, blocksize="64MB"):
         raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     columns = [str(c) for c in ddf.columns]
     if label is None:
-        label = next((c for c in _LABEL_CANDIDATES if c in columns), None)
+        label = next((c for c in LABEL_CANDIDATES if c in columns), None)
         if label is None:
-            raise ValueError(f"{path}: no label column (looked for {', '.join(_LABEL_CANDIDATES)}); columns are "
+            raise ValueError(f"{path}: no label column (looked for {', '.join(LABEL_CANDIDATES)}); columns are "
                              f"{columns}")
     for what, col in (("label", label), ("group", group)):
         if col is not None and col not in columns:
@@ -132,7 +132,7 @@ def train_files(client, objective, path, *, label=None, group=None, backend="lig
     """Train on files read as partitions (:func:`read_files`), then score the training data on the cluster.
 
     Ranking objectives get query-aligned partitions (:func:`partition_by_query` on ``group``). Training goes
-    through :func:`train`. ``metrics`` (:class:`gbm_objectives.scoring.Metric`) are computed on the training data
+    through :func:`train`. ``metrics`` (:class:`gbm_objectives.metrics.by_task.Metric`) are computed on the training data
     on the cluster where they decompose over partitions: the ranking family with :func:`evaluate` (per-query sums),
     ``auc`` of a binary objective as :func:`evaluate`'s exact ``"global_auc"``, means over rows (logloss, rmse...)
     from per-partition sums; the others (``pr_auc``...) are None.

@@ -17,11 +17,11 @@ import pandas as pd
 from dask import delayed
 
 from ..adapters import get_backend
+from ..adapters._common import numba_threads
 from ..training import (
     NativeObjective,
     TrainResult,
     check_int,
-    numba_threads,
     resolve_init_score,
     resolve_metrics,
     resolve_objective,
@@ -147,7 +147,7 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
         (:func:`gbm_objectives.dask._sums.init_score`), equal to the single-machine value.
     eval_set : sequence of (X, y) Dask pairs; eval_qid : their query ids
     metric : str or list of str, optional
-        Names of :mod:`gbm_objectives.scoring` that are means over rows or queries (the ranking family, ``loss``
+        Names of :mod:`gbm_objectives.metrics.by_task` that are means over rows or queries (the ranking family, ``loss``
         of pointwise objectives, ``logloss``, ``rmse``...). Default: go.train's, except ``ndcg@10`` for ranking
         objectives.
     early_stopping_rounds : int, optional

@@ -9,7 +9,7 @@ where it was *logged* removes that bias (Joachims et al. 2017; Agarwal et al. 20
     E[IPS-DCG@k(q)] = sum over docs d ranked r_d < k:  P(click | examined, d) discount(r_d)
 
 i.e. the DCG@k of the new ranking with gain P(click | examined, label). Discounts are those of
-:mod:`gbm_objectives._dcg` (``1 / log2(r + 2)``, 0-based rank), ties broken by row order.
+:mod:`gbm_objectives._core.dcg` (``1 / log2(r + 2)``, 0-based rank), ties broken by row order.
 
 >>> import numpy as np
 >>> import gbm_objectives as go

@@ -148,7 +148,7 @@ _xgb_serial = njit(cache=True, nogil=True)(copy_function(_xgb_queries, "_serial"
 
 
 def xgboost_lambdarank_kernel(prepared, raw, w, k, metric_code, norm, grad_out, hess_out, parallel):
-    """XGBoost's lambdas for a :class:`~gbm_objectives.losses.Prepared` LambdaRank training set.
+    """XGBoost's lambdas for a :class:`~gbm_objectives.objectives.base.Prepared` LambdaRank training set.
 
     ``w`` are row weights (empty for none); XGBoost's ranking weights are per query, so the weight of a query's
     first row is used for the whole query, and the weights are normalised to mean 1 over queries as XGBoost does.

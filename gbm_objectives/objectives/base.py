@@ -45,7 +45,7 @@ class Prepared:
     w : ndarray or None
         Sample weights, or None for unit weights.
     boundaries : ndarray of int64 or None
-        Query offsets for ranking objectives (see :mod:`gbm_objectives.segments`).
+        Query offsets for ranking objectives (see :mod:`gbm_objectives._core.segments`).
     cache : dict
         Objective-specific precomputations (e.g. the inverse max DCG of each query).
     """

@@ -1,9 +1,9 @@
 r"""Ranking objectives: a from-scratch LambdaRank (LightGBM's ``lambdarank``, exactly) and pairwise BPR.
 
-Both are :class:`~gbm_objectives.losses.Objective` subclasses that take query groups as ``group`` (sizes of
+Both are :class:`~gbm_objectives.objectives.base.Objective` subclasses that take query groups as ``group`` (sizes of
 contiguous queries, LightGBM's convention) or ``qid`` (per-row query ids, XGBoost's), turned once into the single
-group representation of :mod:`gbm_objectives.segments`. Gains, discounts, the ideal DCG and the stable descending
-sort all come from :mod:`gbm_objectives._dcg`, the module the NDCG metric uses too. The kernels are compiled
+group representation of :mod:`gbm_objectives._core.segments`. Gains, discounts, the ideal DCG and the stable descending
+sort all come from :mod:`gbm_objectives._core.dcg`, the module the NDCG metric uses too. The kernels are compiled
 (numba) and run in parallel over blocks of queries of about equal cost.
 
 >>> import numpy as np

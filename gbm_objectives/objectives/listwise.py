@@ -1,8 +1,8 @@
 r"""Listwise ranking losses of the neural ranking libraries, for gradient boosting: softmax cross entropy
 (ListNet), ListMLE, ApproxNDCG and LambdaLoss (NDCG-Loss2++).
 
-Each is a :class:`~gbm_objectives.losses.Objective` over the one group representation of
-:mod:`gbm_objectives.segments`; ``grad_hess`` returns the derivatives of the *sum* over queries of the per-query
+Each is a :class:`~gbm_objectives.objectives.base.Objective` over the one group representation of
+:mod:`gbm_objectives._core.segments`; ``grad_hess`` returns the derivatives of the *sum* over queries of the per-query
 loss, :meth:`loss` its mean over queries. Queries of one document, or whose labels are all equal, carry no ranking
 information: every objective here gives them zero loss, gradient and hessian. Row weights multiply gradient and
 hessian at the end. The kernels are compiled (numba), parallel over queries for large inputs.
