@@ -18,12 +18,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-try:
-    from importlib.metadata import PackageNotFoundError, version as _version
-
-    __version__ = _version("gbm_objectives")  # one source of truth: pyproject.toml
-except PackageNotFoundError:  # pragma: no cover (a source tree that was never installed)
-    __version__ = "0+unknown"
+from ._core.version import __version__  # one source of truth: pyproject.toml
 
 #: public name -> module that defines it
 _EXPORTS = {
@@ -107,8 +102,12 @@ _SUBMODULES = ("objectives", "metrics", "datasets", "adapters", "training", "est
 __all__ = sorted(_EXPORTS)
 
 
+#: old module names, kept for one release (importing them warns)
+_DEPRECATED_MODULES = ("losses", "ranking", "runs", "scoring")
+
+
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _DEPRECATED_MODULES:
         return import_module(f"{__name__}.{name}")  # the import binds it in this namespace
     module = _EXPORTS.get(name)
     if module is None:

@@ -98,18 +98,23 @@ def _plain(params):
     return {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
 
 
+class _Collect:
+    """A LightGBM logger that appends every message to a list."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    def info(self, msg):
+        self.messages.append(str(msg))
+
+    warning = info
+
+
 @contextlib.contextmanager
 def _captured_log(messages):
     """Route LightGBM's log (warnings and the ``[Fatal]`` line it prints before raising) into ``messages``."""
-
-    class _Collect:
-        def info(self, msg):
-            messages.append(str(msg))
-
-        warning = info
-
     saved = (lgb.basic._LOGGER, lgb.basic._INFO_METHOD_NAME, lgb.basic._WARNING_METHOD_NAME)
-    lgb.register_logger(_Collect())
+    lgb.register_logger(_Collect(messages))
     # the [Fatal] line is written by the C++ library straight to file descriptor 2: point it at a file meanwhile
     sys.stderr.flush()
     saved_fd = os.dup(2)

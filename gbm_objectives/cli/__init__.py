@@ -147,7 +147,7 @@ def build_parser():
         One subparser per command, each with ``func`` set to its ``cmd_*`` function
         (:mod:`gbm_objectives.cli.commands`).
     """
-    from .. import __version__
+    from .._core.version import __version__
 
     parser = _Parser(prog="gbm-objectives", description="Train and compare GBM objectives (LightGBM, XGBoost).")
     parser.add_argument("--version", action="version", version=f"gbm-objectives {__version__}")

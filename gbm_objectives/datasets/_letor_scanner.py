@@ -34,7 +34,7 @@ MESSAGES = {
     UNSORTED: "feature indices must be strictly increasing within a line (sorted, no duplicates)",
 }
 
-_POW10 = np.array([10.0**k for k in range(23)])
+POW10 = np.array([10.0**k for k in range(23)])
 
 
 @numba.njit(cache=True, nogil=True)

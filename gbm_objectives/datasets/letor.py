@@ -142,7 +142,7 @@ def _parse_piece(buf):
     values = np.empty(pairs_ub, dtype=np.float32)
     row_line = np.empty(rows_ub, dtype=np.int64)
     status, line, rows, nnz, n_lines, n_with_qid, first_with, first_without = _letor_scanner.parse(
-        buf, labels, qids, indptr, indices, values, row_line, _letor_scanner._POW10
+        buf, labels, qids, indptr, indices, values, row_line, _letor_scanner.POW10
     )
     part = {"status": status, "line": line, "n_lines": n_lines}
     if status != _letor_scanner.OK:

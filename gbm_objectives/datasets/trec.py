@@ -26,9 +26,9 @@ from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from ._letor_scanner import POW10
 
 __all__ = ["read_qrels", "read_run"]
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -55,7 +55,6 @@ def _pow10_128():
 
 _EL_MIN, _EL_MAX = -348, 347
 _POW10_LO, _POW10_HI = _pow10_128()
-_POW10 = np.array([10.0**i for i in range(23)])
 _U0, _U1, _U10 = np.uint64(0), np.uint64(1), np.uint64(10)
 _M32, _S32, _S63 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(63)
 _LOW9 = np.uint64(0x1FF)
@@ -412,7 +411,7 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num
     st[_PE] = -1
     while True:
         _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,
-                   pool, _POW10, _POW10_LO, _POW10_HI)
+                   pool, POW10, _POW10_LO, _POW10_HI)
         if st[_STATUS] == _BAD:
             return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
         if st[_STATUS] == _DONE:
