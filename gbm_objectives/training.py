@@ -50,7 +50,7 @@ from ._core.segments import resolve_boundaries
 from .metrics.by_task import default_metrics, get_task_metric
 from .objectives import OBJECTIVES, Objective, QuantileLoss, get_objective
 
-__all__ = ["train", "TrainResult", "NativeObjective", "resolve_objective"]
+__all__ = ["plan", "Plan", "train", "TrainResult", "NativeObjective", "resolve_objective", "early_stop_point"]
 
 
 class NativeObjective:
@@ -301,6 +301,150 @@ def resolve_init_score(init_score, reference, native, auto):
     return float(init) if init.ndim == 0 else init
 
 
+def early_stop_point(values, rounds, higher_is_better):
+    """The early-stopping rule on a finished metric curve: ``(best round, last round kept)``, both 1-based.
+
+    Training stops once the metric has not improved on its best for ``rounds`` rounds (strictly better only, in
+    its direction); the rounds after the stop are not kept. The engine callbacks apply the same rule round by round.
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    best, best_i = None, 0
+    for i, v in enumerate(values):
+        v = sign * v
+        if best is None or v > best:
+            best, best_i = v, i
+        elif i - best_i >= rounds:
+            return best_i + 1, i + 1
+    return best_i + 1, len(values)
+
+
+class Plan:
+    """Every decision of a training run that needs no rows, made once by :func:`plan` for every executor.
+
+    Attributes
+    ----------
+    backend : str
+    engine : module
+        The adapter that trains (:mod:`gbm_objectives.adapters.lightgbm`, ... or its Dask variant); ``local`` is
+        the engine's local adapter, which knows its parameters and limits.
+    objective : Objective or NativeObjective
+        As resolved; ``reference`` is the objective of this package behind it (its own self for custom ones).
+    native : bool
+    debias : str or None
+        The reference's ``position_debias``.
+    train_objective : Objective or str
+        What the engine trains: the objective, or the built-in's engine name.
+    engine_params : dict
+        Validated engine parameters: the adapter's defaults, ``params``, the threads and the built-in's mapping.
+    metrics : list of :class:`~gbm_objectives.metrics.by_task.Metric`
+        The first one drives early stopping, in its direction.
+    num_boost_round, early_stopping_rounds, n_jobs : int or None
+    """
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    @property
+    def evaluation_reference(self):
+        """The objective the evaluation sets are checked and scored with (a debiasing objective's plain twin)."""
+        return self.reference.evaluation_twin() if self.debias else self.reference
+
+    def init_score(self, init_score, auto):
+        """The constant start: see :func:`resolve_init_score` (``auto()`` computes the objective's own)."""
+        return resolve_init_score(init_score, self.reference, self.native, auto)
+
+    def check_groups(self, sizes):
+        """The engine's limits on query sizes (LightGBM's built-in rankers: 10,000 rows), before training."""
+        self.local.check_groups(self.train_objective, sizes)
+
+    def early_stopping(self, set_name):
+        """``(rounds, set name, metric name, higher_is_better)`` for the adapters, or None."""
+        if not self.early_stopping_rounds:
+            return None
+        first = self.metrics[0]
+        return self.early_stopping_rounds, set_name, first.name, first.higher_is_better
+
+    def __repr__(self):
+        return (f"Plan(backend={self.backend!r}, objective={self.objective!r}, metrics={[m.name for m in self.metrics]}, "
+                f"num_boost_round={self.num_boost_round}, early_stopping_rounds={self.early_stopping_rounds})")
+
+
+def plan(objective, *, backend="lightgbm", params=None, metric=None, num_boost_round=100,
+         early_stopping_rounds=None, n_jobs=None, y=None, position=False, default_metric=None, dask=False):
+    """Make every decision of a training run that needs no rows: what :func:`train` and
+    :func:`gbm_objectives.dask.train` both start from.
+
+    Resolves the objective (``"NAME:native"`` included), checks the round counts and threads, validates the engine
+    parameters (an unknown name raises :class:`~gbm_objectives.adapters.ParameterError`; ``params["objective"]``
+    beside an objective of this package raises), maps a built-in's options to the engine, resolves the metrics and
+    their direction, and checks the position-debiasing pairing (``position``: whether positions are given).
+
+    Parameters
+    ----------
+    objective, backend, params, metric, num_boost_round, early_stopping_rounds, n_jobs
+        As in :func:`train`.
+    y : array-like, optional
+        The labels, only to size a multiclass objective named without ``n_classes``.
+    position : bool, default False
+        Whether the training rows come with displayed positions.
+    default_metric : str or dict, optional
+        The metric when ``metric`` is None, or a ``{task: name}`` mapping (else the task's default for built-ins,
+        the objective's loss for custom objectives).
+    dask : bool, default False
+        Train with the engine's Dask adapter (same parameters, same checks).
+
+    Returns
+    -------
+    Plan
+
+    Examples
+    --------
+    >>> import gbm_objectives as go
+    >>> p = go.training.plan("lambdarank", metric="ndcg@10", early_stopping_rounds=5)
+    >>> p.train_objective.name, [m.name for m in p.metrics], p.early_stopping("valid_0")
+    ('lambdarank', ['ndcg@10'], (5, 'valid_0', 'ndcg@10', True))
+    """
+    local = get_backend(backend)
+    engine = get_backend(backend, dask=True) if dask else local
+    obj = resolve_objective(objective, y)
+    native = isinstance(obj, NativeObjective)
+    reference = obj.reference if native else obj
+    num_boost_round = check_int(num_boost_round, "num_boost_round", 1)
+    early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
+    if n_jobs is not None:
+        n_jobs = check_int(n_jobs, "n_jobs", 1)
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
+    debias = getattr(reference, "position_debias", None)
+    if position and debias is None:
+        raise ValueError(
+            f"position= was given but the objective {reference.name!r} does not debias positions, so the positions "
+            f"would be ignored and the model would learn the click bias; use "
+            f"LambdaRankObjective(position_debias='additive' or 'ipw') (or drop position=)"
+        )
+    if debias is not None and not position:
+        raise ValueError(f"position_debias={debias!r} needs position= (each training row's displayed 0-based rank)")
+    if isinstance(default_metric, dict):
+        default_metric = default_metric.get(reference.task)
+    metrics = resolve_metrics(metric, reference.evaluation_twin() if debias else reference, native,
+                              default=default_metric)
+    engine_params = local.engine_params(params, n_jobs=n_jobs)
+    if native:
+        native_engine = obj.engine_params(backend)
+        engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
+        train_objective = native_engine["objective"]
+        local.validate_params({**engine_params, "objective": train_objective})
+    else:
+        train_objective = reference
+        if "objective" in engine_params:
+            raise ValueError(f"params sets objective={engine_params['objective']!r}, but the objective is "
+                             f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
+        local.validate_params(engine_params)
+    return Plan(backend=backend, engine=engine, local=local, objective=obj, native=native, reference=reference, debias=debias,
+                train_objective=train_objective, engine_params=engine_params, metrics=metrics,
+                num_boost_round=num_boost_round, early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs)
+
+
 def train(
     objective,
     X,
@@ -377,27 +521,13 @@ def train(
     -------
     TrainResult
     """
-    engine = get_backend(backend)
-    obj = resolve_objective(objective, y)
-    native = isinstance(obj, NativeObjective)
-    reference = obj.reference if native else obj
-    num_boost_round = check_int(num_boost_round, "num_boost_round", 1)
-    early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
-    if n_jobs is not None:
-        n_jobs = check_int(n_jobs, "n_jobs", 1)
-    if params is not None and not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
+    p = plan(objective, backend=backend, params=params, metric=metric, num_boost_round=num_boost_round,
+             early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs, y=y, position=position is not None)
+    engine, obj, native, reference, debias = p.engine, p.objective, p.native, p.reference, p.debias
+    num_boost_round, early_stopping_rounds, n_jobs = p.num_boost_round, p.early_stopping_rounds, p.n_jobs
+    metrics, engine_params, train_objective = p.metrics, p.engine_params, p.train_objective
 
     n = _n_rows(X, "X")
-    debias = getattr(reference, "position_debias", None)
-    if position is not None and debias is None:
-        raise ValueError(
-            f"position= was given but the objective {reference.name!r} does not debias positions, so the positions "
-            f"would be ignored and the model would learn the click bias; use "
-            f"LambdaRankObjective(position_debias='additive' or 'ipw') (or drop position=)"
-        )
-    if debias is not None and position is None:
-        raise ValueError(f"position_debias={debias!r} needs position= (each training row's displayed 0-based rank)")
     y, sample_weight, sizes, prepared = _check_data(reference, y, sample_weight, group, qid, n, "training set",
                                                     position=position)
     eval_set = list(eval_set or ())
@@ -410,34 +540,19 @@ def train(
             raise TypeError(f"eval_set[{i}] must be an (X, y) pair")
         Xv, yv = entry
         nv = _n_rows(Xv, f"eval_set[{i}] X")
-        yv, wv, gv, _ = _check_data(reference.evaluation_twin() if debias else reference, yv, eval_weight[i],
-                                    eval_group[i], eval_qid[i], nv, f"eval_set[{i}]")
+        yv, wv, gv, _ = _check_data(p.evaluation_reference, yv, eval_weight[i], eval_group[i], eval_qid[i], nv,
+                                    f"eval_set[{i}]")
         valid_sets.append((f"valid_{i}", Xv, yv, wv, gv))
     if early_stopping_rounds and not valid_sets:
         raise ValueError("early_stopping_rounds needs an eval_set")
 
-    metrics = resolve_metrics(metric, reference.evaluation_twin() if debias else reference, native)
-    init = resolve_init_score(init_score, reference, native,
-                              lambda: reference.init_score(y, sample_weight=sample_weight))
-
-    engine_params = engine.engine_params(params, n_jobs=n_jobs)
+    init = p.init_score(init_score, lambda: reference.init_score(y, sample_weight=sample_weight))
     if debias is not None and not native:
         # LightGBM's position-bias step is scaled by the boosting learning rate; so is ours, on both engines
-        prepared.cache["bias_learning_rate"] = float(engine_params.get("learning_rate", engine_params.get("eta", 0.3)))
-    if native:
-        native_engine = obj.engine_params(backend)
-        engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
-        train_objective = native_engine["objective"]
-        engine.validate_params({**engine_params, "objective": train_objective})
-    else:
-        train_objective = reference
-        if "objective" in engine_params:
-            raise ValueError(f"params sets objective={engine_params['objective']!r}, but the objective is "
-                             f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
-        engine.validate_params(engine_params)
-    engine.check_groups(train_objective, sizes)
+        prepared.cache["bias_learning_rate"] = engine.learning_rate(engine_params)
+    p.check_groups(sizes)
     for name, _, _, _, gv in valid_sets:
-        engine.check_groups(train_objective, gv)
+        p.check_groups(gv)
     cbs = list(callbacks or ())
     if leaf_renewal and not native and isinstance(reference, QuantileLoss):
         valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
@@ -453,9 +568,7 @@ def train(
             raw = reference.inverse_transform(raw)
         return [(m.name, m(yv, raw, group=gv, sample_weight=wv), m.higher_is_better) for m in metrics]
 
-    early = None
-    if early_stopping_rounds:
-        early = (early_stopping_rounds, valid_sets[0][0], metrics[0].name, metrics[0].higher_is_better)
+    early = p.early_stopping(valid_sets[0][0]) if valid_sets else None
 
     bar = None
     if progress is True:

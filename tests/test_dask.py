@@ -444,3 +444,65 @@ def test_importing_the_cli_does_not_import_dask():
 
     code = "import sys, gbm_objectives.cli; print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+# ---- one plan, two executors: the same refusals from go.train and god.train (one test body, executor passed in) --
+def _local_executor(client):
+    def fit(objective, X, y, qid=None, eval_set=(), **kwargs):
+        return go.train(objective, X, y, qid=qid, eval_set=eval_set, n_jobs=1, **kwargs)
+
+    return fit
+
+
+def _dask_executor(client):
+    def fit(objective, X, y, qid=None, eval_set=(), **kwargs):
+        n = len(y)
+        cut = n // 2 if qid is None else int(np.searchsorted(qid, qid[n // 2]))  # whole queries per partition
+        to = lambda a: da.from_array(a, chunks=((cut, len(a) - cut),) + (((a.shape[1],),) if a.ndim == 2 else ()))  # noqa: E731
+        return god.train(client, objective, to(X), to(y), qid=None if qid is None else to(qid),
+                         eval_set=[(to(a), to(b)) for a, b in eval_set], **kwargs)
+
+    return fit
+
+
+@pytest.fixture(params=["go.train", "god.train"])
+def fit(request, client):
+    return (_local_executor if request.param == "go.train" else _dask_executor)(client)
+
+
+def _binary(n=400, seed=0):
+    X, y = make_imbalanced(n_samples=n, positive_rate=0.3, seed=seed)
+    return X.astype(np.float64), y
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"params": {"objective": "binary"}}, ValueError, r"params sets objective='binary', but the objective is 'logloss'"),
+    ({"params": {"num_leavs": 3}}, go.adapters.ParameterError, "num_leavs"),
+    ({"num_boost_round": 0}, ValueError, "num_boost_round must be >= 1"),
+    ({"num_boost_round": 2.5}, TypeError, "num_boost_round must be an integer"),
+    ({"early_stopping_rounds": 0}, ValueError, "early_stopping_rounds must be >= 1"),
+    ({"early_stopping_rounds": 2}, ValueError, "early_stopping_rounds needs an eval_set"),
+    ({"metric": "ndgc@10"}, ValueError, "unknown metric"),
+    ({"params": "lr=0.1"}, TypeError, "params must be a dict"),
+], ids=["objective-clash", "unknown-param", "rounds-0", "rounds-float", "es-0", "es-no-eval", "metric", "params-str"])
+def test_both_executors_refuse_the_same_bad_arguments(fit, kwargs, error, match):
+    X, y = _binary()
+    with pytest.raises(error, match=match):
+        fit("logloss", X, y, **kwargs)
+
+
+def test_both_executors_refuse_an_unknown_objective(fit):
+    X, y = _binary()
+    with pytest.raises(ValueError, match="unknown objective 'focall'"):
+        fit("focall", X, y)
+
+
+def test_both_executors_refuse_queries_longer_than_lightgbm_accepts(fit):
+    """LightGBM's built-in rankers refuse queries above 10,000 rows: both executors say so before training."""
+    n = 10_050
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 2))
+    y = rng.integers(0, 3, n).astype(np.float64)
+    qid = np.repeat([0, 1], [40, n - 40])
+    with pytest.raises(ValueError, match="at most 10,000 documents per query; query 1 has 10,010"):
+        fit("lambdarank:native", X, y, qid=qid)

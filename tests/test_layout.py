@@ -240,3 +240,40 @@ def test_classes_are_defined_at_module_level():
                 bad += [f"{module}:{inner.lineno} class {inner.name} inside {node.name}()"
                         for inner in ast.walk(node) if isinstance(inner, ast.ClassDef)]
     assert not bad, "classes built inside functions cannot be pickled:\n" + "\n".join(bad)
+
+
+def test_api_docs_are_current():
+    """docs/api.md is generated from the export table (scripts/make_api_docs.py): it cannot drift from the code."""
+    import subprocess
+    import sys
+
+    root = PACKAGE.parent
+    out = subprocess.run([sys.executable, str(root / "scripts" / "make_api_docs.py"), "--check"], capture_output=True,
+                         text=True, cwd=root)
+    assert out.returncode == 0, out.stderr
+
+
+def test_every_public_name_and_submodule_after_a_bare_import():
+    """``import gbm_objectives as go`` then ``go.NAME`` and ``go.datasets.X`` work in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import gbm_objectives as go\n"
+            "[getattr(go, n) for n in go.__all__]\n"
+            "assert callable(go.datasets.simulate_clicks) and callable(go.metrics.ndcg_score)\n"
+            "assert go.__version__ and go.dask.train and go.cli.main\n"
+            "import warnings\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    assert go.scoring.get_metric is go.metrics.by_task.get_task_metric\n"
+            "assert any(issubclass(x.category, DeprecationWarning) for x in w)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_version_is_the_package_metadata():
+    from importlib.metadata import version
+
+    import gbm_objectives as go
+
+    assert go.__version__ == version("gbm_objectives")

@@ -164,6 +164,15 @@ def check_groups(objective, group):
             )
 
 
+def learning_rate(params):
+    """The boosting learning rate ``params`` set (``learning_rate``, then LightGBM's aliases), else LightGBM's
+    default 0.1."""
+    for key in ("learning_rate", "shrinkage_rate", "eta"):
+        if key in params:
+            return float(params[key])
+    return 0.1
+
+
 def engine_params(params=None, *, n_jobs=None):
     """LightGBM parameters: :data:`DEFAULT_PARAMS`, then ``params`` (LightGBM names; ``random_state`` is read as
     ``seed``), then ``n_jobs`` threads."""

@@ -112,6 +112,15 @@ def check_groups(objective, group):
     """XGBoost's ranking objectives take queries of any length: nothing to check."""
 
 
+def learning_rate(params):
+    """The boosting learning rate ``params`` set (``learning_rate``, then its alias ``eta``), else XGBoost's default
+    0.3."""
+    for key in ("learning_rate", "eta"):
+        if key in params:
+            return float(params[key])
+    return 0.3
+
+
 def engine_params(params=None, *, n_jobs=None):
     """XGBoost parameters: :data:`DEFAULT_PARAMS`, then ``params`` (XGBoost names; ``num_leaves`` as in LightGBM
     means leaf-wise growth: ``max_leaves``, ``grow_policy="lossguide"``, no depth limit unless ``max_depth`` is

@@ -18,14 +18,7 @@ from dask import delayed
 
 from ..adapters import get_backend
 from ..adapters._common import numba_threads
-from ..training import (
-    NativeObjective,
-    TrainResult,
-    check_int,
-    resolve_init_score,
-    resolve_metrics,
-    resolve_objective,
-)
+from ..training import TrainResult, early_stop_point, plan
 from . import _sums as P
 from ._partitions import Data, is_dask
 
@@ -109,19 +102,6 @@ def _part_staged_sums(X, y, w, sizes, booster, backend, init, rounds, metrics, r
     return out
 
 
-def _early_stop(values, rounds, higher_is_better):
-    """go.train's rule on a finished log: (best round 1-based, last round kept)."""
-    sign = 1.0 if higher_is_better else -1.0
-    best, best_i = None, 0
-    for i, v in enumerate(values):
-        v = sign * v
-        if best is None or v > best:
-            best, best_i = v, i
-        elif i - best_i >= rounds:
-            return best_i + 1, i + 1
-    return best_i + 1, len(values)
-
-
 def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, sample_weight=None, params=None,
           num_boost_round=100, init_score="auto", eval_set=(), eval_qid=(), metric=None, early_stopping_rounds=None):
     """Train on a Dask cluster with an objective of this package (or ``"NAME:native"``), queries kept whole.
@@ -157,16 +137,14 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
     -------
     DaskTrainResult
     """
-    engine = get_backend(backend, dask=True)
-    obj = resolve_objective(objective, None)
-    native = isinstance(obj, NativeObjective)
-    reference = obj.reference if native else obj
+    # the ranking objectives' own losses are sums over pairs, not means over rows or queries: NDCG@10 by default
+    p = plan(objective, backend=backend, params=params, metric=metric, num_boost_round=num_boost_round,
+             early_stopping_rounds=early_stopping_rounds, default_metric={"ranking": "ndcg@10"}, dask=True)
+    engine, obj, reference = p.engine, p.objective, p.reference
+    metrics, engine_params, train_objective = p.metrics, p.engine_params, p.train_objective
+    num_boost_round, early_stopping_rounds = p.num_boost_round, p.early_stopping_rounds
     if reference.task == "multiclass" and reference.n_classes is None:  # pragma: no cover - registry always sets it
         raise ValueError("a multiclass objective needs n_classes")
-    num_boost_round = check_int(num_boost_round, "num_boost_round", 1)
-    early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1, allow_none=True)
-    if params is not None and not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
     ranking = reference.task == "ranking"
     if not ranking and (qid is not None or group is not None):
         raise ValueError(f"qid/group are for ranking objectives; {reference.name} is a {reference.task} objective")
@@ -187,21 +165,15 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
                            where=f"eval_set[{i}]", ranking=ranking))
     if early_stopping_rounds and not valid:
         raise ValueError("early_stopping_rounds needs an eval_set")
-    metrics = resolve_metrics(metric, reference, native, default="ndcg@10" if ranking and metric is None else None)
+    if ranking:  # the engine's limits on query sizes, from the sizes the partitions reported
+        p.check_groups(np.concatenate([np.asarray(sz, dtype=np.int64) for sz in train_data.sizes]))
+        for data in valid:
+            p.check_groups(np.concatenate([np.asarray(sz, dtype=np.int64) for sz in data.sizes]))
     if valid:  # a metric that is not a mean over rows or queries fails here, before training
         for m in metrics:
             P.check_summable(m, reference)
 
-    init = resolve_init_score(init_score, reference, native, lambda: P.init_score(reference, train_data.reduce))
-
-    engine_params = engine.engine_params(params)
-    if native:
-        native_engine = obj.engine_params(backend)
-        engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
-        train_objective = native_engine["objective"]
-    else:
-        train_objective = reference
-        engine_params.pop("objective", None)
+    init = p.init_score(init_score, lambda: P.init_score(reference, train_data.reduce))
     init_arr = None if init is None else train_data.constant(init)
     queries = {}
     if ranking:  # the one form of the queries the engine trains on: sizes per partition or per-row codes
@@ -222,8 +194,8 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
             evals_result[f"valid_{i}"] = log
         if early_stopping_rounds:
             first = metrics[0]
-            best, stop = _early_stop(evals_result["valid_0"][first.name], early_stopping_rounds,
-                                     first.higher_is_better)
+            best, stop = early_stop_point(evals_result["valid_0"][first.name], early_stopping_rounds,
+                                          first.higher_is_better)
             booster = engine.truncate(booster, stop)
             evals_result = {k: {m: v[:stop] for m, v in log.items()} for k, log in evals_result.items()}
     return DaskTrainResult(booster, backend, obj, init, best, evals_result, engine_params, metrics)
