@@ -3,7 +3,7 @@
 line of its docstring, from the grouped export table of ``gbm_objectives/__init__.py``.
 
     python scripts/make_api_docs.py           # rewrite docs/api.md
-    python scripts/make_api_docs.py --check   # exit 1 if docs/api.md differs (tests/test_layout.py runs this)
+    python scripts/make_api_docs.py --check   # exit 1 if docs/api.md differs (tests/core/test_layout.py runs this)
 """
 
 from __future__ import annotations

@@ -28,6 +28,11 @@ def shared_dataset(*parts):
     return path
 
 
+def group_sizes_of(qid):
+    """Sizes of the runs of equal consecutive ``qid`` values (the ``group`` of contiguous queries)."""
+    return np.diff(np.flatnonzero(np.r_[True, qid[1:] != qid[:-1], True]))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -19,7 +19,7 @@ finite input into NaN or inf.
   validated gains, weights and 1/maxDCG, or 1/e_i <= e^600; the batched inversions of the listwise tiles multiply
   factors in [1/16, 2]), so no reordering can overflow or underflow into 0 * inf. (An earlier form,
   ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` = 0 * inf = NaN for distant scores in a fresh
-  compilation: ``tests/test_numba_cache.py`` runs such scores in a
+  compilation: ``tests/core/test_numba_cache.py`` runs such scores in a
   process with an empty cache and again with the warm cache and requires identical, finite output.)
 * Kernels that reproduce an engine bit for bit (LightGBM emulation, XGBoost's convention) and the metrics use no
   fastmath flag at all: their operation order is the specification.

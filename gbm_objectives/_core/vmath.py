@@ -4,7 +4,7 @@ A loop that calls libm's ``exp``/``log`` cannot be vectorised by LLVM (without I
 llvmlite does not use), so a logistic or softmax kernel runs one element per libm call. These inline versions use
 only multiplications, additions, one division, selects and integer bit operations, so a kernel loop built from them
 compiles to AVX2/AVX-512 code (4 to 8 rows per instruction). They are accurate to about one unit in the last place
-(``tests/test_vmath.py`` checks them against numpy over the full range they are used on).
+(``tests/core/test_vmath.py`` checks them against numpy over the full range they are used on).
 
 Methods (textbook, e.g. Muller, *Elementary Functions*, 3rd ed., ch. 11; Cody & Waite 1980):
 

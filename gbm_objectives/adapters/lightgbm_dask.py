@@ -1,6 +1,6 @@
 """LightGBM on Dask (``lightgbm.dask``): the engine side of :func:`gbm_objectives.dask.train`. No math.
 
-``lightgbm.dask`` facts this adapter relies on (checked by ``tests/test_dask.py``):
+``lightgbm.dask`` facts this adapter relies on (checked by ``tests/dask/test_dask.py``):
 
 * ``DaskLGBMRegressor`` / ``DaskLGBMRanker`` accept a callable objective and run it on every worker over that
   worker's rows (its partitions concatenated); a 4-parameter callable ``(y_true, y_pred, weight, group)``

@@ -1,6 +1,6 @@
 """XGBoost on Dask (``xgboost.dask.train``): the engine side of :func:`gbm_objectives.dask.train`. No math.
 
-``xgboost.dask`` facts this adapter relies on (checked by ``tests/test_dask.py``):
+``xgboost.dask`` facts this adapter relies on (checked by ``tests/dask/test_dask.py``):
 
 * ``xgboost.dask.train(client, params, dtrain, obj=f)`` calls ``f(predt, dmatrix)`` on every worker with that
   worker's local DMatrix, so :class:`~gbm_objectives.adapters.xgboost.XGBoostObjective` reads the worker's labels,

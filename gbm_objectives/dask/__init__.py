@@ -40,7 +40,7 @@ over ``_partitions`` (:func:`partition_by_query`, the partition layout) and ``_s
 
 from __future__ import annotations
 
-from ._partitions import Data as _Data  # noqa: F401  (kept as god._Data, which tests/test_dask.py uses)
+from ._partitions import Data as _Data  # noqa: F401  (kept as god._Data, which tests/dask/test_dask.py uses)
 from ._partitions import partition_by_query
 from .estimators import DaskGBMClassifier, DaskGBMRegressor, DaskLambdaMART
 from .evaluation import GLOBAL_AUC, evaluate

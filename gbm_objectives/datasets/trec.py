@@ -7,7 +7,7 @@ Python objects). :func:`gbm_objectives.metrics.evaluate_run` evaluates what thes
 
 >>> import gbm_objectives as go, tempfile, os
 >>> d = tempfile.mkdtemp(); path = os.path.join(d, "run.txt")
->>> _ = open(path, "w").write("1 Q0 a 1 0.5 sys\n1 Q0 c 2 0.9 sys\n")
+>>> _ = open(path, "w").write("1 Q0 a 1 0.5 sys\\n1 Q0 c 2 0.9 sys\\n")
 >>> go.read_run(path)[["qid", "docno", "score"]].to_dict("list")
 {'qid': ['1', '1'], 'docno': ['a', 'c'], 'score': [0.5, 0.9]}
 """

@@ -551,7 +551,7 @@ class LambdaRankObjective(RankingObjective):
     ``log(2 / (2 - p))`` with that LightGBM's ``p = 2 / (1 + exp(2 (s_high - s_low)))`` at sigmoid 1) accumulate
     the pair's logistic loss, ``log(1 + exp(-2 (s_high - s_low)))``: XGBoost's port flips the sign of the score
     difference. We follow XGBoost; the logistic cost does no better on LightGBM's position-bias protocol
-    (``tests/test_clicks.py``). The costs are summed over documents, so with queries of different lengths
+    (``tests/datasets/test_clicks.py``). The costs are summed over documents, so with queries of different lengths
     ``L+[p]``/``L-[p]`` also count how many queries reach position ``p``, and t- falls at the deep positions few
     queries fill (LightGBM's example with cascade clicks: 1.39 at position 8, 0.10 at position 25; XGBoost learns
     the same); Hu et al. show every query at the same number of positions, where sums and per-position means

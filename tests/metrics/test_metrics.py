@@ -17,7 +17,7 @@ import pytest
 import gbm_objectives as go
 from gbm_objectives._core.segments import boundaries_from_group
 
-from conftest import shared_dataset
+from conftest import group_sizes_of, shared_dataset
 
 LOG2 = math.log2
 
@@ -53,10 +53,6 @@ def trec_eval(y, s, sizes, measures):
 def sklearn_per_query(fn, y, s, sizes, **kw):
     b = boundaries_from_group(sizes)
     return np.array([fn([y[b[q] : b[q + 1]]], [s[b[q] : b[q + 1]]], **kw) for q in range(len(sizes))])
-
-
-def group_sizes_of(qid):
-    return np.diff(np.flatnonzero(np.r_[True, qid[1:] != qid[:-1], True]))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "gbm_objectives"
+PACKAGE = Path(__file__).resolve().parents[2] / "gbm_objectives"
 
 #: floor of each top-level unit (a sub-package or a root module); imports between units go to a lower floor
 FLOORS = {

@@ -11,7 +11,7 @@ import pytest
 from gbm_objectives._core.jit import PARALLEL_MIN
 from gbm_objectives._warmup import _parallel_everywhere
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import json, sys

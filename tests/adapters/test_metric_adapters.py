@@ -8,14 +8,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 import gbm_objectives as go
-from conftest import shared_dataset
+from conftest import group_sizes_of, shared_dataset
 
 lgb = pytest.importorskip("lightgbm")
 xgb = pytest.importorskip("xgboost")
-
-
-def group_sizes_of(qid):
-    return np.diff(np.flatnonzero(np.r_[True, qid[1:] != qid[:-1], True]))
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,7 @@ def test_pointwise_parity_with_the_engines_dask_builtins(client, backend):
     Xd, yd = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)
     wce = go.WeightedCrossEntropy(3.0)
     # LightGBM's binary starts from the plain mean (boost_from_average ignores scale_pos_weight): ours starts there
-    # too; XGBoost: both sides from our start (base_margin), as in tests/test_adapters.py
+    # too; XGBoost: both sides from our start (base_margin), as in tests/adapters/test_adapters.py
     start = go.LogLoss().init_score(y) if backend == "lightgbm" else wce.init_score(y)
     native_start = None if backend == "lightgbm" else start
     cases = [("logloss", "logloss:native", "auto", None), ("squared_error", "squared_error:native", "auto", None),

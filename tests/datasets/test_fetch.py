@@ -17,7 +17,7 @@ from gbm_objectives import datasets
 from gbm_objectives.datasets import _download as _fetch
 from gbm_objectives.cli import fetch as fetch_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sha(data):
@@ -40,7 +40,7 @@ def toy(source, monkeypatch):
     info = datasets.DatasetInfo(
         "toy", "ranking", "local", ("train",), "t", licence="t", files=("toy/rank.txt",),
         downloads=(datasets.DownloadFile(path.as_uri(), "toy/rank.txt", sha(data), len(data)),),
-        loader=datasets._local_letor("toy/rank.txt"),
+        loader=datasets.catalogue._local_letor("toy/rank.txt"),
     )
     monkeypatch.setitem(datasets.DATASETS, "toy", info)
     return info
