@@ -12,12 +12,14 @@ compiling:
   package picks only above a size threshold: the thresholds are set to 0 for the duration of that step);
 * :func:`gbm_objectives.metrics.evaluate` with every metric and every convention, and each metric function;
 * the LETOR/SVMlight parser (dense and sparse output);
+* the TREC run and qrels readers (plain and gzipped) and :func:`gbm_objectives.metrics.evaluate_run` in each of its
+  modes (missing queries skipped or zero, judged-only or not), serial and parallel;
 * quantile leaf renewal's per-leaf quantiles and LightGBM tree walk (within the serial objectives step).
 
 >>> from gbm_objectives._warmup import warmup
 >>> seconds = warmup()                        # doctest: +SKIP
 >>> sorted(seconds)                           # doctest: +SKIP
-['letor', 'metrics', 'objectives (parallel)', 'objectives (serial)', 'total']
+['letor', 'metrics', 'metrics (parallel)', 'objectives (parallel)', 'objectives (serial)', 'total', 'trec runs', 'trec runs (parallel)']
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def _objectives():
     return out
 
 
-def _run_objectives():
+def _run_objectives(progress=None):
     for obj in _objectives():
+        if progress is not None:
+            progress(repr(obj))
         y = _labels(obj.task)
         group = _GROUP if obj.task == "ranking" else None
         shape = (_N, obj.n_classes) if obj.task == "multiclass" else (_N,)
@@ -82,6 +86,8 @@ def _run_objectives():
         # the loss too: LambdaRank's is built on its compiled pair enumeration (``pairs``)
         raw = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
         obj.loss(y, raw, group=group) if obj.task == "ranking" else obj.loss(y, raw)
+    if progress is not None:
+        progress("quantile leaf renewal")
     _run_renewal()
 
 
@@ -121,7 +127,7 @@ def _allowed(fn, *args, **kwargs):
         pass
 
 
-def _run_metrics():
+def _run_metrics(progress=None):
     from . import metrics
     from ._core import dcg
 
@@ -129,6 +135,8 @@ def _run_metrics():
 
     y = _labels("ranking")
     for score_dtype in (np.float64, np.float32):
+        if progress is not None:
+            progress(f"every metric, {np.dtype(score_dtype).name} scores")
         s = np.array([0.3, 0.1, 0.3, -1.0, 2.0, 0.5, 0.5, 1.0], dtype=score_dtype)
         names = ["ndcg", "ndcg@3", "mrr", "mrr@3", "map", "map@3", "p@3", "auc"]
         for convention in metrics.CONVENTIONS:
@@ -159,7 +167,7 @@ def _run_metrics():
                         _allowed(fn, labels, s, **kwargs)
 
 
-def _run_letor():
+def _run_letor(progress=None):
     from . import datasets
 
     text = "2 qid:1 1:0.5 3:1.5 # a\n0 qid:1 2:0.25\n1 qid:7 1:1 2:2 3:3\n"
@@ -173,12 +181,61 @@ def _run_letor():
         os.unlink(path)
 
 
+def _run_trec(progress=None):
+    """TREC runs and qrels: the byte scanner (plain and gzipped files), the join of a run with its qrels and
+    :func:`gbm_objectives.metrics.evaluate_run` with the measures and options the CLI's ``evaluate --qrels`` uses."""
+    import gzip
+
+    from .datasets import read_qrels, read_run
+    from .metrics import evaluate_run
+
+    qrels_text = "1 0 a 2\n1 0 b 0\n1 0 z 1\n2 0 a 1\n2 0 c -1\n"
+    run_text = "1 Q0 a 1 0.5 t\n1 Q0 c 2 0.9 t\n2 Q0 c 1 0.8 t\n2 Q0 a 2 1e-3 t\n3 Q0 a 1 1 t\n"
+    folder = tempfile.mkdtemp(prefix="gbm_objectives_warmup_")
+    try:
+        paths = {}
+        for name, text in (("qrels", qrels_text), ("run", run_text)):
+            paths[name] = os.path.join(folder, f"{name}.txt")
+            with open(paths[name], "w") as fh:
+                fh.write(text)
+            with gzip.open(paths[name] + ".gz", "wt") as fh:
+                fh.write(text)
+        for suffix in ("", ".gz"):
+            if progress is not None:
+                progress(f"read_qrels / read_run{' (gzip)' if suffix else ''}")
+            qrels, run = read_qrels(paths["qrels"] + suffix), read_run(paths["run"] + suffix)
+        measures = ("ndcg", "ndcg_cut_10", "map", "map_cut_10", "recip_rank", "P_5", "recall_100", "Rprec", "bpref",
+                    "success_1")
+        for missing in ("skip", "zero"):
+            for judged_only in (False, True):
+                if progress is not None:
+                    progress(f"evaluate_run (missing_queries={missing!r}, judged_only={judged_only})")
+                with warnings_ignored():
+                    evaluate_run(qrels, run, metrics=measures, missing_queries=missing, judged_only=judged_only)
+    finally:
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+
+
+@contextlib.contextmanager
+def warnings_ignored():
+    """The warm-up data leaves a run query without qrels on purpose (a warning path): not a user's warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 _STEPS = (
     ("objectives (serial)", _run_objectives, False),
     ("objectives (parallel)", _run_objectives, True),
     ("metrics", _run_metrics, False),
     ("metrics (parallel)", _run_metrics, True),
     ("letor", _run_letor, False),
+    ("trec runs", _run_trec, False),
+    ("trec runs (parallel)", _run_trec, True),
 )
 
 
@@ -188,13 +245,14 @@ def warmup(progress=None):
     Parameters
     ----------
     progress : callable, optional
-        Called as ``progress(step_name)`` before each step (e.g. a CLI's log line).
+        Called as ``progress(message)`` before each step and before each kernel family inside it (an objective,
+        a score dtype of the metrics, a TREC reading or evaluation mode), e.g. a CLI's log line.
 
     Returns
     -------
     dict of str to float
         Seconds spent in each step (``"objectives (serial)"``, ``"objectives (parallel)"``, ``"metrics"``,
-        ``"metrics (parallel)"``, ``"letor"``) and ``"total"``. With a warm cache every step takes well under a second (loading only).
+        ``"metrics (parallel)"``, ``"letor"``, ``"trec runs"``, ``"trec runs (parallel)"``) and ``"total"``. With a warm cache every step takes well under a second (loading only).
 
     Notes
     -----
@@ -207,8 +265,9 @@ def warmup(progress=None):
         if progress is not None:
             progress(name)
         t0 = time.perf_counter()
+        inner = None if progress is None else (lambda message, step=name: progress(f"{step}: {message}"))
         with _parallel_everywhere() if parallel else contextlib.nullcontext():
-            fn()
+            fn(inner)
         seconds[name] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_all
     return seconds

@@ -420,6 +420,7 @@ def cmd_warmup(args):
     from .._warmup import warmup
 
     reporter = Reporter(args.quiet)
-    seconds = warmup(progress=reporter.log)
+    start = time.perf_counter()
+    seconds = warmup(progress=lambda message: reporter.log(f"[{time.perf_counter() - start:7.1f} s] {message}"))
     print(format_table(["step", "seconds"], [[k, float(v)] for k, v in seconds.items()]))
     return EXIT_OK

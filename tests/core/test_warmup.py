@@ -54,7 +54,7 @@ def test_warmup_compiles_every_kernel_and_a_new_process_loads_them_from_the_cach
     # (which dispatchers report a compiled signature is not checked: a kernel loaded from the cache compiles none
     # of its callees, so callees of cached kernels look "uncompiled" although the callers need nothing more)
     assert set(first["seconds"]) == {"objectives (serial)", "objectives (parallel)", "metrics", "metrics (parallel)", "letor",
-                                     "total"}
+                                     "trec runs", "trec runs (parallel)", "total"}
     warm, stdout = run_child(debug=True)
     assert warm["misses"] == 0 and warm["hits"] > 0
     assert "data saved to" not in stdout and "index saved to" not in stdout and "data loaded from" in stdout
