@@ -247,7 +247,7 @@ def _eval_list(values, n, name):
     return values + [None] * (n - len(values))
 
 
-def _check_data(reference, y, sample_weight, group, qid, n, where, position=None):
+def _check_data(reference, y, sample_weight, group, qid, n, where, position=None, bias_learning_rate=None):
     """Validate labels, weights, groups (and positions) with the objective itself; returns (y, weight, group sizes,
     prepared training set)."""
     task = reference.task
@@ -257,7 +257,7 @@ def _check_data(reference, y, sample_weight, group, qid, n, where, position=None
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.ndim == 1 and len(w) == len(sizes) != n:  # one weight per query: per row for both engines
             sample_weight = np.repeat(w, sizes)
-    extra = {} if position is None else {"position": position}
+    extra = {} if position is None else {"position": position, "bias_learning_rate": bias_learning_rate}
     try:
         prepared = reference.prepare(y, sample_weight=sample_weight, group=sizes, **extra)
     except (TypeError, ValueError) as exc:
@@ -416,14 +416,7 @@ def plan(objective, *, backend="lightgbm", params=None, metric=None, num_boost_r
     if params is not None and not isinstance(params, dict):
         raise TypeError(f"params must be a dict of engine parameters; got {type(params).__name__}")
     debias = getattr(reference, "position_debias", None)
-    if position and debias is None:
-        raise ValueError(
-            f"position= was given but the objective {reference.name!r} does not debias positions, so the positions "
-            f"would be ignored and the model would learn the click bias; use "
-            f"LambdaRankObjective(position_debias='additive' or 'ipw') (or drop position=)"
-        )
-    if debias is not None and not position:
-        raise ValueError(f"position_debias={debias!r} needs position= (each training row's displayed 0-based rank)")
+    reference.check_position_pairing(bool(position))
     if isinstance(default_metric, dict):
         default_metric = default_metric.get(reference.task)
     metrics = resolve_metrics(metric, reference.evaluation_twin() if debias else reference, native,
@@ -528,8 +521,11 @@ def train(
     metrics, engine_params, train_objective = p.metrics, p.engine_params, p.train_objective
 
     n = _n_rows(X, "X")
+    # position debiasing: LightGBM scales its position-bias step by the boosting learning rate; so do we, on both
+    # engines (the rate as the adapter reads it from the engine parameters)
     y, sample_weight, sizes, prepared = _check_data(reference, y, sample_weight, group, qid, n, "training set",
-                                                    position=position)
+                                                    position=position,
+                                                    bias_learning_rate=engine.learning_rate(engine_params))
     eval_set = list(eval_set or ())
     eval_group = _eval_list(eval_group, len(eval_set), "eval_group")
     eval_qid = _eval_list(eval_qid, len(eval_set), "eval_qid")
@@ -547,9 +543,6 @@ def train(
         raise ValueError("early_stopping_rounds needs an eval_set")
 
     init = p.init_score(init_score, lambda: reference.init_score(y, sample_weight=sample_weight))
-    if debias is not None and not native:
-        # LightGBM's position-bias step is scaled by the boosting learning rate; so is ours, on both engines
-        prepared.cache["bias_learning_rate"] = engine.learning_rate(engine_params)
     p.check_groups(sizes)
     for name, _, _, _, gv in valid_sets:
         p.check_groups(gv)
@@ -586,7 +579,7 @@ def train(
             train_objective, X, y, params=engine_params, num_boost_round=num_boost_round,
             sample_weight=sample_weight, group=sizes, init_score=init, valid_sets=valid_sets,
             metrics=evaluate if valid_sets else None, early_stopping=early, callbacks=cbs,
-            **({} if debias is None else {"position": prepared.cache["position"],
+            **({} if debias is None else {"position": prepared.position,
                                           "prepared": None if native else prepared}),
         )
     best = engine.best_iteration(booster) if early_stopping_rounds else None

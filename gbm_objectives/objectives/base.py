@@ -48,15 +48,19 @@ class Prepared:
         Query offsets for ranking objectives (see :mod:`gbm_objectives._core.segments`).
     cache : dict
         Objective-specific precomputations (e.g. the inverse max DCG of each query).
+    position : ndarray of int64 or None
+        The displayed 0-based position of every row, for an objective that debiases positions (validated once by
+        its ``prepare``); None otherwise.
     """
 
-    __slots__ = ("y", "w", "boundaries", "cache", "__weakref__")
+    __slots__ = ("y", "w", "boundaries", "cache", "position", "__weakref__")
 
-    def __init__(self, y, w=None, boundaries=None, cache=None):
+    def __init__(self, y, w=None, boundaries=None, cache=None, position=None):
         self.y = y
         self.w = w
         self.boundaries = boundaries
         self.cache = {} if cache is None else cache
+        self.position = position
 
     @property
     def n_samples(self):
@@ -87,6 +91,27 @@ class Objective:
     n_classes = None
 
     # ---- public API -------------------------------------------------------------------------------------
+    def check_position_pairing(self, position_given):
+        """The one check that positions go with position debiasing and only with it (every front end calls it:
+        :meth:`prepare`, :func:`gbm_objectives.training.plan`, the CLI).
+
+        Raises
+        ------
+        ValueError
+            ``position_given`` without ``position_debias`` (the positions would be silently ignored and the model
+            would learn the click bias), or ``position_debias`` without positions.
+        """
+        debias = getattr(self, "position_debias", None)
+        if position_given and debias is None:
+            raise ValueError(
+                f"position= was given but position_debias is None for the objective {self.name!r}: the positions "
+                f"would be ignored and the model would learn the click bias; use "
+                f"LambdaRankObjective(position_debias='additive' or 'ipw') (or drop position=)"
+            )
+        if debias is not None and not position_given:
+            raise ValueError(f"position_debias={debias!r} needs position= (each training row's displayed 0-based "
+                             f"rank) with the labels")
+
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate labels, weights (and groups) once; the result feeds :meth:`grad_hess_prepared`."""
         y = self._check_y(y_true)

@@ -610,23 +610,17 @@ class LambdaRankObjective(RankingObjective):
                              f"convention={convention!r}")
 
     # ---- preparation (once per training set) --------------------------------------------------------------
-    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None, position=None):
+    def prepare(self, y_true, *, sample_weight=None, group=None, qid=None, position=None, bias_learning_rate=None):
         """Validate labels, weights, query groups (and positions) once; caches gains and each query's 1 / maxDCG@k.
 
-        With ``position_debias`` set, ``position`` (non-negative integers, one per row) is required, and the cache
-        holds the learned state: ``position_bias`` (additive) or ``t_plus``/``t_minus`` (ipw), the learning rate
-        of the additive update (``bias_learning_rate``, default 0.1; :func:`gbm_objectives.train` sets the
-        engine's) and ``update_position_bias`` (True: update once per gradient call).
+        With ``position_debias`` set, ``position`` (non-negative integers, one per row) is required and becomes
+        :attr:`Prepared.position`; the cache holds the learned state: ``position_bias`` (additive) or
+        ``t_plus``/``t_minus`` (ipw), the learning rate of the additive update (``bias_learning_rate``: the
+        boosting learning rate, which :func:`gbm_objectives.train` passes; 0.1 when None) and
+        ``update_position_bias`` (True: update once per gradient call).
         """
         y = self._check_y(y_true)
-        if self.position_debias is None and position is not None:
-            raise ValueError(
-                "position= was given but position_debias is None: the positions would be ignored and the model "
-                "would learn the click bias; set position_debias='additive' or 'ipw' (or drop position=)"
-            )
-        if self.position_debias is not None and position is None:
-            raise ValueError(f"position_debias={self.position_debias!r} needs position= (each row's displayed "
-                             f"0-based rank) with the labels")
+        self.check_position_pairing(position is not None)
         boundaries = ranking_boundaries(len(y), group, qid)
         w = ranking_weights(sample_weight, len(y), boundaries)
         if self.metric == "ndcg":
@@ -646,18 +640,19 @@ class LambdaRankObjective(RankingObjective):
             "discount": _dcg.discount_table(longest),
             "pair_cost": pair_cost(boundaries, self.truncation_level),
         }
+        pos = None
         if self.position_debias is not None:
             pos = check_position(position, len(y))
-            cache["position"] = pos
             cache["update_position_bias"] = True
             if self.position_debias == "additive":
                 cache["position_bias"] = np.zeros(int(pos.max()) + 1 if len(pos) else 0)
-                cache["bias_learning_rate"] = 0.1
+                cache["bias_learning_rate"] = 0.1 if bias_learning_rate is None else check_interval(
+                    bias_learning_rate, "bias_learning_rate", 0, None, closed="neither")
             else:
                 k = self.truncation_level if len(pos) == 0 else min(self.truncation_level, int(pos.max()) + 1)
                 cache["t_plus"] = np.ones(k)
                 cache["t_minus"] = np.ones(k)
-        return Prepared(y, w, boundaries, cache)
+        return Prepared(y, w, boundaries, cache, position=pos)
 
     def evaluation_twin(self):
         """This objective without position debiasing: validation sets carry true labels, no positions."""
@@ -678,9 +673,8 @@ class LambdaRankObjective(RankingObjective):
             return {"t_plus": c["t_plus"].copy(), "t_minus": c["t_minus"].copy()}
         return None
 
-    def _ipw_rows(self, c):
+    def _ipw_rows(self, c, pos):
         """Per-row t+ and t- at each row's position; -1 for rows beyond the tracked positions."""
-        pos = c["position"]
         k = len(c["t_plus"])
         tracked = pos < k
         idx = np.minimum(pos, max(k - 1, 0))
@@ -719,12 +713,13 @@ class LambdaRankObjective(RankingObjective):
                 c["pair_cost"] >= PARALLEL_MIN["lambdarank"],
             )
 
-        debias = self.position_debias if "position" in c else None
+        pos = prepared.position
+        debias = self.position_debias if pos is not None else None
         tp = tm = li = lj = _EMPTY
         if debias == "additive":
-            raw = raw + c["position_bias"][c["position"]]  # float64, as LightGBM's score_adjusted
+            raw = raw + c["position_bias"][pos]  # float64, as LightGBM's score_adjusted
         elif debias == "ipw":
-            tp, tm = self._ipw_rows(c)
+            tp, tm = self._ipw_rows(c, pos)
             li = np.zeros(prepared.n_samples)
             lj = np.zeros(prepared.n_samples)
         kernel = _lambdarank_parallel if c["pair_cost"] >= PARALLEL_MIN["lambdarank"] else _lambdarank_serial
@@ -735,13 +730,13 @@ class LambdaRankObjective(RankingObjective):
         )
         if debias is not None and c.get("update_position_bias", True):
             if debias == "additive":
-                self._update_additive(c, grad_out, hess_out)
+                self._update_additive(c, pos, grad_out, hess_out)
             else:
-                self._update_ipw(c, li, lj)
+                self._update_ipw(c, pos, li, lj)
 
-    def _update_additive(self, c, grad, hess):
+    def _update_additive(self, c, pos, grad, hess):
         """LightGBM's Newton step per position (rank_objective.hpp, UpdatePositionBiasFactors)."""
-        pos, bias = c["position"], c["position_bias"]
+        bias = c["position_bias"]
         m = len(bias)
         # sums in row order in float64 over the (float32, when the engine's) gradients, as LightGBM on one thread
         g = np.bincount(pos, weights=np.asarray(grad, dtype=np.float64).ravel(), minlength=m)
@@ -754,9 +749,8 @@ class LambdaRankObjective(RankingObjective):
         if self.emulate_lightgbm:
             bias[:] = bias.astype(np.float32)  # LightGBM stores pos_biases_ as float (label_t)
 
-    def _update_ipw(self, c, li, lj):
+    def _update_ipw(self, c, pos, li, lj):
         """XGBoost's propensity update (lambdarank_obj.cc, LambdaRankUpdatePositionBias)."""
-        pos = c["position"]
         k = len(c["t_plus"])
         tracked = pos < k
         lp = np.bincount(pos[tracked], weights=li[tracked], minlength=k)
@@ -790,9 +784,9 @@ class LambdaRankObjective(RankingObjective):
         if position_bias is not None:
             self._set_state(c, position_bias)
         if self.position_debias == "additive":
-            raw = raw + c["position_bias"][c["position"]]
+            raw = raw + c["position_bias"][prepared.position]
         elif self.position_debias == "ipw":
-            tp, tm = self._ipw_rows(c)
+            tp, tm = self._ipw_rows(c, prepared.position)
         return _lambdarank_pairs(
             prepared.y, c["gains"], raw, prepared.boundaries, c["inverse_max_dcg"], self.truncation_level,
             self.sigmoid, self.norm, _METRIC_CODE[self.metric], tp, tm,
