@@ -30,14 +30,17 @@ from ._per_query import (
     auc_query,
 )
 
-__all__ = ["CONVENTIONS", "MAX_EXP2_LABEL", "TIES", "GAINS", "REDUCE", "resolve_knobs", "check_k", "check_reduce", "Ranking", "qid_codes", "prepare_ranking", "compute_gains", "exp2_gains", "finish", "apply_empty", "relevance_flags", "run", "auc_finish", "check_ap_ties", "stop_probabilities", "no_average_ties", "auc_positive"]
+__all__ = ["CONVENTIONS", "AP_DENOMINATORS", "MAX_EXP2_LABEL", "TIES", "GAINS", "REDUCE", "resolve_knobs", "check_k", "check_reduce", "Ranking", "qid_codes", "prepare_ranking", "compute_gains", "exp2_gains", "finish", "apply_empty", "relevance_flags", "run", "auc_finish", "check_ap_ties", "stop_probabilities", "no_average_ties", "auc_positive"]
 
 #: Named presets over the knobs ``gain``, ``ties`` and ``empty``.
 CONVENTIONS = {
-    "lightgbm": {"gain": "exp2", "ties": "stable", "empty": 1.0},
-    "trec": {"gain": "linear", "ties": "trec", "empty": 0.0},
-    "sklearn": {"gain": "linear", "ties": "average", "empty": 0.0},
+    "lightgbm": {"gain": "exp2", "ties": "stable", "empty": 1.0, "ap_denominator": "min_relevant_k"},
+    "trec": {"gain": "linear", "ties": "trec", "empty": 0.0, "ap_denominator": "relevant"},
+    "sklearn": {"gain": "linear", "ties": "average", "empty": 0.0, "ap_denominator": "relevant"},
 }
+#: AP@k's denominator: ``"relevant"`` = R, the relevant documents of the query (trec_eval, scikit-learn);
+#: ``"min_relevant_k"`` = min(R, k) (LightGBM's ``map@k``)
+AP_DENOMINATORS = ("relevant", "min_relevant_k")
 TIES = ("stable", "trec", "average")
 GAINS = ("exp2", "linear")
 REDUCE = ("mean", None)
@@ -72,6 +75,16 @@ def resolve_knobs(convention, gain=None, ties=None, empty=None):
     else:
         empty = float(empty)
     return gain, ties, empty
+
+
+def resolve_ap_denominator(convention, ap_denominator=None):
+    """The ``ap_denominator`` knob: the convention's unless given; True when it is ``min(R, k)``."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}; got {fmt(convention)}")
+    value = CONVENTIONS[convention]["ap_denominator"] if ap_denominator is None else ap_denominator
+    if value not in AP_DENOMINATORS:
+        raise ValueError(f"ap_denominator must be one of {list(AP_DENOMINATORS)}; got {fmt(ap_denominator)}")
+    return value == "min_relevant_k"
 
 
 def check_k(k, allow_none=True):

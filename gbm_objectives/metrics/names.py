@@ -21,6 +21,7 @@ from ._engine import (
     no_average_ties,
     prepare_ranking,
     relevance_flags,
+    resolve_ap_denominator,
     resolve_knobs,
     run,
     stop_probabilities,
@@ -152,6 +153,7 @@ def evaluate(
     relevance_threshold=1,
     sample_weight=None,
     reduce="mean",
+    ap_denominator=None,
 ):
     """Several metrics at once, ranking each query only once.
 
@@ -161,8 +163,8 @@ def evaluate(
         One name or several: ``"ndcg[@k]"``, ``"mrr[@k]"``, ``"map[@k]"``, ``"p@k"`` and ``"auc"`` (per-query AUC of
         ``y_true >= relevance_threshold``; one-class queries excluded, see :func:`auc_score`).
     convention : str, default "lightgbm"
-        Applied to every ranking metric (see the module docstring); ``gain``, ``ties`` and ``empty`` override
-        its knobs one by one, as in :func:`ndcg_score`.
+        Applied to every ranking metric (see the module docstring); ``gain``, ``ties``, ``empty`` and
+        ``ap_denominator`` override its knobs one by one, as in :func:`ndcg_score` and :func:`map_score`.
     Other parameters as in :func:`ndcg_score`.
 
     Returns
@@ -209,8 +211,8 @@ def evaluate(
     g = compute_gains(r.y, gain, r.boundaries) if any(base in ("ndcg", "dcg") for base, _ in items) else None
     p_stop = stop_probabilities(r.y, None) if any(base == "err" for base, _ in items) else None
     rel = relevance_flags(r.y, relevance_threshold)
-    values, no_rel, no_gain = run(r, items, gains=g, rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
-                                   p_stop=p_stop)
+    values, no_rel, no_gain = run(r, items, gains=g, rel=rel, ties=ties,
+                                  ap_min_den=resolve_ap_denominator(convention, ap_denominator), p_stop=p_stop)
     out = {}
     for name, base, k in parsed:
         v = values[items.index((base, k))]

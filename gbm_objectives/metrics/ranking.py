@@ -69,6 +69,7 @@ from ._engine import (
     no_average_ties,
     prepare_ranking,
     relevance_flags,
+    resolve_ap_denominator,
     resolve_knobs,
     run,
     stop_probabilities,
@@ -237,11 +238,15 @@ def map_score(
     sample_weight=None,
     reduce="mean",
     n_relevant=None,
+    ap_denominator=None,
 ):
     """Mean average precision at ``k`` over queries (relevant: ``y_true >= relevance_threshold``).
 
     Parameters are those of :func:`ndcg_score` (``gain`` does not apply), and
 
+    ap_denominator : {"relevant", "min_relevant_k"}, optional
+        The denominator ``D`` below, a knob like ``gain``/``ties``/``empty``: by default the convention's
+        (``"min_relevant_k"`` for "lightgbm", ``"relevant"`` otherwise).
     n_relevant : array-like of int, shape (n_queries,), optional
         The number of relevant documents of each query (in query order: ``group`` order or increasing ``qid``),
         retrieved or not (trec_eval's ``num_rel``); by default the relevant rows of the query.
@@ -263,6 +268,10 @@ def map_score(
     >>> import gbm_objectives as go
     >>> go.map_score([1, 0, 1], [0.9, 0.8, 0.7], group=[3], convention="trec")   # (1/1 + 2/3) / 2
     0.8333333333333333
+    >>> go.map_score([1, 0, 1], [0.9, 0.8, 0.7], group=[3], k=1, convention="trec")   # (1/1) / R, R = 2
+    0.5
+    >>> go.map_score([1, 0, 1], [0.9, 0.8, 0.7], group=[3], k=1, convention="trec", ap_denominator="min_relevant_k")
+    1.0
     """
     _, ties, empty = resolve_knobs(convention, None, ties, empty)
     k = check_k(k)
@@ -270,8 +279,9 @@ def map_score(
     check_ap_ties(ties, k)
     r = prepare_ranking(y_true, y_score, group, qid, sample_weight)
     rel = relevance_flags(r.y, relevance_threshold)
-    values, no_rel, _ = run(r, [("map", k)], rel=rel, ties=ties, ap_min_den=convention == "lightgbm",
-                             n_rel=_check_n_relevant(n_relevant, r, rel))
+    values, no_rel, _ = run(r, [("map", k)], rel=rel, ties=ties,
+                            ap_min_den=resolve_ap_denominator(convention, ap_denominator),
+                            n_rel=_check_n_relevant(n_relevant, r, rel))
     return finish(*apply_empty(values[0], no_rel, empty), r.qw, reduce)
 
 
