@@ -11,12 +11,8 @@ Modules: :mod:`.letor` (``load_letor``, with the compiled scanner :mod:`._letor_
 and :mod:`._download` (checksum-verified downloads).
 
 >>> from gbm_objectives import datasets
->>> X, y, qid = datasets.make_ranking(n_queries=3, docs_per_query=(4, 6), n_features=8, seed=0)
->>> X.dtype, X.shape[1], sorted(set(qid.tolist()))
-(dtype('float32'), 8, [0, 1, 2])
->>> X, y = datasets.make_imbalanced(n_samples=1000, positive_rate=0.05, seed=0)
->>> int(y.sum())
-50
+>>> sorted(datasets.DATASETS)[:3]
+['agaricus', 'autoclaims', 'breast_cancer']
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The objective core: every pointwise objective as a small class with one vocabulary.
+"""The objective core: the one vocabulary every objective of the package speaks (:class:`Objective`) and the
+validated training set it works on (:class:`Prepared`).
 
 An objective maps labels ``y_true`` and raw scores ``raw_score`` (the margin the trees add up) to a loss, its
 first and second derivatives with respect to the raw score, the best constant raw score, and the link from raw
@@ -14,12 +15,12 @@ contain no math: they read labels, weights and groups from the engine's data obj
 
 >>> import numpy as np
 >>> import gbm_objectives as go
->>> obj = go.FocalLoss(alpha=None, gamma=0.0)          # gamma = 0 and no alpha: plain log loss
->>> grad, hess = obj.grad_hess(np.array([0.0, 1.0]), np.array([0.0, 0.0]))
->>> grad, hess
-(array([ 0.5, -0.5]), array([0.25, 0.25]))
->>> float(go.LogLoss().init_score(np.array([0, 0, 0, 1])))   # logit(1/4)
--1.0986122886681098
+>>> obj = go.SquaredError()
+>>> prepared = obj.prepare(np.array([1.0, 3.0]))          # validated once, reused every round
+>>> obj.grad_hess_prepared(prepared, np.zeros(2))[0]      # raw_score - y
+array([-1., -3.])
+>>> constant_root(lambda c: 2 * c - 4.0)                  # where the summed gradient crosses 0
+2.0
 """
 
 from __future__ import annotations
