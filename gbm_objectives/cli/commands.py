@@ -361,8 +361,21 @@ def _compare_significance(args, results, raws, split):
 # datasets, demo, simulate-clicks, warmup
 # ==============================================================================================================
 
+#: the one line ``datasets`` prints (stderr) when no data root holds a file-based set; ``{roots}``: the roots searched
+NO_LOCAL_DATA_HINT = (
+    "no local copy of a public data set found under {roots}; set GBM_OBJECTIVES_DATA=../shared/datasets (the "
+    "project's verified copies, from the root of a checkout) or download one with `gbm-objectives datasets --fetch NAME`"
+)
+
+
 def cmd_datasets(args):
-    """``datasets``: list the named data sets (``--json``), or ``--fetch NAME`` into the cache."""
+    """``datasets``: list the named data sets (``--json``), or ``--fetch NAME`` into the cache.
+
+    When no data root (:func:`gbm_objectives.datasets.data_roots`) holds any file-based set, the listing is followed
+    by one line on stderr (:data:`NO_LOCAL_DATA_HINT`; silenced by ``--quiet``) saying how to point the library at
+    the data: it never looks beside its own source tree (or beside the working directory) on its own, so a checkout
+    next to ``../shared/datasets`` finds nothing until ``GBM_OBJECTIVES_DATA`` says so.
+    """
     if args.fetch:
         reporter = Reporter(args.quiet)
         if args.fetch not in _datasets.DATASETS:
@@ -375,6 +388,9 @@ def cmd_datasets(args):
         print(location)
         return EXIT_OK
     infos = _datasets.list_datasets()
+    if not any(i.location is not None for i in infos if i.files):
+        roots = ", ".join(str(r) for r in _datasets.data_roots())
+        Reporter(args.quiet).log(NO_LOCAL_DATA_HINT.format(roots=roots))
     if args.json:
         print(json.dumps([{"name": i.name, "task": i.task, "source": i.source, "available": i.available,
                            "splits": list(i.splits), "description": i.description,
