@@ -5,6 +5,7 @@ hand a per-row array to a scorer, sliced like ``X`` for every fold, is metadata 
 
     import sklearn
     sklearn.set_config(enable_metadata_routing=True)
+    ranker = go.LambdaMART().set_fit_request(qid=True)   # the estimator asks for qid too
     search = GridSearchCV(ranker, grid, cv=GroupKFold(3), scoring=go.ranking_scorer("ndcg@10"))
     search.fit(X, y, groups=qid, qid=qid)   # groups -> GroupKFold, qid -> the ranker's fit and the scorer
 
