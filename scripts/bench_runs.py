@@ -136,7 +136,8 @@ def main(argv=None):
         f"Our stages (medians of {args.repeats}, timed after the alternation): read_run {stages['read_run']:.3f} s, "
         f"read_qrels {stages['read_qrels']:.3f} s, evaluate_run {stages['evaluate_run']:.3f} s.",
         "",
-        "How: one compiled pass over the bytes of each file (memory-mapped), cut at newlines into one chunk per "
+        "How: one compiled pass over the bytes of each file (read into one buffer, not memory-mapped: a mapped file "
+        "that shrinks while it is read kills the process), cut at newlines into one chunk per "
         "thread; separators found 8 bytes at a time; qid and docno dictionary-encoded as they are read (a hash table "
         "over the distinct strings, copied into a small pool), so only the distinct strings become Python objects "
         "(pandas Categoricals, categories sorted); scores parsed correctly rounded by Clinger's fast path and "

@@ -18,7 +18,7 @@ import numpy as np
 
 from .validation import as_numpy, fmt
 
-__all__ = ["boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "qid_order"]
+__all__ = ["check_qid", "boundaries_from_group", "boundaries_from_qid", "resolve_boundaries", "qid_order"]
 
 
 def boundaries_from_group(group, n_samples=None):
@@ -53,21 +53,53 @@ def boundaries_from_group(group, n_samples=None):
     return boundaries
 
 
+def check_qid(qid):
+    """Per-row query ids as a 1-D NumPy array: numbers with integer values, or strings (``"q007"``).
+
+    Raises
+    ------
+    TypeError
+        Ids that are neither numbers nor strings (or a mix of strings and other objects, e.g. a missing value).
+    ValueError
+        Not 1-D; a NaN or infinite id; a number with a fractional part such as ``1.5``: query ids are integers
+        (XGBoost's ``qid``, LETOR's ``qid:``), and a fractional id is most often a wrong column, so it is refused
+        rather than taken as a label (the row is named).
+    """
+    q = np.asarray(qid.to_numpy() if hasattr(qid, "to_numpy") else qid)
+    if q.ndim != 1:
+        raise ValueError(f"qid must be 1-D (one id per row); got shape {q.shape}")
+    if q.dtype.kind in "US":
+        return q
+    if q.dtype == object:
+        is_str = np.fromiter((isinstance(v, str) for v in q), dtype=bool, count=len(q))
+        if not is_str.all():
+            i = int(np.flatnonzero(~is_str)[0])
+            raise TypeError(f"qid must hold numbers or strings; got {fmt(q[i])} ({type(q[i]).__name__}) at row {i} "
+                            "among strings")
+        return q
+    q = as_numpy(q, "qid")
+    if q.dtype.kind == "f":
+        bad = ~np.isfinite(q)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"qid must be finite; got {fmt(q[i])} at row {i}")
+        bad = q != np.floor(q)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"qid must hold integer query ids (or strings); got {fmt(q[i])} at row {i}")
+    return q
+
+
 def boundaries_from_qid(qid, n_samples=None):
-    """Offsets from per-row query ids whose rows are contiguous.
+    """Offsets from per-row query ids (integers or strings, :func:`check_qid`) whose rows are contiguous.
 
     Raises ValueError naming the row where a query id reappears after another query started.
     """
-    q = as_numpy(qid, "qid")
-    if q.ndim != 1:
-        raise ValueError(f"qid must be 1-D (one id per row); got shape {q.shape}")
+    q = check_qid(qid)
     if n_samples is not None and len(q) != n_samples:
         raise ValueError(f"qid has {len(q)} rows but there are {n_samples} rows")
     if len(q) == 0:
         return np.zeros(1, dtype=np.int64)
-    if np.issubdtype(q.dtype, np.floating) and not np.isfinite(q).all():
-        i = int(np.flatnonzero(~np.isfinite(q))[0])
-        raise ValueError(f"qid must be finite; got {fmt(q[i])} at row {i}")
     change = np.flatnonzero(q[1:] != q[:-1]) + 1
     starts = np.concatenate(([0], change))
     ids = q[starts]
@@ -84,7 +116,7 @@ def boundaries_from_qid(qid, n_samples=None):
 
 def qid_order(qid):
     """A stable permutation that makes ``qid`` contiguous (for metrics, where rows need not be grouped)."""
-    q = as_numpy(qid, "qid")
+    q = check_qid(qid)
     return np.argsort(q, kind="stable")
 
 

@@ -213,7 +213,8 @@ def build_parser():
     p = sub.add_parser("simulate-clicks", help="write a click-labelled copy of a LETOR file and its .position file")
     _add_common_options(p)
     p.add_argument("--data", required=True, metavar="PATH", help="LETOR file with true labels (.txt[.gz])")
-    p.add_argument("--out", required=True, metavar="PATH", help="click-labelled copy (PATH.position beside it)")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="click-labelled copy (PATH.position beside it; gzip if PATH ends in .gz); never --data itself")
     p.add_argument("--model", choices=("pbm", "cascade"), default="pbm")
     p.add_argument("--eta", type=float, default=1.0, help="PBM: examination (1/(p+1))**eta (default 1)")
     p.add_argument("--stop-prob", type=float, default=0.2, help="cascade: stop probability (default 0.2)")

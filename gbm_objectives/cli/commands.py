@@ -187,14 +187,14 @@ def _evaluate_runs(args):
         raise UsageError("--qrels needs at least one --run FILE")
     try:
         qrels = read_qrels(args.qrels)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # missing, a folder, a truncated gzip, a bad line
         raise UsageError(f"--qrels: {exc}") from None
     metrics = args.metric or ["ndcg@10", "map", "recall@100", "mrr"]
     results = {}
     for path in args.run:
         try:
             run = read_run(path)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:
             raise UsageError(f"--run: {exc}") from None
         results[path] = evaluate_run(qrels, run, metrics=metrics, convention=args.convention or "trec",
                                      relevance_threshold=args.relevance_threshold)
@@ -408,13 +408,22 @@ def cmd_demo(args):
 
 
 def cmd_simulate_clicks(args):
-    """Write a click-labelled copy of a LETOR file and its ``.position`` sibling (LightGBM's convention)."""
-    from ..datasets.clicks import write_click_file
+    """Write a click-labelled copy of a LETOR file and its ``.position`` sibling (LightGBM's convention).
+
+    ``--out`` may replace an earlier file of that name (gzip when it ends with ``.gz``); refused before any work
+    (exit 2): ``--out`` or its ``.position`` being ``--data`` (also through a symlink or another spelling), a
+    folder, or an existing ``.position`` file that is not the one of an earlier click file at ``--out``
+    (:func:`gbm_objectives.datasets.clicks.click_outputs`)."""
+    from ..datasets.clicks import click_outputs, write_click_file
     from ..datasets import load_letor, simulate_clicks
 
     src = Path(args.data)
     if not src.exists():
         raise UsageError(f"--data: no such file '{args.data}'")
+    try:  # before any work: --out must not be the input, nor replace a .position file that is not ours
+        click_outputs(src, args.out)
+    except ValueError as exc:
+        raise UsageError(f"--out: {exc}") from None
     X, y, qid = load_letor(str(src))
     score = None
     if args.ranking_feature is not None:

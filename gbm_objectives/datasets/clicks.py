@@ -35,7 +35,8 @@ import numpy as np
 from .._core.segments import resolve_boundaries
 from .._core.validation import check_1d, check_interval
 
-__all__ = ["write_click_file", "simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB", "pbm_click_prob", "display_positions"]
+__all__ = ["write_click_file", "click_outputs", "simulate_clicks", "CLICK_MODELS", "LIGHTGBM_CLICK_PROB",
+           "pbm_click_prob", "display_positions"]
 
 CLICK_MODELS = ("pbm", "cascade")
 #: P(click | label) of LightGBM's position-bias test, labels 0..4 (higher labels take the last value)
@@ -158,28 +159,96 @@ def simulate_clicks(y_true, *, group=None, qid=None, ranking_score=None, model="
     return clicks, position
 
 
+def _data_lines(path):
+    """The data lines of a LETOR/SVMlight file (plain or gzip; blank and comment-only lines skipped)."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    with opener(path, "rt", encoding="utf-8-sig") as fin:
+        for line in fin:
+            if line.split("#", 1)[0].strip():
+                yield line
+
+
+def _same_file(a, b):
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or cannot be reached): not the same existing file
+        return False
+
+
+def _is_previous_output(out, position):
+    """Whether ``position`` is the ``.position`` file of an earlier click file at ``out``: ``out`` exists and
+    ``position`` holds one non-negative integer per data row of ``out``."""
+    from .letor import read_position_file
+
+    if not out.is_file():
+        return False
+    try:
+        read_position_file(position, sum(1 for _ in _data_lines(out)))
+    except (ValueError, OSError, EOFError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def click_outputs(source, out):
+    """The two files :func:`write_click_file` writes, ``(out, position)`` with ``position = out + ".position"``,
+    after checking that writing them loses nothing.
+
+    Refused (ValueError naming the paths): ``out`` or ``position`` being the input ``source`` (compared with
+    :func:`os.path.samefile`, so through a symlink, a hard link or another spelling of the path too: the labelled
+    source would be replaced by its click copy); either being a folder; and an existing ``position`` that is not
+    the ``.position`` file of an earlier click file at ``out`` (``out`` exists and ``position`` holds one
+    position per row of ``out``): the user named ``out`` as an output, not ``position``, so a file of theirs
+    there is kept. An existing ``out`` is replaced (it was named as the output)."""
+    from pathlib import Path
+
+    source, out = Path(source), Path(out)
+    position = Path(str(out) + ".position")
+    for path, what in ((out, "the output"), (position, "the position file")):
+        if _same_file(path, source):
+            raise ValueError(f"{what} {str(path)!r} is the input file {str(source)!r}; writing it would replace "
+                             "the labelled data with its click copy: choose another output path")
+        if path.is_dir():
+            raise ValueError(f"{what} {str(path)!r} is a folder; name a file")
+    if (position.exists() or position.is_symlink()) and not _is_previous_output(out, position):
+        raise ValueError(f"{str(position)!r} exists and is not the .position file of a click file at {str(out)!r}; "
+                         "it would be replaced: move it away or choose another output path")
+    return out, position
+
+
 def write_click_file(source, out, clicks, position):
     """Write ``out``: the LETOR/SVMlight file ``source`` (plain or gzip) with each row's label replaced by its click,
     and ``out.position`` beside it (one 0-based displayed position per row, LightGBM's convention). Both files are
-    written atomically."""
+    written atomically; ``out`` is gzip-compressed when its name ends with ``.gz`` (``out.position`` stays plain
+    text, where the training command looks for it).
+
+    Raises
+    ------
+    ValueError
+        What :func:`click_outputs` refuses (an output that is the input, a folder, an existing ``.position`` file
+        that is not from an earlier click file at ``out``); a row count of ``source`` other than ``len(clicks)``.
+    """
     import gzip
-    from pathlib import Path
 
     from .._core.files import atomic_write_bytes
 
-    source, out = Path(source), Path(out)
-    opener = gzip.open if source.read_bytes()[:2] == b"\x1f\x8b" else open
+    out, position_path = click_outputs(source, out)
     lines, row = [], 0
-    with opener(source, "rt", encoding="utf-8-sig") as fin:
-        for line in fin:
-            if not line.split("#", 1)[0].strip():
-                continue
-            if row >= len(clicks):
-                raise ValueError(f"{source} has more rows than clicks ({len(clicks)})")
-            rest = line.strip().split(None, 1)
-            lines.append(f"{int(clicks[row])} {rest[1] if len(rest) > 1 else ''}".rstrip() + "\n")
-            row += 1
+    for line in _data_lines(source):
+        if row >= len(clicks):
+            raise ValueError(f"{source} has more rows than clicks ({len(clicks)})")
+        rest = line.strip().split(None, 1)
+        lines.append(f"{int(clicks[row])} {rest[1] if len(rest) > 1 else ''}".rstrip() + "\n")
+        row += 1
     if row != len(clicks):
         raise ValueError(f"{source} has {row} rows but there are {len(clicks)} clicks")
-    atomic_write_bytes(out, "".join(lines).encode())
-    atomic_write_bytes(Path(str(out) + ".position"), "".join(f"{int(p)}\n" for p in position).encode())
+    data = "".join(lines).encode()
+    if out.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    atomic_write_bytes(out, data)
+    atomic_write_bytes(position_path, "".join(f"{int(p)}\n" for p in position).encode())

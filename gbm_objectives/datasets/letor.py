@@ -181,7 +181,8 @@ def _line_start(buf, line):
     return int(newlines[line - 2]) + 1
 
 
-_BOM = b"\xef\xbb\xbf"
+#: the UTF-8 byte order mark some editors write at the start of a text file; the readers skip it
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _iter_chunks(fh, chunk_bytes):
@@ -192,13 +193,13 @@ def _iter_chunks(fh, chunk_bytes):
         block = fh.read(chunk_bytes)
         if first:
             first = False
-            while len(block) < len(_BOM) and block and _BOM.startswith(block):
+            while len(block) < len(UTF8_BOM) and block and UTF8_BOM.startswith(block):
                 more = fh.read(chunk_bytes)
                 if not more:
                     break
                 block += more
-            if block.startswith(_BOM):
-                block = block[len(_BOM) :] or fh.read(chunk_bytes)
+            if block.startswith(UTF8_BOM):
+                block = block[len(UTF8_BOM) :] or fh.read(chunk_bytes)
         if not block:
             if rest:
                 yield rest

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import gzip
 import math
-import mmap
+import os
+import zlib
 from pathlib import Path
 
 import numba
@@ -27,6 +28,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._letor_scanner import POW10
+from .letor import UTF8_BOM
 
 __all__ = ["read_qrels", "read_run"]
 
@@ -501,14 +503,48 @@ def _gather(buf, starts, ends):
 
 
 def _read_bytes(path, name):
-    """The bytes of a file (gzip: decompressed); a plain file is memory-mapped, not copied."""
+    """``(buf, start)``: the bytes of a file (gzip: decompressed) as a uint8 array, and where its text starts (after
+    a UTF-8 byte order mark, which would otherwise become part of the first qid).
+
+    A plain file is read into memory (one buffer, no copy after the read), not memory-mapped: a mapped file that
+    shrinks while it is scanned kills the process with SIGBUS. A file whose size changes during the read is
+    refused (ValueError), as are a folder and a gzip file that is truncated or corrupt (the path is named)."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{name}: {str(path)!r} is a folder, not a {name} file")
     if not p.is_file():
         raise FileNotFoundError(f"{name}: no such file {str(path)!r}")
-    with open(p, "rb") as fh:
-        if fh.read(2) == b"\x1f\x8b" or p.stat().st_size == 0:
-            return gzip.decompress(p.read_bytes()) if p.stat().st_size else b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after the file is closed
+    with open(p, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = np.empty(size, dtype=np.uint8)
+        view = memoryview(buf)
+        got = 0
+        while got < size:  # one read, except where the OS caps a read (about 2 GiB on Linux)
+            k = fh.readinto(view[got:])
+            if not k:
+                break
+            got += k
+        if got != size or os.fstat(fh.fileno()).st_size != size:
+            raise ValueError(f"{path}: the file changed size while it was read ({size} bytes, then "
+                             f"{os.fstat(fh.fileno()).st_size}); read it again once it is complete")
+    if size >= 2 and buf[0] == 0x1F and buf[1] == 0x8B:
+        try:
+            buf = np.frombuffer(gzip.decompress(buf), dtype=np.uint8)
+        except (EOFError, OSError, zlib.error) as exc:  # truncated (EOFError), not gzip (BadGzipFile), corrupt
+            raise ValueError(f"{path}: not a complete gzip file ({exc})") from None
+    start = len(UTF8_BOM) if buf[: len(UTF8_BOM)].tobytes() == UTF8_BOM else 0
+    return buf, start
+
+
+def _next_newline(buf, pos):
+    """The index of the first newline at or after ``pos`` in ``buf`` (a uint8 array), or -1."""
+    step = 1 << 16
+    while pos < len(buf):
+        hit = np.flatnonzero(buf[pos: pos + step] == 10)
+        if len(hit):
+            return pos + int(hit[0])
+        pos += step
+    return -1
 
 
 def _token_text(buf, s, e):
@@ -612,14 +648,13 @@ def _read_table(path, n_fields, fields, layout, name, what):
     releases the GIL), and their dictionaries merged."""
     import pandas as pd
 
-    raw = _read_bytes(path, name)
-    buf = np.frombuffer(raw, dtype=np.uint8)
+    buf, start = _read_bytes(path, name)
     n = len(buf)
     f_a, f_b, f_num = fields
     n_chunks = int(max(1, min(numba.get_num_threads(), n // _CHUNK_MIN)))
-    bounds = [0]
+    bounds = [start]
     for k in range(1, n_chunks):
-        nl = raw.find(b"\n", max(n * k // n_chunks, bounds[-1]))
+        nl = _next_newline(buf, max(n * k // n_chunks, bounds[-1]))
         bounds.append(n if nl < 0 else nl + 1)
     bounds = np.array(bounds + [n], dtype=np.int64)
     # rows a chunk can hold at most: each field takes a byte and a separator. np.empty only reserves the memory:

@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from .._core import dcg as _dcg
 from .._core.jit import PARALLEL_MIN, copy_function
-from .._core.segments import boundaries_from_qid, qid_order, resolve_boundaries
+from .._core.segments import boundaries_from_qid, check_qid, qid_order, resolve_boundaries
 from .._core.validation import as_numpy, check_1d, check_consistent_length, check_positive_int, check_sample_weight, fmt
 from ._per_query import (
     ndcg_query,
@@ -115,7 +115,7 @@ def qid_codes(qid):
     their rank in sorted order, so that ``reduce=None`` still lists queries in increasing ``qid`` order."""
     q = qid.to_numpy() if hasattr(qid, "to_numpy") else np.asarray(qid)
     if q.dtype.kind in "biuf":
-        return as_numpy(q, "qid")
+        return check_qid(q)  # integer values: 1.5 is refused
     if q.dtype.kind not in "USO":
         raise TypeError(f"qid must hold numbers or strings; got dtype {q.dtype}")
     if q.ndim != 1:

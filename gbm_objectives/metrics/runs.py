@@ -14,7 +14,9 @@ A *run* lists, per query, the documents a system retrieved with their scores (``
 * queries of the run without qrels are left out (with a warning); queries of the qrels the run does not retrieve
   anything for are left out (``missing_queries="skip"``, trec_eval's default) or score 0 (``"zero"``, ``-c``);
 * a negative relevance in the qrels (e.g. -1, "judged unusable") is neither relevant nor a judged non-relevant
-  document for bpref, and has gain 0.
+  document for bpref, and has gain 0;
+* ``judged_only=True`` (``-J``) drops the retrieved documents that are unjudged or judged negative, and keeps a
+  query left with none (at 0), as ``pytrec_eval.RelevanceEvaluator(..., judged_docs_only_flag=True)`` does.
 
 The per-query values come from the same compiled kernels as :func:`gbm_objectives.metrics.evaluate`, fed with the
 qrels-side counts (:func:`gbm_objectives.metrics.ndcg_score`'s ``ideal_labels``, :func:`~gbm_objectives.metrics.
@@ -34,6 +36,7 @@ pandas Categoricals.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from pathlib import Path
@@ -126,7 +129,7 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
     what the current query has seen, so a lookup is one load. With ``trec`` the rows of each query are put in
     trec_eval's ranking (score descending, ties by docno descending: ``r_doc`` are ranks in byte order); a query
     whose scores already decrease strictly in file order (the usual run) is not sorted. ``judged_only`` keeps the
-    judged rows only (at the start of the query's slot; ``count`` says how many). ``dup[i]``: -1, the run row of
+    rows judged >= 0 only (at the start of the query's slot; ``count`` says how many). ``dup[i]``: -1, the run row of
     a docno seen twice in query ``i``, or ``-2 - row`` for the qrels. The queries are cut into ``n_blocks`` blocks
     of about equal rows, run in parallel, each with its own stamp arrays."""
     nq = eval_codes.shape[0]
@@ -187,9 +190,9 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                     dup[i] = row
                 r_stamp[d] = mark
                 found = j_stamp[d] == mark
-                if judged_only and not found:
-                    continue
                 v = j_rel[d] if found else 0
+                if judged_only and not (found and v >= 0):  # trec_eval -J: unjudged and negative both go
+                    continue
                 o_y[o] = max(v, 0)
                 o_rel[o] = v >= threshold
                 o_judged[o] = found and v >= 0
@@ -289,15 +292,20 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics : str or sequence of str
         Names of :func:`gbm_objectives.metrics.parse_metric` (``ndcg@10``, ``map``, ``recall@100``, ``mrr``,
         ``p@10``, ``success@1``, ``rprec``, ``bpref``, ``dcg@10``, ``err@20``) or trec_eval's (``ndcg_cut_10``,
-        ``recip_rank``, ``P_10``, ``Rprec``, ``recall_100``, ``success_10``, ``map_cut_10``).
+        ``recip_rank``, ``P_10``, ``Rprec``, ``recall_100``, ``success_10``, ``map_cut_10``). A name given twice
+        is evaluated once (one column).
     convention : {"trec", "lightgbm", "sklearn"}, default "trec"
         Gains, ties and the value of a query without relevant documents (:mod:`gbm_objectives.metrics`); "trec"
         breaks ties by docno descending, the others use the run's row order ("stable") or average them.
     relevance_threshold : int, default 1
         A judged document is relevant when its relevance is ``>=`` this (trec_eval ``-l``); NDCG's gains are the
-        relevance values whatever the threshold.
+        relevance values whatever the threshold. NaN and infinities are refused.
     judged_only : bool, default False
-        Drop the unjudged documents of the run before ranking (trec_eval ``-J``).
+        trec_eval ``-J``: keep only the retrieved documents judged with a relevance ``>= 0`` (unjudged ones and
+        those judged negative, e.g. -1, are dropped) after ranking; the qrels side (ideal DCG, ``R``, bpref's
+        non-relevant count) is unchanged. A query of the run left with no document stays, with value 0 (or the
+        convention's value for a query without relevant documents), as in trec_eval: dropping it would inflate
+        every mean.
     missing_queries : {"skip", "zero"}, default "skip"
         Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``).
 
@@ -309,8 +317,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     Raises
     ------
     ValueError
-        A (qid, docno) pair twice in the run or in the qrels, a non-finite score, an unknown metric (the known
-        names are listed), no query in common.
+        A (qid, docno) pair twice in the run or in the qrels, a non-finite score, a non-finite
+        ``relevance_threshold``, an unknown metric (the known names are listed), no query in common; a file that
+        cannot be read (a folder, a truncated gzip; :func:`~gbm_objectives.datasets.read_run`).
 
     Warns
     -----
@@ -326,7 +335,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     gain, ties, empty = _engine.resolve_knobs(convention)
     if isinstance(metrics, str):
         metrics = (metrics,)
-    metrics = tuple(metrics)
+    metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
     parsed = []
@@ -343,6 +352,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         parsed.append((name, base, k))
     if isinstance(relevance_threshold, (bool, np.bool_)) or not isinstance(relevance_threshold, numbers.Real):
         raise TypeError(f"relevance_threshold must be a number; got {fmt(relevance_threshold)}")
+    if not isinstance(relevance_threshold, numbers.Integral) and not math.isfinite(relevance_threshold):
+        # NaN would make every document non-relevant without a word
+        raise ValueError(f"relevance_threshold must be finite; got {fmt(relevance_threshold)}")
     qrels = _as_frame(qrels, "qrels")
     run = _as_frame(run, "run")
 
@@ -412,6 +424,16 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     has_rows = sizes > 0
     values = np.zeros((len(parsed), nq))
     empty_q = np.zeros((len(parsed), nq), dtype=bool)
+    if not has_rows.all():  # judged_only left a query of the run no document: it stays, at 0 (trec_eval -J)
+        none = np.flatnonzero(~has_rows)
+        ideal_max = np.zeros(nq)
+        has_ideal = np.diff(ideal_bounds) > 0
+        ideal_max[has_ideal] = np.maximum.reduceat(ideal_src, ideal_bounds[:-1][has_ideal]) if len(ideal_src) else 0
+        for j, (_, base, _) in enumerate(parsed):
+            if base == "ndcg":
+                empty_q[j, none] = ideal_max[none] <= 0  # no positive gain: the ideal DCG is 0
+            elif base not in ("dcg", "err"):
+                empty_q[j, none] = n_rel[none] == 0
     if has_rows.any() and len(y_row):
         sel = np.flatnonzero(has_rows)
         # queries with rows are contiguous once the empty ones (judged_only) are dropped
@@ -450,10 +472,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         values[j, empty_q[j]] = np.nan if empty == "skip" else empty
     qnames = names[codes]
     per_query = pd.DataFrame(values.T, columns=list(metrics), index=pd.Index(qnames, name="qid"))
-    if missing_queries == "skip":
-        per_query = per_query[has_rows]
-    else:
-        per_query.loc[~has_rows] = 0.0
+    if missing_queries == "zero":
         absent = in_qrels & ~in_run
         if absent.any():
             extra = pd.DataFrame(0.0, columns=list(metrics), index=pd.Index(names[absent], name="qid"))

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from .._core.validation import fmt
+from .._core.validation import check_finite, fmt
 
 __all__ = ["compare_runs", "holm", "paired_test", "TESTS", "CORRECTIONS"]
 
@@ -75,11 +75,21 @@ def _sign_flip_means(d, n_resamples, rng):
 
 
 def paired_test(x, baseline, *, test="randomization", n_resamples=10000, seed=0, confidence=0.95):
-    """``(diff, p_value, ci_low, ci_high)`` of ``mean(x - baseline)`` over paired per-query values (module doc)."""
+    """``(diff, p_value, ci_low, ci_high)`` of ``mean(x - baseline)`` over paired per-query values (module doc).
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ or are not 1-D, fewer than 2 pairs, an unknown ``test``, and a NaN or infinite value
+        (its argument and index are named): a NaN difference never compares as extreme, so the resampling tests
+        would report the smallest possible p-value and a NaN interval, and the t-test a NaN.
+    """
     x = np.asarray(x, dtype=np.float64)
     b = np.asarray(baseline, dtype=np.float64)
     if x.shape != b.shape or x.ndim != 1:
         raise ValueError(f"paired values need equal 1-D shapes; got {x.shape} and {b.shape}")
+    check_finite(x, "x")
+    check_finite(b, "baseline")
     if test not in TESTS:
         raise ValueError(f"test must be one of {list(TESTS)}; got {fmt(test)}")
     d = x - b
@@ -153,7 +163,10 @@ def compare_runs(runs, baseline=None, metrics=None, test="randomization", n_resa
     Raises
     ------
     ValueError
-        Unknown baseline/test/correction, systems on different queries, no shared metric.
+        Unknown baseline/test/correction, systems on different queries, no shared metric; a query listed twice
+        in one system's values; a NaN or infinite per-query value (the system, metric and query are named: a NaN
+        difference would make the resampling tests report their smallest p-value, ``1 / (n_resamples + 1)``,
+        with a NaN interval).
     """
     import pandas as pd
 
@@ -182,6 +195,18 @@ def compare_runs(runs, baseline=None, metrics=None, test="randomization", n_resa
         missing = [m for m in metrics if m not in p.columns]
         if missing:
             raise ValueError(f"system {k!r} has no metric {missing[0]!r}; it has {list(p.columns)}")
+        twice = p.index.duplicated()
+        if twice.any():
+            raise ValueError(f"system {k!r} has the query {p.index[twice][0]!r} twice in its per-query values; "
+                             "each query must appear once")
+        for m in metrics:
+            v = p[m].to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"system {k!r}, metric {m!r}: the value of query {p.index[i]!r} is {fmt(v[i])}; "
+                                 "every per-query value must be finite (drop that query from every system, "
+                                 "or fix its value)")
         if len(p.index) != len(base.index) or not p.index.sort_values().equals(base.index.sort_values()):
             diff = p.index.symmetric_difference(base.index)
             raise ValueError(f"system {k!r} and the baseline {baseline!r} are not evaluated on the same queries "
