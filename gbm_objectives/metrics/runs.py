@@ -280,7 +280,7 @@ class RunEvaluation:
 
 
 def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), convention="trec",
-                 relevance_threshold=1, judged_only=False, missing_queries="skip"):
+                 relevance_threshold=1, judged_only=False, missing_queries="skip", ap_denominator=None):
     """Evaluate a TREC run against qrels, as trec_eval does (module docstring).
 
     Parameters
@@ -308,6 +308,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         every mean.
     missing_queries : {"skip", "zero"}, default "skip"
         Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``).
+    ap_denominator : {"relevant", "min_relevant_k"}, optional
+        MAP@k's denominator (:func:`gbm_objectives.metrics.map_score`); by default the convention's (trec_eval: R).
 
     Returns
     -------
@@ -333,6 +335,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if not isinstance(judged_only, (bool, np.bool_)):
         raise TypeError(f"judged_only must be True or False; got {fmt(judged_only)}")
     gain, ties, empty = _engine.resolve_knobs(convention)
+    ap_min_den = _engine.resolve_ap_denominator(convention, ap_denominator)
     if isinstance(metrics, str):
         metrics = (metrics,)
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
@@ -455,7 +458,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         if any(base == "err" for base, _ in items):
             p_stop = _engine.stop_probabilities(y_row, float(max(rel_all.max(), 0)))
         vals, no_rel, no_gain = _engine.run(
-            r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=convention == "lightgbm",
+            r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=ap_min_den,
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
             p_stop=p_stop, ranked=trec)
         for j, (_, base, k) in enumerate(parsed):

@@ -36,3 +36,13 @@ def test_the_convention_sets_the_denominator_unless_given(convention, default, k
 def test_bad_ap_denominator_is_named():
     with pytest.raises(ValueError, match=r"ap_denominator must be one of \['relevant', 'min_relevant_k'\]; got 'R'"):
         go.map_score(Y, S, group=GROUP, k=2, ap_denominator="R")
+
+
+def test_evaluate_run_takes_the_knob_too():
+    import pandas as pd
+
+    qrels = pd.DataFrame({"qid": ["1"] * 3, "docno": ["a", "b", "c"], "relevance": [1, 0, 1]})
+    run = pd.DataFrame({"qid": ["1"] * 3, "docno": ["a", "b", "c"], "score": [0.9, 0.8, 0.7]})
+    trec = go.evaluate_run(qrels, run, metrics=["map@1"]).mean["map@1"]
+    assert trec == 0.5  # (1/1) / R, R = 2: trec_eval's map_cut_1
+    assert go.evaluate_run(qrels, run, metrics=["map@1"], ap_denominator="min_relevant_k").mean["map@1"] == 1.0
