@@ -15,7 +15,9 @@ As LightGBM's front ends all call ``engine.train``, every front end here transla
 * reports the best iteration 1-based on both engines;
 * applies one default tree shape per engine, documented below, whichever front end trains.
 
-Default engine parameters (``params`` overrides any of them, in the engine's own names):
+Default engine parameters (``params`` overrides any of them, in the engine's own names or any alias the engine
+knows, renamed to the canonical name first: ``eta`` overrides ``learning_rate``, LightGBM's ``max_leaves``
+overrides ``num_leaves``):
 
 ==========  ============================================================================================
 LightGBM    ``learning_rate=0.1``, ``num_leaves=31`` (leaf-wise), ``seed=0``, ``deterministic=True``,
@@ -43,7 +45,7 @@ import numbers
 
 import numpy as np
 
-from .adapters import get_backend, owned_parameter
+from .adapters import ParameterError, get_backend, owned_parameter
 from .adapters._common import numba_threads
 from .adapters.native import native_params
 from ._core.segments import resolve_boundaries
@@ -174,7 +176,9 @@ class TrainResult:
     def predict_raw(self, X):
         """Raw scores (margin) of ``X`` including the init score, at ``best_iteration`` (or the last round).
 
-        Shape (n_samples,), or (n_samples, n_classes) for multiclass objectives.
+        Shape (n_samples,), or (n_samples, n_classes) for multiclass objectives. ``X`` must have the columns the
+        model was trained on: another number of columns is a ValueError naming both widths (XGBoost would read
+        missing columns as missing values and predict anyway).
         """
         backend = get_backend(self.backend)
         raw = backend.predict_raw(self.booster, X, self.init_score, self.best_iteration)
@@ -223,6 +227,51 @@ def check_backend_params(backend_params, n_jobs=None):
     return dict(backend_params)
 
 
+#: What a parameter owned by an argument of :func:`train` would do in ``params``, for the refusal's message.
+_ARGUMENT_CLASH = {"num_boost_round": "set the number of boosting rounds",
+                   "early_stopping_rounds": "run the engine's own early stopping",
+                   "metric": "set the engine's evaluation metric",
+                   "n_jobs": "set the engine threads"}
+
+
+def check_train_params(params, n_jobs, reference, native_name=None):
+    """Refuse an engine parameter in ``params`` (any engine's spelling:
+    :func:`~gbm_objectives.adapters.owned_parameter`) that duplicates an argument of :func:`train`:
+    ``num_boost_round``, ``early_stopping_rounds``, ``metric``, ``objective``, and ``n_jobs`` when given too.
+
+    The engine would follow one of the two silently (LightGBM's ``num_iterations`` over ``num_boost_round``, its
+    own early stopping beside ours, a metric ignored or logged beside ours), so this raises
+    :class:`~gbm_objectives.adapters.ParameterError` naming both. A metric parameter is refused rather than mapped
+    onto ``metric=``: an engine's metric name does not always mean this package's metric of that name (LightGBM's
+    ``ndcg`` is cut at its ``eval_at`` positions with its ``label_gain``), so the message proposes ``metric=`` with
+    the value only when it is one of this package's names, and leaves the choice to the caller.
+    """
+    for key, value in (params or {}).items():
+        option = owned_parameter(key)
+        argument = option in ("num_boost_round", "early_stopping_rounds", "metric")
+        if argument or (option == "n_jobs" and n_jobs is not None):
+            hint = f"pass {option}={value!r} instead"
+            if option == "metric":
+                try:
+                    resolve_metrics(value, reference, native_name is not None)
+                except (TypeError, ValueError):
+                    hint = "pass metric= with this package's engine-neutral names (gbm_objectives.metrics.by_task)"
+            elif option == "early_stopping_rounds":
+                hint += " (with an eval_set)"
+            elif option == "n_jobs":
+                hint = f"give the threads once, as n_jobs={n_jobs!r} or params[{key!r}]"
+            raise ParameterError(f"params[{key!r}]={value!r} would {_ARGUMENT_CLASH[option]}, which is the argument "
+                                 f"{option}=; {hint}")
+        if option == "objective":
+            spelling = "" if key == "objective" else f" (as params[{key!r}])"
+            if native_name is None:
+                raise ParameterError(f"params sets objective={value!r}{spelling}, but the objective is "
+                                     f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
+            raise ParameterError(f"params sets objective={value!r}{spelling}, but the objective is "
+                                 f"'{reference.name}:native' (the engine's {native_name!r}); give the objective "
+                                 f"once, as the argument objective=")
+
+
 def _n_rows(X, name):
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) != 2:
@@ -240,6 +289,40 @@ def check_int(value, name, minimum, allow_none=False):
     return int(value)
 
 
+def _eval_sets(eval_set):
+    """``eval_set`` as a list; a bare ``(X, y)`` pair (not a list of pairs) is a TypeError saying so."""
+    if eval_set is None:
+        return []
+    if isinstance(eval_set, tuple) and len(eval_set) == 2 and len(getattr(eval_set[0], "shape", ())) == 2:
+        raise TypeError("eval_set must be a list of (X, y) pairs; got one (X, y) pair itself: pass [(X, y)]")
+    if hasattr(eval_set, "shape") or isinstance(eval_set, (str, bytes, dict)) or not _iterable(eval_set):
+        raise TypeError(f"eval_set must be a list of (X, y) pairs; got {type(eval_set).__name__}")
+    return list(eval_set)
+
+
+def _iterable(obj):
+    try:
+        iter(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def check_callbacks(callbacks, engine):
+    """``callbacks`` as a list, each one checked for the engine (``engine.is_callback``): a TypeError names the
+    index of the first one the engine cannot call (LightGBM would fail inside training with an AttributeError,
+    XGBoost without saying which)."""
+    if callbacks is None:
+        return []
+    if callable(callbacks) or isinstance(callbacks, (str, bytes, dict)) or not _iterable(callbacks):
+        raise TypeError(f"callbacks must be a list of engine callbacks, each {engine.CALLBACK_KIND}; got "
+                        f"{type(callbacks).__name__}")
+    for i, cb in enumerate(callbacks):
+        if not engine.is_callback(cb):
+            raise TypeError(f"callbacks[{i}] must be {engine.CALLBACK_KIND}; got {cb!r:.80}")
+    return list(callbacks)
+
+
 def _eval_list(values, n, name):
     values = list(values) if values is not None else []
     if values and len(values) != n:
@@ -247,11 +330,23 @@ def _eval_list(values, n, name):
     return values + [None] * (n - len(values))
 
 
-def _check_data(reference, y, sample_weight, group, qid, n, where, position=None, bias_learning_rate=None):
+def _n_cols(X):
+    return int(X.shape[1])
+
+
+def _check_data(reference, y, sample_weight, group, qid, n, where, position=None, query_names=None,
+                bias_learning_rate=None):
     """Validate labels, weights, groups (and positions) with the objective itself; returns (y, weight, group sizes,
-    prepared training set)."""
+    prepared training set). ``query_names``: the arguments ``group`` and ``qid`` came from (an evaluation set's
+    ``eval_group[i]``, ``eval_qid[i]``), named in their errors."""
     task = reference.task
-    boundaries = resolve_boundaries(n, group=group, qid=qid, required=task == "ranking")
+    try:
+        boundaries = resolve_boundaries(n, group=group, qid=qid, required=task == "ranking")
+    except (TypeError, ValueError) as exc:
+        if query_names is None:
+            raise
+        given = [name for name, value in zip(query_names, (group, qid)) if value is not None]
+        raise type(exc)(f"{where}: {' and '.join(given) or ' or '.join(query_names)}: {exc}") from None
     sizes = None if boundaries is None else np.diff(boundaries)
     if sample_weight is not None and sizes is not None and task == "ranking":
         w = np.asarray(sample_weight, dtype=np.float64)
@@ -375,9 +470,17 @@ def plan(objective, *, backend="lightgbm", params=None, metric=None, num_boost_r
     :func:`gbm_objectives.dask.train` both start from.
 
     Resolves the objective (``"NAME:native"`` included), checks the round counts and threads, validates the engine
-    parameters (an unknown name raises :class:`~gbm_objectives.adapters.ParameterError`; ``params["objective"]``
-    beside an objective of this package raises), maps a built-in's options to the engine, resolves the metrics and
-    their direction, and checks the position-debiasing pairing (``position``: whether positions are given).
+    parameters, maps a built-in's options to the engine, resolves the metrics and their direction, and checks the
+    position-debiasing pairing (``position``: whether positions are given).
+
+    Engine parameters are renamed to the engine's canonical names first (its own alias table: ``eta`` is
+    ``learning_rate``, LightGBM's ``max_leaves`` is ``num_leaves``), so an alias overrides the default instead of
+    being ignored. Each of these raises :class:`~gbm_objectives.adapters.ParameterError` (a ValueError) before any
+    data is read: a name the engine does not know; two spellings of one parameter; a learning rate that is not a
+    finite number > 0; a parameter that duplicates an argument (``num_iterations``/``n_estimators``/... for
+    ``num_boost_round``, ``early_stopping_round(s)`` for ``early_stopping_rounds``, ``metric``/``eval_metric`` for
+    ``metric``, ``objective`` and its aliases, threads when ``n_jobs`` is given: :func:`check_train_params`); a
+    parameter a ``"NAME:native"`` objective sets from its own options (``alpha`` of ``huber:native`` on LightGBM).
 
     Parameters
     ----------
@@ -421,17 +524,22 @@ def plan(objective, *, backend="lightgbm", params=None, metric=None, num_boost_r
         default_metric = default_metric.get(reference.task)
     metrics = resolve_metrics(metric, reference.evaluation_twin() if debias else reference, native,
                               default=default_metric)
+    native_engine = obj.engine_params(backend) if native else None
+    check_train_params(params, n_jobs, reference, native_engine["objective"] if native else None)
     engine_params = local.engine_params(params, n_jobs=n_jobs)
     if native:
-        native_engine = obj.engine_params(backend)
+        spelled = {local.canonical_name(key) or key: key for key in params or {}}
+        for key, value in native_engine.items():
+            canonical = local.canonical_name(key) or key
+            if key != "objective" and canonical in spelled:
+                raise ParameterError(
+                    f"params[{spelled[canonical]!r}] is what {obj.name} sets from {reference.name}'s own options "
+                    f"({canonical}={value!r}); set it on the objective ({type(reference).__name__}) instead")
         engine_params.update({k: v for k, v in native_engine.items() if k != "objective"})
         train_objective = native_engine["objective"]
         local.validate_params({**engine_params, "objective": train_objective})
     else:
         train_objective = reference
-        if "objective" in engine_params:
-            raise ValueError(f"params sets objective={engine_params['objective']!r}, but the objective is "
-                             f"{reference.name!r}; pass the engine's built-in as objective='NAME:native'")
         local.validate_params(engine_params)
     return Plan(backend=backend, engine=engine, local=local, objective=obj, native=native, reference=reference, debias=debias,
                 train_objective=train_objective, engine_params=engine_params, metrics=metrics,
@@ -473,7 +581,11 @@ def train(
     y : array-like of shape (n_samples,)
     backend : {"lightgbm", "xgboost"}, default "lightgbm"
     params : dict, optional
-        Engine parameters in the engine's names, over the defaults of the module docstring.
+        Engine parameters in the engine's names, over the defaults of the module docstring. An alias is renamed to
+        the engine's canonical name (LightGBM's own alias table; XGBoost's ``DMLC_DECLARE_ALIAS`` pairs); two
+        spellings of one parameter, a learning rate that is not a finite number > 0, and a parameter that
+        duplicates an argument of this function (rounds, early stopping, metric, objective, threads beside
+        ``n_jobs``) raise :class:`~gbm_objectives.adapters.ParameterError` naming both (see :func:`plan`).
     num_boost_round : int, default 100
     sample_weight : array-like of shape (n_samples,), optional
         For ranking objectives also one weight per query.
@@ -483,7 +595,9 @@ def train(
         The constant raw score training starts from: "auto" is the objective's :meth:`~Objective.init_score`
         (built-ins use the engine's own start), None starts from 0.
     eval_set : sequence of (X, y)
-        Evaluation sets, named ``valid_0``, ``valid_1``... in ``evals_result``.
+        Evaluation sets, named ``valid_0``, ``valid_1``... in ``evals_result``; each with the training set's number
+        of columns (another width is a ValueError naming ``eval_set[i]`` and both widths: the engines would score
+        the wrong columns). Their errors name the set: ``eval_set[1]: eval_group[1]: ...``.
     eval_group, eval_qid, eval_sample_weight : sequences, optional
         Per evaluation set, as ``group``, ``qid`` and ``sample_weight``.
     metric : str or list of str, optional
@@ -493,7 +607,8 @@ def train(
     early_stopping_rounds : int, optional
         Stop when that metric has not improved for this many rounds; needs an ``eval_set``.
     callbacks : sequence
-        Engine callbacks, passed through.
+        Engine callbacks, passed through: callables for LightGBM, ``xgboost.callback.TrainingCallback`` instances
+        for XGBoost; anything else is a TypeError naming ``callbacks[i]`` before training.
     n_jobs : int, optional
         Engine threads, and this package's kernel (numba) threads during training.
     progress : bool or callable, default False
@@ -526,18 +641,23 @@ def train(
     y, sample_weight, sizes, prepared = _check_data(reference, y, sample_weight, group, qid, n, "training set",
                                                     position=position,
                                                     bias_learning_rate=engine.learning_rate(engine_params))
-    eval_set = list(eval_set or ())
+    eval_set = _eval_sets(eval_set)
     eval_group = _eval_list(eval_group, len(eval_set), "eval_group")
     eval_qid = _eval_list(eval_qid, len(eval_set), "eval_qid")
     eval_weight = _eval_list(eval_sample_weight, len(eval_set), "eval_sample_weight")
+    n_features = _n_cols(X)
     valid_sets = []
     for i, entry in enumerate(eval_set):
         if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-            raise TypeError(f"eval_set[{i}] must be an (X, y) pair")
+            raise TypeError(f"eval_set[{i}] must be an (X, y) pair; got {type(entry).__name__}"
+                            f"{'' if not isinstance(entry, (tuple, list)) else f' of {len(entry)}'}")
         Xv, yv = entry
         nv = _n_rows(Xv, f"eval_set[{i}] X")
+        if _n_cols(Xv) != n_features:
+            raise ValueError(f"eval_set[{i}] X has {_n_cols(Xv)} features (columns) but the training X has "
+                             f"{n_features}")
         yv, wv, gv, _ = _check_data(p.evaluation_reference, yv, eval_weight[i], eval_group[i], eval_qid[i], nv,
-                                    f"eval_set[{i}]")
+                                    f"eval_set[{i}]", query_names=(f"eval_group[{i}]", f"eval_qid[{i}]"))
         valid_sets.append((f"valid_{i}", Xv, yv, wv, gv))
     if early_stopping_rounds and not valid_sets:
         raise ValueError("early_stopping_rounds needs an eval_set")
@@ -546,7 +666,7 @@ def train(
     p.check_groups(sizes)
     for name, _, _, _, gv in valid_sets:
         p.check_groups(gv)
-    cbs = list(callbacks or ())
+    cbs = check_callbacks(callbacks, engine)
     if leaf_renewal and not native and isinstance(reference, QuantileLoss):
         valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
         train_objective, renewal = engine.quantile_renewal(reference, X, valid, init)

@@ -4,7 +4,9 @@ Each adapter reads labels, weights and query groups from the engine's data objec
 training set, calls the objective's ``grad_hess`` and hands back what the engine expects. The two backend modules
 are interchangeable: the same function names with the same keywords (``engine_params``, ``train``,
 ``best_iteration``, ``predict_raw``, ``staged_predict_raw``, ``save_booster``, ``load_booster``, ``num_rounds``,
-``progress_callback``, ``quantile_renewal``). ``BACKENDS`` maps a backend name to its module; modules are imported
+``num_features``, ``progress_callback``, ``is_callback``, ``quantile_renewal``) and the same parameter tables
+(``DEFAULT_PARAMS``; ``PARAMETER_ALIASES``, the engine's own alias table, with ``canonical_name``, ``aliases_of``,
+``canonical_params``; ``OPTION_PARAMETERS``). ``BACKENDS`` maps a backend name to its module; modules are imported
 on first use, so ``import gbm_objectives`` imports neither engine.
 
 The same catalogue knows each engine's Dask adapter (``lightgbm_dask``, ``xgboost_dask``: ``DASK_BACKENDS``,
@@ -64,22 +66,42 @@ class ParameterError(ValueError):
     """An engine parameter the engine does not know or rejects (raised before any training)."""
 
 
-#: Engine parameter names (both engines' aliases) of the options every front end sets itself: giving one of them
-#: in ``params``/``backend_params``/``--param`` as well would silently contradict the front end's own option.
-OWNED_PARAMETERS = {
-    "objective": ("objective", "objective_type", "app", "application", "loss"),
-    "learning_rate": ("learning_rate", "shrinkage_rate", "eta"),
-    "num_boost_round": ("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round",
-                        "num_rounds", "nrounds", "num_boost_round", "n_estimators", "max_iter"),
-    "seed": ("seed", "random_seed", "random_state"),
-    "n_jobs": ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"),
-    "metric": ("metric", "metrics", "metric_types", "eval_metric"),
-    "early_stopping_rounds": ("early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change"),
-}
+class _OwnedParameters(Mapping):
+    """``{option: every engine parameter name that sets it}``, from each adapter's ``OPTION_PARAMETERS`` and its
+    engine's alias table (``aliases_of``), both engines together; built on first use (it imports the engines)."""
+
+    def __init__(self):
+        self._table = None
+
+    def _names(self):
+        if self._table is None:
+            table = {}
+            for backend in BACKENDS.values():
+                for option, canonical in backend.OPTION_PARAMETERS.items():
+                    table.setdefault(option, {}).update(dict.fromkeys(backend.aliases_of(canonical)))
+            self._table = {option: tuple(names) for option, names in table.items()}
+        return self._table
+
+    def __getitem__(self, option):
+        return self._names()[option]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+
+#: Engine parameter names of the options every front end sets itself (``objective``, ``learning_rate``,
+#: ``num_boost_round``, ``seed``, ``n_jobs``, ``metric``, ``early_stopping_rounds``), every alias of both engines
+#: included, read from the engines' alias tables (``PARAMETER_ALIASES`` of :mod:`.lightgbm` and :mod:`.xgboost`):
+#: giving one of them in ``params``/``backend_params``/``--param`` as well would silently contradict the front
+#: end's own option.
+OWNED_PARAMETERS = _OwnedParameters()
 
 
 def owned_parameter(key):
-    """The front-end option that engine parameter ``key`` would contradict, or None."""
+    """The front-end option that engine parameter ``key`` (any engine's spelling) would contradict, or None."""
     for option, aliases in OWNED_PARAMETERS.items():
         if key in aliases:
             return option

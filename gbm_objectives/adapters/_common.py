@@ -1,13 +1,16 @@
-"""Engine-independent plumbing shared by the adapters: the per-training-set cache, float32 buffers, kernel threads."""
+"""Engine-independent plumbing shared by the adapters: the per-training-set cache, float32 buffers, kernel threads,
+parameter spellings and feature widths."""
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import weakref
 
 import numpy as np
 
 from ..objectives import get_objective
+from . import ParameterError
 
 
 @contextlib.contextmanager
@@ -96,3 +99,63 @@ def constant_score_array(init, n_rows):
 
 def empty_to_none(a):
     return None if a is None or len(a) == 0 else a
+
+
+# ---- engine parameter names: one canonical spelling per parameter ---------------------------------------------
+def alias_lookup(table):
+    """``{spelling: canonical name}`` of every spelling in an alias table ``{canonical: (canonical, *aliases)}``."""
+    lookup = {}
+    for canonical, aliases in table.items():
+        for name in (canonical, *aliases):
+            lookup.setdefault(name, canonical)
+    return lookup
+
+
+def rename_params(params, lookup, engine):
+    """``(renamed, spelled)``: ``params`` with every alias renamed to its canonical name (``lookup``, from
+    :func:`alias_lookup`; a name the engine does not know is kept as it is, for the engine's own check), and
+    ``{canonical: the key the caller used}``.
+
+    Two spellings of one parameter are a :class:`~gbm_objectives.adapters.ParameterError` naming both: the engine
+    would silently keep one of them (LightGBM the canonical name, XGBoost the field over its alias).
+    """
+    renamed, spelled = {}, {}
+    for key, value in (params or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"params keys must be {engine} parameter names (str); got {key!r}")
+        name = lookup.get(key, key)
+        if name in spelled:
+            raise ParameterError(f"params[{spelled[name]!r}] and params[{key!r}] are two spellings of the {engine} "
+                                 f"parameter {name!r}; give it once")
+        renamed[name], spelled[name] = value, key
+    return renamed, spelled
+
+
+def check_learning_rate(params, spelled):
+    """A :class:`~gbm_objectives.adapters.ParameterError` naming the key the caller used unless
+    ``params["learning_rate"]`` (if set) is a finite number > 0: the engines accept ``inf`` (and XGBoost ``nan`` and
+    0), then train a model of infinite or not-a-number scores, or one that never moves."""
+    if "learning_rate" not in params:
+        return
+    value = params["learning_rate"]
+    key = spelled.get("learning_rate", "learning_rate")
+    rate = None
+    if not isinstance(value, (bool, np.bool_)) and isinstance(value, (numbers.Real, str)):
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = None
+    if rate is None or not np.isfinite(rate) or rate <= 0:
+        alias = "" if key == "learning_rate" else " (the learning rate)"
+        raise ParameterError(f"params[{key!r}]{alias} must be a finite number > 0; got {value!r}")
+
+
+def check_width(n_features, X, name="X"):
+    """ValueError unless ``X`` has ``n_features`` columns: the engines would predict (XGBoost) or train an
+    evaluation set (both) on the wrong columns, or fail in their own words."""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.shape(X)
+    if len(shape) == 2 and int(shape[1]) != int(n_features):
+        raise ValueError(f"{name} has {int(shape[1])} features (columns) but the model was trained on "
+                         f"{int(n_features)}")

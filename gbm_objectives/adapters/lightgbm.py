@@ -29,7 +29,8 @@ import lightgbm as lgb
 import numpy as np
 
 from . import ParameterError
-from ._common import CachedObjective, constant_score_array, empty_to_none
+from ._common import (CachedObjective, alias_lookup, check_learning_rate, check_width, constant_score_array,
+                      empty_to_none, rename_params)
 
 __all__ = [
     "LightGBMObjective",
@@ -42,6 +43,11 @@ __all__ = [
     "validate_params",
     "check_groups",
     "init_score_array",
+    "PARAMETER_ALIASES",
+    "OPTION_PARAMETERS",
+    "canonical_name",
+    "aliases_of",
+    "canonical_params",
 ]
 
 
@@ -90,8 +96,37 @@ DEFAULT_PARAMS = {
     "feature_pre_filter": False,
     "verbosity": -1,
 }
-_THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
-_SEEDS = ("seed", "random_seed", "random_state")
+
+#: LightGBM's own parameter alias table, ``{canonical name: (canonical name, *aliases)}``, read from the installed
+#: library (``LGBM_DumpParamAliases`` of its C API, through ``lightgbm.basic._ConfigAliases``), never copied by
+#: hand: ``eta`` and ``shrinkage_rate`` are ``learning_rate``, ``max_leaves`` is ``num_leaves``, ``n_estimators``
+#: is ``num_iterations``...
+PARAMETER_ALIASES = {name: tuple(dict.fromkeys(aliases))
+                     for name, aliases in lgb.basic._ConfigAliases._get_all_param_aliases().items()}
+_CANONICAL = alias_lookup(PARAMETER_ALIASES)
+
+#: The canonical LightGBM parameter behind each option the front ends set themselves (the keys of
+#: :data:`gbm_objectives.adapters.OWNED_PARAMETERS`).
+OPTION_PARAMETERS = {"objective": "objective", "learning_rate": "learning_rate", "num_boost_round": "num_iterations",
+                     "seed": "seed", "n_jobs": "num_threads", "metric": "metric",
+                     "early_stopping_rounds": "early_stopping_round"}
+
+
+def canonical_name(key):
+    """LightGBM's canonical name of parameter ``key`` (an alias or the name itself), None for a name it does not
+    know."""
+    return _CANONICAL.get(key)
+
+
+def aliases_of(name):
+    """Every spelling LightGBM reads as the parameter ``name`` (any of its spellings), canonical name first."""
+    return PARAMETER_ALIASES.get(_CANONICAL.get(name, name), (name,))
+
+
+def canonical_params(params):
+    """``params`` with every alias renamed to LightGBM's canonical name (:data:`PARAMETER_ALIASES`); two spellings
+    of one parameter raise :class:`~gbm_objectives.adapters.ParameterError` naming both."""
+    return rename_params(params, _CANONICAL, "LightGBM")[0]
 
 
 def _plain(params):
@@ -132,10 +167,7 @@ def validate_params(params):
     """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
     included) or a value it rejects, tried on a 2-row data set with LightGBM's log silenced."""
     params = _plain(params)
-    known = set()
-    for name, aliases in lgb.basic._ConfigAliases._get_all_param_aliases().items():
-        known.update((name, *aliases))
-    unknown = sorted(k for k in params if k not in known)
+    unknown = sorted(k for k in params if k not in _CANONICAL)
     if unknown:
         raise ParameterError(f"unknown LightGBM parameter(s) {unknown}")
     messages = []
@@ -165,25 +197,30 @@ def check_groups(objective, group):
 
 
 def learning_rate(params):
-    """The boosting learning rate ``params`` set (``learning_rate``, then LightGBM's aliases), else LightGBM's
+    """The boosting learning rate ``params`` set (``learning_rate`` or any of LightGBM's aliases), else LightGBM's
     default 0.1."""
-    for key in ("learning_rate", "shrinkage_rate", "eta"):
+    for key in aliases_of("learning_rate"):
         if key in params:
             return float(params[key])
     return 0.1
 
 
 def engine_params(params=None, *, n_jobs=None):
-    """LightGBM parameters: :data:`DEFAULT_PARAMS`, then ``params`` (LightGBM names; ``random_state`` is read as
-    ``seed``), then ``n_jobs`` threads."""
-    out = dict(DEFAULT_PARAMS)
-    for key, value in (params or {}).items():
-        if key in _SEEDS:
-            out.pop("seed", None)
-            key = "seed"
-        elif key in _THREADS:
-            key = "num_threads"
-        out[key] = value
+    """LightGBM parameters: :data:`DEFAULT_PARAMS`, then ``params``, then ``n_jobs`` threads.
+
+    Every key of ``params`` is first renamed to LightGBM's canonical name (:data:`PARAMETER_ALIASES`), so that an
+    alias overrides the default instead of sitting beside it (LightGBM would keep the canonical default:
+    ``eta=0.9`` would train at 0.1, ``max_leaves=4`` grow 31-leaf trees).
+
+    Raises
+    ------
+    ParameterError
+        Two spellings of one parameter (``eta`` and ``learning_rate``), naming both; a learning rate (any
+        spelling) that is not a finite number > 0.
+    """
+    user, spelled = rename_params(params, _CANONICAL, "LightGBM")
+    check_learning_rate(user, spelled)
+    out = {**DEFAULT_PARAMS, **user}
     if n_jobs is not None:
         out["num_threads"] = int(n_jobs)
     return out
@@ -340,8 +377,17 @@ def best_iteration(booster):
     return best if best > 0 else None
 
 
+def num_features(booster):
+    """The number of features (columns) the booster was trained on."""
+    return int(booster.num_feature())
+
+
 def predict_raw(booster, X, init_score=None, num_iteration=None):
-    """Raw scores (margin) including the constant ``init_score`` that LightGBM does not add back itself."""
+    """Raw scores (margin) including the constant ``init_score`` that LightGBM does not add back itself.
+
+    ``X`` with another number of columns than the model was trained on is a ValueError naming both widths.
+    """
+    check_width(num_features(booster), X)
     raw = booster.predict(X, raw_score=True, num_iteration=num_iteration)
     if init_score is not None:
         raw = raw + np.asarray(init_score, dtype=np.float64)
@@ -393,6 +439,7 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
 
     Each step adds only the new trees (``start_iteration``), so all stages together cost one full prediction.
     """
+    check_width(num_features(booster), X)
     total = num_rounds(booster)
     iterations = range(1, total + 1) if iterations is None else iterations
     n = X.shape[0]
@@ -405,6 +452,15 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
             raw = step if raw is None else raw + step
             done = i
         yield i, (np.zeros(n) if raw is None else raw)
+
+
+#: What ``callbacks`` holds for this engine (:func:`is_callback`), for error messages.
+CALLBACK_KIND = "a callable f(env), as lgb.train calls its callbacks"
+
+
+def is_callback(obj):
+    """Whether ``obj`` can be one of ``lgb.train``'s callbacks: a callable."""
+    return callable(obj)
 
 
 def progress_callback(fn):

@@ -34,6 +34,7 @@ single leaf is left as it is (as the built-in does).
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 from numba import njit
 
@@ -42,8 +43,9 @@ from ..objectives.quantile import check_method, renewed_leaf_values
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
 
-_LR_ALIASES = ("learning_rate", "shrinkage_rate", "eta")
-_THREAD_ALIASES = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+# every spelling LightGBM reads as these parameters, from its own alias table (LGBM_DumpParamAliases)
+_LR_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("learning_rate"))
+_THREAD_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("num_threads"))
 _MAX_DENSE_VALUES = 1 << 26  # 512 MB of float64: above it (for a copy), leaves come from LightGBM's pred_leaf
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float widened to double)
 

@@ -26,7 +26,8 @@ import numpy as np
 import xgboost as xgb
 
 from . import ParameterError
-from ._common import CachedObjective, constant_score_array, empty_to_none
+from ._common import (CachedObjective, alias_lookup, check_learning_rate, check_width, constant_score_array,
+                      empty_to_none, rename_params)
 
 __all__ = [
     "XGBoostObjective",
@@ -40,6 +41,11 @@ __all__ = [
     "check_groups",
     "query_weights",
     "base_margin_array",
+    "PARAMETER_ALIASES",
+    "OPTION_PARAMETERS",
+    "canonical_name",
+    "aliases_of",
+    "canonical_params",
 ]
 
 
@@ -81,8 +87,54 @@ base_margin_array = constant_score_array  # a constant init score as a DMatrix `
 #: The default tree shape and settings of :func:`gbm_objectives.train` on XGBoost (XGBoost's own default tree:
 #: depth-wise growth to depth 6, histogram method) with the learning rate of LightGBM's default (0.1, not 0.3).
 DEFAULT_PARAMS = {"learning_rate": 0.1, "max_depth": 6, "tree_method": "hist", "seed": 0, "verbosity": 0}
-_THREADS = ("nthread", "n_jobs", "num_threads")
-_SEEDS = ("seed", "random_state")
+
+#: XGBoost's parameter aliases, ``{canonical name: (canonical name, *aliases)}``. XGBoost's Python package has no
+#: alias table (``learning_rate``/``eta`` are only spelled out in its docs), so this one is written from its C++
+#: parameter declarations (``DMLC_DECLARE_ALIAS``): ``include/xgboost/context.h`` (``seed``/``random_state``,
+#: ``nthread``/``n_jobs``) and ``src/tree/param.h`` (``learning_rate``/``eta``, ``min_split_loss``/``gamma``,
+#: ``reg_lambda``/``lambda``, ``reg_alpha``/``alpha``). The installed library shows every such pair as twin keys of
+#: ``Booster.save_config()``; ``tests/adapters/test_hostile_param_aliases.py`` checks each pair there and that the
+#: configuration has no twin pair missing here. The C++ field wins over its alias whatever the order
+#: (``{"learning_rate": 0.1, "eta": 0.9}`` trains at 0.1), hence the renaming of :func:`engine_params`.
+#: Added: the training-loop arguments that are not booster parameters, as ``xgb.train``, the scikit-learn wrapper
+#: (``XGBModel``) and the XGBoost command line spell them: ``num_boost_round`` (``n_estimators``, ``num_round``)
+#: and ``early_stopping_rounds``; and the metric parameter ``eval_metric``.
+PARAMETER_ALIASES = {
+    "learning_rate": ("learning_rate", "eta"),
+    "min_split_loss": ("min_split_loss", "gamma"),
+    "reg_lambda": ("reg_lambda", "lambda"),
+    "reg_alpha": ("reg_alpha", "alpha"),
+    "seed": ("seed", "random_state"),
+    "nthread": ("nthread", "n_jobs"),
+    "num_boost_round": ("num_boost_round", "n_estimators", "num_round"),
+    "early_stopping_rounds": ("early_stopping_rounds",),
+    "eval_metric": ("eval_metric",),
+    "objective": ("objective",),
+}
+_CANONICAL = alias_lookup(PARAMETER_ALIASES)
+
+#: The canonical XGBoost parameter behind each option the front ends set themselves (the keys of
+#: :data:`gbm_objectives.adapters.OWNED_PARAMETERS`).
+OPTION_PARAMETERS = {"objective": "objective", "learning_rate": "learning_rate", "num_boost_round": "num_boost_round",
+                     "seed": "seed", "n_jobs": "nthread", "metric": "eval_metric",
+                     "early_stopping_rounds": "early_stopping_rounds"}
+
+
+def canonical_name(key):
+    """XGBoost's canonical name of ``key`` (:data:`PARAMETER_ALIASES`), None for a name outside that table (XGBoost
+    itself tells whether it uses it: :func:`validate_params`)."""
+    return _CANONICAL.get(key)
+
+
+def aliases_of(name):
+    """Every spelling XGBoost reads as the parameter ``name`` (any of its spellings), canonical name first."""
+    return PARAMETER_ALIASES.get(_CANONICAL.get(name, name), (name,))
+
+
+def canonical_params(params):
+    """``params`` with every alias renamed to XGBoost's canonical name (:data:`PARAMETER_ALIASES`); two spellings
+    of one parameter raise :class:`~gbm_objectives.adapters.ParameterError` naming both."""
+    return rename_params(params, _CANONICAL, "XGBoost")[0]
 
 
 def validate_params(params):
@@ -113,28 +165,37 @@ def check_groups(objective, group):
 
 
 def learning_rate(params):
-    """The boosting learning rate ``params`` set (``learning_rate``, then its alias ``eta``), else XGBoost's default
+    """The boosting learning rate ``params`` set (``learning_rate`` or its alias ``eta``), else XGBoost's default
     0.3."""
-    for key in ("learning_rate", "eta"):
+    for key in aliases_of("learning_rate"):
         if key in params:
             return float(params[key])
     return 0.3
 
 
 def engine_params(params=None, *, n_jobs=None):
-    """XGBoost parameters: :data:`DEFAULT_PARAMS`, then ``params`` (XGBoost names; ``num_leaves`` as in LightGBM
-    means leaf-wise growth: ``max_leaves``, ``grow_policy="lossguide"``, no depth limit unless ``max_depth`` is
-    given; ``random_state`` is read as ``seed``), then ``n_jobs`` threads."""
-    params = dict(params or {})
+    """XGBoost parameters: :data:`DEFAULT_PARAMS`, then ``params``, then ``n_jobs`` threads.
+
+    Every key of ``params`` is first renamed to its canonical name (:data:`PARAMETER_ALIASES`: ``eta`` is
+    ``learning_rate``, ``random_state`` is ``seed``...), so that an alias overrides the default instead of losing to
+    it. ``num_leaves`` as in LightGBM means leaf-wise growth: ``max_leaves``, ``grow_policy="lossguide"``, no depth
+    limit unless ``max_depth`` is given.
+
+    Raises
+    ------
+    ParameterError
+        Two spellings of one parameter (``eta`` and ``learning_rate``; ``num_leaves`` and ``max_leaves``), naming
+        both; a learning rate (any spelling) that is not a finite number > 0.
+    """
+    user, spelled = rename_params(params, _CANONICAL, "XGBoost")
+    check_learning_rate(user, spelled)
     out = dict(DEFAULT_PARAMS)
-    if "num_leaves" in params:
-        out.update(max_leaves=params.pop("num_leaves"), grow_policy="lossguide", max_depth=0)
-    for key, value in params.items():
-        if key in _SEEDS:
-            key = "seed"
-        elif key in _THREADS:
-            key = "nthread"
-        out[key] = value
+    if "num_leaves" in user:
+        if "max_leaves" in user:
+            raise ParameterError(f"params['num_leaves'] and params[{spelled['max_leaves']!r}] both set XGBoost's "
+                                 "max_leaves; give one")
+        out.update(max_leaves=user.pop("num_leaves"), grow_policy="lossguide", max_depth=0)
+    out.update(user)
     if n_jobs is not None:
         out["nthread"] = int(n_jobs)
     return out
@@ -302,8 +363,18 @@ def best_iteration(booster):
     return None if best is None else int(best) + 1
 
 
+def num_features(booster):
+    """The number of features (columns) the booster was trained on."""
+    return int(booster.num_features())
+
+
 def predict_raw(booster, X, init_score=None, num_iteration=None):
-    """Raw scores (margin), starting from ``init_score`` when given (as the training DMatrix did)."""
+    """Raw scores (margin), starting from ``init_score`` when given (as the training DMatrix did).
+
+    ``X`` with another number of columns than the model was trained on is a ValueError naming both widths (XGBoost
+    itself predicts from fewer columns, reading the missing ones as missing values).
+    """
+    check_width(num_features(booster), X)
     dm = _dmatrix(X, init=init_score)
     iteration_range = (0, 0) if num_iteration is None else (0, int(num_iteration))
     return booster.predict(dm, output_margin=True, iteration_range=iteration_range)
@@ -354,6 +425,7 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
     Each step predicts only the new trees (``iteration_range``) on a zero ``base_margin``, so all stages together
     cost one full prediction; the start (``init_score``, or the model's own ``base_score``) is added once.
     """
+    check_width(num_features(booster), X)
     total = num_rounds(booster)
     iterations = range(1, total + 1) if iterations is None else iterations
     n = X.shape[0]
@@ -371,6 +443,15 @@ def staged_predict_raw(booster, X, init_score=None, iterations=None):
             raw = raw + booster.predict(zero, output_margin=True, iteration_range=(done, i))
             done = i
         yield i, raw
+
+
+#: What ``callbacks`` holds for this engine (:func:`is_callback`), for error messages.
+CALLBACK_KIND = "an xgboost.callback.TrainingCallback instance (xgb.train takes no plain function)"
+
+
+def is_callback(obj):
+    """Whether ``obj`` can be one of ``xgb.train``'s callbacks: a ``TrainingCallback`` (a plain function cannot)."""
+    return isinstance(obj, xgb.callback.TrainingCallback)
 
 
 class _RoundCallback(xgb.callback.TrainingCallback):

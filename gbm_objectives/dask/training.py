@@ -163,6 +163,9 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
             raise TypeError(f"eval_set[{i}] must be an (X, y) pair")
         valid.append(Data(client, entry[0], entry[1], qid=eval_qid[i], objective=reference,
                            where=f"eval_set[{i}]", ranking=ranking))
+        if valid[-1].X.shape[1] != train_data.X.shape[1]:
+            raise ValueError(f"eval_set[{i}] X has {valid[-1].X.shape[1]} features (columns) but the training X has "
+                             f"{train_data.X.shape[1]}")
     if early_stopping_rounds and not valid:
         raise ValueError("early_stopping_rounds needs an eval_set")
     if ranking:  # the engine's limits on query sizes, from the sizes the partitions reported
