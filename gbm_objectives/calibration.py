@@ -304,25 +304,51 @@ def calibrate_scores(raw_score, y_true, method="platt", *, sample_weight=None):
 # =====================================================================================================
 # Calibrated model
 # =====================================================================================================
+class _DecisionScore:
+    """``X -> model.decision_function(X)``, 1-D (a module-level class, so a calibrated model pickles)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, X):
+        s = np.asarray(self.model.decision_function(X), dtype=np.float64)
+        if s.ndim != 1:
+            raise ValueError(f"calibrate supports binary models only; decision_function gave shape {s.shape}")
+        return s
+
+
+class _ProbaLogit:
+    """``X -> logit(model.predict_proba(X)[:, 1])``, the probability clipped to [1e-15, 1 - 1e-15]."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, X):
+        p = np.asarray(self.model.predict_proba(X), dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"calibrate supports binary models only; predict_proba gave shape {p.shape}")
+        p1 = np.clip(p[:, 1], _LOG_EPS, 1 - _LOG_EPS)
+        return np.log(p1) - np.log1p(-p1)
+
+
+class _CallableScore:
+    """``X -> model(X)`` as a 1-D float64 array."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, X):
+        return np.asarray(self.model(X), dtype=np.float64).reshape(-1)
+
+
 def _raw_score_function(model):
     """A function ``X -> raw score`` of the positive class for the supported model kinds."""
     if hasattr(model, "decision_function"):
-        def raw(X):
-            s = np.asarray(model.decision_function(X), dtype=np.float64)
-            if s.ndim != 1:
-                raise ValueError(f"calibrate supports binary models only; decision_function gave shape {s.shape}")
-            return s
-        return raw
+        return _DecisionScore(model)
     if hasattr(model, "predict_proba"):
-        def raw(X):
-            p = np.asarray(model.predict_proba(X), dtype=np.float64)
-            if p.ndim != 2 or p.shape[1] != 2:
-                raise ValueError(f"calibrate supports binary models only; predict_proba gave shape {p.shape}")
-            p1 = np.clip(p[:, 1], _LOG_EPS, 1 - _LOG_EPS)
-            return np.log(p1) - np.log1p(-p1)
-        return raw
+        return _ProbaLogit(model)
     if callable(model):
-        return lambda X: np.asarray(model(X), dtype=np.float64).reshape(-1)
+        return _CallableScore(model)
     raise TypeError(
         "model must have decision_function or predict_proba, or be a callable X -> raw score; "
         f"got {type(model).__name__}"
