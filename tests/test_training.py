@@ -129,7 +129,7 @@ def test_save_and_load_predict_identically(binary, ranking, tmp_path, backend, o
         kw = {}
     res = go.train(objective, X, y, backend=backend, num_boost_round=8, n_jobs=1, **kw)
     meta = go.save_model(tmp_path / "m", res, metadata={"note": "kept"})
-    assert meta["format_version"] == 2 and meta["note"] == "kept"
+    assert meta["format_version"] == 3 and meta["note"] == "kept"
     back = go.load_model(tmp_path / "m")
     assert back.backend == backend and back.objective == res.objective
     assert np.array_equal(back.predict_raw(Xv), res.predict_raw(Xv))

@@ -21,6 +21,7 @@ LightGBM facts these adapters handle (and the tests check):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -422,6 +423,71 @@ def load_booster(path):
     """Read a booster written by :func:`save_booster` (a corrupted file raises LightGBMError, silently)."""
     with _captured_log([]):
         return lgb.Booster(model_file=str(path))
+
+
+def model_bytes(booster, num_iteration=None):
+    """The bytes :func:`save_booster` writes (LightGBM's text model format), keeping the first ``num_iteration``
+    rounds."""
+    return booster.model_to_string(num_iteration=num_iteration).encode("utf-8")
+
+
+def booster_from_bytes(data):
+    """A booster from the bytes of a LightGBM text model (check them first: LightGBM trusts its ``tree_sizes``
+    header, and a truncated file can crash the interpreter instead of raising)."""
+    with _captured_log([]):
+        return lgb.Booster(model_str=bytes(data).decode("utf-8"))
+
+
+_PANDAS_LINE = b"pandas_categorical:"
+
+
+def check_model_bytes(data):
+    """Check that ``data`` is a whole LightGBM text model before LightGBM reads it; raise ValueError saying what
+    is wrong.
+
+    What is checked is what the format itself records: the ``tree`` header with its ``version``, ``num_class``,
+    ``num_tree_per_iteration``, ``max_feature_idx`` and ``tree_sizes``; each tree ``Tree=k`` exactly where
+    ``tree_sizes`` puts it (LightGBM reads the trees at those offsets without checking them: a model cut short
+    there makes it read past the end and crash), ``end of trees`` right after the last one, a whole number of
+    rounds, ``end of parameters`` when a parameters section starts, and the closing ``pandas_categorical:`` line
+    (the last thing written, so its presence shows the file was not cut). A changed byte inside a tree can pass:
+    only a checksum finds that.
+    """
+    data = bytes(data)
+    if not data.startswith(b"tree\n"):
+        raise ValueError("it does not start with LightGBM's 'tree' header line")
+    end = data.find(b"\n\n")
+    if end < 0:
+        raise ValueError("its header is cut short (no blank line after it)")
+    header = dict(line.split(b"=", 1) for line in data[:end].split(b"\n")[1:] if b"=" in line)
+    for key in (b"version", b"num_class", b"num_tree_per_iteration", b"max_feature_idx", b"tree_sizes"):
+        if key not in header:
+            raise ValueError(f"its header has no {key.decode()}= line")
+    try:
+        sizes = [int(x) for x in header[b"tree_sizes"].split()]
+        per_round = int(header[b"num_tree_per_iteration"])
+    except ValueError:
+        raise ValueError("its tree_sizes or num_tree_per_iteration line is not integers") from None
+    if per_round < 1 or len(sizes) % per_round:
+        raise ValueError(f"its {len(sizes)} trees are not whole rounds of {per_round} trees")
+    pos = end + 2
+    for k, size in enumerate(sizes):
+        if size <= 0 or not data.startswith(b"Tree=%d\n" % k, pos):
+            raise ValueError(f"tree {k} of the {len(sizes)} in tree_sizes is not at byte {pos} (the file is cut "
+                             f"short or altered)")
+        pos += size
+    if not data.startswith(b"end of trees\n", pos):
+        raise ValueError(f"'end of trees' does not follow the {len(sizes)} trees of tree_sizes")
+    rest = data[pos:]
+    if b"\nparameters:\n" in rest and b"\nend of parameters\n" not in rest:
+        raise ValueError("its parameters section has no 'end of parameters' (the file is cut short)")
+    last = rest.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    if not data.endswith(b"\n") or not last.startswith(_PANDAS_LINE):
+        raise ValueError("it does not end with its pandas_categorical line (the file is cut short)")
+    try:
+        json.loads(last[len(_PANDAS_LINE):])
+    except ValueError:
+        raise ValueError("its pandas_categorical line is not JSON (the file is cut short or altered)") from None
 
 
 def feature_names(booster):

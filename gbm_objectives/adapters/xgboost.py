@@ -19,6 +19,7 @@ XGBoost facts these adapters handle (and the tests check):
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -406,6 +407,58 @@ def load_booster(path):
     booster = xgb.Booster()
     booster.load_model(str(path))
     return booster
+
+
+def model_bytes(booster, num_iteration=None):
+    """The bytes :func:`save_booster` writes (XGBoost JSON), keeping the first ``num_iteration`` rounds."""
+    if num_iteration is not None and num_iteration < booster.num_boosted_rounds():
+        booster = booster[: int(num_iteration)]
+    return bytes(booster.save_raw(raw_format="json"))
+
+
+def booster_from_bytes(data):
+    """A booster from the bytes of an XGBoost JSON model."""
+    booster = xgb.Booster()
+    booster.load_model(bytearray(data))
+    return booster
+
+
+_NODE_ARRAYS = ("left_children", "right_children", "parents", "split_indices", "split_conditions", "default_left",
+                "base_weights")
+
+
+def check_model_bytes(data):
+    """Check that ``data`` is a whole XGBoost JSON model before XGBoost reads it; raise ValueError saying what is
+    wrong.
+
+    What is checked is what the format itself records: the bytes parse as JSON, the tree booster holds the
+    ``num_trees`` its ``gbtree_model_param`` declares, and each tree's node arrays have its ``num_nodes`` entries
+    with children inside the tree. A changed digit that keeps all of that can pass: only a checksum finds it.
+    """
+    try:
+        model = json.loads(bytes(data))
+    except ValueError as exc:
+        raise ValueError(f"it is not JSON ({exc})") from None
+    try:
+        booster = model["learner"]["gradient_booster"]
+        if booster.get("name") == "dart":
+            booster = booster["gbtree"]
+        if booster.get("name") != "gbtree":
+            return
+        trees = booster["model"]["trees"]
+        declared = int(booster["model"]["gbtree_model_param"]["num_trees"])
+        if declared != len(trees):
+            raise ValueError(f"it declares {declared} trees but holds {len(trees)}")
+        for k, tree in enumerate(trees):
+            n = int(tree["tree_param"]["num_nodes"])
+            for key in _NODE_ARRAYS:
+                if key in tree and len(tree[key]) != n:
+                    raise ValueError(f"tree {k}: {key} has {len(tree[key])} entries for {n} nodes")
+            for key in ("left_children", "right_children"):
+                if any(not isinstance(c, int) or not (c == -1 or 0 < c < n) for c in tree[key]):
+                    raise ValueError(f"tree {k}: {key} points outside the tree's {n} nodes")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"it lacks XGBoost's model structure (at {exc})") from None
 
 
 def feature_names(booster):

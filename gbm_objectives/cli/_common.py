@@ -24,6 +24,7 @@ from .._core.progress import Reporter
 from ..adapters import ParameterError, owned_parameter
 from ..objectives import OBJECTIVES, get_objective
 from ..metrics.by_task import default_metrics, get_task_metric
+from ..model_io import model_folder_owns
 from .._core.segments import boundaries_from_qid
 from ..training import NativeObjective, train
 from .report import training_report
@@ -351,9 +352,25 @@ def training_params(learning_rate, seed, num_leaves, engine_params):
 # Output folders
 # ==============================================================================================================
 
+class _OwnOutputs:
+    """The paths (relative to an output folder) the CLI writes: its files, and what
+    :func:`gbm_objectives.save_model` writes in ``model/`` (``meta.json``, the ``v-*`` save folders, ``.lock``,
+    format 1/2's top-level model file). ``path in OWN_OUTPUTS`` is what :func:`output_directory` asks."""
+
+    def __init__(self, files, model_folder):
+        self.files, self.model_folder = tuple(files), model_folder
+
+    def __contains__(self, path):
+        prefix = self.model_folder + "/"
+        return path in self.files or (isinstance(path, str) and path.startswith(prefix)
+                                      and model_folder_owns(path[len(prefix):]))
+
+    def __iter__(self):
+        return iter(self.files)
+
+
 #: Files the CLI writes in an output folder; anything else found there is the user's and is carried over.
-OWN_OUTPUTS = ("model/model.txt", "model/model.json", "model/meta.json", "metrics.json", "learning_curve.png",
-               "compare.json", "compare.png")
+OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png"), "model")
 
 
 def check_out(out, option="--out"):
