@@ -6,27 +6,47 @@ its parallel threshold from :data:`PARALLEL_MIN`, so the decisions that make res
 written once.
 
 Fastmath policy (every numba kernel of the package). Results must not depend on how a kernel was compiled: a
-process that compiles it and one that loads it from numba's cache must give the same numbers, and no flag may turn
-finite input into NaN or inf.
+process that compiles it and one that loads it from numba's cache must give the same numbers, bit for bit, and no
+flag may turn finite input into NaN or inf.
 
 * ``nnan`` and ``ninf`` are never used anywhere: the kernels receive infinities by design (``exp`` overflow in the
   logistic forms, ``+inf`` sentinels) and must propagate them as IEEE does.
+* ``nsz`` is never used either: together with ``reassoc`` it makes a kernel's rounding depend on which compilation
+  of it runs (below).
 * ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by these pointwise kernels and
   ``_vmath``: it cannot create NaN/inf from finite operands.
-* ``reassoc``, ``nsz`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in pair
-  loops that need them to vectorise their sums: LambdaRank (``ranking._FAST``) and the ApproxNDCG and LambdaLoss
-  kernels of ``ranking_listwise``. There every product is written with factors bounded in [0, 1] (or by the
-  validated gains, weights and 1/maxDCG, or 1/e_i <= e^600; the batched inversions of the listwise tiles multiply
-  factors in [1/16, 2]), so no reordering can overflow or underflow into 0 * inf. (An earlier form,
-  ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` = 0 * inf = NaN for distant scores in a fresh
-  compilation: ``tests/core/test_numba_cache.py`` runs such scores in a
-  process with an empty cache and again with the warm cache and requires identical, finite output.)
+* ``reassoc`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in the pair loops that
+  need them to vectorise their sums (LLVM's loop vectoriser splits a floating-point sum into partial sums only under
+  ``reassoc``): LambdaRank's ``lambdarank._lambdarank_query`` and ApproxNDCG's and LambdaLoss's pair loops in
+  ``objectives.listwise`` (``_approx_pass*``, ``_approx_tiles*``, ``_lambdaloss_rows``, ``_lambdaloss_tiles``,
+  ``_lambdaloss_groups``; the query functions that call them carry no flag: nothing in them needs one). There every
+  product is written with factors bounded in [0, 1] (or by the validated gains, weights and 1/maxDCG, or 1/e_i <=
+  e^600; the batched inversions of the listwise tiles multiply factors in [1/16, 2]), so no reordering can overflow
+  or underflow into 0 * inf. (An earlier form, ``(e_i u)(e_j u)``, was reassociated into ``(e_i e_j)(u u)`` = 0 *
+  inf = NaN for distant scores in a fresh compilation.)
 * Kernels that reproduce an engine bit for bit (LightGBM emulation, XGBoost's convention) and the metrics use no
   fastmath flag at all: their operation order is the specification.
 
-numba's cache keys each kernel on its own source file: after editing a helper that other modules inline (``_dcg``,
-``_vmath``), clear ``__pycache__`` (or touch the callers) before measuring, or stale machine code runs. An installed
-release is unaffected (all files are new).
+Why not ``nsz`` (found when ApproxNDCG differed by 1-3 ulp, up to ~2000 ulp on small values, between a process that
+compiled it and one that loaded it from the cache). numba compiles each jitted function into a library of its own
+and links a copy of that library's code into every jitted caller, whose module LLVM then optimises again; a process
+can hold both machine codes, and a call binds to the definition of the symbol that was loaded first. A process that
+compiles runs the callee's own library (it is compiled, hence loaded, before its caller); a process that loads the
+entry kernel from the cache has only the copies inside it (and a twin loaded after the other may bind to the other's
+copies). Under ``reassoc`` *and* ``nsz`` LLVM's Reassociate pass and InstCombine's associative folds (they act only
+on operations that carry both flags) reorder products and sums by operand ranks that depend on where the values sit
+in the function, and the second optimisation ranked them differently: ApproxNDCG's coefficient denominator
+``(1 + pi) * LN2 * lg * lg`` (its query function was flagged then) was ``((lg lg) LN2)(1 + pi)`` in
+``_approx_ndcg_query``'s own library and ``(lg lg)((1 + pi) LN2)`` in the copy inside ``_listwise_block``, one ulp
+apart, and the differences a_j - a_k of those coefficients cancel. With ``reassoc``, ``arcp`` and ``contract`` but
+no ``nsz`` the two copies agree (so do each flag alone and ``reassoc`` with ``arcp`` or ``contract``; ``reassoc``
+with ``nsz`` alone differs, tried on that function): the loop vectoriser, the one pass here that needs ``reassoc``,
+runs once, when the function's own library is optimised, and marks the loops it vectorised so that a re-optimised
+copy keeps them as they are. Not involved: the CPU features (numba keys its cache on them), the serial/parallel twin
+selection, the ``inline="always"`` helpers (inlined into callers with the same flags) and the scratch buffers
+(ApproxNDCG reads only elements it wrote). ``tests/core/test_numba_cache.py`` runs every ranking objective (all four
+listwise ones, LambdaRank in each convention, BPR, XE-NDCG) and the metric kernels in a process with an empty cache
+and again with the warm one, and requires identical bytes.
 
 * Serial and parallel twins. A kernel run in parallel over queries or rows is compiled twice from one source
   (:func:`copy_function` gives the copy its own qualified name, so numba's on-disk cache keeps the two apart); a call
@@ -57,8 +77,9 @@ JIT = dict(cache=True, nogil=True, error_model="numpy")
 POINTWISE_JIT = dict(JIT, fastmath={"contract"})
 #: inline helpers (``vmath``) compiled into their callers
 INLINE = dict(POINTWISE_JIT, inline="always")
-#: the pair loops that need reordered sums to vectorise (LambdaRank, ApproxNDCG, LambdaLoss); see the policy above
-PAIR_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+#: the pair loops that need reordered sums to vectorise (LambdaRank, ApproxNDCG, LambdaLoss); no ``nsz``: see the
+#: policy above
+PAIR_FASTMATH = {"reassoc", "contract", "arcp"}
 
 #: The one table of parallel thresholds: a call runs its kernel's parallel twin from this size up.
 #: ``pointwise``/``pointwise_cheap``: elements of the raw score (the cheap, memory-bound kernels: logistic, squared

@@ -5,7 +5,8 @@ Each is a :class:`~gbm_objectives.objectives.base.Objective` over the one group 
 :mod:`gbm_objectives._core.segments`; ``grad_hess`` returns the derivatives of the *sum* over queries of the per-query
 loss, :meth:`loss` its mean over queries. Queries of one document, or whose labels are all equal, carry no ranking
 information: every objective here gives them zero loss, gradient and hessian. Row weights multiply gradient and
-hessian at the end. The kernels are compiled (numba), parallel over queries for large inputs.
+hessian at the end. The kernels are compiled (numba), parallel over queries for large inputs, and compute in double
+precision whatever the scores' dtype (float32 scores are converted first).
 
 >>> import numpy as np
 >>> import gbm_objectives as go
@@ -43,6 +44,26 @@ _PAIR_HESS_FLOOR = 1e-16  # as LambdaRank's: a positive hessian wherever the gra
 _COMPLEMENT_MIN = 2.0**-26  # below it 1 - rho has lost half its digits to cancellation; sum the others instead
 _KINDS = {"softmax_rank": 0, "listmle": 1, "approx_ndcg": 2, "lambdaloss": 3}
 _WEIGHTINGS = ("ndcg2pp", "ndcg2", "lambdarank")
+# Smallest temperature of SoftmaxRank and ApproxNDCG. Their hessians carry the factor 1 / T^2, which overflows to inf
+# below T = DBL_MAX^-1/2 = 7.5e-155, and inf times a saturated (0) pair term is NaN; the sums it multiplies are at
+# most 1/4 (softmax) and (n - 1) / (8 ln 2) < 4e8 (ApproxNDCG, any query below 2^31 rows), so 1e-100 keeps every
+# hessian below 1e209 and leaves a factor above 1e99 for the sample weights. (The scaled score differences
+# (s_j - s_i) / T of distant scores may overflow whatever the bound; harmless: the kernels exponentiate only
+# non-positive ones, exp(-inf) = 0, and ApproxNDCG takes its exp-per-pair path for a span of 600 T or more, an
+# infinite one included.)
+# A temperature this small leaves no smoothing to speak of: every sigmoid is a step beyond a score gap of ~1e-97.
+_MIN_TEMPERATURE = 1e-100
+
+
+def _check_temperature(temperature):
+    """``temperature`` in [_MIN_TEMPERATURE, 1e6], with the reason for the lower bound in the error."""
+    t = check_interval(temperature, "temperature", 0, 1e6, closed="right")
+    if t < _MIN_TEMPERATURE:
+        raise ValueError(
+            f"temperature must be >= {_MIN_TEMPERATURE:g}: the hessian is scaled by 1/temperature^2, which overflows "
+            f"to inf below about 7.5e-155 (and inf times a saturated pair's 0 is NaN); got {t!r}"
+        )
+    return t
 
 
 def _delta_table(n):
@@ -76,7 +97,8 @@ def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
     for i in range(n):
         lr = (raw[a + i] - m) * inv_temp - logz
         rho = math.exp(lr)
-        loss -= t[a + i] * lr
+        if t[a + i] != 0.0:  # a target of 0 adds 0, also where lr is -inf ((s - m) / T overflowed): not 0 * inf
+            loss -= t[a + i] * lr
         g = (rho - t[a + i]) * inv_temp
         om = 1.0 - rho
         if om < _COMPLEMENT_MIN:  # rho rounds to ~1: 1 - rho = sum_{j != i} rho_j, summed without cancellation
@@ -434,7 +456,7 @@ def _approx_pass2(n, i0, rows, ss, ee, inv_temp, fast, coef, ww, gr, he):
         off += m
 
 
-@njit(fastmath=PAIR_FASTMATH, **JIT)
+@njit(**JIT)  # no fastmath flag: the pair loops it calls carry them (policy in _core.jit)
 def _approx_ndcg_query(a, n, gains, raw, inv_max, inv_temp, ss, gg, ee, ie, pi, coef, gr, he, ww, order, rk, tmp,
                        grad_out, hess_out):
     # Scratch (length >= n): ss, gg, ee, ie, pi, coef, gr, he; order, rk, tmp (int64). Pass 1 stores each pair's
@@ -800,7 +822,7 @@ def _lambdaloss_groups(n, gs, ds, ee, ie, rk, m1, lam, hes):
         s = e
 
 
-@njit(fastmath=PAIR_FASTMATH, **JIT)
+@njit(**JIT)  # no fastmath flag: the pair loops it calls carry them (policy in _core.jit)
 def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab, want_loss, ss, gg, ee, lam, hes,
                       g_g, d_g, e_g, ie_g, order, rk, tmp, cnt, grad_out, hess_out):
     # Scratch (length >= n): ss, gg, ee, lam, hes in rank order, or g_g, d_g, e_g, ie_g, lam, hes in the order of the
@@ -991,6 +1013,10 @@ class _ListwiseObjective(RankingObjective):
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         c = prepared.cache
         p0, k, weighting = self._args()
+        # float64, contiguous: the kernels compute in double precision throughout, and one compiled signature serves
+        # every input. (Given float32 scores, numba compiled LambdaLoss's exp(s - s_max) in single precision: it lost
+        # accuracy below exp(-87) and was 0 below exp(-104), and 1 / 0 = inf made the pair products 0 * inf = NaN.)
+        raw = np.ascontiguousarray(raw, dtype=np.float64)
         losses = np.empty(len(prepared.boundaries) - 1)
         kernel = _listwise_parallel if prepared.n_samples >= PARALLEL_MIN["listwise"] else _listwise_serial
         kernel(
@@ -1033,7 +1059,10 @@ class SoftmaxRankObjective(_ListwiseObjective):
 
     Parameters
     ----------
-    temperature : float > 0, default 1.0
+    temperature : float in [1e-100, 1e6], default 1.0
+        Smaller temperatures are refused: ``hess`` carries the factor :math:`1/\tau^2`, which overflows to inf
+        below :math:`\tau \approx 7.5 \cdot 10^{-155}`; at :math:`10^{-100}` it is at most :math:`2.5 \cdot
+        10^{199}`, far from overflow even after sample weights.
     label_transform : {"exp2", "linear"}, default "exp2"
 
     References
@@ -1044,7 +1073,7 @@ class SoftmaxRankObjective(_ListwiseObjective):
     name = "softmax_rank"
 
     def __init__(self, temperature=1.0, label_transform="exp2"):
-        self.temperature = check_interval(temperature, "temperature", 0, 1e6, closed="right")
+        self.temperature = _check_temperature(temperature)
         if label_transform not in ("exp2", "linear"):
             raise ValueError(f"label_transform must be 'exp2' or 'linear'; got {label_transform!r}")
         self.label_transform = label_transform
@@ -1115,6 +1144,16 @@ class ApproxNDCGObjective(_ListwiseObjective):
     and :math:`|grad_k| \le \tau\, hess_k`, so a Newton step moves a score by at most about :math:`\tau`.
     O(n²) per query.
 
+    Parameters
+    ----------
+    temperature : float in [1e-100, 1e6], default 0.1
+        Smaller temperatures are refused: ``hess`` carries the factor :math:`1/\tau^2`, which overflows to inf
+        below :math:`\tau \approx 7.5 \cdot 10^{-155}` (and inf times a document whose pairs all saturate, 0, is
+        NaN). With :math:`w \le 1/4` and :math:`0 \le a \le 1/(2 \ln 2)` (as :math:`\pi \ge 1` and
+        :math:`G_i \le M`), :math:`hess_k \le (n - 1) / (8 \ln 2\, \tau^2)`, so at :math:`10^{-100}` every
+        hessian of a query below :math:`2^{31}` rows stays below :math:`10^{209}`. Such a temperature already
+        makes every sigmoid a step beyond a score gap of about :math:`10^{-97}`.
+
     References
     ----------
     T. Qin, T.-Y. Liu, H. Li, "A General Approximation Framework for Direct Optimization of Information Retrieval
@@ -1125,7 +1164,7 @@ class ApproxNDCGObjective(_ListwiseObjective):
     approx_hessian = True
 
     def __init__(self, temperature=0.1):
-        self.temperature = check_interval(temperature, "temperature", 0, 1e6, closed="right")
+        self.temperature = _check_temperature(temperature)
 
     def _args(self):
         return 1.0 / self.temperature, 0, 0
