@@ -234,10 +234,16 @@ _ARGUMENT_CLASH = {"num_boost_round": "set the number of boosting rounds",
                    "n_jobs": "set the engine threads"}
 
 
+def _same_int(value, n_jobs):
+    return (isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool) and n_jobs is not None
+            and int(value) == int(n_jobs))
+
+
 def check_train_params(params, n_jobs, reference, native_name=None):
     """Refuse an engine parameter in ``params`` (any engine's spelling:
     :func:`~gbm_objectives.adapters.owned_parameter`) that duplicates an argument of :func:`train`:
-    ``num_boost_round``, ``early_stopping_rounds``, ``metric``, ``objective``, and ``n_jobs`` when given too.
+    ``num_boost_round``, ``early_stopping_rounds``, ``metric``, ``objective``, and ``n_jobs`` when given too with
+    another thread count (the same count in both places is accepted).
 
     The engine would follow one of the two silently (LightGBM's ``num_iterations`` over ``num_boost_round``, its
     own early stopping beside ours, a metric ignored or logged beside ours), so this raises
@@ -249,7 +255,8 @@ def check_train_params(params, n_jobs, reference, native_name=None):
     for key, value in (params or {}).items():
         option = owned_parameter(key)
         argument = option in ("num_boost_round", "early_stopping_rounds", "metric")
-        if argument or (option == "n_jobs" and n_jobs is not None):
+        same_threads = option == "n_jobs" and _same_int(value, n_jobs)  # one count given twice: not ambiguous
+        if argument or (option == "n_jobs" and n_jobs is not None and not same_threads):
             hint = f"pass {option}={value!r} instead"
             if option == "metric":
                 try:

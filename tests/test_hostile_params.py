@@ -321,3 +321,9 @@ def test_a_plain_function_is_not_an_xgboost_callback_and_one_callback_is_not_a_l
             fit(data, backend, callbacks=[lambda env: None])
     with pytest.raises(TypeError, match=r"callbacks must be a list of engine callbacks"):
         fit(data, backend, callbacks=go.adapters.get_backend(backend).progress_callback(lambda n: None))
+
+
+@pytest.mark.parametrize("backend, key", [("lightgbm", "num_threads"), ("xgboost", "nthread")])
+def test_the_same_thread_count_in_params_and_n_jobs_is_accepted(data, backend, key):
+    """One count given twice is not ambiguous (existing callers pass both)."""
+    fit(data, backend, {key: 1}, n_jobs=1)
