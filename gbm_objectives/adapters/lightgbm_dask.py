@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import lightgbm as lgb
 from lightgbm.dask import DaskLGBMRanker, DaskLGBMRegressor
 
@@ -82,7 +84,12 @@ def train(client, objective, X, y, *, params, num_boost_round=100, sample_weight
     fit = {"sample_weight": sample_weight, "init_score": init_score}
     if group is not None:
         fit["group"] = group
-    model.fit(X, y, **fit)
+    with warnings.catch_warnings():
+        # the Dask estimators always carry n_jobs, which lightgbm.dask drops (each worker trains on its own thread
+        # count) with a warning on every call: nothing the caller set or can change
+        warnings.filterwarnings("ignore", message=r"Parameter (n_jobs|num_threads) will be ignored",
+                                category=UserWarning)
+        model.fit(X, y, **fit)
     return model.booster_
 
 

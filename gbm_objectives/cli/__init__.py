@@ -10,7 +10,7 @@
     gbm-objectives evaluate --qrels FILE --run FILE [--run FILE ...] [--metric ndcg_cut_10 ...] [--per-query]
                             [--test randomization] [--format trec]
     gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
-                           --objective lambdarank:native ... --out DIR
+                           --objective lambdarank:native ... --out DIR   # two objectives or more
     gbm-objectives datasets [--fetch NAME]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
@@ -30,7 +30,8 @@ at the end; files of yours inside an existing ``DIR`` are carried over, never de
 
 Exit status: 0 on success, 2 for usage and input errors (bad option, missing or malformed file, found before any
 training), 1 for failures. Errors are one line on stderr (``error: --train: no such file 'x.txt'``); ``--debug``
-shows the traceback. A progress bar runs on a terminal, plain log lines otherwise; ``--quiet`` silences both.
+shows the traceback. Warnings are one line too (``warning: ...``). A progress bar runs
+on a terminal, plain log lines otherwise; ``--quiet`` silences both.
 
 This module holds the entry point (:func:`main`, the console script ``gbm-objectives``), the parser
 (:func:`build_parser`), the exit codes and :class:`UsageError`. The rest of the sub-package, bottom up:
@@ -48,6 +49,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 
 # re-exported: load_model (gbm_objectives.model_io.load_model, also go.load_model) for one more release;
 # format_table, which scripts/train_*.py print with
@@ -92,7 +94,8 @@ def _training_options(p, *, multi_objective):
     p.add_argument("--test", metavar="PATH", help="test data (reported, never used for choices)")
     if multi_objective:
         p.add_argument("--objective", action="append", required=True, metavar="NAME",
-                       help="objective to compare (repeat): a registry name or NAME:native")
+                       help="objective to compare (repeat: at least two different ones): a registry name or "
+                            "NAME:native")
     else:
         p.add_argument("--objective", required=True, metavar="NAME",
                        help="registry name (focal, weighted_ce, huber, quantile, lambdarank, ...) or NAME:native")
@@ -160,6 +163,9 @@ def build_parser():
                    help="train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N (a LocalCluster of "
                         "N single-thread workers, closed at the end); --train is then a Parquet folder, a "
                         "Parquet/CSV file or a glob of them, read as partitions (ranking: query-aligned by --group)")
+    p.add_argument("--verbose", action="store_true",
+                   help="with --dask: also show Dask's log records and the engines' own progress lines (left out "
+                        "by default)")
     _add_common_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -244,6 +250,23 @@ def main(argv=None):
         :data:`EXIT_USAGE` (2, a bad option or input file, one line on stderr) or 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = warnings.formatwarning
+    warnings.formatwarning = _format_warning  # for this run only: warnings as one line, like the errors
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = previous
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    """A warning as the command line shows it: ``warning: MESSAGE`` on one line (no source file, line number or
+    code line; a message of several lines is joined with spaces). Installed as ``warnings.formatwarning`` while
+    :func:`main` runs, the previous formatter restored when it returns."""
+    text = " ".join(str(message).split())
+    return f"warning: {text}\n"
+
+
+def _main(argv):
     debug = "--debug" in argv
     parser = build_parser()
     try:

@@ -31,8 +31,8 @@ from .report import training_report
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "parse_params", "check_objective_names",
            "build_objective", "reference_of", "Split", "load_split", "load_splits", "check_task", "infer_n_classes",
-           "resolve_metrics", "train_one", "training_params", "OWN_OUTPUTS", "check_out", "format_table",
-           "final_table"]
+           "resolve_metrics", "train_one", "training_params", "OWN_OUTPUTS", "check_out", "check_out_file",
+           "format_table", "final_table"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -319,9 +319,9 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
             raise UsageError(f"--objective {label}: position_debias needs the displayed positions (--position COL, "
                              f"or a {Path(str(train_split.path)).name}.position file)")
         eval_kw["position"] = train_split.position
-    elif train_split.position is not None:
-        reporter.log(f"note: {train_split.path} has positions; they are used with --param position_debias=additive "
-                     "or ipw (learning from clicks)")
+    elif train_split.position is not None:  # the library refuses position= without debiasing: say it, once
+        print(f"warning: {_position_source(train_split)}: the displayed positions are ignored by {label} (no "
+              "position debiasing); --param position_debias=additive or ipw learns from them", file=sys.stderr)
     try:
         with bar:
             result = train(objective, train_split.X, train_split.y, backend=backend, params=params,
@@ -337,6 +337,13 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     summary = training_report(objective, result, splits, metrics, label=label, backend=backend, rounds=rounds,
                               seconds=seconds, early_stopping=early_stopping, convention=convention, staged=staged)
     return result, summary
+
+
+def _position_source(split):
+    """Where a split's positions came from: a LETOR file's ``.position`` sibling or the table's --position column."""
+    if split.zero_based is not None:  # a LETOR file
+        return f"{split.path}.position"
+    return f"{split.path} (--position column)"
 
 
 def training_params(learning_rate, seed, num_leaves, engine_params):
@@ -385,6 +392,75 @@ def check_out(out, option="--out"):
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{option}: cannot write in {str(existing)!r}")
     return out
+
+
+def check_out_file(path, option, kind):
+    """Before any work: ``path`` may be written by ``evaluate --out`` (``kind="evaluate-json"``) or ``--predictions``
+    (``kind="predictions"``).
+
+    The rule of the output folders (:func:`gbm_objectives._core.files.output_directory`) for one file: the
+    command's own earlier output is replaced (atomically, when the new one is written), anything else is the
+    user's and is never overwritten. An existing file counts as the command's own when it reads as that output:
+    the JSON object ``evaluate --out`` writes (``model``, ``data``, ``metrics``; or one ``{"mean": {...}}`` per run
+    with ``--qrels``), or predictions (lines of numbers); an empty file holds nothing to lose.
+
+    Raises
+    ------
+    UsageError
+        When ``path`` is a folder, its folder cannot be written, or it holds something else.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{option}: {str(path)!r} is a folder")
+    parent = path.parent if str(path.parent) else Path(".")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: cannot write in {str(existing)!r}")
+    if path.exists() and not _own_output(path, kind):
+        what = "evaluate --out" if kind == "evaluate-json" else "evaluate --predictions"
+        raise UsageError(f"{option}: {str(path)!r} exists and is not an earlier output of {what}; it is left as "
+                         "it is (remove it or choose another name)")
+    return path
+
+
+_OWN_CHECK_BYTES = 1 << 20
+
+
+def _own_output(path, kind):
+    """Whether the existing file ``path`` reads as an earlier output of ``kind`` (see :func:`check_out_file`)."""
+    try:
+        if not path.is_file() or path.is_symlink():
+            return False
+        size = path.stat().st_size
+        if size == 0:
+            return True
+        with open(path, "rb") as fh:
+            head = fh.read(_OWN_CHECK_BYTES)
+    except OSError:
+        return False
+    if kind == "predictions":  # every whole line read: numbers separated by spaces
+        lines = head.split(b"\n")
+        if len(head) == _OWN_CHECK_BYTES:
+            lines = lines[:-1]  # the last one may be cut
+        try:
+            for line in lines:
+                [float(v) for v in line.split()]
+        except ValueError:
+            return False
+        return True
+    if size > _OWN_CHECK_BYTES:  # evaluate's JSON is a few hundred bytes
+        return False
+    try:
+        data = json.loads(head)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    if {"model", "data", "metrics"} <= set(data):
+        return True
+    return bool(data) and all(isinstance(v, dict) and set(v) == {"mean"} for v in data.values())
 
 
 # ==============================================================================================================

@@ -26,6 +26,7 @@ from ._common import (
     build_objective,
     check_objective_names,
     check_out,
+    check_out_file,
     check_task,
     final_table,
     format_table,
@@ -101,6 +102,8 @@ def _train_dask(args, params, reporter):
         god.parse_local(args.dask)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if getattr(args, "position", None):  # read_files would take the column for a feature
+        raise UsageError("--position: not available with --dask (position debiasing trains on one machine)")
     objective, engine_params, _ = build_objective(args.objective, args.backend, params)
     reference = reference_of(objective)
     if reference.task == "ranking" and not args.group:
@@ -132,7 +135,7 @@ def _train_dask(args, params, reporter):
                  f"learning rate {args.learning_rate}")
     t0 = time.perf_counter()
     try:
-        with god.connect(args.dask) as client:
+        with god.connect(args.dask, **({"verbose": True} if args.verbose else {})) as client:  # default: quiet
             trained = god.train_files(client, objective, args.train, label=label_column, group=args.group,
                                       backend=args.backend, params=params, num_boost_round=rounds, metrics=metrics,
                                       eval_set=eval_set, early_stopping_rounds=args.early_stopping)
@@ -185,6 +188,8 @@ def _evaluate_runs(args):
 
     if not args.run:
         raise UsageError("--qrels needs at least one --run FILE")
+    if args.out:
+        check_out_file(args.out, "--out", "evaluate-json")
     try:
         qrels = read_qrels(args.qrels)
     except (FileNotFoundError, ValueError) as exc:  # missing, a folder, a truncated gzip, a bad line
@@ -237,13 +242,9 @@ def cmd_evaluate(args):
     if not args.model or not args.data:
         raise UsageError("evaluate needs --model DIR and --data PATH (or --qrels FILE --run FILE)")
     reporter = Reporter(args.quiet)
-    for option in ("out", "predictions"):
-        target = getattr(args, option)
-        if target:
-            target = Path(target)
-            if target.is_dir():
-                raise UsageError(f"--{option}: {str(target)!r} is a folder")
-            check_out(target, f"--{option}")
+    for option, kind in (("out", "evaluate-json"), ("predictions", "predictions")):
+        if getattr(args, option):
+            check_out_file(getattr(args, option), f"--{option}", kind)
     try:
         model = load_model(args.model)
     except FileNotFoundError as exc:
@@ -291,8 +292,17 @@ def cmd_evaluate(args):
 # ==============================================================================================================
 
 def cmd_compare(args):
-    """``compare``: several objectives on the same data; prints the table, writes ``compare.json``/``compare.png``."""
+    """``compare``: several objectives on the same data; prints the table, writes ``compare.json``/``compare.png``.
+
+    At least two distinct ``--objective`` values: one objective, or one given twice, is a usage error (exit 2)
+    before any data is read; ``train`` trains one objective."""
     reporter = Reporter(args.quiet)
+    if len(args.objective) < 2:  # nothing to compare (and no significance test): before any data is read
+        raise UsageError(f"--objective: compare needs at least two objectives; got one ({args.objective[0]!r}); to "
+                         f"train one objective use gbm-objectives train")
+    repeated = sorted({spec for spec in args.objective if args.objective.count(spec) > 1})
+    if repeated:
+        raise UsageError(f"--objective {repeated[0]!r} is given twice: both runs would train the same model")
     params, out = _prepare_training(args, args.objective)
     splits = load_splits(args, reporter)
     n_classes = infer_n_classes(splits["train"].y)

@@ -111,7 +111,7 @@ def _part_layout(i, y, q, g, w, objective):
         sizes = np.asarray(g, dtype=np.int64).reshape(-1)
         if int(sizes.sum()) != n:
             raise ValueError(f"partition {i}: group sizes sum to {int(sizes.sum())} rows but the partition has {n}")
-    if objective is not None:
+    if objective is not None and n:  # an empty partition has nothing to check (and is dropped, see Data)
         try:
             objective.prepare(y, sample_weight=np1(w), group=sizes)
         except (TypeError, ValueError) as exc:
@@ -172,7 +172,20 @@ def check_queries(layouts, where):
 
 
 class Data:
-    """A data set as row-aligned Dask arrays with known chunks, validated per partition, persisted."""
+    """A data set as row-aligned Dask arrays with known chunks, validated per partition, persisted.
+
+    Empty partitions (zero-length chunks, a filtered DataFrame, an empty Parquet file) are legal in Dask and are
+    dropped here, after validation: the engines, the init score and the metrics see the non-empty partitions
+    only, in their order, placed on the workers as if the empty ones had never been there, so the result is the
+    one of the same data without them. (``lightgbm.dask`` fails on them inside the workers, with a mismatch
+    between query counts and rows.) When every partition is empty, a ``ValueError`` naming ``where`` and the
+    partition count, raised before anything is sent to the engine.
+
+    Attributes
+    ----------
+    n_rows : list of int
+        Rows of each kept (non-empty) partition.
+    """
 
     def __init__(self, client, X, y, *, sample_weight=None, group=None, qid=None, objective=None, where="training set",
                  ranking=False):
@@ -206,6 +219,11 @@ class Data:
         layouts = dask.compute(*[delayed(_part_layout)(i, yb[i], qb[i], gb[i], wb[i], objective)
                                  for i in range(len(xb))])
         check_queries(layouts, where)
+        keep = [p for p, lay in enumerate(layouts) if int(lay[0]) > 0]
+        if not keep:
+            raise ValueError(f"{where}: no rows (every one of its {len(layouts)} partition(s) is empty)")
+        xb, yb, wb = [xb[p] for p in keep], [yb[p] for p in keep], [wb[p] for p in keep]
+        layouts = [layouts[p] for p in keep]
         self.n_rows = [int(lay[0]) for lay in layouts]
         self.sizes = [lay[2] for lay in layouts] if (qid is not None or group is not None) else None
         self.columns = list(X.columns) if isinstance(X, dd.DataFrame) else None

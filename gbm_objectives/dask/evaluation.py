@@ -65,7 +65,8 @@ def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "au
     Parameters
     ----------
     y_true, y_score, qid, sample_weight : Dask Series or Arrays with the same partitions
-        ``qid`` may be omitted when ``metrics`` is only ``"global_auc"``.
+        ``qid`` may be omitted when ``metrics`` is only ``"global_auc"``. Empty partitions (zero-length chunks, a
+        filtered DataFrame) are skipped: the values are those of the same data without them.
     metrics, convention, **options : as :func:`gbm_objectives.evaluate` (``gain``, ``ties``, ``empty``,
         ``relevance_threshold``), plus ``"global_auc"``
 
@@ -73,6 +74,12 @@ def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "au
     -------
     dict
         metric name -> value.
+
+    Raises
+    ------
+    ValueError
+        When every partition is empty (as :func:`gbm_objectives.evaluate` refuses an empty ``y_true``), when a
+        query spans two partitions, and for the bad values :func:`gbm_objectives.evaluate` refuses.
     """
 
     names = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -92,21 +99,32 @@ def evaluate(y_true, y_score, *, qid=None, metrics=("ndcg@10", "mrr", "map", "au
     for label, blocks in (("y_score", sb), ("qid", qb), ("sample_weight", wb)):
         if blocks is not None and len(blocks) != len(yb):
             raise ValueError(f"{label} has {len(blocks)} partitions but y_true has {len(yb)}")
+    # one pass over the partitions: their rows (empty ones are dropped, so the result is that of the same data
+    # without them) and, for the per-query metrics, their query ids (every query in one partition)
+    layouts = dask.compute(*[delayed(_part_ids)(y, None if qb is None or not per_query else qb[i])
+                             for i, y in enumerate(yb)])
+    keep = [i for i, (n, _) in enumerate(layouts) if n > 0]
+    if not keep:
+        raise ValueError(f"evaluate: y_true is empty (all {len(yb)} partitions have 0 rows): a metric needs at "
+                         f"least one row")
+    if per_query:
+        check_queries([(0, layouts[i][1], None) for i in keep], "evaluate")
+    yb, sb, wb = [yb[i] for i in keep], [sb[i] for i in keep], [wb[i] for i in keep]
+    qb = None if qb is None else [qb[i] for i in keep]
     out = {}
     if per_query:
-        layouts = dask.compute(*[delayed(_part_ids)(q) for q in qb])
-        check_queries([(0, ids, None) for ids in layouts], "evaluate")
         opts = {"convention": convention, **options}
         parts = dask.compute(*[delayed(_part_eval)(y, s, q, per_query, opts, w)
                                for y, s, q, w in zip(yb, sb, qb, wb)])
         out = {name: P.reduce_metric_sums(name, [p[name] for p in parts]) for name in per_query}
     if GLOBAL_AUC in names:
-        out[GLOBAL_AUC] = _global_auc(yb, sb, wb, options.get("relevance_threshold", 1))
+        out[GLOBAL_AUC] = _global_auc(yb, sb, wb, options.get("relevance_threshold", 1), index=keep)
     return {name: out[name] for name in names}
 
 
-def _part_ids(q):
-    return np.unique(np1(q))
+def _part_ids(y, q):
+    """``(rows, distinct query ids or None)`` of one partition."""
+    return len(np1(y)), None if q is None else np.unique(np1(q))
 
 
 # ---- exact global AUC on the cluster -------------------------------------------------------------------------------
@@ -176,9 +194,11 @@ def _auc_bucket(pieces):
     return float(np.sum(wp_u * (below + 0.5 * wn_u))), float(wp_u.sum()), float(wn_u.sum())
 
 
-def _global_auc(yb, sb, wb, threshold, n_buckets=None, points=64):
-    """The exact global ROC AUC of row-aligned partitions, computed on the cluster (see :func:`evaluate`)."""
-    rows = dask.persist(*[delayed(_auc_rows)(i, y, s, w, threshold) for i, (y, s, w) in enumerate(zip(yb, sb, wb))])
+def _global_auc(yb, sb, wb, threshold, n_buckets=None, points=64, index=None):
+    """The exact global ROC AUC of row-aligned partitions, computed on the cluster (see :func:`evaluate`);
+    ``index``: the partitions' numbers in the user's collection (for the error messages)."""
+    index = range(len(yb)) if index is None else index
+    rows = dask.persist(*[delayed(_auc_rows)(i, y, s, w, threshold) for i, y, s, w in zip(index, yb, sb, wb)])
     samples = dask.compute(*[delayed(_auc_sample)(r, points) for r in rows])
     sample = np.concatenate([np.asarray(x, dtype=np.float64) for x in samples])
     n_buckets = n_buckets or max(1, len(rows))

@@ -20,7 +20,7 @@ from dask import delayed
 from ..datasets import LABEL_CANDIDATES
 from ..training import NativeObjective, resolve_objective
 from . import _sums as P
-from ._partitions import np1, partition_by_query
+from ._partitions import joint_blocks, np1, partition_by_query
 from .evaluation import GLOBAL_AUC, evaluate
 from .training import train
 
@@ -30,14 +30,20 @@ __all__ = ["connect", "parse_local", "read_files", "train_files", "FilesResult"]
 
 
 @contextlib.contextmanager
-def connect(address):
+def connect(address, verbose=False):
     """A ``distributed.Client`` for ``address``: ``"local:N"`` starts a ``LocalCluster(n_workers=N,
     threads_per_worker=1)`` that is closed on exit; anything else is a scheduler address (the cluster is left
-    running, only the client is closed)."""
-    from ..adapters._dask_common import local_client, remote_client
+    running, only the client is closed).
+
+    Quiet unless ``verbose`` (``gbm-objectives train --dask ... --verbose``): ``distributed``'s log records and
+    the engines' progress lines are dropped in this process while the client is open and, for ``local:N``, in the
+    worker processes (:func:`gbm_objectives.adapters._dask_common.local_client`); errors still arrive as
+    exceptions. A remote cluster's workers log where they run, not here.
+    """
+    from ..adapters._dask_common import client_logs, local_client, remote_client
 
     n = parse_local(address)
-    with (remote_client(address) if n is None else local_client(n)) as client:
+    with client_logs(verbose), (remote_client(address) if n is None else local_client(n, verbose)) as client:
         yield client
 
 
@@ -56,7 +62,11 @@ def parse_local(address):
 def read_files(path, *, label=None, group=None, blocksize="64MB"):
     """A Dask DataFrame over ``path``: a Parquet folder, a Parquet/CSV/TSV file, or a glob of such files (one or
     more partitions per file). Returns ``(ddf, label, feature_columns)``; features are every other numeric column
-    but ``group``, read as float32 as :func:`gbm_objectives.datasets.load_table` does."""
+    but ``group``, read as float32 as :func:`gbm_objectives.datasets.load_table` does.
+
+    Empty files are allowed (their partitions are dropped by :func:`gbm_objectives.dask.train`); Parquet files
+    that are all empty are a ``ValueError`` here, from their footers, before any data is read (CSV files: from
+    :func:`gbm_objectives.dask.train`, which refuses a training set without rows)."""
     import glob
     import os
 
@@ -79,6 +89,8 @@ def read_files(path, *, label=None, group=None, blocksize="64MB"):
             ddf = dd.read_csv(files, sep=sep, blocksize=None if files[0].endswith(".gz") else blocksize)
     except (ValueError, OSError) as exc:
         raise ValueError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    if fmt == "parquet" and _parquet_rows(files if len(files) > 1 else files[0]) == 0:
+        raise ValueError(f"{path}: no rows (every Parquet file is empty); nothing to train on")
     columns = [str(c) for c in ddf.columns]
     if label is None:
         label = next((c for c in LABEL_CANDIDATES if c in columns), None)
@@ -95,6 +107,16 @@ def read_files(path, *, label=None, group=None, blocksize="64MB"):
         if not (pd.api.types.is_numeric_dtype(ddf[col].dtype) or pd.api.types.is_bool_dtype(ddf[col].dtype)):
             raise ValueError(f"{path}: column {col!r} is not numeric (dtype {ddf[col].dtype})")
     return ddf, label, features
+
+
+def _parquet_rows(source):
+    """The row count of Parquet files from their footers (no data read); None when pyarrow cannot tell."""
+    try:
+        import pyarrow.dataset as pads
+
+        return int(pads.dataset(source, format="parquet").count_rows())
+    except (ImportError, ValueError, OSError):
+        return None
 
 
 def _file_format(name):
@@ -175,6 +197,10 @@ def train_files(client, objective, path, *, label=None, group=None, backend="lig
             "partitions": int(ddf.npartitions)}
     if ranking:
         data["queries"] = int(sum(c[1] for c in counts))
+    # labels and scores split from ONE frame: read lazily, the label column alone is fused into fewer partitions
+    # than the features the scores come from (see _partitions.joint_blocks)
+    joint = joint_blocks(y, {"scores": scores})
+    yb, sb = (joint[0], joint[1]["scores"]) if joint is not None else (y.to_delayed(), scores.to_delayed())
     final, computed = {}, {}
     for m in metrics:
         if m.ranking_name is not None:
@@ -190,8 +216,7 @@ def train_files(client, objective, path, *, label=None, group=None, backend="lig
                 final[m.name] = None
                 computed[m.name] = "not computed: does not decompose over partitions"
                 continue
-            sums = dask.compute(*[delayed(_part_row_sums)(m, reference, yp, sp)
-                                  for yp, sp in zip(y.to_delayed(), scores.to_delayed())])
+            sums = dask.compute(*[delayed(_part_row_sums)(m, reference, yp, sp) for yp, sp in zip(yb, sb)])
             final[m.name] = P.reduce_metric_sums(m.name, sums)
             computed[m.name] = "cluster: per-partition sums over rows"
     return FilesResult(result, features, data, final, computed)

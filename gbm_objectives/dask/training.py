@@ -34,8 +34,8 @@ class DaskTrainResult(TrainResult):
         if not is_dask(X):
             return super().predict_raw(X)
         model = delayed(self.booster, pure=True)
-        args = (model, self.backend, self.init_score, self.best_iteration)
         k = self.objective.n_classes
+        args = (model, self.backend, self.init_score, self.best_iteration, k)
         if isinstance(X, dd.DataFrame):
             if k:
                 meta = pd.DataFrame({j: np.zeros(0) for j in range(k)})
@@ -71,17 +71,19 @@ class DaskTrainResult(TrainResult):
         return res
 
 
-def _predict_local(booster, backend, init, best, X):
+def _predict_local(booster, backend, init, best, X, n_classes=None):
+    if len(X) == 0:  # an empty partition: no engine call (XGBoost warns on an empty DMatrix)
+        return np.zeros((0, n_classes) if n_classes else 0, dtype=np.float64)
     with numba_threads(1):
         return np.asarray(get_backend(backend).predict_raw(booster, X, init, best), dtype=np.float64)
 
 
-def _predict_block(block, booster, backend, init, best):
-    return _predict_local(booster, backend, init, best, block)
+def _predict_block(block, booster, backend, init, best, n_classes=None):
+    return _predict_local(booster, backend, init, best, block, n_classes)
 
 
-def _predict_frame(part, booster, backend, init, best):
-    raw = _predict_local(booster, backend, init, best, part.to_numpy(dtype=np.float64))
+def _predict_frame(part, booster, backend, init, best, n_classes=None):
+    raw = _predict_local(booster, backend, init, best, part.to_numpy(dtype=np.float64), n_classes)
     if raw.ndim == 2:
         return pd.DataFrame(raw, index=part.index)
     return pd.Series(raw, index=part.index, dtype=np.float64)
@@ -113,6 +115,8 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
         As in :func:`gbm_objectives.train` (multiclass names need ``n_classes``: pass an instance, e.g.
         ``go.SoftmaxCrossEntropy(n_classes=3)``, so the labels need not be scanned for it).
     X : Dask DataFrame or Array of shape (n_samples, n_features)
+        Empty partitions (zero-length chunks, a filtered DataFrame, empty files) are dropped before training: the
+        model is the one of the same data without them. All partitions empty: a ``ValueError`` before training.
     y, sample_weight, qid : Dask Series or Arrays partitioned like ``X``
         ``qid``: one query id per row, every query inside one partition with its rows contiguous
         (:func:`partition_by_query`).

@@ -21,9 +21,12 @@ import scipy.sparse as sp
 from .._core.validation import check_positive_int
 from . import _letor_scanner
 
-__all__ = ["read_position_file", "load_letor", "LetorData"]
+__all__ = ["read_position_file", "load_letor", "LetorData", "MAX_FEATURES"]
 
 _CHUNK_BYTES = 16 << 20
+
+#: The widest matrix :func:`load_letor` builds: 2**24 = 16,777,216 columns (see its docstring, "Width limit").
+MAX_FEATURES = 1 << 24
 
 
 class _Source:
@@ -240,7 +243,7 @@ def load_letor(
         The data file. Gzip is detected from the content, not the name.
     n_features : int, optional
         Number of columns of ``X``; by default one past the largest feature index. Use the training file's
-        width when loading its validation or test file.
+        width when loading its validation or test file. At most :data:`MAX_FEATURES` (see "Width limit").
     dense : bool, optional
         ``True``: a dense float32 array; ``False``: a ``scipy.sparse.csr_matrix``; ``None`` (default): dense when
         at least half the entries are present (then dense float32 takes no more memory than CSR).
@@ -269,14 +272,29 @@ def load_letor(
         qid : ndarray of int64, shape (n_samples,), or None
             Query ids; rows of a query are contiguous.
 
+    Notes
+    -----
+    **Width limit.** ``X`` has at most :data:`MAX_FEATURES` = 2**24 = 16,777,216 columns; a feature index that
+    would make it wider is refused (``ValueError`` naming the file, the line and the index) once the file is
+    parsed, before anything of that width is allocated. The width is one past the largest index, whatever the
+    number of non-zeros, and every column costs memory even when the data is sparse: a dense float32 ``X`` takes
+    ``4 * width`` bytes per row (8 GiB per row for the index 2,147,483,646, the largest a 32-bit index allows);
+    both engines keep state per column before training starts (LightGBM a name and a bin mapper, XGBoost cut
+    pointers); the command line's feature names alone (``"f1"``, ``"f2"``, ..., saved with the model) take about
+    70 bytes per column, 1.1 GB at 2**24 columns and 150 GB at 2**31, where the run ended in a ``MemoryError``
+    after minutes. LETOR data sets have hundreds of features (MSLR-WEB 136, Istella 220, Yahoo 700) and the
+    widest public SVMlight sets about 16.6 million (webspam trigrams): an index past the limit is a mistyped or
+    corrupt line.
+
     Raises
     ------
     ValueError
         Naming the file and line: a line that does not parse, a NaN or infinite label, unsorted feature indices,
         ``qid:`` on some lines only, a qid that goes back to an earlier query, group sizes that do not add up to
-        the number of rows, a feature index beyond ``n_features``, a feature index 0 with ``zero_based=False``, a
-        file without any ``index:value`` pair, a truncated or corrupt gzip stream. A UTF-8 byte order mark at the
-        start of the file is skipped.
+        the number of rows, a feature index beyond ``n_features``, a feature index that makes ``X`` wider than
+        :data:`MAX_FEATURES`, a feature index 0 with ``zero_based=False``, a file without any ``index:value``
+        pair, a truncated or corrupt gzip stream. A UTF-8 byte order mark at the start of the file is skipped.
+        Also ``n_features`` above :data:`MAX_FEATURES` (before the file is read).
     FileNotFoundError
         When ``path`` does not exist.
 
@@ -308,6 +326,9 @@ def load_letor(
         raise ValueError(f"zero_based must be True, False or 'auto'; got {zero_based!r}")
     if n_features is not None:
         n_features = check_positive_int(n_features, "n_features")
+        if n_features > MAX_FEATURES:
+            raise ValueError(f"n_features must be at most MAX_FEATURES={MAX_FEATURES} (see load_letor's width limit); "
+                             f"got {n_features}")
     chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
     n_jobs = min(os.cpu_count() or 1, 8) if n_jobs is None else check_positive_int(n_jobs, "n_jobs")
     parts = []
@@ -402,6 +423,14 @@ def _assemble(parts, path, *, n_features, dense, zero_based, query_file):
             f"first file of this data was read); its columns would not line up with that file's"
         )
     width = max_index - shift + 1
+    if n_features is None and width > MAX_FEATURES:  # (a given n_features is at most MAX_FEATURES: refused below)
+        k = int(np.flatnonzero(indices.astype(np.int64) - shift >= MAX_FEATURES)[0])
+        row = int(np.searchsorted(indptr, k, side="right")) - 1
+        raise ValueError(
+            f"{path}:{int(row_line[row])}: feature index {int(indices[k])} would make X {width} columns wide, above "
+            f"the limit of {MAX_FEATURES} (gbm_objectives.datasets.letor.MAX_FEATURES: wider matrices cost memory "
+            f"per column before any training); is the index mistyped?"
+        )
     if n_features is None:
         n_features = max(width, 0)
     elif width > n_features:
