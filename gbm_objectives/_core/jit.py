@@ -13,8 +13,12 @@ flag may turn finite input into NaN or inf.
   logistic forms, ``+inf`` sentinels) and must propagate them as IEEE does.
 * ``nsz`` is never used either: together with ``reassoc`` it makes a kernel's rounding depend on which compilation
   of it runs (below).
-* ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by these pointwise kernels and
-  ``_vmath``: it cannot create NaN/inf from finite operands.
+* ``contract`` (a * b + c fused into one FMA, one rounding instead of two) is used by the pointwise kernels and
+  ``vmath``: it cannot create NaN/inf from finite operands. But LLVM may fuse a vectorised loop and its scalar
+  remainder differently, so a row's value can depend on its position in the array (measured: the softmax focal
+  hessian, 1 ulp, for about one call in five on random inputs). Kernels where that happened are compiled without it
+  (``exact_serial_and_parallel``); ``tests/objectives/test_objective_properties.py`` checks that permuting the rows
+  of every pointwise objective permutes its output bit for bit.
 * ``reassoc`` and ``arcp`` (reordering sums and products, reciprocal division) are used only in the pair loops that
   need them to vectorise their sums (LLVM's loop vectoriser splits a floating-point sum into partial sums only under
   ``reassoc``): LambdaRank's ``lambdarank._lambdarank_query`` and ApproxNDCG's and LambdaLoss's pair loops in
@@ -68,7 +72,7 @@ import types
 from numba import njit
 
 __all__ = ["JIT", "POINTWISE_JIT", "INLINE", "PAIR_FASTMATH", "PARALLEL_MIN", "copy_function", "Kernel",
-           "serial_and_parallel", "cheap_serial_and_parallel"]
+           "serial_and_parallel", "cheap_serial_and_parallel", "exact_serial_and_parallel"]
 
 #: error_model="numpy": no ZeroDivisionError branch on each division, so loops vectorise (every divisor is
 #: positive by construction). No fastmath flag: the flags of the kernels that need one are added to these.
@@ -107,9 +111,10 @@ class Kernel:
     """A kernel ``f(y, z, ...)`` compiled serial and parallel; calls pick by the number of elements of ``z``
     against ``PARALLEL_MIN["pointwise"]`` (``["pointwise_cheap"]`` for a cheap kernel)."""
 
-    def __init__(self, fn, cheap=False):
-        self.serial = njit(**POINTWISE_JIT)(copy_function(fn, "_serial"))
-        self.parallel = njit(parallel=True, **POINTWISE_JIT)(copy_function(fn, "_parallel"))
+    def __init__(self, fn, cheap=False, flags=None):
+        flags = POINTWISE_JIT if flags is None else flags
+        self.serial = njit(**flags)(copy_function(fn, "_serial"))
+        self.parallel = njit(parallel=True, **flags)(copy_function(fn, "_parallel"))
         self.cheap = cheap
         self.__doc__ = fn.__doc__
 
@@ -127,3 +132,9 @@ def serial_and_parallel(fn):
 def cheap_serial_and_parallel(fn):
     """Decorator: ``fn`` as a cheap (memory-bound) :class:`Kernel`."""
     return Kernel(fn, cheap=True)
+
+
+def exact_serial_and_parallel(fn):
+    """Decorator: ``fn`` as a :class:`Kernel` compiled without any fastmath flag (not even ``contract``), for the
+    kernels whose vectorised loop and scalar remainder would otherwise round differently (see the policy)."""
+    return Kernel(fn, flags=JIT)

@@ -380,17 +380,21 @@ class _OwnOutputs:
 OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png"), "model")
 
 
+def _check_writable_parent(path, option):
+    """The nearest existing folder above ``path`` must be writable (the output is created there)."""
+    existing = path.parent if str(path.parent) else Path(".")
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: cannot write in {str(existing)!r}")
+
+
 def check_out(out, option="--out"):
     """Before any work: ``out`` must be a folder (or not exist) in a writable parent."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{option}: {str(out)!r} exists and is not a folder")
-    parent = out.parent if str(out.parent) else Path(".")
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{option}: cannot write in {str(existing)!r}")
+    _check_writable_parent(out, option)
     return out
 
 
@@ -412,12 +416,7 @@ def check_out_file(path, option, kind):
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{option}: {str(path)!r} is a folder")
-    parent = path.parent if str(path.parent) else Path(".")
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{option}: cannot write in {str(existing)!r}")
+    _check_writable_parent(path, option)
     if path.exists() and not _own_output(path, kind):
         what = "evaluate --out" if kind == "evaluate-json" else "evaluate --predictions"
         raise UsageError(f"{option}: {str(path)!r} exists and is not an earlier output of {what}; it is left as "

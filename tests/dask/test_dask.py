@@ -21,15 +21,6 @@ P = pytest.importorskip("gbm_objectives.dask._sums")
 POINTWISE = sorted(name for name, cls in OBJECTIVES.items() if cls.task != "ranking")
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _objective(name):
     cls = OBJECTIVES[name]
     return cls(n_classes=3) if cls.task == "multiclass" else cls()

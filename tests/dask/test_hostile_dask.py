@@ -32,15 +32,6 @@ BACKENDS = ["lightgbm", "xgboost"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _ranking_data(n_queries=60, seed=0):
     X, y, q = make_ranking(n_queries=n_queries, docs_per_query=(5, 20), n_features=6, seed=seed)
     edges = np.quantile(X, np.linspace(0, 1, 9)[1:-1], axis=0)

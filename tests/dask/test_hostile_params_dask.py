@@ -17,15 +17,6 @@ BACKENDS = ("lightgbm", "xgboost")
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def data():
     X, y = make_imbalanced(n_samples=400, positive_rate=0.3, n_features=5, seed=0)
     return da.from_array(X.astype(np.float64), chunks=(200, 5)), da.from_array(y, chunks=200)
