@@ -36,3 +36,15 @@ def group_sizes_of(qid):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)`` and its client, started once per test
+    module that asks for it (the Dask tests) and closed after it; skips without the ``dask`` extra."""
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed (extra 'dask')")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
