@@ -1,8 +1,9 @@
-r"""Ranking objectives: a from-scratch LambdaRank (LightGBM's ``lambdarank``, exactly) and pairwise BPR.
+r"""A from-scratch LambdaRank (LightGBM's ``lambdarank``, exactly; XGBoost's ``rank:*`` with
+``convention="xgboost"``), with position debiasing.
 
-Both are :class:`~gbm_objectives.objectives.base.Objective` subclasses that take query groups as ``group`` (sizes of
-contiguous queries, LightGBM's convention) or ``qid`` (per-row query ids, XGBoost's), turned once into the single
-group representation of :mod:`gbm_objectives._core.segments`. Gains, discounts, the ideal DCG and the stable descending
+:class:`LambdaRankObjective` is a :class:`~gbm_objectives.objectives._ranking_base.RankingObjective`: it takes
+query groups as ``group`` (sizes of contiguous queries, LightGBM's convention) or ``qid`` (per-row query ids,
+XGBoost's), turned once into the single group representation of :mod:`gbm_objectives._core.segments`. Gains, discounts, the ideal DCG and the stable descending
 sort all come from :mod:`gbm_objectives._core.dcg`, the module the NDCG metric uses too. The kernels are compiled
 (numba) and run in parallel over blocks of queries of about equal cost.
 
