@@ -34,10 +34,13 @@ from .lightgbm import (  # noqa: F401  (the backend module's names, re-exported 
     staged_predict_raw,
 )
 
-__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT"]
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT",
+           "RANKING_ROW_WEIGHTS"]
 
 #: The form of the queries ``lightgbm.dask`` trains on: ``group``, query sizes (``train(..., group=...)``).
 QUERY_INPUT = "group"
+#: row weights beside query groups: lightgbm.dask takes them per row
+RANKING_ROW_WEIGHTS = True
 
 
 class DaskLightGBMObjective(LightGBMSklearnObjective):

@@ -28,10 +28,14 @@ from .xgboost import (  # noqa: F401  (the backend module's names, re-exported f
     staged_predict_raw,
 )
 
-__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT"]
+__all__ = ["train", "truncate", "engine_params", "predict_raw", "staged_predict_raw", "num_rounds", "QUERY_INPUT",
+           "RANKING_ROW_WEIGHTS"]
 
 #: The form of the queries ``xgboost.dask`` trains on: ``qid``, per-row query codes (``train(..., qid=...)``).
 QUERY_INPUT = "qid"
+#: row weights beside query groups: XGBoost weighs whole queries (one weight per group), so per-row weights of a
+#: ranking objective cannot be handed over
+RANKING_ROW_WEIGHTS = False
 
 
 class DaskXGBoostObjective(XGBoostObjective):

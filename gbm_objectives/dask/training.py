@@ -152,9 +152,9 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
     ranking = reference.task == "ranking"
     if not ranking and (qid is not None or group is not None):
         raise ValueError(f"qid/group are for ranking objectives; {reference.name} is a {reference.task} objective")
-    if ranking and backend == "xgboost" and sample_weight is not None:
-        raise ValueError("sample_weight with a ranking objective is not supported on the XGBoost Dask backend "
-                         "(XGBoost weighs whole queries); use backend='lightgbm'")
+    if ranking and sample_weight is not None and not engine.RANKING_ROW_WEIGHTS:
+        raise ValueError(f"sample_weight with a ranking objective is not supported on the {backend} Dask backend "
+                         f"(it weighs whole queries); use backend='lightgbm'")
     train_data = Data(client, X, y, sample_weight=sample_weight, group=group, qid=qid, objective=reference,
                        ranking=ranking)
     eval_set = list(eval_set or ())

@@ -497,3 +497,12 @@ def test_both_executors_refuse_queries_longer_than_lightgbm_accepts(fit):
     qid = np.repeat([0, 1], [40, n - 40])
     with pytest.raises(ValueError, match="at most 10,000 documents per query; query 1 has 10,010"):
         fit("lambdarank:native", X, y, qid=qid)
+
+
+def test_xgboost_dask_refuses_row_weights_of_a_ranking_objective(client):
+    """XGBoost weighs whole queries: per-row weights of a ranking objective cannot reach it (the adapter says so)."""
+    X, y, qid = make_ranking(n_queries=10, docs_per_query=(5, 10), n_features=3, seed=0)
+    to = lambda a: da.from_array(a, chunks=len(a) if a.ndim == 1 else (len(a), -1))  # noqa: E731
+    with pytest.raises(ValueError, match="not supported on the xgboost Dask backend"):
+        god.train(client, "lambdarank", to(X), to(y), qid=to(qid), sample_weight=to(np.ones(len(y))),
+                  backend="xgboost", num_boost_round=2)
