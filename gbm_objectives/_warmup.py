@@ -7,8 +7,8 @@ the package and the engine adapters use, so that a fresh process (a CLI run, a t
 compiling:
 
 * every objective of :data:`gbm_objectives.OBJECTIVES` (the ranking ones included), with float64 and float32
-  raw scores (LightGBM hands over float64, XGBoost float32) and float64 and float32 outputs (direct calls; the
-  adapters' buffers), with and without sample weights; both the serial kernels and the parallel ones (which the
+  raw scores (LightGBM hands over float64, XGBoost float32; both reach the kernels as float64) and float64 and
+  float32 outputs (direct calls; the adapters' buffers), with and without sample weights; both the serial kernels and the parallel ones (which the
   package picks only above a size threshold: the thresholds are set to 0 for the duration of that step);
 * :func:`gbm_objectives.metrics.evaluate` with every metric and every convention, and each metric function;
 * the LETOR/SVMlight parser (dense and sparse output);
@@ -276,7 +276,8 @@ def warmup(progress=None):
 def package_dispatchers():
     """Every numba dispatcher defined in the imported ``gbm_objectives`` modules: ``{"module.name": dispatcher}``.
 
-    Serial/parallel kernel pairs appear as ``name.serial`` and ``name.parallel``. Functions compiled with
+    Serial/parallel kernel pairs appear as ``name.serial`` and ``name.parallel``; the variants of a table built by
+    ``_core.jit.specialise`` as ``name[variant].block`` / ``.serial`` / ``.parallel``. Functions compiled with
     ``inline="always"`` are left out (they are compiled into their callers only).
     """
     from numba.core.dispatcher import Dispatcher
@@ -287,8 +288,12 @@ def package_dispatchers():
             continue
         for attr, value in vars(module).items():
             candidates = [(attr, value)]
-            if not isinstance(value, Dispatcher) and not isinstance(value, type):
-                candidates = [(f"{attr}.{part}", getattr(value, part, None)) for part in ("serial", "parallel")]
+            if isinstance(value, dict):  # a table of kernel variants (``_core.jit.specialise``)
+                candidates = [(f"{attr}[{key!r}].{part}", getattr(v, part, None)) for key, v in value.items()
+                              for part in ("block", "serial", "parallel")]
+            elif not isinstance(value, Dispatcher) and not isinstance(value, type):
+                candidates = [(f"{attr}.{part}", getattr(value, part, None))
+                              for part in ("block", "serial", "parallel")]
             for key, d in candidates:
                 if not isinstance(d, Dispatcher) or getattr(d, "__module__", mod_name) != mod_name:
                     continue

@@ -10,7 +10,9 @@ Each figure is one process (compilation is deterministic work; the machine's loa
 of issue 21 on the 2-core machine: warmup <= 3 minutes, a second warmup <= 15 s with no cache miss, the first call
 of any one public function <= 10 s.
 
-    python scripts/bench_compile.py [--only warmup|first] [--no-write]
+* the CPU seconds of each kernel's own compilation during one ``warmup`` (numba's compile events).
+
+    python scripts/bench_compile.py [--only warmup|kernels|first] [--no-write]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -75,10 +78,41 @@ CHILD = r"""
 import json, time
 import gbm_objectives as go
 {setup}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 {call}
-seconds = time.perf_counter() - t0
-print("RESULT " + json.dumps({{"seconds": seconds}}))
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+print("RESULT " + json.dumps({{"seconds": seconds, "cpu": cpu}}))
+"""
+
+# warmup with numba's compile events recorded: the CPU seconds of each compilation less those of the compilations
+# nested in it (numba compiles a callee inside its caller's compilation)
+PER_KERNEL = r"""
+import json, time
+from collections import defaultdict
+from numba.core import event
+
+stack, own = [], defaultdict(float)
+
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        stack.append([time.process_time(), 0.0])
+
+    def on_end(self, ev):
+        t0, inner = stack.pop()
+        spent = time.process_time() - t0
+        if stack:
+            stack[-1][1] += spent
+        fn = getattr(ev.data.get("dispatcher"), "py_func", None)
+        module = getattr(fn, "__module__", "") or ""
+        name = (module + "." + fn.__qualname__) if module.startswith("gbm_objectives") else "numba/numpy internals"
+        own[name] += spent - inner
+
+
+event.register("numba:compile", Listener())
+from gbm_objectives._warmup import warmup
+warmup()
+print("RESULT " + json.dumps(own))
 """
 
 
@@ -86,14 +120,20 @@ def _load():
     return os.getloadavg()[0]
 
 
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(args, cache, extra_env=None):
+    """Run ``args`` on the numba cache ``cache``: (completed process, wall seconds, CPU seconds of the child)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache, **(extra_env or {}))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     out = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
-    return out, wall
+    return out, wall, cpu
 
 
 def _warmup_table(stdout):
@@ -104,18 +144,35 @@ def warmup_section():
     cli = [sys.executable, "-m", "gbm_objectives", "warmup", "--quiet"]
     with tempfile.TemporaryDirectory() as cache:
         load0 = _load()
-        cold, cold_wall = _run(cli, cache)
+        cold, cold_wall, cold_cpu = _run(cli, cache)
         load1 = _load()
-        warm, warm_wall = _run(cli, cache, {"NUMBA_DEBUG_CACHE": "1"})
+        warm, warm_wall, warm_cpu = _run(cli, cache, {"NUMBA_DEBUG_CACHE": "1"})
         misses = sum(1 for line in warm.stdout.splitlines() if "index saved to" in line or "data saved to" in line)
         loads = sum(1 for line in warm.stdout.splitlines() if "data loaded from" in line)
     table_lines = [line for line in warm.stdout.splitlines() if not line.startswith("[") and
                    not line.startswith("[cache") and "cache" not in line.lower()]
     return "\n".join([
-        f"`gbm-objectives warmup` on an empty numba cache: **{cold_wall:.1f} s** wall (load average {load0:.1f} "
-        f"before, {load1:.1f} after); seconds per step:", "", "```", _warmup_table(cold.stdout).strip(), "```", "",
-        f"Again in a new process on the cache it wrote: **{warm_wall:.1f} s** wall; kernels loaded from the cache: "
-        f"{loads}, written (cache misses): {misses}.", "", "```", "\n".join(table_lines).strip(), "```", ""])
+        f"`gbm-objectives warmup` on an empty numba cache: **{cold_wall:.1f} s** wall, **{cold_cpu:.1f} s** CPU "
+        f"(user + system of the process; compilation is single-threaded, so on an idle machine wall ~ CPU; load "
+        f"average {load0:.1f} before, {load1:.1f} after); wall seconds per step:", "", "```",
+        _warmup_table(cold.stdout).strip(), "```", "",
+        f"Again in a new process on the cache it wrote: **{warm_wall:.1f} s** wall, {warm_cpu:.1f} s CPU; kernels "
+        f"loaded from the cache: {loads}, written (cache misses): {misses}.", "", "```",
+        "\n".join(table_lines).strip(), "```", ""])
+
+
+def per_kernel_section(top=25):
+    with tempfile.TemporaryDirectory() as cache:
+        out, _, cpu = _run([sys.executable, "-c", PER_KERNEL], cache)
+    own = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))[len("RESULT "):])
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])
+    rows = [f"| `{name}` | {sec:.1f} |" for name, sec in ranked[:top]]
+    rest = sum(sec for _, sec in ranked[top:])
+    return "\n".join([
+        f"Compilation per kernel during one `warmup` on an empty cache (CPU seconds of each function's own "
+        f"compilation, nested compilations of its callees excluded; {len(own)} functions, {sum(own.values()):.1f} s "
+        f"of the process's {cpu:.1f} s CPU; the {top} largest):", "", "| function | CPU seconds |", "|---|---|",
+        *rows, f"| the other {max(len(ranked) - top, 0)} | {rest:.1f} |", ""])
 
 
 def first_call_section():
@@ -123,25 +180,27 @@ def first_call_section():
     for name, (setup, call) in FIRST_CALLS.items():
         with tempfile.TemporaryDirectory() as cache:
             load = _load()
-            out, _ = _run([sys.executable, "-c", CHILD.format(setup=setup, call=call)], cache)
+            out, _, _ = _run([sys.executable, "-c", CHILD.format(setup=setup, call=call)], cache)
             line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-            seconds = json.loads(line[len("RESULT "):])["seconds"]
-        rows.append(f"| {name} | {seconds:.1f} | {load:.1f} |")
+            result = json.loads(line[len("RESULT "):])
+        rows.append(f"| {name} | {result['seconds']:.1f} | {result['cpu']:.1f} | {load:.1f} |")
         print(rows[-1], flush=True)
     return "\n".join(["First call of one public function in a new process on an empty numba cache (its kernels' "
                       "compilation; imports and data set-up not timed), one process each:", "",
-                      "| call | seconds | load average |", "|---|---|---|", *rows, ""])
+                      "| call | wall seconds | CPU seconds | load average |", "|---|---|---|---|", *rows, ""])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("warmup", "first"))
+    parser.add_argument("--only", choices=("warmup", "kernels", "first"))
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    parts = [f"## Compile budget: numba compilation on an empty cache (`scripts/bench_compile.py`)", "",
+    parts = ["## Compile budget: numba compilation on an empty cache (`scripts/bench_compile.py`)", "",
              f"Machine: {_bench.machine_info()}", ""]
     if args.only in (None, "warmup"):
         parts.append(warmup_section())
+    if args.only in (None, "kernels"):
+        parts.append(per_kernel_section())
     if args.only in (None, "first"):
         parts.append(first_call_section())
     _bench.publish("compile", "\n".join(parts), write=not args.no_write)

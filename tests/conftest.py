@@ -48,3 +48,10 @@ def client():
     yield c
     c.close()
     cluster.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``first`` run before all others (stable order otherwise): the fresh-versus-cached comparison of
+    ``tests/core/test_numba_cache.py`` needs this process to compile its kernels itself, before any other test's
+    subprocess writes them to the run's numba cache."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)

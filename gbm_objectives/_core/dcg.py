@@ -165,7 +165,8 @@ def _sort_desc(key, idx, tmp, reverse_ties):
         in_idx = not in_idx
         width *= 2
     if not in_idx:
-        idx[:] = tmp
+        for i in range(n):  # a loop, not ``idx[:] = tmp``: a slice assignment compiles numba's shape-error path
+            idx[i] = tmp[i]
 
 
 # up to this query size, ranking by counting (vectorized O(n^2)) beats the merge sort: per 1M rows, measured on the
@@ -266,6 +267,35 @@ def top_order_into(key, idx, kk, reverse_ties):
 _TOP_INSERTION_MAX = 64  # ideal DCG of a longer prefix: sort the query's gains instead of the bounded insertion
 
 
+@njit(cache=True)
+def _heapsort_desc(v, m):
+    """Sort ``v[:m]`` descending, in place (heap sort: no allocation, and a small kernel to compile; numpy's
+    ``sort`` costs about a second of compilation). Values only, so any correct sort gives the same array."""
+    for start in range(m // 2 - 1, -1, -1):  # a min-heap: popping the minimum to the end leaves v descending
+        _sift_down_min(v, start, m)
+    for end in range(m - 1, 0, -1):
+        t = v[0]
+        v[0] = v[end]
+        v[end] = t
+        _sift_down_min(v, 0, end)
+
+
+@njit(inline="always", cache=True)
+def _sift_down_min(v, i, m):
+    while True:
+        c = 2 * i + 1
+        if c >= m:
+            return
+        if c + 1 < m and v[c + 1] < v[c]:
+            c += 1
+        if not v[c] < v[i]:
+            return
+        t = v[i]
+        v[i] = v[c]
+        v[c] = t
+        i = c
+
+
 @njit(inline="always", cache=True)
 def ideal_dcg_query(gains, a, b, k, top, disc):
     """Ideal DCG@k of the query ``gains[a:b]``: its ``k`` largest gains, descending, times ``disc[r]``.
@@ -282,31 +312,29 @@ def ideal_dcg_query(gains, a, b, k, top, disc):
     if kk <= _TOP_INSERTION_MAX:
         top_gains_into(gains, a, b, top, kk)
     else:
-        buf = top[:m]
-        buf[:] = gains[a:b]
-        buf.sort()
-        for r in range(m // 2):  # descending
-            t = buf[r]
-            buf[r] = buf[m - 1 - r]
-            buf[m - 1 - r] = t
+        for i in range(m):
+            top[i] = gains[a + i]
+        _heapsort_desc(top, m)
     s = 0.0
     for r in range(kk):
         s += top[r] * disc[r]
     return s
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def ideal_dcg(gains, boundaries, k):
-    """Ideal DCG@k of each query (:func:`ideal_dcg_query`, parallel over queries). ``k <= 0``: the whole query."""
+    """Ideal DCG@k of each query (:func:`ideal_dcg_query`). ``k <= 0``: the whole query. Serial: it runs once per
+    prepared data set (objectives' ``prepare``), linear in the rows, and a parallel twin would cost a second of
+    compilation for nothing."""
     nq = boundaries.shape[0] - 1
     out = np.zeros(nq)
     longest = 0
     for q in range(nq):
         longest = max(longest, boundaries[q + 1] - boundaries[q])
     disc = discount_table(longest if k <= 0 or k > longest else k)
-    for q in prange(nq):
-        a, b = boundaries[q], boundaries[q + 1]
-        out[q] = ideal_dcg_query(gains, a, b, k, np.empty(b - a), disc)
+    top = np.empty(longest)
+    for q in range(nq):
+        out[q] = ideal_dcg_query(gains, boundaries[q], boundaries[q + 1], k, top, disc)
     return out
 
 

@@ -57,6 +57,14 @@ and again with the warm one, and requires identical bytes.
   takes the parallel twin only from the size in :data:`PARALLEL_MIN` up. Below it, waking a thread pool costs more
   than the work, and on a busy machine a parallel loop waits for a descheduled thread (tens of ms on 16k rows,
   measured); inside training, numba's threads also compete with the engine's OpenMP threads.
+* Compile budget. A first call compiles what it reaches, so a kernel that dispatches on a runtime code compiles
+  every branch: one ListMLE call compiled all four listwise losses, every LambdaRank call LightGBM's float32
+  emulation too. Such kernels are templates specialised per variant (:func:`specialise`: the variant's code is a
+  module constant, numba prunes the other branches before typing). Also avoided in kernels, each a second or more
+  of compilation for a few lines: slice assignment between arrays (``a[:] = b`` compiles numba's shape-mismatch
+  error path with its string formatting), ``np.sort``/``np.argsort`` (the package's own orders in ``_core.dcg``),
+  and ``inline="always"`` on large helpers called from one driver (numba re-types every inlined body; the metric
+  formulas are plain calls). ``scripts/bench_compile.py`` measures the budget per kernel and per first call.
 * ``gbm-objectives warmup`` compiles the parallel twins by setting every entry of :data:`PARALLEL_MIN` to 0 for
   the duration of its parallel step.
 
@@ -72,7 +80,8 @@ import types
 from numba import njit
 
 __all__ = ["JIT", "POINTWISE_JIT", "INLINE", "PAIR_FASTMATH", "PARALLEL_MIN", "copy_function", "Kernel",
-           "serial_and_parallel", "cheap_serial_and_parallel", "exact_serial_and_parallel"]
+           "serial_and_parallel", "cheap_serial_and_parallel", "exact_serial_and_parallel", "Specialised",
+           "specialise"]
 
 #: error_model="numpy": no ZeroDivisionError branch on each division, so loops vectorise (every divisor is
 #: positive by construction). No fastmath flag: the flags of the kernels that need one are added to these.
@@ -99,9 +108,16 @@ PARALLEL_MIN = {
 }
 
 
-def copy_function(fn, suffix):
-    """A copy of ``fn`` with its own qualified name, so numba's on-disk cache keeps the two compilations apart."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+def copy_function(fn, suffix, **replace):
+    """A copy of ``fn`` with its own qualified name, so numba's on-disk cache keeps the two compilations apart.
+
+    ``replace``: module globals that the copy sees with other values. A compile-time constant (numba reads a
+    global as a constant and prunes the branches it decides) or the specialised callee of that constant: one source
+    then compiles into kernels that each hold only the code their constant selects, so the first call of one
+    objective compiles that objective's code and not its siblings' (see :func:`specialise`).
+    """
+    namespace = fn.__globals__ if not replace else {**fn.__globals__, **replace}
+    copy = types.FunctionType(fn.__code__, namespace, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
     copy.__qualname__ = fn.__qualname__ + suffix
     copy.__doc__ = fn.__doc__
     return copy
@@ -138,3 +154,35 @@ def exact_serial_and_parallel(fn):
     """Decorator: ``fn`` as a :class:`Kernel` compiled without any fastmath flag (not even ``contract``), for the
     kernels whose vectorised loop and scalar remainder would otherwise round differently (see the policy)."""
     return Kernel(fn, flags=JIT)
+
+
+class Specialised:
+    """One variant of a blocked kernel: ``block`` (the per-block function with the variant's constants) and the
+    ``serial`` and ``parallel`` loops over blocks that call it (``gbm_objectives._warmup.package_dispatchers`` finds
+    the three)."""
+
+    def __init__(self, block, serial, parallel):
+        self.block = block
+        self.serial = serial
+        self.parallel = parallel
+
+    def __call__(self, parallel, *args):
+        """Run the parallel loop if ``parallel`` else the serial one."""
+        return (self.parallel if parallel else self.serial)(*args)
+
+
+def specialise(block, loop, name, flags=JIT, **constants):
+    """Compile ``block`` with the module globals ``constants`` replaced (compile-time constants: numba prunes the
+    branches they decide, so the variant compiles only its own code), and the serial and parallel twins of
+    ``loop`` calling that block (``loop`` refers to the block by ``block.__name__``); each under its own qualified
+    name (``name`` is the variant's suffix) so numba's cache keeps the variants apart.
+
+    Why: a fused kernel that dispatches on a runtime code compiles every branch on its first call (all four
+    listwise losses for one ListMLE call; LightGBM's emulation for every LambdaRank call). Measured in the
+    BENCHMARKS "compile" section.
+    """
+    compiled_block = njit(**flags)(copy_function(block, "_" + name, **constants))
+    callee = {block.__name__: compiled_block}
+    serial = njit(**flags)(copy_function(loop, f"_{name}_serial", **callee))
+    parallel = njit(parallel=True, **flags)(copy_function(loop, f"_{name}_parallel", **callee))
+    return Specialised(compiled_block, serial, parallel)

@@ -435,7 +435,10 @@ def run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, idea
     rel = np.zeros(n, dtype=np.int8) if rel is None else rel
     w = np.zeros(0) if r.w is None else r.w
     kernel = _metrics_parallel if n >= PARALLEL_MIN["metrics"] else _metrics_serial
-    kernel(_row_blocks(boundaries), gains, rel, w, r.s, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
+    # float64 scores: one compiled signature (widening float32 is exact and keeps every order and tie, and the
+    # kernels copy the scores into float64 buffers anyway)
+    scores = np.ascontiguousarray(r.s, dtype=np.float64)
+    kernel(_row_blocks(boundaries), gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
     return out, n_rel_out == 0, no_gain
 
 

@@ -19,7 +19,7 @@ __all__ = ["tie_block_end", "ndcg_query", "rr_query", "ap_query", "precision_que
 # ``min(k, m)`` ranked entries, which is what lets a top-k selection stand in for a full sort.
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def tie_block_end(scores, r, m):
     """End (exclusive) of the block of tied scores that starts at rank ``r``."""
     v = scores[r]
@@ -29,7 +29,7 @@ def tie_block_end(scores, r, m):
     return e
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def ndcg_query(gains, scores, m, k, ideal, tie_avg, disc):
     """NDCG@k = DCG@k / IDCG@k (0 when IDCG@k = 0: the caller applies ``empty``); DCG from
     :func:`gbm_objectives._core.dcg.dcg_query`, ``ideal`` from :func:`gbm_objectives._core.dcg.ideal_dcg_query`."""
@@ -39,7 +39,7 @@ def ndcg_query(gains, scores, m, k, ideal, tie_avg, disc):
     return _dcg.dcg_query(gains, scores, m, mk, tie_avg, disc) * (1.0 / ideal)  # LightGBM: times the inverse
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def rr_query(rel, scores, m, k, tie_avg):
     """Reciprocal rank of the first relevant document within the top ``k`` (0 if none).
 
@@ -72,7 +72,7 @@ def rr_query(rel, scores, m, k, tie_avg):
     return 0.0
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
     """AP@k = (sum of precision@r over the relevant ranks r <= k) / D, D = R or min(R, k) (``min_denominator``).
 
@@ -105,7 +105,7 @@ def ap_query(rel, scores, m, k, n_rel, min_denominator, tie_avg):
     return s / den
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def precision_query(rel, scores, m, k, tie_avg):
     """Relevant documents in the top ``k`` over ``k`` (always over ``k``, trec_eval ``P_k``); ``tie_avg`` counts a
     tied block straddling rank ``k`` by the fraction of it inside."""
@@ -126,7 +126,7 @@ def precision_query(rel, scores, m, k, tie_avg):
     return c / k
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def recall_query(rel, scores, m, k, n_rel, tie_avg):
     """Recall@k: relevant documents in the top ``k`` over ``R`` (all the query's relevant documents, retrieved or
     not: trec_eval's ``num_rel``); 0 when ``R = 0`` (the caller applies ``empty``). It is ``P@k * k / R``, so it
@@ -137,7 +137,7 @@ def recall_query(rel, scores, m, k, n_rel, tie_avg):
     return precision_query(rel, scores, m, kk, tie_avg) * kk / n_rel
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def success_query(rel, m, k):
     """Success@k (hit rate): 1 if a relevant document is in the top ``k``, else 0 (``k <= 0``: the whole query)."""
     mk = m if k <= 0 or k > m else k
@@ -147,7 +147,7 @@ def success_query(rel, m, k):
     return 0.0
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def rprec_query(rel, scores, m, n_rel, tie_avg):
     """R-precision: precision at rank ``R`` (``R`` the query's relevant documents, retrieved or not), 0 if ``R = 0``
     (trec_eval ``Rprec``: relevant in the top ``R`` over ``R``, also when fewer than ``R`` are retrieved)."""
@@ -156,7 +156,7 @@ def rprec_query(rel, scores, m, n_rel, tie_avg):
     return precision_query(rel, scores, m, n_rel, tie_avg)
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def bpref_query(rel, judged, m, n_rel, n_nonrel):
     """bpref (Buckley & Voorhees 2004, trec_eval's formula): unjudged documents are skipped; each retrieved relevant
     document adds ``1 - min(N_above, R) / min(N, R)`` (1 if ``N_above = 0``), ``N_above`` the judged non-relevant
@@ -180,7 +180,7 @@ def bpref_query(rel, judged, m, n_rel, n_nonrel):
     return s / n_rel
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def err_query(p_stop, m, k):
     """ERR@k (Chapelle et al. 2009): ``sum_{r=1}^{k} (1/r) R_r prod_{i<r} (1 - R_i)`` with the stopping
     probabilities ``R_i = (2^g_i - 1) / 2^g_max`` given in rank order (``k <= 0``: the whole query)."""
@@ -193,7 +193,7 @@ def err_query(p_stop, m, k):
     return s
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def auc_query(pos, weights, scores, m, weighted):
     """Weighted Mann-Whitney AUC: P(score of a positive > score of a negative), ties counting 1/2; ``nan`` with
     one class. One pass in ranked order; a block of tied scores is flushed when the score changes."""

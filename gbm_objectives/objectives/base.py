@@ -139,10 +139,16 @@ class Objective:
     def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
         """:meth:`grad_hess` on a :class:`Prepared` training set, optionally into given (e.g. float32) buffers."""
         raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes)
+        # One dtype and layout reach the kernels, so each compiles one signature for its scores (float32 scores,
+        # e.g. XGBoost's, compiled a second set: issue 21's compile budget). Widening float32 to float64 is exact,
+        # and every kernel widened the score at its first use anyway (combined with float64 labels, maxima or
+        # buffers), so the results are the same bytes (checked on every objective, scripts/bench_compile.py's
+        # notes). The multiclass kernels run class by class over all rows: contiguous columns are 2 to 4 times
+        # faster than strided ones (a copy of C-ordered scores costs ~1 ms per million values).
         if raw.ndim == 2:
-            # the multiclass kernels run class by class over all rows: contiguous columns are 2 to 4 times faster
-            # than strided ones (a copy of C-ordered scores, e.g. XGBoost's, costs ~1 ms per million values)
-            raw = np.asfortranarray(raw)
+            raw = np.asfortranarray(raw, dtype=np.float64)
+        else:
+            raw = np.ascontiguousarray(raw, dtype=np.float64)
         if grad_out is None:
             grad_out = np.empty(raw.shape, dtype=np.float64, order="F")
         else:

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._core import dcg as _dcg
-from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, copy_function
+from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, specialise
 from .._core.segments import resolve_boundaries
 from .._core.validation import (
     check_1d,
@@ -314,13 +314,17 @@ def lightgbm_sigmoid_table(sigmoid):
     return 1.0 / (1.0 + np.exp(x * sigmoid))
 
 
-@njit(**JIT)
 def _lambdarank_block(
     b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
     tp_row, tm_row, li_row, lj_row,
 ):
-    """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries."""
-    emulate = table.shape[0] > 0
+    """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries.
+
+    A template: :data:`_LAMBDARANK` compiles it with the module constant ``_EMULATE`` False (this package's kernel)
+    and True (LightGBM's float32 emulation, which reads the sigmoid ``table``); numba prunes the other branch, so a
+    first call compiles one of the two query kernels.
+    """
+    emulate = _EMULATE
     ipw = tp_row.shape[0] > 0
     q0 = blocks[b]
     q1 = blocks[b + 1]
@@ -354,7 +358,7 @@ def _lambdarank_block(
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0
             continue
-        if emulate:
+        if _EMULATE:
             order, factor = _lambdarank_query_lightgbm(
                 a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, disc, table, lam32, hes32, obuf, otmp, otmp2
             )
@@ -390,9 +394,11 @@ def _lambdarank_blocks(
         )
 
 
-# one source compiled twice (as the pointwise kernels): parallel over query blocks, and serial for small work
-_lambdarank_parallel = njit(parallel=True, **JIT)(copy_function(_lambdarank_blocks, "_parallel"))
-_lambdarank_serial = njit(**JIT)(copy_function(_lambdarank_blocks, "_serial"))
+_EMULATE = False  # LightGBM's emulation in a specialised copy of _lambdarank_block (this value is never compiled)
+#: ``emulate_lightgbm`` -> the kernels (``block``, ``serial``, ``parallel``): each variant compiled from the two
+#: templates above, parallel over query blocks and serial for small work
+_LAMBDARANK = {False: specialise(_lambdarank_block, _lambdarank_blocks, "scratch", _EMULATE=False),
+               True: specialise(_lambdarank_block, _lambdarank_blocks, "lightgbm", _EMULATE=True)}
 
 
 @njit(**JIT)
@@ -723,9 +729,8 @@ class LambdaRankObjective(RankingObjective):
             tp, tm = self._ipw_rows(c, pos)
             li = np.zeros(prepared.n_samples)
             lj = np.zeros(prepared.n_samples)
-        kernel = _lambdarank_parallel if c["pair_cost"] >= PARALLEL_MIN["lambdarank"] else _lambdarank_serial
-        kernel(
-            prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
+        _LAMBDARANK[self._table.shape[0] > 0](
+            c["pair_cost"] >= PARALLEL_MIN["lambdarank"], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
             self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
             tp, tm, li, lj,
         )

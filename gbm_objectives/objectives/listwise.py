@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._core import dcg as _dcg
-from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, copy_function
+from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, specialise
 from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
 from ._ranking_base import MAX_EXP_SPAN, RankingObjective, cost_blocks, ranking_boundaries, ranking_weights
 from .base import Prepared
@@ -116,7 +116,13 @@ def _softmax_query(a, n, t, raw, inv_temp, grad_out, hess_out):
 def _listmle_query(a, n, y, raw, grad_out, hess_out):
     # Log space throughout: log Z_L by a log-sum-exp with a running max, and every product e_j / Z_L formed as
     # p_jL = exp(s_j - log Z_L) <= 1, so no finite score overflows or underflows into inf/inf or 0 * inf.
-    order = np.argsort(y[a : a + n], kind="mergesort")  # labels ascending
+    # labels ascending, ties in row order (a stable sort): the package's ranking of the keys -y (descending, ties in
+    # row order; the same total order as numpy's stable argsort, without compiling numpy's merge sort)
+    key = np.empty(n)
+    for i in range(n):
+        key[i] = -y[a + i]
+    order = np.empty(n, dtype=np.int64)
+    _dcg.rank_query(key, order, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), False)
     # levels ascending: log Z (over labels <= level), count; level of each position in `order`
     lvl_lz = np.empty(n)
     lvl_c = np.empty(n)
@@ -884,16 +890,19 @@ def _lambdaloss_query(a, n, y, gains, raw, inv_max, k, weighting, mu, disc, dtab
     return loss
 
 
-@njit(**JIT)
-def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+def _listwise_block(b, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
                     grad_out, hess_out, losses):
-    """The queries of block ``b``, with scratch buffers allocated once for the block's longest query."""
+    """The queries of block ``b``, with scratch buffers allocated once for the block's longest query.
+
+    A template: :data:`_LISTWISE` compiles it once per loss with the module constant ``_KIND`` set to the loss's code,
+    so the branches of the other losses are pruned before typing (a first call compiles one loss, not four).
+    """
     q0 = blocks[b]
     q1 = blocks[b + 1]
     mx = 1
     for q in range(q0, q1):
         mx = max(mx, boundaries[q + 1] - boundaries[q])
-    quad = kind >= 2  # the pair kernels use the scratch arrays; softmax and ListMLE need none
+    quad = _KIND >= 2  # the pair kernels use the scratch arrays; softmax and ListMLE need none
     ms = mx if quad else 0
     ss = np.empty(ms)
     gg = np.empty(ms)
@@ -902,13 +911,13 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
     coef = np.empty(ms)
     gr = np.empty(ms)
     he = np.empty(ms)
-    ww = np.empty(mx * (mx - 1) // 2 if kind == 2 and mx <= _STORE_MAX_ROWS else 0)
+    ww = np.empty(mx * (mx - 1) // 2 if _KIND == 2 and mx <= _STORE_MAX_ROWS else 0)
     order = np.empty(ms, dtype=np.int64)  # the ranking's integer buffers (and the grouping's, LambdaLoss)
     rk = np.empty(ms, dtype=np.int64)
     tmp = np.empty(ms, dtype=np.int64)
     ie_g = np.empty(ms)  # inverse exp-scores (ApproxNDCG; LambdaLoss in its grouped order)
-    e_g = np.empty(ms if kind == 3 else 0)  # LambdaLoss only: the grouped loop's exp-scores
-    cnt = np.empty(31 if kind == 3 else 0, dtype=np.int64)
+    e_g = np.empty(ms if _KIND == 3 else 0)  # LambdaLoss only: the grouped loop's exp-scores
+    cnt = np.empty(31 if _KIND == 3 else 0, dtype=np.int64)
     for q in range(q0, q1):
         a = boundaries[q]
         n = boundaries[q + 1] - a
@@ -922,11 +931,11 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
                 hess_out[r] = 0.0
             losses[q] = 0.0
             continue
-        if kind == 0:
+        if _KIND == 0:
             losses[q] = _softmax_query(a, n, gains, raw, p0, grad_out, hess_out)
-        elif kind == 1:
+        elif _KIND == 1:
             losses[q] = _listmle_query(a, n, y, raw, grad_out, hess_out)
-        elif kind == 2:
+        elif _KIND == 2:
             losses[q] = _approx_ndcg_query(
                 a, n, gains, raw, inv_max[q], p0, ss, gg, ee, ie_g, pi, coef, gr, he, ww, order, rk, tmp, grad_out,
                 hess_out,
@@ -942,17 +951,18 @@ def _listwise_block(b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, 
                 hess_out[r] *= w[r]
 
 
-def _listwise_queries(kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+def _listwise_queries(y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
                       grad_out, hess_out, losses):
     for b in prange(blocks.shape[0] - 1):
         _listwise_block(
-            b, kind, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
+            b, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weighting, disc, dtab, want_loss,
             grad_out, hess_out, losses,
         )
 
 
-_listwise_parallel = njit(parallel=True, **JIT)(copy_function(_listwise_queries, "_parallel"))
-_listwise_serial = njit(**JIT)(copy_function(_listwise_queries, "_serial"))
+_KIND = -1  # the loss code of a specialised copy of _listwise_block (this module-level value is never compiled)
+#: loss name -> its kernels (``block``, ``serial``, ``parallel``), compiled from the two templates above
+_LISTWISE = {name: specialise(_listwise_block, _listwise_queries, name, _KIND=code) for name, code in _KINDS.items()}
 
 
 # =====================================================================================================
@@ -1018,9 +1028,8 @@ class _ListwiseObjective(RankingObjective):
         # accuracy below exp(-87) and was 0 below exp(-104), and 1 / 0 = inf made the pair products 0 * inf = NaN.)
         raw = np.ascontiguousarray(raw, dtype=np.float64)
         losses = np.empty(len(prepared.boundaries) - 1)
-        kernel = _listwise_parallel if prepared.n_samples >= PARALLEL_MIN["listwise"] else _listwise_serial
-        kernel(
-            _KINDS[self.name], prepared.y, c["gains"], raw, w, prepared.boundaries, c["blocks"], c["inverse_max_dcg"],
+        _LISTWISE[self.name](
+            prepared.n_samples >= PARALLEL_MIN["listwise"], prepared.y, c["gains"], raw, w, prepared.boundaries, c["blocks"], c["inverse_max_dcg"],
             p0, k,
             weighting, c["discount"], c["delta"], want_loss, grad_out, hess_out, losses,
         )
