@@ -158,7 +158,8 @@ def _rehash(hashes, count, cap):
 @njit(cache=True)
 def _grow(a, size):
     out = np.empty(size, dtype=a.dtype)
-    out[: a.shape[0]] = a
+    for i in range(a.shape[0]):  # a loop: ``out[:n] = a`` compiles numba's shape-error path (about 2 s)
+        out[i] = a[i]
     return out
 
 
