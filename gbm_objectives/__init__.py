@@ -28,6 +28,7 @@ _EXPORT_GROUPS = {
         "WeightedCrossEntropy": "objectives",
         "HuberLoss": "objectives",
         "QuantileLoss": "objectives",
+        "MultiQuantileLoss": "objectives",
         "LogLoss": "objectives",
         "SquaredError": "objectives",
         "SoftmaxCrossEntropy": "objectives",
@@ -98,6 +99,7 @@ _EXPORT_GROUPS = {
         "reliability_diagram": "calibration",
         "leaf_quantiles": "objectives.quantile",
         "renewed_leaf_values": "objectives.quantile",
+        "cumulative_softplus": "objectives.multi_quantile",
     },
 }
 _EXPORTS = {name: module for group in _EXPORT_GROUPS.values() for name, module in group.items()}

@@ -77,6 +77,7 @@ class _GBMBase(BaseEstimator):
             early_stopping_rounds=early_stopping_rounds, n_jobs=self.n_jobs, leaf_renewal=self._leaf_renewal(),
         )
         self.result_ = result
+        self.objective_ = result.objective  # with what training resolved (MultiQuantileLoss's scale)
         self.booster_ = result.booster
         self.init_score_ = result.init_score
         self.evals_result_ = result.evals_result
