@@ -38,10 +38,6 @@ __all__ = ["MultiQuantileLoss", "check_alphas", "cumulative_softplus", "pinball_
 SCALE_FRACTION = 1e-3
 
 
-def _softplus(x):
-    return np.logaddexp(0.0, x)
-
-
 def _sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
@@ -83,8 +79,10 @@ def cumulative_softplus(raw_score, scale):
     q = np.empty_like(raw)
     if raw.shape[1]:
         q[:, 0] = raw[:, 0]
-    for k in range(1, raw.shape[1]):
-        q[:, k] = q[:, k - 1] + scale * _softplus((raw[:, k] - q[:, k - 1]) / scale)
+    with np.errstate(over="ignore", divide="ignore"):  # |d| / scale overflows to inf for a tiny scale: exact
+        for k in range(1, raw.shape[1]):
+            d = raw[:, k] - q[:, k - 1]  # scale * softplus(d / scale), without overflow:
+            q[:, k] = q[:, k - 1] + (np.maximum(d, 0.0) + scale * np.log1p(np.exp(-np.abs(d) / scale)))
     return q
 
 
@@ -213,10 +211,20 @@ class MultiQuantileLoss(Objective):
         if len(y) == 0:
             raise ValueError("y_true is empty; scale='auto' needs labels")
         w = check_sample_weight(sample_weight, len(y))
+        return type(self)(self.alphas, self.renewal, self._auto_scale(y, w))
+
+    def _auto_scale(self, y, w):
         q = [weighted_quantile(y, a, sample_weight=w, method="lower") for a in (self.alphas[0], self.alphas[-1])]
         gap = (q[1] - q[0]) / max(len(self.alphas) - 1, 1)
-        scale = SCALE_FRACTION * gap if gap > 0 else max(1e-12 * float(np.abs(y).max()), np.finfo(float).tiny)
-        return type(self)(self.alphas, self.renewal, float(scale))
+        return float(SCALE_FRACTION * gap if gap > 0 else max(1e-12 * float(np.abs(y).max()), np.finfo(float).tiny))
+
+    def _scale_for(self, y, w=None):
+        """The scale, or with ``scale="auto"`` the one the labels ``y`` give (gradients and losses computed on
+        labels directly, outside :func:`gbm_objectives.train`, which resolves it once from the training labels)."""
+        return self.scale if self.scale != "auto" else self._auto_scale(y, w)
+
+    def _quantiles(self, raw, scale):
+        return cumulative_softplus(self._as_2d(raw), 1.0 if len(self.alphas) == 1 else scale)
 
     # ---- the objective --------------------------------------------------------------------------------------
     @staticmethod
@@ -227,7 +235,7 @@ class MultiQuantileLoss(Objective):
     def transform(self, raw_score):
         """The quantiles, :func:`cumulative_softplus` of the raw outputs: shape (n_samples, K), also for ``K = 1``
         (whose raw score has shape (n_samples,))."""
-        return cumulative_softplus(self._as_2d(raw_score), 1.0 if len(self.alphas) == 1 else self.scale)
+        return self._quantiles(raw_score, self.scale)
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         raw, grad_out, hess_out = self._as_2d(raw), grad_out.reshape(len(raw), -1), hess_out.reshape(len(raw), -1)
@@ -237,11 +245,15 @@ class MultiQuantileLoss(Objective):
             grad_out[...] = np.where(raw - prepared.y[:, None] >= 0, 1.0 - a, -a)
             hess_out[...] = 1.0
         else:
-            q = self.transform(raw)
+            scale = prepared.cache.get("scale")
+            if scale is None:
+                scale = prepared.cache["scale"] = self._scale_for(prepared.y, prepared.w)
+            q = self._quantiles(raw, scale)
             g = np.where(q - prepared.y[:, None] >= 0, 1.0 - a, -a) / K
             s = np.ones_like(raw)
             if K > 1:
-                s[:, 1:] = _sigmoid((raw[:, 1:] - q[:, :-1]) / self.scale)
+                with np.errstate(over="ignore", divide="ignore"):
+                    s[:, 1:] = _sigmoid((raw[:, 1:] - q[:, :-1]) / scale)
             acc = g[:, K - 1].copy()
             grad_out[:, K - 1] = s[:, K - 1] * acc
             for k in range(K - 2, -1, -1):
@@ -253,7 +265,7 @@ class MultiQuantileLoss(Objective):
             hess_out *= w[:, None]
 
     def _pointwise_loss(self, y, raw):
-        return pinball_matrix(y, self.transform(raw), self.alphas).mean(axis=1)
+        return pinball_matrix(y, self._quantiles(raw, self._scale_for(y)), self.alphas).mean(axis=1)
 
     def _init_score(self, y, w):
         raw = np.array([weighted_quantile(y, a, sample_weight=w, method="lower") for a in self.alphas])
