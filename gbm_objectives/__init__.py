@@ -78,6 +78,12 @@ _EXPORT_GROUPS = {
         "bpref_score": "metrics",
         "dcg_score": "metrics",
         "err_score": "metrics",
+        "quantile_pinball_score": "metrics.quantiles",
+        "quantile_coverage_score": "metrics.quantiles",
+        "crossing_rate_score": "metrics.quantiles",
+        "interval_width_score": "metrics.quantiles",
+        "interval_coverage_score": "metrics.quantiles",
+        "crps_score": "metrics.quantiles",
     },
     "Relevance experiments: TREC runs and qrels, significance tests": {
         "read_qrels": "datasets.trec",
