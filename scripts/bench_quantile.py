@@ -264,7 +264,8 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
         def cat():
             model = catboost.CatBoostRegressor(
                 loss_function="MultiQuantile:alpha=" + ",".join(f"{a:g}" for a in NINE), iterations=rounds,
-                depth=depth, learning_rate=lr, thread_count=threads, verbose=0, random_seed=0)
+                depth=depth, learning_rate=lr, thread_count=threads, verbose=0, random_seed=0,
+                allow_writing_files=False)
             return model.fit(X, y).predict(Xt)
         fitters["catboost-multiquantile"] = cat
     return fitters

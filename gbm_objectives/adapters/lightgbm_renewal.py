@@ -179,7 +179,7 @@ class QuantileLeafRenewal:
         self.valid_X = dict(valid_X or {})
         self.evaluate = evaluate
         if isinstance(base, MultiQuantileLoss):
-            self.objective = _RenewedMultiQuantileLoss(base.alphas, base.renewal)
+            self.objective = _RenewedMultiQuantileLoss(*base.get_params().values())
         else:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
