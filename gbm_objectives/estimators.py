@@ -215,8 +215,8 @@ class GBMRegressor(RegressorMixin, _GBMBase):
     True
 
     leaf_renewal : bool, default True
-        With ``objective="quantile"`` (or ``"multi_quantile"`` with ``renewal=True``), re-fit every new leaf to the alpha-quantile of the residuals of its training
-        rows, as the engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`,
+        With ``objective="quantile"`` (or ``"multi_quantile"`` with ``renewal=True``), re-fit every new leaf to the
+        alpha-quantile of the residuals of its training rows, as the engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`,
         :func:`gbm_objectives.xgboost_quantile_leaf_renewal`). Ignored for other objectives.
     """
 

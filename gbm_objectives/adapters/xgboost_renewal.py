@@ -319,11 +319,16 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         values = engine.copy()  # a leaf no training row reaches keeps XGBoost's value
         values[ids] = np.float32(new[ids])  # what the model will store
         self._renewed[tree_id] = (ids, values[ids])
-        column = self._score if self._score.ndim == 1 else self._score[:, k]  # a view: updated in place
-        column += values[leaf]
+        if self._score.ndim == 1:
+            self._score += values[leaf]
+        else:
+            self._score[:, k] += values[leaf]
         for name, vleaf in valid_leaves.items():
             score = self._valid[name].score
-            (score if score.ndim == 1 else score[:, k]).__iadd__(values[vleaf])
+            if score.ndim == 1:
+                score += values[vleaf]
+            else:
+                score[:, k] += values[vleaf]
 
     def after_training(self, model):
         if not self._renewed:
