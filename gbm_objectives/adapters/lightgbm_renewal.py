@@ -330,7 +330,8 @@ class QuantileLeafRenewal:
             data_name, metric_name = entry[0], entry[1]
             if self.evaluate is not None and data_name in self._valid_scores:
                 if data_name not in recomputed:
-                    recomputed[data_name] = {m: v for m, v, _ in self.evaluate(data_name, self._valid_scores[data_name])}
+                    entries = self.evaluate(data_name, self._valid_scores[data_name])
+                    recomputed[data_name] = {m: v for m, v, _ in entries}
                 if metric_name not in recomputed[data_name]:
                     continue
                 value = recomputed[data_name][metric_name]
