@@ -31,7 +31,7 @@ from .._core.validation import check_1d, check_raw_score, check_sample_weight, f
 from .base import Objective
 from .quantile import check_method, renewed_leaf_values, weighted_quantile
 
-__all__ = ["MultiQuantileLoss", "check_alphas", "cumulative_softplus", "pinball_matrix", "SCALE_FRACTION"]
+__all__ = ["MultiQuantileLoss", "check_alphas", "check_scale", "cumulative_softplus", "pinball_matrix", "SCALE_FRACTION"]
 
 #: ``scale="auto"``: this fraction of the mean gap between the weighted quantiles of the training labels (the
 #: smallest normal double above ``1e-12 |y|`` when every quantile ties, e.g. a constant ``y``).
@@ -236,6 +236,25 @@ class MultiQuantileLoss(Objective):
         """The quantiles, :func:`cumulative_softplus` of the raw outputs: shape (n_samples, K), also for ``K = 1``
         (whose raw score has shape (n_samples,))."""
         return self._quantiles(raw_score, self.scale)
+
+    def inverse_transform(self, prediction):
+        """Raw outputs of non-decreasing quantiles (shape (n_samples, K)), the inverse of :meth:`transform`:
+        ``r_1 = q_1``, ``r_k = q_{k-1} + scale * log(expm1((q_k - q_{k-1}) / scale))`` (a tie maps to ``-inf``)."""
+        q = np.asarray(prediction, dtype=np.float64)
+        if q.ndim != 2 or q.shape[1] != len(self.alphas):
+            raise ValueError(f"prediction must have shape (n_samples, {len(self.alphas)}); got shape {q.shape}")
+        if len(self.alphas) == 1:
+            return q[:, 0].copy()
+        scale = check_scale(self.scale)
+        if scale == "auto":
+            raise ValueError("scale='auto': use the trained model's objective (TrainResult.objective)")
+        gap = np.diff(q, axis=1) / scale
+        if (gap < 0).any():
+            i, k = np.argwhere(gap < 0)[0]
+            raise ValueError(f"prediction must be non-decreasing along each row; row {i} decreases at column {k + 1}")
+        with np.errstate(divide="ignore"):
+            raw_gap = gap + np.log(-np.expm1(-gap))  # log(expm1(gap)), no overflow for a large gap
+        return np.column_stack([q[:, 0], q[:, :-1] + scale * raw_gap])
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         raw, grad_out, hess_out = self._as_2d(raw), grad_out.reshape(len(raw), -1), hess_out.reshape(len(raw), -1)

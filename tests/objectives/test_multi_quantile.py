@@ -127,3 +127,12 @@ def test_registry_name_and_params():
     obj = go.get_objective("multi_quantile", alphas=[0.1, 0.9])
     assert isinstance(obj, go.MultiQuantileLoss) and obj.alphas == (0.1, 0.9) and obj.n_classes == 2
     assert obj == go.MultiQuantileLoss(alphas=(0.1, 0.9))
+
+
+def test_inverse_transform_recovers_the_raw_outputs():
+    rng = np.random.default_rng(3)
+    obj = go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9), scale=0.2)
+    raw = np.sort(rng.normal(size=(50, 3)), axis=1) + rng.normal(scale=0.1, size=(50, 3))
+    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), raw, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        obj.inverse_transform(np.array([[1.0, 0.0, 2.0]]))
