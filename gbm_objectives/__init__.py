@@ -28,6 +28,7 @@ _EXPORT_GROUPS = {
         "WeightedCrossEntropy": "objectives",
         "HuberLoss": "objectives",
         "QuantileLoss": "objectives",
+        "MultiQuantileLoss": "objectives",
         "LogLoss": "objectives",
         "SquaredError": "objectives",
         "SoftmaxCrossEntropy": "objectives",
@@ -77,6 +78,12 @@ _EXPORT_GROUPS = {
         "bpref_score": "metrics",
         "dcg_score": "metrics",
         "err_score": "metrics",
+        "quantile_pinball_score": "metrics.quantiles",
+        "quantile_coverage_score": "metrics.quantiles",
+        "crossing_rate_score": "metrics.quantiles",
+        "interval_width_score": "metrics.quantiles",
+        "interval_coverage_score": "metrics.quantiles",
+        "crps_score": "metrics.quantiles",
     },
     "Relevance experiments: TREC runs and qrels, significance tests": {
         "read_qrels": "datasets.trec",
@@ -98,6 +105,7 @@ _EXPORT_GROUPS = {
         "reliability_diagram": "calibration",
         "leaf_quantiles": "objectives.quantile",
         "renewed_leaf_values": "objectives.quantile",
+        "cumulative_softplus": "objectives.multi_quantile",
     },
 }
 _EXPORTS = {name: module for group in _EXPORT_GROUPS.values() for name, module in group.items()}

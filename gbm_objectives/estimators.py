@@ -24,7 +24,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core.validation import check_estimator_params
 from .adapters import get_backend
-from .objectives import OBJECTIVES, Objective, get_objective
+from .metrics.quantiles import interval_bounds
+from .objectives import OBJECTIVES, MultiQuantileLoss, Objective, get_objective
 from .training import estimator_params, train
 
 __all__ = ["GBMClassifier", "GBMRegressor"]
@@ -77,6 +78,7 @@ class _GBMBase(BaseEstimator):
             early_stopping_rounds=early_stopping_rounds, n_jobs=self.n_jobs, leaf_renewal=self._leaf_renewal(),
         )
         self.result_ = result
+        self.objective_ = result.objective  # with what training resolved (MultiQuantileLoss's scale)
         self.booster_ = result.booster
         self.init_score_ = result.init_score
         self.evals_result_ = result.evals_result
@@ -197,11 +199,24 @@ class GBMRegressor(RegressorMixin, _GBMBase):
     """Gradient-boosted regressor trained with an objective of this package.
 
     Parameters are those of :class:`GBMClassifier`; ``objective`` defaults to "squared_error" and must be a
-    regression objective ("huber", "quantile", ...).
+    regression objective ("huber", "quantile", "multi_quantile", ...). With ``"multi_quantile"``
+    (``objective_params={"alphas": (0.1, 0.5, 0.9)}``), :meth:`predict` returns the ``K`` quantiles, shape
+    (n_samples, K), which never cross, and :meth:`predict_interval` a central interval.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 2)); y = X[:, 0] + rng.normal(size=300)
+    >>> reg = GBMRegressor("multi_quantile", objective_params={"alphas": (0.1, 0.5, 0.9)}, n_estimators=20,
+    ...                    n_jobs=1).fit(X, y)
+    >>> q = reg.predict(X[:4]); q.shape, bool((np.diff(q, axis=1) >= 0).all())
+    ((4, 3), True)
+    >>> lower, upper = reg.predict_interval(X[:4], coverage=0.8)       # the levels 0.1 and 0.9
+    >>> bool(np.array_equal(lower, q[:, 0]) and np.array_equal(upper, q[:, 2]))
+    True
 
     leaf_renewal : bool, default True
-        With ``objective="quantile"``, re-fit every new leaf to the alpha-quantile of the residuals of its training
-        rows, as the engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`,
+        With ``objective="quantile"`` (or ``"multi_quantile"`` with ``renewal=True``), re-fit every new leaf to the
+        alpha-quantile of the residuals of its training rows, as the engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`,
         :func:`gbm_objectives.xgboost_quantile_leaf_renewal`). Ignored for other objectives.
     """
 
@@ -237,6 +252,30 @@ class GBMRegressor(RegressorMixin, _GBMBase):
         return self._fit(X, np.asarray(y, dtype=np.float64), sample_weight, eval_set, early_stopping_rounds, obj)
 
     def predict(self, X):
-        """Predictions: the objective's transform of the raw score (identity for regression losses)."""
+        """Predictions: the objective's transform of the raw score (identity for regression losses); with
+        ``objective="multi_quantile"`` the quantiles, shape (n_samples, K), non-decreasing along each row."""
         raw = self._raw_predict(X)
         return self.objective_.transform(raw)
+
+    def predict_interval(self, X, coverage=0.8):
+        """The central ``coverage`` prediction interval of a ``multi_quantile`` model: ``(lower, upper)``.
+
+        The levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``, interpolated linearly between the model's
+        neighbouring levels when they are not among its ``alphas``
+        (:func:`gbm_objectives.metrics.quantiles.interval_bounds`).
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples,)
+            ``lower <= upper`` on every row.
+
+        Raises
+        ------
+        ValueError
+            For another objective, or a ``coverage`` whose levels lie outside the model's.
+        """
+        check_is_fitted(self, "booster_")
+        if not isinstance(self.objective_, MultiQuantileLoss):
+            raise ValueError(f"predict_interval needs objective='multi_quantile'; this model was trained with "
+                             f"{self.objective_.name!r}")
+        return interval_bounds(self.predict(X), self.objective_.alphas, coverage)

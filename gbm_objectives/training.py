@@ -50,7 +50,7 @@ from .adapters._common import numba_threads
 from .adapters.native import native_params
 from ._core.segments import resolve_boundaries
 from .metrics.by_task import default_metrics, get_task_metric
-from .objectives import OBJECTIVES, Objective, QuantileLoss, get_objective
+from .objectives import OBJECTIVES, MultiQuantileLoss, Objective, QuantileLoss, get_objective
 
 __all__ = ["plan", "Plan", "train", "TrainResult", "NativeObjective", "resolve_objective", "early_stop_point"]
 
@@ -103,12 +103,14 @@ class NativeObjective:
 def resolve_objective(objective, y=None, **params):
     """An :class:`Objective` or :class:`NativeObjective` from an instance, ``"name"`` or ``"name:native"``.
 
-    A multiclass objective named without ``n_classes`` takes ``max(y) + 1`` classes.
+    A multiclass objective named without ``n_classes`` takes ``max(y) + 1`` classes; a
+    :class:`~gbm_objectives.MultiQuantileLoss` with ``scale="auto"`` takes its scale from ``y``
+    (:meth:`~gbm_objectives.MultiQuantileLoss.fitted_scale`).
     """
     if isinstance(objective, (Objective, NativeObjective)):
         if params:
             raise TypeError("objective parameters cannot be given together with an objective instance")
-        return objective
+        return _fitted(objective, y)
     if not isinstance(objective, str):
         raise TypeError(
             f"objective must be an Objective, a registry name or 'NAME:native'; got {type(objective).__name__}"
@@ -122,8 +124,14 @@ def resolve_objective(objective, y=None, **params):
         labels = np.asarray(y, dtype=np.float64)
         if len(labels) and np.isfinite(labels).all() and labels.min() >= 0:
             params["n_classes"] = max(2, int(labels.max()) + 1)
-    reference = get_objective(name, **params)
+    reference = _fitted(get_objective(name, **params), y)
     return NativeObjective(reference) if sep else reference
+
+
+def _fitted(objective, y):
+    if isinstance(objective, MultiQuantileLoss) and objective.scale == "auto" and y is not None:
+        return objective.fitted_scale(y)
+    return objective
 
 
 class TrainResult:
@@ -197,6 +205,11 @@ class TrainResult:
 _ESTIMATOR_OPTION = {"objective": "objective", "learning_rate": "learning_rate", "num_boost_round": "n_estimators",
                      "seed": "random_state", "n_jobs": "n_jobs", "metric": "eval_at / the objective's loss",
                      "early_stopping_rounds": "fit(early_stopping_rounds=...)"}
+
+
+def renews_leaves(objective):
+    """Whether ``leaf_renewal=True`` renews the leaves of ``objective`` (quantile objectives)."""
+    return isinstance(objective, QuantileLoss) or (isinstance(objective, MultiQuantileLoss) and objective.renewal)
 
 
 def estimator_params(learning_rate, random_state, backend_params, n_jobs):
@@ -622,7 +635,10 @@ def train(
         True: a progress bar on stderr; a callable is called with the number of rounds done after every round.
     leaf_renewal : bool, default True
         For :class:`~gbm_objectives.QuantileLoss`: re-fit every new leaf to the residual alpha-quantile, as the
-        engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`).
+        engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`); for
+        :class:`~gbm_objectives.MultiQuantileLoss` with ``renewal=True``, every output's leaves in output order
+        (:meth:`~gbm_objectives.MultiQuantileLoss.renewed_leaf_values`). Every metric of the evaluation log is then
+        computed on the renewed model.
     position : array-like of int, shape (n_samples,), optional
         Displayed 0-based rank of every training row (clicks logged under position bias), for
         ``LambdaRankObjective(position_debias="additive" | "ipw")``, required there and refused elsewhere (a
@@ -674,11 +690,6 @@ def train(
     for name, _, _, _, gv in valid_sets:
         p.check_groups(gv)
     cbs = check_callbacks(callbacks, engine)
-    if leaf_renewal and not native and isinstance(reference, QuantileLoss):
-        valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
-        train_objective, renewal = engine.quantile_renewal(reference, X, valid, init)
-        cbs.insert(0, renewal)  # first: it renews the new tree before anything reads the model or its log
-
     groups = {name: (yv, wv, gv) for name, _, yv, wv, gv in valid_sets}
 
     def evaluate(set_name, preds):
@@ -687,6 +698,12 @@ def train(
         if native:
             raw = reference.inverse_transform(raw)
         return [(m.name, m(yv, raw, group=gv, sample_weight=wv), m.higher_is_better) for m in metrics]
+
+    if leaf_renewal and not native and renews_leaves(reference):
+        valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
+        train_objective, renewal = engine.quantile_renewal(reference, X, valid, init,
+                                                           evaluate=evaluate if valid_sets else None)
+        cbs.insert(0, renewal)  # first: it renews the new tree before anything reads the model or its log
 
     early = p.early_stopping(valid_sets[0][0]) if valid_sets else None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+SHARED_DATASETS = Path(os.environ.get("GBM_OBJECTIVES_DATA", ROOT.parent / "shared" / "datasets"))
 
 
 def machine_info(threads=None):

@@ -12,7 +12,14 @@ california_housing, autoclaims and a synthetic heteroscedastic heavy-tailed set,
 
 Writes the ``quantile`` section of BENCHMARKS.md.
 
-    .venv/bin/python scripts/bench_quantile.py [--quick]
+With ``--multi``: many quantiles in one model (``MultiQuantileLoss``, issue 27) against 9 separate built-in models,
+9 levels 0.1 ... 0.9, both engines, on the same three data sets: share of test rows whose quantiles cross, mean
+pinball loss over the levels, coverage per level, and the wall time of one multi-quantile fit against the 9
+built-in fits, at 1 and 2 threads (alternated runs, medians); XGBoost's one-model ``quantile_alpha`` list and
+CatBoost's ``MultiQuantile`` (when ``catboost`` is installed: the ``[bench]`` extra) as reference rows. Writes the
+``multi_quantile`` section of BENCHMARKS.md.
+
+    .venv/bin/python scripts/bench_quantile.py [--quick] [--multi]
 """
 
 from __future__ import annotations
@@ -202,12 +209,185 @@ def time_xgboost(name, data, *, rounds, leaves, depth, lr, threads, repeats):
     return rows, ratios
 
 
+# ---- many quantiles in one model (--multi) ----------------------------------------------------------------
+NINE = tuple(round(0.1 * k, 1) for k in range(1, 10))
+
+
+def _catboost():
+    try:
+        import catboost
+    except ImportError:
+        return None
+    return catboost
+
+
+def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
+    """name -> fn() returning the (n_test, 9) predicted quantiles (one fit or nine)."""
+
+    def lgb_builtin():
+        out = []
+        for a in NINE:
+            params = {"objective": "quantile", "alpha": a, "learning_rate": lr, "num_leaves": leaves,
+                      "num_threads": threads, "verbosity": -1, "deterministic": True, "seed": 0}
+            out.append(lgb.train(params, lgb.Dataset(X, y), rounds).predict(Xt, num_threads=threads))
+        return np.column_stack(out)
+
+    def xgb_builtin():
+        out = []
+        for a in NINE:
+            params = {"objective": "reg:quantileerror", "quantile_alpha": a, "eta": lr, "max_depth": depth,
+                      "nthread": threads, "tree_method": "hist"}
+            out.append(xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds).predict(xgb.DMatrix(Xt)))
+        return np.column_stack(out)
+
+    def xgb_vector():  # one XGBoost model with the 9 levels as a quantile_alpha list (crossing reference)
+        params = {"objective": "reg:quantileerror", "quantile_alpha": list(NINE), "eta": lr, "max_depth": depth,
+                  "nthread": threads, "tree_method": "hist"}
+        return xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds).predict(xgb.DMatrix(Xt))
+
+    def ours(backend, shape):
+        def fit():
+            res = go.train(go.MultiQuantileLoss(NINE), X, y, backend=backend, num_boost_round=rounds, n_jobs=threads,
+                           params={"learning_rate": lr, **shape})
+            return res.predict(Xt)
+        return fit
+
+    fitters = {
+        "lgb-9-builtin": lgb_builtin,
+        "lgb-multi": ours("lightgbm", {"num_leaves": leaves}),
+        "xgb-9-builtin": xgb_builtin,
+        "xgb-multi": ours("xgboost", {"max_depth": depth}),
+        "xgb-vector": xgb_vector,
+    }
+    catboost = _catboost()
+    if catboost is not None:
+        def cat():
+            model = catboost.CatBoostRegressor(
+                loss_function="MultiQuantile:alpha=" + ",".join(f"{a:g}" for a in NINE), iterations=rounds,
+                depth=depth, learning_rate=lr, thread_count=threads, verbose=0, random_seed=0,
+                allow_writing_files=False)
+            return model.fit(X, y).predict(Xt)
+        fitters["catboost-multiquantile"] = cat
+    return fitters
+
+
+MULTI_LABELS = {
+    "lgb-9-builtin": "LightGBM, 9 built-in `quantile` models",
+    "lgb-multi": "LightGBM, `multi_quantile` (one model, renewal)",
+    "xgb-9-builtin": "XGBoost, 9 built-in `reg:quantileerror` models",
+    "xgb-multi": "XGBoost, `multi_quantile` (one model, renewal)",
+    "xgb-vector": "XGBoost, one `reg:quantileerror` model, `quantile_alpha` list",
+    "catboost-multiquantile": "CatBoost `MultiQuantile` (reference)",
+}
+MULTI_REFERENCE = {"lgb-multi": "lgb-9-builtin", "xgb-multi": "xgb-9-builtin", "xgb-vector": "xgb-9-builtin",
+                   "catboost-multiquantile": "lgb-9-builtin"}
+
+
+def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
+    """Quality (one fit each, at the first thread count) and alternated wall times at each thread count; table rows
+    and findings."""
+    from gbm_objectives.metrics import quantiles as Q
+
+    X, y, Xt, yt, note = data
+    quality, seconds = {}, {}
+    for threads in thread_counts:
+        fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
+        for kind, fn in fitters.items():  # the untimed first run: predictions, compilation, caches
+            q = fn()
+            if threads == thread_counts[0]:
+                quality[kind] = (Q.crossing_rate_score(q), Q.quantile_pinball_score(yt, q, NINE),
+                                 Q.quantile_coverage_score(yt, q))
+        times = _bench.alternate(fitters, repeats=repeats, warmup=0)
+        seconds[threads] = {kind: _bench.median(t) for kind, t in times.items()}
+        print(f"{name}: timed at {threads} thread(s)", flush=True)
+    rows, findings = [], []
+    for kind, (crossing, pinball, coverage) in quality.items():
+        ref = MULTI_REFERENCE.get(kind)
+        rel = f"{100 * (pinball / quality[ref][1] - 1):+.2f} %" if ref else "reference"
+        cover = f"{100 * np.abs(coverage - quality[ref][2]).max():.1f}" if ref else "reference"
+        ratio = " / ".join(f"{seconds[t][kind] / seconds[t][ref]:.2f}" if ref else "1" for t in thread_counts)
+        fit = " | ".join(f"{seconds[t][kind]:.2f}" if t in seconds else "not run" for t in (1, 2))
+        rows.append(f"| {name} | {MULTI_LABELS[kind]} | {100 * crossing:.1f} % | {pinball:.5f} | {rel} | {cover} | "
+                    f"{fit} | {ratio} |")
+        if kind in ("lgb-multi", "xgb-multi"):
+            findings.append(
+                f"- {name}, {'LightGBM' if kind == 'lgb-multi' else 'XGBoost'}: crossing {100 * crossing:.1f} % "
+                f"(9 built-ins: {100 * quality[ref][0]:.1f} %), mean pinball {rel} vs the 9 built-ins, coverage "
+                f"within {cover} points of theirs at every level, wall time {ratio} x the 9 fits at "
+                f"{' / '.join(map(str, thread_counts))} thread(s).")
+    return rows, findings
+
+
+def main_multi(args):
+    thread_counts = [int(t) for t in args.thread_counts.split(",")]
+    rounds = 30 if args.quick else 100
+    leaves, depth, lr = 31, 6, 0.1
+    repeats = 1 if args.quick else 3
+    t_start = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    table = ["| data | model | rows crossing | mean pinball (9 levels) | vs 9 built-ins | max coverage gap, points | "
+             f"fit s, 1 thread | fit s, 2 threads | time vs 9 built-ins, {' / '.join(map(str, thread_counts))} "
+             "thread(s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    findings, notes = [], []
+    for name, loader in (("california_housing", load_california), ("autoclaims", load_autoclaims),
+                         ("synthetic heteroscedastic", lambda: load_synthetic(2000 if args.quick else 10000))):
+        try:
+            data = loader()
+        except FileNotFoundError as exc:
+            findings.append(f"- {name}: skipped ({exc})")
+            continue
+        rows, found = run_multi(name, data, rounds=rounds, leaves=leaves, depth=depth, lr=lr, repeats=repeats,
+                                thread_counts=thread_counts)
+        table += rows
+        findings += found
+        notes.append(f"- {name}: {data[4]}; {data[0].shape[1]} features.")
+    catboost = _catboost()
+    total = time.perf_counter() - t_start
+    md = "\n".join([
+        "## Many quantiles in one model: `multi_quantile` (`scripts/bench_quantile.py --multi`)",
+        "",
+        f"Machine: {_bench.machine_info(2)}"
+        + (f", CatBoost {catboost.__version__}" if catboost is not None else ", CatBoost not installed") +
+        f". Total {total:.0f} s" + (" (**--quick** run: not the reported configuration)" if args.quick else "") +
+        f". The machine is shared with other jobs (1-minute load average {load_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end, 2 cores): times are medians of {repeats} alternated runs and the "
+        "ratios are ratios of medians.",
+        "",
+        f"9 levels 0.1, 0.2, ..., 0.9; {rounds} rounds, learning rate {lr}; LightGBM `num_leaves={leaves}`, XGBoost "
+        f"and CatBoost depth {depth}; everything else default. `multi_quantile` is `go.train(go.MultiQuantileLoss("
+        "alphas), ...)` with leaf renewal (the default): one booster with 9 trees per round. Rows crossing: share of "
+        "test rows with some q(k+1) < q(k). Mean pinball: held-out pinball loss averaged over the 9 levels, relative "
+        "to the 9 separate built-in models of the same engine (CatBoost: to LightGBM's). Coverage gap: the largest "
+        "difference, over the levels, between the share of test rows with y <= q and that of the built-ins. Fit "
+        "times: the whole fit (data set construction and prediction of the test rows included) of one model "
+        "against the sum of the 9 fits.",
+        "",
+        "### Findings",
+        "",
+        *findings,
+        "",
+        *table,
+        "",
+        "Data:",
+        "",
+        *notes,
+        "",
+    ])
+    _bench.publish("multi_quantile", md, write=not args.no_write, detail=f" ({total:.0f} s)")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--multi", action="store_true", help="many quantiles in one model (multi_quantile)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--thread-counts", default="1,2", help="--multi: the thread counts timed, e.g. 1,2")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if args.multi:
+        return main_multi(args)
     rounds = 30 if args.quick else 100
     leaves, depth, lr = 31, 6, 0.1
     datasets = [

@@ -88,6 +88,24 @@ class CachedObjective:
         return type(self)(copy.deepcopy(self.objective, memo), self._fixed)
 
 
+class RenewedObjective:
+    """Mixin before a quantile objective class: its gradients use the exact (renewed) training score a leaf-renewal
+    callback keeps (``self._renewal._training_score(prepared, raw_score)``), not the engine's stale one."""
+
+    _renewal = None
+
+    def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
+        score = raw_score if self._renewal is None else self._renewal._training_score(prepared, raw_score)
+        return super().grad_hess_prepared(prepared, score, grad_out=grad_out, hess_out=hess_out)
+
+    def __deepcopy__(self, memo):  # the engines deep-copy their params: keep the link to the live renewal
+        return self
+
+    def __reduce__(self):  # pickles as the plain objective (the renewal state belongs to one training run)
+        base = type(self).__mro__[2]  # the objective class after this mixin
+        return (base, tuple(self.get_params().values()))
+
+
 def constant_score_array(init, n_rows):
     """A constant start (scalar, or per-class vector of shape (k,)) repeated for ``n_rows`` rows: the shape of
     LightGBM's Dataset ``init_score`` and of XGBoost's DMatrix ``base_margin``."""

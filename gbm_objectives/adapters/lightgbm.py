@@ -227,12 +227,14 @@ def engine_params(params=None, *, n_jobs=None):
     return out
 
 
-def quantile_renewal(objective, X, valid_sets, init_score=None):
+def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`); ``valid_sets``
-    maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster)."""
+    maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster);
+    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model."""
     from .lightgbm_renewal import quantile_leaf_renewal
 
-    renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()})
+    renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()},
+                                    evaluate=evaluate)
     return renewal.objective, renewal
 
 

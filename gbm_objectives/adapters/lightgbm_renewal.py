@@ -38,8 +38,9 @@ import lightgbm as lgb
 import numpy as np
 from numba import njit
 
-from ..objectives import QuantileLoss, get_objective
+from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, renewed_leaf_values
+from ._common import RenewedObjective
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
 
@@ -94,11 +95,24 @@ def _numeric_features(X):
 
 
 def _tree_arrays(model_text):
-    """(left, right, feature, threshold, decision_type) of the one tree in ``Booster.model_to_string`` text, None
-    for a tree with categorical splits; a single-leaf tree has no nodes (every row is in leaf 0)."""
-    start = model_text.index("\nTree=") + 1
-    end = model_text.index("\n\n", start)
-    fields = dict(line.split("=", 1) for line in model_text[start:end].splitlines())
+    """(left, right, feature, threshold, decision_type) of the first tree in ``Booster.model_to_string`` text."""
+    return _all_tree_arrays(model_text)[0]
+
+
+def _all_tree_arrays(model_text):
+    """:func:`_one_tree_arrays` of every tree in ``Booster.model_to_string`` text, in order."""
+    out, start = [], model_text.find("\nTree=")
+    while start >= 0:
+        end = model_text.index("\n\n", start + 1)
+        out.append(_one_tree_arrays(model_text[start + 1 : end]))
+        start = model_text.find("\nTree=", end)
+    return out
+
+
+def _one_tree_arrays(block):
+    """(left, right, feature, threshold, decision_type) of one tree's text block, None for a tree with categorical
+    splits; a single-leaf tree has no nodes (every row is in leaf 0)."""
+    fields = dict(line.split("=", 1) for line in block.splitlines())
     if int(fields["num_cat"]) > 0:
         return None
     if int(fields["num_leaves"]) < 2:
@@ -108,22 +122,14 @@ def _tree_arrays(model_text):
     return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8))
 
 
-class _RenewedQuantileLoss(QuantileLoss):
-    """A :class:`QuantileLoss` whose gradients use the renewal's exact training score, not LightGBM's stale one."""
+class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
+    """A :class:`QuantileLoss` renewed by :class:`QuantileLeafRenewal`."""
 
-    def __init__(self, alpha=0.5):
-        super().__init__(alpha)
-        self._renewal = None
 
-    def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
-        score = self._renewal._training_score(raw_score) if self._renewal is not None else raw_score
-        return super().grad_hess_prepared(prepared, score, grad_out=grad_out, hess_out=hess_out)
+class _RenewedMultiQuantileLoss(RenewedObjective, MultiQuantileLoss):
+    """A :class:`MultiQuantileLoss` renewed by :class:`QuantileLeafRenewal` (trees grown on per-output gradients)."""
 
-    def __deepcopy__(self, memo):  # lgb.train deep-copies its params: keep the link to the live renewal
-        return self
-
-    def __reduce__(self):  # pickles as a plain QuantileLoss (the renewal state belongs to one training run)
-        return (QuantileLoss, (self.alpha,))
+    per_output_gradients = True
 
 
 class QuantileLeafRenewal:
@@ -131,8 +137,9 @@ class QuantileLeafRenewal:
 
     Parameters
     ----------
-    objective : QuantileLoss or "quantile"
-        Gives ``alpha``.
+    objective : QuantileLoss, MultiQuantileLoss, "quantile" or "multi_quantile"
+        Gives ``alpha`` (or ``alphas``: with ``K`` levels, each round's ``K`` trees are renewed in output order by
+        :meth:`MultiQuantileLoss.renewed_leaf_values <gbm_objectives.MultiQuantileLoss.renewed_leaf_values>`).
     X : array-like or DataFrame of shape (n_samples, n_features), optional
         The training features exactly as given to the training ``Dataset``. Default: the Dataset's raw data,
         which LightGBM keeps only with ``free_raw_data=False``.
@@ -141,10 +148,15 @@ class QuantileLeafRenewal:
         entries are recomputed on the renewed model.
     method : {"lightgbm", "lower"}, default "lightgbm"
         Quantile definition (:mod:`gbm_objectives.objectives.quantile`); "lightgbm" reproduces the built-in.
+    evaluate : callable, optional
+        ``evaluate(set_name, raw_score) -> [(metric name, value, higher_is_better), ...]``: every entry of the
+        evaluation log of a set in ``valid_X`` that it names is recomputed on the renewed model (what
+        :func:`gbm_objectives.train` passes, so that every metric, not only the pinball loss, reads the renewed
+        model).
 
     Attributes
     ----------
-    objective : QuantileLoss
+    objective : QuantileLoss or MultiQuantileLoss
         Pass ``lightgbm_objective(renewal.objective)`` as LightGBM's objective (or this objective to
         :func:`gbm_objectives.adapters.lightgbm.train`); its gradients use the renewed training score.
     n_renewed_ : int
@@ -152,18 +164,24 @@ class QuantileLeafRenewal:
     """
 
 
-    def __init__(self, objective, X=None, *, valid_X=None, method="lightgbm"):
+    def __init__(self, objective, X=None, *, valid_X=None, method="lightgbm", evaluate=None):
         base = get_objective(objective)
-        if not isinstance(base, QuantileLoss):
-            raise TypeError(f"objective must be a QuantileLoss (or 'quantile'); got {base!r}")
+        if not isinstance(base, (QuantileLoss, MultiQuantileLoss)):
+            raise TypeError(f"objective must be a QuantileLoss or MultiQuantileLoss (or 'quantile', "
+                            f"'multi_quantile'); got {base!r}")
         # instance attributes: lgb.train gives every callback without an *instance* "order" a negative one
         self.order = 0  # before log_evaluation (10), record_evaluation (20) and early_stopping (30)
         self.before_iteration = False
-        self.alpha = base.alpha
+        self.alpha = getattr(base, "alpha", None)
+        self.n_outputs = base.n_classes or 1
         self.method = check_method(method)
         self.X = X
         self.valid_X = dict(valid_X or {})
-        self.objective = _RenewedQuantileLoss(self.alpha)
+        self.evaluate = evaluate
+        if isinstance(base, MultiQuantileLoss):
+            self.objective = _RenewedMultiQuantileLoss(*base.get_params().values())
+        else:
+            self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
         self._reset()
 
@@ -175,7 +193,7 @@ class QuantileLeafRenewal:
         self.n_renewed_ = 0
 
     # ---- called by the objective ----------------------------------------------------------------------
-    def _training_score(self, raw_score):
+    def _training_score(self, prepared, raw_score):
         if self._score is None:
             return raw_score
         if len(raw_score) != len(self._score):
@@ -216,29 +234,45 @@ class QuantileLeafRenewal:
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        tree = _tree_arrays(booster.model_to_string(start_iteration=it, num_iteration=1))
-        leaf = self._leaves(booster, tree, X, it, kw)
-        valid_leaves = {name: self._leaves(booster, tree, Xv, it, kw) for name, Xv in self.valid_X.items()}
-        n_leaves = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
-        values = np.array([booster.get_leaf_output(it, j) for j in range(n_leaves)], dtype=np.float64)
-        if n_leaves > 1:  # a single-leaf tree is left as it is, as the built-in does
-            new = renewed_leaf_values(
-                y, self._score, leaf, self.alpha, learning_rate=lr, sample_weight=w, n_leaves=n_leaves,
-                method=self.method,
-            )
-            reached = ~np.isnan(new)
-            values[reached] = new[reached]
-            for j in np.flatnonzero(reached):
-                booster.set_leaf_output(it, int(j), float(values[j]))
-        self._score = self._score + values[leaf]
-        for name, vleaf in valid_leaves.items():
-            self._valid_scores[name] = self._valid_scores[name] + values[vleaf]
+        trees = _all_tree_arrays(booster.model_to_string(start_iteration=it, num_iteration=1))
+        for k, tree in enumerate(trees):  # K trees per round for MultiQuantileLoss, renewed in output order
+            self._renew_tree(booster, it, k, tree, X, y, w, lr, kw)
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
 
-    def _leaves(self, booster, tree, X, it, kw):
-        """Leaf index of every row of ``X`` in tree ``it``: walked here when the tree is numerical and ``X`` a
-        numeric array (the float64 copy made once per data set), else LightGBM's ``pred_leaf``."""
+    def _renew_tree(self, booster, it, k, tree, X, y, w, lr, kw):
+        """Renew tree ``k`` of round ``it`` (output ``k``) and add it to the kept scores."""
+        K = self.n_outputs
+        tree_id = it * K + k
+        leaf = self._leaves(booster, tree, X, it, kw, k)
+        valid_leaves = {name: self._leaves(booster, tree, Xv, it, kw, k) for name, Xv in self.valid_X.items()}
+        n_leaves = 1 + max([int(leaf.max())] + [int(v.max()) for v in valid_leaves.values() if len(v)])
+        values = np.array([booster.get_leaf_output(tree_id, j) for j in range(n_leaves)], dtype=np.float64)
+        if n_leaves > 1:  # a single-leaf tree is left as it is, as the built-in does
+            if K == 1 and self.alpha is not None:
+                new = renewed_leaf_values(y, self._score, leaf, self.alpha, learning_rate=lr, sample_weight=w,
+                                          n_leaves=n_leaves, method=self.method)
+            else:
+                new = self.objective.renewed_leaf_values(y, self._score, k, leaf, learning_rate=lr, sample_weight=w,
+                                                         n_leaves=n_leaves, method=self.method)
+            reached = ~np.isnan(new)
+            values[reached] = new[reached]
+            for j in np.flatnonzero(reached):
+                booster.set_leaf_output(tree_id, int(j), float(values[j]))
+        if self._score.ndim == 1:
+            self._score = self._score + values[leaf]
+        else:
+            self._score[:, k] += values[leaf]
+        for name, vleaf in valid_leaves.items():
+            score = self._valid_scores[name]
+            if score.ndim == 1:
+                self._valid_scores[name] = score + values[vleaf]
+            else:
+                score[:, k] += values[vleaf]
+
+    def _leaves(self, booster, tree, X, it, kw, k=0):
+        """Leaf index of every row of ``X`` in tree ``k`` of round ``it``: walked here when the tree is numerical and
+        ``X`` a numeric array (the float64 copy made once per data set), else LightGBM's ``pred_leaf``."""
         if tree is not None:
             cached = self._features.get(id(X))
             if cached is None or cached[0] is not X:
@@ -249,7 +283,8 @@ class QuantileLeafRenewal:
                 if tree:
                     tree_leaves(features, *tree, out)
                 return out
-        return np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw)).reshape(-1)
+        leaves = np.asarray(booster.predict(X, pred_leaf=True, start_iteration=it, num_iteration=1, **kw))
+        return leaves.reshape(len(leaves), -1)[:, k]
 
     @staticmethod
     def _learning_rate(booster, params):
@@ -267,9 +302,14 @@ class QuantileLeafRenewal:
                     return {"num_threads": int(source[key])}
         return {}
 
-    @staticmethod
-    def _start_score(booster, X, init_score, n, iteration, **kw):
-        score = np.zeros(n) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(-1).copy()
+    def _start_score(self, booster, X, init_score, n, iteration, **kw):
+        K = self.n_outputs
+        shape = (n,) if K == 1 else (n, K)
+        if init_score is None:
+            score = np.zeros(shape)
+        else:  # a multi-output init score is (n, K) as given, or flat and output-major as LightGBM keeps it
+            score = np.asarray(init_score, dtype=np.float64)
+            score = (score if score.shape == shape else score.reshape(K, n).T.reshape(shape)).copy()
         if iteration > 0:  # continued training: the trees before this call are taken as they are
             score += booster.predict(X, raw_score=True, start_iteration=0, num_iteration=iteration, **kw)
         return score
@@ -284,27 +324,36 @@ class QuantileLeafRenewal:
     def _patch_evaluations(self, booster, results):
         if not results or self._score is None:  # no tree renewed yet: LightGBM's values are the model's
             return
-        metric_names = {"quantile", f"{QuantileLoss.name}_loss"}
+        metric_names = {"quantile", f"{self.objective.name}_loss"}
+        recomputed = {}
         for i, entry in enumerate(results):
             data_name, metric_name = entry[0], entry[1]
-            if metric_name not in metric_names:
+            if self.evaluate is not None and data_name in self._valid_scores:
+                if data_name not in recomputed:
+                    entries = self.evaluate(data_name, self._valid_scores[data_name])
+                    recomputed[data_name] = {m: v for m, v, _ in entries}
+                if metric_name not in recomputed[data_name]:
+                    continue
+                value = recomputed[data_name][metric_name]
+            elif metric_name not in metric_names:
                 continue
-            if data_name == "training":
+            elif data_name == "training":
                 ds, score = booster.train_set, self._score
+                value = self.objective.loss(ds.get_label(), score, sample_weight=ds.get_weight())
             elif data_name in self._valid_scores:
                 ds, score = self._valid_dataset(booster, data_name), self._valid_scores[data_name]
+                value = self.objective.loss(ds.get_label(), score, sample_weight=ds.get_weight())
             else:
                 continue
-            value = self.objective.loss(ds.get_label(), score, sample_weight=ds.get_weight())
             fields = list(entry)
             fields[2] = value
             results[i] = type(entry)(*fields) if hasattr(entry, "_fields") else tuple(fields)
 
 
-def quantile_leaf_renewal(objective, X=None, *, valid_X=None, method="lightgbm"):
+def quantile_leaf_renewal(objective, X=None, *, valid_X=None, method="lightgbm", evaluate=None):
     """A LightGBM callback that renews quantile-objective leaves like the built-in ``quantile`` objective.
 
     Returns a :class:`QuantileLeafRenewal`; train with ``renewal.objective`` and ``callbacks=[renewal]`` (see the
     module docstring for a full example).
     """
-    return QuantileLeafRenewal(objective, X, valid_X=valid_X, method=method)
+    return QuantileLeafRenewal(objective, X, valid_X=valid_X, method=method, evaluate=evaluate)

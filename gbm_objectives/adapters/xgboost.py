@@ -202,16 +202,17 @@ def engine_params(params=None, *, n_jobs=None):
     return out
 
 
-def quantile_renewal(objective, X, valid_sets, init_score=None):
+def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.xgboost_renewal`); ``valid_sets``
-    maps an evaluation-set name to ``(X, y, sample_weight)`` (an XGBoost callback cannot reach labels itself)."""
+    maps an evaluation-set name to ``(X, y, sample_weight)`` (an XGBoost callback cannot reach labels itself);
+    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model."""
     from .xgboost_renewal import xgboost_quantile_leaf_renewal
 
     valid = {}
     for name, (Xv, yv, wv) in valid_sets.items():
         margin = None if init_score is None else base_margin_array(init_score, Xv.shape[0])
         valid[name] = (Xv, yv, wv, margin)
-    renewal = xgboost_quantile_leaf_renewal(objective, X, valid_X=valid)
+    renewal = xgboost_quantile_leaf_renewal(objective, X, valid_X=valid, evaluate=evaluate)
     return renewal.objective, renewal
 
 

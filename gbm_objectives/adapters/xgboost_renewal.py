@@ -66,31 +66,23 @@ import numpy as np
 import xgboost as xgb
 from numba import njit
 
-from ..objectives import QuantileLoss, get_objective
+from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, renewed_leaf_values
+from ._common import RenewedObjective
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
 
-_OWN_METRIC = f"{QuantileLoss.name}_loss"  # objective_loss_metric(QuantileLoss(...))
 _BUILTIN_METRIC = "quantile"  # XGBoost's pinball-loss metric (eval_metric="quantile", at quantile_alpha)
 
 
-class _RenewedQuantileLoss(QuantileLoss):
+class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
     """A :class:`QuantileLoss` whose gradients use the renewal's exact training margins, not XGBoost's stale ones."""
 
-    def __init__(self, alpha=0.5):
-        super().__init__(alpha)
-        self._renewal = None
 
-    def grad_hess_prepared(self, prepared, raw_score, *, grad_out=None, hess_out=None):
-        score = raw_score if self._renewal is None else self._renewal._training_score(prepared, raw_score)
-        return super().grad_hess_prepared(prepared, score, grad_out=grad_out, hess_out=hess_out)
+class _RenewedMultiQuantileLoss(RenewedObjective, MultiQuantileLoss):
+    """A :class:`MultiQuantileLoss` renewed by the callback (trees grown on per-output gradients)."""
 
-    def __deepcopy__(self, memo):  # a copied objective must keep the link to the live renewal
-        return self
-
-    def __reduce__(self):  # pickles as a plain QuantileLoss (the renewal state belongs to one training run)
-        return (QuantileLoss, (self.alpha,))
+    per_output_gradients = True
 
 
 def _alphas(text):
@@ -151,8 +143,10 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
 
     Parameters
     ----------
-    objective : QuantileLoss or "quantile"
-        Gives ``alpha``.
+    objective : QuantileLoss, MultiQuantileLoss, "quantile" or "multi_quantile"
+        Gives ``alpha`` (or ``alphas``: with ``K`` levels the model has ``K`` trees per round, ``num_class=K``,
+        each renewed by :meth:`MultiQuantileLoss.renewed_leaf_values
+        <gbm_objectives.MultiQuantileLoss.renewed_leaf_values>`).
     dtrain_or_X : xgboost.DMatrix, or array-like / DataFrame of shape (n_samples, n_features)
         The training DMatrix, or the raw training features it was built from (a DMatrix is then built once for
         the leaf predictions; build it as the training one, e.g. the same ``missing``). Labels, weights and the
@@ -164,6 +158,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         nothing), or ``(X, y)``, ``(X, y, sample_weight)`` or ``(X, y, sample_weight, base_margin)`` to build one.
     method : {"lower", "lightgbm"}, default "lower"
         Quantile definition (:mod:`gbm_objectives.objectives.quantile`).
+    evaluate : callable, optional
+        ``evaluate(set_name, raw_score) -> [(metric name, value, higher_is_better), ...]``: every entry of the
+        evaluation log of a set in ``valid_X`` that it names is recomputed on the renewed model.
 
     Attributes
     ----------
@@ -173,13 +170,16 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         Number of trees renewed in the last training run.
     """
 
-    def __init__(self, objective, dtrain_or_X, *, valid_X=None, method="lower"):
+    def __init__(self, objective, dtrain_or_X, *, valid_X=None, method="lower", evaluate=None):
         base = get_objective(objective)
-        if not isinstance(base, QuantileLoss):
-            raise TypeError(f"objective must be a QuantileLoss (or 'quantile'); got {base!r}")
+        if not isinstance(base, (QuantileLoss, MultiQuantileLoss)):
+            raise TypeError(f"objective must be a QuantileLoss or MultiQuantileLoss (or 'quantile', "
+                            f"'multi_quantile'); got {base!r}")
         if dtrain_or_X is None:
             raise TypeError("dtrain_or_X must be the training DMatrix or the training features; got None")
-        self.alpha = base.alpha
+        self.alpha = getattr(base, "alpha", None)
+        self.n_outputs = base.n_classes or 1
+        self.evaluate = evaluate
         self.method = check_method(method)
         self.dtrain_or_X = dtrain_or_X
         if valid_X is not None and not isinstance(valid_X, dict):
@@ -188,7 +188,10 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self._valid_dmatrices = {name: self._as_dmatrix(name, v) for name, v in self.valid_X.items()}
         self._dtrain = dtrain_or_X if isinstance(dtrain_or_X, xgb.DMatrix) else None
         self._train_features = None  # (DMatrix, its dense features or None)
-        self.objective = _RenewedQuantileLoss(self.alpha)
+        if isinstance(base, MultiQuantileLoss):
+            self.objective = _RenewedMultiQuantileLoss(*base.get_params().values())
+        else:
+            self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
         self._reset()
         super().__init__()
@@ -224,7 +227,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             )
         self._called = True
         if self._score is None:  # first round: XGBoost's margins are exact (no tree of this run yet)
-            self._score = np.asarray(raw_score, dtype=np.float64).reshape(-1).copy()
+            self._score = np.asarray(raw_score, dtype=np.float64).reshape(len(prepared.y), -1).copy()
+            if self.n_outputs == 1:
+                self._score = self._score.reshape(-1)
             self._y, self._w = prepared.y, prepared.w
         elif len(raw_score) != len(self._score):
             raise ValueError(
@@ -244,8 +249,12 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         if n_parallel != 1:
             raise ValueError(f"quantile leaf renewal supports one tree per round; got num_parallel_tree={n_parallel}")
         n_targets = max(int(learner["learner_model_param"].get(k, 0) or 0) for k in ("num_class", "num_target"))
-        if n_targets > 1:
-            raise ValueError(f"quantile leaf renewal supports a single output; the model has {n_targets}")
+        if max(n_targets, 1) != self.n_outputs:
+            raise ValueError(f"quantile leaf renewal of {self.n_outputs} output(s) (num_class); the model has "
+                             f"{n_targets}")
+        strategy = booster.get("gbtree_train_param", {}).get("multi_strategy", "one_output_per_tree")
+        if self.n_outputs > 1 and strategy != "one_output_per_tree":
+            raise ValueError(f"quantile leaf renewal needs one tree per output; got multi_strategy={strategy!r}")
         self._metric_alphas = [
             _alphas(m.get("quantile_loss_param", {}).get("quantile_alpha", "[]"))
             for m in learner.get("metrics", [])
@@ -262,7 +271,8 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 ev.y = dm.get_label().astype(np.float64)
                 w = dm.get_weight()
                 ev.w = None if len(w) == 0 else w.astype(np.float64)
-                ev.score = np.asarray(model.predict(dm, output_margin=True), dtype=np.float64).reshape(-1)
+                ev.score = np.asarray(model.predict(dm, output_margin=True), dtype=np.float64)
+                ev.score = ev.score.reshape(-1) if self.n_outputs == 1 else ev.score.reshape(len(ev.y), -1)
                 ev.features = _dense_features(dm)
             self._valid[name] = ev
         return model
@@ -281,30 +291,44 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 "use one XGBoostQuantileLeafRenewal per training run"
             )
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
-        tree = model[t : t + 1]
-        nodes = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"][0]
+        tree = model[t : t + 1]  # the round's trees: one per output
+        trees = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
+        for k, nodes in enumerate(trees):
+            self._renew_tree(t * self.n_outputs + k, k, tree, nodes, eta)
+        self.n_renewed_ += 1
+        self._patch_evaluations(evals_log)
+        return False
+
+    def _renew_tree(self, tree_id, k, tree, nodes, eta):
+        """Renew output ``k``'s tree (``tree_id`` in the whole model; ``tree`` the round's one-round slice)."""
         walk = self._walker(nodes)
-        leaf = self._leaves(walk, tree, self._dtrain, self._train_features[1])
+        leaf = self._leaves(walk, tree, self._dtrain, self._train_features[1], k)
         valid_leaves = {
-            name: self._leaves(walk, tree, ev.dmatrix, ev.features)
+            name: self._leaves(walk, tree, ev.dmatrix, ev.features, k)
             for name, ev in self._valid.items()
             if ev.score is not None
         }
         engine = np.asarray(nodes["split_conditions"], dtype=np.float32).astype(np.float64)  # float32 as stored
-        new = renewed_leaf_values(
-            self._y, self._score, leaf, self.alpha, learning_rate=eta, sample_weight=self._w, n_leaves=len(engine),
-            method=self.method,
-        )
+        if self.alpha is not None:
+            new = renewed_leaf_values(self._y, self._score, leaf, self.alpha, learning_rate=eta,
+                                      sample_weight=self._w, n_leaves=len(engine), method=self.method)
+        else:
+            new = self.objective.renewed_leaf_values(self._y, self._score, k, leaf, learning_rate=eta,
+                                                     sample_weight=self._w, n_leaves=len(engine), method=self.method)
         ids = np.flatnonzero(~np.isnan(new))  # the leaves training rows reach
         values = engine.copy()  # a leaf no training row reaches keeps XGBoost's value
         values[ids] = np.float32(new[ids])  # what the model will store
-        self._renewed[t] = (ids, values[ids])
-        self._score += values[leaf]
+        self._renewed[tree_id] = (ids, values[ids])
+        if self._score.ndim == 1:
+            self._score += values[leaf]
+        else:
+            self._score[:, k] += values[leaf]
         for name, vleaf in valid_leaves.items():
-            self._valid[name].score += values[vleaf]
-        self.n_renewed_ += 1
-        self._patch_evaluations(evals_log)
-        return False
+            score = self._valid[name].score
+            if score.ndim == 1:
+                score += values[vleaf]
+            else:
+                score[:, k] += values[vleaf]
 
     def after_training(self, model):
         if not self._renewed:
@@ -334,11 +358,13 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         )
 
     @staticmethod
-    def _leaves(walk, tree, dmatrix, features):
-        """Leaf node id of every row in the one-tree booster ``tree``: walked here on the dense features (the
-        fast path), else XGBoost's ``pred_leaf``, whose per-call set-up costs about as much as the walk saves."""
+    def _leaves(walk, tree, dmatrix, features, k=0):
+        """Leaf node id of every row in output ``k``'s tree of the one-round booster ``tree``: walked here on the
+        dense features (the fast path), else XGBoost's ``pred_leaf``, whose per-call set-up costs about as much as
+        the walk saves."""
         if walk is None or features is None:
-            return np.asarray(tree.predict(dmatrix, pred_leaf=True)).reshape(-1).astype(np.int64)
+            leaves = np.asarray(tree.predict(dmatrix, pred_leaf=True))
+            return leaves.reshape(len(leaves), -1)[:, k].astype(np.int64)
         return _tree_leaves(features, *walk, np.empty(len(features), dtype=np.int64))
 
     def _set_data(self, ev):
@@ -352,22 +378,26 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             if not log:
                 continue
             y, score, w = self._set_data(ev)
+            recomputed = {} if self.evaluate is None else {m: v for m, v, _ in self.evaluate(name, score)}
             for metric, history in log.items():
                 if not history or not isinstance(history[-1], (float, int, np.floating)):
                     continue  # (mean, std) pairs of xgb.cv: not a run this callback follows
-                if metric == _OWN_METRIC:
-                    alphas = [self.alpha]
-                elif metric == _BUILTIN_METRIC and len(self._metric_alphas) == 1 and len(self._metric_alphas[0]) == 1:
-                    alphas = self._metric_alphas[0]
-                else:
+                if metric in recomputed:
+                    history[-1] = float(recomputed[metric])
                     continue
-                history[-1] = float(QuantileLoss(alphas[0]).loss(y, score, sample_weight=w))
+                if self.evaluate is not None:
+                    continue
+                if metric == f"{self.objective.name}_loss":  # objective_loss_metric(objective)
+                    history[-1] = float(self.objective.loss(y, score, sample_weight=w))
+                elif (metric == _BUILTIN_METRIC and self.alpha is not None and len(self._metric_alphas) == 1
+                      and len(self._metric_alphas[0]) == 1):
+                    history[-1] = float(QuantileLoss(self._metric_alphas[0][0]).loss(y, score, sample_weight=w))
 
 
-def xgboost_quantile_leaf_renewal(objective, dtrain_or_X, *, valid_X=None, method="lower"):
+def xgboost_quantile_leaf_renewal(objective, dtrain_or_X, *, valid_X=None, method="lower", evaluate=None):
     """An XGBoost callback that renews quantile-objective leaves like ``reg:quantileerror``, in O(rounds).
 
     Returns a :class:`XGBoostQuantileLeafRenewal`; train with ``obj=go.xgboost_objective(renewal.objective)`` and
     ``callbacks=[renewal]`` (see the module docstring for a full example).
     """
-    return XGBoostQuantileLeafRenewal(objective, dtrain_or_X, valid_X=valid_X, method=method)
+    return XGBoostQuantileLeafRenewal(objective, dtrain_or_X, valid_X=valid_X, method=method, evaluate=evaluate)

@@ -26,7 +26,7 @@ from ..objectives import OBJECTIVES, get_objective
 from ..metrics.by_task import default_metrics, get_task_metric
 from ..model_io import model_folder_owns
 from .._core.segments import boundaries_from_qid
-from ..training import NativeObjective, train
+from ..training import NativeObjective, resolve_objective, train
 from .report import training_report
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "parse_params", "check_objective_names",
@@ -58,7 +58,14 @@ def _parse_value(text):
     try:
         return json.loads(text)
     except ValueError:
-        return text
+        pass
+    parts = text.split(",")
+    if len(parts) > 1:  # a comma-separated list of numbers: alphas=0.1,0.5,0.9
+        try:
+            return [float(p) for p in parts]
+        except ValueError:
+            pass
+    return text
 
 
 def parse_params(items, option="--param"):
@@ -296,6 +303,7 @@ def train_one(objective, splits, *, label, backend="lightgbm", engine_params=Non
     ``metrics.json`` (every metric on every split at the kept iteration, ``final``, and per round, ``per_round``).
     """
     reporter = reporter or Reporter(True)
+    objective = resolve_objective(objective, splits["train"].y)  # what needs the labels (multi_quantile's scale)
     reference = reference_of(objective)
     check_task(objective, label, splits)
     metric_names = list(metric_names or default_metrics(reference))
@@ -377,7 +385,8 @@ class _OwnOutputs:
 
 
 #: Files the CLI writes in an output folder; anything else found there is the user's and is carried over.
-OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png"), "model")
+OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png", "fan_chart.png"),
+                          "model")
 
 
 def _check_writable_parent(path, option):

@@ -40,7 +40,7 @@ from ._common import (
     training_params,
 )
 from .demo import run_demo
-from .plots import plot_compare, plot_learning_curve
+from .plots import plot_compare, plot_fan_chart, plot_learning_curve
 from .report import training_report
 
 __all__ = ["cmd_train", "cmd_evaluate", "cmd_compare", "cmd_demo", "cmd_datasets", "cmd_simulate_clicks",
@@ -170,12 +170,23 @@ def _write_training(args, out, result, summary, splits, feature_names, reporter)
         save_model(tmp / "model", result, feature_names=feature_names, metadata=meta)
         atomic_write_json(tmp / "metrics.json", summary)
         plotted = plot_learning_curve(summary, tmp / "learning_curve.png", reporter)
+        fan = _fan_chart(args, result, splits, tmp / "fan_chart.png", reporter)
     print(final_table(summary))
     note = (f" (best iteration {summary['iteration_kept']} of {summary['rounds_trained']})"
             if summary["best_iteration"] else "")
     reporter.log(f"trained {args.objective} on {args.backend} in {summary['train_seconds']:.2f} s{note}")
     reporter.log(f"wrote {out / 'model'}/, {out / 'metrics.json'}"
-                 + (f", {out / 'learning_curve.png'}" if plotted else ""))
+                 + (f", {out / 'learning_curve.png'}" if plotted else "") + (f", {out / 'fan_chart.png'}" if fan else ""))
+
+
+def _fan_chart(args, result, splits, path, reporter):
+    """``fan_chart.png``: the predicted quantiles of a ``multi_quantile`` model on the test split."""
+    alphas = getattr(result.objective, "alphas", None)
+    if alphas is None or len(alphas) < 2 or "test" not in splits:
+        return False
+    test = splits["test"]
+    title = f"{args.objective} on the test split ({args.backend}): {len(test.y)} rows"
+    return plot_fan_chart(test.y, result.predict(test.X), alphas, path, reporter, title)
 
 
 # ==============================================================================================================

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from .._core.files import atomic_write_bytes
 
-__all__ = ["plot_learning_curve", "plot_compare"]
+__all__ = ["plot_learning_curve", "plot_compare", "plot_fan_chart"]
+
+#: at most this many rows are drawn in a fan chart (evenly spaced after sorting by the middle quantile)
+FAN_CHART_ROWS = 400
 
 
 def _save_png(fig, path):
@@ -52,6 +55,37 @@ def plot_learning_curve(result, path, reporter):
     if axes[0][0].get_legend_handles_labels()[0]:  # a --dask run without --valid/--test has no curve
         axes[0][0].legend()
     fig.suptitle(f"{result['label']} ({result['backend']})")
+    _save_png(fig, path)
+    plt.close(fig)
+    return True
+
+
+def plot_fan_chart(y_true, quantiles, alphas, path, reporter, title):
+    """Predicted quantiles of the rows of a split, sorted by the middle level: shaded bands between the levels
+    ``alphas[i]`` and ``alphas[K - 1 - i]`` (darker inside), the middle level as a line, the labels as dots."""
+    plt = _pyplot(reporter, Path(path).name)
+    if plt is None:
+        return False
+    import numpy as np
+
+    q = np.asarray(quantiles, dtype=float)
+    y = np.asarray(y_true, dtype=float)
+    K = q.shape[1]
+    order = np.argsort(q[:, K // 2], kind="stable")
+    if len(order) > FAN_CHART_ROWS:
+        order = order[np.linspace(0, len(order) - 1, FAN_CHART_ROWS).round().astype(int)]
+    x = np.arange(len(order))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    pairs = K // 2
+    for i in range(pairs):
+        ax.fill_between(x, q[order, i], q[order, K - 1 - i], color="C0", alpha=0.15 + 0.5 * (i + 1) / (pairs + 1),
+                        linewidth=0, label=f"{alphas[i]:g} - {alphas[K - 1 - i]:g}")
+    ax.plot(x, q[order, K // 2], color="C1", linewidth=1.2, label=f"q {alphas[K // 2]:g}")
+    ax.scatter(x, y[order], s=4, color="black", alpha=0.6, label="label")
+    ax.set_xlabel(f"rows sorted by the {alphas[K // 2]:g} quantile")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
     _save_png(fig, path)
     plt.close(fig)
     return True

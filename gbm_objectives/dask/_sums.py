@@ -38,7 +38,7 @@ import numpy as np
 
 from .._core.validation import check_sample_weight
 from ..metrics import evaluate
-from ..objectives import Prepared, QuantileLoss
+from ..objectives import MultiQuantileLoss, Prepared, QuantileLoss
 from ..objectives.base import compress_labels, constant_root
 
 __all__ = ["TABLE_CAP", "init_score", "part_label_table", "solve_root", "solve_quantile", "part_metric_sums",
@@ -176,6 +176,9 @@ def init_score(objective, reduce, cap=TABLE_CAP):
             return objective._init_score(values, weights)
     if isinstance(objective, QuantileLoss):
         return solve_quantile(objective, reduce)
+    if isinstance(objective, MultiQuantileLoss):  # one weighted quantile per level
+        levels = np.array([solve_quantile(QuantileLoss(a), reduce) for a in objective.alphas])
+        return levels if len(levels) > 1 else float(levels[0])
     return solve_root(objective, reduce)
 
 

@@ -145,6 +145,10 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
     p = plan(objective, backend=backend, params=params, metric=metric, num_boost_round=num_boost_round,
              early_stopping_rounds=early_stopping_rounds, default_metric={"ranking": "ndcg@10"}, dask=True)
     engine, obj, reference = p.engine, p.objective, p.reference
+    if getattr(reference, "scale", None) == "auto":  # MultiQuantileLoss: one scale for every partition
+        raise ValueError("multi_quantile on Dask needs a numeric scale: MultiQuantileLoss(alphas, scale=...) "
+                         "(e.g. MultiQuantileLoss(alphas).fitted_scale(y_sample).scale); scale='auto' would differ "
+                         "between partitions")
     metrics, engine_params, train_objective = p.metrics, p.engine_params, p.train_objective
     num_boost_round, early_stopping_rounds = p.num_boost_round, p.early_stopping_rounds
     if reference.task == "multiclass" and reference.n_classes is None:  # pragma: no cover - registry always sets it

@@ -8,7 +8,8 @@ everything else is a front of it:
   trec_eval's names);
 * :mod:`.by_task`: metrics bound to an objective's task (``TASK_METRICS``), for training and early stopping;
 * :mod:`.runs`: TREC runs against qrels (``evaluate_run``); :mod:`.significance`: paired tests (``compare_runs``);
-* :mod:`.clicks`: IPS-weighted DCG of click logs; :mod:`.scorers`: scikit-learn scorers.
+* :mod:`.clicks`: IPS-weighted DCG of click logs; :mod:`.scorers`: scikit-learn scorers;
+* :mod:`.quantiles`: metrics of predicted quantiles (pinball, coverage, crossing rate, intervals, CRPS).
 
 >>> import numpy as np
 >>> import gbm_objectives as go

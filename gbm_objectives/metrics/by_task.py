@@ -16,8 +16,18 @@ name                tasks                        definition
 ``logloss``         binary                       :math:`-\\frac{1}{n}\\sum_i y_i \\log\\sigma(z_i) + (1-y_i)\\log(1-\\sigma(z_i))`
 ``brier``           binary                       :math:`\\frac{1}{n}\\sum_i (\\sigma(z_i) - y_i)^2`
 ``rmse``, ``mae``   regression                   root mean squared / mean absolute error of the prediction
-``pinball``         regression                   pinball loss at the objective's quantile level (0.5 otherwise)
-``coverage``        regression                   share of rows with :math:`y_i \\le \\hat y_i`
+``pinball``         regression                   pinball loss at the objective's quantile level (0.5 otherwise);
+                                                 for ``multi_quantile``, the mean over its levels
+``coverage``        regression                   share of rows with :math:`y_i \\le \\hat y_i`; for ``multi_quantile``,
+                                                 the share inside the outermost levels
+``pinball@a``,      multi_quantile               at the model's level ``a`` (``pinball@0.9``); the coverage is the
+``coverage@a``                                   share of rows with :math:`y_i \\le q_a` (ideal: ``a``)
+``crossing_rate``   multi_quantile               share of rows whose quantiles cross (0 by construction)
+``interval_width``  multi_quantile               mean width between the outermost levels; ``@c``: of the central
+                                                 ``c`` interval (levels :math:`(1 \\mp c)/2`, interpolated);
+                                                 ``interval_coverage[@c]``: the share of rows inside it
+``crps``            multi_quantile               the CRPS approximated from the quantiles
+                                                 (:func:`gbm_objectives.metrics.quantiles.crps_score`)
 ``mlogloss``        multiclass                   multiclass cross-entropy of the softmax probabilities
 ``accuracy``        multiclass                   share of rows whose arg-max class is the label
 ==================  ===========================  =====================================================================
@@ -36,7 +46,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..objectives.multi_quantile import MultiQuantileLoss
 from ..objectives.pointwise import LogLoss, QuantileLoss
+from . import quantiles as Q
 from .names import METRICS as RANKING_METRICS
 from .names import evaluate, get_metric, parse_metric
 
@@ -95,6 +107,8 @@ def _pr_auc(y, raw, group, w):
 
 
 def _pinball_for(objective):
+    if isinstance(objective, MultiQuantileLoss):
+        return _multi_for("pinball", objective)
     alpha = objective.alpha if isinstance(objective, QuantileLoss) else 0.5
     level = QuantileLoss(alpha)
     return lambda y, raw, group, w: level.loss(y, _transform(objective, raw), sample_weight=w)
@@ -109,6 +123,42 @@ def _mlogloss_for(objective):
     return fn
 
 
+def _coverage_for(objective):
+    if isinstance(objective, MultiQuantileLoss):
+        return _multi_for("interval_coverage", objective)
+    return lambda y, raw, group, w: _average((y <= _transform(objective, raw)).astype(np.float64), w)
+
+
+def _multi_for(name, objective, level=None):
+    """``fn(y, raw, group, w)`` of a metric of the quantiles of a ``multi_quantile`` objective
+    (:mod:`gbm_objectives.metrics.quantiles`); ``level``: the ``@`` argument."""
+    if not isinstance(objective, MultiQuantileLoss):
+        raise ValueError(f"metric {name!r} needs the multi_quantile objective (several quantiles); got "
+                         f"{objective.name!r}")
+    a = objective.alphas
+    if name in ("pinball", "coverage") and level is not None:
+        k = Q.level_index(a, level, f"{name}@")
+        if name == "pinball":
+            return lambda y, raw, group, w: Q.quantile_pinball_score(
+                y, _transform(objective, raw), a, sample_weight=w, per_level=True)[k]
+        return lambda y, raw, group, w: Q.quantile_coverage_score(y, _transform(objective, raw), sample_weight=w)[k]
+    if level is not None:  # interval metrics: check the levels now, not in the first round
+        Q.interval_bounds(np.tile(np.arange(len(a), dtype=np.float64), (1, 1)), a, level)
+    functions = {
+        "pinball": lambda y, q, w: Q.quantile_pinball_score(y, q, a, sample_weight=w),
+        "crps": lambda y, q, w: Q.crps_score(y, q, a, sample_weight=w),
+        "crossing_rate": lambda y, q, w: Q.crossing_rate_score(q, sample_weight=w),
+        "interval_width": lambda y, q, w: Q.interval_width_score(q, a, coverage=level, sample_weight=w),
+        "interval_coverage": lambda y, q, w: Q.interval_coverage_score(y, q, a, coverage=level, sample_weight=w),
+    }
+    fn = functions[name]
+    return lambda y, raw, group, w: fn(y, _transform(objective, raw), w)
+
+
+#: the metrics of :mod:`gbm_objectives.metrics.quantiles` that take an ``@`` level: name -> higher_is_better
+LEVEL_METRICS = {"pinball": False, "coverage": True, "interval_width": False, "interval_coverage": True}
+
+
 #: name -> (tasks, higher_is_better, factory(objective) -> fn(y, raw, group, sample_weight)).
 TASK_METRICS = {
     "loss": (("binary", "regression", "multiclass", "ranking"), False,
@@ -121,8 +171,11 @@ TASK_METRICS = {
              lambda o: lambda y, raw, group, w: float(np.sqrt(_average((_transform(o, raw) - y) ** 2, w)))),
     "mae": (("regression",), False, lambda o: lambda y, raw, group, w: _average(np.abs(_transform(o, raw) - y), w)),
     "pinball": (("regression",), False, _pinball_for),
-    "coverage": (("regression",), True,
-                 lambda o: lambda y, raw, group, w: _average((y <= _transform(o, raw)).astype(np.float64), w)),
+    "coverage": (("regression",), True, _coverage_for),
+    "crossing_rate": (("regression",), False, lambda o: _multi_for("crossing_rate", o)),
+    "interval_width": (("regression",), False, lambda o: _multi_for("interval_width", o)),
+    "interval_coverage": (("regression",), True, lambda o: _multi_for("interval_coverage", o)),
+    "crps": (("regression",), False, lambda o: _multi_for("crps", o)),
     "mlogloss": (("multiclass",), False, _mlogloss_for),
     "accuracy": (("multiclass",), True,
                  lambda o: lambda y, raw, group, w: _average((np.argmax(raw, axis=1) == y).astype(np.float64), w)),
@@ -134,6 +187,7 @@ DEFAULT_METRICS = {
     "binary": ("auc", "pr_auc", "logloss"),
     "regression": ("rmse", "mae"),
     "quantile": ("pinball", "coverage"),
+    "multi_quantile": ("pinball", "crps", "crossing_rate"),
     "multiclass": ("mlogloss", "accuracy"),
 }
 
@@ -141,13 +195,16 @@ DEFAULT_METRICS = {
 def metric_names():
     """Every metric name this registry knows (the ranking family takes an optional ``@k``)."""
 
-    return sorted(set(TASK_METRICS) | {f"{base}[@k]" for base in RANKING_METRICS if base not in ("auc", "precision")})
+    return sorted(set(TASK_METRICS) | {f"{base}[@k]" for base in RANKING_METRICS if base not in ("auc", "precision")}
+                  | {f"{base}@a" for base in LEVEL_METRICS})
 
 
 def default_metrics(objective):
     """The default metric names for ``objective``'s task (quantile losses get pinball and coverage)."""
     if isinstance(objective, QuantileLoss):
         return DEFAULT_METRICS["quantile"]
+    if isinstance(objective, MultiQuantileLoss):
+        return DEFAULT_METRICS["multi_quantile"]
     return DEFAULT_METRICS[objective.task]
 
 
@@ -175,6 +232,13 @@ def get_task_metric(name, objective, *, convention="lightgbm", **options):
         raise TypeError(f"metric must be a name such as 'ndcg@10' or 'logloss'; got {name!r}")
     task = objective.task
     key = name.strip().lower()
+    base, at, level = key.partition("@")
+    if at and base in LEVEL_METRICS:
+        try:
+            value = float(level)
+        except ValueError:
+            raise ValueError(f"metric {name!r}: the level after '@' must be a number such as 0.9") from None
+        return Metric(f"{base}@{level}", _multi_for(base, objective, value), LEVEL_METRICS[base])
     if key in TASK_METRICS and not (key == "auc" and task == "ranking"):
         tasks, higher, factory = TASK_METRICS[key]
         if task not in tasks:

@@ -22,6 +22,7 @@ from .base import Objective, Prepared
 from .bpr import PairwiseLogistic
 from .lambdarank import LambdaRankObjective
 from .listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
+from .multi_quantile import MultiQuantileLoss
 from .pointwise import (
     FocalLoss,
     HuberLoss,
@@ -43,6 +44,7 @@ __all__ = [
     "WeightedCrossEntropy",
     "HuberLoss",
     "QuantileLoss",
+    "MultiQuantileLoss",
     "LogLoss",
     "SquaredError",
     "SoftmaxCrossEntropy",
@@ -64,6 +66,7 @@ OBJECTIVES = {
         WeightedCrossEntropy,
         HuberLoss,
         QuantileLoss,
+        MultiQuantileLoss,
         LogLoss,
         SquaredError,
         SoftmaxCrossEntropy,

@@ -408,3 +408,29 @@ def test_compare_reports_p_values_against_the_first_objective(ranking_files, tmp
     table = compare_runs(per_query, baseline="lambdarank", test="t-test")
     expected = table[(table.system == "bpr") & (table.metric == "ndcg@5")].p_value_corrected.iloc[0]
     assert sig["p_values"]["bpr"]["ndcg@5"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_train_multi_quantile_writes_a_fan_chart_and_never_crossing_quantiles(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    paths = {}
+    for split, n in (("train", 300), ("test", 120)):
+        X = rng.uniform(-2, 2, size=(n, 3))
+        y = X[:, 0] + (0.3 + np.abs(X[:, 1])) * rng.normal(size=n)
+        paths[split] = tmp_path / f"{split}.csv"
+        pd.DataFrame(X).add_prefix("c").assign(label=y).to_csv(paths[split], index=False)
+    out = tmp_path / "m"
+    assert main(["train", "--train", str(paths["train"]), "--test", str(paths["test"]), "--objective",
+                 "multi_quantile", "--param", "alphas=0.1,0.5,0.9", "--metric", "crps", "--metric", "crossing_rate",
+                 "--out", str(out), "-q", *FAST]) == 0
+    assert (out / "fan_chart.png").stat().st_size > 0
+    metrics = read_json(out / "metrics.json")
+    model = load_model(out / "model")
+    frame = pd.read_csv(paths["test"])
+    q = model.predict(frame.drop(columns="label").to_numpy())
+    assert q.shape == (len(frame), 3) and model.objective.alphas == (0.1, 0.5, 0.9)
+    assert metrics["final"]["test"]["crossing_rate"] == 0.0
+    assert go.metrics.quantiles.crps_score(frame["label"], q, model.objective.alphas) == pytest.approx(
+        metrics["final"]["test"]["crps"], rel=1e-9)
+    assert main(["train", "--train", str(paths["train"]), "--objective", "multi_quantile", "--param",
+                 "alphas=0.5,0.1", "--out", str(tmp_path / "bad"), "-q", *FAST]) == 2
+    assert "alphas must be sorted" in one_error_line(capsys)

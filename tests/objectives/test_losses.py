@@ -26,6 +26,9 @@ LOSS_INSTANCES = [
     go.SoftmaxFocalLoss(n_classes=3, gamma=2.0, hessian="exact"),
     go.SoftmaxFocalLoss(n_classes=4, gamma=0.5, alpha=[0.5, 1.0, 2.0, 0.25], hessian="exact"),
     go.SoftmaxFocalLoss(n_classes=3),
+    go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9), scale=0.05),
+    go.MultiQuantileLoss(alphas=(0.05, 0.3, 0.35, 0.99), scale=0.005),
+    go.MultiQuantileLoss(alphas=(0.7,)),
 ]
 
 
@@ -40,6 +43,8 @@ def random_y_true_raw_score(obj, n, seed=0):
         return rng.integers(0, 2, n).astype(float), rng.uniform(-5, 5, n)
     if obj.task == "multiclass":
         return rng.integers(0, obj.n_classes, n).astype(float), rng.normal(0, 2, (n, obj.n_classes))
+    if obj.n_classes:  # multi_quantile: K raw outputs
+        return rng.normal(0, 3, n), rng.normal(0, 3, (n, obj.n_classes))
     return rng.normal(0, 3, n), rng.normal(0, 3, n)
 
 
@@ -125,7 +130,8 @@ def test_init_score_is_argmin(obj):
     for direction in np.eye(c.size).reshape((c.size,) + c.shape) if c.ndim else [np.array(1.0)]:
         for step in (1e-3, -1e-3, 0.1, -0.1):
             assert loss_at(c + step * direction) >= base - 1e-12
-    if not isinstance(obj, go.QuantileLoss):  # smooth (or Huber) losses: the total gradient vanishes there
+    if not isinstance(obj, (go.QuantileLoss, go.MultiQuantileLoss)):  # smooth (or Huber) losses: the total
+        # gradient vanishes there
         raw = np.broadcast_to(c, (len(y),) + c.shape).copy()
         g, _ = obj.grad_hess(y, raw, sample_weight=w)
         np.testing.assert_allclose(g.sum(axis=0), 0.0, atol=1e-8 * w.sum())

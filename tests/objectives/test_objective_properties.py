@@ -14,7 +14,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 #: objectives whose hessian is positive everywhere (rows with a positive weight); the others say where it is not
 STRICTLY_POSITIVE = {"logloss", "weighted_ce", "focal", "squared_error", "huber", "quantile", "softmax",
-                     "softmax_focal"}
+                     "softmax_focal", "multi_quantile"}
 
 scores = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False)
 extreme = st.sampled_from([0.0, 1e-300, -1e-300, 37.0, -37.0, 700.0, -700.0, 1e4, -1e4])
@@ -37,7 +37,8 @@ def problems(draw, name):
     sizes = draw(st.lists(st.integers(1, 12), min_size=1, max_size=8))
     n = int(sum(sizes))
     y = _labels(draw, name, n, k)
-    shape = (n, k) if OBJECTIVES[name].task == "multiclass" else (n,)
+    outputs = _objective(name).n_classes  # multiclass and multi_quantile objectives: k raw outputs
+    shape = (n, outputs) if outputs else (n,)
     raw = np.array(draw(st.lists(st.one_of(scores, extreme), min_size=int(np.prod(shape)),
                                  max_size=int(np.prod(shape)))), dtype=float).reshape(shape)
     if draw(st.booleans()):  # ties
@@ -48,6 +49,8 @@ def problems(draw, name):
 
 def _objective(name):
     cls = OBJECTIVES[name]
+    if name == "multi_quantile":
+        return cls(alphas=(0.1, 0.5, 0.9))
     return cls(3) if cls.task == "multiclass" else cls()
 
 

@@ -1,0 +1,138 @@
+"""MultiQuantileLoss: the monotone link, its gradients (finite differences through the parametrisation), K = 1
+equals QuantileLoss, extreme and constant labels, bad alphas, and zero crossings on random raw outputs."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import gbm_objectives as go
+from gbm_objectives.objectives.multi_quantile import SCALE_FRACTION, cumulative_softplus, pinball_matrix
+
+
+def _row_losses(obj, y, raw):
+    return obj._pointwise_loss(y, raw)
+
+
+@pytest.mark.parametrize("scale", [0.3, 2.0])
+def test_gradient_matches_finite_differences_through_the_link(scale):
+    # raw outputs near and far from the quantile below them: the soft part of the link is exercised
+    rng = np.random.default_rng(0)
+    obj = go.MultiQuantileLoss(alphas=(0.1, 0.4, 0.5, 0.95), scale=scale)
+    y = rng.normal(size=60)
+    raw = np.sort(rng.normal(size=(60, 4)), axis=1) + rng.normal(scale=scale, size=(60, 4))
+    w = rng.uniform(0.5, 2.0, 60)
+    grad, hess = obj.grad_hess(y, raw, sample_weight=w)
+    q = obj.transform(raw)
+    away_from_kinks = (np.abs(q - y[:, None]) > 1e-4).all(axis=1)
+    eps = 1e-6
+    for k in range(4):
+        step = np.zeros_like(raw)
+        step[:, k] = eps
+        fd = w * (_row_losses(obj, y, raw + step) - _row_losses(obj, y, raw - step)) / (2 * eps)
+        np.testing.assert_allclose(grad[away_from_kinks, k], fd[away_from_kinks], rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(hess, w[:, None] * np.full((60, 4), 1 / 4))
+
+
+def test_one_level_equals_quantile_loss():
+    rng = np.random.default_rng(1)
+    y, raw, w = rng.normal(size=200), rng.normal(size=200), rng.uniform(0.1, 3.0, 200)
+    one, ref = go.MultiQuantileLoss(alphas=(0.3,)), go.QuantileLoss(0.3)
+    for a, b in zip(one.grad_hess(y, raw, sample_weight=w), ref.grad_hess(y, raw, sample_weight=w)):
+        np.testing.assert_array_equal(a, b)
+    assert one.loss(y, raw, sample_weight=w) == ref.loss(y, raw, sample_weight=w)
+    assert one.init_score(y, sample_weight=w) == ref.init_score(y, sample_weight=w)
+    np.testing.assert_array_equal(one.transform(raw), raw[:, None])
+    leaf = rng.integers(0, 5, 200)
+    np.testing.assert_array_equal(
+        one.renewed_leaf_values(y, raw, 0, leaf, learning_rate=0.1, sample_weight=w),
+        go.renewed_leaf_values(y, raw, leaf, 0.3, learning_rate=0.1, sample_weight=w))
+
+
+@pytest.mark.parametrize("value", [1e30, -1e30, 0.0, 3.5])
+def test_constant_labels_start_at_the_label_and_stay_finite(value):
+    y = np.full(50, value)
+    obj = go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9)).fitted_scale(y)
+    raw = np.tile(obj.init_score(y), (50, 1))
+    q = obj.transform(raw)
+    # every level is the label, lifted by at most (K - 1) * log(2) * scale (the link's strictly positive increments)
+    assert (q >= value).all() and (q - value <= 2 * np.log(2) * obj.scale).all()
+    g, h = obj.grad_hess(y, raw)
+    assert np.isfinite(g).all() and np.isfinite(h).all() and np.isfinite(obj.loss(y, raw))
+
+
+def test_extreme_labels_keep_gradients_and_losses_finite():
+    y = np.array([1e30, -1e30, 0.0, 1e30, -1e30, 5.0])
+    obj = go.MultiQuantileLoss(alphas=(0.2, 0.5, 0.8)).fitted_scale(y)
+    assert obj.scale == SCALE_FRACTION * (1e30 - -1e30) / 2
+    raw = np.tile(obj.init_score(y), (6, 1))
+    g, h = obj.grad_hess(y, raw)
+    assert np.isfinite(g).all() and np.isfinite(h).all()
+    np.testing.assert_array_equal(obj.transform(raw), np.tile([-1e30, 0.0, 1e30], (6, 1)))
+    assert np.isfinite(obj.loss(y, raw))
+
+
+@pytest.mark.parametrize("alphas, needle", [
+    ((0.5, 0.1, 0.9), "sorted"), ((0.1, 0.5, 0.5), "repeat"), ((0.0, 0.5), "strictly inside"),
+    ((0.5, 1.0), "strictly inside"), ((0.2, 1.5), "strictly inside"), ((-0.1,), "strictly inside"),
+    ((0.1, float("nan")), "strictly inside"), ((), "non-empty"),
+])
+def test_bad_alphas_raise_naming_alphas(alphas, needle):
+    with pytest.raises(ValueError, match="alphas") as info:
+        go.MultiQuantileLoss(alphas=alphas)
+    assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("inf"), "big"])
+def test_bad_scale_raises(scale):
+    with pytest.raises(ValueError, match="scale"):
+        go.MultiQuantileLoss(scale=scale)
+
+
+def test_auto_scale_must_be_resolved_before_predicting():
+    with pytest.raises(ValueError, match="fitted_scale"):
+        go.MultiQuantileLoss(alphas=(0.1, 0.9)).transform(np.zeros((2, 2)))
+
+
+raw_outputs = hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+                         elements=st.floats(-1e12, 1e12, allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=raw_outputs, scale=st.floats(1e-6, 1e6))
+def test_quantiles_never_cross(raw, scale):
+    q = cumulative_softplus(raw, scale)
+    assert np.isfinite(q).all()
+    assert (np.diff(q, axis=1) >= 0).all()
+    np.testing.assert_array_equal(q[:, 0], raw[:, 0])
+
+
+def test_link_is_the_identity_on_well_separated_outputs_and_lifts_crossings():
+    raw = np.array([[0.0, 1.0, 5.0], [0.0, -3.0, 5.0]])
+    q = cumulative_softplus(raw, 0.01)
+    np.testing.assert_array_equal(q[0], raw[0])
+    assert q[1, 1] == 0.01 * np.log1p(np.exp(-300.0)) and q[1, 2] == 5.0  # -3 would cross 0: lifted just above it
+
+
+def test_loss_is_the_mean_pinball_of_the_quantiles():
+    rng = np.random.default_rng(2)
+    obj = go.MultiQuantileLoss(alphas=(0.25, 0.75), scale=0.1)
+    y, raw = rng.normal(size=30), rng.normal(size=(30, 2))
+    expected = np.mean(pinball_matrix(y, obj.transform(raw), obj.alphas))
+    assert obj.loss(y, raw) == pytest.approx(expected, rel=1e-15)
+
+
+def test_registry_name_and_params():
+    obj = go.get_objective("multi_quantile", alphas=[0.1, 0.9])
+    assert isinstance(obj, go.MultiQuantileLoss) and obj.alphas == (0.1, 0.9) and obj.n_classes == 2
+    assert obj == go.MultiQuantileLoss(alphas=(0.1, 0.9))
+
+
+def test_inverse_transform_recovers_the_raw_outputs():
+    rng = np.random.default_rng(3)
+    obj = go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9), scale=0.2)
+    raw = np.sort(rng.normal(size=(50, 3)), axis=1) + rng.normal(scale=0.1, size=(50, 3))
+    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), raw, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        obj.inverse_transform(np.array([[1.0, 0.0, 2.0]]))
