@@ -84,6 +84,8 @@ _EXPORT_GROUPS = {
         "evaluate_run": "metrics.runs",
         "RunEvaluation": "metrics.runs",
         "compare_runs": "metrics.significance",
+        "compare_all_pairs": "metrics.significance",
+        "worst_queries": "metrics.significance",
         "fuse": "metrics.fusion",
         "optimize_fusion": "metrics.fusion",
         "FusionSearch": "metrics.fusion",
