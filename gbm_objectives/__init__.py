@@ -89,7 +89,7 @@ _EXPORT_GROUPS = {
         "fuse": "metrics.fusion",
         "optimize_fusion": "metrics.fusion",
         "FusionSearch": "metrics.fusion",
-        "report": "cli.experiment",
+        "report": "experiment",
         "evaluate": "metrics",
         "ips_dcg_score": "metrics.clicks",
         "ranking_scorer": "metrics.scorers",

@@ -339,7 +339,7 @@ def cmd_fuse(args):
 
 def cmd_report(args):
     """``report``: :func:`gbm_objectives.report` of the results named on the command line."""
-    from .experiment import load_results, report
+    from ..experiment import load_results, report
 
     check_out_file(args.out, "--out", "report")
     systems, extras = load_results(args.results, qrels=args.qrels, metrics=args.metric)

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._core.files import atomic_write_bytes
-from ..metrics.significance import compare_runs, worst_queries
+from ._core.files import atomic_write_bytes
+from .metrics.significance import compare_runs, worst_queries
 
 __all__ = ["report", "load_results", "REPORT_FORMATS"]
 
@@ -72,7 +72,7 @@ def _cv_input(cv):
     data = _read_json(cv, "cv") if isinstance(cv, (str, Path)) else cv
     if not isinstance(data, dict) or not isinstance(data.get("folds"), list) or not data["folds"]:
         raise ValueError("cv must be a cv.json path or dict with a non-empty 'folds' list (see "
-                         "gbm_objectives.cli.experiment's documentation for the shape)")
+                         "gbm_objectives.experiment's documentation for the shape)")
     folds = []
     for i, f in enumerate(data["folds"]):
         values = f.get("metrics", f.get("final")) if isinstance(f, dict) else None
@@ -133,8 +133,8 @@ def load_results(paths, qrels=None, metrics=None):
             continue
         name = p.stem if p.stem not in systems else str(p)
         if qrels is not None:
-            from ..datasets.trec import read_qrels, read_run
-            from ..metrics.runs import evaluate_run
+            from .datasets.trec import read_qrels, read_run
+            from .metrics.runs import evaluate_run
 
             if qrels_frame is None:
                 qrels_frame = read_qrels(qrels)
