@@ -426,8 +426,9 @@ def _compare_significance(args, results, raws, split):
     for row in table.itertuples():
         if row.system != results[0]["label"]:
             p_values.setdefault(row.system, {})[row.metric] = float(row.p_value_corrected)
+    lean = table.drop(columns=["win_queries", "loss_queries", "tie_queries"])  # the counts stay; not every query id
     return {"test": args.significance, "correction": "holm", "baseline": results[0]["label"], "p_values": p_values,
-            "table": table.to_dict(orient="records")}
+            "table": lean.to_dict(orient="records")}
 
 
 # ==============================================================================================================
