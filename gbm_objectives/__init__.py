@@ -78,7 +78,7 @@ _EXPORT_GROUPS = {
         "dcg_score": "metrics",
         "err_score": "metrics",
     },
-    "Relevance experiments: TREC runs and qrels, significance tests": {
+    "Relevance experiments: TREC runs and qrels, significance tests, fusion, the report": {
         "read_qrels": "datasets.trec",
         "read_run": "datasets.trec",
         "evaluate_run": "metrics.runs",

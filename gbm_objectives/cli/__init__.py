@@ -180,7 +180,10 @@ def build_parser():
     p.add_argument("--run", action="append", metavar="FILE", help="TREC run file (repeat to compare runs)")
     p.add_argument("--per-query", action="store_true", help="also print the per-query values")
     p.add_argument("--test", choices=("randomization", "t-test", "bootstrap"),
-                   help="paired test of each run against the first (Holm-corrected p-values)")
+                   help="paired test of each run against the first (corrected p-values, see --correction)")
+    p.add_argument("--correction", choices=("holm", "bonferroni", "bh", "none"), default="holm",
+                   help="with --test: multiple-comparison correction over the runs per metric (default holm; bh: "
+                        "Benjamini-Hochberg)")
     p.add_argument("--format", choices=("table", "trec"), default="table", help="trec: trec_eval's line format")
     p.add_argument("--relevance-threshold", type=int, default=1, metavar="N")
     p.add_argument("--metric", action="append", metavar="NAME", help="default: the metrics used in training")
@@ -222,8 +225,8 @@ def build_parser():
 
     p = sub.add_parser("report", help="one self-contained HTML report (or a LaTeX table) of evaluated systems")
     p.add_argument("results", nargs="+", metavar="RESULTS",
-                   help="a compare folder (compare.json), a cv.json, per-query CSV/JSON files of evaluate_run "
-                        "results (one per system), or TREC runs with --qrels")
+                   help="a compare folder (compare.json), a cv.json, per-query CSV files (qid, one column per metric; "
+                        "one per system), or TREC runs with --qrels")
     p.add_argument("--qrels", metavar="FILE", help="evaluate RESULTS as TREC runs against these qrels")
     p.add_argument("--metric", action="append", metavar="NAME", help="with --qrels (default ndcg@10, map, "
                    "recall@100, mrr)")

@@ -457,10 +457,14 @@ def _own_output(path, kind):
         lines = head.split(b"\n")
         if len(head) == _OWN_CHECK_BYTES:
             lines = lines[:-1]
+        rows = [line.split() for line in lines if line.strip()]
+        if any(len(f) != 6 for f in rows):
+            return False
         try:
-            return all(len(f) == 6 and (float(f[4]) or True) for f in (line.split() for line in lines if line))
+            [float(f[4]) for f in rows]
         except ValueError:
             return False
+        return True
     if kind == "report":
         return any(head.startswith(mark) for mark in REPORT_MARKS)
     if size > _OWN_CHECK_BYTES:  # evaluate's JSON is a few hundred bytes

@@ -209,7 +209,8 @@ def _evaluate_runs(args):
     else:
         header = ["run", *metrics]
         if args.test and len(results) > 1:
-            table = compare_runs(results, test=args.test)
+            table = compare_runs(results, test=args.test,
+                                 correction=None if args.correction == "none" else args.correction)
             rows = []
             for name, res in results.items():
                 cells = []
@@ -314,7 +315,7 @@ def cmd_fuse(args):
         try:
             runs[path] = read_run(path)
         except (FileNotFoundError, ValueError) as exc:
-            raise UsageError(f"--run {path}: {exc}") from None
+            raise UsageError(f"RUN {path}: {exc}") from None
     norm = None if args.norm == "none" else args.norm
     weights = args.weight
     if args.optimize:

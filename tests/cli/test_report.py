@@ -160,3 +160,21 @@ def test_report_renders_in_headless_chromium_offline(tmp_path):
     green = (img[..., 1] > 0.5) & (img[..., 0] < 0.3) & (img[..., 2] < 0.45)  # the plots' win/gain colour
     red = (img[..., 0] > 0.7) & (img[..., 1] < 0.4) & (img[..., 2] < 0.5)
     assert green.sum() > 2000 and red.sum() > 2000
+
+
+def test_evaluate_correction_bh(tmp_path, capsys):
+    """evaluate --test t-test --correction bh prints compare_runs' Benjamini-Hochberg p-values."""
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text("".join(f"{q} 0 d{d} {(q * d) % 3}\n" for q in range(8) for d in range(5)))
+    paths = []
+    for s in range(3):
+        paths.append(tmp_path / f"run{s}.txt")
+        paths[-1].write_text("".join(f"{q} Q0 d{d} {d} {((d * (s + 3) + q) % 7) / 7} t\n"
+                                     for q in range(8) for d in range(5)))
+    args = ["evaluate", "--qrels", str(qrels), "--metric", "ndcg@10", "--test", "t-test", "--correction", "bh"]
+    assert main([*args, *[x for p in paths for x in ("--run", str(p))]]) == 0
+    shown = capsys.readouterr().out
+    res = {str(p): go.evaluate_run(str(qrels), str(p), metrics=["ndcg@10"]) for p in paths}
+    table = go.compare_runs(res, test="t-test", correction="bh")
+    for p in table.p_value_corrected.dropna():
+        assert f"(p={p:.3g})" in shown
