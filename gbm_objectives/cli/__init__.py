@@ -11,6 +11,8 @@
                             [--test randomization] [--format trec]
     gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
                            --objective lambdarank:native ... --out DIR   # two objectives or more
+    gbm-objectives fuse RUN RUN ... [--method rrf] [--norm min-max] [--weight W ...] [--optimize QRELS] -o FILE
+    gbm-objectives report RESULTS ... -o report.html [--format html|latex] [--baseline NAME]
     gbm-objectives datasets [--fetch NAME]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
@@ -62,6 +64,8 @@ from .commands import (
     cmd_datasets,
     cmd_demo,
     cmd_evaluate,
+    cmd_fuse,
+    cmd_report,
     cmd_simulate_clicks,
     cmd_train,
     cmd_warmup,
@@ -176,7 +180,10 @@ def build_parser():
     p.add_argument("--run", action="append", metavar="FILE", help="TREC run file (repeat to compare runs)")
     p.add_argument("--per-query", action="store_true", help="also print the per-query values")
     p.add_argument("--test", choices=("randomization", "t-test", "bootstrap"),
-                   help="paired test of each run against the first (Holm-corrected p-values)")
+                   help="paired test of each run against the first (corrected p-values, see --correction)")
+    p.add_argument("--correction", choices=("holm", "bonferroni", "bh", "none"), default="holm",
+                   help="with --test: multiple-comparison correction over the runs per metric (default holm; bh: "
+                        "Benjamini-Hochberg)")
     p.add_argument("--format", choices=("table", "trec"), default="table", help="trec: trec_eval's line format")
     p.add_argument("--relevance-threshold", type=int, default=1, metavar="N")
     p.add_argument("--metric", action="append", metavar="NAME", help="default: the metrics used in training")
@@ -196,6 +203,41 @@ def build_parser():
                         "(ranking metrics; Holm-corrected; default randomization)")
     _add_common_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("fuse", help="fuse TREC runs into one run (rrf, combsum, combmnz, wsum, ...)")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="TREC run files (at least two)")
+    p.add_argument("--method", default="rrf", metavar="NAME", help="fusion method (default rrf): one of "
+                   "combsum, combmnz, combgmnz, combanz, combmax, combmin, combmed, wsum, wmnz, rrf, isr, log_isr, "
+                   "logn_isr, rbc, bordafuse")
+    p.add_argument("--norm", default="min-max", choices=("min-max", "max", "sum", "zmuv", "rank", "none"),
+                   help="per-query score normalisation (default min-max)")
+    p.add_argument("--weight", action="append", type=float, metavar="W",
+                   help="wsum/wmnz: one weight per run, in the runs' order (repeat)")
+    p.add_argument("--k", type=_positive_float, default=60.0, help="rrf's k (default 60)")
+    p.add_argument("--depth", type=_positive_int, metavar="N", help="keep the N best documents per query")
+    p.add_argument("--optimize", metavar="QRELS", help="wsum/wmnz: grid-search the weights on these training qrels")
+    p.add_argument("--metric", default="ndcg@10", metavar="NAME", help="--optimize's metric (default ndcg@10)")
+    p.add_argument("--step", type=_positive_float, default=0.1, help="--optimize's grid step (default 0.1)")
+    p.add_argument("--tag", default="fused", help="run tag written in the sixth column (default fused)")
+    p.add_argument("--out", "-o", required=True, metavar="FILE", help="the fused run (TREC format)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_fuse)
+
+    p = sub.add_parser("report", help="one self-contained HTML report (or a LaTeX table) of evaluated systems")
+    p.add_argument("results", nargs="+", metavar="RESULTS",
+                   help="a compare folder (compare.json), a cv.json, per-query CSV files (qid, one column per metric; "
+                        "one per system), or TREC runs with --qrels")
+    p.add_argument("--qrels", metavar="FILE", help="evaluate RESULTS as TREC runs against these qrels")
+    p.add_argument("--metric", action="append", metavar="NAME", help="with --qrels (default ndcg@10, map, "
+                   "recall@100, mrr)")
+    p.add_argument("--baseline", metavar="NAME", help="the system the others are compared with (default the first)")
+    p.add_argument("--test", choices=("t-test", "randomization", "bootstrap"), default="t-test")
+    p.add_argument("--correction", choices=("holm", "bonferroni", "bh", "none"), default="holm")
+    p.add_argument("--format", choices=("html", "latex"), default="html")
+    p.add_argument("--title", default="Experiment report")
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="focal vs weighted CE vs log loss on both engines (--ranking: LambdaMART)")
     p.add_argument("--rounds", type=_positive_int, default=100, metavar="N")

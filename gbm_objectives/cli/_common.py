@@ -408,14 +408,15 @@ def check_out(out, option="--out"):
 
 
 def check_out_file(path, option, kind):
-    """Before any work: ``path`` may be written by ``evaluate --out`` (``kind="evaluate-json"``) or ``--predictions``
-    (``kind="predictions"``).
+    """Before any work: ``path`` may be written by ``evaluate --out`` (``kind="evaluate-json"``), ``--predictions``
+    (``kind="predictions"``), ``fuse --out`` (``kind="run"``) or ``report --out`` (``kind="report"``).
 
     The rule of the output folders (:func:`gbm_objectives._core.files.output_directory`) for one file: the
     command's own earlier output is replaced (atomically, when the new one is written), anything else is the
     user's and is never overwritten. An existing file counts as the command's own when it reads as that output:
     the JSON object ``evaluate --out`` writes (``model``, ``data``, ``metrics``; or one ``{"mean": {...}}`` per run
-    with ``--qrels``), or predictions (lines of numbers); an empty file holds nothing to lose.
+    with ``--qrels``), predictions (lines of numbers), a TREC run (lines of 6 fields, the fifth a number), a report
+    (it starts with the report's generator mark); an empty file holds nothing to lose.
 
     Raises
     ------
@@ -427,13 +428,16 @@ def check_out_file(path, option, kind):
         raise UsageError(f"{option}: {str(path)!r} is a folder")
     _check_writable_parent(path, option)
     if path.exists() and not _own_output(path, kind):
-        what = "evaluate --out" if kind == "evaluate-json" else "evaluate --predictions"
+        what = {"evaluate-json": "evaluate --out", "predictions": "evaluate --predictions", "run": "fuse --out",
+                "report": "report --out"}[kind]
         raise UsageError(f"{option}: {str(path)!r} exists and is not an earlier output of {what}; it is left as "
                          "it is (remove it or choose another name)")
     return path
 
 
 _OWN_CHECK_BYTES = 1 << 20
+#: the first bytes of a file ``report --out`` writes (HTML, LaTeX)
+REPORT_MARKS = (b"<!DOCTYPE html>\n<!-- gbm-objectives report -->", b"% gbm-objectives report")
 
 
 def _own_output(path, kind):
@@ -458,6 +462,20 @@ def _own_output(path, kind):
         except ValueError:
             return False
         return True
+    if kind == "run":  # every whole line read: qid Q0 docno rank score tag
+        lines = head.split(b"\n")
+        if len(head) == _OWN_CHECK_BYTES:
+            lines = lines[:-1]
+        rows = [line.split() for line in lines if line.strip()]
+        if any(len(f) != 6 for f in rows):
+            return False
+        try:
+            [float(f[4]) for f in rows]
+        except ValueError:
+            return False
+        return True
+    if kind == "report":
+        return any(head.startswith(mark) for mark in REPORT_MARKS)
     if size > _OWN_CHECK_BYTES:  # evaluate's JSON is a few hundred bytes
         return False
     try:

@@ -7,7 +7,8 @@ everything else is a front of it:
 * :mod:`.names`: the one registry of metric names (``METRICS``, ``parse_metric``, ``get_metric``, ``evaluate``,
   trec_eval's names);
 * :mod:`.by_task`: metrics bound to an objective's task (``TASK_METRICS``), for training and early stopping;
-* :mod:`.runs`: TREC runs against qrels (``evaluate_run``); :mod:`.significance`: paired tests (``compare_runs``);
+* :mod:`.runs`: TREC runs against qrels (``evaluate_run``); :mod:`.significance`: paired tests (``compare_runs``,
+  ``compare_all_pairs``, ``worst_queries``); :mod:`.fusion`: rank fusion of runs (``fuse``, ``optimize_fusion``);
 * :mod:`.clicks`: IPS-weighted DCG of click logs; :mod:`.scorers`: scikit-learn scorers;
 * :mod:`.quantiles`: metrics of predicted quantiles (pinball, coverage, crossing rate, intervals, CRPS).
 
@@ -46,6 +47,10 @@ _LAZY = {
     "TREC_MEASURE_NAMES": "runs",
     "compare_runs": "significance",
     "paired_test": "significance",
+    "compare_all_pairs": "significance",
+    "worst_queries": "significance",
+    "fuse": "fusion",
+    "optimize_fusion": "fusion",
     "ips_dcg_score": "clicks",
     "ranking_scorer": "scorers",
     "TASK_METRICS": "by_task",

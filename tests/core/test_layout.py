@@ -1,8 +1,8 @@
 """The package's layout rules, read from its imports with ``ast`` (no module is imported here).
 
 1. A folder is a kind: no prefix-named siblings (``ranking_*``, ``metrics_*``) beside each other.
-2. Imports point down the floors ``_core`` -> ``objectives``, ``datasets`` -> ``metrics`` -> ``adapters`` ->
-   ``training`` -> ``estimators``, ``lambdamart``, ``model_io``, ``calibration`` -> ``dask`` -> ``cli``, and the
+2. Imports point down the floors ``_core`` -> ``objectives``, ``datasets`` -> ``metrics`` -> ``adapters``,
+   ``experiment`` -> ``training`` -> ``estimators``, ``lambdamart``, ``model_io``, ``calibration`` -> ``dask`` -> ``cli``, and the
    module graph has no circle.
 3. Only ``adapters/`` imports ``lightgbm``, ``xgboost`` or ``distributed``.
 4. No module imports another module's underscore name (underscore *modules* of the package are fine: a
@@ -27,6 +27,7 @@ FLOORS = {
     "objectives": 1,
     "datasets": 1,
     "metrics": 2,
+    "experiment": 3,
     "adapters": 3,
     "training": 4,
     "estimators": 5,

@@ -251,7 +251,7 @@ def test_compare_runs_table_and_ranx():
     res = {k: go.evaluate_run(qrels, pd.DataFrame(v, columns=["qid", "docno", "score"]), metrics=["ndcg@10", "map"])
            for k, v in runs.items()}
     table = go.compare_runs(res, baseline="A", test="t-test", correction=None)
-    assert list(table.columns) == ["system", "metric", "mean", "diff", "p_value", "p_value_corrected", "ci_low",
+    assert list(table.columns)[:8] == ["system", "metric", "mean", "diff", "p_value", "p_value_corrected", "ci_low",
                                    "ci_high"]
     assert list(table.system) == ["A", "A", "B", "B", "C", "C"]
     qd = {}
