@@ -48,7 +48,8 @@ from numba import njit, prange
 from ..datasets.trec import read_qrels, read_run
 from .._core.validation import fmt
 from . import _engine
-from .names import parse_metric
+from ._trec_eval import MEASURE_CODES, parse_trec_measure, summarize, trec_measures_kernel
+from .names import parse_metric, parse_run_metric
 
 __all__ = ["evaluate_run", "RunEvaluation", "TREC_MEASURE_NAMES"]
 
@@ -147,6 +148,7 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
     o_rel = np.empty(n_out, dtype=np.int8)  # relevant (>= threshold)
     o_judged = np.empty(n_out, dtype=np.int8)  # in the qrels with a relevance >= 0 (bpref)
     o_score = np.empty(n_out)
+    o_code = np.empty(n_out, dtype=np.int64)  # trec_eval's relevance code: the value, NONPOOL (-1), UNJUDGED (-2)
     ideal = np.empty(ideal_off[nq])
     count = np.zeros(nq, dtype=np.int64)
     n_rel = np.zeros(nq, dtype=np.int64)
@@ -196,6 +198,7 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                 o_y[o] = max(v, 0)
                 o_rel[o] = v >= threshold
                 o_judged[o] = found and v >= 0
+                o_code[o] = (v if v >= 0 else -2) if found else -1
                 o_score[o] = score[row]
                 docs[o - a] = d
                 o += 1
@@ -214,7 +217,8 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                     o_rel[a:o] = o_rel[a:o][perm]
                     o_judged[a:o] = o_judged[a:o][perm]
                     o_score[a:o] = o_score[a:o][perm]
-    return out_off, count, o_y, o_rel, o_judged, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
+                    o_code[a:o] = o_code[a:o][perm]
+    return out_off, count, o_y, o_rel, o_judged, o_score, o_code, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
 def _as_frame(obj, kind):
@@ -243,35 +247,71 @@ class RunEvaluation:
     Attributes
     ----------
     per_query : pandas.DataFrame
-        One row per evaluated query (index ``qid``, sorted), one column per metric (the names as asked).
+        One row per evaluated query (index ``qid``, sorted), one column per metric (the names as asked; a
+        trec_eval name with parameters or a named set gives trec_eval's columns: ``P.5,10`` -> ``P_5``, ``P_10``).
+        ``gm_map`` and ``gm_bpref`` hold ``log(max(value, 1e-5))`` per query, as trec_eval and pytrec_eval keep them.
     mean : dict
-        Metric name -> mean over the rows of ``per_query``.
+        Metric name -> trec_eval's summary over the rows of ``per_query`` (the ``all`` line): the mean; the sum for
+        the counts (``num_ret``, ``num_rel``, ``num_rel_ret``, ``num_q``, ``num_nonrel_judged_ret``); exp of the
+        mean for ``gm_map``/``gm_bpref``.
     metrics : tuple of str
+        The columns.
     skipped_queries : list of str
         Queries of the run without qrels (left out).
+    runid : str or None
+        The run's tag (trec_eval's ``runid``: the sixth field of the run file's last line).
     """
 
-    def __init__(self, per_query, metrics, skipped_queries=()):
+    def __init__(self, per_query, metrics, skipped_queries=(), kinds=None, runid=None, trec_order=None,
+                 relstrings=None):
         self.per_query = per_query
         self.metrics = tuple(metrics)
         self.skipped_queries = list(skipped_queries)
-        self.mean = {m: float(per_query[m].mean()) if len(per_query) else float("nan") for m in self.metrics}
+        self.kinds = dict(kinds or {})
+        self.runid = runid
+        self._trec_order = dict(trec_order or {})
+        self.relstrings = relstrings
+        self.mean = {m: summarize(self.kinds.get(m, "float"), per_query[m].to_numpy()) for m in self.metrics}
 
     def trec_name(self, metric):
         """trec_eval's name of ``metric`` (``ndcg@10`` -> ``ndcg_cut_10``), or the name itself."""
-        base, k = parse_metric(metric)
+        if metric in self._trec_order or parse_trec_measure(metric) is not None:
+            return metric
+        try:
+            base, k = parse_metric(metric)
+        except ValueError:
+            return metric
         key = base if k is None else f"{base}@"
         key = "p@" if key == "precision@" else key
         return TREC_MEASURE_NAMES.get(key, metric).format(k=k)
 
     def to_trec(self, per_query=True):
-        """trec_eval's output lines ``measure<TAB>qid<TAB>value`` (``-q``: every query, then ``all``) as a string."""
+        """trec_eval's text output: lines ``measure<TAB>qid<TAB>value``, the measure name left-justified in 22
+        columns, values with 4 decimals (counts as integers); with ``per_query`` (``-q``) every query's lines
+        first (queries sorted, measures in trec_eval's order), then ``runid`` and the ``all`` lines. ``gm_map``,
+        ``gm_bpref`` and ``num_q`` are summary lines only, as in trec_eval."""
+        entries = list(self.metrics) + (["relstring"] if self.relstrings is not None else [])
+        order = sorted(range(len(entries)), key=lambda i: (self._trec_order.get(entries[i], (1 << 30, 0)), i))
+        cols = [entries[i] for i in order]
+        kinds = [self.kinds.get(m, "str" if m == "relstring" else "float") for m in cols]
+        names = [self.trec_name(m) for m in cols]
+
+        def text(v, kind):
+            return f"{int(round(v))}" if kind == "count" else f"{v:6.4f}"
+
         lines = []
-        for m in self.metrics:
-            name = self.trec_name(m)
-            if per_query:
-                lines += [f"{name:<22}\t{q}\t{v:.4f}" for q, v in zip(self.per_query.index, self.per_query[m])]
-            lines.append(f"{name:<22}\tall\t{self.mean[m]:.4f}")
+        if per_query:
+            num = [m for m in cols if m != "relstring"]
+            values = self.per_query[num].to_numpy()
+            at = {m: j for j, m in enumerate(num)}
+            shown = [j for j, (m, kd) in enumerate(zip(names, kinds)) if kd != "gm" and m != "num_q"]
+            for q, row in zip(self.per_query.index, values):
+                for j in shown:
+                    v = f"'{self.relstrings.get(q, '')}'" if kinds[j] == "str" else text(row[at[cols[j]]], kinds[j])
+                    lines.append(f"{names[j]:<22}\t{q}\t{v}")
+        if self.runid is not None and self._trec_order:
+            lines.append(f"{'runid':<22}\tall\t{self.runid}")
+        lines += [f"{n:<22}\tall\t{text(self.mean[m], kd)}" for n, m, kd in zip(names, cols, kinds) if kd != "str"]
         return "\n".join(lines) + "\n"
 
     def __repr__(self):
@@ -280,7 +320,8 @@ class RunEvaluation:
 
 
 def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), convention="trec",
-                 relevance_threshold=1, judged_only=False, missing_queries="skip", ap_denominator=None):
+                 relevance_threshold=1, judged_only=False, missing_queries="skip", ap_denominator=None,
+                 max_docs=None, n_docs_collection=0):
     """Evaluate a TREC run against qrels, as trec_eval does (module docstring).
 
     Parameters
@@ -341,9 +382,22 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
-    parsed = []
+    parsed, trec_items, judged_items = [], [], []
     for name in metrics:
-        base, k = parse_metric(name)
+        how = parse_run_metric(name, convention)
+        if how[0] == "trec":
+            measures = how[1] if isinstance(how[1], tuple) else (how[1],)
+            rel_level = how[2]
+            single = not isinstance(how[1], tuple) and len(measures[0].columns) == 1
+            # a name of ours or ir_measures' is its own column; trec_eval's names give trec_eval's columns
+            own = single and parse_trec_measure(name) is None
+            for ms in measures:
+                trec_items.append((ms, rel_level, (name,) if own else ms.columns))
+            continue
+        if how[0] == "judged":
+            judged_items.append((name, how[1]))
+            continue
+        _, base, k = how
         base = "p" if base == "precision" else base
         if base == "auc":
             raise ValueError(f"metric {name!r}: auc is not a run metric; choose a ranking metric")
@@ -358,8 +412,15 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if not isinstance(relevance_threshold, numbers.Integral) and not math.isfinite(relevance_threshold):
         # NaN would make every document non-relevant without a word
         raise ValueError(f"relevance_threshold must be finite; got {fmt(relevance_threshold)}")
+    if max_docs is not None and (isinstance(max_docs, (bool, np.bool_)) or not isinstance(max_docs, numbers.Integral)
+                                 or max_docs < 1):
+        raise ValueError(f"max_docs (trec_eval -M) must be a positive integer or None; got {fmt(max_docs)}")
+    if isinstance(n_docs_collection, (bool, np.bool_)) or not isinstance(n_docs_collection, numbers.Integral) \
+            or n_docs_collection < 0:
+        raise ValueError(f"n_docs_collection (trec_eval -N) must be an integer >= 0; got {fmt(n_docs_collection)}")
     qrels = _as_frame(qrels, "qrels")
     run = _as_frame(run, "run")
+    runid = _runid(run)
 
     # ---- one sorted code space for the qids of run and qrels; the docnos of the qrels in the run's code space
     r_q, r_qnames = _string_codes(run["qid"], "run qid")
@@ -402,12 +463,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     rank = _byte_rank(r_dnames) if trec else np.arange(len(r_dnames), dtype=np.int64)
     in_run_docs = r_dnames.get_indexer(q_dnames)
     q_dmap = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)
+    if trec:  # trec_eval keeps the scores as C floats: scores equal as float32 are ties
+        score = score.astype(np.float32).astype(np.float64)
 
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
     n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
-    (out_off, count, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+    (out_off, count, y_row, rel, judged, out_score, code_row, ideal_src, ideal_bounds, n_rel, n_nonrel,
      dup) = _join(codes, r_order, r_starts, r_d, rank, score, q_order, q_starts, q_d, q_dmap, rel_all,
-                  float(relevance_threshold), trec, bool(judged_only), n_blocks)
+                  float(relevance_threshold), trec, False, n_blocks)
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -417,13 +480,154 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         raise ValueError(f"qrels have the document {qrels['docno'].iloc[d]!r} twice for query "
                          f"{qrels['qid'].iloc[d]!r} (row {d})")
     sizes = count
-    if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
+    if max_docs is not None or judged_only:  # trec_eval: the first max_docs of the ranking (-M), then -J
         slot = np.diff(out_off)
-        keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
-        y_row, rel, judged, out_score = y_row[keep], rel[keep], judged[keep], out_score[keep]
-
-    # ---- the metrics
+        keep = np.ones(out_off[-1], dtype=bool)
+        if max_docs is not None:
+            keep &= (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < max_docs
+        if judged_only:
+            keep &= judged.astype(bool)
+        sizes = np.add.reduceat(keep, out_off[:-1]) if len(keep) else np.zeros(len(codes), dtype=np.int64)
+        sizes[slot == 0] = 0
+        y_row, rel, judged, out_score, code_row = (a[keep] for a in (y_row, rel, judged, out_score, code_row))
     nq = len(codes)
+    qnames = names[codes]
+    frames = []
+
+    # ---- trec_eval's measures: one compiled pass per relevance level
+    kinds, trec_order, relstrings = {}, {}, None
+    if trec_items:
+        absent = in_qrels & ~in_run if missing_queries == "zero" else np.zeros(len(names), dtype=bool)
+        # -c: a query of the qrels the run has nothing for is evaluated on an empty ranking (trec_eval 10)
+        t_codes = np.flatnonzero(evaluated | absent)
+        t_sizes = np.zeros(len(names), dtype=np.int64)
+        t_sizes[codes] = sizes
+        t_off = np.concatenate(([0], np.cumsum(t_sizes[t_codes]))).astype(np.int64)
+        # the rows of the evaluated queries are in code order already; the absent ones add none
+        levels = _levels(q_q, q_map, rel_all, len(names))[t_codes]
+        frame = {}
+        by_level = {}
+        for ms, lev, cols in trec_items:
+            by_level.setdefault(relevance_threshold if lev is None else lev, {}).setdefault(ms, []).append(cols)
+        for lev, group in by_level.items():
+            thr = int(math.ceil(lev))
+            if any(ms.name == "relstring" for ms in group):
+                relstrings = _relstrings(code_row, t_off, names[t_codes], int(group_param(group, "relstring")))
+                trec_order["relstring"] = (MEASURE_CODES["relstring"], 0)
+            todo = [ms for ms in group if ms.kind != "str"]
+            if not todo:
+                continue
+            widths = [len(ms.columns) for ms in todo]
+            cols_at = np.concatenate(([0], np.cumsum(widths)))[:-1].astype(np.int64)
+            plen = np.array([len(ms.params) for ms in todo], dtype=np.int64)
+            pstart = np.concatenate(([0], np.cumsum(plen)))[:-1].astype(np.int64)
+            params = np.array([float(x) for ms in todo for x in ms.params], dtype=np.float64)
+            out = trec_measures_kernel(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
+                                       np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params,
+                                       cols_at, int(sum(widths)))
+            for ms, at in zip(todo, cols_at):
+                for colset in group[ms]:
+                    for i, col in enumerate(colset):
+                        frame[col] = out[:, at + i]
+                        kinds[col] = {"count": "count", "gm": "gm"}.get(ms.kind, "float")
+        if frame:
+            frames.append(pd.DataFrame(frame, index=pd.Index(names[t_codes], name="qid")))
+        trec_order.update({col: (ms.code, i) for ms, _, cols in trec_items for i, col in enumerate(cols)})
+
+    # ---- ir_measures' Judged@k: the share of the top k (at most the ranking) that is in the qrels
+    if judged_items:
+        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        pos = np.arange(bounds[-1]) - np.repeat(bounds[:-1], sizes)
+        in_qrels_row = code_row != -1
+        frame = {}
+        for name, k in judged_items:
+            top = pos < k if k else np.ones(len(pos), dtype=bool)
+            num = np.bincount(np.repeat(np.arange(nq), sizes)[top], weights=in_qrels_row[top], minlength=nq)
+            den = np.minimum(sizes, k) if k else sizes
+            frame[name] = np.divide(num, den, out=np.zeros(nq), where=den > 0)
+        frames.append(pd.DataFrame(frame, index=pd.Index(qnames, name="qid")))
+
+    # ---- our metrics (engine)
+    if parsed:
+        frames.append(_engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds,
+                                      n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
+                                      names, in_qrels & ~in_run if missing_queries == "zero" else None))
+    per_query = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    per_query = per_query.sort_index(kind="stable")
+    if empty == "skip":
+        per_query = per_query.dropna(how="all")
+    columns = list(dict.fromkeys(c for c in _output_order(metrics, trec_items, parsed, judged_items)))
+    per_query = per_query[columns]
+    return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
+                         trec_order=trec_order, relstrings=relstrings)
+
+
+def _output_order(metrics, trec_items, parsed, judged_items):
+    """The columns in the order the metrics were asked (a named set: its measures in trec_eval's order)."""
+    by_name = {}
+    for name, _, _ in parsed:
+        by_name.setdefault(name, []).append(name)
+    for name, _ in judged_items:
+        by_name.setdefault(name, []).append(name)
+    trec_cols = [cols for _, _, cols in trec_items]
+    for name in metrics:
+        if name in by_name:
+            yield from by_name[name]
+        else:  # the trec items of this name, in the order they were expanded
+            how = parse_run_metric(name, "trec")
+            measures = how[1] if isinstance(how[1], tuple) else (how[1],)
+            own = not isinstance(how[1], tuple) and len(measures[0].columns) == 1 and parse_trec_measure(name) is None
+            for ms in measures:
+                yield from ((name,) if own else ms.columns)
+    del trec_cols
+
+
+def group_param(group, name):
+    """The first parameter of measure ``name`` in ``group`` (relstring's length; trec_eval's default 10)."""
+    ms = next(m for m in group if m.name == name)
+    return ms.params[0] if ms.params else 10
+
+
+def _relstrings(code_row, off, qnames, length):
+    """trec_eval's ``relstring``: the relevance of the first ``length`` documents, one character each (0-9, '>'
+    above 9, '-' not in the qrels, '.' judged negative)."""
+    import pandas as pd
+
+    table = np.array(list(".-0123456789"))  # -2 (judged negative), -1 (not in the qrels), 0-9
+    out = []
+    for q in range(len(off) - 1):
+        c = code_row[off[q]:min(off[q + 1], off[q] + length)]
+        out.append("".join(np.where(c > 9, ">", table[np.clip(c, -2, 9) + 2])))
+    return pd.Series(out, index=qnames, dtype=object)
+
+
+def _levels(q_q, q_map, rel_all, n_names):
+    """Per query (code space), the number of judged documents at each relevance level ``>= 0`` (trec_eval's
+    ``rel_levels``), an ``(n_names, max_level + 1)`` int64 array."""
+    top = int(max(rel_all.max(initial=0), 0))
+    ok = rel_all >= 0
+    q = q_map[q_q][ok].astype(np.int64)
+    flat = np.bincount(q * (top + 1) + rel_all[ok], minlength=n_names * (top + 1))
+    return np.ascontiguousarray(flat.reshape(n_names, top + 1))
+
+
+def _runid(run):
+    """The run's tag as trec_eval reports it (``runid``): :func:`read_run` keeps the sixth field of the file's last
+    line (``attrs["runid"]``); a DataFrame's ``tag``/``run``/``runid`` column's last value; ``None`` if unknown."""
+    tag = run.attrs.get("runid")
+    if tag is not None:
+        return tag
+    for col in ("tag", "run", "runid"):
+        if col in run.columns and len(run):
+            return str(run[col].iloc[-1])
+    return None
+
+
+def _engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+                    rel_all, gain, ties, trec, empty, ap_min_den, qnames, names, absent):
+    """Our metrics (:mod:`._engine`) of the joined rows: a per-query DataFrame."""
+    import pandas as pd
+
     has_rows = sizes > 0
     values = np.zeros((len(parsed), nq))
     empty_q = np.zeros((len(parsed), nq), dtype=bool)
@@ -473,14 +677,10 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         if parsed[j][1] in ("dcg", "err"):
             continue
         values[j, empty_q[j]] = np.nan if empty == "skip" else empty
-    qnames = names[codes]
-    per_query = pd.DataFrame(values.T, columns=list(metrics), index=pd.Index(qnames, name="qid"))
-    if missing_queries == "zero":
-        absent = in_qrels & ~in_run
-        if absent.any():
-            extra = pd.DataFrame(0.0, columns=list(metrics), index=pd.Index(names[absent], name="qid"))
-            per_query = pd.concat([per_query, extra])
-    per_query = per_query.sort_index(kind="stable")
-    if empty == "skip":
-        per_query = per_query.dropna(how="all")
-    return RunEvaluation(per_query, metrics, skipped_queries=list(names[orphan]))
+    cols = list(dict.fromkeys(name for name, _, _ in parsed))
+    per_query = pd.DataFrame(values.T, columns=[name for name, _, _ in parsed], index=pd.Index(qnames, name="qid"))
+    per_query = per_query.loc[:, ~per_query.columns.duplicated()][cols]
+    if absent is not None and absent.any():
+        extra = pd.DataFrame(0.0, columns=cols, index=pd.Index(names[absent], name="qid"))
+        per_query = pd.concat([per_query, extra])
+    return per_query
