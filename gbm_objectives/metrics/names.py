@@ -279,10 +279,16 @@ def parse_run_metric(name, convention="trec"):
     if not isinstance(name, str):
         raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
     trec = convention == "trec"
+    if not trec:  # our names only (trec_eval's and ir_measures' follow trec_eval's convention)
+        try:
+            return ("engine",) + parse_metric(name)
+        except ValueError:
+            if parse_trec_measure(name) is None and _ir_measure(name) is None:
+                raise
+            raise ValueError(f"metric {name!r}: trec_eval's and ir_measures' measures need convention='trec'; "
+                             f"got {convention!r}") from None
     found = parse_trec_measure(name)
     if found is not None:
-        if not trec:
-            raise ValueError(f"metric {name!r}: trec_eval's measures need convention='trec'; got {convention!r}")
         return "trec", found, None
     ir = _ir_measure(name)
     if ir is not None:
@@ -302,8 +308,6 @@ def parse_run_metric(name, convention="trec"):
             if cut is None:
                 raise ValueError(f"metric {name!r}: ERR needs a cut-off, e.g. ERR@20")
             return "engine", "err", int(cut)
-        if not trec:
-            raise ValueError(f"metric {name!r}: ir_measures' names need convention='trec'; got {convention!r}")
         if base == "NumRet" and rel is not None:
             return "trec", TrecMeasure("num_rel_ret", ()), rel
         if base == "SetF":

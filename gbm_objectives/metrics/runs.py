@@ -275,7 +275,9 @@ class RunEvaluation:
 
     def trec_name(self, metric):
         """trec_eval's name of ``metric`` (``ndcg@10`` -> ``ndcg_cut_10``), or the name itself."""
-        if metric in self._trec_order or parse_trec_measure(metric) is not None:
+        if metric in self._trec_order:
+            return self._trec_order[metric][2]
+        if parse_trec_measure(metric) is not None:
             return metric
         try:
             base, k = parse_metric(metric)
@@ -291,7 +293,7 @@ class RunEvaluation:
         first (queries sorted, measures in trec_eval's order), then ``runid`` and the ``all`` lines. ``gm_map``,
         ``gm_bpref`` and ``num_q`` are summary lines only, as in trec_eval."""
         entries = list(self.metrics) + (["relstring"] if self.relstrings is not None else [])
-        order = sorted(range(len(entries)), key=lambda i: (self._trec_order.get(entries[i], (1 << 30, 0)), i))
+        order = sorted(range(len(entries)), key=lambda i: (self._trec_order.get(entries[i], (1 << 30, 0))[:2], i))
         cols = [entries[i] for i in order]
         kinds = [self.kinds.get(m, "str" if m == "relstring" else "float") for m in cols]
         names = [self.trec_name(m) for m in cols]
@@ -385,6 +387,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     parsed, trec_items, judged_items = [], [], []
     for name in metrics:
         how = parse_run_metric(name, convention)
+        if how[0] == "trec" and ap_min_den and getattr(how[1], "name", None) == "map_cut" \
+                and parse_trec_measure(name) is None:  # our map@k with min(R, k): not trec_eval's map_cut
+            how = ("engine",) + parse_metric(name)
         if how[0] == "trec":
             measures = how[1] if isinstance(how[1], tuple) else (how[1],)
             rel_level = how[2]
@@ -513,7 +518,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             thr = int(math.ceil(lev))
             if any(ms.name == "relstring" for ms in group):
                 relstrings = _relstrings(code_row, t_off, names[t_codes], int(group_param(group, "relstring")))
-                trec_order["relstring"] = (MEASURE_CODES["relstring"], 0)
+                trec_order["relstring"] = (MEASURE_CODES["relstring"], 0, "relstring")
             todo = [ms for ms in group if ms.kind != "str"]
             if not todo:
                 continue
@@ -525,6 +530,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             out = trec_measures_kernel(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
                                        np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params,
                                        cols_at, int(sum(widths)))
+            if absent.any():  # an empty ranking's 0/0 (iprec_at_recall) is 0, as trec_eval 9's -c averages count it
+                gone = absent[t_codes]
+                out[gone] = np.nan_to_num(out[gone], nan=0.0)
             for ms, at in zip(todo, cols_at):
                 for colset in group[ms]:
                     for i, col in enumerate(colset):
@@ -532,7 +540,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
                         kinds[col] = {"count": "count", "gm": "gm"}.get(ms.kind, "float")
         if frame:
             frames.append(pd.DataFrame(frame, index=pd.Index(names[t_codes], name="qid")))
-        trec_order.update({col: (ms.code, i) for ms, _, cols in trec_items for i, col in enumerate(cols)})
+        trec_order.update({col: (ms.code, i, ms.columns[i] if len(ms.columns) > i else col)
+                           for ms, _, cols in trec_items for i, col in enumerate(cols)})
 
     # ---- ir_measures' Judged@k: the share of the top k (at most the ranking) that is in the qrels
     if judged_items:
