@@ -252,8 +252,14 @@ def gains_trec(lv, pairs):
             gain[m] = i
             num[m] = lv[i]
             m += 1
-    order = np.argsort(gain[:m], kind="mergesort")
-    return level[:m][order], gain[:m][order], num[:m][order]
+    for i in range(1, m):  # insertion sort by gain (stable; a handful of levels)
+        j = i
+        while j > 0 and gain[j - 1] > gain[j]:
+            level[j - 1], level[j] = level[j], level[j - 1]
+            gain[j - 1], gain[j] = gain[j], gain[j - 1]
+            num[j - 1], num[j] = num[j], num[j - 1]
+            j -= 1
+    return level[:m], gain[:m], num[:m]
 
 
 @njit(**JIT)
