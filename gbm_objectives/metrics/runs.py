@@ -311,7 +311,7 @@ class RunEvaluation:
                 for j in shown:
                     v = f"'{self.relstrings.get(q, '')}'" if kinds[j] == "str" else text(row[at[cols[j]]], kinds[j])
                     lines.append(f"{names[j]:<22}\t{q}\t{v}")
-        if self.runid is not None and self._trec_order:
+        if self.runid is not None and "runid" in self._trec_order:
             lines.append(f"{'runid':<22}\tall\t{self.runid}")
         lines += [f"{n:<22}\tall\t{text(self.mean[m], kd)}" for n, m, kd in zip(names, cols, kinds) if kd != "str"]
         return "\n".join(lines) + "\n"
@@ -516,6 +516,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             by_level.setdefault(relevance_threshold if lev is None else lev, {}).setdefault(ms, []).append(cols)
         for lev, group in by_level.items():
             thr = int(math.ceil(lev))
+            if any(ms.name == "runid" for ms in group):
+                trec_order["runid"] = (MEASURE_CODES["runid"], 0, "runid")
             if any(ms.name == "relstring" for ms in group):
                 relstrings = _relstrings(code_row, t_off, names[t_codes], int(group_param(group, "relstring")))
                 trec_order["relstring"] = (MEASURE_CODES["relstring"], 0, "relstring")
