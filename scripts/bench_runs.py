@@ -1,5 +1,7 @@
 """End to end, files to numbers: go.read_run + go.read_qrels + go.evaluate_run against (a) Python parsing +
-pytrec_eval.RelevanceEvaluator and (b) ranx Qrels.from_file/Run.from_file + evaluate, alternated.
+pytrec_eval.RelevanceEvaluator and (b) ranx Qrels.from_file/Run.from_file + evaluate, alternated; on four metrics
+and on trec_eval's ``official`` set. Also every measure of ``all_trec`` (plain, -M 50, -J, -l 2) against
+pytrec_eval on the 10,000 queries, query by query.
 
 A synthetic run of 1M lines (10k queries x 100 documents, distinct scores: ranx orders ties with an unstable
 sort) and qrels of 40 judged documents per query (20 retrieved, 20 not). Writes the "runs" section of BENCHMARKS.md.
@@ -84,6 +86,67 @@ def pytrec(qrels, run):
     return {m: float(np.mean([v[PYTREC_NAME[m]] for v in res.values()])) for m in METRICS}
 
 
+def ours_official(qrels, run):
+    import gbm_objectives as go
+
+    return go.evaluate_run(go.read_qrels(qrels), go.read_run(run), metrics=("official",)).mean
+
+
+def _parse_pytrec(qrels, run):
+    rd, qd = {}, {}
+    with open(run) as f:
+        for line in f:
+            q, _, d, _, s, _ = line.split()
+            rd.setdefault(q, {})[d] = float(s)
+    with open(qrels) as f:
+        for line in f:
+            q, _, d, r = line.split()
+            qd.setdefault(q, {})[d] = int(r)
+    return qd, rd
+
+
+def _pytrec_means(res):
+    import pytrec_eval
+
+    keys = [k for k in next(iter(res.values())) if k not in ("runid", "relstring")]
+    return {k: pytrec_eval.compute_aggregated_measure(k, [v[k] for v in res.values()]) for k in keys}
+
+
+def pytrec_official(qrels, run):
+    import pytrec_eval
+
+    qd, rd = _parse_pytrec(qrels, run)
+    return _pytrec_means(pytrec_eval.RelevanceEvaluator(qd, {"official"}).evaluate(rd))
+
+
+def all_trec_differences(qrels, run):
+    """Largest |ours - pytrec_eval| over every query and every all_trec measure, and over the means, for each
+    option (pytrec_eval has no -M: it gets the first 50 documents of each query in trec_eval's order)."""
+    import pandas as pd
+    import pytrec_eval
+
+    import gbm_objectives as go
+
+    q, r = go.read_qrels(qrels), go.read_run(run)
+    qd, rd = _parse_pytrec(qrels, run)
+    out = {}
+    for label, kw in (("plain", {}), ("-M 50", {"max_docs": 50}), ("-J", {"judged_only": True}),
+                      ("-l 2", {"relevance_threshold": 2})):
+        res = go.evaluate_run(q, r, metrics=("all_trec",), **kw)
+        runs = rd
+        if "max_docs" in kw:  # scores distinct per query here: the 50 highest
+            runs = {k: dict(sorted(v.items(), key=lambda x: -x[1])[:50]) for k, v in rd.items()}
+        ref = pytrec_eval.RelevanceEvaluator(qd, {"all_trec"}, relevance_level=kw.get("relevance_threshold", 1),
+                                             judged_docs_only_flag=kw.get("judged_only", False)).evaluate(runs)
+        cols = list(res.per_query.columns)
+        expected = pd.DataFrame([[ref[x][m] for m in cols] for x in res.per_query.index], columns=cols)
+        per_query = float(np.nanmax(np.abs(res.per_query.to_numpy() - expected.to_numpy())))
+        means = _pytrec_means(ref)
+        mean = max(abs(res.mean[m] - means[m]) for m in cols)
+        out[label] = (per_query, mean, len(cols), len(res.per_query))
+    return out
+
+
 def ranx_eval(qrels, run):
     from ranx import Qrels, Run, evaluate
 
@@ -109,8 +172,16 @@ def main(argv=None):
         values = {"ours": ours(qrels, run), "pytrec_eval": pytrec(qrels, run), "ranx": ranx_eval(qrels, run)}
         worst = max(abs(values["ours"][m] - values[k][m]) for k in ("pytrec_eval", "ranx") for m in METRICS)
         print("values", values, "max |difference|", worst, flush=True)
+        off_ours, off_ref = ours_official(qrels, run), pytrec_official(qrels, run)
+        worst_official = max(abs(off_ours[m] - off_ref[m]) for m in off_ref)
+        print("official: max |difference| of the means", worst_official, flush=True)
+        exact = all_trec_differences(qrels, run)
+        print("all_trec", exact, flush=True)
         times = alternate({"ours": lambda: ours(qrels, run), "pytrec_eval": lambda: pytrec(qrels, run),
-                           "ranx": lambda: ranx_eval(qrels, run)}, repeats=args.repeats, warmup=0)
+                           "ranx": lambda: ranx_eval(qrels, run),
+                           "ours official": lambda: ours_official(qrels, run),
+                           "pytrec_eval official": lambda: pytrec_official(qrels, run)},
+                          repeats=args.repeats, warmup=0)
         stages = our_stages(qrels, run, args.repeats)
     load_end = os.getloadavg()[0]
     med = {k: median(v) for k, v in times.items()}
@@ -132,6 +203,22 @@ def main(argv=None):
         "",
         f"Against the faster reference: {best_ref / med['ours']:.1f}x (target 10x). Largest difference of the four "
         f"means against both references: {worst:.1e}.",
+        "",
+        "trec_eval's `official` set (runid, num_q, num_ret, num_rel, num_rel_ret, map, gm_map, Rprec, bpref, "
+        "recip_rank, iprec_at_recall at 11 levels, P at 9 cut-offs: 30 numbers per query), same files, same "
+        "alternation; the means of pytrec_eval's per-query values by its `compute_aggregated_measure`:",
+        "",
+        "| pipeline (`official`) | seconds | ours faster by |",
+        "|---|---|---|",
+        f"| go.read_run + go.read_qrels + go.evaluate_run(metrics=('official',)) | {med['ours official']:.3f} | |",
+        f"| Python parsing + pytrec_eval.RelevanceEvaluator(qrels, {{'official'}}) | "
+        f"{med['pytrec_eval official']:.3f} | {med['pytrec_eval official'] / med['ours official']:.1f}x |",
+        "",
+        f"Largest difference of the 30 `official` means: {worst_official:.1e}. Every measure of `all_trec` "
+        "(34 measures, " + str(exact["plain"][2]) + " numbers per query) against pytrec_eval on these 10,000 queries, "
+        "largest |difference| per query / on the mean: "
+        + "; ".join(f"{k}: {v[0]:.1e} / {v[1]:.1e}" for k, v in exact.items())
+        + " (-M 50: pytrec_eval, which has no -M, gets each query's 50 best documents).",
         "",
         f"Our stages (medians of {args.repeats}, timed after the alternation): read_run {stages['read_run']:.3f} s, "
         f"read_qrels {stages['read_qrels']:.3f} s, evaluate_run {stages['evaluate_run']:.3f} s.",
