@@ -261,7 +261,9 @@ def parse_run_metric(name, convention="trec"):
     """One metric name of :func:`gbm_objectives.metrics.evaluate_run` -> how it is computed.
 
     Returns ``("trec", measures, rel)``: trec_eval measures (a :class:`~._trec_eval.TrecMeasure` or a named set's
-    tuple) at relevance level ``rel`` (``None``: the call's); ``("judged", k)``: ir_measures' ``Judged@k``; or
+    tuple) at relevance level ``rel`` (``None``: the call's); ``("judged", k)``: ir_measures' ``Judged@k``;
+    ``("gdeval_err", k)``: ir_measures' ``ERR@k`` (gdeval's: relevance grades up to 4, stop probability
+    ``(2^rel - 1) / 16``); or
     ``("engine", base, k)``: one of :data:`METRICS` (:func:`parse_metric`). trec_eval's names are case-sensitive
     (``P.5,10``, ``ndcg_cut_10``, ``ndcg.1=3,2=9``, ``official``); ir_measures' too (``nDCG@10``, ``AP(rel=2)``,
     ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``); ours are not (``ndcg@10``, ``p@5``). With
@@ -304,10 +306,10 @@ def parse_run_metric(name, convention="trec"):
         plain, with_cut = _IR_MEASURES[base]
         if base == "Judged":
             return "judged", (int(cut) if cut else 0)
-        if base == "ERR":
+        if base == "ERR":  # ir_measures' ERR is gdeval's: stop probability (2^rel - 1) / 2^4
             if cut is None:
                 raise ValueError(f"metric {name!r}: ERR needs a cut-off, e.g. ERR@20")
-            return "engine", "err", int(cut)
+            return "gdeval_err", int(cut)
         if base == "NumRet" and rel is not None:
             return "trec", TrecMeasure("num_rel_ret", ()), rel
         if base == "SetF":

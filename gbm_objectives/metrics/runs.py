@@ -333,10 +333,18 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     run : path or pandas.DataFrame
         A run file, or a DataFrame with columns ``qid``, ``docno`` (strings), ``score`` (numbers).
     metrics : str or sequence of str
-        Names of :func:`gbm_objectives.metrics.parse_metric` (``ndcg@10``, ``map``, ``recall@100``, ``mrr``,
-        ``p@10``, ``success@1``, ``rprec``, ``bpref``, ``dcg@10``, ``err@20``) or trec_eval's (``ndcg_cut_10``,
-        ``recip_rank``, ``P_10``, ``Rprec``, ``recall_100``, ``success_10``, ``map_cut_10``). A name given twice
-        is evaluated once (one column).
+        Any of (:func:`gbm_objectives.metrics.names.parse_run_metric`): trec_eval's measures with their
+        parameters, case-sensitive (``P.5,10``, ``P_5``, ``ndcg_cut.10``, ``map``, ``gm_map``, ``Rprec_mult``,
+        ``iprec_at_recall.0.5``, ``11pt_avg``, ``infAP``, ``bpref``, ``set_F.0.5``, ``utility.1,-1,0,0``,
+        ``ndcg.1=3,2=9`` (a gain per level), ``G``, ``binG``, ``Rndcg``, ``ndcg_rel``, ``relative_P``,
+        ``success``, ``num_ret``, ``relstring``, ``runid``... every measure of trec_eval 9.0.8, the one pytrec_eval
+        wraps) and its named sets ``official``, ``all_trec``, ``set`` (a measure with several parameters gives one
+        column each, named as trec_eval prints them: ``P_5``, ``P_10``); ir_measures' names (``nDCG@10``,
+        ``AP(rel=2)``, ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``, ``SetF(beta=0.5)``, ``IPrec@0.5``,
+        ``ERR@20``); ours (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``,
+        ``dcg@10``, ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
+        trec_eval's formula (:mod:`gbm_objectives.metrics._trec_eval`); the other conventions take our names
+        only. A name given twice is evaluated once (one column).
     convention : {"trec", "lightgbm", "sklearn"}, default "trec"
         Gains, ties and the value of a query without relevant documents (:mod:`gbm_objectives.metrics`); "trec"
         breaks ties by docno descending, the others use the run's row order ("stable") or average them.
@@ -350,14 +358,26 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         convention's value for a query without relevant documents), as in trec_eval: dropping it would inflate
         every mean.
     missing_queries : {"skip", "zero"}, default "skip"
-        Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``).
+        Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``; for
+        trec_eval's measures they are evaluated on an empty ranking: 0, but ``num_rel`` is the query's R,
+        ``num_q`` 1 and ``gm_*`` log(1e-5), which makes the means trec_eval 9's ``-c`` averages).
     ap_denominator : {"relevant", "min_relevant_k"}, optional
         MAP@k's denominator (:func:`gbm_objectives.metrics.map_score`); by default the convention's (trec_eval: R).
+    max_docs : int, optional
+        trec_eval ``-M``: evaluate only the first ``max_docs`` documents of each query's ranking (before
+        ``judged_only``).
+    n_docs_collection : int, default 0
+        trec_eval ``-N``: the number of documents in the collection (``utility``'s fourth coefficient).
 
     Returns
     -------
     RunEvaluation
-        ``.per_query`` (DataFrame), ``.mean`` (dict), ``.to_trec()``.
+        ``.per_query`` (DataFrame), ``.mean`` (dict: trec_eval's summaries), ``.to_trec()`` (trec_eval's text).
+
+    Notes
+    -----
+    With ``convention="trec"`` the scores are compared as C floats (float32), as trec_eval stores them: two scores
+    equal in float32 are a tie, broken by docno descending.
 
     Raises
     ------
@@ -384,7 +404,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
-    parsed, trec_items, judged_items = [], [], []
+    parsed, trec_items, judged_items, gdeval_items = [], [], [], []
     for name in metrics:
         how = parse_run_metric(name, convention)
         if how[0] == "trec" and ap_min_den and getattr(how[1], "name", None) == "map_cut" \
@@ -401,6 +421,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             continue
         if how[0] == "judged":
             judged_items.append((name, how[1]))
+            continue
+        if how[0] == "gdeval_err":
+            gdeval_items.append((name, "err", how[1]))
             continue
         _, base, k = how
         base = "p" if base == "precision" else base
@@ -558,29 +581,30 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             frame[name] = np.divide(num, den, out=np.zeros(nq), where=den > 0)
         frames.append(pd.DataFrame(frame, index=pd.Index(qnames, name="qid")))
 
-    # ---- our metrics (engine)
-    if parsed:
-        frames.append(_engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds,
-                                      n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
-                                      names, in_qrels & ~in_run if missing_queries == "zero" else None))
+    # ---- our metrics (engine); ir_measures' ERR@k with gdeval's maximum grade, 4
+    absent = in_qrels & ~in_run if missing_queries == "zero" else None
+    for items, max_grade in ((parsed, None), (gdeval_items, 4.0)):
+        if items:
+            frames.append(_engine_metrics(items, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds,
+                                          n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
+                                          names, absent, max_grade))
     per_query = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
     per_query = per_query.sort_index(kind="stable")
     if empty == "skip":
         per_query = per_query.dropna(how="all")
-    columns = list(dict.fromkeys(c for c in _output_order(metrics, trec_items, parsed, judged_items)))
+    columns = list(dict.fromkeys(_output_order(metrics, parsed + gdeval_items, judged_items)))
     per_query = per_query[columns]
     return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
                          trec_order=trec_order, relstrings=relstrings)
 
 
-def _output_order(metrics, trec_items, parsed, judged_items):
+def _output_order(metrics, parsed, judged_items):
     """The columns in the order the metrics were asked (a named set: its measures in trec_eval's order)."""
     by_name = {}
     for name, _, _ in parsed:
         by_name.setdefault(name, []).append(name)
     for name, _ in judged_items:
         by_name.setdefault(name, []).append(name)
-    trec_cols = [cols for _, _, cols in trec_items]
     for name in metrics:
         if name in by_name:
             yield from by_name[name]
@@ -590,7 +614,6 @@ def _output_order(metrics, trec_items, parsed, judged_items):
             own = not isinstance(how[1], tuple) and len(measures[0].columns) == 1 and parse_trec_measure(name) is None
             for ms in measures:
                 yield from ((name,) if own else ms.columns)
-    del trec_cols
 
 
 def group_param(group, name):
@@ -635,7 +658,7 @@ def _runid(run):
 
 
 def _engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
-                    rel_all, gain, ties, trec, empty, ap_min_den, qnames, names, absent):
+                    rel_all, gain, ties, trec, empty, ap_min_den, qnames, names, absent, max_grade=None):
     """Our metrics (:mod:`._engine`) of the joined rows: a per-query DataFrame."""
     import pandas as pd
 
@@ -671,7 +694,8 @@ def _engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src,
         ig = _engine.compute_gains(ideal_y, gain, ideal_bounds) if need_gain and len(ideal_y) else np.zeros(0)
         p_stop = None
         if any(base == "err" for base, _ in items):
-            p_stop = _engine.stop_probabilities(y_row, float(max(rel_all.max(), 0)))
+            top = float(max(rel_all.max(), 0)) if max_grade is None else max_grade
+            p_stop = _engine.stop_probabilities(y_row, top)
         vals, no_rel, no_gain = _engine.run(
             r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=ap_min_den,
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,

@@ -252,12 +252,16 @@ def test_ir_measures_names_equal_calc_aggregate():
     for m in IR_MEASURES:
         key = str(ir_measures.parse_measure(m))
         assert res.mean[m] == pytest.approx(ref[key], rel=0, abs=1e-12), m
+    # ERR@k is gdeval's, which prints 5 decimals per query: equal within that rounding
+    gdeval = ir_measures.calc_aggregate([ir_measures.parse_measure("ERR@20")], q, r)
+    assert _evaluate(qrels, run, ("ERR@20",)).mean["ERR@20"] == pytest.approx(
+        gdeval[ir_measures.parse_measure("ERR@20")], rel=0, abs=5e-6)
 
 
 def test_parse_run_metric_routes_every_spelling():
     assert parse_run_metric("P(rel=2)@5")[0::2] == ("trec", 2)
     assert parse_run_metric("Judged@10") == ("judged", 10)
-    assert parse_run_metric("ERR@20") == ("engine", "err", 20)
+    assert parse_run_metric("ERR@20") == ("gdeval_err", 20)
     assert parse_run_metric("ndcg@10", convention="lightgbm") == ("engine", "ndcg", 10)
     with pytest.raises(ValueError, match="need convention='trec'"):
         parse_run_metric("P.5,10", convention="lightgbm")
