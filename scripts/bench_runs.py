@@ -74,15 +74,7 @@ def our_stages(qrels, run, repeats):
 def pytrec(qrels, run):
     import pytrec_eval
 
-    rd, qd = {}, {}
-    with open(run) as f:
-        for line in f:
-            q, _, d, _, s, _ = line.split()
-            rd.setdefault(q, {})[d] = float(s)
-    with open(qrels) as f:
-        for line in f:
-            q, _, d, r = line.split()
-            qd.setdefault(q, {})[d] = int(r)
+    qd, rd = _parse_pytrec(qrels, run)
     res = pytrec_eval.RelevanceEvaluator(qd, PYTREC).evaluate(rd)
     return {m: float(np.mean([v[PYTREC_NAME[m]] for v in res.values()])) for m in METRICS}
 

@@ -271,6 +271,25 @@ def _gain_of(v, level, gain):
 
 
 @njit(**JIT)
+def _ideal_step(cur, num_at, num, gain):
+    """The ideal ranking's next position: its level ``cur`` (from the highest gain down, each level ``num[cur]``
+    times), the count at that level, and its gain (0 past the last level)."""
+    num_at += 1
+    while cur >= 0 and num_at > num[cur]:
+        num_at = 1
+        cur -= 1
+    return cur, num_at, (gain[cur] if cur >= 0 else 0.0)
+
+
+@njit(**JIT)
+def _rndcg_point(s, n_changed, ideal_gain, results_dcg, ideal_dcg):
+    """Rndcg at a change of the ideal gain: add ndcg there (if the ideal DCG is positive)."""
+    if ideal_dcg > 0.0:
+        return s + results_dcg / ideal_dcg, n_changed + 1, ideal_gain
+    return s, n_changed, ideal_gain
+
+
+@njit(**JIT)
 def ndcg_trec(r, lv, pairs, kind):
     """``ndcg`` (kind 0), ``ndcg_rel`` (1), ``Rndcg`` (2) and ``G`` (3) with trec_eval's gain table: the ideal
     ranking walks the levels from the highest gain down while the gain is > 0."""
@@ -290,11 +309,7 @@ def ndcg_trec(r, lv, pairs, kind):
     sum_cost = 0.0
     results_g = 0.0
     num_ret = r.shape[0]
-    if kind == 2:
-        tot = 0
-        for i in range(lv.shape[0]):
-            tot += lv[i]
-        # Rndcg returns before anything when num_rel (at the relevance level) is 0: the caller passes that case
+    # Rndcg returns before anything when num_rel (at the relevance level) is 0: the caller handles that case
     i = 0
     while i < num_ret and ideal_gain > 0.0:
         rg = _gain_of(r[i], level, gain)
@@ -302,16 +317,9 @@ def ndcg_trec(r, lv, pairs, kind):
             sum_results += rg
         elif kind != 2 and rg != 0:
             results_dcg += rg / math.log2(i + 2.0)
-        num_at += 1
-        while cur >= 0 and num_at > num[cur]:
-            num_at = 1
-            cur -= 1
-            ideal_gain = gain[cur] if cur >= 0 else 0.0
-        if kind == 2 and old_ideal != ideal_gain:
-            if ideal_dcg > 0.0:
-                s += results_dcg / ideal_dcg
-                n_changed += 1
-            old_ideal = ideal_gain
+        cur, num_at, ideal_gain = _ideal_step(cur, num_at, num, gain)
+        if kind == 2 and old_ideal != ideal_gain:  # Rndcg: the ideal gain changes here, take ndcg
+            s, n_changed, old_ideal = _rndcg_point(s, n_changed, ideal_gain, results_dcg, ideal_dcg)
         if kind == 2 and rg != 0:
             results_dcg += rg / math.log2(i + 2.0)
         if kind == 3:
@@ -345,16 +353,9 @@ def ndcg_trec(r, lv, pairs, kind):
         s += results_dcg / ideal_dcg
         n_changed += 1
     while ideal_gain > 0.0:
-        num_at += 1
-        while cur >= 0 and num_at > num[cur]:
-            num_at = 1
-            cur -= 1
-            ideal_gain = gain[cur] if cur >= 0 else 0.0
-        if kind == 2 and old_ideal != ideal_gain:
-            if ideal_dcg > 0.0:
-                s += results_dcg / ideal_dcg
-                n_changed += 1
-            old_ideal = ideal_gain
+        cur, num_at, ideal_gain = _ideal_step(cur, num_at, num, gain)
+        if kind == 2 and old_ideal != ideal_gain:  # Rndcg: the ideal gain changes here, take ndcg
+            s, n_changed, old_ideal = _rndcg_point(s, n_changed, ideal_gain, results_dcg, ideal_dcg)
         if ideal_gain > 0.0:
             if kind == 3:
                 sum_ideal += ideal_gain

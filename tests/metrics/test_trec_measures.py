@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import gbm_objectives as go
+from conftest import pytrec_evaluate
 from gbm_objectives.metrics.names import parse_run_metric
 
 
@@ -66,15 +67,7 @@ def _top(run, max_docs):
     return r.groupby("qid", sort=False).head(max_docs)[["qid", "docno", "score"]]
 
 
-def _pytrec(qrels, run, measures, threshold=1, judged_only=False):
-    pytrec_eval = pytest.importorskip("pytrec_eval")
-    q, r = {}, {}
-    for a, d, x in qrels.itertuples(index=False):
-        q.setdefault(a, {})[d] = int(x)
-    for a, d, s in run.itertuples(index=False):
-        r.setdefault(a, {})[d] = float(s)
-    return pytrec_eval.RelevanceEvaluator(q, measures, relevance_level=threshold,
-                                          judged_docs_only_flag=judged_only).evaluate(r)
+_pytrec = pytrec_evaluate
 
 
 def _evaluate(qrels, run, metrics, **kw):
