@@ -199,7 +199,8 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                 o_rel[o] = v >= threshold
                 o_judged[o] = found and v >= 0
                 o_code[o] = (v if v >= 0 else -2) if found else -1
-                o_score[o] = score[row]
+                # trec_eval keeps the scores as C floats: scores equal as float32 are ties
+                o_score[o] = np.float32(score[row]) if trec else score[row]
                 docs[o - a] = d
                 o += 1
             m = o - a
@@ -271,7 +272,8 @@ class RunEvaluation:
         self.runid = runid
         self._trec_order = dict(trec_order or {})
         self.relstrings = relstrings
-        self.mean = {m: summarize(self.kinds.get(m, "float"), per_query[m].to_numpy()) for m in self.metrics}
+        values = per_query[list(self.metrics)].to_numpy(dtype=np.float64)
+        self.mean = {m: summarize(self.kinds.get(m, "float"), values[:, j]) for j, m in enumerate(self.metrics)}
 
     def trec_name(self, metric):
         """trec_eval's name of ``metric`` (``ndcg@10`` -> ``ndcg_cut_10``), or the name itself."""
@@ -405,6 +407,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
     parsed, trec_items, judged_items, gdeval_items = [], [], [], []
+    columns = []  # the output columns in the order asked (a named set: its measures in trec_eval's order)
     for name in metrics:
         how = parse_run_metric(name, convention)
         if how[0] == "trec" and ap_min_den and getattr(how[1], "name", None) == "map_cut" \
@@ -418,7 +421,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             own = single and parse_trec_measure(name) is None
             for ms in measures:
                 trec_items.append((ms, rel_level, (name,) if own else ms.columns))
+                columns += (name,) if own else ms.columns
             continue
+        columns.append(name)
         if how[0] == "judged":
             judged_items.append((name, how[1]))
             continue
@@ -491,8 +496,6 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     rank = _byte_rank(r_dnames) if trec else np.arange(len(r_dnames), dtype=np.int64)
     in_run_docs = r_dnames.get_indexer(q_dnames)
     q_dmap = np.where(in_run_docs >= 0, rank[np.maximum(in_run_docs, 0)], -1)
-    if trec:  # trec_eval keeps the scores as C floats: scores equal as float32 are ties
-        score = score.astype(np.float32).astype(np.float64)
 
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
     n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
@@ -542,7 +545,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             if any(ms.name == "runid" for ms in group):
                 trec_order["runid"] = (MEASURE_CODES["runid"], 0, "runid")
             if any(ms.name == "relstring" for ms in group):
-                relstrings = _relstrings(code_row, t_off, names[t_codes], int(group_param(group, "relstring")))
+                relstrings = _relstrings(code_row, t_off, names[t_codes], int(_first_param(group, "relstring")))
                 trec_order["relstring"] = (MEASURE_CODES["relstring"], 0, "relstring")
             todo = [ms for ms in group if ms.kind != "str"]
             if not todo:
@@ -579,7 +582,10 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             num = np.bincount(np.repeat(np.arange(nq), sizes)[top], weights=in_qrels_row[top], minlength=nq)
             den = np.minimum(sizes, k) if k else sizes
             frame[name] = np.divide(num, den, out=np.zeros(nq), where=den > 0)
-        frames.append(pd.DataFrame(frame, index=pd.Index(qnames, name="qid")))
+        frame = pd.DataFrame(frame, index=pd.Index(qnames, name="qid"))
+        if missing_queries == "zero":  # -c: the queries the run lacks judged nothing
+            frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
+        frames.append(frame)
 
     # ---- our metrics (engine); ir_measures' ERR@k with gdeval's maximum grade, 4
     absent = in_qrels & ~in_run if missing_queries == "zero" else None
@@ -592,31 +598,13 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     per_query = per_query.sort_index(kind="stable")
     if empty == "skip":
         per_query = per_query.dropna(how="all")
-    columns = list(dict.fromkeys(_output_order(metrics, parsed + gdeval_items, judged_items)))
+    columns = list(dict.fromkeys(columns))
     per_query = per_query[columns]
     return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
                          trec_order=trec_order, relstrings=relstrings)
 
 
-def _output_order(metrics, parsed, judged_items):
-    """The columns in the order the metrics were asked (a named set: its measures in trec_eval's order)."""
-    by_name = {}
-    for name, _, _ in parsed:
-        by_name.setdefault(name, []).append(name)
-    for name, _ in judged_items:
-        by_name.setdefault(name, []).append(name)
-    for name in metrics:
-        if name in by_name:
-            yield from by_name[name]
-        else:  # the trec items of this name, in the order they were expanded
-            how = parse_run_metric(name, "trec")
-            measures = how[1] if isinstance(how[1], tuple) else (how[1],)
-            own = not isinstance(how[1], tuple) and len(measures[0].columns) == 1 and parse_trec_measure(name) is None
-            for ms in measures:
-                yield from ((name,) if own else ms.columns)
-
-
-def group_param(group, name):
+def _first_param(group, name):
     """The first parameter of measure ``name`` in ``group`` (relstring's length; trec_eval's default 10)."""
     ms = next(m for m in group if m.name == name)
     return ms.params[0] if ms.params else 10
