@@ -60,6 +60,10 @@ METRICS = {
 }
 _NO_CUTOFF = ("auc", "rprec", "bpref")
 
+#: ir_measures' names of our metrics (``parse_metric`` reads them too: ``nDCG@10``, ``AP``, ``R@100``, ``RR``)
+_IR_TO_OURS = {"nDCG": "ndcg", "AP": "map", "P": "p", "R": "recall", "RR": "mrr", "Rprec": "rprec", "Bpref": "bpref",
+               "Success": "success", "ERR": "err"}
+
 #: trec_eval's measure names (lower-cased) -> ours: ``ndcg_cut_10`` is ``ndcg@10``, ``P_10`` is ``p@10``...
 TREC_NAMES = {"ndcg_cut": "ndcg", "map_cut": "map", "p": "p", "recall": "recall", "success": "success",
               "recip_rank": "mrr", "rprec": "rprec", "bpref": "bpref", "ndcg": "ndcg", "map": "map"}
@@ -69,16 +73,26 @@ def parse_metric(name):
     """Split ``"ndcg@10"`` into ``("ndcg", 10)``; ``k`` is ``None`` without ``@``.
 
     trec_eval's names are aliases (case-insensitive): ``ndcg_cut_10``, ``map_cut_10``, ``P_10``, ``recall_100``,
-    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``.
+    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``; so are ir_measures' names of these metrics
+    (``nDCG@10``, ``AP``, ``AP@10``, ``P@5``, ``R@100``, ``RR``, ``RR@10``, ``Rprec``, ``Bpref``, ``Success@1``,
+    ``ERR@20``), without parameters (``AP(rel=2)`` is :func:`parse_run_metric`'s).
 
     >>> parse_metric("ndcg@10")
     ('ndcg', 10)
     >>> parse_metric("ndcg_cut_10"), parse_metric("recip_rank"), parse_metric("P_5"), parse_metric("Rprec")
     (('ndcg', 10), ('mrr', None), ('p', 5), ('rprec', None))
+    >>> parse_metric("nDCG@10"), parse_metric("AP"), parse_metric("R@100"), parse_metric("RR")  # ir_measures'
+    (('ndcg', 10), ('map', None), ('recall', 100), ('mrr', None))
     """
     if not isinstance(name, str):
         raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
     name = str(name)  # np.str_ -> str, for the messages
+    ir = _ir_measure(name.strip())
+    if ir is not None and ir[0] in _IR_TO_OURS:  # ir_measures' spelling of one of ours: nDCG@10, AP, R@100, RR
+        if ir[1]:
+            raise ValueError(f"metric {name!r}: parameters ({', '.join(ir[1])}) are taken by evaluate_run only; "
+                             "here pass relevance_threshold=")
+        name = _IR_TO_OURS[ir[0]] + (f"@{ir[2]}" if ir[2] else "")
     base, _, at = name.strip().lower().partition("@")
     if base not in METRICS and not at:
         head, _, tail = base.rpartition("_")

@@ -261,3 +261,10 @@ def test_parse_run_metric_routes_every_spelling():
     with pytest.raises(ValueError, match="need convention='trec'"):
         parse_run_metric("P.5,10", convention="lightgbm")
     assert len(parse_run_metric("all_trec")[1]) == 34
+    # ir_measures' spellings of our metrics wherever a metric name is (array metrics, training metrics)
+    y, s, group = [2, 0, 1, 0], [0.9, 0.8, 0.1, 0.3], [2, 2]
+    ir = go.evaluate(y, s, group=group, metrics=("nDCG@1", "RR", "AP", "R@1"), convention="trec")
+    ours = go.evaluate(y, s, group=group, metrics=("ndcg@1", "mrr", "map", "recall@1"), convention="trec")
+    assert list(ir.values()) == list(ours.values())
+    with pytest.raises(ValueError, match="relevance_threshold"):
+        go.metrics.parse_metric("AP(rel=2)")
