@@ -242,9 +242,11 @@ def main(argv=None):
         "Before (published 0.745 s, 3.5x): a tokenizer writing every field's byte range, Arrow string columns and "
         "Arrow's cast for the 17-digit scores (read_run 0.23-0.25 s), a per-query hash join over the strings and "
         "pandas/Arrow conversions (evaluate_run 0.22-0.29 s). The machine is shared with other sessions and the "
-        "ratio moves with their load: in runs of this script during this work, 10.1x and 11.1x with this code at "
-        "a load of 2.8-1.2, 6.2x one step earlier at 3.1-3.3 (ours uses both cores, the reference one); the "
-        "reference's time moved between 1.5 and 2.6 s.",
+        "ratio moves with their load: in earlier runs of this script (four metrics, before trec_eval's whole "
+        "measure set), 10.1x and 11.1x at a load of 2.8-1.2, 9.2x published at a lower load (0.125 s against "
+        "1.153 s), 6.2x at 3.1-3.3 (ours uses both cores, the reference one). At a load of ~10 on the 2 cores "
+        "(this run) every stage of ours is 4-8 times slower than unloaded (read_run alone, single-threaded: "
+        "half of our time), pytrec_eval's about 5 times.",
     ])
     publish("runs", md, write=not args.no_write)
 

@@ -293,7 +293,8 @@ class RunEvaluation:
         """trec_eval's text output: lines ``measure<TAB>qid<TAB>value``, the measure name left-justified in 22
         columns, values with 4 decimals (counts as integers); with ``per_query`` (``-q``) every query's lines
         first (queries sorted, measures in trec_eval's order), then ``runid`` and the ``all`` lines. ``gm_map``,
-        ``gm_bpref`` and ``num_q`` are summary lines only, as in trec_eval."""
+        ``gm_bpref`` and ``num_q`` are summary lines only, as in trec_eval. With ``missing_queries="zero"`` (``-c``)
+        the queries the run lacks have their lines too (as trec_eval 10 prints them; 9 prints only the summary)."""
         entries = list(self.metrics) + (["relstring"] if self.relstrings is not None else [])
         order = sorted(range(len(entries)), key=lambda i: (self._trec_order.get(entries[i], (1 << 30, 0))[:2], i))
         cols = [entries[i] for i in order]
