@@ -205,7 +205,7 @@ def _run_trec(progress=None):
                 progress(f"read_qrels / read_run{' (gzip)' if suffix else ''}")
             qrels, run = read_qrels(paths["qrels"] + suffix), read_run(paths["run"] + suffix)
         measures = ("ndcg", "ndcg_cut_10", "map", "map_cut_10", "recip_rank", "P_5", "recall_100", "Rprec", "bpref",
-                    "success_1")
+                    "success_1", "all_trec", "Judged@10")  # all_trec: trec_eval's measures (one compiled driver)
         for missing in ("skip", "zero"):
             for judged_only in (False, True):
                 if progress is not None:

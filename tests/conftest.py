@@ -33,6 +33,19 @@ def group_sizes_of(qid):
     return np.diff(np.flatnonzero(np.r_[True, qid[1:] != qid[:-1], True]))
 
 
+def pytrec_evaluate(qrels, run, measures, threshold=1, judged_only=False):
+    """pytrec_eval's per-query values (``{qid: {measure: value}}``) of DataFrames ``qrels`` (qid, docno, relevance)
+    and ``run`` (qid, docno, score); skips without pytrec_eval."""
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    q, r = {}, {}
+    for a, d, x in qrels[["qid", "docno", "relevance"]].itertuples(index=False):
+        q.setdefault(a, {})[d] = int(x)
+    for a, d, s in run[["qid", "docno", "score"]].itertuples(index=False):
+        r.setdefault(a, {})[d] = float(s)
+    return pytrec_eval.RelevanceEvaluator(q, measures, relevance_level=threshold,
+                                          judged_docs_only_flag=judged_only).evaluate(r)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

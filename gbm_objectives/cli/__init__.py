@@ -87,8 +87,9 @@ class _Parser(argparse.ArgumentParser):
 # Parser and entry point
 # ==============================================================================================================
 
-def _add_common_options(parser):
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or log lines")
+def _add_common_options(parser, short_quiet=True):
+    parser.add_argument("--quiet", *(("-q",) if short_quiet else ()), action="store_true",
+                        help="no progress bar or log lines")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
@@ -185,15 +186,29 @@ def build_parser():
                    help="with --test: multiple-comparison correction over the runs per metric (default holm; bh: "
                         "Benjamini-Hochberg)")
     p.add_argument("--format", choices=("table", "trec"), default="table", help="trec: trec_eval's line format")
-    p.add_argument("--relevance-threshold", type=int, default=1, metavar="N")
-    p.add_argument("--metric", action="append", metavar="NAME", help="default: the metrics used in training")
+    p.add_argument("--relevance-threshold", "-l", type=int, default=1, metavar="N",
+                   help="with --qrels: relevance >= N is relevant (trec_eval -l; default 1)")
+    p.add_argument("--metric", "-m", action="append", metavar="NAME",
+                   help="default: the metrics used in training; with --qrels any trec_eval measure (P.5,10, "
+                        "ndcg_cut.10, official, all_trec), ir_measures name (nDCG@10, AP(rel=2)) or ours")
+    p.add_argument("-q", dest="trec_q", action="store_true",
+                   help="with --qrels: trec_eval -q (every query's lines, then the summary, in trec_eval's text "
+                        "format); otherwise --quiet")
+    p.add_argument("-M", dest="max_docs", type=int, default=None, metavar="N",
+                   help="with --qrels: evaluate at most the first N documents of each query (trec_eval -M)")
+    p.add_argument("-J", dest="judged_only", action="store_true",
+                   help="with --qrels: drop the unjudged retrieved documents (trec_eval -J)")
+    p.add_argument("-c", dest="complete", action="store_true",
+                   help="with --qrels: queries of the qrels the run lacks count (trec_eval -c)")
+    p.add_argument("-N", dest="n_docs_collection", type=int, default=0, metavar="N",
+                   help="with --qrels: documents in the collection (trec_eval -N, for utility)")
     p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default=None)
     p.add_argument("--label", metavar="COL")
     p.add_argument("--group", metavar="COL")
     p.add_argument("--out", metavar="FILE.json", help="also write the metrics as JSON")
     p.add_argument("--predictions", metavar="FILE",
                    help="write the predictions, one line per row (multiclass: the k class probabilities)")
-    _add_common_options(p)
+    _add_common_options(p, short_quiet=False)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("compare", help="train several objectives on the same data; table, compare.json, compare.png")

@@ -212,8 +212,16 @@ def _evaluate_runs(args):
             run = read_run(path)
         except (FileNotFoundError, ValueError) as exc:
             raise UsageError(f"--run: {exc}") from None
-        results[path] = evaluate_run(qrels, run, metrics=metrics, convention=args.convention or "trec",
-                                     relevance_threshold=args.relevance_threshold)
+        try:
+            results[path] = evaluate_run(qrels, run, metrics=metrics, convention=args.convention or "trec",
+                                         relevance_threshold=args.relevance_threshold, max_docs=args.max_docs,
+                                         judged_only=args.judged_only, n_docs_collection=args.n_docs_collection,
+                                         missing_queries="zero" if args.complete else "skip")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        metrics = list(results[path].metrics)  # named sets and parameters expanded
+    if args.trec_q:
+        args.format, args.per_query = "trec", True
     if args.format == "trec":
         for res in results.values():
             print(res.to_trec(per_query=args.per_query), end="")
@@ -245,6 +253,8 @@ def _evaluate_runs(args):
 
 def cmd_evaluate(args):
     """``evaluate``: score a trained model on a data file, or TREC runs against qrels (``--qrels``/``--run``)."""
+    if getattr(args, "trec_q", False) and not (args.qrels or args.run):
+        args.quiet = True  # -q without --qrels: --quiet
     if args.qrels or args.run:
         if args.model or args.data:
             raise UsageError("evaluate takes either --model/--data or --qrels/--run, not both")

@@ -232,7 +232,7 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
             if p >= n:
                 break
             continue
-        if count != n_fields:
+        if count < n_fields or (count > n_fields and n_fields != _RUN_FIELDS):  # a run's extra fields: ignored
             st[_STATUS] = _BAD
             st[_LINE] = line
             st[_ROW] = count  # the number of fields found
@@ -639,6 +639,8 @@ def _merge_strings(parts, codes, offs, rows, field, path):
     return cats
 
 
+#: the fields of a run's line (trec_eval ignores any after the sixth)
+_RUN_FIELDS = 6
 #: bytes of a file per thread, at least: smaller files are read by one thread
 _CHUNK_MIN = 1 << 22
 
@@ -780,10 +782,26 @@ def read_run(path):
     ------
     FileNotFoundError
     ValueError
-        A line without exactly 6 fields, a score that is not a finite number (file and line in the message).
+        A line with fewer than 6 fields (fields after the sixth are ignored, as trec_eval does), a score that is not a finite number (file and line in the message).
     """
     import pandas as pd
 
-    _, qid, docno, score = _read_table(path, 6, (0, 2, 4), "qid Q0 docno rank score tag", "run",
-                                       "the score (5th field)")
-    return pd.DataFrame({"qid": qid, "docno": docno, "score": score})
+    buf, qid, docno, score = _read_table(path, _RUN_FIELDS, (0, 2, 4), "qid Q0 docno rank score tag", "run",
+                                         "the score (5th field)")
+    frame = pd.DataFrame({"qid": qid, "docno": docno, "score": score})
+    frame.attrs["runid"] = _last_tag(buf)
+    return frame
+
+
+def _last_tag(buf):
+    """The sixth field of the last line that has one: trec_eval's ``runid`` (it keeps the last line's)."""
+    end = len(buf)
+    while end > 0:
+        start = end - 1
+        while start > 0 and buf[start - 1] != 10:
+            start -= 1
+        fields = bytes(buf[start:end]).split()
+        if len(fields) >= _RUN_FIELDS:
+            return fields[_RUN_FIELDS - 1].decode("utf-8", "replace")
+        end = start - 1 if start > 0 else 0
+    return None

@@ -40,7 +40,7 @@ from .ranking import (
     success_score_at_k,
 )
 
-__all__ = ["METRICS", "TREC_NAMES", "parse_metric", "get_metric", "evaluate"]
+__all__ = ["METRICS", "TREC_NAMES", "parse_metric", "parse_run_metric", "get_metric", "evaluate"]
 
 
 #: name -> metric function; ``name@k`` sets ``k``.
@@ -60,6 +60,10 @@ METRICS = {
 }
 _NO_CUTOFF = ("auc", "rprec", "bpref")
 
+#: ir_measures' names of our metrics (``parse_metric`` reads them too: ``nDCG@10``, ``AP``, ``R@100``, ``RR``)
+_IR_TO_OURS = {"nDCG": "ndcg", "AP": "map", "P": "p", "R": "recall", "RR": "mrr", "Rprec": "rprec", "Bpref": "bpref",
+               "Success": "success", "ERR": "err"}
+
 #: trec_eval's measure names (lower-cased) -> ours: ``ndcg_cut_10`` is ``ndcg@10``, ``P_10`` is ``p@10``...
 TREC_NAMES = {"ndcg_cut": "ndcg", "map_cut": "map", "p": "p", "recall": "recall", "success": "success",
               "recip_rank": "mrr", "rprec": "rprec", "bpref": "bpref", "ndcg": "ndcg", "map": "map"}
@@ -69,16 +73,26 @@ def parse_metric(name):
     """Split ``"ndcg@10"`` into ``("ndcg", 10)``; ``k`` is ``None`` without ``@``.
 
     trec_eval's names are aliases (case-insensitive): ``ndcg_cut_10``, ``map_cut_10``, ``P_10``, ``recall_100``,
-    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``.
+    ``success_10`` (``name_k``), ``recip_rank``, ``Rprec``, ``bpref``; so are ir_measures' names of these metrics
+    (``nDCG@10``, ``AP``, ``AP@10``, ``P@5``, ``R@100``, ``RR``, ``RR@10``, ``Rprec``, ``Bpref``, ``Success@1``,
+    ``ERR@20``), without parameters (``AP(rel=2)`` is :func:`parse_run_metric`'s).
 
     >>> parse_metric("ndcg@10")
     ('ndcg', 10)
     >>> parse_metric("ndcg_cut_10"), parse_metric("recip_rank"), parse_metric("P_5"), parse_metric("Rprec")
     (('ndcg', 10), ('mrr', None), ('p', 5), ('rprec', None))
+    >>> parse_metric("nDCG@10"), parse_metric("AP"), parse_metric("R@100"), parse_metric("RR")  # ir_measures'
+    (('ndcg', 10), ('map', None), ('recall', 100), ('mrr', None))
     """
     if not isinstance(name, str):
         raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
     name = str(name)  # np.str_ -> str, for the messages
+    ir = _ir_measure(name.strip())
+    if ir is not None and ir[0] in _IR_TO_OURS:  # ir_measures' spelling of one of ours: nDCG@10, AP, R@100, RR
+        if ir[1]:
+            raise ValueError(f"metric {name!r}: parameters ({', '.join(ir[1])}) are taken by evaluate_run only; "
+                             "here pass relevance_threshold=")
+        name = _IR_TO_OURS[ir[0]] + (f"@{ir[2]}" if ir[2] else "")
     base, _, at = name.strip().lower().partition("@")
     if base not in METRICS and not at:
         head, _, tail = base.rpartition("_")
@@ -224,3 +238,112 @@ def evaluate(
             is_empty = no_gain if base == "ndcg" else no_rel
             out[name] = finish(*apply_empty(v, is_empty, empty), r.qw, reduce)
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the names a run evaluation accepts: trec_eval's (with parameters, named sets), ir_measures', ours
+
+#: ir_measures' measure names -> trec_eval's (``None``: ours); a cut-off ``@k`` selects the cut-off form
+_IR_MEASURES = {"nDCG": ("ndcg", "ndcg_cut"), "AP": ("map", "map_cut"), "P": (None, "P"), "R": (None, "recall"),
+                "RR": ("recip_rank", None), "Rprec": ("Rprec", None), "Bpref": ("bpref", None),
+                "infAP": ("infAP", None), "NumRet": ("num_ret", None), "NumRel": ("num_rel", None),
+                "NumQ": ("num_q", None), "SetP": ("set_P", None), "SetR": ("set_recall", None),
+                "SetF": ("set_F", None), "IPrec": (None, "iprec_at_recall"), "Success": (None, "success"),
+                "Judged": ("judged", "judged"), "ERR": (None, "err")}
+_OURS_TO_TREC = {"ndcg": ("ndcg", "ndcg_cut"), "map": ("map", "map_cut"), "p": (None, "P"),
+                 "precision": (None, "P"), "recall": (None, "recall"), "success": (None, "success"),
+                 "mrr": ("recip_rank", None), "rprec": ("Rprec", None), "bpref": ("bpref", None)}
+
+
+def _ir_measure(name):
+    """ir_measures' syntax ``Name(param=value,...)@cutoff`` -> ``(name, params, cutoff)`` or ``None``."""
+    import re
+
+    m = re.fullmatch(r"([A-Za-z]+)(?:\(([^()]*)\))?(?:@([0-9.]+))?", name)
+    if m is None or m.group(1) not in _IR_MEASURES:
+        return None
+    params = {}
+    for item in filter(None, (m.group(2) or "").split(",")):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"metric {name!r}: parameters are key=value (e.g. AP(rel=2)); got {item!r}")
+        params[key.strip()] = value.strip()
+    return m.group(1), params, m.group(3)
+
+
+def parse_run_metric(name, convention="trec"):
+    """One metric name of :func:`gbm_objectives.metrics.evaluate_run` -> how it is computed.
+
+    Returns ``("trec", measures, rel)``: trec_eval measures (a :class:`~._trec_eval.TrecMeasure` or a named set's
+    tuple) at relevance level ``rel`` (``None``: the call's); ``("judged", k)``: ir_measures' ``Judged@k``;
+    ``("gdeval_err", k)``: ir_measures' ``ERR@k`` (gdeval's: relevance grades up to 4, stop probability
+    ``(2^rel - 1) / 16``); or
+    ``("engine", base, k)``: one of :data:`METRICS` (:func:`parse_metric`). trec_eval's names are case-sensitive
+    (``P.5,10``, ``ndcg_cut_10``, ``ndcg.1=3,2=9``, ``official``); ir_measures' too (``nDCG@10``, ``AP(rel=2)``,
+    ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``); ours are not (``ndcg@10``, ``p@5``). With
+    ``convention="trec"`` our names that trec_eval also defines are computed as trec_eval's measures.
+
+    >>> parse_run_metric("P.5,10")
+    ('trec', TrecMeasure('P', (5, 10)), None)
+    >>> parse_run_metric("AP(rel=2)")
+    ('trec', TrecMeasure('map', ()), 2)
+    >>> parse_run_metric("ndcg@10")
+    ('trec', TrecMeasure('ndcg_cut', (10,)), None)
+    """
+    from ._trec_eval import TrecMeasure, parse_trec_measure
+
+    if not isinstance(name, str):
+        raise TypeError(f"metric must be a string such as 'ndcg@10'; got {fmt(name)}")
+    trec = convention == "trec"
+    if not trec:  # our names only (trec_eval's and ir_measures' follow trec_eval's convention)
+        try:
+            return ("engine",) + parse_metric(name)
+        except ValueError:
+            if parse_trec_measure(name) is None and _ir_measure(name) is None:
+                raise
+            raise ValueError(f"metric {name!r}: trec_eval's and ir_measures' measures need convention='trec'; "
+                             f"got {convention!r}") from None
+    found = parse_trec_measure(name)
+    if found is not None:
+        return "trec", found, None
+    ir = _ir_measure(name)
+    if ir is not None:
+        base, params, cut = ir
+        rel = params.pop("rel", None)
+        if params and not (base == "SetF" and set(params) == {"beta"}):
+            raise ValueError(f"metric {name!r}: unsupported parameter(s) {sorted(params)} for {base}")
+        if rel is not None:
+            try:
+                rel = int(rel)
+            except ValueError:
+                raise ValueError(f"metric {name!r}: rel must be an integer; got {rel!r}") from None
+        plain, with_cut = _IR_MEASURES[base]
+        if base == "Judged":
+            return "judged", (int(cut) if cut else 0)
+        if base == "ERR":  # ir_measures' ERR is gdeval's: stop probability (2^rel - 1) / 2^4
+            if cut is None:
+                raise ValueError(f"metric {name!r}: ERR needs a cut-off, e.g. ERR@20")
+            return "gdeval_err", int(cut)
+        if base == "NumRet" and rel is not None:
+            return "trec", TrecMeasure("num_rel_ret", ()), rel
+        if base == "SetF":
+            return "trec", TrecMeasure("set_F", (float(params.get("beta", 1.0)),)), rel
+        if cut is None:
+            if plain is None:
+                raise ValueError(f"metric {name!r}: {base} needs a cut-off, e.g. {base}@10")
+            return "trec", parse_trec_measure(plain), rel
+        if with_cut is None:
+            if base == "RR" and rel is None:
+                return "engine", "mrr", int(cut)
+            raise ValueError(f"metric {name!r}: {base} takes no cut-off here")
+        return "trec", parse_trec_measure(f"{with_cut}.{cut}"), rel
+    base, k = parse_metric(name)
+    if trec and base in _OURS_TO_TREC:
+        plain, with_cut = _OURS_TO_TREC[base]
+        if base in ("p", "precision") and k is None:
+            k = 10
+        if k is None and plain is not None:
+            return "trec", parse_trec_measure(plain), None
+        if k is not None and with_cut is not None:
+            return "trec", parse_trec_measure(f"{with_cut}.{k}"), None
+    return "engine", base, k

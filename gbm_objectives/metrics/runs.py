@@ -48,7 +48,8 @@ from numba import njit, prange
 from ..datasets.trec import read_qrels, read_run
 from .._core.validation import fmt
 from . import _engine
-from .names import parse_metric
+from ._trec_eval import MEASURE_CODES, parse_trec_measure, summarize, trec_measures_kernel
+from .names import parse_metric, parse_run_metric
 
 __all__ = ["evaluate_run", "RunEvaluation", "TREC_MEASURE_NAMES"]
 
@@ -147,6 +148,7 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
     o_rel = np.empty(n_out, dtype=np.int8)  # relevant (>= threshold)
     o_judged = np.empty(n_out, dtype=np.int8)  # in the qrels with a relevance >= 0 (bpref)
     o_score = np.empty(n_out)
+    o_code = np.empty(n_out, dtype=np.int64)  # trec_eval's relevance code: the value, NONPOOL (-1), UNJUDGED (-2)
     ideal = np.empty(ideal_off[nq])
     count = np.zeros(nq, dtype=np.int64)
     n_rel = np.zeros(nq, dtype=np.int64)
@@ -196,7 +198,9 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                 o_y[o] = max(v, 0)
                 o_rel[o] = v >= threshold
                 o_judged[o] = found and v >= 0
-                o_score[o] = score[row]
+                o_code[o] = (v if v >= 0 else -2) if found else -1
+                # trec_eval keeps the scores as C floats: scores equal as float32 are ties
+                o_score[o] = np.float32(score[row]) if trec else score[row]
                 docs[o - a] = d
                 o += 1
             m = o - a
@@ -214,7 +218,8 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                     o_rel[a:o] = o_rel[a:o][perm]
                     o_judged[a:o] = o_judged[a:o][perm]
                     o_score[a:o] = o_score[a:o][perm]
-    return out_off, count, o_y, o_rel, o_judged, o_score, ideal, ideal_off, n_rel, n_nonrel, dup
+                    o_code[a:o] = o_code[a:o][perm]
+    return out_off, count, o_y, o_rel, o_judged, o_score, o_code, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
 def _as_frame(obj, kind):
@@ -243,35 +248,75 @@ class RunEvaluation:
     Attributes
     ----------
     per_query : pandas.DataFrame
-        One row per evaluated query (index ``qid``, sorted), one column per metric (the names as asked).
+        One row per evaluated query (index ``qid``, sorted), one column per metric (the names as asked; a
+        trec_eval name with parameters or a named set gives trec_eval's columns: ``P.5,10`` -> ``P_5``, ``P_10``).
+        ``gm_map`` and ``gm_bpref`` hold ``log(max(value, 1e-5))`` per query, as trec_eval and pytrec_eval keep them.
     mean : dict
-        Metric name -> mean over the rows of ``per_query``.
+        Metric name -> trec_eval's summary over the rows of ``per_query`` (the ``all`` line): the mean; the sum for
+        the counts (``num_ret``, ``num_rel``, ``num_rel_ret``, ``num_q``, ``num_nonrel_judged_ret``); exp of the
+        mean for ``gm_map``/``gm_bpref``.
     metrics : tuple of str
+        The columns.
     skipped_queries : list of str
         Queries of the run without qrels (left out).
+    runid : str or None
+        The run's tag (trec_eval's ``runid``: the sixth field of the run file's last line).
     """
 
-    def __init__(self, per_query, metrics, skipped_queries=()):
+    def __init__(self, per_query, metrics, skipped_queries=(), kinds=None, runid=None, trec_order=None,
+                 relstrings=None):
         self.per_query = per_query
         self.metrics = tuple(metrics)
         self.skipped_queries = list(skipped_queries)
-        self.mean = {m: float(per_query[m].mean()) if len(per_query) else float("nan") for m in self.metrics}
+        self.kinds = dict(kinds or {})
+        self.runid = runid
+        self._trec_order = dict(trec_order or {})
+        self.relstrings = relstrings
+        values = per_query[list(self.metrics)].to_numpy(dtype=np.float64)
+        self.mean = {m: summarize(self.kinds.get(m, "float"), values[:, j]) for j, m in enumerate(self.metrics)}
 
     def trec_name(self, metric):
         """trec_eval's name of ``metric`` (``ndcg@10`` -> ``ndcg_cut_10``), or the name itself."""
-        base, k = parse_metric(metric)
+        if metric in self._trec_order:
+            return self._trec_order[metric][2]
+        if parse_trec_measure(metric) is not None:
+            return metric
+        try:
+            base, k = parse_metric(metric)
+        except ValueError:
+            return metric
         key = base if k is None else f"{base}@"
         key = "p@" if key == "precision@" else key
         return TREC_MEASURE_NAMES.get(key, metric).format(k=k)
 
     def to_trec(self, per_query=True):
-        """trec_eval's output lines ``measure<TAB>qid<TAB>value`` (``-q``: every query, then ``all``) as a string."""
+        """trec_eval's text output: lines ``measure<TAB>qid<TAB>value``, the measure name left-justified in 22
+        columns, values with 4 decimals (counts as integers); with ``per_query`` (``-q``) every query's lines
+        first (queries sorted, measures in trec_eval's order), then ``runid`` and the ``all`` lines. ``gm_map``,
+        ``gm_bpref`` and ``num_q`` are summary lines only, as in trec_eval. With ``missing_queries="zero"`` (``-c``)
+        the queries the run lacks have their lines too (as trec_eval 10 prints them; 9 prints only the summary)."""
+        entries = list(self.metrics) + (["relstring"] if self.relstrings is not None else [])
+        order = sorted(range(len(entries)), key=lambda i: (self._trec_order.get(entries[i], (1 << 30, 0))[:2], i))
+        cols = [entries[i] for i in order]
+        kinds = [self.kinds.get(m, "str" if m == "relstring" else "float") for m in cols]
+        names = [self.trec_name(m) for m in cols]
+
+        def text(v, kind):
+            return f"{int(round(v))}" if kind == "count" else f"{v:6.4f}"
+
         lines = []
-        for m in self.metrics:
-            name = self.trec_name(m)
-            if per_query:
-                lines += [f"{name:<22}\t{q}\t{v:.4f}" for q, v in zip(self.per_query.index, self.per_query[m])]
-            lines.append(f"{name:<22}\tall\t{self.mean[m]:.4f}")
+        if per_query:
+            num = [m for m in cols if m != "relstring"]
+            values = self.per_query[num].to_numpy()
+            at = {m: j for j, m in enumerate(num)}
+            shown = [j for j, (m, kd) in enumerate(zip(names, kinds)) if kd != "gm" and m != "num_q"]
+            for q, row in zip(self.per_query.index, values):
+                for j in shown:
+                    v = f"'{self.relstrings.get(q, '')}'" if kinds[j] == "str" else text(row[at[cols[j]]], kinds[j])
+                    lines.append(f"{names[j]:<22}\t{q}\t{v}")
+        if self.runid is not None and "runid" in self._trec_order:
+            lines.append(f"{'runid':<22}\tall\t{self.runid}")
+        lines += [f"{n:<22}\tall\t{text(self.mean[m], kd)}" for n, m, kd in zip(names, cols, kinds) if kd != "str"]
         return "\n".join(lines) + "\n"
 
     def __repr__(self):
@@ -280,7 +325,8 @@ class RunEvaluation:
 
 
 def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), convention="trec",
-                 relevance_threshold=1, judged_only=False, missing_queries="skip", ap_denominator=None):
+                 relevance_threshold=1, judged_only=False, missing_queries="skip", ap_denominator=None,
+                 max_docs=None, n_docs_collection=0):
     """Evaluate a TREC run against qrels, as trec_eval does (module docstring).
 
     Parameters
@@ -290,10 +336,18 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     run : path or pandas.DataFrame
         A run file, or a DataFrame with columns ``qid``, ``docno`` (strings), ``score`` (numbers).
     metrics : str or sequence of str
-        Names of :func:`gbm_objectives.metrics.parse_metric` (``ndcg@10``, ``map``, ``recall@100``, ``mrr``,
-        ``p@10``, ``success@1``, ``rprec``, ``bpref``, ``dcg@10``, ``err@20``) or trec_eval's (``ndcg_cut_10``,
-        ``recip_rank``, ``P_10``, ``Rprec``, ``recall_100``, ``success_10``, ``map_cut_10``). A name given twice
-        is evaluated once (one column).
+        Any of (:func:`gbm_objectives.metrics.names.parse_run_metric`): trec_eval's measures with their
+        parameters, case-sensitive (``P.5,10``, ``P_5``, ``ndcg_cut.10``, ``map``, ``gm_map``, ``Rprec_mult``,
+        ``iprec_at_recall.0.5``, ``11pt_avg``, ``infAP``, ``bpref``, ``set_F.0.5``, ``utility.1,-1,0,0``,
+        ``ndcg.1=3,2=9`` (a gain per level), ``G``, ``binG``, ``Rndcg``, ``ndcg_rel``, ``relative_P``,
+        ``success``, ``num_ret``, ``relstring``, ``runid``... every measure of trec_eval 9.0.8, the one pytrec_eval
+        wraps) and its named sets ``official``, ``all_trec``, ``set`` (a measure with several parameters gives one
+        column each, named as trec_eval prints them: ``P_5``, ``P_10``); ir_measures' names (``nDCG@10``,
+        ``AP(rel=2)``, ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``, ``SetF(beta=0.5)``, ``IPrec@0.5``,
+        ``ERR@20``); ours (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``,
+        ``dcg@10``, ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
+        trec_eval's formula (:mod:`gbm_objectives.metrics._trec_eval`); the other conventions take our names
+        only. A name given twice is evaluated once (one column).
     convention : {"trec", "lightgbm", "sklearn"}, default "trec"
         Gains, ties and the value of a query without relevant documents (:mod:`gbm_objectives.metrics`); "trec"
         breaks ties by docno descending, the others use the run's row order ("stable") or average them.
@@ -307,14 +361,26 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         convention's value for a query without relevant documents), as in trec_eval: dropping it would inflate
         every mean.
     missing_queries : {"skip", "zero"}, default "skip"
-        Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``).
+        Queries of the qrels for which the run retrieved nothing: left out, or scored 0 (trec_eval ``-c``; for
+        trec_eval's measures they are evaluated on an empty ranking: 0, but ``num_rel`` is the query's R,
+        ``num_q`` 1 and ``gm_*`` log(1e-5), which makes the means trec_eval 9's ``-c`` averages).
     ap_denominator : {"relevant", "min_relevant_k"}, optional
         MAP@k's denominator (:func:`gbm_objectives.metrics.map_score`); by default the convention's (trec_eval: R).
+    max_docs : int, optional
+        trec_eval ``-M``: evaluate only the first ``max_docs`` documents of each query's ranking (before
+        ``judged_only``).
+    n_docs_collection : int, default 0
+        trec_eval ``-N``: the number of documents in the collection (``utility``'s fourth coefficient).
 
     Returns
     -------
     RunEvaluation
-        ``.per_query`` (DataFrame), ``.mean`` (dict), ``.to_trec()``.
+        ``.per_query`` (DataFrame), ``.mean`` (dict: trec_eval's summaries), ``.to_trec()`` (trec_eval's text).
+
+    Notes
+    -----
+    With ``convention="trec"`` the scores are compared as C floats (float32), as trec_eval stores them: two scores
+    equal in float32 are a tie, broken by docno descending.
 
     Raises
     ------
@@ -341,9 +407,31 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
-    parsed = []
+    parsed, trec_items, judged_items, gdeval_items = [], [], [], []
+    columns = []  # the output columns in the order asked (a named set: its measures in trec_eval's order)
     for name in metrics:
-        base, k = parse_metric(name)
+        how = parse_run_metric(name, convention)
+        if how[0] == "trec" and ap_min_den and getattr(how[1], "name", None) == "map_cut" \
+                and parse_trec_measure(name) is None:  # our map@k with min(R, k): not trec_eval's map_cut
+            how = ("engine",) + parse_metric(name)
+        if how[0] == "trec":
+            measures = how[1] if isinstance(how[1], tuple) else (how[1],)
+            rel_level = how[2]
+            single = not isinstance(how[1], tuple) and len(measures[0].columns) == 1
+            # a name of ours or ir_measures' is its own column; trec_eval's names give trec_eval's columns
+            own = single and parse_trec_measure(name) is None
+            for ms in measures:
+                trec_items.append((ms, rel_level, (name,) if own else ms.columns))
+                columns += (name,) if own else ms.columns
+            continue
+        columns.append(name)
+        if how[0] == "judged":
+            judged_items.append((name, how[1]))
+            continue
+        if how[0] == "gdeval_err":
+            gdeval_items.append((name, "err", how[1]))
+            continue
+        _, base, k = how
         base = "p" if base == "precision" else base
         if base == "auc":
             raise ValueError(f"metric {name!r}: auc is not a run metric; choose a ranking metric")
@@ -358,8 +446,15 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     if not isinstance(relevance_threshold, numbers.Integral) and not math.isfinite(relevance_threshold):
         # NaN would make every document non-relevant without a word
         raise ValueError(f"relevance_threshold must be finite; got {fmt(relevance_threshold)}")
+    if max_docs is not None and (isinstance(max_docs, (bool, np.bool_)) or not isinstance(max_docs, numbers.Integral)
+                                 or max_docs < 1):
+        raise ValueError(f"max_docs (trec_eval -M) must be a positive integer or None; got {fmt(max_docs)}")
+    if isinstance(n_docs_collection, (bool, np.bool_)) or not isinstance(n_docs_collection, numbers.Integral) \
+            or n_docs_collection < 0:
+        raise ValueError(f"n_docs_collection (trec_eval -N) must be an integer >= 0; got {fmt(n_docs_collection)}")
     qrels = _as_frame(qrels, "qrels")
     run = _as_frame(run, "run")
+    runid = _runid(run)
 
     # ---- one sorted code space for the qids of run and qrels; the docnos of the qrels in the run's code space
     r_q, r_qnames = _string_codes(run["qid"], "run qid")
@@ -405,9 +500,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
 
     # ---- per query: the join (codes, stamp arrays) and trec_eval's ranking, in one compiled pass
     n_blocks = int(max(1, min(numba.get_num_threads(), 8, len(score) // 100_000)))
-    (out_off, count, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+    (out_off, count, y_row, rel, judged, out_score, code_row, ideal_src, ideal_bounds, n_rel, n_nonrel,
      dup) = _join(codes, r_order, r_starts, r_d, rank, score, q_order, q_starts, q_d, q_dmap, rel_all,
-                  float(relevance_threshold), trec, bool(judged_only), n_blocks)
+                  float(relevance_threshold), trec, False, n_blocks)
     if (dup != -1).any():
         d = int(dup[dup != -1][0])
         if d >= 0:
@@ -417,13 +512,145 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         raise ValueError(f"qrels have the document {qrels['docno'].iloc[d]!r} twice for query "
                          f"{qrels['qid'].iloc[d]!r} (row {d})")
     sizes = count
-    if judged_only:  # each query's kept rows are at the start of its slot: close the gaps
+    if max_docs is not None or judged_only:  # trec_eval: the first max_docs of the ranking (-M), then -J
         slot = np.diff(out_off)
-        keep = (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < np.repeat(count, slot)
-        y_row, rel, judged, out_score = y_row[keep], rel[keep], judged[keep], out_score[keep]
-
-    # ---- the metrics
+        keep = np.ones(out_off[-1], dtype=bool)
+        if max_docs is not None:
+            keep &= (np.arange(out_off[-1]) - np.repeat(out_off[:-1], slot)) < max_docs
+        if judged_only:
+            keep &= judged.astype(bool)
+        sizes = np.add.reduceat(keep, out_off[:-1]) if len(keep) else np.zeros(len(codes), dtype=np.int64)
+        sizes[slot == 0] = 0
+        y_row, rel, judged, out_score, code_row = (a[keep] for a in (y_row, rel, judged, out_score, code_row))
     nq = len(codes)
+    qnames = names[codes]
+    frames = []
+
+    # ---- trec_eval's measures: one compiled pass per relevance level
+    kinds, trec_order, relstrings = {}, {}, None
+    if trec_items:
+        absent = in_qrels & ~in_run if missing_queries == "zero" else np.zeros(len(names), dtype=bool)
+        # -c: a query of the qrels the run has nothing for is evaluated on an empty ranking (trec_eval 10)
+        t_codes = np.flatnonzero(evaluated | absent)
+        t_sizes = np.zeros(len(names), dtype=np.int64)
+        t_sizes[codes] = sizes
+        t_off = np.concatenate(([0], np.cumsum(t_sizes[t_codes]))).astype(np.int64)
+        # the rows of the evaluated queries are in code order already; the absent ones add none
+        levels = _levels(q_q, q_map, rel_all, len(names))[t_codes]
+        frame = {}
+        by_level = {}
+        for ms, lev, cols in trec_items:
+            by_level.setdefault(relevance_threshold if lev is None else lev, {}).setdefault(ms, []).append(cols)
+        for lev, group in by_level.items():
+            thr = int(math.ceil(lev))
+            if any(ms.name == "runid" for ms in group):
+                trec_order["runid"] = (MEASURE_CODES["runid"], 0, "runid")
+            if any(ms.name == "relstring" for ms in group):
+                relstrings = _relstrings(code_row, t_off, names[t_codes], int(_first_param(group, "relstring")))
+                trec_order["relstring"] = (MEASURE_CODES["relstring"], 0, "relstring")
+            todo = [ms for ms in group if ms.kind != "str"]
+            if not todo:
+                continue
+            widths = [len(ms.columns) for ms in todo]
+            cols_at = np.concatenate(([0], np.cumsum(widths)))[:-1].astype(np.int64)
+            plen = np.array([len(ms.params) for ms in todo], dtype=np.int64)
+            pstart = np.concatenate(([0], np.cumsum(plen)))[:-1].astype(np.int64)
+            params = np.array([float(x) for ms in todo for x in ms.params], dtype=np.float64)
+            out = trec_measures_kernel(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
+                                       np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params,
+                                       cols_at, int(sum(widths)))
+            if absent.any():  # an empty ranking's 0/0 (iprec_at_recall) is 0, as trec_eval 9's -c averages count it
+                gone = absent[t_codes]
+                out[gone] = np.nan_to_num(out[gone], nan=0.0)
+            for ms, at in zip(todo, cols_at):
+                for colset in group[ms]:
+                    for i, col in enumerate(colset):
+                        frame[col] = out[:, at + i]
+                        kinds[col] = {"count": "count", "gm": "gm"}.get(ms.kind, "float")
+        if frame:
+            frames.append(pd.DataFrame(frame, index=pd.Index(names[t_codes], name="qid")))
+        trec_order.update({col: (ms.code, i, ms.columns[i] if len(ms.columns) > i else col)
+                           for ms, _, cols in trec_items for i, col in enumerate(cols)})
+
+    # ---- ir_measures' Judged@k: the share of the top k (at most the ranking) that is in the qrels
+    if judged_items:
+        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        pos = np.arange(bounds[-1]) - np.repeat(bounds[:-1], sizes)
+        in_qrels_row = code_row != -1
+        frame = {}
+        for name, k in judged_items:
+            top = pos < k if k else np.ones(len(pos), dtype=bool)
+            num = np.bincount(np.repeat(np.arange(nq), sizes)[top], weights=in_qrels_row[top], minlength=nq)
+            den = np.minimum(sizes, k) if k else sizes
+            frame[name] = np.divide(num, den, out=np.zeros(nq), where=den > 0)
+        frame = pd.DataFrame(frame, index=pd.Index(qnames, name="qid"))
+        if missing_queries == "zero":  # -c: the queries the run lacks judged nothing
+            frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
+        frames.append(frame)
+
+    # ---- our metrics (engine); ir_measures' ERR@k with gdeval's maximum grade, 4
+    absent = in_qrels & ~in_run if missing_queries == "zero" else None
+    for items, max_grade in ((parsed, None), (gdeval_items, 4.0)):
+        if items:
+            frames.append(_engine_metrics(items, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds,
+                                          n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
+                                          names, absent, max_grade))
+    per_query = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    per_query = per_query.sort_index(kind="stable")
+    if empty == "skip":
+        per_query = per_query.dropna(how="all")
+    columns = list(dict.fromkeys(columns))
+    per_query = per_query[columns]
+    return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
+                         trec_order=trec_order, relstrings=relstrings)
+
+
+def _first_param(group, name):
+    """The first parameter of measure ``name`` in ``group`` (relstring's length; trec_eval's default 10)."""
+    ms = next(m for m in group if m.name == name)
+    return ms.params[0] if ms.params else 10
+
+
+def _relstrings(code_row, off, qnames, length):
+    """trec_eval's ``relstring``: the relevance of the first ``length`` documents, one character each (0-9, '>'
+    above 9, '-' not in the qrels, '.' judged negative)."""
+    import pandas as pd
+
+    table = np.array(list(".-0123456789"))  # -2 (judged negative), -1 (not in the qrels), 0-9
+    out = []
+    for q in range(len(off) - 1):
+        c = code_row[off[q]:min(off[q + 1], off[q] + length)]
+        out.append("".join(np.where(c > 9, ">", table[np.clip(c, -2, 9) + 2])))
+    return pd.Series(out, index=qnames, dtype=object)
+
+
+def _levels(q_q, q_map, rel_all, n_names):
+    """Per query (code space), the number of judged documents at each relevance level ``>= 0`` (trec_eval's
+    ``rel_levels``), an ``(n_names, max_level + 1)`` int64 array."""
+    top = int(max(rel_all.max(initial=0), 0))
+    ok = rel_all >= 0
+    q = q_map[q_q][ok].astype(np.int64)
+    flat = np.bincount(q * (top + 1) + rel_all[ok], minlength=n_names * (top + 1))
+    return np.ascontiguousarray(flat.reshape(n_names, top + 1))
+
+
+def _runid(run):
+    """The run's tag as trec_eval reports it (``runid``): :func:`read_run` keeps the sixth field of the file's last
+    line (``attrs["runid"]``); a DataFrame's ``tag``/``run``/``runid`` column's last value; ``None`` if unknown."""
+    tag = run.attrs.get("runid")
+    if tag is not None:
+        return tag
+    for col in ("tag", "run", "runid"):
+        if col in run.columns and len(run):
+            return str(run[col].iloc[-1])
+    return None
+
+
+def _engine_metrics(parsed, nq, sizes, y_row, rel, judged, out_score, ideal_src, ideal_bounds, n_rel, n_nonrel,
+                    rel_all, gain, ties, trec, empty, ap_min_den, qnames, names, absent, max_grade=None):
+    """Our metrics (:mod:`._engine`) of the joined rows: a per-query DataFrame."""
+    import pandas as pd
+
     has_rows = sizes > 0
     values = np.zeros((len(parsed), nq))
     empty_q = np.zeros((len(parsed), nq), dtype=bool)
@@ -456,7 +683,8 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         ig = _engine.compute_gains(ideal_y, gain, ideal_bounds) if need_gain and len(ideal_y) else np.zeros(0)
         p_stop = None
         if any(base == "err" for base, _ in items):
-            p_stop = _engine.stop_probabilities(y_row, float(max(rel_all.max(), 0)))
+            top = float(max(rel_all.max(), 0)) if max_grade is None else max_grade
+            p_stop = _engine.stop_probabilities(y_row, top)
         vals, no_rel, no_gain = _engine.run(
             r, items, gains=g, rel=rel, ties="stable" if trec else ties, ap_min_den=ap_min_den,
             ideal_gains=ig, ideal_bounds=ideal_bounds, n_rel=n_rel[sel], n_nonrel=n_nonrel[sel], judged=judged,
@@ -473,14 +701,10 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         if parsed[j][1] in ("dcg", "err"):
             continue
         values[j, empty_q[j]] = np.nan if empty == "skip" else empty
-    qnames = names[codes]
-    per_query = pd.DataFrame(values.T, columns=list(metrics), index=pd.Index(qnames, name="qid"))
-    if missing_queries == "zero":
-        absent = in_qrels & ~in_run
-        if absent.any():
-            extra = pd.DataFrame(0.0, columns=list(metrics), index=pd.Index(names[absent], name="qid"))
-            per_query = pd.concat([per_query, extra])
-    per_query = per_query.sort_index(kind="stable")
-    if empty == "skip":
-        per_query = per_query.dropna(how="all")
-    return RunEvaluation(per_query, metrics, skipped_queries=list(names[orphan]))
+    cols = list(dict.fromkeys(name for name, _, _ in parsed))
+    per_query = pd.DataFrame(values.T, columns=[name for name, _, _ in parsed], index=pd.Index(qnames, name="qid"))
+    per_query = per_query.loc[:, ~per_query.columns.duplicated()][cols]
+    if absent is not None and absent.any():
+        extra = pd.DataFrame(0.0, columns=cols, index=pd.Index(names[absent], name="qid"))
+        per_query = pd.concat([per_query, extra])
+    return per_query

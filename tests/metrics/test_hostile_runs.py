@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import gbm_objectives as go
+from conftest import pytrec_evaluate
 from gbm_objectives.metrics.significance import paired_test
 
 # every measure evaluate_run supports that trec_eval (pytrec_eval) also computes: ours -> pytrec_eval's key
@@ -109,14 +110,7 @@ def _hostile_trec(seed):
 
 
 def _pytrec(qrels, run, threshold, judged_only):
-    pytrec_eval = pytest.importorskip("pytrec_eval")
-    q, r = {}, {}
-    for a, d, x in qrels.itertuples(index=False):
-        q.setdefault(a, {})[d] = int(x)
-    for a, d, s in run.itertuples(index=False):
-        r.setdefault(a, {})[d] = float(s)
-    return pytrec_eval.RelevanceEvaluator(q, PYTREC, relevance_level=threshold,
-                                          judged_docs_only_flag=judged_only).evaluate(r)
+    return pytrec_evaluate(qrels, run, PYTREC, threshold, judged_only)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
