@@ -9,13 +9,15 @@ into the single group representation of :mod:`gbm_objectives._core.segments` (in
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from .._core.jit import JIT
 from .._core.segments import resolve_boundaries
 from .._core.validation import check_sample_weight
 from .base import Objective
 
 __all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
-           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS"]
+           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "check_seed"]
 
 MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
@@ -24,6 +26,51 @@ N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cos
 # p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
 # table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
 PAIR_HESS_FLOOR = 1e-16
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(z):
+    """SplitMix64's output function on Python ints (the kernels do the same in uint64)."""
+    m = 2**64 - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def check_seed(seed):
+    """``seed`` as a Python int in [0, 2**63)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer; got {seed!r}")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63); got {seed!r}")
+    return int(seed)
+
+
+def query_streams(seed, n_queries):
+    """One random stream per query (uint64 SplitMix64 states), a function of ``(seed, query index)`` only.
+
+    The stochastic ranking objectives (YetiRank, StochasticRank) draw a query's noise from its own stream and
+    advance it in place, so their results depend on the seed and on the number of calls made, never on the thread
+    count or on how the queries are split into parallel blocks.
+    """
+    base = _mix64((check_seed(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & (2**64 - 1))
+    return np.array([_mix64((base + q * 0xD1B54A32D192ED03) & (2**64 - 1)) for q in range(n_queries)],
+                    dtype=np.uint64)
+
+
+@njit(**JIT)
+def next_uniform(state):
+    """SplitMix64 (Steele, Lea & Flood 2014): the next state and a uniform double in the open interval (0, 1)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return state, (np.float64(z >> np.uint64(11)) + 0.5) * 1.1102230246251565e-16  # (k + 1/2) / 2^53
 
 
 def pair_cost(boundaries, k):
