@@ -17,7 +17,8 @@ from .._core.validation import check_sample_weight
 from .base import Objective
 
 __all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
-           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "check_seed"]
+           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "uniform_at", "advance",
+           "check_seed"]
 
 MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
@@ -63,14 +64,28 @@ def query_streams(seed, n_queries):
 
 
 @njit(**JIT)
-def next_uniform(state):
-    """SplitMix64 (Steele, Lea & Flood 2014): the next state and a uniform double in the open interval (0, 1)."""
-    state = state + _GOLDEN
-    z = state
+def uniform_at(state, i):
+    """The ``i``-th (0-based) uniform after ``state`` of a SplitMix64 stream (Steele, Lea & Flood 2014), a double in
+    the open interval (0, 1). SplitMix64's state is a counter (``+ golden`` per draw), so draws can be made in any
+    order: ``uniform_at(state, 0 .. m - 1)`` then ``state + m * golden`` equals ``m`` calls of :func:`next_uniform`."""
+    z = state + (np.uint64(i) + np.uint64(1)) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     z = z ^ (z >> np.uint64(31))
-    return state, (np.float64(z >> np.uint64(11)) + 0.5) * 1.1102230246251565e-16  # (k + 1/2) / 2^53
+    # the top 53 bits as an int64 (exact; converting int64 to double is one instruction, uint64 is not)
+    return (np.float64(np.int64(z >> np.uint64(11))) + 0.5) * 1.1102230246251565e-16  # (k + 1/2) / 2^53
+
+
+@njit(**JIT)
+def advance(state, m):
+    """``state`` after ``m`` draws."""
+    return state + np.uint64(m) * _GOLDEN
+
+
+@njit(**JIT)
+def next_uniform(state):
+    """The next state of a SplitMix64 stream and its uniform draw in (0, 1)."""
+    return advance(state, 1), uniform_at(state, 0)
 
 
 def pair_cost(boundaries, k):
