@@ -488,6 +488,13 @@ class LambdaRankObjective(RankingObjective):
         ``lambdarank_pair_method="topk"``, ``lambdarank_num_pair_per_sample=truncation_level`` and
         ``lambdarank_normalization=norm``; float32 scores, hessian factor 2 and floor 1e-16 as XGBoost.
         :meth:`pairs` and :meth:`loss` describe the LightGBM convention.
+    pair_method : {"topk", "mean"}, default "topk"
+        ``convention="xgboost"`` only: XGBoost's ``lambdarank_pair_method``. ``"topk"`` takes the pairs above;
+        ``"mean"`` gives every document ``truncation_level`` (``lambdarank_num_pair_per_sample``) partners drawn
+        at random among the documents of other labels, with XGBoost's generator (``std::minstd_rand`` seeded
+        ``round * n_queries + q``, libstdc++'s ``uniform_int_distribution``), and normalises by
+        ``1 / truncation_level``. The round is the number of gradient calls made on the prepared training set, so
+        a training through the adapters draws the pairs XGBoost draws.
 
     position_debias : {None, "additive", "ipw"}, default None
         Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,
@@ -573,6 +580,7 @@ class LambdaRankObjective(RankingObjective):
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
         convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=1.0,
+        pair_method="topk",
     ):
         if metric not in RANKING_METRICS:
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
@@ -594,6 +602,11 @@ class LambdaRankObjective(RankingObjective):
         if convention not in ("lightgbm", "xgboost"):
             raise ValueError(f"convention must be 'lightgbm' or 'xgboost'; got {convention!r}")
         self.convention = convention
+        if pair_method not in ("topk", "mean"):
+            raise ValueError(f"pair_method must be 'topk' or 'mean'; got {pair_method!r}")
+        if pair_method == "mean" and convention != "xgboost":
+            raise ValueError("pair_method='mean' is XGBoost's lambdarank_pair_method; it needs convention='xgboost'")
+        self.pair_method = pair_method
         if convention == "xgboost":
             xgboost_lambdas.check_xgboost_convention(self)
 
@@ -711,7 +724,7 @@ class LambdaRankObjective(RankingObjective):
         if self.convention == "xgboost":  # XGBoost's rank:ndcg / rank:map / rank:pairwise (ranking_xgboost.py)
             return xgboost_lambdas.xgboost_lambdarank_kernel(
                 prepared, raw, w, self.truncation_level, _METRIC_CODE[self.metric], self.norm, grad_out, hess_out,
-                c["pair_cost"] >= PARALLEL_MIN["lambdarank"],
+                c["pair_cost"] >= PARALLEL_MIN["lambdarank"], self.pair_method,
             )
 
         pos = prepared.position

@@ -497,3 +497,36 @@ def test_stochastic_objectives_train_end_to_end(name, backend):
     s = r.predict_raw(X)
     assert np.isfinite(s).all() and s.std() > 0
     assert go.ndcg_score(y, s, group=group, k=10) > go.ndcg_score(y, np.zeros(n), group=group, k=10)
+
+
+def test_yetirank_equals_a_plain_loop_on_the_same_draws(rng):
+    """A plain per-query NumPy loop over the same SplitMix64 draws (the log-domain form s + log(u / (1 - u)) of the
+    noisy scores): equal to the kernel's exp-domain keys with their counting sort, and to its log-domain path for
+    a query whose scores span more than 600."""
+    from gbm_objectives.objectives._ranking_base import query_streams, uniform_at
+
+    obj = go.YetiRankObjective(n_permutations=4, decay=0.7, seed=8)
+    y, s, sizes = _queries(rng, sizes=(9, 2, 30, 5))
+    s[11:13] += np.array([700.0, -650.0])  # query 2 takes the exp-per-pair path
+    g, h = obj.grad_hess(y, s, group=sizes)
+    states = query_streams(8, len(sizes))
+    a0 = 0
+    for q, n in enumerate(sizes):
+        yy, ss = y[a0 : a0 + n], s[a0 : a0 + n]
+        gq, hq = np.zeros(n), np.zeros(n)
+        for k in range(4):
+            u = np.array([uniform_at(states[q], k * n + i) for i in range(n)])
+            order = np.argsort(-(ss + np.log(u / (1 - u))), kind="stable")
+            for t in range(1, n):
+                i, j = order[t - 1], order[t]
+                if yy[i] == yy[j]:
+                    continue
+                hi, lo = (i, j) if yy[i] > yy[j] else (j, i)
+                p = 1 / (1 + np.exp(ss[hi] - ss[lo]))
+                wgt = 0.15 / 4 * 0.7 ** (t - 1) * abs(yy[i] - yy[j])
+                gq[hi] -= wgt * p
+                gq[lo] += wgt * p
+                hq[[hi, lo]] += wgt * max(p * (1 - p), 1e-16)
+        np.testing.assert_allclose(g[a0 : a0 + n], gq, rtol=1e-12, atol=1e-17)
+        np.testing.assert_allclose(h[a0 : a0 + n], hq, rtol=1e-12, atol=1e-17)
+        a0 += n
