@@ -233,11 +233,11 @@ def xgboost_lambdarank_kernel(prepared, raw, w, k, metric_code, norm, grad_out, 
     mean = pair_method == "mean"
     n_groups = len(b) - 1
     if mean:
-        # XGBoost (lambdarank_obj.h, MakePairs): query g of round `iter` seeds its generator with
-        # iter * n_groups + g (uint32 arithmetic); the round is the number of calls made on this training set
+        # XGBoost 3.2 (lambdarank_obj.h, MakePairs): query g of round `iter` seeds its generator with
+        # (iter + 1) * n_groups + g (uint32 arithmetic); the round is the number of calls made on this training set
         it = c.get("xgboost_iteration", 0)
         c["xgboost_iteration"] = it + 1
-        seeds = (it * n_groups + np.arange(n_groups, dtype=np.int64)) & 0xFFFFFFFF
+        seeds = ((it + 1) * n_groups + np.arange(n_groups, dtype=np.int64)) & 0xFFFFFFFF
     else:
         seeds = np.empty(0, dtype=np.int64)
     kernel = _xgb_parallel if parallel else _xgb_serial

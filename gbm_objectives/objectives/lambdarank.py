@@ -491,9 +491,9 @@ class LambdaRankObjective(RankingObjective):
     pair_method : {"topk", "mean"}, default "topk"
         ``convention="xgboost"`` only: XGBoost's ``lambdarank_pair_method``. ``"topk"`` takes the pairs above;
         ``"mean"`` gives every document ``truncation_level`` (``lambdarank_num_pair_per_sample``) partners drawn
-        at random among the documents of other labels, with XGBoost's generator (``std::minstd_rand`` seeded
-        ``round * n_queries + q``, libstdc++'s ``uniform_int_distribution``), and normalises by
-        ``1 / truncation_level``. The round is the number of gradient calls made on the prepared training set, so
+        at random among the documents of other labels, with XGBoost 3.2's generator (``std::minstd_rand`` seeded
+        ``(round + 1) * n_queries + q``, libstdc++'s ``uniform_int_distribution``), normalises by
+        ``1 / truncation_level`` and takes the ideal DCG over the whole query. The round is the number of gradient calls made on the prepared training set, so
         a training through the adapters draws the pairs XGBoost draws.
 
     position_debias : {None, "additive", "ipw"}, default None
@@ -640,7 +640,8 @@ class LambdaRankObjective(RankingObjective):
         if self.metric == "ndcg":
             gains = _dcg.row_gains(y.astype(np.int64), self._gain)
             # the ideal DCG routine of the metrics too (_dcg.ideal_dcg_query): ΔNDCG and reported NDCG share it
-            max_dcg = _dcg.ideal_dcg(gains, boundaries, self.truncation_level)
+            # (XGBoost's mean pair method has no truncation: its ideal DCG takes the whole query, k = 0)
+            max_dcg = _dcg.ideal_dcg(gains, boundaries, 0 if self.pair_method == "mean" else self.truncation_level)
             inv_max = np.zeros_like(max_dcg)
             np.divide(1.0, max_dcg, out=inv_max, where=max_dcg > 0)
         else:

@@ -174,6 +174,10 @@ def test_constructor_validation():
         go.LambdaRankObjective(metric="mrr", convention="xgboost")
     with pytest.raises(ValueError, match="sigmoid"):
         go.LambdaRankObjective(sigmoid=2.0, convention="xgboost")
+    with pytest.raises(ValueError, match="pair_method"):
+        go.LambdaRankObjective(pair_method="mean")
+    with pytest.raises(ValueError, match="pair_method"):
+        go.LambdaRankObjective(pair_method="random", convention="xgboost")
     with pytest.raises(ValueError, match="binary"):
         go.LambdaRankObjective(metric="map", convention="xgboost").grad_hess(np.array([2.0, 0.0]), np.zeros(2),
                                                                              group=[2])
@@ -285,21 +289,27 @@ def test_xendcg_trains_on_xgboost_and_native_refused():
 # ---------------------------------------------------------------------------------------------------------------
 # LambdaRank, XGBoost convention
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("metric, norm", [("ndcg", True), ("map", True), ("none", True), ("ndcg", False)])
-def test_xgboost_convention_equals_xgboost(metric, norm):
-    """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds, 1 thread.
+@pytest.mark.parametrize("metric, norm, pair_method, k, rounds", [
+    ("ndcg", True, "topk", 30, 100), ("map", True, "topk", 30, 100), ("none", True, "topk", 30, 100),
+    ("ndcg", False, "topk", 30, 100), ("ndcg", True, "mean", 2, 25), ("map", False, "mean", 3, 25),
+])
+def test_xgboost_convention_equals_xgboost(metric, norm, pair_method, k, rounds):
+    """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds (25 for the mean
+    pair method: new random pairs every round), 1 thread.
 
-    Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid); the
-    bound asked is 1e-5.
+    Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid; for the
+    mean pair method XGBoost's own random pairs: minstd_rand seeded per round and query, libstdc++'s
+    uniform_int_distribution); the bound asked is 1e-5.
     """
     X, y, group = rank_example()
     if metric == "map":
         y = (y >= 1).astype(float)
-    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost")
+    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost", pair_method=pair_method,
+                                 truncation_level=k)
     params = {"nthread": 1, "base_score": 0.0}
-    native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=100,
+    native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=rounds,
                       n_jobs=1, params=params)
-    scratch = go.train(obj, X, y, group=group, backend="xgboost", num_boost_round=100, n_jobs=1, params=params)
+    scratch = go.train(obj, X, y, group=group, backend="xgboost", num_boost_round=rounds, n_jobs=1, params=params)
     diff = np.abs(native.predict_raw(X) - scratch.predict_raw(X)).max()
     assert diff <= 1e-5, diff
 
