@@ -493,8 +493,9 @@ class LambdaRankObjective(RankingObjective):
         ``"mean"`` gives every document ``truncation_level`` (``lambdarank_num_pair_per_sample``) partners drawn
         at random among the documents of other labels, with XGBoost 3.2's generator (``std::minstd_rand`` seeded
         ``(round + 1) * n_queries + q``, libstdc++'s ``uniform_int_distribution``), normalises by
-        ``1 / truncation_level`` and takes the ideal DCG over the whole query. The round is the number of gradient calls made on the prepared training set, so
-        a training through the adapters draws the pairs XGBoost draws.
+        ``1 / truncation_level`` and takes the ideal DCG over the whole query. The round is the number of gradient
+        calls made on the prepared training set, so a training through the adapters draws the pairs XGBoost draws
+        (XGBoost's development branch seeds from a session generator instead: this reproduces 3.2).
 
     position_debias : {None, "additive", "ipw"}, default None
         Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,

@@ -19,7 +19,14 @@ from numba import njit, prange
 
 from .._core.jit import JIT, PARALLEL_MIN, copy_function
 from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
-from ._ranking_base import RankingObjective, check_seed, next_uniform, query_streams, ranking_boundaries, ranking_weights
+from ._ranking_base import (
+    RankingObjective,
+    check_seed,
+    next_uniform,
+    query_streams,
+    ranking_boundaries,
+    ranking_weights,
+)
 from .base import Prepared
 
 __all__ = ["StochasticRankObjective", "STOCHASTICRANK_METRICS"]
