@@ -18,7 +18,7 @@ from .base import Objective
 
 __all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
            "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "uniform_at", "advance",
-           "check_seed"]
+           "check_seed", "labels_all_equal", "call_in_float64"]
 
 MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
@@ -86,6 +86,30 @@ def advance(state, m):
 def next_uniform(state):
     """The next state of a SplitMix64 stream and its uniform draw in (0, 1)."""
     return advance(state, 1), uniform_at(state, 0)
+
+
+@njit(**JIT)
+def labels_all_equal(y, a, n):
+    """True when the ``n`` labels from ``y[a]`` are all equal (a query without ranking information)."""
+    for i in range(1, n):
+        if y[a + i] != y[a]:
+            return False
+    return True
+
+
+def call_in_float64(kernel, grad_out, hess_out, *args):
+    """``kernel(*args, grad, hess)`` for a kernel compiled for float64 outputs only: ``grad_out``/``hess_out``
+    themselves where they are contiguous float64, else float64 buffers copied into them afterwards (one compiled
+    signature serves the float32 buffers of the adapters too). Returns what the kernel returns."""
+    def f64(out):
+        return out if out.dtype == np.float64 and out.flags.c_contiguous else np.empty(out.shape)
+    g, h = f64(grad_out), f64(hess_out)
+    result = kernel(*args, g, h)
+    if g is not grad_out:
+        grad_out[...] = g
+    if h is not hess_out:
+        hess_out[...] = h
+    return result
 
 
 def pair_cost(boundaries, k):

@@ -21,7 +21,9 @@ from .._core.jit import JIT, PARALLEL_MIN, copy_function
 from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
 from ._ranking_base import (
     RankingObjective,
+    call_in_float64,
     check_seed,
+    labels_all_equal,
     next_uniform,
     query_streams,
     ranking_boundaries,
@@ -146,11 +148,7 @@ def _stochasticrank_queries(y, raw, w, boundaries, gains, pw_all, pw_start, top,
     for q in prange(nq):
         a = boundaries[q]
         n = boundaries[q + 1] - a
-        same = True
-        for i in range(1, n):
-            if y[a + i] != y[a]:
-                same = False
-        if same:  # one document, or all labels equal: the metric cannot change (the stream is not advanced)
+        if labels_all_equal(y, a, n):  # one document, or all labels equal: the metric cannot change (the stream is not advanced)
             for r in range(a, a + n):
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0
@@ -281,20 +279,13 @@ class StochasticRankObjective(RankingObjective):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         raw = np.ascontiguousarray(raw, dtype=np.float64)  # one compiled signature: float64 throughout
-        n = len(raw)
-        g = grad_out if grad_out.dtype == np.float64 and grad_out.flags.c_contiguous else np.empty(n)
-        h = hess_out if hess_out.dtype == np.float64 and hess_out.flags.c_contiguous else np.empty(n)
         c = prepared.cache
         b = prepared.boundaries
         top = np.iinfo(np.int64).max if self.top is None else self.top
-        kernel = _stochasticrank_parallel if n >= PARALLEL_MIN["listwise"] else _stochasticrank_serial
-        kernel(prepared.y, raw, np.ascontiguousarray(w, dtype=np.float64), b, c["gains"], c["position_weights"],
-               b[:-1], np.int64(top), self.sigma, self.num_estimations, self.mu, self.nu, self.lambda_, c["state"], g,
-               h)
-        if g is not grad_out:
-            grad_out[...] = g
-        if h is not hess_out:
-            hess_out[...] = h
+        kernel = _stochasticrank_parallel if len(raw) >= PARALLEL_MIN["listwise"] else _stochasticrank_serial
+        call_in_float64(kernel, grad_out, hess_out, prepared.y, raw, np.ascontiguousarray(w, dtype=np.float64), b,
+                        c["gains"], c["position_weights"], b[:-1], np.int64(top), self.sigma, self.num_estimations,
+                        self.mu, self.nu, self.lambda_, c["state"])
 
     def smoothed_metric(self, y_true, raw_score, *, group=None, qid=None, n_samples=10000, seed=0):
         r"""Monte Carlo estimate of the mean over queries of :math:`E[M(\text{sort}(s - \sigma\mu y + \sigma

@@ -23,7 +23,9 @@ from ._ranking_base import (
     PAIR_HESS_FLOOR,
     RankingObjective,
     advance,
+    call_in_float64,
     check_seed,
+    labels_all_equal,
     query_streams,
     ranking_boundaries,
     uniform_at,
@@ -142,18 +144,14 @@ def _yetirank_query(a, n, y, raw, n_perm, decay, state, e, noisy, key, fkey, cnt
     return state, loss
 
 
-def _yetirank_queries(y, raw, w, boundaries, state, n_perm, decay, want_loss, grad_out, hess_out, losses):
+def _yetirank_queries(y, raw, w, boundaries, state, n_perm, decay, want_loss, losses, grad_out, hess_out):
     nq = boundaries.shape[0] - 1
     scale = _PAIR_SCALE / n_perm
     for q in prange(nq):
         a = boundaries[q]
         n = boundaries[q + 1] - a
-        same = True
-        for i in range(1, n):
-            if y[a + i] != y[a]:
-                same = False
         losses[q] = 0.0
-        if same:  # one document, or all labels equal: no pair (the stream is not advanced)
+        if labels_all_equal(y, a, n):  # one document, or all labels equal: no pair (the stream is not advanced)
             for r in range(a, a + n):
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0
@@ -254,16 +252,11 @@ class YetiRankObjective(RankingObjective):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
         raw = np.ascontiguousarray(raw, dtype=np.float64)  # one compiled signature: float64 throughout
-        g = grad_out if grad_out.dtype == np.float64 and grad_out.flags.c_contiguous else np.empty(len(raw))
-        h = hess_out if hess_out.dtype == np.float64 and hess_out.flags.c_contiguous else np.empty(len(raw))
         losses = np.empty(len(prepared.boundaries) - 1)
         kernel = _yetirank_parallel if prepared.n_samples >= PARALLEL_MIN["listwise"] else _yetirank_serial
-        kernel(prepared.y, raw, np.ascontiguousarray(w, dtype=np.float64), prepared.boundaries,
-               prepared.cache["state"], self.n_permutations, self.decay, want_loss, g, h, losses)
-        if g is not grad_out:
-            grad_out[...] = g
-        if h is not hess_out:
-            hess_out[...] = h
+        call_in_float64(kernel, grad_out, hess_out, prepared.y, raw, np.ascontiguousarray(w, dtype=np.float64),
+                        prepared.boundaries, prepared.cache["state"], self.n_permutations, self.decay, want_loss,
+                        losses)
         return losses
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):

@@ -20,6 +20,8 @@ lgb = pytest.importorskip("lightgbm")
 xgb = pytest.importorskip("xgboost")
 
 FAMILY = ["xendcg", "softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
+# stochastic (a random stream per query, advanced by every call)
+STOCHASTIC = ["yetirank", "stochasticrank"]
 # objectives whose grad is the exact gradient of `loss` (XE-NDCG's is not: see test_xendcg_gradient_terms)
 EXACT_GRAD = ["softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
 EXACT_HESS = ["softmax_rank", "listmle", "lambdaloss"]
@@ -113,7 +115,7 @@ def test_lambdaloss_is_a_bound_on_ndcg_cost(rng):
                 assert obj.loss(yy, ss, group=[n]) >= factor * (1 - ndcg) - 1e-12
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_single_document_and_equal_label_queries_get_zero(name):
     obj = go.get_objective(name)
     y = np.array([1.0, 2.0, 2.0, 2.0, 0.0, 0.0, 3.0, 1.0])
@@ -142,7 +144,7 @@ def test_grouped_equals_per_query_loop(name, rng):
         a0 += n
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_weights_multiply_and_bad_input_raises(name, rng):
     obj = go.get_objective(name)
     y, s, sizes = _queries(rng)
@@ -326,7 +328,7 @@ def test_lambdamart_accepts_family_objectives():
         go.LambdaMART(objective="focal").fit(X, y, group=group)
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_saturated_scores_give_finite_values_and_positive_hessian_beside_gradient(name):
     """The cases the property test found: a score 373 above its query (ListMLE's 1/Z^2 overflowed to NaN), a
     document 744 below (p(1 - p) underflowed to 0 beside a gradient of -1), a softmax saturated at rho = 1 (XE-NDCG
@@ -343,7 +345,6 @@ def test_saturated_scores_give_finite_values_and_positive_hessian_beside_gradien
 # ---------------------------------------------------------------------------------------------------------------
 # YetiRank and StochasticRank (stochastic: a random stream per query, advanced by every call)
 # ---------------------------------------------------------------------------------------------------------------
-STOCHASTIC = ["yetirank", "stochasticrank"]
 
 
 def test_yetirank_gradient_and_hessian_match_finite_differences(rng):
@@ -432,29 +433,6 @@ def test_stochastic_objectives_do_not_depend_on_thread_count(name, rng, monkeypa
         numba.set_num_threads(before)
 
 
-@pytest.mark.parametrize("name", STOCHASTIC)
-def test_stochastic_objectives_zero_queries_weights_and_bad_input(name, rng):
-    obj = go.get_objective(name)
-    y = np.array([1.0, 2.0, 2.0, 2.0, 0.0, 0.0, 3.0, 1.0])
-    s = np.array([0.3, 0.1, -0.5, 2.0, 0.7, -0.7, 0.2, 0.4])
-    g, h = obj.grad_hess(y, s, group=[1, 3, 2, 2])
-    np.testing.assert_array_equal(g[:6], 0.0)
-    np.testing.assert_array_equal(h[:6], 0.0)
-    assert np.all(g[6:] != 0) and np.all(h[6:] > 0)
-    y, s, sizes = _queries(rng)
-    w = rng.uniform(0.5, 2.0, len(y))
-    g, h = obj.grad_hess(y, s, group=sizes)
-    gw, hw = obj.grad_hess(y, s, group=sizes, sample_weight=w)
-    np.testing.assert_allclose(gw, g * w, rtol=1e-14)
-    np.testing.assert_allclose(hw, h * w, rtol=1e-14)
-    with pytest.raises(ValueError, match="y_true"):
-        obj.grad_hess(np.array([-1.0, 0.0]), np.zeros(2), group=[2])
-    with pytest.raises(ValueError, match="group"):
-        obj.grad_hess(y, s)
-    with pytest.raises(TypeError, match="seed"):
-        go.get_objective(name, seed=1.5)
-
-
 def test_stochastic_constructor_validation():
     with pytest.raises(ValueError, match="decay"):
         go.YetiRankObjective(decay=1.5)
@@ -468,6 +446,11 @@ def test_stochastic_constructor_validation():
         go.StochasticRankObjective(nu=0)
     with pytest.raises(ValueError, match="top"):
         go.StochasticRankObjective(top=0)
+    for cls in (go.YetiRankObjective, go.StochasticRankObjective):
+        with pytest.raises(TypeError, match="seed"):
+            cls(seed=1.5)
+        with pytest.raises(ValueError, match="seed"):
+            cls(seed=-1)
 
 
 @pytest.mark.parametrize("top, sigma", [(None, 1.0), (2, 0.7)])
