@@ -7,7 +7,10 @@ points, all reproduced here:
 * scores are float32 (XGBoost's prediction type); ``s_high - s_low`` is a float32 difference and the pair
   probability is its float32 sigmoid ``1 / (1 + expf(min(-x, 88.7)))``;
 * pairs: every ``(i, j)`` with ``i < min(n, k)`` (``k = lambdarank_num_pair_per_sample``) and ``j > i`` in the
-  model's stable descending order, labels different;
+  model's stable descending order, labels different (``topk``); or, for ``lambdarank_pair_method="mean"``, ``k``
+  random partners of other labels per document (``MakePairs``: ``std::minstd_rand`` seeded
+  ``(round + 1) * n_queries + q`` in XGBoost 3.2, libstdc++'s ``uniform_int_distribution``), the ideal DCG over the
+  whole query and the query's lambdas scaled by ``1 / k`` instead of ``log2(1 + S) / S``;
 * metric change: ``|(G_h D_h + G_l D_l) - (G_l D_h + G_h D_l)| / IDCG@k`` for NDCG (evaluated in that order),
   XGBoost's closed-form change of average precision for MAP (binary labels), 1 for ``rank:pairwise``;
   divided by ``0.01 + |s_high - s_low|`` unless the query's scores are all equal (XGBoost's

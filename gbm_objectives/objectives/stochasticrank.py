@@ -148,7 +148,7 @@ def _stochasticrank_queries(y, raw, w, boundaries, gains, pw_all, pw_start, top,
     for q in prange(nq):
         a = boundaries[q]
         n = boundaries[q + 1] - a
-        if labels_all_equal(y, a, n):  # one document, or all labels equal: the metric cannot change (the stream is not advanced)
+        if labels_all_equal(y, a, n):  # one document, or equal labels: the metric cannot change (no draw is made)
             for r in range(a, a + n):
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0

@@ -28,8 +28,8 @@ from ._ranking_base import (
     labels_all_equal,
     query_streams,
     ranking_boundaries,
-    uniform_at,
     ranking_weights,
+    uniform_at,
 )
 from .base import Prepared
 
@@ -167,8 +167,8 @@ def _yetirank_queries(y, raw, w, boundaries, state, n_perm, decay, want_loss, lo
         bucket = i64[n : 2 * n]
         order = i64[2 * n : 3 * n]
         cnt = i64[3 * n :]
-        state[q], loss = _yetirank_query(a, n, y, raw, n_perm, decay, state[q], e, noisy, key, fkey, cnt, bucket, order,
-                                         lam, hes, want_loss)
+        state[q], loss = _yetirank_query(a, n, y, raw, n_perm, decay, state[q], e, noisy, key, fkey, cnt, bucket,
+                                         order, lam, hes, want_loss)
         losses[q] = loss * scale
         for i in range(n):
             wr = w[a + i] if w.shape[0] else 1.0
