@@ -40,6 +40,8 @@ _EXPORT_GROUPS = {
         "ListMLEObjective": "objectives",
         "ApproxNDCGObjective": "objectives",
         "LambdaLossObjective": "objectives",
+        "YetiRankObjective": "objectives",
+        "StochasticRankObjective": "objectives",
         "OBJECTIVES": "objectives",
         "get_objective": "objectives",
     },

@@ -133,7 +133,8 @@ def xgboost_rank_params(obj):
     """XGBoost ``rank:ndcg`` / ``rank:map`` / ``rank:pairwise`` parameters closest to ``obj``.
 
     Pairs are chosen as in LightGBM, from the model's top ``truncation_level`` (``lambdarank_pair_method="topk"``,
-    ``lambdarank_num_pair_per_sample=truncation_level``), with ``lambdarank_normalization=norm``. XGBoost has only
+    ``lambdarank_num_pair_per_sample=truncation_level``; ``obj.pair_method="mean"``: ``truncation_level`` random
+    partners per document), with ``lambdarank_normalization=norm``. XGBoost has only
     two gains (``2**l - 1`` or ``l``, ``ndcg_exp_gain``) and no sigmoid parameter (its sigmoid is 1); other
     values raise. ``LambdaRankObjective(convention="xgboost")`` reproduces these objectives' gradients exactly
     (with the default convention, "lightgbm", the definitions differ, e.g. a factor 2 in the hessian).
@@ -148,7 +149,7 @@ def xgboost_rank_params(obj):
                          "position_debias='ipw', or objective='scratch' for 'additive' on XGBoost")
     params = {
         "objective": _XGBOOST_OBJECTIVES[obj.metric],
-        "lambdarank_pair_method": "topk",
+        "lambdarank_pair_method": getattr(obj, "pair_method", "topk"),
         "lambdarank_num_pair_per_sample": obj.truncation_level,
         "lambdarank_normalization": obj.norm,
     }

@@ -3,7 +3,8 @@ this one place.
 
 Modules: :mod:`.base` (``Objective``, ``Prepared``), :mod:`.pointwise` (binary, regression, multiclass losses and
 their compiled kernels in :mod:`._pointwise_kernels`), :mod:`.quantile` (weighted and per-leaf quantiles),
-:mod:`.lambdarank`, :mod:`.bpr`, :mod:`.listwise` and :mod:`.xendcg` (the ranking objectives, on
+:mod:`.lambdarank`, :mod:`.bpr`, :mod:`.listwise`, :mod:`.xendcg`, :mod:`.yetirank` and :mod:`.stochasticrank`
+(the ranking objectives, on
 :mod:`._ranking_base`), :mod:`._xgboost_lambdas` (XGBoost's LambdaMART arithmetic).
 
 The registry imports every objective module (pointwise losses, ranking objectives) explicitly; no module
@@ -33,7 +34,9 @@ from .pointwise import (
     SquaredError,
     WeightedCrossEntropy,
 )
+from .stochasticrank import StochasticRankObjective
 from .xendcg import XENDCGObjective
+from .yetirank import YetiRankObjective
 
 __all__ = [
     "OBJECTIVES",
@@ -56,6 +59,8 @@ __all__ = [
     "ListMLEObjective",
     "ApproxNDCGObjective",
     "LambdaLossObjective",
+    "YetiRankObjective",
+    "StochasticRankObjective",
 ]
 
 #: Registry name -> objective class.
@@ -78,6 +83,8 @@ OBJECTIVES = {
         ListMLEObjective,
         ApproxNDCGObjective,
         LambdaLossObjective,
+        YetiRankObjective,
+        StochasticRankObjective,
     )
 }
 

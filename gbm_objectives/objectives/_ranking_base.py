@@ -9,13 +9,16 @@ into the single group representation of :mod:`gbm_objectives._core.segments` (in
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from .._core.jit import JIT
 from .._core.segments import resolve_boundaries
 from .._core.validation import check_sample_weight
 from .base import Objective
 
 __all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
-           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS"]
+           "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "uniform_at", "advance",
+           "check_seed", "labels_all_equal", "call_in_float64"]
 
 MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
@@ -24,6 +27,89 @@ N_BLOCKS = 256  # parallel work units: blocks of queries of about equal pair cos
 # p (1 - p) of a pair is floored here, so a pair with a non-zero lambda never has a zero hessian (LightGBM's sigmoid
 # table achieves the same by clamping |s_i - s_j| at 25 / sigmoid; the floor only acts beyond a gap of ~37 / sigmoid).
 PAIR_HESS_FLOOR = 1e-16
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(z):
+    """SplitMix64's output function on Python ints (the kernels do the same in uint64)."""
+    m = 2**64 - 1
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def check_seed(seed):
+    """``seed`` as a Python int in [0, 2**63)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer; got {seed!r}")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63); got {seed!r}")
+    return int(seed)
+
+
+def query_streams(seed, n_queries):
+    """One random stream per query (uint64 SplitMix64 states), a function of ``(seed, query index)`` only.
+
+    The stochastic ranking objectives (YetiRank, StochasticRank) draw a query's noise from its own stream and
+    advance it in place, so their results depend on the seed and on the number of calls made, never on the thread
+    count or on how the queries are split into parallel blocks.
+    """
+    base = _mix64((check_seed(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & (2**64 - 1))
+    return np.array([_mix64((base + q * 0xD1B54A32D192ED03) & (2**64 - 1)) for q in range(n_queries)],
+                    dtype=np.uint64)
+
+
+@njit(**JIT)
+def uniform_at(state, i):
+    """The ``i``-th (0-based) uniform after ``state`` of a SplitMix64 stream (Steele, Lea & Flood 2014), a double in
+    the open interval (0, 1). SplitMix64's state is a counter (``+ golden`` per draw), so draws can be made in any
+    order: ``uniform_at(state, 0 .. m - 1)`` then ``state + m * golden`` equals ``m`` calls of :func:`next_uniform`."""
+    z = state + (np.uint64(i) + np.uint64(1)) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    # the top 53 bits as an int64 (exact; converting int64 to double is one instruction, uint64 is not)
+    return (np.float64(np.int64(z >> np.uint64(11))) + 0.5) * 1.1102230246251565e-16  # (k + 1/2) / 2^53
+
+
+@njit(**JIT)
+def advance(state, m):
+    """``state`` after ``m`` draws."""
+    return state + np.uint64(m) * _GOLDEN
+
+
+@njit(**JIT)
+def next_uniform(state):
+    """The next state of a SplitMix64 stream and its uniform draw in (0, 1)."""
+    return advance(state, 1), uniform_at(state, 0)
+
+
+@njit(**JIT)
+def labels_all_equal(y, a, n):
+    """True when the ``n`` labels from ``y[a]`` are all equal (a query without ranking information)."""
+    for i in range(1, n):
+        if y[a + i] != y[a]:
+            return False
+    return True
+
+
+def call_in_float64(kernel, grad_out, hess_out, *args):
+    """``kernel(*args, grad, hess)`` for a kernel compiled for float64 outputs only: ``grad_out``/``hess_out``
+    themselves where they are contiguous float64, else float64 buffers copied into them afterwards (one compiled
+    signature serves the float32 buffers of the adapters too). Returns what the kernel returns."""
+    def f64(out):
+        return out if out.dtype == np.float64 and out.flags.c_contiguous else np.empty(out.shape)
+    g, h = f64(grad_out), f64(hess_out)
+    result = kernel(*args, g, h)
+    if g is not grad_out:
+        grad_out[...] = g
+    if h is not hess_out:
+        hess_out[...] = h
+    return result
 
 
 def pair_cost(boundaries, k):

@@ -494,6 +494,14 @@ class LambdaRankObjective(RankingObjective):
         ``lambdarank_pair_method="topk"``, ``lambdarank_num_pair_per_sample=truncation_level`` and
         ``lambdarank_normalization=norm``; float32 scores, hessian factor 2 and floor 1e-16 as XGBoost.
         :meth:`pairs` and :meth:`loss` describe the LightGBM convention.
+    pair_method : {"topk", "mean"}, default "topk"
+        ``convention="xgboost"`` only: XGBoost's ``lambdarank_pair_method``. ``"topk"`` takes the pairs above;
+        ``"mean"`` gives every document ``truncation_level`` (``lambdarank_num_pair_per_sample``) partners drawn
+        at random among the documents of other labels, with XGBoost 3.2's generator (``std::minstd_rand`` seeded
+        ``(round + 1) * n_queries + q``, libstdc++'s ``uniform_int_distribution``), normalises by
+        ``1 / truncation_level`` and takes the ideal DCG over the whole query. The round is the number of gradient
+        calls made on the prepared training set, so a training through the adapters draws the pairs XGBoost draws
+        (XGBoost's development branch seeds from a session generator instead: this reproduces 3.2).
 
     position_debias : {None, "additive", "ipw"}, default None
         Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,
@@ -579,6 +587,7 @@ class LambdaRankObjective(RankingObjective):
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
         convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=1.0,
+        pair_method="topk",
     ):
         if metric not in RANKING_METRICS:
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
@@ -600,6 +609,11 @@ class LambdaRankObjective(RankingObjective):
         if convention not in ("lightgbm", "xgboost"):
             raise ValueError(f"convention must be 'lightgbm' or 'xgboost'; got {convention!r}")
         self.convention = convention
+        if pair_method not in ("topk", "mean"):
+            raise ValueError(f"pair_method must be 'topk' or 'mean'; got {pair_method!r}")
+        if pair_method == "mean" and convention != "xgboost":
+            raise ValueError("pair_method='mean' is XGBoost's lambdarank_pair_method; it needs convention='xgboost'")
+        self.pair_method = pair_method
         if convention == "xgboost":
             xgboost_lambdas.check_xgboost_convention(self)
 
@@ -633,7 +647,8 @@ class LambdaRankObjective(RankingObjective):
         if self.metric == "ndcg":
             gains = _dcg.row_gains(y.astype(np.int64), self._gain)
             # the ideal DCG routine of the metrics too (_dcg.ideal_dcg_query): ΔNDCG and reported NDCG share it
-            max_dcg = _dcg.ideal_dcg(gains, boundaries, self.truncation_level)
+            # (XGBoost's mean pair method has no truncation: its ideal DCG takes the whole query, k = 0)
+            max_dcg = _dcg.ideal_dcg(gains, boundaries, 0 if self.pair_method == "mean" else self.truncation_level)
             inv_max = np.zeros_like(max_dcg)
             np.divide(1.0, max_dcg, out=inv_max, where=max_dcg > 0)
         else:
@@ -717,7 +732,7 @@ class LambdaRankObjective(RankingObjective):
         if self.convention == "xgboost":  # XGBoost's rank:ndcg / rank:map / rank:pairwise (ranking_xgboost.py)
             return xgboost_lambdas.xgboost_lambdarank_kernel(
                 prepared, raw, w, self.truncation_level, _METRIC_CODE[self.metric], self.norm, grad_out, hess_out,
-                c["pair_cost"] >= PARALLEL_MIN["lambdarank"],
+                c["pair_cost"] >= PARALLEL_MIN["lambdarank"], self.pair_method,
             )
 
         pos = prepared.position

@@ -86,6 +86,10 @@ _RANKING_SCRIPT = textwrap.dedent(
         "lambdaloss_mu0": go.LambdaLossObjective(mu=0.0),
         "lambdaloss_ndcg2": go.LambdaLossObjective(weighting="ndcg2"),
         "lambdaloss_lambdarank": go.LambdaLossObjective(weighting="lambdarank"),
+        "lambdarank_xgboost_mean": go.LambdaRankObjective(convention="xgboost", pair_method="mean",
+                                                          truncation_level=2),
+        "yetirank": go.YetiRankObjective(),
+        "stochasticrank": go.StochasticRankObjective(num_estimations=3, top=10),
     }
     metrics = ("ndcg", "ndcg@5", "map", "mrr", "mrr@3", "p@5", "auc")
 
@@ -96,7 +100,7 @@ _RANKING_SCRIPT = textwrap.dedent(
                 g, h = obj.grad_hess(y, raw, group=sizes)
                 out[f"{name}/{kind}/{tag}/grad"] = g
                 out[f"{name}/{kind}/{tag}/hess"] = h
-                if name.startswith(("softmax", "listmle", "approx", "lambdaloss")):
+                if name.startswith(("softmax", "listmle", "approx", "lambdaloss", "yetirank")):
                     out[f"{name}/{kind}/{tag}/loss"] = np.array([obj.loss(y, raw, group=sizes)])
         for convention in ("lightgbm", "trec", "sklearn"):
             for kind in ("normal", "tied"):
@@ -195,8 +199,8 @@ def test_lambdarank_fresh_and_cached_compilations_agree(tmp_path):
 @pytest.mark.slow
 def test_every_ranking_kernel_gives_the_same_bytes_fresh_and_cached(tmp_path):
     """Each ranking objective (LambdaRank in both conventions and emulating LightGBM, BPR, XE-NDCG, the four listwise
-    objectives with their variants, also ``loss``), on normal, tied and float32 scores, and the metrics under each
-    convention, serial and parallel: bit-identical bytes from this process and from a new one on the warm cache."""
+    objectives with their variants, YetiRank and StochasticRank, also ``loss``), on normal, tied and float32 scores,
+    and the metrics under each convention, serial and parallel: bit-identical bytes from this process and from a new one on the warm cache."""
     here, there, counts, hits_here = _here_and_in_a_new_process(_RANKING_SCRIPT, tmp_path)
     _assert_fresh_and_cached_agree(here, there, counts, hits_here)
     for k, v in here.items():

@@ -20,6 +20,8 @@ lgb = pytest.importorskip("lightgbm")
 xgb = pytest.importorskip("xgboost")
 
 FAMILY = ["xendcg", "softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
+# stochastic (a random stream per query, advanced by every call)
+STOCHASTIC = ["yetirank", "stochasticrank"]
 # objectives whose grad is the exact gradient of `loss` (XE-NDCG's is not: see test_xendcg_gradient_terms)
 EXACT_GRAD = ["softmax_rank", "listmle", "approx_ndcg", "lambdaloss"]
 EXACT_HESS = ["softmax_rank", "listmle", "lambdaloss"]
@@ -113,7 +115,7 @@ def test_lambdaloss_is_a_bound_on_ndcg_cost(rng):
                 assert obj.loss(yy, ss, group=[n]) >= factor * (1 - ndcg) - 1e-12
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_single_document_and_equal_label_queries_get_zero(name):
     obj = go.get_objective(name)
     y = np.array([1.0, 2.0, 2.0, 2.0, 0.0, 0.0, 3.0, 1.0])
@@ -142,7 +144,7 @@ def test_grouped_equals_per_query_loop(name, rng):
         a0 += n
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_weights_multiply_and_bad_input_raises(name, rng):
     obj = go.get_objective(name)
     y, s, sizes = _queries(rng)
@@ -174,6 +176,10 @@ def test_constructor_validation():
         go.LambdaRankObjective(metric="mrr", convention="xgboost")
     with pytest.raises(ValueError, match="sigmoid"):
         go.LambdaRankObjective(sigmoid=2.0, convention="xgboost")
+    with pytest.raises(ValueError, match="pair_method"):
+        go.LambdaRankObjective(pair_method="mean")
+    with pytest.raises(ValueError, match="pair_method"):
+        go.LambdaRankObjective(pair_method="random", convention="xgboost")
     with pytest.raises(ValueError, match="binary"):
         go.LambdaRankObjective(metric="map", convention="xgboost").grad_hess(np.array([2.0, 0.0]), np.zeros(2),
                                                                              group=[2])
@@ -285,21 +291,27 @@ def test_xendcg_trains_on_xgboost_and_native_refused():
 # ---------------------------------------------------------------------------------------------------------------
 # LambdaRank, XGBoost convention
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("metric, norm", [("ndcg", True), ("map", True), ("none", True), ("ndcg", False)])
-def test_xgboost_convention_equals_xgboost(metric, norm):
-    """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds, 1 thread.
+@pytest.mark.parametrize("metric, norm, pair_method, k, rounds", [
+    ("ndcg", True, "topk", 30, 100), ("map", True, "topk", 30, 100), ("none", True, "topk", 30, 100),
+    ("ndcg", False, "topk", 30, 100), ("ndcg", True, "mean", 2, 25), ("map", False, "mean", 3, 25),
+])
+def test_xgboost_convention_equals_xgboost(metric, norm, pair_method, k, rounds):
+    """Through go.train on both paths: native rank:* vs scratch convention='xgboost', 100 rounds (25 for the mean
+    pair method: new random pairs every round), 1 thread.
 
-    Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid); the
-    bound asked is 1e-5.
+    Bitwise in practice (float32 scores, float32 pair-by-pair accumulation, XGBoost's float32 sigmoid; for the
+    mean pair method XGBoost's own random pairs: minstd_rand seeded per round and query, libstdc++'s
+    uniform_int_distribution); the bound asked is 1e-5.
     """
     X, y, group = rank_example()
     if metric == "map":
         y = (y >= 1).astype(float)
-    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost")
+    obj = go.LambdaRankObjective(metric=metric, norm=norm, convention="xgboost", pair_method=pair_method,
+                                 truncation_level=k)
     params = {"nthread": 1, "base_score": 0.0}
-    native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=100,
+    native = go.train(go.NativeObjective(obj), X, y, group=group, backend="xgboost", num_boost_round=rounds,
                       n_jobs=1, params=params)
-    scratch = go.train(obj, X, y, group=group, backend="xgboost", num_boost_round=100, n_jobs=1, params=params)
+    scratch = go.train(obj, X, y, group=group, backend="xgboost", num_boost_round=rounds, n_jobs=1, params=params)
     diff = np.abs(native.predict_raw(X) - scratch.predict_raw(X)).max()
     assert diff <= 1e-5, diff
 
@@ -316,7 +328,7 @@ def test_lambdamart_accepts_family_objectives():
         go.LambdaMART(objective="focal").fit(X, y, group=group)
 
 
-@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("name", FAMILY + STOCHASTIC)
 def test_saturated_scores_give_finite_values_and_positive_hessian_beside_gradient(name):
     """The cases the property test found: a score 373 above its query (ListMLE's 1/Z^2 overflowed to NaN), a
     document 744 below (p(1 - p) underflowed to 0 beside a gradient of -1), a softmax saturated at rho = 1 (XE-NDCG
@@ -328,3 +340,186 @@ def test_saturated_scores_give_finite_values_and_positive_hessian_beside_gradien
         g, h = obj.grad_hess(np.array(y, float), np.array(s, float), group=[len(y)])
         assert np.isfinite(g).all() and np.isfinite(h).all() and (h >= 0).all()
         assert not ((g != 0) & (h <= 0)).any()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# YetiRank and StochasticRank (stochastic: a random stream per query, advanced by every call)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_yetirank_gradient_and_hessian_match_finite_differences(rng):
+    """For fixed draws the pair weights are locally constant, so grad is the exact gradient of the round's loss and
+    hess the exact diagonal of its second derivative (the same first-round draws in every call)."""
+    obj = go.YetiRankObjective(n_permutations=3, seed=4)
+    y, s, sizes = _queries(rng)
+    g, h = obj.grad_hess(y, s, group=sizes)
+    nq = len(sizes)
+    np.testing.assert_allclose(g, _fd_grad(lambda z: obj.loss(y, z, group=sizes) * nq, s), rtol=1e-5, atol=1e-8)
+    eps = 1e-6
+    fd = np.array([(obj.grad_hess(y, s + eps * e, group=sizes)[0][i] - obj.grad_hess(y, s - eps * e, group=sizes)[0][i])
+                   / (2 * eps) for i, e in enumerate(np.eye(len(s)))])
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-8)
+
+
+def _yetirank_expected_grad(y, s, decay, n_samples, rng):
+    """Independent NumPy Monte Carlo of YetiRank's expected gradient for one query (logistic noise, neighbours)."""
+    n = len(y)
+    z = s[None, :] + rng.logistic(size=(n_samples, n))
+    order = np.argsort(-z, axis=1)
+    a, b = order[:, :-1], order[:, 1:]
+    ya, yb = y[a], y[b]
+    wgt = 0.15 * decay ** np.arange(n - 1)[None, :] * np.abs(ya - yb)
+    hi, lo = np.where(ya > yb, a, b), np.where(ya > yb, b, a)
+    p = 1 / (1 + np.exp(s[hi] - s[lo]))
+    g = np.zeros(n)
+    np.add.at(g, hi.ravel(), -(wgt * p).ravel())
+    np.add.at(g, lo.ravel(), (wgt * p).ravel())
+    return g / n_samples
+
+
+def test_yetirank_average_over_permutations_converges_to_the_expectation(rng):
+    y = np.array([0.0, 2.0, 1.0, 0.0, 3.0, 1.0])
+    s = rng.normal(0, 1, 6)
+    expected = _yetirank_expected_grad(y, s, 0.85, 400_000, rng)
+    errors = []
+    for n_perm in (10, 1000, 100_000):
+        g, _ = go.YetiRankObjective(n_permutations=n_perm, seed=1).grad_hess(y, s, group=[6])
+        errors.append(np.abs(g - expected).max())
+    # Monte Carlo error ~ 1/sqrt(draws): about 0.06, 0.01, 0.001 of a largest |grad| of 0.25 (the reference's own
+    # 400k draws add ~3e-4)
+    assert errors[2] < 5e-3 * np.abs(expected).max() and errors[2] < errors[1] < errors[0], errors
+
+
+@pytest.mark.parametrize("name", STOCHASTIC)
+def test_stochastic_objectives_are_deterministic_per_seed_and_advance_per_call(name, rng):
+    y, s, sizes = _queries(rng, sizes=(5, 1, 8, 3, 6))
+    a, b = go.get_objective(name, seed=3), go.get_objective(name, seed=4)
+    g1, h1 = a.grad_hess(y, s, group=sizes)
+    g2, h2 = a.grad_hess(y, s, group=sizes)
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_array_equal(h1, h2)
+    assert not np.array_equal(g1, b.grad_hess(y, s, group=sizes)[0])
+    prepared = a.prepare(y, group=sizes)
+    first = a.grad_hess_prepared(prepared, s)[0].copy()
+    second = a.grad_hess_prepared(prepared, s)[0]
+    np.testing.assert_array_equal(first, g1)
+    assert not np.array_equal(first, second)  # new draws every round
+    np.testing.assert_array_equal(g1[5:6], 0.0)  # the one-document query
+    # float32 scores and outputs go through the same float64 kernel
+    g32 = np.empty(len(s), dtype=np.float32)
+    a.grad_hess_prepared(a.prepare(y, group=sizes), s.astype(np.float32), grad_out=g32, hess_out=np.empty_like(g32))
+    np.testing.assert_allclose(g32, a.grad_hess(y, s.astype(np.float32).astype(float), group=sizes)[0], rtol=1e-6,
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("name", STOCHASTIC)
+def test_stochastic_objectives_do_not_depend_on_thread_count(name, rng, monkeypatch):
+    import numba
+
+    from gbm_objectives._core import jit
+
+    y, s, sizes = _queries(rng, sizes=(7, 4, 9, 2, 12, 6, 3, 8))
+    obj = go.get_objective(name, seed=9)
+    serial = obj.grad_hess(y, s, group=sizes)
+    monkeypatch.setitem(jit.PARALLEL_MIN, "listwise", 0)
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            out = obj.grad_hess(y, s, group=sizes)
+            np.testing.assert_array_equal(out[0], serial[0])
+            np.testing.assert_array_equal(out[1], serial[1])
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_stochastic_constructor_validation():
+    with pytest.raises(ValueError, match="decay"):
+        go.YetiRankObjective(decay=1.5)
+    with pytest.raises(ValueError, match="n_permutations"):
+        go.YetiRankObjective(n_permutations=0)
+    with pytest.raises(ValueError, match="metric"):
+        go.StochasticRankObjective(metric="mrr")
+    with pytest.raises(ValueError, match="sigma"):
+        go.StochasticRankObjective(sigma=0)
+    with pytest.raises(ValueError, match="nu"):
+        go.StochasticRankObjective(nu=0)
+    with pytest.raises(ValueError, match="top"):
+        go.StochasticRankObjective(top=0)
+    for cls in (go.YetiRankObjective, go.StochasticRankObjective):
+        with pytest.raises(TypeError, match="seed"):
+            cls(seed=1.5)
+        with pytest.raises(ValueError, match="seed"):
+            cls(seed=-1)
+
+
+@pytest.mark.parametrize("top, sigma", [(None, 1.0), (2, 0.7)])
+def test_stochasticrank_estimates_the_gradient_of_the_smoothed_metric(top, sigma, rng):
+    """Without the scale-free projection (lambda_=0) the averaged estimate is the gradient of
+    E[NDCG(sort(s + sigma eps))], checked against central differences of an independent NumPy Monte Carlo with
+    common random numbers (step 0.05: smooth function, O(h^2) bias)."""
+    y = np.array([2.0, 0.0, 1.0, 3.0, 0.0])
+    s = rng.normal(0, 1, 5)
+    obj = go.StochasticRankObjective(top=top, sigma=sigma, num_estimations=100_000, lambda_=0.0, seed=2)
+    g, h = obj.grad_hess(y, s, group=[5])
+    np.testing.assert_array_equal(h, 1.0)
+    assert abs(g.sum()) < 1e-12
+    f = lambda z: obj.smoothed_metric(y, z, group=[5], n_samples=400_000, seed=3)  # noqa: E731
+    fd = np.array([(f(s + 0.05 * e) - f(s - 0.05 * e)) / 0.1 for e in np.eye(5)])
+    np.testing.assert_allclose(-g, fd - fd.mean(), atol=0.05 * np.abs(fd).max())
+
+
+def test_stochasticrank_scale_free_projection(rng):
+    """lambda_ removes lambda <d, c> / (|c| + nu)^2 c from the centred estimate d (c: centred scores), same draws."""
+    y, s, sizes = np.array([2.0, 0.0, 1.0, 3.0, 0.0, 1.0]), rng.normal(0, 1, 6), [6]
+    d0 = -go.StochasticRankObjective(lambda_=0.0, num_estimations=5, seed=1).grad_hess(y, s, group=sizes)[0]
+    for lam, nu in ((1.0, 0.01), (0.5, 0.3)):
+        d = -go.StochasticRankObjective(lambda_=lam, nu=nu, num_estimations=5, seed=1).grad_hess(y, s, group=sizes)[0]
+        c = s - s.mean()
+        np.testing.assert_allclose(d, d0 - lam * (d0 @ c) / (np.linalg.norm(c) + nu) ** 2 * c, rtol=1e-12,
+                                   atol=1e-15)
+
+
+@pytest.mark.parametrize("name", STOCHASTIC)
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_stochastic_objectives_train_end_to_end(name, backend):
+    X, y, group = rank_example()
+    n = int(group[:40].sum())
+    X, y, group = X[:n], y[:n], group[:40]
+    r = go.train(name, X, y, group=group, backend=backend, num_boost_round=10, n_jobs=1)
+    s = r.predict_raw(X)
+    assert np.isfinite(s).all() and s.std() > 0
+    assert go.ndcg_score(y, s, group=group, k=10) > go.ndcg_score(y, np.zeros(n), group=group, k=10)
+
+
+def test_yetirank_equals_a_plain_loop_on_the_same_draws(rng):
+    """A plain per-query NumPy loop over the same SplitMix64 draws (the log-domain form s + log(u / (1 - u)) of the
+    noisy scores): equal to the kernel's exp-domain keys with their counting sort, and to its log-domain path for
+    a query whose scores span more than 600."""
+    from gbm_objectives.objectives._ranking_base import query_streams, uniform_at
+
+    obj = go.YetiRankObjective(n_permutations=4, decay=0.7, seed=8)
+    y, s, sizes = _queries(rng, sizes=(9, 2, 30, 5))
+    s[11:13] += np.array([700.0, -650.0])  # query 2 takes the exp-per-pair path
+    g, h = obj.grad_hess(y, s, group=sizes)
+    states = query_streams(8, len(sizes))
+    a0 = 0
+    for q, n in enumerate(sizes):
+        yy, ss = y[a0 : a0 + n], s[a0 : a0 + n]
+        gq, hq = np.zeros(n), np.zeros(n)
+        for k in range(4):
+            u = np.array([uniform_at(states[q], k * n + i) for i in range(n)])
+            order = np.argsort(-(ss + np.log(u / (1 - u))), kind="stable")
+            for t in range(1, n):
+                i, j = order[t - 1], order[t]
+                if yy[i] == yy[j]:
+                    continue
+                hi, lo = (i, j) if yy[i] > yy[j] else (j, i)
+                p = 1 / (1 + np.exp(ss[hi] - ss[lo]))
+                wgt = 0.15 / 4 * 0.7 ** (t - 1) * abs(yy[i] - yy[j])
+                gq[hi] -= wgt * p
+                gq[lo] += wgt * p
+                hq[[hi, lo]] += wgt * max(p * (1 - p), 1e-16)
+        np.testing.assert_allclose(g[a0 : a0 + n], gq, rtol=1e-12, atol=1e-17)
+        np.testing.assert_allclose(h[a0 : a0 + n], hq, rtol=1e-12, atol=1e-17)
+        a0 += n
