@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
 from numba import njit
 
 __all__ = ["JIT", "POINTWISE_JIT", "INLINE", "PAIR_FASTMATH", "PARALLEL_MIN", "copy_function", "Kernel",
@@ -157,32 +158,45 @@ def exact_serial_and_parallel(fn):
 
 
 class Specialised:
-    """One variant of a blocked kernel: ``block`` (the per-block function with the variant's constants) and the
-    ``serial`` and ``parallel`` loops over blocks that call it (``gbm_objectives._warmup.package_dispatchers`` finds
-    the three)."""
+    """A blocked kernel: ``block(b, *args)`` computes the queries of block ``b`` of the partition ``args[blocks_at]``
+    (an int64 array of query offsets, blocks of about equal work), and ``parallel(*args)`` runs every block in a
+    ``prange``. Called with ``parallel=False``, the block function runs once over all queries (a one-block
+    partition replaces the caller's): there is no serial loop to compile, and the block function's own compilation
+    is all a small call costs. (A serial twin of the loop compiled the block's code a second time: numba links a
+    copy of each callee into its caller and LLVM optimises it again, several seconds per kernel, measured in the
+    BENCHMARKS "compile" section.) The results do not depend on the partition: each query's values are computed
+    from its own rows, with scratch buffers it writes before reading. ``gbm_objectives._warmup.package_dispatchers``
+    finds ``block`` and ``parallel``."""
 
-    def __init__(self, block, serial, parallel):
+    def __init__(self, block, parallel, blocks_at):
         self.block = block
-        self.serial = serial
         self.parallel = parallel
+        self.blocks_at = blocks_at
 
     def __call__(self, parallel, *args):
-        """Run the parallel loop if ``parallel`` else the serial one."""
-        return (self.parallel if parallel else self.serial)(*args)
+        """Run the kernel over every query: the parallel loop over the blocks, or the block function once."""
+        if parallel:
+            return self.parallel(*args)
+        args = list(args)
+        blocks = args[self.blocks_at]
+        args[self.blocks_at] = np.array([0, blocks[-1]], dtype=np.int64)
+        return self.block(0, *args)
 
 
-def specialise(block, loop, name, flags=JIT, **constants):
-    """Compile ``block`` with the module globals ``constants`` replaced (compile-time constants: numba prunes the
-    branches they decide, so the variant compiles only its own code), and the serial and parallel twins of
-    ``loop`` calling that block (``loop`` refers to the block by ``block.__name__``); each under its own qualified
-    name (``name`` is the variant's suffix) so numba's cache keeps the variants apart.
+def specialise(block, loop, name, blocks_at, flags=JIT, **constants):
+    """A :class:`Specialised` kernel: ``block`` compiled with the module globals ``constants`` replaced
+    (compile-time constants: numba prunes the branches they decide, so a variant compiles only its own code), and
+    the parallel loop ``loop`` calling that block (``loop`` refers to it by ``block.__name__``); each under its own
+    qualified name (``name`` is the variant's suffix) so numba's cache keeps the variants apart. ``blocks_at``: the
+    position of the block partition among ``loop``'s arguments.
 
     Why: a fused kernel that dispatches on a runtime code compiles every branch on its first call (all four
     listwise losses for one ListMLE call; LightGBM's emulation for every LambdaRank call). Measured in the
     BENCHMARKS "compile" section.
     """
+    if loop.__code__.co_varnames[blocks_at] != "blocks":
+        raise AssertionError(f"{loop.__name__}'s argument {blocks_at} is not 'blocks'; this is a bug in gbm_objectives")
     compiled_block = njit(**flags)(copy_function(block, "_" + name, **constants))
-    callee = {block.__name__: compiled_block}
-    serial = njit(**flags)(copy_function(loop, f"_{name}_serial", **callee))
-    parallel = njit(parallel=True, **flags)(copy_function(loop, f"_{name}_parallel", **callee))
-    return Specialised(compiled_block, serial, parallel)
+    parallel = njit(parallel=True, **flags)(copy_function(loop, f"_{name}_parallel",
+                                                          **{block.__name__: compiled_block}))
+    return Specialised(compiled_block, parallel, blocks_at)

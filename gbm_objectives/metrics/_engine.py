@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._core import dcg as _dcg
-from .._core.jit import PARALLEL_MIN, copy_function
+from .._core.jit import PARALLEL_MIN, specialise
 from .._core.segments import boundaries_from_qid, check_qid, qid_order, resolve_boundaries
 from .._core.validation import as_numpy, check_1d, check_consistent_length, check_positive_int, check_sample_weight, fmt
 from ._per_query import (
@@ -264,7 +264,6 @@ _REVERSE, _TIE_AVG, _AP_MIN_DEN, _WEIGHTED, _FULL, _K_TOP, _K_GAIN, _RANKED = ra
 _N_BLOCKS = 64  # parallel work units: blocks of queries with about equal rows, each with its own work buffers
 
 
-@njit(cache=True, nogil=True)
 def _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext):
     """Every metric of ``spec`` (rows ``(code, k)``) for the queries of block ``bk``, into ``out[j, q]``; the
     relevant documents of each query into ``n_rel`` and, with an NDCG asked, whether its ideal DCG is 0 into
@@ -377,9 +376,8 @@ def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, ou
         _block_metrics(bk, blocks, gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel, no_gain, ext)
 
 
-# one source compiled twice (as the objectives' kernels): parallel over query blocks, and serial for small inputs
-_metrics_parallel = njit(cache=True, nogil=True, parallel=True)(copy_function(_blocks_loop, "_parallel"))
-_metrics_serial = njit(cache=True, nogil=True)(copy_function(_blocks_loop, "_serial"))
+# parallel over query blocks, or the block function once over all queries for small inputs (``_core.jit.specialise``)
+_METRICS = specialise(_block_metrics, _blocks_loop, "metrics", 0, flags=dict(cache=True, nogil=True))
 
 
 def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
@@ -434,11 +432,10 @@ def run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, idea
     gains = np.zeros(0) if gains is None else gains
     rel = np.zeros(n, dtype=np.int8) if rel is None else rel
     w = np.zeros(0) if r.w is None else r.w
-    kernel = _metrics_parallel if n >= PARALLEL_MIN["metrics"] else _metrics_serial
     # float64 scores: one compiled signature (widening float32 is exact and keeps every order and tie, and the
     # kernels copy the scores into float64 buffers anyway)
     scores = np.ascontiguousarray(r.s, dtype=np.float64)
-    kernel(_row_blocks(boundaries), gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
+    _METRICS(n >= PARALLEL_MIN["metrics"], _row_blocks(boundaries), gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
     return out, n_rel_out == 0, no_gain
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .._core.jit import JIT, PARALLEL_MIN, copy_function
+from .._core.jit import PARALLEL_MIN, specialise
 from .._core.validation import check_1d, check_raw_score
 from ._ranking_base import PAIR_HESS_FLOOR, RankingObjective, cost_blocks, pair_cost, ranking_boundaries, ranking_weights
 from .base import Prepared
@@ -16,7 +16,6 @@ from .base import Prepared
 __all__ = ["PairwiseLogistic"]
 
 
-@njit(**JIT)
 def _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out):
     for q in range(blocks[b], blocks[b + 1]):
         a = boundaries[q]
@@ -57,9 +56,8 @@ def _bpr_blocks(y, raw, w, boundaries, blocks, grad_out, hess_out):
         _bpr_block(b, y, raw, w, boundaries, blocks, grad_out, hess_out)
 
 
-# one source compiled twice, as LambdaRank's: parallel over query blocks, and serial for small work
-_bpr_parallel = njit(parallel=True, **JIT)(copy_function(_bpr_blocks, "_parallel"))
-_bpr_serial = njit(**JIT)(copy_function(_bpr_blocks, "_serial"))
+# as LambdaRank's: parallel over query blocks, or the block function once over all queries for small work
+_BPR = specialise(_bpr_block, _bpr_blocks, "bpr", 4)
 
 
 class PairwiseLogistic(RankingObjective):
@@ -105,8 +103,7 @@ class PairwiseLogistic(RankingObjective):
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         if prepared.boundaries is None:
             raise ValueError("a ranking objective needs group (query sizes) or qid (per-row query ids)")
-        kernel = _bpr_parallel if prepared.cache["pair_cost"] >= PARALLEL_MIN["lambdarank"] else _bpr_serial
-        kernel(prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
+        _BPR(prepared.cache["pair_cost"] >= PARALLEL_MIN["lambdarank"], prepared.y, raw, w, prepared.boundaries, prepared.cache["blocks"], grad_out, hess_out)
 
     def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
         """Sum over (relevant, non-relevant) pairs of ``log(1 + exp(-(s_i - s_j)))``, divided by the query count."""

@@ -395,10 +395,10 @@ def _lambdarank_blocks(
 
 
 _EMULATE = False  # LightGBM's emulation in a specialised copy of _lambdarank_block (this value is never compiled)
-#: ``emulate_lightgbm`` -> the kernels (``block``, ``serial``, ``parallel``): each variant compiled from the two
-#: templates above, parallel over query blocks and serial for small work
-_LAMBDARANK = {False: specialise(_lambdarank_block, _lambdarank_blocks, "scratch", _EMULATE=False),
-               True: specialise(_lambdarank_block, _lambdarank_blocks, "lightgbm", _EMULATE=True)}
+#: ``emulate_lightgbm`` -> the kernels (``block``, ``parallel``): each variant compiled from the two templates
+#: above, parallel over query blocks, or the block function once over all queries for small work
+_LAMBDARANK = {False: specialise(_lambdarank_block, _lambdarank_blocks, "scratch", 6, _EMULATE=False),
+               True: specialise(_lambdarank_block, _lambdarank_blocks, "lightgbm", 6, _EMULATE=True)}
 
 
 @njit(**JIT)

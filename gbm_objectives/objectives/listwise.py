@@ -961,8 +961,8 @@ def _listwise_queries(y, gains, raw, w, boundaries, blocks, inv_max, p0, k, weig
 
 
 _KIND = -1  # the loss code of a specialised copy of _listwise_block (this module-level value is never compiled)
-#: loss name -> its kernels (``block``, ``serial``, ``parallel``), compiled from the two templates above
-_LISTWISE = {name: specialise(_listwise_block, _listwise_queries, name, _KIND=code) for name, code in _KINDS.items()}
+#: loss name -> its kernels (``block``, ``parallel``), compiled from the two templates above
+_LISTWISE = {name: specialise(_listwise_block, _listwise_queries, name, 5, _KIND=code) for name, code in _KINDS.items()}
 
 
 # =====================================================================================================
