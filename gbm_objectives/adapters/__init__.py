@@ -22,7 +22,7 @@ from importlib import import_module
 
 #: The one catalogue of engine adapters: backend name -> {variant: module}, "local" for one process (the CLI,
 #: gbm_objectives.train, the estimators), "dask" for a Dask cluster (gbm_objectives.dask), "export" for the model
-#: files and converters of gbm_objectives.export.
+#: files and converters of gbm_objectives.serving.
 _ADAPTERS = {
     "lightgbm": {"local": "gbm_objectives.adapters.lightgbm", "dask": "gbm_objectives.adapters.lightgbm_dask",
                  "export": "gbm_objectives.adapters.lightgbm_export"},
@@ -60,7 +60,7 @@ BACKENDS = _Backends("local")
 DASK_BACKENDS = _Backends("dask")
 
 
-#: backend name -> export adapter module (engine-file surgery, converters; :mod:`gbm_objectives.export`).
+#: backend name -> export adapter module (engine-file surgery, converters; :mod:`gbm_objectives.serving`).
 EXPORT_BACKENDS = _Backends("export")
 
 

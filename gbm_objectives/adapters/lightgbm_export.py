@@ -14,7 +14,7 @@ predicts ``predict_raw``:
 
 The converters (:func:`to_onnx`, :func:`to_treelite`) and :func:`json_dump` read that file; :func:`predict_dump`
 evaluates a ``dump_model`` JSON with NumPy (the package's check of a ``json-dump`` export). Engine-independent
-orchestration and verification: :mod:`gbm_objectives.export`.
+orchestration and verification: :mod:`gbm_objectives.serving`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from .lightgbm import _captured_log, lgb  # noqa: F401 - lgb: the engine, imported once by the adapter
 
-__all__ = ["TWINS", "twin_objective", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
+__all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
            "RELOAD_SCRIPT", "MODEL_SUFFIX"]
 
 #: task -> LightGBM built-in objective with the same link as this package's objectives of that task
@@ -114,6 +114,27 @@ def _header_objective(header):
     raise ValueError("the LightGBM model file names no objective")
 
 
+def file_objective(data):
+    """The objective named in the header of the LightGBM model file ``data``."""
+    return _header_objective(_split_trees(bytes(data).decode())[0])
+
+
+def split_points(booster, n_features):
+    """The split thresholds of each feature over all trees of ``booster``: a list of ``n_features`` arrays."""
+    points = [[] for _ in range(n_features)]
+
+    def walk(node):
+        if "split_feature" in node:
+            if node.get("decision_type", "<=") == "<=":
+                points[int(node["split_feature"])].append(float(node["threshold"]))
+            walk(node["left_child"])
+            walk(node["right_child"])
+
+    for info in booster.dump_model()["tree_info"]:
+        walk(info["tree_structure"])
+    return [np.asarray(p, dtype=np.float64) for p in points]
+
+
 def _booster(data):
     with _captured_log([]):
         return lgb.Booster(model_str=bytes(data).decode())
@@ -186,10 +207,10 @@ def _node_arrays(tree, features, thresholds, defaults, missing, lefts, rights, v
     return k
 
 
-def predict_dump(dump, X):
+def predict_dump(dump, X, n_classes=1):
     """Raw scores of ``X`` from a LightGBM ``dump_model`` JSON (bytes or dict), evaluated with NumPy in float64 as
     LightGBM does (``x <= threshold`` goes left; a missing value, and a zero where ``missing_type`` is ``Zero``,
-    takes the default side). Shape (n,) or (n, num_class)."""
+    takes the default side). Shape (n,) or (n, num_class); ``n_classes`` is read from the dump itself."""
     model = json.loads(dump) if isinstance(dump, (bytes, str)) else dump
     X = np.asarray(X, dtype=np.float64)
     per_round = int(model["num_tree_per_iteration"])

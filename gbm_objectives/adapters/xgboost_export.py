@@ -26,7 +26,7 @@ import numpy as np
 
 from .xgboost import xgb
 
-__all__ = ["TWINS", "twin_objective", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
+__all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
            "RELOAD_SCRIPT", "MODEL_SUFFIX"]
 
 #: task -> XGBoost built-in objective with the same link as this package's objectives of that task
@@ -149,6 +149,23 @@ def engine_file(booster, init_score, task, n_classes, num_iteration=None, native
         if gbtree is not learner["gradient_booster"]:  # dart: one weight per tree
             learner["gradient_booster"]["weight_drop"] = [1.0] * k0 + learner["gradient_booster"]["weight_drop"]
     return json.dumps(model).encode()
+
+
+def file_objective(data):
+    """The objective named in the XGBoost JSON model ``data``."""
+    return json.loads(bytes(data))["learner"]["objective"]["name"]
+
+
+def split_points(booster, n_features):
+    """The split conditions of each feature over all trees of ``booster``: a list of ``n_features`` arrays."""
+    points = [[] for _ in range(n_features)]
+    gbtree = json.loads(bytes(booster.save_raw(raw_format="json")))["learner"]["gradient_booster"]
+    gbtree = gbtree["gbtree"] if gbtree.get("name") == "dart" else gbtree
+    for tree in gbtree["model"]["trees"]:
+        for left, feature, value in zip(tree["left_children"], tree["split_indices"], tree["split_conditions"]):
+            if left != -1:
+                points[int(feature)].append(float(value))
+    return [np.asarray(p, dtype=np.float64) for p in points]
 
 
 def _booster(data):
