@@ -23,7 +23,8 @@ import json
 
 import numpy as np
 
-from .lightgbm import _captured_log, lgb  # noqa: F401 - lgb: the engine, imported once by the adapter
+from ._common import finish_onnx
+from .lightgbm import booster_from_bytes
 
 __all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
            "RELOAD_SCRIPT", "MODEL_SUFFIX"]
@@ -135,11 +136,6 @@ def split_points(booster, n_features):
     return [np.asarray(p, dtype=np.float64) for p in points]
 
 
-def _booster(data):
-    with _captured_log([]):
-        return lgb.Booster(model_str=bytes(data).decode())
-
-
 def to_onnx(data, output, task, n_classes, n_features):
     """ONNX bytes of the LightGBM model file ``data`` (from :func:`engine_file`) by onnxmltools, and the name of
     the ONNX output holding the scores. ``output="raw"`` converts a single-score model through its ``regression``
@@ -149,27 +145,14 @@ def to_onnx(data, output, task, n_classes, n_features):
 
     if output == "raw" and task != "multiclass":
         data = _with_objective(data, "regression")
-    booster = _booster(data)
+    booster = booster_from_bytes(data)
     model = onnxmltools.convert_lightgbm(booster, initial_types=[("input", FloatTensorType([None, n_features]))],
                                          zipmap=False)
-    return _finish_onnx(model, output, task)
+    return finish_onnx(model, output, task)
 
 
 def _with_objective(data, objective):
     return _assemble(*_split_trees(bytes(data).decode()), objective)
-
-
-def _finish_onnx(model, output, task):
-    """Drop the softmax of a multiclass classifier for raw scores; the serialized model and its score output."""
-    for node in model.graph.node:
-        if node.op_type == "TreeEnsembleClassifier" and output == "raw":
-            for attribute in node.attribute:
-                if attribute.name == "post_transform":
-                    attribute.s = b"NONE"
-    names = [o.name for o in model.graph.output]
-    score = names[-1] if task in ("binary", "multiclass") and (output == "transformed" or task == "multiclass") \
-        else names[0]
-    return model.SerializeToString(), score
 
 
 def to_treelite(data, output):
@@ -177,7 +160,7 @@ def to_treelite(data, output):
     postprocessor, so ``treelite.gtil.predict`` returns raw scores."""
     import treelite
 
-    model = treelite.frontend.from_lightgbm(_booster(data))
+    model = treelite.frontend.from_lightgbm(booster_from_bytes(data))
     if output == "raw":
         model.get_header_accessor().set_field("postprocessor", "identity")
     return model.serialize_bytes()
@@ -185,7 +168,7 @@ def to_treelite(data, output):
 
 def json_dump(data):
     """The ``dump_model`` JSON (bytes) of the LightGBM model file ``data``: every tree as nested nodes."""
-    return json.dumps(_booster(data).dump_model(), allow_nan=False).encode()
+    return json.dumps(booster_from_bytes(data).dump_model(), allow_nan=False).encode()
 
 
 def _node_arrays(tree, features, thresholds, defaults, missing, lefts, rights, values):

@@ -24,7 +24,8 @@ import json
 
 import numpy as np
 
-from .xgboost import xgb
+from ._common import finish_onnx
+from .xgboost import booster_from_bytes
 
 __all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
            "RELOAD_SCRIPT", "MODEL_SUFFIX"]
@@ -168,12 +169,6 @@ def split_points(booster, n_features):
     return [np.asarray(p, dtype=np.float64) for p in points]
 
 
-def _booster(data):
-    booster = xgb.Booster()
-    booster.load_model(bytearray(data))
-    return booster
-
-
 def _with_objective(data, name):
     model = json.loads(bytes(data))
     n_classes = int(model["learner"]["learner_model_param"].get("num_class", "0") or 0)
@@ -195,14 +190,12 @@ def to_onnx(data, output, task, n_classes, n_features):
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    from .lightgbm_export import _finish_onnx
-
     if task != "multiclass" and (output == "raw" or task in ("regression", "ranking")):
         data = _with_objective(data, "reg:squarederror")
-    booster = _booster(data)
+    booster = booster_from_bytes(data)
     booster.feature_names = None  # onnxmltools addresses features as f0, f1, ...
     model = onnxmltools.convert_xgboost(booster, initial_types=[("input", FloatTensorType([None, n_features]))])
-    return _finish_onnx(model, output, task)
+    return finish_onnx(model, output, task)
 
 
 def to_treelite(data, output):
@@ -220,7 +213,7 @@ def json_dump(data):
     """The ``get_dump(dump_format="json")`` trees (bytes of one JSON list) of the XGBoost model file ``data``, the
     form learning-to-rank plugins read. The dump holds no ``base_score``: :func:`engine_file`'s margin is 0, so the
     trees' sum is the raw score."""
-    booster = _booster(data)
+    booster = booster_from_bytes(data)
     booster.feature_names = None
     return ("[" + ",".join(booster.get_dump(dump_format="json")) + "]").encode()
 

@@ -1,4 +1,4 @@
-"""The ``gbm-objectives`` command line: train, evaluate, compare, demo, datasets, warmup.
+"""The ``gbm-objectives`` command line: train, evaluate, compare, export, demo, datasets, warmup.
 
 ::
 
@@ -11,6 +11,8 @@
                             [--test randomization] [--format trec]
     gbm-objectives compare --train PATH --valid PATH [--test PATH] --objective lambdarank
                            --objective lambdarank:native ... --out DIR   # two objectives or more
+    gbm-objectives export --model DIR --format onnx|treelite|lightgbm|xgboost-json|json-dump --out FILE
+                          [--output raw|transformed] [--verify DATA]   # verified; exit 2 and no file if it fails
     gbm-objectives datasets [--fetch NAME]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
