@@ -209,7 +209,7 @@ def _scores(values, task, n_rows, transformed):
     return values[:, 0] if values.shape[1] == 1 else values
 
 
-def _check_arguments(result_or_model_dir, format, output, verify):
+def _check_arguments(result_or_model_dir, path, format, output, verify):
     if format not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}; got {format!r}")
     if output not in OUTPUTS:
@@ -226,10 +226,15 @@ def _check_arguments(result_or_model_dir, format, output, verify):
         raise ValueError(f"format {format!r} is a {needs} model file; this model was trained with {result.backend} "
                          f"(use format 'onnx', 'treelite', 'json-dump' or "
                          f"{'lightgbm' if result.backend == 'lightgbm' else 'xgboost-json'!r})")
+    if Path(path).is_dir():
+        raise ValueError(f"path: {str(path)!r} is a folder; export writes one file")
     if verify is not None:
         verify = np.asarray(verify, dtype=np.float64)
         if verify.ndim != 2 or verify.shape[0] == 0:
             raise ValueError(f"verify must be a non-empty 2-d array of rows; got shape {verify.shape}")
+        n_features = get_backend(result.backend).num_features(result.booster)
+        if verify.shape[1] != n_features:
+            raise ValueError(f"verify has {verify.shape[1]} columns but the model has {n_features} features")
     return result, verify
 
 
@@ -262,7 +267,7 @@ def export(result_or_model_dir, path, format="onnx", output="raw", verify=None):
     ImportError
         onnxmltools / onnxruntime / treelite missing for "onnx" / "treelite" (``pip install gbm_objectives[export]``).
     """
-    result, verify = _check_arguments(result_or_model_dir, format, output, verify)
+    result, verify = _check_arguments(result_or_model_dir, path, format, output, verify)
     exporter = EXPORT_BACKENDS[result.backend]
     objective = result.objective
     native = isinstance(objective, NativeObjective)
