@@ -248,6 +248,9 @@ def test_cli_export_prints_the_figures_and_exits_2_on_refusal(data, tmp_path, mo
     out = capsys.readouterr().out
     assert "verified by treelite.gtil on 600 verify rows: max |diff| raw" in out and "passed" in out
     close(treelite_scores(tmp_path / "m.tl", X), res.predict_raw(X), FLOAT32)
+    assert main(["export", "--model", str(tmp_path / "m"), "--format", "treelite", "--out",
+                 str(tmp_path / "m.tl")]) == 2
+    assert "exists; it is left as it is (--force replaces it)" in capsys.readouterr().err
     monkeypatch.setattr(EXPORT_BACKENDS["lightgbm"], "engine_file", _unfolded(EXPORT_BACKENDS["lightgbm"]))
     assert main(["export", "--model", str(tmp_path / "m"), "--format", "onnx", "--out", str(tmp_path / "m.onnx"),
                  "--quiet"]) == 2
