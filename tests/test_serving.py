@@ -197,9 +197,10 @@ def test_xgboost_rankers_onnx_and_treelite_rank_identical_on_mq2008(tmp_path):
 
 
 # ---- old model folders, the refusal, the CLI ----------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("version", [1, 2])
-def test_models_saved_by_earlier_formats_export(version, data, tmp_path):
-    res, X = trained("focal", "lightgbm", data)
+def test_models_saved_by_earlier_formats_export(version, backend, data, tmp_path):
+    res, X = trained("focal", backend, data)
     meta = go.save_model(tmp_path / "m", res)
     old = {k: meta[k] for k in ("package", "backend", "model_file", "task", "engine_params", "init_score",
                                 "feature_names", "n_features")}
