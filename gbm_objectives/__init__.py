@@ -51,6 +51,9 @@ _EXPORT_GROUPS = {
         "NativeObjective": "training",
         "save_model": "model_io",
         "load_model": "model_io",
+        "export": "serving",
+        "ExportReport": "serving",
+        "ExportVerificationError": "serving",
         "GBMClassifier": "estimators",
         "GBMRegressor": "estimators",
         "LambdaMART": "lambdamart",
@@ -120,7 +123,7 @@ _EXPORTS = {name: module for group in _EXPORT_GROUPS.values() for name, module i
 
 #: sub-packages and modules reachable as attributes after a bare ``import gbm_objectives as go`` (``go.datasets``...)
 _SUBMODULES = ("objectives", "metrics", "datasets", "adapters", "training", "estimators", "lambdamart", "model_io",
-               "calibration", "dask", "cli")
+               "serving", "calibration", "dask", "cli")
 
 __all__ = sorted(_EXPORTS)
 

@@ -21,10 +21,13 @@ from importlib import import_module
 
 
 #: The one catalogue of engine adapters: backend name -> {variant: module}, "local" for one process (the CLI,
-#: gbm_objectives.train, the estimators), "dask" for a Dask cluster (gbm_objectives.dask).
+#: gbm_objectives.train, the estimators), "dask" for a Dask cluster (gbm_objectives.dask), "export" for the model
+#: files and converters of gbm_objectives.serving.
 _ADAPTERS = {
-    "lightgbm": {"local": "gbm_objectives.adapters.lightgbm", "dask": "gbm_objectives.adapters.lightgbm_dask"},
-    "xgboost": {"local": "gbm_objectives.adapters.xgboost", "dask": "gbm_objectives.adapters.xgboost_dask"},
+    "lightgbm": {"local": "gbm_objectives.adapters.lightgbm", "dask": "gbm_objectives.adapters.lightgbm_dask",
+                 "export": "gbm_objectives.adapters.lightgbm_export"},
+    "xgboost": {"local": "gbm_objectives.adapters.xgboost", "dask": "gbm_objectives.adapters.xgboost_dask",
+                "export": "gbm_objectives.adapters.xgboost_export"},
 }
 
 
@@ -55,6 +58,10 @@ BACKENDS = _Backends("local")
 
 #: backend name -> Dask adapter module (``lightgbm.dask`` / ``xgboost.dask``, imported on first lookup).
 DASK_BACKENDS = _Backends("dask")
+
+
+#: backend name -> export adapter module (engine-file surgery, converters; :mod:`gbm_objectives.serving`).
+EXPORT_BACKENDS = _Backends("export")
 
 
 def get_backend(name, dask=False):

@@ -177,3 +177,18 @@ def check_width(n_features, X, name="X"):
     if len(shape) == 2 and int(shape[1]) != int(n_features):
         raise ValueError(f"{name} has {int(shape[1])} features (columns) but the model was trained on "
                          f"{int(n_features)}")
+
+
+def finish_onnx(model, output, task):
+    """An onnxmltools model as bytes and the name of its score output; for raw scores of a multiclass classifier,
+    its softmax removed (``post_transform="NONE"``). Binary and multiclass classifiers give their probabilities
+    (last output), regressors their ``variable`` (first output)."""
+    for node in model.graph.node:
+        if node.op_type == "TreeEnsembleClassifier" and output == "raw":
+            for attribute in node.attribute:
+                if attribute.name == "post_transform":
+                    attribute.s = b"NONE"
+    names = [o.name for o in model.graph.output]
+    score = names[-1] if task in ("binary", "multiclass") and (output == "transformed" or task == "multiclass") \
+        else names[0]
+    return model.SerializeToString(), score

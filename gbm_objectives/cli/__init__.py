@@ -1,4 +1,4 @@
-"""The ``gbm-objectives`` command line: train, evaluate, compare, demo, datasets, warmup.
+"""The ``gbm-objectives`` command line: train, evaluate, compare, export, demo, datasets, warmup.
 
 ::
 
@@ -13,6 +13,8 @@
                            --objective lambdarank:native ... --out DIR   # two objectives or more
     gbm-objectives fuse RUN RUN ... [--method rrf] [--norm min-max] [--weight W ...] [--optimize QRELS] -o FILE
     gbm-objectives report RESULTS ... -o report.html [--format html|latex] [--baseline NAME]
+    gbm-objectives export --model DIR --format onnx|treelite|lightgbm|xgboost-json|json-dump --out FILE
+                          [--output raw|transformed] [--verify DATA]   # verified; exit 2 and no file if it fails
     gbm-objectives datasets [--fetch NAME]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
@@ -66,6 +68,7 @@ from .commands import (
     cmd_evaluate,
     cmd_fuse,
     cmd_report,
+    cmd_export,
     cmd_simulate_clicks,
     cmd_train,
     cmd_warmup,
@@ -285,6 +288,22 @@ def build_parser():
                    help="display each query by this feature column, descending (default: file order)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_simulate_clicks)
+
+    p = sub.add_parser("export", help="write a model for serving (ONNX, Treelite, engine file, JSON dump), verified by "
+                                      "its consumer; exit 2 when the verification fails (nothing is written)")
+    p.add_argument("--model", required=True, metavar="DIR", help="the --out folder of train (or its model/)")
+    p.add_argument("--format", required=True, choices=("onnx", "treelite", "lightgbm", "xgboost-json", "json-dump"))
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--output", choices=("raw", "transformed"), default="raw",
+                   help="what an ONNX/Treelite file returns: raw scores (default) or probabilities/values")
+    p.add_argument("--verify", metavar="DATA",
+                   help="rows to verify on (a data file as for evaluate; default: rows drawn across every split "
+                        "threshold of the model)")
+    p.add_argument("--label", metavar="COL")
+    p.add_argument("--group", metavar="COL")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("warmup", help="compile every numba kernel once (for container images and CI caches)")
     _add_common_options(p)

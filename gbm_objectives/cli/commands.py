@@ -8,6 +8,7 @@ turns that into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ..model_io import load_model, save_model
 from ..metrics.by_task import default_metrics, evaluate_metrics
 from ._common import (
     EXIT_OK,
+    EXIT_USAGE,
     OWN_OUTPUTS,
     UsageError,
     build_objective,
@@ -251,6 +253,35 @@ def _evaluate_runs(args):
     return EXIT_OK
 
 
+def _load_model_option(path):
+    """The model of ``--model``; UsageError when it cannot be read."""
+    try:
+        return load_model(path)
+    except FileNotFoundError as exc:
+        raise UsageError(f"--model: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--model: cannot read the model: {exc}") from None
+
+
+def _model_data(model, path, option, label, group, reporter):
+    """The data file ``path`` read with the model's features (a LETOR file by its feature count)."""
+    meta = model.meta
+    try:
+        fmt_letor = _datasets.data_format(path) == "letor" if Path(path).is_file() else False
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    zero_based = meta.get("letor_zero_based")
+    split = load_split(
+        option.lstrip("-"), option, path, reporter,
+        n_features=meta["n_features"] if fmt_letor else None,
+        features=None if fmt_letor else meta["feature_names"], label=None if fmt_letor else label, group=group,
+        zero_based="auto" if zero_based is None else zero_based,
+    )
+    if split.X.shape[1] != meta["n_features"]:
+        raise UsageError(f"{option}: has {split.X.shape[1]} features but the model expects {meta['n_features']}")
+    return split
+
+
 def cmd_evaluate(args):
     """``evaluate``: score a trained model on a data file, or TREC runs against qrels (``--qrels``/``--run``)."""
     if getattr(args, "trec_q", False) and not (args.qrels or args.run):
@@ -267,28 +298,11 @@ def cmd_evaluate(args):
     for option, kind in (("out", "evaluate-json"), ("predictions", "predictions")):
         if getattr(args, option):
             check_out_file(getattr(args, option), f"--{option}", kind)
-    try:
-        model = load_model(args.model)
-    except FileNotFoundError as exc:
-        raise UsageError(f"--model: {exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"--model: cannot read the model: {exc}") from None
+    model = _load_model_option(args.model)
     meta = model.meta
     label = args.label or meta.get("label_column")
     group = args.group or meta.get("group_column")
-    try:
-        fmt_letor = _datasets.data_format(args.data) == "letor" if Path(args.data).is_file() else False
-    except ValueError as exc:
-        raise UsageError(f"--data: {exc}") from None
-    zero_based = meta.get("letor_zero_based")
-    split = load_split(
-        "data", "--data", args.data, reporter,
-        n_features=meta["n_features"] if fmt_letor else None,
-        features=None if fmt_letor else meta["feature_names"], label=None if fmt_letor else label, group=group,
-        zero_based="auto" if zero_based is None else zero_based,
-    )
-    if split.X.shape[1] != meta["n_features"]:
-        raise UsageError(f"--data: has {split.X.shape[1]} features but the model expects {meta['n_features']}")
+    split = _model_data(model, args.data, "--data", label, group, reporter)
     check_task(model.objective, meta["objective"]["name"], {"data": split})
     convention = args.convention or meta.get("convention", "lightgbm")
     names = args.metric or meta.get("metrics") or list(default_metrics(reference_of(model.objective)))
@@ -369,6 +383,38 @@ def cmd_report(args):
                   correction=None if args.correction == "none" else args.correction, fmt=args.format,
                   title=args.title, **extras)
     Reporter(args.quiet).log(f"wrote {path}")
+    return EXIT_OK
+
+
+# ==============================================================================================================
+# export
+# ==============================================================================================================
+
+def cmd_export(args):
+    """``export``: write the model for a serving consumer (ONNX, Treelite, engine files, JSON dump), verified by that
+    consumer (:func:`gbm_objectives.export`); prints the verification figures. A refused verification writes
+    nothing and exits 2."""
+    from ..serving import ExportVerificationError, export
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a folder")
+    if out.exists() and not args.force:
+        raise UsageError(f"--out: {str(out)!r} exists; it is left as it is (--force replaces it)")
+    reporter = Reporter(args.quiet)
+    model = _load_model_option(args.model)
+    verify = None
+    if args.verify:
+        meta = model.meta
+        verify = _model_data(model, args.verify, "--verify", args.label or meta.get("label_column"),
+                             args.group or meta.get("group_column"), reporter).X
+    try:
+        report = export(model, out, format=args.format, output=args.output, verify=verify)
+    except ExportVerificationError as exc:
+        print("\n".join(exc.report.lines()))
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print("\n".join(report.lines()))
     return EXIT_OK
 
 

@@ -35,6 +35,7 @@ FLOORS = {
     "model_io": 5,
     "calibration": 5,
     "_warmup": 5,
+    "serving": 6,
     "dask": 6,
     "cli": 7,
     "__main__": 8,
