@@ -33,6 +33,7 @@ FLOORS = {
     "lambdamart": 5,
     "model_io": 5,
     "calibration": 5,
+    "clicks": 5,
     "_warmup": 5,
     "dask": 6,
     "cli": 7,
