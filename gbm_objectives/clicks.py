@@ -110,20 +110,22 @@ def _em_table(idx_qd, idx_p, n_imp, n_clk, n_qd, n_pos, max_iter, tol, relevance
 def _harvest(idx_qd, idx_p, n_imp, n_clk, n_pos):
     """Intervention harvesting (Agarwal et al. 2019): click-rate ratios of the same (query, document) pair at two
     positions, combined by weighted least squares on the log scale with log theta_0 = 0."""
-    ctr = n_clk / np.maximum(n_imp, _EPS)
-    order = np.argsort(idx_qd, kind="stable")
-    qd, p, imp, rate = idx_qd[order], idx_p[order], n_imp[order], ctr[order]
-    starts = np.flatnonzero(np.r_[True, qd[1:] != qd[:-1]])
-    ends = np.r_[starts[1:], len(qd)]
-    num = np.zeros((n_pos, n_pos))  # num[k, l] = sum_w w ctr at k over pairs seen at k and l
+    n_qd = int(idx_qd.max()) + 1 if len(idx_qd) else 0
+    imp = np.zeros((n_qd, n_pos))
+    clicked = np.zeros((n_qd, n_pos))
+    imp[idx_qd, idx_p] = n_imp
+    clicked[idx_qd, idx_p] = n_clk
+    rate = clicked / np.maximum(imp, _EPS)
+    # num[k, l] = sum over pairs seen at k and l of w CTR at k, w = the smaller impression count (a weight that does
+    # not depend on the clicks keeps each ratio unbiased); clk[k, l] = the clicks at k of those pairs
+    num = np.zeros((n_pos, n_pos))
     clk = np.zeros((n_pos, n_pos))
-    for a, b in zip(starts, ends):
-        if b - a < 2:
-            continue
-        pp, ii, rr = p[a:b], imp[a:b], rate[a:b]
-        w = np.minimum.outer(ii, ii)  # a weight that does not depend on the clicks keeps each ratio unbiased
-        num[np.ix_(pp, pp)] += w * rr[:, None]
-        clk[np.ix_(pp, pp)] += w * rr[:, None] * ii[:, None] / np.maximum(w, _EPS)  # expected clicks at k
+    step = max(1, 2_000_000 // max(n_pos * n_pos, 1))
+    for a in range(0, n_qd, step):
+        N, R, C = imp[a : a + step], rate[a : a + step], clicked[a : a + step]
+        W = np.minimum(N[:, :, None], N[:, None, :])
+        num += np.einsum("bkl,bk->kl", W, R)
+        clk += np.einsum("bkl,bk->kl", (W > 0).astype(np.float64), C)
     rows, rhs, wts = [], [], []
     for k in range(n_pos):
         for m in range(k + 1, n_pos):
