@@ -495,12 +495,15 @@ class LambdaRankObjective(RankingObjective):
         ``lambdarank_normalization=norm``; float32 scores, hessian factor 2 and floor 1e-16 as XGBoost.
         :meth:`pairs` and :meth:`loss` describe the LightGBM convention.
 
-    position_debias : {None, "additive", "ipw"}, default None
+    position_debias : {None, "additive", "ipw", "cascade"}, default None
         Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,
         or a position id) wherever labels go in (:meth:`prepare`, :meth:`grad_hess`, :func:`gbm_objectives.train`).
         ``"additive"``: LightGBM's method (``Dataset(position=...)``), a bias per position added to the scores.
         ``"ipw"``: XGBoost's Unbiased LambdaMART (``lambdarank_unbiased``), inverse propensity weights per
-        position learned from the pair costs. See Notes.
+        position learned from the pair costs (or fixed, ``propensity=``). ``"cascade"``: rows displayed below the
+        last click of their query group (a session) were not examined by a cascade-type user and contribute
+        nothing (zero gradient and hessian); the rest get plain LambdaRank (:func:`cascade_rows`). Scratch only,
+        both engines. See Notes.
     position_bias_regularization : float >= 0, default 0.0
         ``"additive"`` only: L2 penalty on the position biases (LightGBM's
         ``lambdarank_position_bias_regularization``).
@@ -509,7 +512,17 @@ class LambdaRankObjective(RankingObjective):
         ``lambdarank_bias_norm``). XGBoost's parameter documentation states a default of 2.0, its code
         (``ranking_utils.h``, ``set_default(1.0)``) uses 1.0; we follow the code, so the native and scratch
         paths agree by default. Hu et al.'s reference code uses 0.5, the tables of their paper 0 (no
-        regularisation).
+        regularisation). BENCHMARKS "clicks" measures 0 and 1 (with ``normalize="off"``) on the cascade protocol.
+    normalize : {"after", "before", "off"}, default "after"
+        ``"ipw"`` only: where the per-query factor :math:`\log_2(1 + S)/S` of ``norm=True`` is taken. ``"after"``
+        (XGBoost's and the engines' order): :math:`S` sums the propensity-weighted lambdas, which flattens the
+        weights between queries; ``"before"``: :math:`S` sums the unweighted lambdas (plain LambdaRank's factor),
+        so the inverse propensity weights survive; ``"off"``: no factor (Hu et al.'s reference code; XGBoost's
+        ``lambdarank_normalization=False``). The score-distance division of ``norm`` is kept in all three.
+    propensity : array-like of float > 0, optional
+        ``"ipw"`` only: fixed examination propensities per position (e.g. :func:`gbm_objectives.estimate_propensity`),
+        one per position up to the largest one in the data: :math:`t^+ = \theta / \theta_0`, :math:`t^- = 1`,
+        never updated.
 
     Notes
     -----

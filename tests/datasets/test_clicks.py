@@ -736,3 +736,14 @@ def test_cascade_and_ips_pointwise_train_on_both_engines(backend):
         res = go.train(obj, X[log.row], log.clicks, group=log.group, position=log.position, backend=backend,
                        num_boost_round=3, n_jobs=1)
         assert np.isfinite(res.predict_raw(X)).all() and np.ptp(res.predict_raw(X)) > 0
+
+
+def test_cli_simulate_clicks_prints_the_click_report(tmp_path, capsys):
+    from gbm_objectives.cli import main
+
+    src = tmp_path / "train.txt"
+    src.write_text("2 qid:1 1:0.5\n0 qid:1 1:0.9\n1 qid:2 1:0.1\n0 qid:2 1:0.2\n")
+    assert main(["simulate-clicks", "--data", str(src), "--out", str(tmp_path / "c.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "2 queries, 2 sessions" in out and "pairs seen at >= 2 positions: 0.0 %" in out
+    assert "WARNING: propensities are not identifiable" in out
