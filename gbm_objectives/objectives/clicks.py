@@ -22,10 +22,23 @@ from .._core.validation import check_1d, check_interval, check_position, frozen_
 from ._ranking_base import RankingObjective, ranking_boundaries, ranking_weights
 from .base import Prepared
 
-__all__ = ["IPSPointwiseLoss", "IPS_LOSSES"]
+__all__ = ["IPSPointwiseLoss", "IPS_LOSSES", "check_propensity"]
 
 IPS_LOSSES = ("logistic", "squared")
 _HESS_FLOOR = 1e-16
+
+
+def check_propensity(propensity, name="propensity"):
+    """Examination propensities per position as a read-only float64 array: non-empty, finite, > 0 (ValueError
+    naming ``name``, the position and the value otherwise)."""
+    prop = check_1d(propensity, name)
+    if len(prop) == 0:
+        raise ValueError(f"{name} must have one entry per position; got an empty array")
+    bad = ~np.isfinite(prop) | (prop <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite and > 0; got {prop[i]:g} at position {i}")
+    return frozen_copy(prop)
 
 
 class IPSPointwiseLoss(RankingObjective):
@@ -67,14 +80,7 @@ class IPSPointwiseLoss(RankingObjective):
     position_debias = "ips"
 
     def __init__(self, propensity, clip=0.05, loss="logistic"):
-        prop = check_1d(propensity, "propensity")
-        if len(prop) == 0:
-            raise ValueError("propensity must have one entry per position; got an empty array")
-        bad = ~np.isfinite(prop) | (prop <= 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"propensity must be finite and > 0; got {prop[i]:g} at position {i}")
-        self.propensity = frozen_copy(prop)
+        self.propensity = check_propensity(propensity)
         self.clip = check_interval(clip, "clip", 0, 1, closed="right")
         if loss not in IPS_LOSSES:
             raise ValueError(f"loss must be one of {list(IPS_LOSSES)}; got {loss!r}")

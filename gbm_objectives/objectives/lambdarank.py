@@ -38,6 +38,7 @@ from .._core.validation import (
     frozen_copy,
 )
 from . import _xgboost_lambdas as xgboost_lambdas
+from .clicks import check_propensity
 from ._ranking_base import (
     MAX_EXP_SPAN,
     MAX_QUERY_SIZE,
@@ -634,14 +635,7 @@ class LambdaRankObjective(RankingObjective):
             if position_debias != "ipw":
                 raise ValueError(f"propensity= fixes the propensities of position_debias='ipw'; got "
                                  f"position_debias={position_debias!r}")
-            prop = frozen_copy(check_1d(propensity, "propensity"))
-            if len(prop) == 0:
-                raise ValueError("propensity must have one entry per position; got an empty array")
-            bad = ~np.isfinite(prop) | (prop <= 0)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"propensity must be finite and > 0; got {prop[i]:g} at position {i}")
-            propensity = prop
+            propensity = check_propensity(propensity)
         self.propensity = propensity
         if position_debias is not None and convention != "lightgbm":
             raise ValueError(f"position_debias={position_debias!r} is implemented for convention='lightgbm'; got "
