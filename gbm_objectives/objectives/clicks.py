@@ -18,27 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core.validation import check_1d, check_interval, check_position, frozen_copy
+from .._core.validation import check_1d, check_interval, check_position, check_propensity
 from ._ranking_base import RankingObjective, ranking_boundaries, ranking_weights
 from .base import Prepared
 
-__all__ = ["IPSPointwiseLoss", "IPS_LOSSES", "check_propensity"]
+__all__ = ["IPSPointwiseLoss", "IPS_LOSSES"]
 
 IPS_LOSSES = ("logistic", "squared")
 _HESS_FLOOR = 1e-16
-
-
-def check_propensity(propensity, name="propensity"):
-    """Examination propensities per position as a read-only float64 array: non-empty, finite, > 0 (ValueError
-    naming ``name``, the position and the value otherwise)."""
-    prop = check_1d(propensity, name)
-    if len(prop) == 0:
-        raise ValueError(f"{name} must have one entry per position; got an empty array")
-    bad = ~np.isfinite(prop) | (prop <= 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be finite and > 0; got {prop[i]:g} at position {i}")
-    return frozen_copy(prop)
 
 
 class IPSPointwiseLoss(RankingObjective):

@@ -34,11 +34,11 @@ from .._core.validation import (
     check_interval,
     check_position,
     check_positive_int,
+    check_propensity,
     check_raw_score,
     frozen_copy,
 )
 from . import _xgboost_lambdas as xgboost_lambdas
-from .clicks import check_propensity
 from ._ranking_base import (
     MAX_EXP_SPAN,
     MAX_QUERY_SIZE,
