@@ -13,6 +13,12 @@ Two user models, each the standard one of its kind:
   ``stop_prob``, whether she clicked or not (LightGBM's code; the issue text said "after a click", the protocol
   it names stops after every examined document, and the protocol is what we reproduce).
 
+With ``sessions=`` every query is shown that many times, each session's ranking drawn by a logging ``policy``
+(deterministic, Plackett-Luce, RandPair, RandTop-k, uniform), and two more user models are available, ``"dcm"``
+(dependent click model) and ``"ubm"`` (user browsing model); the result is a :class:`ClickLog` with one row per
+(session, document), which :func:`aggregate_clicks` (``ClickLog.aggregate``) turns into impressions and clicks per
+(query, document, position).
+
 Rows are displayed per query in ``ranking_score`` order (descending, ties in row order), or in row order without
 one; ``position`` is each row's 0-based displayed rank.
 
