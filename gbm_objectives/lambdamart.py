@@ -104,8 +104,8 @@ class LambdaMART(BaseEstimator):
         emulate_lightgbm=False,
         position_debias=None,
         position_bias_regularization=0.0,
-        bias_norm=1.0,
-        normalize="after",
+        bias_norm=0.0,
+        normalize="before",
         propensity=None,
     ):
         self.backend = backend

@@ -59,10 +59,12 @@ def _cascade_methods(S):
         out += [("biased", be, LR(), False), ("cascade", be, LR(position_debias="cascade"), True),
                 ("ipw normalize=off bias_norm=0", be, LR(position_debias="ipw", normalize="off", bias_norm=0.0), True)]
         if full:
-            out += [("ipw normalize=after bias_norm=1 (XGBoost's)", be, LR(position_debias="ipw"), True),
+            out += [("ipw normalize=after bias_norm=1 (XGBoost's)", be,
+                     LR(position_debias="ipw", normalize="after", bias_norm=1.0), True),
                     ("ipw normalize=before bias_norm=0", be,
                      LR(position_debias="ipw", normalize="before", bias_norm=0.0), True),
-                    ("ipw normalize=off bias_norm=1", be, LR(position_debias="ipw", normalize="off"), True),
+                    ("ipw normalize=off bias_norm=1", be, LR(position_debias="ipw", normalize="off", bias_norm=1.0),
+                     True),
                     ("ips_pointwise, true propensities", be, go.IPSPointwiseLoss(CASCADE_THETA), True)]
     out.append(("native lambdarank_unbiased (normalization off, bias_norm=0)", "xgboost",
                 go.NativeObjective(LR(position_debias="ipw", normalize="off", bias_norm=0.0)), True))
