@@ -237,6 +237,7 @@ def _plot(res, path):
     for ax, be in zip(axes, ("lightgbm", "xgboost")):
         by = _mean_by([c for c in cells if c["backend"] == be], ("method", "S"), "best_ndcg3")
         for method, style in (("biased", "k-o"), ("cascade", "g-s"), ("ipw normalize=off bias_norm=0", "b-^"),
+                              ("ipw normalize=before bias_norm=0", "c-D"),
                               ("native lambdarank_unbiased (normalization off, bias_norm=0)", "m--v")):
             pts = sorted((S, np.mean(v)) for (m, S), v in by.items() if m == method)
             if pts:
