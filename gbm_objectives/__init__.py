@@ -106,6 +106,14 @@ _EXPORT_GROUPS = {
         "ips_dcg_score": "metrics.clicks",
         "ranking_scorer": "metrics.scorers",
     },
+    "Learning from clicks": {
+        "IPSPointwiseLoss": "objectives.clicks",
+        "estimate_propensity": "clicks",
+        "PropensityEstimate": "clicks",
+        "click_report": "clicks",
+        "ClickReport": "clicks",
+        "weak_logger": "clicks",
+    },
     "Calibration and quantiles": {
         "calibrate": "calibration",
         "calibrate_scores": "calibration",

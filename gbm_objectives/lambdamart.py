@@ -61,13 +61,13 @@ class LambdaMART(BaseEstimator):
         Scratch path only: read the sigmoid from LightGBM's lookup table and sum in LightGBM's float32 order
         (:class:`LambdaRankObjective`), so the scratch trees equal native LightGBM's bit for bit. With the exact
         sigmoid and ``norm=True`` the ~1e-5 table difference can flip near-tie splits after a few rounds.
-    position_debias : {None, "additive", "ipw"}, default None
+    position_debias : {None, "additive", "ipw", "cascade"}, default None
         Learn from position-biased clicks (``fit(..., position=...)``), see :class:`LambdaRankObjective`.
         ``objective="native"``: ``"additive"`` is LightGBM's ``Dataset(position=...)``, ``"ipw"`` XGBoost's
         ``lambdarank_unbiased`` (rows ordered by position inside each query for it); the other combinations
         raise a ValueError pointing to ``objective="scratch"``, which has both on both engines.
-    position_bias_regularization, bias_norm : float
-        Options of the two methods (:class:`LambdaRankObjective`).
+    position_bias_regularization, bias_norm, normalize, propensity :
+        Options of the methods (:class:`LambdaRankObjective`).
 
     Attributes
     ----------
@@ -104,7 +104,9 @@ class LambdaMART(BaseEstimator):
         emulate_lightgbm=False,
         position_debias=None,
         position_bias_regularization=0.0,
-        bias_norm=1.0,
+        bias_norm=0.0,
+        normalize="before",
+        propensity=None,
     ):
         self.backend = backend
         self.objective = objective
@@ -123,6 +125,8 @@ class LambdaMART(BaseEstimator):
         self.position_debias = position_debias
         self.position_bias_regularization = position_bias_regularization
         self.bias_norm = bias_norm
+        self.normalize = normalize
+        self.propensity = propensity
 
     # ---- configuration --------------------------------------------------------------------------------
     def _check_params(self):
@@ -138,7 +142,7 @@ class LambdaMART(BaseEstimator):
             metric=self.metric, truncation_level=self.truncation_level, sigmoid=self.sigmoid, norm=self.norm,
             label_gain=self.label_gain, emulate_lightgbm=self.emulate_lightgbm,
             position_debias=self.position_debias, position_bias_regularization=self.position_bias_regularization,
-            bias_norm=self.bias_norm,
+            bias_norm=self.bias_norm, normalize=self.normalize, propensity=self.propensity,
         )
         objective = NativeObjective(obj) if self.objective == "native" else obj
         if self.objective == "native":

@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "check_1d",
+    "check_propensity",
     "check_finite",
     "check_consistent_length",
     "check_sample_weight",
@@ -211,3 +212,16 @@ def check_position(position, n, name="position"):
         i = int(np.argmax(arr))
         raise ValueError(f"{name} {fmt(arr[i])} at index {i} is too large (at most {2**31 - 1})")
     return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def check_propensity(propensity, name="propensity"):
+    """Examination propensities per position as a read-only float64 array: non-empty, finite, > 0 (ValueError
+    naming ``name``, the position and the value otherwise)."""
+    prop = check_1d(propensity, name)
+    if len(prop) == 0:
+        raise ValueError(f"{name} must have one entry per position; got an empty array")
+    bad = ~np.isfinite(prop) | (prop <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite and > 0; got {prop[i]:g} at position {i}")
+    return frozen_copy(prop)

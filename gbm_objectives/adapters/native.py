@@ -113,9 +113,9 @@ def lightgbm_lambdarank_params(obj):
             f"LightGBM's built-in lambdarank optimises NDCG only; metric={obj.metric!r} needs objective='scratch'"
         )
     debias = getattr(obj, "position_debias", None)
-    if debias == "ipw":
-        raise ValueError("LightGBM's lambdarank has no position_debias='ipw' (its position bias is additive); "
-                         "use position_debias='additive', or objective='scratch' for 'ipw' on LightGBM")
+    if debias in ("ipw", "cascade"):
+        raise ValueError(f"LightGBM's lambdarank has no position_debias={debias!r} (its position bias is additive); "
+                         f"use position_debias='additive', or objective='scratch' for {debias!r} on LightGBM")
     params = {
         "objective": "lambdarank",
         "lambdarank_truncation_level": obj.truncation_level,
@@ -153,9 +153,18 @@ def xgboost_rank_params(obj):
         "lambdarank_num_pair_per_sample": obj.truncation_level,
         "lambdarank_normalization": obj.norm,
     }
+    if debias == "cascade":
+        raise ValueError("XGBoost has no position_debias='cascade'; use objective='scratch' for it")
     if debias == "ipw":  # positions = row order inside a query (the XGBoost adapter orders the rows)
+        if getattr(obj, "propensity", None) is not None:
+            raise ValueError("XGBoost's lambdarank_unbiased learns its propensities; fixed propensity= needs "
+                             "objective='scratch'")
+        if obj.normalize == "before":
+            raise ValueError("XGBoost normalises the lambdas after the propensity weighting or not at all; "
+                             "normalize='before' needs objective='scratch' (or use normalize='after' / 'off')")
         params["lambdarank_unbiased"] = True
         params["lambdarank_bias_norm"] = float(obj.bias_norm)
+        params["lambdarank_normalization"] = obj.norm and obj.normalize == "after"
     if obj.metric == "ndcg":
         params["ndcg_exp_gain"] = _xgboost_exp_gain(obj.label_gain)
     return params

@@ -579,6 +579,14 @@ def cmd_simulate_clicks(args):
     out = Path(args.out)
     write_click_file(src, out, clicks, position)
     print(f"wrote {out} ({int(clicks.sum())} clicks in {len(clicks)} rows) and {out}.position")
+    if not getattr(args, "quiet", False):  # what the log can teach (its last line warns when nothing identifies)
+        import warnings
+
+        from ..clicks import click_report
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            print(click_report(clicks, position, qid, np.arange(len(clicks))))
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ._download import ChecksumError, FetchError
 from .catalogue import DATASETS, DatasetInfo, DownloadFile, cache_dir, data_roots, fetch, install_archive, list_datasets, load
-from .clicks import simulate_clicks
+from .clicks import ClickLog, aggregate_clicks, simulate_clicks
 from .letor import LetorData, load_letor, read_position_file
 from .synthetic import make_imbalanced, make_ranking
 from .tables import LABEL_CANDIDATES, data_format, load_table
@@ -27,6 +27,8 @@ from .trec import read_qrels, read_run
 
 __all__ = [
     "simulate_clicks",
+    "ClickLog",
+    "aggregate_clicks",
     "load_letor",
     "LetorData",
     "read_position_file",

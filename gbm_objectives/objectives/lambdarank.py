@@ -34,6 +34,7 @@ from .._core.validation import (
     check_interval,
     check_position,
     check_positive_int,
+    check_propensity,
     check_raw_score,
     frozen_copy,
 )
@@ -50,7 +51,8 @@ from ._ranking_base import (
 )
 from .base import Prepared
 
-__all__ = ["LambdaRankObjective", "RANKING_METRICS", "MAX_QUERY_SIZE", "POSITION_DEBIAS", "lightgbm_sigmoid_table"]
+__all__ = ["LambdaRankObjective", "RANKING_METRICS", "MAX_QUERY_SIZE", "POSITION_DEBIAS", "IPW_NORMALIZE",
+           "lightgbm_sigmoid_table", "cascade_rows"]
 
 RANKING_METRICS = ("ndcg", "mrr", "map", "none")
 _METRIC_CODE = {name: i for i, name in enumerate(RANKING_METRICS)}
@@ -61,7 +63,9 @@ _MAX_SIGMOID = 1e6
 # bounded in [0, 1] or by the (validated) gains and sigmoid, so no reordering can overflow.
 # XGBoost's Eps64: a propensity below it is not divided by (the pair keeps its plain weight), as in lambdarank_obj.cc
 _IPW_EPS = 1e-16
-POSITION_DEBIAS = (None, "additive", "ipw")
+POSITION_DEBIAS = (None, "additive", "ipw", "cascade")
+#: where "ipw" applies the per-query normalisation: after the propensity weighting (XGBoost's), before it, or not
+IPW_NORMALIZE = ("after", "before", "off")
 # LightGBM's Newton step for the position biases divides by |second derivative| + 0.001
 _BIAS_HESS_EPS = 0.001
 _EMPTY = np.empty(0)
@@ -128,13 +132,14 @@ def _relevance_prefix(ll, n, rel, cum_rel, cum_prec):
 @njit(fastmath=PAIR_FASTMATH, **JIT)
 def _lambdarank_query(
     a, n, y, gains, raw, inv_max, k, sigmoid, norm, metric, disc, ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec,
-    tp_row, tm_row, tps, tms, lis, ljs, order, otmp, otmp2,
+    tp_row, tm_row, tps, tms, lis, ljs, order, otmp, otmp2, ipw_norm,
 ):
     """Lambdas and hessians of one query into ``lam``/``hes`` (sorted order); returns (order, norm factor).
 
     With ``tp_row``/``tm_row`` non-empty (inverse propensity weighting), every pair weight is divided by
     t+[pos_high] t-[pos_low] and the pair costs are accumulated into ``lis``/``ljs`` (sorted order), see
-    :class:`LambdaRankObjective`.
+    :class:`LambdaRankObjective`; ``ipw_norm`` places the per-query normalisation (0: from the weighted lambdas,
+    XGBoost's; 1: from the unweighted ones, before the weighting; 2: none).
     """
     ipw = tp_row.shape[0] > 0
     order = order[:n]
@@ -224,6 +229,7 @@ def _lambdarank_query(
                 if dist_norm:
                     dw = dw / (_SCORE_DIST_EPS + ds)
                 delta = ds if li > lj else -ds  # s_high - s_low
+                dw0 = dw
                 if ipw:
                     h = i if li > lj else j
                     lo = j if li > lj else i
@@ -247,12 +253,12 @@ def _lambdarank_query(
                 lam[j] += sl
                 acc_h += hp
                 hes[j] += hp
-                total += lp
+                total += lp if ipw_norm == 0 else sigmoid * p * dw0
         lam[i] += acc_l
         hes[i] += acc_h
     total *= 2.0  # LightGBM sums 2 |lambda| over pairs
     factor = 1.0
-    if norm and total > 0.0:
+    if norm and total > 0.0 and not (ipw and ipw_norm == 2):
         factor = math.log2(1.0 + total) / total
     return order, factor
 
@@ -316,7 +322,7 @@ def lightgbm_sigmoid_table(sigmoid):
 
 def _lambdarank_block(
     b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
-    tp_row, tm_row, li_row, lj_row,
+    tp_row, tm_row, li_row, lj_row, ipw_norm,
 ):
     """Lambdas of the queries of block ``b``, with scratch buffers shared by the block's queries.
 
@@ -370,7 +376,7 @@ def _lambdarank_block(
             order, factor = _lambdarank_query(
                 a, n, y, gains, raw, inv_max_dcg[q], k, sigmoid, norm, metric, disc,
                 ss, ll, gg, ee, dd, lam, hes, rel, cum_rel, cum_prec, tp_row, tm_row, tps, tms, lis, ljs, obuf, otmp,
-                otmp2,
+                otmp2, ipw_norm,
             )
             if ipw:
                 for r in range(n):
@@ -385,12 +391,12 @@ def _lambdarank_block(
 
 def _lambdarank_blocks(
     y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric, grad_out, hess_out,
-    tp_row, tm_row, li_row, lj_row,
+    tp_row, tm_row, li_row, lj_row, ipw_norm,
 ):
     for b in prange(blocks.shape[0] - 1):
         _lambdarank_block(
             b, y, gains, raw, w, boundaries, inv_max_dcg, blocks, disc, table, k, sigmoid, norm, metric,
-            grad_out, hess_out, tp_row, tm_row, li_row, lj_row,
+            grad_out, hess_out, tp_row, tm_row, li_row, lj_row, ipw_norm,
         )
 
 
@@ -402,7 +408,7 @@ _LAMBDARANK = {False: specialise(_lambdarank_block, _lambdarank_blocks, "scratch
 
 
 @njit(**JIT)
-def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric, tp_row, tm_row):
+def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, metric, tp_row, tm_row, ipw_norm):
     """Every weighted pair, written plainly (exp per pair, no vectorisation): (high rows, low rows, weights).
 
     The weight is everything LambdaRank holds fixed within one gradient step (metric change, score-distance and
@@ -449,18 +455,19 @@ def _lambdarank_pairs(y, gains, raw, boundaries, inv_max_dcg, k, sigmoid, norm, 
                 if dist_norm:
                     dw /= _SCORE_DIST_EPS + (ss[i] - ss[j])
                 h, l_ = (i, j) if ll[i] > ll[j] else (j, i)
+                dw0 = dw
                 if tp_row.shape[0] > 0:
                     th = tp_row[a + order[h]]
                     tl = tm_row[a + order[l_]]
                     if th >= _IPW_EPS and tl >= _IPW_EPS:
                         dw /= th * tl
                 p = 1.0 / (1.0 + math.exp(sigmoid * (ss[h] - ss[l_])))
-                total += 2.0 * sigmoid * p * dw
+                total += 2.0 * sigmoid * p * (dw if ipw_norm == 0 or tp_row.shape[0] == 0 else dw0)
                 hi[c] = a + order[h]
                 lo[c] = a + order[l_]
                 wt[c] = dw
                 c += 1
-        if norm and total > 0.0:
+        if norm and total > 0.0 and not (tp_row.shape[0] > 0 and ipw_norm == 2):
             f = math.log2(1.0 + total) / total
             for t in range(start, c):
                 wt[t] *= f
@@ -503,21 +510,40 @@ class LambdaRankObjective(RankingObjective):
         calls made on the prepared training set, so a training through the adapters draws the pairs XGBoost draws
         (XGBoost's development branch seeds from a session generator instead: this reproduces 3.2).
 
-    position_debias : {None, "additive", "ipw"}, default None
+    position_debias : {None, "additive", "ipw", "cascade"}, default None
         Learning from clicks logged under position bias; needs ``position=`` (each row's displayed 0-based rank,
         or a position id) wherever labels go in (:meth:`prepare`, :meth:`grad_hess`, :func:`gbm_objectives.train`).
         ``"additive"``: LightGBM's method (``Dataset(position=...)``), a bias per position added to the scores.
         ``"ipw"``: XGBoost's Unbiased LambdaMART (``lambdarank_unbiased``), inverse propensity weights per
-        position learned from the pair costs. See Notes.
+        position learned from the pair costs (or fixed, ``propensity=``). ``"cascade"``: rows displayed below the
+        last click of their query group (a session) were not examined by a cascade-type user and contribute
+        nothing (zero gradient and hessian); the rest get plain LambdaRank (:func:`cascade_rows`). Scratch only,
+        both engines. See Notes.
     position_bias_regularization : float >= 0, default 0.0
         ``"additive"`` only: L2 penalty on the position biases (LightGBM's
         ``lambdarank_position_bias_regularization``).
-    bias_norm : float >= 0, default 1.0
+    bias_norm : float >= 0, default 0.0
         ``"ipw"`` only: the propensities are raised to ``1 / (1 + bias_norm)`` (XGBoost's
         ``lambdarank_bias_norm``). XGBoost's parameter documentation states a default of 2.0, its code
-        (``ranking_utils.h``, ``set_default(1.0)``) uses 1.0; we follow the code, so the native and scratch
-        paths agree by default. Hu et al.'s reference code uses 0.5, the tables of their paper 0 (no
-        regularisation).
+        (``ranking_utils.h``, ``set_default(1.0)``) uses 1.0, Hu et al.'s reference code 0.5, the tables of their
+        paper 0 (no regularisation). The default 0 is measured (BENCHMARKS "clicks", LightGBM's cascade protocol,
+        5 click logs): with ``normalize="off"`` at S = 10 sessions per query, +0.087 / +0.091 best NDCG@3 over the
+        biased model (LightGBM / XGBoost) against +0.039 / +0.031 with 1; XGBoost's own combination
+        (``"after"``, 1) gains +0.015 / +0.009. Pass ``bias_norm=1.0, normalize="after"`` for XGBoost's defaults.
+    normalize : {"before", "after", "off"}, default "before"
+        ``"ipw"`` only: where the per-query factor :math:`\log_2(1 + S)/S` of ``norm=True`` is taken. ``"after"``
+        (XGBoost's and the engines' order): :math:`S` sums the propensity-weighted lambdas, which flattens the
+        weights between queries; ``"before"``: :math:`S` sums the unweighted lambdas (plain LambdaRank's factor),
+        so the inverse propensity weights survive; ``"off"``: no factor (Hu et al.'s reference code; XGBoost's
+        ``lambdarank_normalization=False``). The score-distance division of ``norm`` is kept in all three.
+        The default is the measured best (BENCHMARKS "clicks", ``bias_norm=0``, 5 logs): at S = 1 session per
+        query +0.054 / +0.046 best NDCG@3 over biased (LightGBM / XGBoost; ``"off"`` +0.016 / +0.036), at S = 10
+        +0.111 / +0.122 (``"off"`` +0.087 / +0.091; XGBoost's native ``lambdarank_unbiased`` with normalisation
+        off +0.103). XGBoost has no ``"before"``: its native path takes ``"after"`` or ``"off"``.
+    propensity : array-like of float > 0, optional
+        ``"ipw"`` only: fixed examination propensities per position (e.g. :func:`gbm_objectives.estimate_propensity`),
+        one per position up to the largest one in the data: :math:`t^+ = \theta / \theta_0`, :math:`t^- = 1`,
+        never updated.
 
     Notes
     -----
@@ -570,8 +596,9 @@ class LambdaRankObjective(RankingObjective):
     ``L+[p]``/``L-[p]`` also count how many queries reach position ``p``, and t- falls at the deep positions few
     queries fill (LightGBM's example with cascade clicks: 1.39 at position 8, 0.10 at position 25; XGBoost learns
     the same); Hu et al. show every query at the same number of positions, where sums and per-position means
-    agree (means measured no better on that protocol either). The per-query normalisation uses the debiased
-    lambdas, as XGBoost does. With biases and propensities frozen (``cache["update_position_bias"] = False``)
+    agree (means measured no better on that protocol either). The per-query normalisation (``norm=True``) takes its
+    factor from the unweighted lambdas by default (``normalize="before"``); XGBoost takes it from the debiased
+    ones (``"after"``). With biases and propensities frozen (``cache["update_position_bias"] = False``)
     the lambdas stay the exact derivatives of the weighted pairwise loss
     at the adjusted scores (:meth:`pairs` with ``position``).
 
@@ -586,8 +613,8 @@ class LambdaRankObjective(RankingObjective):
 
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
-        convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=1.0,
-        pair_method="topk",
+        convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=0.0,
+        normalize="before", propensity=None, pair_method="topk",
     ):
         if metric not in RANKING_METRICS:
             raise ValueError(f"metric must be one of {list(RANKING_METRICS)}; got {metric!r}")
@@ -626,6 +653,16 @@ class LambdaRankObjective(RankingObjective):
         self.position_bias_regularization = check_interval(
             position_bias_regularization, "position_bias_regularization", 0, None, closed="left")
         self.bias_norm = check_interval(bias_norm, "bias_norm", 0, None, closed="left")
+        if normalize not in IPW_NORMALIZE:
+            raise ValueError(f"normalize must be one of {list(IPW_NORMALIZE)}; got {normalize!r}")
+        self.normalize = normalize
+        self._ipw_norm = IPW_NORMALIZE.index(normalize)
+        if propensity is not None:
+            if position_debias != "ipw":
+                raise ValueError(f"propensity= fixes the propensities of position_debias='ipw'; got "
+                                 f"position_debias={position_debias!r}")
+            propensity = check_propensity(propensity)
+        self.propensity = propensity
         if position_debias is not None and convention != "lightgbm":
             raise ValueError(f"position_debias={position_debias!r} is implemented for convention='lightgbm'; got "
                              f"convention={convention!r}")
@@ -670,10 +707,27 @@ class LambdaRankObjective(RankingObjective):
                 cache["position_bias"] = np.zeros(int(pos.max()) + 1 if len(pos) else 0)
                 cache["bias_learning_rate"] = 0.1 if bias_learning_rate is None else check_interval(
                     bias_learning_rate, "bias_learning_rate", 0, None, closed="neither")
-            else:
+            elif self.position_debias == "ipw" and self.propensity is not None:
+                top = int(pos.max()) + 1 if len(pos) else 0
+                if len(self.propensity) < top:
+                    raise ValueError(f"propensity has {len(self.propensity)} entries but the largest position is "
+                                     f"{top - 1}: give one propensity per position 0..{top - 1}")
+                cache["t_plus"] = self.propensity[:top] / self.propensity[0]
+                cache["t_minus"] = np.ones(top)
+                cache["update_position_bias"] = False
+            elif self.position_debias == "ipw":
                 k = self.truncation_level if len(pos) == 0 else min(self.truncation_level, int(pos.max()) + 1)
                 cache["t_plus"] = np.ones(k)
                 cache["t_minus"] = np.ones(k)
+            else:  # cascade: the rows at or above each query's last click, as a plain LambdaRank training set
+                rows = cascade_rows(y, pos, boundaries)
+                twin = self.evaluation_twin()
+                kept = np.bincount(np.searchsorted(boundaries, rows, side="right") - 1,
+                                   minlength=len(boundaries) - 1)
+                cache["cascade_rows"] = rows
+                cache["cascade_twin"] = twin
+                cache["cascade"] = twin.prepare(y[rows], sample_weight=None if w is None else w[rows],
+                                                group=kept[kept > 0])
         return Prepared(y, w, boundaries, cache, position=pos)
 
     def evaluation_twin(self):
@@ -682,6 +736,7 @@ class LambdaRankObjective(RankingObjective):
             return self
         params = self.get_params()
         params["position_debias"] = None
+        params["propensity"] = None
         return type(self)(**params)
 
     def position_bias(self, prepared):
@@ -693,7 +748,7 @@ class LambdaRankObjective(RankingObjective):
             return c["position_bias"].copy()
         if "t_plus" in c:
             return {"t_plus": c["t_plus"].copy(), "t_minus": c["t_minus"].copy()}
-        return None
+        return None  # cascade: nothing learned
 
     def _ipw_rows(self, c, pos):
         """Per-row t+ and t- at each row's position; -1 for rows beyond the tracked positions."""
@@ -737,6 +792,17 @@ class LambdaRankObjective(RankingObjective):
 
         pos = prepared.position
         debias = self.position_debias if pos is not None else None
+        if debias == "cascade":  # rows below their query's last click contribute nothing
+            rows, sub = c["cascade_rows"], c["cascade"]
+            g = np.zeros(len(rows))
+            h = np.zeros(len(rows))
+            if len(rows):
+                c["cascade_twin"]._kernel(sub, np.ascontiguousarray(raw[rows]), w[rows] if w.shape[0] else w, g, h)
+            grad_out[:] = 0.0
+            hess_out[:] = 0.0
+            grad_out[rows] = g
+            hess_out[rows] = h
+            return
         tp = tm = li = lj = _EMPTY
         if debias == "additive":
             raw = raw + c["position_bias"][pos]  # float64, as LightGBM's score_adjusted
@@ -745,9 +811,10 @@ class LambdaRankObjective(RankingObjective):
             li = np.zeros(prepared.n_samples)
             lj = np.zeros(prepared.n_samples)
         _LAMBDARANK[self._table.shape[0] > 0](
-            c["pair_cost"] >= PARALLEL_MIN["lambdarank"], prepared.y, c["gains"], raw, w, prepared.boundaries, c["inverse_max_dcg"], c["blocks"], c["discount"],
+            c["pair_cost"] >= PARALLEL_MIN["lambdarank"], prepared.y, c["gains"], raw, w, prepared.boundaries,
+            c["inverse_max_dcg"], c["blocks"], c["discount"],
             self._table, self.truncation_level, self.sigmoid, self.norm, _METRIC_CODE[self.metric], grad_out, hess_out,
-            tp, tm, li, lj,
+            tp, tm, li, lj, self._ipw_norm,
         )
         if debias is not None and c.get("update_position_bias", True):
             if debias == "additive":
@@ -808,9 +875,18 @@ class LambdaRankObjective(RankingObjective):
             raw = raw + c["position_bias"][prepared.position]
         elif self.position_debias == "ipw":
             tp, tm = self._ipw_rows(c, prepared.position)
+        if self.position_debias == "cascade":
+            rows = c["cascade_rows"]
+            sub = c["cascade"]
+            hi, lo, wt = _lambdarank_pairs(
+                sub.y, sub.cache["gains"], np.ascontiguousarray(raw[rows]), sub.boundaries,
+                sub.cache["inverse_max_dcg"], self.truncation_level, self.sigmoid, self.norm,
+                _METRIC_CODE[self.metric], _EMPTY, _EMPTY, 0,
+            )
+            return rows[hi], rows[lo], wt
         return _lambdarank_pairs(
             prepared.y, c["gains"], raw, prepared.boundaries, c["inverse_max_dcg"], self.truncation_level,
-            self.sigmoid, self.norm, _METRIC_CODE[self.metric], tp, tm,
+            self.sigmoid, self.norm, _METRIC_CODE[self.metric], tp, tm, self._ipw_norm,
         )
 
     def _set_state(self, c, position_bias):
@@ -850,6 +926,23 @@ class LambdaRankObjective(RankingObjective):
             raw = raw + bias[np.asarray(position, dtype=np.int64)]
         n_queries = len(resolve_boundaries(len(raw), group=group, qid=qid)) - 1
         return float(np.sum(wt * np.logaddexp(0.0, -self.sigmoid * (raw[hi] - raw[lo])))) / max(n_queries, 1)
+
+
+def cascade_rows(clicks, position, boundaries):
+    """Rows displayed at or above the last click of their query (session), in row order (int64).
+
+    Under a cascade-type user (the scan stops somewhere below the last click), these are the rows known to have
+    been examined; a query without a click keeps none.
+
+    >>> cascade_rows(np.array([0.0, 1, 0, 0, 0]), np.array([0, 1, 2, 0, 1]), np.array([0, 3, 5])).tolist()
+    [0, 1]
+    """
+    n_q = len(boundaries) - 1
+    query = np.repeat(np.arange(n_q), np.diff(boundaries))
+    last = np.full(n_q, -1, dtype=np.int64)
+    clicked = clicks > 0
+    np.maximum.at(last, query[clicked], position[clicked])
+    return np.flatnonzero(position <= last[query]).astype(np.int64)
 
 
 def _check_label_gain(label_gain):

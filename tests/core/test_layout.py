@@ -34,6 +34,7 @@ FLOORS = {
     "lambdamart": 5,
     "model_io": 5,
     "calibration": 5,
+    "clicks": 5,
     "_warmup": 5,
     "serving": 6,
     "dask": 6,
