@@ -83,12 +83,17 @@ class Objective:
         True where ``hess`` is not the exact second derivative (documented on the class).
     constant_hessian : bool
         True where ``hess`` equals the sample weight everywhere.
+    float64_scores : bool
+        True where the kernels compute in float64 whatever the scores' dtype, so float32 scores are widened before
+        the call (one compiled signature, the same bytes). False for the kernels whose arithmetic on float32 scores
+        is float32 (XE-NDCG, BPR, LambdaRank's LightGBM emulation): they keep the scores' dtype, and their results.
     """
 
     name = None
     task = None
     approx_hessian = False
     constant_hessian = False
+    float64_scores = True
     n_classes = None
 
     # ---- public API -------------------------------------------------------------------------------------
@@ -141,14 +146,16 @@ class Objective:
         raw = check_raw_score(raw_score, prepared.n_samples, self.n_classes)
         # One dtype and layout reach the kernels, so each compiles one signature for its scores (float32 scores,
         # e.g. XGBoost's, compiled a second set: issue 21's compile budget). Widening float32 to float64 is exact,
-        # and every kernel widened the score at its first use anyway (combined with float64 labels, maxima or
-        # buffers), so the results are the same bytes (checked on every objective, scripts/bench_compile.py's
-        # notes). The multiclass kernels run class by class over all rows: contiguous columns are 2 to 4 times
-        # faster than strided ones (a copy of C-ordered scores costs ~1 ms per million values).
+        # and these kernels widen the score at its first use anyway (combined with float64 labels, maxima or
+        # buffers), so the results are the same bytes (``float64_scores``; checked byte for byte on every
+        # objective against the previous code). The multiclass kernels run class by class over all rows:
+        # contiguous columns are 2 to 4 times faster than strided ones (a copy of C-ordered scores costs ~1 ms per
+        # million values).
+        dtype = np.float64 if self.float64_scores else raw.dtype
         if raw.ndim == 2:
-            raw = np.asfortranarray(raw, dtype=np.float64)
+            raw = np.asfortranarray(raw, dtype=dtype)
         else:
-            raw = np.ascontiguousarray(raw, dtype=np.float64)
+            raw = np.ascontiguousarray(raw, dtype=dtype)
         if grad_out is None:
             grad_out = np.empty(raw.shape, dtype=np.float64, order="F")
         else:

@@ -76,6 +76,8 @@ class PairwiseLogistic(RankingObjective):
     S. Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009.
     """
 
+    float64_scores = False  # float32 scores give float32 arithmetic here (Objective.float64_scores)
+
     name = "bpr"
 
     def __init__(self):

@@ -611,6 +611,11 @@ class LambdaRankObjective(RankingObjective):
 
     name = "lambdarank"
 
+    @property
+    def float64_scores(self):
+        """LightGBM's emulation keeps float32 scores' float32 arithmetic (:attr:`Objective.float64_scores`)."""
+        return not self.emulate_lightgbm
+
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
         convention="lightgbm", position_debias=None, position_bias_regularization=0.0, bias_norm=0.0,

@@ -231,6 +231,8 @@ class XENDCGObjective(RankingObjective):
     WWW 2020 (arXiv:1911.09798).
     """
 
+    float64_scores = False  # float32 scores give float32 arithmetic here (Objective.float64_scores)
+
     name = "xendcg"
 
     def __init__(self, seed=5, emulate_lightgbm=False):
