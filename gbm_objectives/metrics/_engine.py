@@ -377,7 +377,7 @@ def _blocks_loop(blocks, gains, rel, w, scores, boundaries, spec, opts, disc, ou
 
 
 # parallel over query blocks, or the block function once over all queries for small inputs (``_core.jit.specialise``)
-_METRICS = specialise(_block_metrics, _blocks_loop, "metrics", 0, flags=dict(cache=True, nogil=True))
+_METRIC_KERNEL = specialise(_block_metrics, _blocks_loop, "metrics", 0, flags=dict(cache=True, nogil=True))
 
 
 def _row_blocks(boundaries, n_blocks=_N_BLOCKS):
@@ -435,7 +435,8 @@ def run(r, items, *, gains=None, rel=None, ties="stable", ap_min_den=False, idea
     # float64 scores: one compiled signature (widening float32 is exact and keeps every order and tie, and the
     # kernels copy the scores into float64 buffers anyway)
     scores = np.ascontiguousarray(r.s, dtype=np.float64)
-    _METRICS(n >= PARALLEL_MIN["metrics"], _row_blocks(boundaries), gains, rel, w, scores, boundaries, spec, opts, disc, out, n_rel_out, no_gain, ext)
+    _METRIC_KERNEL(n >= PARALLEL_MIN["metrics"], _row_blocks(boundaries), gains, rel, w, scores, boundaries, spec,
+                   opts, disc, out, n_rel_out, no_gain, ext)
     return out, n_rel_out == 0, no_gain
 
 
