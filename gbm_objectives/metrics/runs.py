@@ -137,17 +137,9 @@ def _trec_permutation(score, docs, a, m, key, perm, perm2, tmp, tmp2):
 
 
 @njit(inline="always", cache=True)
-def _permute_float(v, a, m, perm, tmp):
-    """``v[a:a + m] = v[a:a + m][perm[:m]]`` with loops (no fancy indexing, no slice assignment)."""
-    for r in range(m):
-        tmp[r] = v[a + perm[r]]
-    for r in range(m):
-        v[a + r] = tmp[r]
-
-
-@njit(inline="always", cache=True)
-def _permute_int(v, a, m, perm, tmp):
-    """:func:`_permute_float` for integer arrays (``tmp`` an int64 buffer)."""
+def _permute(v, a, m, perm, tmp):
+    """``v[a:a + m] = v[a:a + m][perm[:m]]`` with loops (no fancy indexing, no slice assignment); ``tmp`` a work
+    buffer that holds ``v``'s values (float64 for float arrays, int64 for integer ones)."""
     for r in range(m):
         tmp[r] = v[a + perm[r]]
     for r in range(m):
@@ -255,11 +247,11 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
                         break
                 if not ranked:  # score descending, ties by docno descending
                     _trec_permutation(o_score, docs, a, m, key, perm, perm2, itmp, itmp2)
-                    _permute_float(o_y, a, m, perm, ftmp)
-                    _permute_float(o_score, a, m, perm, ftmp)
-                    _permute_int(o_rel, a, m, perm, itmp)
-                    _permute_int(o_judged, a, m, perm, itmp)
-                    _permute_int(o_code, a, m, perm, itmp)
+                    _permute(o_y, a, m, perm, ftmp)
+                    _permute(o_score, a, m, perm, ftmp)
+                    _permute(o_rel, a, m, perm, itmp)
+                    _permute(o_judged, a, m, perm, itmp)
+                    _permute(o_code, a, m, perm, itmp)
     return out_off, count, o_y, o_rel, o_judged, o_score, o_code, ideal, ideal_off, n_rel, n_nonrel, dup
 
 

@@ -13,12 +13,12 @@ from numba import njit
 
 from .._core.jit import JIT
 from .._core.segments import resolve_boundaries
-from .._core.validation import check_sample_weight
+from .._core.validation import check_1d, check_sample_weight
 from .base import Objective
 
 __all__ = ["RankingObjective", "ranking_boundaries", "ranking_weights", "cost_blocks", "pair_cost", "MAX_QUERY_SIZE",
            "MAX_EXP_SPAN", "PAIR_HESS_FLOOR", "N_BLOCKS", "query_streams", "next_uniform", "uniform_at", "advance",
-           "check_seed", "labels_all_equal", "call_in_float64"]
+           "check_seed", "labels_all_equal", "call_in_float64", "check_relevance_labels"]
 
 MAX_QUERY_SIZE = 2**31 - 1  # LightGBM's data_size_t (int32) and XGBoost's group pointers bound a query likewise
 # exp(sigmoid * (s - max_score)) underflows below about -745; beyond this span a query uses exp per pair.
@@ -130,6 +130,24 @@ def cost_blocks(boundaries, k, n_blocks=N_BLOCKS):
     cuts = np.searchsorted(cum, targets, side="left") + 1
     blocks = np.unique(np.concatenate(([0], cuts, [nq]))).astype(np.int64)
     return blocks[(blocks >= 0) & (blocks <= nq)]
+
+
+def check_relevance_labels(y_true, *, integer=False, max_label=None):
+    """``y_true`` as float64 relevance labels: non-negative, integers if ``integer``, at most ``max_label`` if given;
+    ValueError naming the first offending value and its index."""
+    y = check_1d(y_true, "y_true")
+    bad = y < 0
+    what = "non-negative relevance labels"
+    if integer:
+        bad |= y != np.floor(y)
+        what = "integer relevance labels"
+    if max_label is not None:
+        bad |= y > max_label
+        what = f"{what} in 0..{max_label:g}" if integer else f"relevance labels in [0, {max_label:g}]"
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"y_true must contain {what}; got {y[i]:g} at index {i}")
+    return y
 
 
 def ranking_boundaries(n, group, qid):

@@ -29,8 +29,9 @@ from numba import njit, prange
 
 from .._core import dcg as _dcg
 from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, specialise
-from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
-from ._ranking_base import MAX_EXP_SPAN, RankingObjective, cost_blocks, ranking_boundaries, ranking_weights
+from .._core.validation import check_interval, check_positive_int, check_raw_score
+from ._ranking_base import (MAX_EXP_SPAN, RankingObjective, check_relevance_labels, cost_blocks,
+                            ranking_boundaries, ranking_weights)
 from .base import Prepared
 
 __all__ = ["SoftmaxRankObjective", "ListMLEObjective", "ApproxNDCGObjective", "LambdaLossObjective"]
@@ -974,17 +975,9 @@ class _ListwiseObjective(RankingObjective):
     _integer_labels = True
 
     def _check_y(self, y_true):
-        y = check_1d(y_true, "y_true")
         if self._integer_labels:
-            bad = (y < 0) | (y != np.floor(y)) | (y > 30)
-            what = "integer relevance labels in 0..30"
-        else:
-            bad = y < 0
-            what = "non-negative relevance labels"
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"y_true must contain {what}; got {y[i]:g} at index {i}")
-        return y
+            return check_relevance_labels(y_true, integer=True, max_label=30)
+        return check_relevance_labels(y_true)
 
     def _row_values(self, y, b):
         """Per-row gains (or targets) and per-query normaliser 1/maxDCG (0 marks a query to skip)."""

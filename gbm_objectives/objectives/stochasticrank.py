@@ -18,8 +18,9 @@ import numpy as np
 from numba import njit, prange
 
 from .._core.jit import JIT, PARALLEL_MIN, copy_function
-from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
+from .._core.validation import check_interval, check_positive_int, check_raw_score
 from ._ranking_base import (
+    check_relevance_labels,
     RankingObjective,
     call_in_float64,
     check_seed,
@@ -246,14 +247,7 @@ class StochasticRankObjective(RankingObjective):
         self.seed = check_seed(seed)
 
     def _check_y(self, y_true):
-        y = check_1d(y_true, "y_true")
-        limit = 30 if self.gain == "exponential" else np.inf
-        bad = (y < 0) | (y > limit)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            what = "in [0, 30] (exponential gain)" if np.isfinite(limit) else "non-negative"
-            raise ValueError(f"y_true must contain relevance labels {what}; got {y[i]:g} at index {i}")
-        return y
+        return check_relevance_labels(y_true, max_label=30 if self.gain == "exponential" else None)
 
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate once; caches gains, each query's position weights (1/ideal DCG folded in) and its stream."""

@@ -16,8 +16,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._core.jit import PARALLEL_MIN, copy_function
-from .._core.validation import check_1d, check_raw_score
-from ._ranking_base import RankingObjective, ranking_boundaries, ranking_weights
+from .._core.validation import check_raw_score
+from ._ranking_base import RankingObjective, check_relevance_labels, ranking_boundaries, ranking_weights
 from .base import Prepared
 
 __all__ = ["XENDCGObjective", "lightgbm_random_floats"]
@@ -246,12 +246,7 @@ class XENDCGObjective(RankingObjective):
         self.emulate_lightgbm = bool(emulate_lightgbm)
 
     def _check_y(self, y_true):
-        y = check_1d(y_true, "y_true")
-        bad = (y < 0) | (y != np.floor(y)) | (y > 30)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"y_true must contain integer relevance labels in 0..30; got {y[i]:g} at index {i}")
-        return y
+        return check_relevance_labels(y_true, integer=True, max_label=30)
 
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate once; the cache holds each query's generator state, advanced by every gradient call."""

@@ -17,8 +17,9 @@ import numpy as np
 from numba import njit, prange
 
 from .._core.jit import JIT, PARALLEL_MIN, copy_function
-from .._core.validation import check_1d, check_interval, check_positive_int, check_raw_score
+from .._core.validation import check_interval, check_positive_int, check_raw_score
 from ._ranking_base import (
+    check_relevance_labels,
     MAX_EXP_SPAN,
     PAIR_HESS_FLOOR,
     RankingObjective,
@@ -235,11 +236,7 @@ class YetiRankObjective(RankingObjective):
         self.seed = check_seed(seed)
 
     def _check_y(self, y_true):
-        y = check_1d(y_true, "y_true")
-        if (y < 0).any():
-            i = int(np.flatnonzero(y < 0)[0])
-            raise ValueError(f"y_true must contain non-negative relevance labels; got {y[i]:g} at index {i}")
-        return y
+        return check_relevance_labels(y_true)
 
     def prepare(self, y_true, *, sample_weight=None, group=None, qid=None):
         """Validate once; the cache holds each query's random stream, advanced by every gradient call."""
