@@ -83,6 +83,9 @@ class Objective:
         True where ``hess`` is not the exact second derivative (documented on the class).
     constant_hessian : bool
         True where ``hess`` equals the sample weight everywhere.
+    search_space : dict
+        The objective's own parameters :func:`gbm_objectives.tune` searches by default, ``{parameter: (kind, low,
+        high, log)}`` with ``kind`` "float" or "int" (empty: none).
     """
 
     name = None
@@ -90,6 +93,7 @@ class Objective:
     approx_hessian = False
     constant_hessian = False
     n_classes = None
+    search_space = {}
 
     # ---- public API -------------------------------------------------------------------------------------
     def check_position_pairing(self, position_given):

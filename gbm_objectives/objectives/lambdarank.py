@@ -569,6 +569,8 @@ class LambdaRankObjective(RankingObjective):
     """
 
     name = "lambdarank"
+    # the sigmoid scale of the pair probability and the number of top positions that pair with the rest
+    search_space = {"sigmoid": ("float", 0.5, 2.0, True), "truncation_level": ("int", 5, 40, False)}
 
     def __init__(
         self, metric="ndcg", truncation_level=30, sigmoid=1.0, norm=True, label_gain=None, emulate_lightgbm=False,
