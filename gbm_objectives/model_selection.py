@@ -33,7 +33,8 @@ from ._core.validation import fmt
 from .metrics.names import evaluate
 from .training import NativeObjective, check_int, plan, resolve_objective, train
 
-__all__ = ["cv", "CVResult", "fold_rows", "tune", "TuneResult", "default_search_space", "CV_JSON_VERSION",
+__all__ = ["cv", "CVResult", "fold_rows", "tune", "TuneResult", "default_search_space", "stack_folds",
+           "CV_JSON_VERSION",
            "HEARTBEAT_SECONDS"]
 
 #: Version of the layout :meth:`CVResult.to_dict` writes (``cv.json``); bumped when a key changes meaning.
@@ -158,6 +159,66 @@ def fold_rows(folds, n, *, qid=None, group=None, seed=0, X=None, y=None):
             raise ValueError(f"folds[{i}]: query {fmt(ids[j])} is split: {int(in_tr[j])} of its {int(size[j])} rows "
                              f"in the training rows, {int(in_va[j])} in the validation rows")
     return pairs
+
+
+def stack_folds(parts):
+    """Predefined folds stored as files (LETOR's ``Fold1/`` ... ``Fold5/``) as one data set and :func:`cv` folds.
+
+    Parameters
+    ----------
+    parts : sequence of ((X_train, y_train, qid_train), (X_valid, y_valid, qid_valid))
+        Each fold's training and validation rows as loaded (dense arrays). Every query must be in exactly one
+        validation part (the validation parts partition the data, as LETOR's test files do), and a query of a
+        training part must hold the same rows, in the same order, as in the validation part that holds it.
+
+    Returns
+    -------
+    X, y, qid : ndarrays
+        The validation parts stacked in fold order.
+    folds : list of (ndarray, ndarray)
+        Row indices into them: each training part in its own row order (so training on ``X[train_rows]`` sees
+        the file's rows in the file's order), each validation part as stacked.
+
+    Raises
+    ------
+    ValueError
+        A query in two validation parts, a training query in no validation part, or one whose rows differ
+        (named with its fold).
+    """
+    Xs, ys, qs, starts = [], [], [], [0]
+    for _, (Xv, yv, qv) in parts:
+        Xs.append(np.asarray(Xv))
+        ys.append(np.asarray(yv, dtype=np.float64))
+        qs.append(np.asarray(qv))
+        starts.append(starts[-1] + len(yv))
+    X, y, qid = np.concatenate(Xs), np.concatenate(ys), np.concatenate(qs)
+    codes, ids = _query_codes(len(y), qid, None)
+    first = np.full(len(ids), -1, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(ids) + 1))
+    lookup = {key: j for j, key in enumerate(ids.tolist())}
+    for i in range(len(parts)):
+        for j in np.unique(codes[starts[i]:starts[i + 1]]):
+            if first[j] >= 0:
+                raise ValueError(f"query {fmt(ids[j])} is in the validation parts of folds {first[j] + 1} and {i + 1}")
+            first[j] = i
+    folds = []
+    for i, ((Xt, yt, qt), _) in enumerate(parts):
+        Xt, yt, qt = np.asarray(Xt), np.asarray(yt, dtype=np.float64), np.asarray(qt)
+        change = np.concatenate(([0], np.flatnonzero(qt[1:] != qt[:-1]) + 1, [len(qt)]))
+        rows = []
+        for a, b in zip(change[:-1], change[1:]):
+            j = lookup.get(qt[a].item())
+            if j is None:
+                raise ValueError(f"fold {i + 1}: training query {fmt(qt[a])} is in no validation part")
+            mine = order[bounds[j]:bounds[j + 1]]
+            if len(mine) != b - a or not (np.array_equal(X[mine], Xt[a:b]) and np.array_equal(y[mine], yt[a:b])):
+                raise ValueError(f"fold {i + 1}: the training rows of query {fmt(qt[a])} differ from its rows in "
+                                 f"the validation part of fold {first[j] + 1}")
+            rows.append(mine)
+        folds.append((np.concatenate(rows) if rows else np.zeros(0, np.int64),
+                      np.arange(starts[i], starts[i + 1])))
+    return X, y, qid, folds
 
 
 def _take(a, rows):
