@@ -14,7 +14,7 @@ objective (custom or ``"NAME:native"``), the engine defaults, the metrics and ea
   per-round pruning and resumable storage.
 
 >>> import gbm_objectives as go
->>> X, y, qid = go.datasets.make_ranking(n_queries=40, seed=0)
+>>> X, y, qid = go.datasets.make_ranking(n_queries=40, docs_per_query=(5, 15), n_features=8, seed=0)
 >>> res = go.cv("lambdarank", X, y, qid=qid, folds=3, num_boost_round=5, metric="ndcg@5", n_jobs=1)
 >>> len(res.folds), sorted(res.evals_result["ndcg@5"]), len(res.evals_result["ndcg@5"]["mean"])
 (3, ['mean', 'std'], 5)
@@ -30,6 +30,7 @@ import numpy as np
 
 from ._core.files import atomic_write_json, jsonable
 from ._core.validation import fmt
+from .metrics.by_task import evaluate_metrics
 from .metrics.names import evaluate
 from .training import NativeObjective, check_int, plan, resolve_objective, train
 
@@ -257,7 +258,8 @@ class CVResult:
         ``{metric: mean (std) over folds}`` of each fold's score at its best round (its last without early
         stopping).
     scores : dict
-        ``{metric: [score of each fold]}``.
+        ``{metric: [score of each fold]}``, computed from the fold's out-of-fold scores in full precision (XGBoost
+        logs metric curves to 6 decimals, so ``evals_result`` may differ from them in the 7th).
     metrics : list of str
         Metric names; the first drives early stopping and ``best_iteration``.
     higher_is_better : dict
@@ -265,21 +267,15 @@ class CVResult:
     fold_rows : list of (ndarray, ndarray)
     """
 
-    def __init__(self, folds, fold_rows, metrics, higher_is_better, oof_score, per_query):
+    def __init__(self, folds, fold_rows, metrics, higher_is_better, oof_score, per_query, scores):
         self.folds = folds
         self.fold_rows = fold_rows
         self.metrics = list(metrics)
         self.higher_is_better = dict(higher_is_better)
         self.oof_score = oof_score
         self.per_query = per_query
-        self.scores = {m: [] for m in self.metrics}
-        curves = {m: [] for m in self.metrics}
-        for res in folds:
-            log = res.evals_result["valid_0"]
-            best = res.best_iteration or len(log[self.metrics[0]])
-            for m in self.metrics:
-                self.scores[m].append(float(log[m][best - 1]))
-                curves[m].append(log[m])
+        self.scores = {m: [float(s[m]) for s in scores] for m in self.metrics}
+        curves = {m: [res.evals_result["valid_0"][m] for res in folds] for m in self.metrics}
         length = min(len(c) for c in curves[self.metrics[0]])
         self.evals_result = {}
         for m in self.metrics:
@@ -411,7 +407,7 @@ def cv(objective, X, y, *, qid=None, group=None, folds=5, backend="lightgbm", pa
                                                          np.asarray(qid.to_numpy() if hasattr(qid, "to_numpy")
                                                                     else qid))
     y_all = np.asarray(y)
-    results, oof = [], None
+    results, oof, scores = [], None, []
     per_query = []
     bar = None
     if progress:
@@ -432,6 +428,7 @@ def cv(objective, X, y, *, qid=None, group=None, folds=5, backend="lightgbm", pa
             if oof is None:
                 oof = np.full((n,) + raw.shape[1:], np.nan)
             oof[va] = raw
+            scores.append(_fold_scores(p.metrics, y_all[va], raw, codes[va] if ranking else None, _take(w, va)))
             if ranking:
                 per_query.append(_query_metrics(p.metrics, y_all[va], raw, codes[va], ids, _take(w, va), i))
             if bar is not None:
@@ -445,7 +442,17 @@ def cv(objective, X, y, *, qid=None, group=None, folds=5, backend="lightgbm", pa
 
         table = pd.concat(per_query, ignore_index=True)
     return CVResult(results, pairs, [m.name for m in p.metrics], {m.name: m.higher_is_better for m in p.metrics},
-                    oof, table)
+                    oof, table, scores)
+
+
+def _sizes(codes):
+    starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+    return starts, np.diff(np.concatenate((starts, [len(codes)])))
+
+
+def _fold_scores(metrics, y, raw, codes, w):
+    """``{metric: value}`` of one validation part, as ``go.train`` evaluates it, in full precision."""
+    return evaluate_metrics(metrics, y, raw, group=None if codes is None else _sizes(codes)[1], sample_weight=w)
 
 
 def _query_metrics(metrics, y, raw, codes, ids, w, fold):
@@ -453,8 +460,7 @@ def _query_metrics(metrics, y, raw, codes, ids, w, fold):
     values whose mean ``go.train`` logged)."""
     import pandas as pd
 
-    starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
-    sizes = np.diff(np.concatenate((starts, [len(codes)])))
+    starts, sizes = _sizes(codes)
     out = {"qid": ids[codes[starts]], "fold": np.full(len(starts), fold, dtype=np.int64)}
     for m in metrics:
         if m.ranking_name is None:
@@ -613,9 +619,13 @@ HEARTBEAT_SECONDS = 10
 def _storage(optuna, storage):
     if not isinstance(storage, str):
         return storage
-    return optuna.storages.RDBStorage(
-        storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=2 * HEARTBEAT_SECONDS,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1))
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
+    if retry is None:
+        callback = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
+    else:
+        callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)}
+    return optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
+                                      grace_period=2 * HEARTBEAT_SECONDS, **callback)
 
 
 def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None, cv=5, backend="lightgbm",
@@ -655,7 +665,8 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     storage : str or optuna storage, optional
         E.g. ``"sqlite:///study.db"``: the study is created or loaded (``study_name``) and resumed; a string gets a
         heartbeat (:data:`HEARTBEAT_SECONDS`), so a trial whose process was killed is marked failed and re-run
-        with its parameters once its heartbeat is stale, and no trial counts twice.
+        with its parameters once its heartbeat is stale (twice the heartbeat), and no trial counts twice; the
+        sampler of a resumed study is seeded with ``seed`` plus the trials already there (no replayed draws).
     study_name : str, optional
     pruning : bool or optuna pruner, default True
         True: ``MedianPruner(n_startup_trials=5, n_warmup_steps=10)`` on the per-round validation metric
@@ -677,7 +688,7 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     Examples
     --------
     >>> import gbm_objectives as go
-    >>> X, y, qid = go.datasets.make_ranking(n_queries=60, seed=0)
+    >>> X, y, qid = go.datasets.make_ranking(n_queries=60, docs_per_query=(5, 15), n_features=8, seed=0)
     >>> best = go.tune("lambdarank", X[qid < 40], y[qid < 40], qid=qid[qid < 40],
     ...                eval_set=(X[qid >= 40], y[qid >= 40]), eval_qid=qid[qid >= 40], n_trials=2,
     ...                max_rounds=10, early_stopping_rounds=3, n_jobs=1, progress=False)
@@ -708,6 +719,8 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
                              f"{name[len('objective.'):]!r}; its parameters are {sorted(own)}")
     if eval_set is not None:
         (Xv, yv), eval_qid = _one_eval_set(eval_set, eval_qid)
+        yv = np.asarray(yv)
+        eval_codes = _query_codes(len(yv), eval_qid, None)[0] if p.reference.task == "ranking" else None
     if pruning is True:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
     elif pruning is False or pruning is None:
@@ -732,7 +745,7 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
                         metric=metric, early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs,
                         on_round=lambda r, s: report(r, s["valid_0"][first.name]))
             rounds = res.best_iteration
-            value = res.evals_result["valid_0"][first.name][rounds - 1]
+            value = _fold_scores([first], yv, res.predict_raw(Xv), eval_codes, None)[first.name]
         else:
             res = _cross_validate(obj, X, y, qid=qid, group=group, folds=cv, backend=backend, params=engine,
                                   num_boost_round=max_rounds, metric=metric,
@@ -756,6 +769,8 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
         if study.direction.name.lower() != direction:
             raise ValueError(f"study {study_name!r} in the storage is set to {study.direction.name.lower()}, but "
                              f"{first.name} is to {direction}")
+        if study.trials:  # resumed: a fresh draw sequence, else the seeded sampler would replay the first trials
+            study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
         finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
         done = len(study.get_trials(deepcopy=False, states=finished))
         remaining = max(0, n_trials - done)
