@@ -489,8 +489,9 @@ def default_search_space(objective, backend="lightgbm"):
     (``SEARCH_SPACE`` of its adapter: learning rate, tree shape, smallest leaf, L1/L2, column and row sampling)
     and the objective's own parameters (:attr:`Objective.search_space`, keys ``"objective.<name>"``).
 
-    A ``"NAME:native"`` objective keeps only the parameters the engine's built-in can take (XGBoost's rank
-    objectives have a fixed sigmoid, so ``objective.sigmoid`` is left out there).
+    Only the parameters this configuration accepts across their range are kept: XGBoost's rank objectives have a
+    fixed sigmoid, so ``objective.sigmoid`` is left out of ``"lambdarank:native"`` on XGBoost and of
+    ``LambdaRankObjective(convention="xgboost")``.
     """
     optuna = _optuna()
     from .adapters import get_backend
@@ -501,11 +502,13 @@ def default_search_space(objective, backend="lightgbm"):
     reference = obj.reference if native else obj
     space = {name: _distribution(optuna, spec) for name, spec in engine.SEARCH_SPACE.items()}
     for name, spec in type(reference).search_space.items():
-        if native:
-            try:  # the built-in must accept the parameter away from its default
-                NativeObjective(type(reference)(**{**reference.get_params(), name: spec[1]})).engine_params(backend)
-            except (TypeError, ValueError):
-                continue
+        try:  # this configuration must accept the parameter across its range (and the built-in map it)
+            for value in spec[1:3]:
+                tried = type(reference)(**{**reference.get_params(), name: value})
+                if native:
+                    NativeObjective(tried).engine_params(backend)
+        except (TypeError, ValueError):
+            continue
         space[f"objective.{name}"] = _distribution(optuna, spec)
     return space
 
@@ -623,7 +626,11 @@ def _storage(optuna, storage):
     if retry is None:
         callback = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
     else:
-        callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)}
+        import warnings
+
+        with warnings.catch_warnings():  # Optuna marks the new name experimental
+            warnings.simplefilter("ignore")
+            callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)}
     return optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
                                       grace_period=2 * HEARTBEAT_SECONDS, **callback)
 

@@ -245,10 +245,12 @@ def test_tune_inner_cv_xgboost_custom_objective_and_search_space(ranking):
                 search_space={"objective.gamma": optuna.distributions.FloatDistribution(0, 1)})
 
 
-def test_tune_native_xgboost_leaves_out_the_fixed_sigmoid():
+def test_default_search_space_leaves_out_the_fixed_xgboost_sigmoid():
     space = go.model_selection.default_search_space("lambdarank:native", "xgboost")
     assert "objective.truncation_level" in space and "objective.sigmoid" not in space
     assert "objective.sigmoid" in go.model_selection.default_search_space("lambdarank:native", "lightgbm")
+    custom = go.model_selection.default_search_space(go.LambdaRankObjective(convention="xgboost"), "xgboost")
+    assert "objective.sigmoid" not in custom and "max_depth" in custom
 
 
 def test_tune_prunes_on_the_per_round_metric(ranking):
