@@ -53,10 +53,10 @@ _EXPORT_GROUPS = {
         "LambdaMART": "lambdamart",
     },
     "Model selection: query-grouped cross-validation and tuning": {
-        "cv": "model_selection",
-        "CVResult": "model_selection",
-        "tune": "model_selection",
-        "TuneResult": "model_selection",
+        "cv": "selection",
+        "CVResult": "selection",
+        "tune": "selection",
+        "TuneResult": "selection",
     },
     "Engine adapters": {
         "lightgbm_objective": "adapters.lightgbm",
@@ -110,7 +110,7 @@ _EXPORTS = {name: module for group in _EXPORT_GROUPS.values() for name, module i
 
 #: sub-packages and modules reachable as attributes after a bare ``import gbm_objectives as go`` (``go.datasets``...)
 _SUBMODULES = ("objectives", "metrics", "datasets", "adapters", "training", "estimators", "lambdamart", "model_io",
-               "calibration", "model_selection", "dask", "cli")
+               "calibration", "selection", "dask", "cli")
 
 __all__ = sorted(_EXPORTS)
 

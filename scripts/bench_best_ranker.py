@@ -74,7 +74,7 @@ def load_folds():
     each fold's vali.txt ``(X, y, qid)``."""
     if "data" not in _CACHE:
         from gbm_objectives.datasets import load_letor
-        from gbm_objectives.model_selection import stack_folds
+        from gbm_objectives.selection import stack_folds
 
         parts, vali = [], []
         for f in range(1, 6):
@@ -221,6 +221,15 @@ def published_folds():
     return out
 
 
+def _largest_budget(state, key, folds_wanted, trials):
+    """``(trial budget, results per fold)`` of the largest budget <= ``trials`` run on every wanted fold."""
+    for n in range(trials, 0, -1):
+        rs = [state.get(key(f, n)) for f in folds_wanted]
+        if all(rs):
+            return n, rs
+    return None, None
+
+
 def report(state, folds_wanted, trials, threads):
     rows, lines = [], []
     pub = published_folds()
@@ -243,19 +252,19 @@ def report(state, folds_wanted, trials, threads):
             systems[f"{label} / {backend} (untuned)"] = r["per_query"]
     tuned_means = {}
     for label, _, backend in TUNED:
-        rs = [state.get(f"tune|{label}|{backend}|{f}|{trials}") for f in folds_wanted]
-        if not all(rs):
+        n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
+        if not rs:
             continue
         scores = [r["test"] for r in rs]
         tuned_means[(label, backend)] = (scores, rs)
-        rows.append(f"| {label} | {backend} | go.tune, {trials} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+        rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
                     + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
-        systems[f"{label} / {backend} (go.tune)"] = {k: v for r in rs for k, v in r["per_query"].items()}
-    rs = [state.get(f"optuna|{f}|{trials}") for f in folds_wanted]
-    if all(rs):
+        systems[f"{label} / {backend} (go.tune, {n} trials)"] = {k: v for r in rs for k, v in r["per_query"].items()}
+    n_optuna, rs = _largest_budget(state, lambda f, n: f"optuna|{f}|{n}", folds_wanted, trials)
+    if rs:
         scores = [r["test"] for r in rs]
         rows.append("| lambdarank (LightGBM built-in) | lightgbm | LightGBMTunerCV, stopped at "
-                    f"{trials} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+                    f"{n_optuna} trials | " + " | ".join(f"{s:.4f}" for s in scores)
                     + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
         systems["lambdarank (LightGBM built-in) / lightgbm (LightGBMTunerCV)"] = {
             k: v for r in rs for k, v in r["per_query"].items()}
@@ -284,11 +293,30 @@ def report(state, folds_wanted, trials, threads):
                            + f" | {np.mean([r['n_complete'] for r in rs]):.1f} complete, "
                              f"{np.mean([r['n_pruned'] for r in rs]):.1f} pruned | "
                            + ", ".join(str(r["rounds"]) for r in rs) + " |")
-    rs = [state.get(f"optuna|{f}|{trials}") for f in folds_wanted]
-    if all(rs):
+    if n_optuna:
+        rs = [state.get(f"optuna|{f}|{n_optuna}") for f in folds_wanted]
         tuning_rows.append("| LightGBMTunerCV lambdarank | lightgbm | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
                            + f" | {np.mean([r['n_trials_run'] for r in rs]):.1f} run | "
                            + ", ".join(str(r["rounds"]) for r in rs) + " |")
+    findings = []
+    base_r = state.get(f"cv|lambdarank:native|lightgbm|{folds_key}")
+    if base_r:
+        base_scores = np.asarray(base_r["scores"])
+        for (label, backend), (scores, _) in tuned_means.items():
+            d = np.asarray(scores) - base_scores
+            findings.append(f"- go.tune {label} on {backend}: {np.mean(scores):.4f}, {np.mean(d):+.4f} against untuned "
+                            f"LightGBM `lambdarank` ({base_scores.mean():.4f}); better on {int((d > 0).sum())} of "
+                            f"{len(d)} folds ({', '.join(f'{x:+.4f}' for x in d)}).")
+        if n_optuna:
+            opt = np.asarray([state.get(f"optuna|{f}|{n_optuna}")["test"] for f in folds_wanted])
+            d = opt - base_scores
+            findings.append(f"- LightGBMTunerCV: {opt.mean():.4f}, {np.mean(d):+.4f} against untuned; better on "
+                            f"{int((d > 0).sum())} of {len(d)} folds.")
+            ours = tuned_means.get(("lambdarank:native", "lightgbm"))
+            if ours:
+                gap = np.mean(ours[0]) - opt.mean()
+                findings.append(f"- go.tune minus LightGBMTunerCV on LightGBM's `lambdarank`, same selection rows: "
+                                f"{gap:+.4f} mean test NDCG@10 ({'no worse' if gap >= 0 else 'worse'}).")
     head = " | ".join(f"fold {f}" for f in folds_wanted)
     sep = "|".join("---:" for _ in folds_wanted)
     md = f"""## Best ranker: query-level CV and tuning on LETOR 4.0 MQ2008 (`scripts/bench_best_ranker.py`)
@@ -296,20 +324,23 @@ def report(state, folds_wanted, trials, threads):
 Test NDCG@10 per official fold (LightGBM's convention: a query without a relevant document scores 1; gain
 2^l - 1). Untuned rows: `go.cv(objective, X, y, qid=..., folds=<the official folds>, num_boost_round={ROUNDS})`
 with the five test files stacked as the data and each fold training on its own `train.txt` rows (in the file's
-order: `go.model_selection.stack_folds`), no early stopping, `go.train` defaults otherwise; "check" compares with
+order: `go.selection.stack_folds`), no early stopping, `go.train` defaults otherwise; "check" compares with
 the per-fold table of the "Ranking quality" section at its 4 published decimals. Tuned rows: `go.tune(...,
-eval_set=<the fold's vali.txt>, n_trials={trials}, max_rounds=1000, early_stopping_rounds=50)` on the fold's
+eval_set=<the fold's vali.txt>, n_trials=<the run column's budget>, max_rounds=1000, early_stopping_rounds=50)` on the fold's
 `train.txt` (default search space of the engine plus the objective's own parameters; TPE seeded with the fold
 number; median pruning on the per-round validation NDCG@10), then the best configuration retrained on
 `train.txt` with its early-stopped round count and scored once on `test.txt`: the test file takes no part in any
 choice. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same
 selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`, `eval_at=[10]`, early stopping 50 of up to
-1000 rounds), stopped once it has run {trials} trials; its best booster (trained on the `train.txt` rows) is
+1000 rounds), ended (by an exception from an Optuna callback) once it has run the budget's trials, since its
+stepwise schedule has about 68; its best booster (trained on the `train.txt` rows) is
 scored on `test.txt`.
 
 | objective | backend | run | {head} | mean | check / selection |
 |---|---|---|{sep}|---:|---|
 {chr(10).join(rows)}
+
+{chr(10).join(findings)}
 {significance}
 Tuning wall time per fold (seconds, {threads} engine thread, shared 2-core machine under load from other jobs:
 load average 5-10 while this ran, so times are several times a quiet machine's), trials and the tuned rounds:

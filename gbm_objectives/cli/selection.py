@@ -16,7 +16,7 @@ import numpy as np
 from .._core.files import atomic_write_json, output_directory
 from .._core.progress import Reporter
 from ..adapters import ParameterError
-from ..model_selection import cv, stack_folds, tune
+from ..selection import cv, stack_folds, tune
 from ._common import (
     EXIT_OK,
     OWN_OUTPUTS,
@@ -56,6 +56,22 @@ def fold_files(pattern):
     return pairs
 
 
+def _query_ids(split, group):
+    """The query ids of a loaded split as written in its file: a table's ``--group`` column is renumbered per file
+    by the loader, so it is read again here (fold files are matched by query id across files)."""
+    if split.zero_based is not None or group is None:  # LETOR: the qid: column as written
+        return split.qid
+    import pandas as pd
+
+    path = split.path
+    if path.name.lower().endswith(".parquet"):
+        ids = pd.read_parquet(path, columns=[group])[group]
+    else:
+        sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+        ids = pd.read_csv(path, sep=sep, usecols=[group])[group]
+    return ids.to_numpy()
+
+
 def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
 
@@ -79,7 +95,8 @@ def _load_cv_data(args, reporter):
             if tr.qid is None or te.qid is None:
                 raise UsageError(f"--fold-files: {train_path if tr.qid is None else test_path} has no query ids; "
                                  f"predefined fold files need them")
-            parts.append(((_dense(tr.X), tr.y, tr.qid), (_dense(te.X), te.y, te.qid)))
+            parts.append(((_dense(tr.X), tr.y, _query_ids(tr, args.group)),
+                          (_dense(te.X), te.y, _query_ids(te, args.group))))
         try:
             X, y, qid, folds = stack_folds(parts)
         except ValueError as exc:

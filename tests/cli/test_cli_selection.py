@@ -9,7 +9,7 @@ import pytest
 import gbm_objectives as go
 from gbm_objectives import datasets
 from gbm_objectives.cli import main
-from gbm_objectives.model_selection import stack_folds
+from gbm_objectives.selection import stack_folds
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--rounds", "4", "--threads", "1", "--num-leaves", "5", "--param", "min_data_in_leaf=2", "--quiet"]

@@ -622,17 +622,17 @@ HEARTBEAT_SECONDS = 10
 def _storage(optuna, storage):
     if not isinstance(storage, str):
         return storage
-    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
-    if retry is None:
-        callback = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
-    else:
-        import warnings
+    import warnings
 
-        with warnings.catch_warnings():  # Optuna marks the new name experimental
-            warnings.simplefilter("ignore")
+    with warnings.catch_warnings():  # Optuna marks heartbeats (and the retry callback's new name) experimental
+        warnings.simplefilter("ignore")
+        retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
+        if retry is None:
+            callback = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
+        else:
             callback = {"heartbeat_stale_trial_callback": retry(max_retry=1)}
-    return optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
-                                      grace_period=2 * HEARTBEAT_SECONDS, **callback)
+        return optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
+                                          grace_period=2 * HEARTBEAT_SECONDS, **callback)
 
 
 def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None, cv=5, backend="lightgbm",

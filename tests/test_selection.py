@@ -15,7 +15,7 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 import gbm_objectives as go
 from gbm_objectives import datasets
 from gbm_objectives.metrics import ndcg_score
-from gbm_objectives.model_selection import fold_rows, stack_folds
+from gbm_objectives.selection import fold_rows, stack_folds
 
 FAST = {"num_leaves": 7, "min_data_in_leaf": 2}
 FAST_XGB = {"max_depth": 3}
@@ -246,10 +246,10 @@ def test_tune_inner_cv_xgboost_custom_objective_and_search_space(ranking):
 
 
 def test_default_search_space_leaves_out_the_fixed_xgboost_sigmoid():
-    space = go.model_selection.default_search_space("lambdarank:native", "xgboost")
+    space = go.selection.default_search_space("lambdarank:native", "xgboost")
     assert "objective.truncation_level" in space and "objective.sigmoid" not in space
-    assert "objective.sigmoid" in go.model_selection.default_search_space("lambdarank:native", "lightgbm")
-    custom = go.model_selection.default_search_space(go.LambdaRankObjective(convention="xgboost"), "xgboost")
+    assert "objective.sigmoid" in go.selection.default_search_space("lambdarank:native", "lightgbm")
+    custom = go.selection.default_search_space(go.LambdaRankObjective(convention="xgboost"), "xgboost")
     assert "objective.sigmoid" not in custom and "max_depth" in custom
 
 
@@ -270,18 +270,18 @@ RESUME_SCRIPT = textwrap.dedent("""
     import sys, time
     import optuna
     import gbm_objectives as go
-    from gbm_objectives import datasets, model_selection
+    from gbm_objectives import datasets, selection
 
     url, n_trials = sys.argv[1], int(sys.argv[2])
-    model_selection.HEARTBEAT_SECONDS = 1  # stale after 2 s (the test waits that long)
+    selection.HEARTBEAT_SECONDS = 1  # stale after 2 s (the test waits that long)
     X, y, qid = datasets.make_ranking(n_queries=20, docs_per_query=(5, 10), n_features=4, n_labels=3, seed=0)
-    train = model_selection.train
+    train = selection.train
 
     def slow_train(*args, **kwargs):  # long enough trials for the test to kill one mid-way
         time.sleep(0.4)
         return train(*args, **kwargs)
 
-    model_selection.train = slow_train
+    selection.train = slow_train
     go.tune("lambdarank", X[qid < 14], y[qid < 14], qid=qid[qid < 14], eval_set=(X[qid >= 14], y[qid >= 14]),
             eval_qid=qid[qid >= 14], metric="ndcg@5", n_trials=n_trials, max_rounds=4, early_stopping_rounds=2,
             params={"num_leaves": 4, "min_data_in_leaf": 2}, n_jobs=1, progress=False, pruning=False,
