@@ -1,6 +1,7 @@
 """go.cv (query-grouped cross-validation, a loop over go.train) and go.tune (Optuna, metric-aware)."""
 
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 import gbm_objectives as go
-from gbm_objectives import datasets
+from gbm_objectives import datasets, selection
 from gbm_objectives.metrics import ndcg_score
 from gbm_objectives.selection import fold_rows, stack_folds
 
@@ -290,7 +291,7 @@ RESUME_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_tune_resumes_after_a_kill_without_losing_or_repeating_trials(tmp_path):
+def test_tune_resumes_after_a_kill_without_losing_or_repeating_trials(tmp_path, monkeypatch):
     script = tmp_path / "tune_job.py"
     script.write_text(RESUME_SCRIPT)
     url = f"sqlite:///{tmp_path / 'study.db'}"
@@ -316,7 +317,11 @@ def test_tune_resumes_after_a_kill_without_losing_or_repeating_trials(tmp_path):
         proc.wait()
     assert killed, "the tuning process finished before it could be killed"
     time.sleep(2.5)  # the killed trial's heartbeat goes stale
-    subprocess.run([sys.executable, str(script), url, "5"], env=env, cwd=tmp_path, check=True)
+    # resume here, with the same script (the patches it makes are undone when the test ends)
+    monkeypatch.setattr(selection, "train", selection.train)
+    monkeypatch.setattr(selection, "HEARTBEAT_SECONDS", selection.HEARTBEAT_SECONDS)
+    monkeypatch.setattr(sys, "argv", [str(script), url, "5"])
+    runpy.run_path(str(script), run_name="resume")
     trials = optuna.load_study(study_name="resume", storage=url).get_trials(deepcopy=False)
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 5  # n_trials finished trials in all, none counted twice
