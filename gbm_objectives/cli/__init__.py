@@ -106,16 +106,7 @@ def _training_options(p, *, multi_objective):
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="objective parameter (e.g. gamma=2) or engine parameter (e.g. min_data_in_leaf=50); repeatable")
     p.add_argument("--backend", choices=("lightgbm", "xgboost"), default="lightgbm")
-    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
-    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
-                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
-    p.add_argument("--early-stopping", type=_positive_int, metavar="N",
-                   help="stop when the first --metric on --valid has not improved for N rounds")
-    p.add_argument("--metric", action="append", metavar="NAME",
-                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
-    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
-                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
+    _fit_options(p, "stop when the first --metric on --valid has not improved for N rounds")
     p.add_argument("--label", metavar="COL", help="label column of a CSV/Parquet file")
     p.add_argument("--group", metavar="COL", help="query column of a CSV/Parquet file")
     p.add_argument("--position", metavar="COL", help="displayed-position column of a CSV/Parquet training file "
@@ -123,6 +114,19 @@ def _training_options(p, *, multi_objective):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+def _fit_options(p, early_stopping_help):
+    """Rounds, learning rate, tree size, early stopping and metrics of ``train``, ``compare`` and ``cv``."""
+    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
+    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
+                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
+    p.add_argument("--early-stopping", type=_positive_int, metavar="N", help=early_stopping_help)
+    p.add_argument("--metric", action="append", metavar="NAME",
+                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
+    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
+                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
 
 
 def _model_options(p):
@@ -146,16 +150,7 @@ def _cv_options(p):
                    help='predefined folds: folders (e.g. "Fold*/") each with a train.* and a test.* file; the test '
                         'files together are the data, each fold trains on its train file and scores its test file')
     _model_options(p)
-    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
-    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
-                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
-    p.add_argument("--early-stopping", type=_positive_int, metavar="N",
-                   help="stop each fold when the first --metric on its validation rows has not improved for N rounds")
-    p.add_argument("--metric", action="append", metavar="NAME",
-                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
-    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
-                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
+    _fit_options(p, "stop each fold when the first --metric on its validation rows has not improved for N rounds")
 
 
 def _tune_options(p):
