@@ -293,7 +293,8 @@ class CVResult:
         return self.evals_result[metric]["mean"][self.best_iteration - 1]
 
     def table(self):
-        """The per-fold table as text: one line per fold, then ``mean ± std`` (what ``gbm-objectives cv`` prints)."""
+        """The per-fold table as text (what ``gbm-objectives cv`` prints): one line per fold (its rows, its own best
+        round, its scores), then ``mean ± std`` over folds with :attr:`best_iteration`, the mean curve's best round."""
         head = ["fold", "train rows", "valid rows", "best round"] + self.metrics
         rows = []
         for i, (res, (tr, va)) in enumerate(zip(self.folds, self.fold_rows)):
