@@ -343,7 +343,7 @@ scored on `test.txt`.
 {chr(10).join(findings)}
 {significance}
 Tuning wall time per fold (seconds, {threads} engine thread, shared 2-core machine under load from other jobs:
-load average 5-10 while this ran, so times are several times a quiet machine's), trials and the tuned rounds:
+load average 3-11 while this ran, so times are up to several times a quiet machine's), trials and the tuned rounds:
 
 | tuner | backend | {head} | trials per fold | rounds per fold |
 |---|---|{sep}|---|---|
