@@ -58,6 +58,12 @@ _EXPORT_GROUPS = {
         "GBMRegressor": "estimators",
         "LambdaMART": "lambdamart",
     },
+    "Model selection: query-grouped cross-validation and tuning": {
+        "cv": "selection",
+        "CVResult": "selection",
+        "tune": "selection",
+        "TuneResult": "selection",
+    },
     "Engine adapters": {
         "lightgbm_objective": "adapters.lightgbm",
         "lightgbm_sklearn_objective": "adapters.lightgbm",
@@ -131,7 +137,7 @@ _EXPORTS = {name: module for group in _EXPORT_GROUPS.values() for name, module i
 
 #: sub-packages and modules reachable as attributes after a bare ``import gbm_objectives as go`` (``go.datasets``...)
 _SUBMODULES = ("objectives", "metrics", "datasets", "adapters", "training", "estimators", "lambdamart", "model_io",
-               "serving", "calibration", "dask", "cli")
+               "serving", "calibration", "selection", "dask", "cli")
 
 __all__ = sorted(_EXPORTS)
 

@@ -589,6 +589,7 @@ def train(
     progress=False,
     leaf_renewal=True,
     position=None,
+    on_round=None,
 ):
     """Train LightGBM or XGBoost with an objective of this package or an engine built-in.
 
@@ -647,6 +648,11 @@ def train(
         LightGBM's ``Dataset(position=...)`` and ``"ipw"`` to XGBoost's ``lambdarank_unbiased`` (rows reordered by
         position inside each query, as XGBoost reads them); the other combinations raise. What was learned is
         :attr:`TrainResult.position_bias`.
+    on_round : callable, optional
+        ``on_round(round, scores)``, called after every boosting round with the 1-based round and that round's
+        metrics, ``{eval set name: {metric name: value}}`` (empty without an ``eval_set``): the same on both
+        engines, unlike ``callbacks``. An exception raised there stops training and propagates to the caller
+        (:func:`gbm_objectives.tune` prunes a trial this way, with Optuna's ``TrialPruned``).
 
     Returns
     -------
@@ -691,13 +697,16 @@ def train(
         p.check_groups(gv)
     cbs = check_callbacks(callbacks, engine)
     groups = {name: (yv, wv, gv) for name, _, yv, wv, gv in valid_sets}
+    latest = {}  # this round's metrics per evaluation set, for on_round
 
     def evaluate(set_name, preds):
         yv, wv, gv = groups[set_name]
         raw = np.asarray(preds, dtype=np.float64)
         if native:
             raw = reference.inverse_transform(raw)
-        return [(m.name, m(yv, raw, group=gv, sample_weight=wv), m.higher_is_better) for m in metrics]
+        values = [(m.name, m(yv, raw, group=gv, sample_weight=wv), m.higher_is_better) for m in metrics]
+        latest[set_name] = {name: value for name, value, _ in values}
+        return values
 
     if leaf_renewal and not native and renews_leaves(reference):
         valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
@@ -715,6 +724,11 @@ def train(
         cbs.append(engine.progress_callback(bar.set_to))
     elif callable(progress):
         cbs.append(engine.progress_callback(progress))
+    if on_round is not None:
+        if not callable(on_round):
+            raise TypeError(f"on_round must be a callable f(round, scores); got {on_round!r:.80}")
+        # both engines evaluate the sets before calling the after-round callbacks: ``latest`` is this round's
+        cbs.append(engine.progress_callback(lambda done: on_round(done, {k: dict(v) for k, v in latest.items()})))
     with contextlib.ExitStack() as stack:
         if bar is not None:
             stack.enter_context(bar)

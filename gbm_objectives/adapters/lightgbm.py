@@ -113,6 +113,23 @@ OPTION_PARAMETERS = {"objective": "objective", "learning_rate": "learning_rate",
                      "early_stopping_rounds": "early_stopping_round"}
 
 
+#: :func:`gbm_objectives.tune`'s default search space on LightGBM: ``{parameter: (kind, low, high, log)}`` with
+#: ``kind`` "float" or "int" (the tuner makes Optuna distributions of them; the rounds come from early stopping).
+#: Leaf-wise trees: ``num_leaves`` is the shape, ``min_data_in_leaf`` the smallest leaf; L1/L2 on leaf values;
+#: column (``feature_fraction``) and row (``bagging_fraction``, drawn every round: :data:`SEARCH_FIXED`) sampling.
+SEARCH_SPACE = {
+    "learning_rate": ("float", 0.01, 0.3, True),
+    "num_leaves": ("int", 7, 255, True),
+    "min_data_in_leaf": ("int", 5, 100, True),
+    "lambda_l1": ("float", 1e-8, 10.0, True),
+    "lambda_l2": ("float", 1e-8, 10.0, True),
+    "feature_fraction": ("float", 0.4, 1.0, False),
+    "bagging_fraction": ("float", 0.4, 1.0, False),
+}
+#: Engine parameters every tuning trial sets beside :data:`SEARCH_SPACE` (bagging needs a frequency to apply).
+SEARCH_FIXED = {"bagging_freq": 1}
+
+
 def canonical_name(key):
     """LightGBM's canonical name of parameter ``key`` (an alias or the name itself), None for a name it does not
     know."""
@@ -166,13 +183,15 @@ def _captured_log(messages):
 
 def validate_params(params):
     """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
-    included) or a value it rejects, tried on a 2-row data set with LightGBM's log silenced."""
+    included) or a value it rejects, tried on a 100-row data set (row sampling such as ``bagging_fraction=0.4``
+    keeps rows of it: on 2 rows LightGBM refuses to bag) with LightGBM's log silenced."""
     params = _plain(params)
     unknown = sorted(k for k in params if k not in _CANONICAL)
     if unknown:
         raise ParameterError(f"unknown LightGBM parameter(s) {unknown}")
     messages = []
-    data = lgb.Dataset(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0]), group=[2], params={"verbosity": -1})
+    x = np.arange(100, dtype=np.float64).reshape(-1, 1) % 2
+    data = lgb.Dataset(x, label=x[:, 0], group=[100], params={"verbosity": -1})
     try:
         with _captured_log(messages):
             lgb.Booster({**params, "verbosity": -1}, data)

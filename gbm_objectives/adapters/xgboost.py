@@ -121,6 +121,22 @@ OPTION_PARAMETERS = {"objective": "objective", "learning_rate": "learning_rate",
                      "early_stopping_rounds": "early_stopping_rounds"}
 
 
+#: :func:`gbm_objectives.tune`'s default search space on XGBoost: ``{parameter: (kind, low, high, log)}`` (see the
+#: LightGBM adapter's). Depth-wise trees: ``max_depth`` is the shape, ``min_child_weight`` (hessian sum) the
+#: smallest leaf; L1/L2 (``reg_alpha``, ``reg_lambda``) on leaf values; column and row sampling per tree.
+SEARCH_SPACE = {
+    "learning_rate": ("float", 0.01, 0.3, True),
+    "max_depth": ("int", 3, 10, False),
+    "min_child_weight": ("float", 1e-3, 10.0, True),
+    "reg_alpha": ("float", 1e-8, 10.0, True),
+    "reg_lambda": ("float", 1e-8, 10.0, True),
+    "colsample_bytree": ("float", 0.4, 1.0, False),
+    "subsample": ("float", 0.4, 1.0, False),
+}
+#: Engine parameters every tuning trial sets beside :data:`SEARCH_SPACE` (none on XGBoost).
+SEARCH_FIXED = {}
+
+
 def canonical_name(key):
     """XGBoost's canonical name of ``key`` (:data:`PARAMETER_ALIASES`), None for a name outside that table (XGBoost
     itself tells whether it uses it: :func:`validate_params`)."""

@@ -15,6 +15,9 @@
     gbm-objectives report RESULTS ... -o report.html [--format html|latex] [--baseline NAME]
     gbm-objectives export --model DIR --format onnx|treelite|lightgbm|xgboost-json|json-dump --out FILE
                           [--output raw|transformed] [--verify DATA]   # verified; exit 2 and no file if it fails
+    gbm-objectives cv --train PATH [--folds 5] | --fold-files "Fold*/"  --objective NAME [...] --out DIR
+    gbm-objectives tune --train PATH [--valid PATH | --cv 5] --objective NAME [--metric ndcg@10] [--trials 40]
+                        [--storage sqlite:///study.db] --out DIR
     gbm-objectives datasets [--fetch NAME]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
@@ -61,6 +64,7 @@ from ..model_io import load_model  # noqa: F401
 from ..metrics.by_task import metric_names
 from ..training import TrainResult
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, format_table, train_one  # noqa: F401
+from .selection import cmd_cv, cmd_tune
 from .commands import (
     cmd_compare,
     cmd_datasets,
@@ -110,16 +114,7 @@ def _training_options(p, *, multi_objective):
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="objective parameter (e.g. gamma=2) or engine parameter (e.g. min_data_in_leaf=50); repeatable")
     p.add_argument("--backend", choices=("lightgbm", "xgboost"), default="lightgbm")
-    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
-    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
-                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
-    p.add_argument("--early-stopping", type=_positive_int, metavar="N",
-                   help="stop when the first --metric on --valid has not improved for N rounds")
-    p.add_argument("--metric", action="append", metavar="NAME",
-                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
-    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
-                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
+    _fit_options(p, "stop when the first --metric on --valid has not improved for N rounds")
     p.add_argument("--label", metavar="COL", help="label column of a CSV/Parquet file")
     p.add_argument("--group", metavar="COL", help="query column of a CSV/Parquet file")
     p.add_argument("--position", metavar="COL", help="displayed-position column of a CSV/Parquet training file "
@@ -127,6 +122,61 @@ def _training_options(p, *, multi_objective):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: all cores)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+def _fit_options(p, early_stopping_help):
+    """Rounds, learning rate, tree size, early stopping and metrics of ``train``, ``compare`` and ``cv``."""
+    p.add_argument("--rounds", type=_positive_int, default=100, metavar="N", help="boosting rounds (default 100)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.1, metavar="X", help="default 0.1")
+    p.add_argument("--num-leaves", type=_positive_int, default=None, metavar="N",
+                   help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
+    p.add_argument("--early-stopping", type=_positive_int, metavar="N", help=early_stopping_help)
+    p.add_argument("--metric", action="append", metavar="NAME",
+                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
+    p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
+                   help="ranking-metric convention (gain, ties, queries without relevant documents)")
+
+
+def _model_options(p):
+    """Objective, parameters, engine, data columns, seed, threads and output folder of ``cv`` and ``tune``."""
+    p.add_argument("--objective", required=True, metavar="NAME",
+                   help="registry name (lambdarank, focal, ...) or NAME:native")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="objective parameter (e.g. sigmoid=2) or engine parameter (e.g. min_data_in_leaf=50)")
+    p.add_argument("--backend", choices=("lightgbm", "xgboost"), default="lightgbm")
+    p.add_argument("--label", metavar="COL", help="label column of a CSV/Parquet file")
+    p.add_argument("--group", metavar="COL", help="query column of a CSV/Parquet file")
+    p.add_argument("--seed", type=int, default=0, help="engine seed, fold shuffling and sampler seed (default 0)")
+    p.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: all cores)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+def _cv_options(p):
+    p.add_argument("--train", metavar="PATH", help="the data (.txt/.svm/.letor[.gz], .csv, .parquet), split by query")
+    p.add_argument("--folds", type=_positive_int, default=5, metavar="K", help="query-grouped folds (default 5)")
+    p.add_argument("--fold-files", metavar="GLOB",
+                   help='predefined folds: folders (e.g. "Fold*/") each with a train.* and a test.* file; the test '
+                        'files together are the data, each fold trains on its train file and scores its test file')
+    _model_options(p)
+    _fit_options(p, "stop each fold when the first --metric on its validation rows has not improved for N rounds")
+
+
+def _tune_options(p):
+    p.add_argument("--train", required=True, metavar="PATH", help="training data")
+    p.add_argument("--valid", metavar="PATH", help="selection data (default: inner query-grouped CV of --train)")
+    p.add_argument("--cv", type=_positive_int, default=5, metavar="K", help="inner CV folds without --valid (default 5)")
+    _model_options(p)
+    p.add_argument("--metric", default="ndcg@10", metavar="NAME",
+                   help="the selection metric (direction from the metric registry; default ndcg@10)")
+    p.add_argument("--trials", type=_positive_int, default=40, metavar="N", help="finished trials wanted (default 40)")
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. sqlite:///study.db (resumes a killed run)")
+    p.add_argument("--study-name", metavar="NAME")
+    p.add_argument("--no-pruning", action="store_true", help="run every trial to its end")
+    p.add_argument("--max-rounds", type=_positive_int, default=1000, metavar="N",
+                   help="round budget of a trial (early stopping picks the rounds; default 1000)")
+    p.add_argument("--early-stopping", type=_positive_int, default=50, metavar="N", help="default 50")
+    p.add_argument("--show", type=_positive_int, default=10, metavar="N", help="best trials printed (default 10)")
 
 
 def _positive_int(text):
@@ -256,6 +306,15 @@ def build_parser():
     p.add_argument("--out", "-o", required=True, metavar="FILE")
     _add_common_options(p)
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("cv", help="query-grouped cross-validation: per-fold table with mean ± std, cv.json, cv.png")
+    _cv_options(p)
+    _add_common_options(p)
+    p.set_defaults(func=cmd_cv)
+
+    p = sub.add_parser("tune", help="tune engine and objective parameters with Optuna: best trials, tune.json, plots")
+    _tune_options(p)
+    _add_common_options(p)
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("demo", help="focal vs weighted CE vs log loss on both engines (--ranking: LambdaMART)")
     p.add_argument("--rounds", type=_positive_int, default=100, metavar="N")

@@ -385,8 +385,8 @@ class _OwnOutputs:
 
 
 #: Files the CLI writes in an output folder; anything else found there is the user's and is carried over.
-OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png", "fan_chart.png"),
-                          "model")
+OWN_OUTPUTS = _OwnOutputs(("metrics.json", "learning_curve.png", "compare.json", "compare.png", "fan_chart.png",
+                           "cv.json", "cv.png", "tune.json", "tune_history.png", "tune_importance.png"), "model")
 
 
 def _check_writable_parent(path, option):

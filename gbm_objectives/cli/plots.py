@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._core.files import atomic_write_bytes
 
-__all__ = ["plot_learning_curve", "plot_compare", "plot_fan_chart"]
+__all__ = ["plot_learning_curve", "plot_compare", "plot_fan_chart", "plot_cv_curve", "plot_tuning"]
 
 #: at most this many rows are drawn in a fan chart (evenly spaced after sorting by the middle quantile)
 FAN_CHART_ROWS = 400
@@ -119,3 +119,57 @@ def plot_compare(results, metric_names, eval_split, path, reporter):
     _save_png(fig, path)
     plt.close(fig)
     return True
+
+
+def plot_cv_curve(cv_dict, path, reporter):
+    """The mean ± std learning curve of ``gbm-objectives cv`` (one panel per metric, the best round marked), from
+    the ``cv.json`` layout (:meth:`gbm_objectives.CVResult.to_dict`)."""
+    plt = _pyplot(reporter, Path(path).name)
+    if plt is None:
+        return False
+    import numpy as np
+
+    names = cv_dict["metrics"]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], names):
+        mean = np.asarray(cv_dict["evals_result"][metric]["mean"])
+        std = np.asarray(cv_dict["evals_result"][metric]["std"])
+        rounds = np.arange(1, len(mean) + 1)
+        ax.plot(rounds, mean, label=f"mean of {len(cv_dict['folds'])} folds")
+        ax.fill_between(rounds, mean - std, mean + std, alpha=0.25, label="± std")
+        ax.axvline(cv_dict["best_iteration"], color="grey", linestyle=":", label="best")
+        ax.set_xlabel("round")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.suptitle(f"{cv_dict['objective']} ({cv_dict['backend']}), validation folds")
+    _save_png(fig, path)
+    plt.close(fig)
+    return True
+
+
+def plot_tuning(study, history_path, importance_path, reporter):
+    """Optuna's optimisation history and parameter importances (``optuna.visualization.matplotlib``); returns the
+    paths written (importances need two complete trials or more)."""
+    plt = _pyplot(reporter, Path(history_path).name)
+    if plt is None:
+        return []
+    import warnings
+
+    from optuna.visualization import matplotlib as ovm
+
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib backend experimental
+        for fn, path in ((ovm.plot_optimization_history, history_path),
+                         (ovm.plot_param_importances, importance_path)):
+            try:
+                ax = fn(study)
+            except (ValueError, RuntimeError) as exc:  # too few trials for importances
+                reporter.log(f"skipping {Path(path).name}: {exc}")
+                continue
+            fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+            _save_png(fig, path)
+            plt.close(fig)
+            written.append(path)
+    return written

@@ -87,6 +87,9 @@ class Objective:
         True where the kernels compute in float64 whatever the scores' dtype, so float32 scores are widened before
         the call (one compiled signature, the same bytes). False for the kernels whose arithmetic on float32 scores
         is float32 (XE-NDCG, BPR, LambdaRank's LightGBM emulation): they keep the scores' dtype, and their results.
+    search_space : dict
+        The objective's own parameters :func:`gbm_objectives.tune` searches by default, ``{parameter: (kind, low,
+        high, log)}`` with ``kind`` "float" or "int" (empty: none).
     """
 
     name = None
@@ -95,6 +98,7 @@ class Objective:
     constant_hessian = False
     float64_scores = True
     n_classes = None
+    search_space = {}
 
     # ---- public API -------------------------------------------------------------------------------------
     def check_position_pairing(self, position_given):

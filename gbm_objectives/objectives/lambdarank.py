@@ -610,6 +610,8 @@ class LambdaRankObjective(RankingObjective):
     """
 
     name = "lambdarank"
+    # the sigmoid scale of the pair probability and the number of top positions that pair with the rest
+    search_space = {"sigmoid": ("float", 0.5, 2.0, True), "truncation_level": ("int", 5, 40, False)}
 
     @property
     def float64_scores(self):

@@ -168,6 +168,7 @@ class FocalLoss(_Binary):
     """
 
     name = "focal"
+    search_space = {"alpha": ("float", 0.05, 0.95, False), "gamma": ("float", 0.0, 5.0, False)}
 
     def __init__(self, alpha=0.25, gamma=2.0, hessian="positive"):
         self.alpha = check_interval(alpha, "alpha", 0, 1, allow_none=True)
@@ -249,6 +250,7 @@ class HuberLoss(_Regression):
     """
 
     name = "huber"
+    search_space = {"delta": ("float", 0.05, 20.0, True)}
     approx_hessian = True
     constant_hessian = True
 

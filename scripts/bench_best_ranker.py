@@ -1,0 +1,395 @@
+"""Benchmark "best ranker": go.cv on the official MQ2008 folds, go.tune per fold, Optuna's LightGBMTunerCV beside it.
+
+Sections (each cached in a state file as it finishes, so a killed or partial run resumes where it stopped; the
+tuning studies live in SQLite files beside it and resume trial by trial):
+
+* ``cv``: ``go.cv`` with the five official folds (train on ``train.txt``, score ``test.txt``, 100 rounds, no early
+  stopping) for every entry of :data:`UNTUNED` on both engines; the per-fold test NDCG@10 of ``lambdarank`` is
+  checked against the "Ranking quality" section of BENCHMARKS.md (written by ``bench_ranking.py``).
+* ``tune``: ``go.tune`` for every entry of :data:`TUNED`, per fold, selecting on the fold's ``vali.txt`` (the test
+  file is never read until the tuned model is scored), then the best configuration trained on ``train.txt``.
+* ``optuna``: Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``, per fold, with the same selection
+  rows (one CV split: ``train.txt`` / ``vali.txt``) and the same trial budget (stopped after it).
+* ``report``: the BENCHMARKS.md section from the state file (whatever has been run), with ``go.compare_runs`` over
+  the 784 test queries.
+
+Run: ``python scripts/bench_best_ranker.py [--sections cv,tune,optuna,report] [--trials 40] [--folds 1,2,3,4,5]
+[--state PATH] [--threads 1]``. Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare
+another objective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import BENCHMARKS, SHARED_DATASETS, machine_info, publish  # noqa: E402
+
+import gbm_objectives as go  # noqa: E402
+
+SECTION = "best_ranker"
+# $GBM_OBJECTIVES_DATA (as the tests read it) or ../shared/datasets beside the checkout
+ROOT = Path(os.environ.get("GBM_OBJECTIVES_DATA", str(SHARED_DATASETS)).split(os.pathsep)[0]) / "letor4_mq2008"
+ROUNDS = 100  # untuned: as the published "Ranking quality" runs
+METRIC = "ndcg@10"
+
+
+# (label, objective factory, backends): untuned, go.cv on the official folds
+UNTUNED = [
+    ("lambdarank:native", lambda: "lambdarank:native", ("lightgbm", "xgboost")),
+    ("lambdarank (LightGBM conv.)", lambda: go.LambdaRankObjective(), ("lightgbm", "xgboost")),
+    ("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), ("lightgbm",)),
+]
+# (label, objective factory, backend): tuned with go.tune per fold
+TUNED = [
+    ("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
+    ("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
+]
+# the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
+PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
+             ("lambdarank:native", "xgboost"): ("xgboost", "native"),
+             ("lambdarank (LightGBM conv.)", "lightgbm"): ("lightgbm", "scratch"),
+             ("lambdarank (LightGBM conv.)", "xgboost"): ("xgboost", "scratch")}
+
+
+class BudgetSpent(Exception):
+    """Raised from an Optuna callback to end LightGBMTunerCV after the trial budget."""
+
+
+# ---- data and state ----------------------------------------------------------------------------------------------
+
+_CACHE = {}
+
+
+def load_folds():
+    """``(X, y, qid, folds, vali)``: the five test files stacked, go.cv folds (train.txt rows / test.txt rows) and
+    each fold's vali.txt ``(X, y, qid)``."""
+    if "data" not in _CACHE:
+        from gbm_objectives.datasets import load_letor
+        from gbm_objectives.selection import stack_folds
+
+        parts, vali = [], []
+        for f in range(1, 6):
+            read = [tuple(load_letor(ROOT / f"Fold{f}" / f"{s}.txt.gz", n_features=46, dense=True))
+                    for s in ("train", "test", "vali")]
+            parts.append((read[0], read[1]))
+            vali.append(read[2])
+        X, y, qid, folds = stack_folds(parts)
+        _CACHE["data"] = (X, y, qid, folds, vali)
+    return _CACHE["data"]
+
+
+class State:
+    """A JSON file of finished units (``{key: result}``), written after each one."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def put(self, key, value):
+        self.data[key] = value
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+        os.replace(tmp, self.path)
+
+
+def per_query_test(y, raw, qid):
+    from gbm_objectives.metrics import evaluate
+
+    values = evaluate(y, raw, qid=qid, metrics=[METRIC], reduce=None)[METRIC]
+    return [float(v) for v in values]
+
+
+# ---- sections ----------------------------------------------------------------------------------------------------
+
+def run_cv(state, folds_wanted, threads):
+    X, y, qid, folds, _ = load_folds()
+    chosen = [folds[f - 1] for f in folds_wanted]
+    for label, make, backends in UNTUNED:
+        for backend in backends:
+            key = f"cv|{label}|{backend}|{','.join(map(str, folds_wanted))}"
+            if state.get(key):
+                continue
+            t0 = time.perf_counter()
+            res = go.cv(make(), X, y, qid=qid, folds=chosen, backend=backend, num_boost_round=ROUNDS, metric=METRIC,
+                        n_jobs=threads)
+            seconds = time.perf_counter() - t0
+            per_query = {str(q): v for q, v in zip(res.per_query["qid"], res.per_query[METRIC])}
+            state.put(key, {"label": label, "backend": backend, "folds": folds_wanted,
+                            "scores": res.scores[METRIC], "seconds": seconds, "per_query": per_query})
+            print(f"cv {label} {backend}: {[round(s, 4) for s in res.scores[METRIC]]} ({seconds:.0f} s)", flush=True)
+
+
+def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
+    X, y, qid, folds, vali = load_folds()
+    for label, make, backend in [TUNED[i] for i in tuned]:
+        for f in folds_wanted:
+            key = f"tune|{label}|{backend}|{f}|{trials}"
+            if state.get(key):
+                continue
+            tr, te = folds[f - 1]
+            Xv, yv, qv = vali[f - 1]
+            storage = f"sqlite:///{study_dir / 'studies.db'}"
+            t0 = time.perf_counter()
+            best = go.tune(make(), X[tr], y[tr], qid=qid[tr], eval_set=(Xv, yv), eval_qid=qv, backend=backend,
+                           metric=METRIC, n_trials=trials, storage=storage,
+                           study_name=f"{label}|{backend}|fold{f}|{trials}", seed=f, n_jobs=threads, progress=True)
+            tune_seconds = time.perf_counter() - t0
+            model = best.train(X[tr], y[tr], qid=qid[tr], n_jobs=threads)  # the test file is read only now
+            raw = model.predict_raw(X[te])
+            pq = per_query_test(y[te], raw, qid[te])
+            states = [t.state.name for t in best.study.trials]
+            state.put(key, {"label": label, "backend": backend, "fold": f, "trials": trials,
+                            "n_complete": states.count("COMPLETE"), "n_pruned": states.count("PRUNED"),
+                            "valid": best.value, "test": float(np.mean(pq)), "rounds": best.num_boost_round,
+                            "params": best.params, "objective": repr(best.objective), "seconds": tune_seconds,
+                            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
+            print(f"tune {label} {backend} fold {f}: vali {best.value:.4f} test {np.mean(pq):.4f} "
+                  f"({best.num_boost_round} rounds, {tune_seconds:.0f} s)", flush=True)
+
+
+def run_optuna_tuner(state, folds_wanted, trials, threads):
+    import lightgbm as lgb
+    import optuna
+    from optuna_integration.lightgbm import LightGBMTunerCV
+
+    X, y, qid, folds, vali = load_folds()
+    for f in folds_wanted:
+        key = f"optuna|{f}|{trials}"
+        if state.get(key):
+            continue
+        tr, te = folds[f - 1]
+        Xv, yv, qv = vali[f - 1]
+        Xa = np.vstack([X[tr], Xv])
+        ya = np.concatenate([y[tr], yv])
+        qa = np.concatenate([qid[tr], qv])
+        sizes = np.diff(np.flatnonzero(np.r_[True, qa[1:] != qa[:-1], True]))
+        data = lgb.Dataset(Xa, ya, group=sizes, free_raw_data=False)
+        split = [(np.arange(len(tr)), np.arange(len(tr), len(ya)))]  # select on vali.txt, as go.tune does
+        params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "verbosity": -1, "seed": 0,
+                  "deterministic": True, "num_threads": threads, "feature_pre_filter": False}
+        done = {"n": 0}
+
+        def budget(study, trial):  # the stepwise tuner runs ~68 trials in 6 steps: end it at the shared budget
+            done["n"] += 1
+            if done["n"] >= trials:
+                raise BudgetSpent  # study.stop() would end the current step only (one more trial per later step)
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        t0 = time.perf_counter()
+        tuner = LightGBMTunerCV(params, data, num_boost_round=1000, folds=split, seed=0, optuna_seed=f,
+                                callbacks=[lgb.early_stopping(50, verbose=False)], return_cvbooster=True,
+                                optuna_callbacks=[budget], show_progress_bar=False)
+        try:
+            tuner.run()
+        except BudgetSpent:
+            pass
+        seconds = time.perf_counter() - t0
+        booster = tuner.get_best_booster()  # trained on the train.txt rows of the split, best round kept
+        raw = booster.boosters[0].predict(X[te], num_iteration=booster.best_iteration, raw_score=True)
+        pq = per_query_test(y[te], raw, qid[te])
+        state.put(key, {"fold": f, "trials": trials, "n_trials_run": len(tuner.study.trials),
+                        "valid": tuner.best_score, "test": float(np.mean(pq)), "params": tuner.best_params,
+                        "rounds": booster.best_iteration, "seconds": seconds,
+                        "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
+        print(f"LightGBMTunerCV fold {f}: vali {tuner.best_score:.4f} test {np.mean(pq):.4f} "
+              f"({len(tuner.study.trials)} trials, {seconds:.0f} s)", flush=True)
+
+
+# ---- report ------------------------------------------------------------------------------------------------------
+
+def published_folds():
+    """``{(backend, objective): [NDCG@10 per fold]}`` from the per-fold table of the "Ranking quality" section."""
+    text = BENCHMARKS.read_text()
+    block = text.split("<!-- BEGIN ranking_quality -->")[1].split("<!-- END ranking_quality -->")[0]
+    out = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0].isdigit():
+            out.setdefault((cells[1], cells[2]), {})[int(cells[0])] = float(cells[5])
+    return out
+
+
+def _largest_budget(state, key, folds_wanted, trials):
+    """``(trial budget, results per fold)`` of the largest budget <= ``trials`` run on every wanted fold."""
+    for n in range(trials, 0, -1):
+        rs = [state.get(key(f, n)) for f in folds_wanted]
+        if all(rs):
+            return n, rs
+    return None, None
+
+
+def report(state, folds_wanted, trials, threads):
+    rows, lines = [], []
+    pub = published_folds()
+    folds_key = ",".join(map(str, folds_wanted))
+    systems = {}
+    for label, _, backends in UNTUNED:
+        for backend in backends:
+            r = state.get(f"cv|{label}|{backend}|{folds_key}")
+            if not r:
+                continue
+            scores = r["scores"]
+            ref = PUBLISHED.get((label, backend))
+            check = ""
+            if ref and ref in pub:
+                published = [pub[ref][f] for f in folds_wanted]
+                same = [round(s, 4) for s in scores] == published
+                check = "identical" if same else f"differs: published {published}"
+            rows.append(f"| {label} | {backend} | untuned, {ROUNDS} rounds | "
+                        + " | ".join(f"{s:.4f}" for s in scores) + f" | **{np.mean(scores):.4f}** | {check} |")
+            systems[f"{label} / {backend} (untuned)"] = r["per_query"]
+    tuned_means = {}
+    for label, _, backend in TUNED:
+        n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
+        if not rs:
+            continue
+        scores = [r["test"] for r in rs]
+        tuned_means[(label, backend)] = (scores, rs)
+        rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+                    + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
+        systems[f"{label} / {backend} (go.tune, {n} trials)"] = {k: v for r in rs for k, v in r["per_query"].items()}
+    n_optuna, rs = _largest_budget(state, lambda f, n: f"optuna|{f}|{n}", folds_wanted, trials)
+    if rs:
+        scores = [r["test"] for r in rs]
+        rows.append("| lambdarank (LightGBM built-in) | lightgbm | LightGBMTunerCV, stopped at "
+                    f"{n_optuna} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+                    + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
+        systems["lambdarank (LightGBM built-in) / lightgbm (LightGBMTunerCV)"] = {
+            k: v for r in rs for k, v in r["per_query"].items()}
+    # paired test over the test queries, every system against untuned LightGBM lambdarank
+    significance = ""
+    base = "lambdarank:native / lightgbm (untuned)"
+    if base in systems and len(systems) > 1:
+        import pandas as pd
+
+        qids = sorted(systems[base])
+        common = {k: v for k, v in systems.items() if sorted(v) == qids}
+        frames = {k: pd.DataFrame({METRIC: [v[q] for q in qids]}, index=qids) for k, v in common.items()}
+        table = go.compare_runs(frames, baseline=base, n_resamples=10000, seed=0)
+        significance = "\n".join(
+            f"| {r.system} | {r.mean:.4f} | {r.diff:+.4f} | "
+            + ("–" if np.isnan(r.p_value) else f"{r.p_value:.4f}") + " | "
+            + ("–" if np.isnan(r.p_value_corrected) else f"{r.p_value_corrected:.4f}")
+            + f" | [{r.ci_low:+.4f}, {r.ci_high:+.4f}] |" for r in table.itertuples())
+        significance = (f"\n`go.compare_runs` over the {len(qids)} test queries of folds {folds_key} (paired "
+                        f"randomization test, 10,000 sign flips, Holm correction), against untuned LightGBM "
+                        f"`lambdarank`:\n\n| system | mean NDCG@10 | diff | p | p (Holm) | 95% CI of diff |\n"
+                        f"|---|---:|---:|---:|---:|---|\n{significance}\n")
+    tuning_rows = []
+    for (label, backend), (scores, rs) in tuned_means.items():
+        tuning_rows.append(f"| go.tune {label} | {backend} | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
+                           + f" | {np.mean([r['n_complete'] for r in rs]):.1f} complete, "
+                             f"{np.mean([r['n_pruned'] for r in rs]):.1f} pruned | "
+                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
+    if n_optuna:
+        rs = [state.get(f"optuna|{f}|{n_optuna}") for f in folds_wanted]
+        tuning_rows.append("| LightGBMTunerCV lambdarank | lightgbm | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
+                           + f" | {np.mean([r['n_trials_run'] for r in rs]):.1f} run | "
+                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
+    findings = []
+    base_r = state.get(f"cv|lambdarank:native|lightgbm|{folds_key}")
+    if base_r:
+        base_scores = np.asarray(base_r["scores"])
+        for (label, backend), (scores, _) in tuned_means.items():
+            d = np.asarray(scores) - base_scores
+            findings.append(f"- go.tune {label} on {backend}: {np.mean(scores):.4f}, {np.mean(d):+.4f} against untuned "
+                            f"LightGBM `lambdarank` ({base_scores.mean():.4f}); better on {int((d > 0).sum())} of "
+                            f"{len(d)} folds ({', '.join(f'{x:+.4f}' for x in d)}).")
+        if n_optuna:
+            opt = np.asarray([state.get(f"optuna|{f}|{n_optuna}")["test"] for f in folds_wanted])
+            d = opt - base_scores
+            findings.append(f"- LightGBMTunerCV: {opt.mean():.4f}, {np.mean(d):+.4f} against untuned; better on "
+                            f"{int((d > 0).sum())} of {len(d)} folds.")
+            ours = tuned_means.get(("lambdarank:native", "lightgbm"))
+            if ours:
+                gap = np.mean(ours[0]) - opt.mean()
+                findings.append(f"- go.tune minus LightGBMTunerCV on LightGBM's `lambdarank`, same selection rows: "
+                                f"{gap:+.4f} mean test NDCG@10 ({'no worse' if gap >= 0 else 'worse'}).")
+    head = " | ".join(f"fold {f}" for f in folds_wanted)
+    sep = "|".join("---:" for _ in folds_wanted)
+    md = f"""## Best ranker: query-level CV and tuning on LETOR 4.0 MQ2008 (`scripts/bench_best_ranker.py`)
+
+Test NDCG@10 per official fold (LightGBM's convention: a query without a relevant document scores 1; gain
+2^l - 1). Untuned rows: `go.cv(objective, X, y, qid=..., folds=<the official folds>, num_boost_round={ROUNDS})`
+with the five test files stacked as the data and each fold training on its own `train.txt` rows (in the file's
+order: `go.selection.stack_folds`), no early stopping, `go.train` defaults otherwise; "check" compares with
+the per-fold table of the "Ranking quality" section at its 4 published decimals. Tuned rows: `go.tune(...,
+eval_set=<the fold's vali.txt>, n_trials=<the run column's budget>, max_rounds=1000, early_stopping_rounds=50)` on the fold's
+`train.txt` (default search space of the engine plus the objective's own parameters; TPE seeded with the fold
+number; median pruning on the per-round validation NDCG@10), then the best configuration retrained on
+`train.txt` with its early-stopped round count and scored once on `test.txt`: the test file takes no part in any
+choice. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same
+selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`, `eval_at=[10]`, early stopping 50 of up to
+1000 rounds), ended (by an exception from an Optuna callback) once it has run the budget's trials, since its
+stepwise schedule has about 68; its best booster (trained on the `train.txt` rows) is
+scored on `test.txt`.
+
+| objective | backend | run | {head} | mean | check / selection |
+|---|---|---|{sep}|---:|---|
+{chr(10).join(rows)}
+
+{chr(10).join(findings)}
+{significance}
+Tuning wall time per fold (seconds, {threads} engine thread, shared 2-core machine under load from other jobs:
+load average 3-11 while this ran, so times are up to several times a quiet machine's), trials and the tuned rounds:
+
+| tuner | backend | {head} | trials per fold | rounds per fold |
+|---|---|{sep}|---|---|
+{chr(10).join(tuning_rows)}
+
+Machine: {machine_info(threads)}, Optuna {_version("optuna")}, optuna-integration {_version("optuna_integration")}.
+"""
+    return md
+
+
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return "absent"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default="cv,tune,optuna,report")
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--folds", default="1,2,3,4,5")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tuned", help="indices into TUNED to run (default all), e.g. 0 or 0,1")
+    parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
+                        help="folder of the resumable state (state.json, studies.db)")
+    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    args = parser.parse_args()
+    if not ROOT.exists():
+        print(f"skipping: {ROOT} is absent")
+        return
+    sections = args.sections.split(",")
+    folds = [int(f) for f in args.folds.split(",")]
+    state_dir = Path(args.state)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = State(state_dir / "state.json")
+    if "cv" in sections:
+        run_cv(state, folds, args.threads)
+    if "tune" in sections:
+        run_tune(state, folds, args.trials, args.threads, state_dir,
+                 range(len(TUNED)) if args.tuned is None else [int(i) for i in args.tuned.split(",")])
+    if "optuna" in sections:
+        run_optuna_tuner(state, folds, args.trials, args.threads)
+    if "report" in sections:
+        publish(SECTION, report(state, folds, args.trials, args.threads), write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
