@@ -21,9 +21,12 @@ the inputs allow:
 ``cv.json`` shape (what :func:`report` reads; extra keys are ignored)::
 
     {"metrics": ["ndcg@10", ...],                       # optional: default the keys of the first fold's values
-     "folds": [{"fold": 0, "metrics": {"ndcg@10": 0.51, ...}}, ...],     # per-fold final values ("final" also read)
+     "folds": [{"fold": 0, "metrics": {"ndcg@10": 0.51, ...}}, ...],     # per-fold final values ("final", "scores")
      "curves": {"iterations": [1, 2, ...],               # optional learning curves, per split and metric:
                 "valid": {"ndcg@10": {"mean": [...], "std": [...]}}}}   # mean and std over the folds per round
+
+The ``cv.json`` that :func:`gbm_objectives.cv` and ``gbm-objectives cv`` write (``CVResult.to_dict``: per-fold
+``scores`` and the mean curves in ``evals_result``) is read as it is.
 
 A ``compare`` folder's ``compare.json`` gives its final table (``table``), the p-values (``significance``) and
 the per-round curves of each objective (``results[i].per_round``).
@@ -75,14 +78,19 @@ def _cv_input(cv):
                          "gbm_objectives.experiment's documentation for the shape)")
     folds = []
     for i, f in enumerate(data["folds"]):
-        values = f.get("metrics", f.get("final")) if isinstance(f, dict) else None
+        values = f.get("scores", f.get("metrics", f.get("final"))) if isinstance(f, dict) else None
         if isinstance(values, dict) and values and all(isinstance(v, dict) for v in values.values()):
             values = values.get("valid", values.get("test", next(iter(values.values()))))
         if not isinstance(values, dict) or not values:
             raise ValueError(f"cv: folds[{i}] has no 'metrics' (or 'final') dict of metric -> value")
         folds.append({"fold": f.get("fold", i), "values": values})
     metrics = data.get("metrics") or list(folds[0]["values"])
-    return {"metrics": list(metrics), "folds": folds, "curves": data.get("curves")}
+    curves = data.get("curves")
+    evals = data.get("evals_result")  # go.cv's cv.json (CVResult.to_dict): {metric: {"mean": [...], "std": [...]}}
+    if curves is None and isinstance(evals, dict) and evals:
+        rounds = max(len(c.get("mean", [])) for c in evals.values() if isinstance(c, dict))
+        curves = {"iterations": list(range(1, rounds + 1)), "valid": evals}
+    return {"metrics": list(metrics), "folds": folds, "curves": curves}
 
 
 def _compare_input(compare):

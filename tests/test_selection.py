@@ -143,6 +143,21 @@ def test_cv_binary_objective_and_json(tmp_path):
     assert data["folds"][0]["scores"]["auc"] == res.scores["auc"][0]
 
 
+def test_cv_json_feeds_the_report_with_its_folds_and_curves(ranking, tmp_path):
+    """The cv.json that go.cv writes is what go.report reads: the per-fold table and the mean +- std curves."""
+    from gbm_objectives.experiment import load_results
+
+    X, y, qid = ranking
+    res = go.cv("lambdarank", X, y, qid=qid, folds=3, params=FAST, num_boost_round=4, metric=["ndcg@5", "map"],
+                n_jobs=1)
+    res.save_json(tmp_path / "cv.json")
+    systems, extras = load_results([str(tmp_path / "cv.json")])
+    html = (go.report(systems, tmp_path / "report.html", **extras)).read_text()
+    for i in range(3):
+        assert f"{res.scores['ndcg@5'][i]:.4f}" in html  # each fold's score in the table
+    assert "ndcg@5: mean ± std over 3 folds" in html and "map: mean ± std over 3 folds" in html  # both curves
+
+
 def test_stack_folds_rebuilds_predefined_folds(ranking):
     X, y, qid = ranking
     chunks = [np.isin(qid, np.arange(k, 30, 3)) for k in range(3)]
