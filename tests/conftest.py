@@ -8,8 +8,15 @@ copies (``PROVENANCE.md``). The library itself never looks there on its own.
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
+# With pytest-xdist (``-n 2``, the README's test command) each worker compiles numba kernels into a cache folder of
+# its own: two processes never write one cache at once, and ``tests/core/test_numba_cache.py`` (run first on its
+# worker) compares kernels this worker compiled itself with the same kernels loaded by a new process. Set before
+# anything imports numba (numba reads NUMBA_CACHE_DIR when imported).
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("NUMBA_CACHE_DIR"):
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.environ["NUMBA_CACHE_DIR"], os.environ["PYTEST_XDIST_WORKER"])
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault(
     "GBM_OBJECTIVES_DATA", str(Path(__file__).resolve().parent.parent.parent / "shared" / "datasets")
