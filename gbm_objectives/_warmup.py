@@ -73,7 +73,7 @@ def _run_objectives(progress=None):
             progress(repr(obj))
         y = _labels(obj.task)
         group = _GROUP if obj.task == "ranking" else None
-        shape = (_N, obj.n_classes) if obj.task == "multiclass" else (_N,)
+        shape = (_N,) if obj.n_classes is None else (_N, obj.n_classes)  # multiclass, or several outputs
         for w in (None, np.linspace(0.5, 1.5, _N)):
             prepared = obj.prepare(y, sample_weight=w, group=group)
             for raw_dtype in (np.float64, np.float32):
@@ -83,9 +83,12 @@ def _run_objectives(progress=None):
                     grad = np.empty(shape, dtype=out_dtype, order="F")
                     hess = np.empty(shape, dtype=out_dtype, order="F")
                     obj.grad_hess_prepared(prepared, raw, grad_out=grad, hess_out=hess)
-        # the loss too: LambdaRank's is built on its compiled pair enumeration (``pairs``)
+        # the loss too: LambdaRank's is built on its compiled pair enumeration (``pairs``); StochasticRank has none
         raw = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
-        obj.loss(y, raw, group=group) if obj.task == "ranking" else obj.loss(y, raw)
+        try:
+            obj.loss(y, raw, group=group) if obj.task == "ranking" else obj.loss(y, raw)
+        except NotImplementedError:
+            pass
     if progress is not None:
         progress("quantile leaf renewal")
     _run_renewal()

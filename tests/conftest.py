@@ -71,7 +71,17 @@ def client():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``first`` run before all others (stable order otherwise): the fresh-versus-cached comparison of
-    ``tests/core/test_numba_cache.py`` needs this process to compile its kernels itself, before any other test's
-    subprocess writes them to the run's numba cache."""
-    items.sort(key=lambda item: item.get_closest_marker("first") is None)
+    """The order of the run. Tests marked ``first`` run before all others: the fresh-versus-cached comparison of
+    ``tests/core/test_numba_cache.py`` needs its process to compile its kernels itself, before any other test's
+    subprocess writes them to that process's numba cache. Then the files with the most tests, as pytest-xdist's
+    own reordering would put them (the README's command turns that reordering off, ``--no-loadscope-reorder``, so
+    that this order, the first file included, is the one the workers get). Tests keep their order inside a file."""
+    from collections import Counter
+
+    def file_of(item):
+        return item.nodeid.split("::")[0]
+
+    counts = Counter(file_of(item) for item in items)
+    first_files = {file_of(item) for item in items if item.get_closest_marker("first")}
+    items.sort(key=lambda item: (item.get_closest_marker("first") is None, file_of(item) not in first_files,
+                                 -counts[file_of(item)]))

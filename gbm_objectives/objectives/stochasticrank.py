@@ -246,6 +246,14 @@ class StochasticRankObjective(RankingObjective):
         self.lambda_ = check_interval(lambda_, "lambda_", 0.0, None, closed="left")
         self.seed = check_seed(seed)
 
+    def loss(self, y_true, raw_score, *, sample_weight=None, group=None, qid=None):
+        """Not available: the gradients are those of a Monte Carlo smoothing of NDCG/DCG, whose value this objective
+        does not estimate. Evaluate the metric itself (:func:`gbm_objectives.ndcg_score`)."""
+        raise NotImplementedError(
+            "StochasticRankObjective has no loss value (its gradients follow a Monte Carlo smoothed NDCG/DCG); "
+            "evaluate the metric itself, e.g. gbm_objectives.ndcg_score"
+        )
+
     def _check_y(self, y_true):
         return check_relevance_labels(y_true, max_label=30 if self.gain == "exponential" else None)
 
