@@ -16,8 +16,15 @@ import math
 
 import numpy as np
 from numba import njit
+from numba import types as _nt
 
 from .._core.jit import JIT
+
+# Explicit signatures (compiled once, at import, or loaded from numba's cache): the driver calls the measures with
+# counts that are sometimes the constant 0, and numba compiled a second copy of each measure for that literal (and
+# one ndcg_trec per constant ``kind``): 38 compilations where 17 do (issue 21's compile budget).
+_I, _F = _nt.int64, _nt.float64
+_I8, _F8, _I8_2D = _nt.int64[::1], _nt.float64[::1], _nt.int64[:, ::1]
 
 __all__ = ["NONPOOL", "UNJUDGED", "MEASURE_CODES", "trec_measures_kernel"]
 
@@ -68,7 +75,7 @@ _K_UTILITY = MEASURE_CODES["utility"]
 _P, _RECALL, _SUCCESS, _MAP_CUT, _REL_P = _K_P, _K_RECALL, _K_SUCCESS, _K_MAP_CUT, _K_RELATIVE_P
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I)], **JIT)
 def _rel_count(r, thr, k):
     """Relevant documents among the first ``min(k, len(r))``."""
     c = 0
@@ -78,7 +85,7 @@ def _rel_count(r, thr, k):
     return c
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I, _I)], **JIT)
 def ap_trec(r, thr, num_rel, k):
     """``map`` (``k < 0``) and ``map_cut_k``: sum of precision at each relevant rank (``<= k``) over ``num_rel``."""
     rel_so_far = 0
@@ -93,7 +100,7 @@ def ap_trec(r, thr, num_rel, k):
     return 0.0
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I)], **JIT)
 def rprec_trec(r, thr, num_rel):
     n = min(r.shape[0], num_rel)
     if n == 0:
@@ -101,7 +108,7 @@ def rprec_trec(r, thr, num_rel):
     return _rel_count(r, thr, n) / num_rel
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I, _I8)], **JIT)
 def bpref_trec(r, thr, num_rel, lv):
     """bpref: 1 - min(nonrel above, R) / min(N, R) per relevant retrieved document, over R; NONPOOL and UNJUDGED
     documents skipped."""
@@ -125,7 +132,7 @@ def bpref_trec(r, thr, num_rel, lv):
     return b
 
 
-@njit(**JIT)
+@njit([(_I8, _I)], **JIT)
 def recip_rank_trec(r, thr):
     for i in range(r.shape[0]):
         if r[i] >= thr:
@@ -133,7 +140,7 @@ def recip_rank_trec(r, thr):
     return 0.0
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I, _I, _F8, _F8)], **JIT)
 def iprec_trec(r, thr, num_rel, num_rel_ret, p, out):
     """Interpolated precision at the recall levels ``p`` (``iprec_at_recall``) into ``out``; returns their mean
     (``11pt_avg``). A level ``p`` is reached after ``(long) (p * R + 0.9)`` relevant documents."""
@@ -168,7 +175,7 @@ def iprec_trec(r, thr, num_rel, num_rel_ret, p, out):
     return s / n
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I, _I, _F8, _F8)], **JIT)
 def rprec_mult_trec(r, thr, num_rel, num_rel_ret, p, out):
     """Precision at ``(long) (p * R + 0.9)`` documents for each multiple ``p`` of R (``Rprec_mult``)."""
     num_ret = r.shape[0]
@@ -182,7 +189,7 @@ def rprec_mult_trec(r, thr, num_rel, num_rel_ret, p, out):
             out[j] = _rel_count(r, thr, c) / c
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I)], **JIT)
 def infap_trec(r, thr, num_rel):
     """infAP (Yilmaz and Aslam): precision at each relevant document estimated from the judged documents above it;
     NONPOOL documents count as non-relevant, UNJUDGED (in the pool, unjudged) ones are skipped."""
@@ -213,7 +220,7 @@ def infap_trec(r, thr, num_rel):
     return ap
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I)], **JIT)
 def bin_g_trec(r, thr, num_rel):
     """binG: sum over relevant retrieved documents of 1 / log2(2 + non-relevant documents above), over R."""
     rel_so_far = 0
@@ -227,7 +234,7 @@ def bin_g_trec(r, thr, num_rel):
     return 0.0
 
 
-@njit(**JIT)
+@njit([(_I8, _F8)], **JIT)
 def gains_trec(lv, pairs):
     """trec_eval's ``setup_gains``: ``(level, gain, count)`` of each relevance level (gain = the level, or the
     ``level=gain`` pairs given), sorted by gain ascending (stable)."""
@@ -262,7 +269,7 @@ def gains_trec(lv, pairs):
     return level[:m], gain[:m], num[:m]
 
 
-@njit(**JIT)
+@njit([(_I, _I8, _F8)], **JIT)
 def _gain_of(v, level, gain):
     for i in range(level.shape[0]):
         if level[i] == v:
@@ -270,7 +277,7 @@ def _gain_of(v, level, gain):
     return 0.0
 
 
-@njit(**JIT)
+@njit([(_I, _I, _I8, _F8)], **JIT)
 def _ideal_step(cur, num_at, num, gain):
     """The ideal ranking's next position: its level ``cur`` (from the highest gain down, each level ``num[cur]``
     times), the count at that level, and its gain (0 past the last level)."""
@@ -281,7 +288,7 @@ def _ideal_step(cur, num_at, num, gain):
     return cur, num_at, (gain[cur] if cur >= 0 else 0.0)
 
 
-@njit(**JIT)
+@njit([(_F, _I, _F, _F, _F)], **JIT)
 def _rndcg_point(s, n_changed, ideal_gain, results_dcg, ideal_dcg):
     """Rndcg at a change of the ideal gain: add ndcg there (if the ideal DCG is positive)."""
     if ideal_dcg > 0.0:
@@ -289,7 +296,7 @@ def _rndcg_point(s, n_changed, ideal_gain, results_dcg, ideal_dcg):
     return s, n_changed, ideal_gain
 
 
-@njit(**JIT)
+@njit([(_I8, _I8, _F8, _I)], **JIT)
 def ndcg_trec(r, lv, pairs, kind):
     """``ndcg`` (kind 0), ``ndcg_rel`` (1), ``Rndcg`` (2) and ``G`` (3) with trec_eval's gain table: the ideal
     ranking walks the levels from the highest gain down while the gain is > 0."""
@@ -373,7 +380,7 @@ def ndcg_trec(r, lv, pairs, kind):
     return results_g / sum_ideal if sum_ideal > 0.0 else 0.0
 
 
-@njit(**JIT)
+@njit([(_I8, _I8, _F8, _F8)], **JIT)
 def ndcg_cut_trec(r, lv, cuts, out):
     """``ndcg_cut_k``: DCG of the relevance values (> 0) in the top k over the ideal DCG of the levels >= 1 in the
     top k (gains are the levels; no gain table)."""
@@ -397,7 +404,7 @@ def ndcg_cut_trec(r, lv, cuts, out):
         out[j] = dcg / ideal if ideal > 0.0 else dcg
 
 
-@njit(**JIT)
+@njit([(_I8, _I, _I, _F8, _I, _F8)], **JIT)
 def cut_trec(r, thr, num_rel, cuts, code, out):
     """The cut-off measures counting relevant documents in the top k (k past the end: non-relevant filler):
     ``P_k`` (over k), ``recall_k`` (over R), ``relative_P_k`` (over min(k, R)), ``success_k``, ``map_cut_k``."""
@@ -421,7 +428,7 @@ def cut_trec(r, thr, num_rel, cuts, code, out):
 
 
 
-@njit(**JIT)
+@njit([(_I8, _I8, _I8_2D, _I, _I, _I8, _I8, _I8, _F8, _I8, _I)], **JIT)
 def trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols):
     """Every query (``rl[off[q]:off[q + 1]]``, ``levels[q]``) times every measure asked (``codes[j]`` with its
     parameters ``params[pstart[j]:pstart[j] + plen[j]]``, written from column ``cols[j]``): an ``(nq, n_cols)``

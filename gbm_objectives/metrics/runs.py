@@ -47,6 +47,7 @@ from numba import njit, prange
 
 from ..datasets.trec import read_qrels, read_run
 from .._core import dcg as _dcg
+from .._core.jit import specialise
 from .._core.validation import fmt
 from . import _engine
 from ._trec_eval import MEASURE_CODES, parse_trec_measure, summarize, trec_measures_kernel
@@ -146,7 +147,94 @@ def _permute(v, a, m, perm, tmp):
         v[a + r] = tmp[r]
 
 
-@njit(cache=True, parallel=True)
+def _join_block(bk, blocks, eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel,
+                threshold, trec, judged_only, longest, out_off, ideal_off, o_y, o_rel, o_judged,
+                o_score, o_code, ideal, count, n_rel, n_nonrel, dup):
+    """The queries ``blocks[bk] .. blocks[bk + 1] - 1`` of :func:`_join`, with stamp arrays of their own."""
+    n_rdocs, n_qdocs = r_rank.shape[0], q_map.shape[0]
+    q_stamp = np.zeros(n_qdocs, dtype=np.int32)
+    j_stamp = np.zeros(n_rdocs, dtype=np.int32)
+    r_stamp = np.zeros(n_rdocs, dtype=np.int32)
+    j_rel = np.zeros(n_rdocs, dtype=np.int64)
+    docs = np.empty(longest, dtype=np.int64)
+    key = np.empty(longest)  # trec_eval's order of a query: work buffers of _trec_permutation
+    perm = np.empty(longest, dtype=np.int64)
+    perm2 = np.empty(longest, dtype=np.int64)
+    itmp = np.empty(longest, dtype=np.int64)
+    itmp2 = np.empty(longest, dtype=np.int64)
+    ftmp = np.empty(longest)
+    for i in range(blocks[bk], blocks[bk + 1]):
+        c = eval_codes[i]
+        mark = i + 1
+        t = ideal_off[i]
+        for k in range(q_starts[c], q_starts[c + 1]):
+            row = q_order[k]
+            d = q_own[row]
+            if q_stamp[d] == mark:
+                dup[i] = -2 - row
+            q_stamp[d] = mark
+            v = rel[row]
+            dd = q_map[d]
+            if dd >= 0:
+                j_stamp[dd] = mark
+                j_rel[dd] = v
+            ideal[t] = max(v, 0)
+            t += 1
+            if v >= threshold:
+                n_rel[i] += 1
+            elif v >= 0:
+                n_nonrel[i] += 1
+        a = out_off[i]
+        o = a
+        for k in range(r_starts[c], r_starts[c + 1]):
+            row = r_order[k]
+            d = r_rank[r_doc[row]]
+            if r_stamp[d] == mark:
+                dup[i] = row
+            r_stamp[d] = mark
+            found = j_stamp[d] == mark
+            v = j_rel[d] if found else 0
+            if judged_only and not (found and v >= 0):  # trec_eval -J: unjudged and negative both go
+                continue
+            o_y[o] = max(v, 0)
+            o_rel[o] = v >= threshold
+            o_judged[o] = found and v >= 0
+            o_code[o] = (v if v >= 0 else -2) if found else -1
+            # trec_eval keeps the scores as C floats: scores equal as float32 are ties
+            o_score[o] = np.float32(score[row]) if trec else score[row]
+            docs[o - a] = d
+            o += 1
+        m = o - a
+        count[i] = m
+        if trec and m > 1:
+            ranked = True
+            for k in range(a + 1, o):
+                if not o_score[k] < o_score[k - 1]:
+                    ranked = False
+                    break
+            if not ranked:  # score descending, ties by docno descending
+                _trec_permutation(o_score, docs, a, m, key, perm, perm2, itmp, itmp2)
+                _permute(o_y, a, m, perm, ftmp)
+                _permute(o_score, a, m, perm, ftmp)
+                _permute(o_rel, a, m, perm, itmp)
+                _permute(o_judged, a, m, perm, itmp)
+                _permute(o_code, a, m, perm, itmp)
+
+
+def _join_blocks(blocks, eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel,
+                 threshold, trec, judged_only, longest, out_off, ideal_off, o_y, o_rel, o_judged,
+                 o_score, o_code, ideal, count, n_rel, n_nonrel, dup):
+    for bk in prange(blocks.shape[0] - 1):
+        _join_block(bk, blocks, eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel,
+                    threshold, trec, judged_only, longest, out_off, ideal_off, o_y, o_rel, o_judged,
+                    o_score, o_code, ideal, count, n_rel, n_nonrel, dup)
+
+
+# parallel over blocks of queries, or the block function once over all of them (``_core.jit.specialise``): no
+# parallel kernel to compile for a small run's first call
+_JOIN = specialise(_join_block, _join_blocks, "join", 0, flags=dict(cache=True))
+
+
 def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel, threshold, trec,
           judged_only, n_blocks):
     """Per evaluated query (``eval_codes``, in order): the run's documents with their qrels relevance, written
@@ -162,96 +250,26 @@ def _join(eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts
     a docno seen twice in query ``i``, or ``-2 - row`` for the qrels. The queries are cut into ``n_blocks`` blocks
     of about equal rows, run in parallel, each with its own stamp arrays."""
     nq = eval_codes.shape[0]
-    out_off = np.zeros(nq + 1, dtype=np.int64)
-    ideal_off = np.zeros(nq + 1, dtype=np.int64)
-    longest = 0
-    for i in range(nq):
-        c = eval_codes[i]
-        out_off[i + 1] = out_off[i] + r_starts[c + 1] - r_starts[c]
-        ideal_off[i + 1] = ideal_off[i] + q_starts[c + 1] - q_starts[c]
-        longest = max(longest, r_starts[c + 1] - r_starts[c])
-    n_out = out_off[nq]
-    n_rdocs, n_qdocs = r_rank.shape[0], q_map.shape[0]
+    lengths = r_starts[eval_codes + 1] - r_starts[eval_codes]
+    out_off = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    ideal_off = np.concatenate(([0], np.cumsum(q_starts[eval_codes + 1] - q_starts[eval_codes]))).astype(np.int64)
+    longest = int(lengths.max()) if nq else 0
+    n_out = int(out_off[nq])
     o_y = np.empty(n_out)  # the gain source: relevance clipped at 0
     o_rel = np.empty(n_out, dtype=np.int8)  # relevant (>= threshold)
     o_judged = np.empty(n_out, dtype=np.int8)  # in the qrels with a relevance >= 0 (bpref)
     o_score = np.empty(n_out)
     o_code = np.empty(n_out, dtype=np.int64)  # trec_eval's relevance code: the value, NONPOOL (-1), UNJUDGED (-2)
-    ideal = np.empty(ideal_off[nq])
+    ideal = np.empty(int(ideal_off[nq]))
     count = np.zeros(nq, dtype=np.int64)
     n_rel = np.zeros(nq, dtype=np.int64)
     n_nonrel = np.zeros(nq, dtype=np.int64)
     dup = np.full(nq, -1, dtype=np.int64)
-    cuts = np.searchsorted(out_off, np.arange(n_blocks + 1) * (n_out / n_blocks))
+    cuts = np.searchsorted(out_off, np.arange(n_blocks + 1) * (n_out / n_blocks)).astype(np.int64)
     cuts[0], cuts[n_blocks] = 0, nq
-    for bk in prange(n_blocks):
-        q_stamp = np.zeros(n_qdocs, dtype=np.int32)
-        j_stamp = np.zeros(n_rdocs, dtype=np.int32)
-        r_stamp = np.zeros(n_rdocs, dtype=np.int32)
-        j_rel = np.zeros(n_rdocs, dtype=np.int64)
-        docs = np.empty(longest, dtype=np.int64)
-        key = np.empty(longest)  # trec_eval's order of a query: work buffers of _trec_permutation
-        perm = np.empty(longest, dtype=np.int64)
-        perm2 = np.empty(longest, dtype=np.int64)
-        itmp = np.empty(longest, dtype=np.int64)
-        itmp2 = np.empty(longest, dtype=np.int64)
-        ftmp = np.empty(longest)
-        for i in range(cuts[bk], cuts[bk + 1]):
-            c = eval_codes[i]
-            mark = i + 1
-            t = ideal_off[i]
-            for k in range(q_starts[c], q_starts[c + 1]):
-                row = q_order[k]
-                d = q_own[row]
-                if q_stamp[d] == mark:
-                    dup[i] = -2 - row
-                q_stamp[d] = mark
-                v = rel[row]
-                dd = q_map[d]
-                if dd >= 0:
-                    j_stamp[dd] = mark
-                    j_rel[dd] = v
-                ideal[t] = max(v, 0)
-                t += 1
-                if v >= threshold:
-                    n_rel[i] += 1
-                elif v >= 0:
-                    n_nonrel[i] += 1
-            a = out_off[i]
-            o = a
-            for k in range(r_starts[c], r_starts[c + 1]):
-                row = r_order[k]
-                d = r_rank[r_doc[row]]
-                if r_stamp[d] == mark:
-                    dup[i] = row
-                r_stamp[d] = mark
-                found = j_stamp[d] == mark
-                v = j_rel[d] if found else 0
-                if judged_only and not (found and v >= 0):  # trec_eval -J: unjudged and negative both go
-                    continue
-                o_y[o] = max(v, 0)
-                o_rel[o] = v >= threshold
-                o_judged[o] = found and v >= 0
-                o_code[o] = (v if v >= 0 else -2) if found else -1
-                # trec_eval keeps the scores as C floats: scores equal as float32 are ties
-                o_score[o] = np.float32(score[row]) if trec else score[row]
-                docs[o - a] = d
-                o += 1
-            m = o - a
-            count[i] = m
-            if trec and m > 1:
-                ranked = True
-                for k in range(a + 1, o):
-                    if not o_score[k] < o_score[k - 1]:
-                        ranked = False
-                        break
-                if not ranked:  # score descending, ties by docno descending
-                    _trec_permutation(o_score, docs, a, m, key, perm, perm2, itmp, itmp2)
-                    _permute(o_y, a, m, perm, ftmp)
-                    _permute(o_score, a, m, perm, ftmp)
-                    _permute(o_rel, a, m, perm, itmp)
-                    _permute(o_judged, a, m, perm, itmp)
-                    _permute(o_code, a, m, perm, itmp)
+    _JOIN(n_blocks > 1, cuts, eval_codes, r_order, r_starts, r_doc, r_rank, score, q_order, q_starts, q_own, q_map, rel,
+          threshold, trec, judged_only, longest, out_off, ideal_off, o_y, o_rel, o_judged, o_score,
+          o_code, ideal, count, n_rel, n_nonrel, dup)
     return out_off, count, o_y, o_rel, o_judged, o_score, o_code, ideal, ideal_off, n_rel, n_nonrel, dup
 
 
