@@ -30,7 +30,7 @@ from numba import njit, prange
 from .._core import dcg as _dcg
 from .._core.jit import JIT, PAIR_FASTMATH, PARALLEL_MIN, specialise
 from .._core.validation import check_interval, check_positive_int, check_raw_score
-from ._ranking_base import (MAX_EXP_SPAN, RankingObjective, check_relevance_labels, cost_blocks,
+from ._ranking_base import (MAX_EXP_SPAN, RankingObjective, check_relevance_labels, cost_blocks, labels_all_equal,
                             ranking_boundaries, ranking_weights)
 from .base import Prepared
 
@@ -922,11 +922,7 @@ def _listwise_block(b, y, gains, raw, w, boundaries, blocks, inv_max, p0, k, wei
     for q in range(q0, q1):
         a = boundaries[q]
         n = boundaries[q + 1] - a
-        same = True
-        for i in range(1, n):
-            if y[a + i] != y[a]:
-                same = False
-        if n < 2 or same or inv_max[q] == 0.0:
+        if labels_all_equal(y, a, n) or inv_max[q] == 0.0:  # (one document: all equal)
             for r in range(a, a + n):
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0

@@ -17,7 +17,8 @@ from numba import njit, prange
 
 from .._core.jit import PARALLEL_MIN, copy_function
 from .._core.validation import check_raw_score
-from ._ranking_base import RankingObjective, check_relevance_labels, ranking_boundaries, ranking_weights
+from ._ranking_base import (RankingObjective, check_relevance_labels, labels_all_equal, ranking_boundaries,
+                            ranking_weights)
 from .base import Prepared
 
 __all__ = ["XENDCGObjective", "lightgbm_random_floats"]
@@ -159,11 +160,7 @@ def _xendcg_queries(y, raw, w, boundaries, state, emulate, grad_out, hess_out):
         for i in range(n):
             x, gam[i] = _next_float(x)
         state[q] = x
-        same = True
-        for i in range(1, n):
-            if y[a + i] != y[a]:
-                same = False
-        if same and not emulate:
+        if not emulate and labels_all_equal(y, a, n):
             for r in range(a, a + n):
                 grad_out[r] = 0.0
                 hess_out[r] = 0.0
