@@ -64,6 +64,7 @@ def _objectives():
     out += [lambdarank.LambdaRankObjective(metric=m) for m in lambdarank.RANKING_METRICS]
     out += [lambdarank.LambdaRankObjective(metric=m, convention="xgboost") for m in ("ndcg", "none")]  # one kernel
     out.append(lambdarank.LambdaRankObjective(emulate_lightgbm=True))
+    out.append(objectives.StochasticRankObjective(metric="err"))  # the cascade kernel (ERR, MRR, pFound)
     return out
 
 
