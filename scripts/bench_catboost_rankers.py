@@ -40,6 +40,7 @@ def _ours():
         ("lambdarank", go.LambdaRankObjective()),
         ("yetirank", go.YetiRankObjective()),
         (f"stochasticrank (top={STOCHASTIC_TOP})", go.StochasticRankObjective(top=STOCHASTIC_TOP)),
+        (f"stochasticrank (err, top={STOCHASTIC_TOP})", go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP)),
     ]
 
 
@@ -108,7 +109,8 @@ tree shapes of `go.train` (LightGBM `num_leaves=31`; XGBoost `hist`, `max_depth=
 each fold's `train.txt`, scored on its `test.txt` (LETOR 4.0 MQ2008, folds {folds}). Objectives at their defaults:
 `YetiRankObjective()` (10 permutations, decay 0.85, seed 0), `StochasticRankObjective(top={STOCHASTIC_TOP})` (NDCG,
 linear gain, sigma 1, 1 estimation, mu 0, nu 0.01, lambda 1, seed 0: CatBoost's defaults, with the cut-off of
-CatBoost's cell), `LambdaRankObjective()`. CatBoost: `CatBoost({{"loss_function": LOSS, "iterations": {rounds},
+CatBoost's cell; hessian = row weight on every row, CatBoost's gradient leaf step), the same smoothing ERR@10
+(`metric="err"`, max grade 2: a metric CatBoost's StochasticRank does not offer), `LambdaRankObjective()`. CatBoost: `CatBoost({{"loss_function": LOSS, "iterations": {rounds},
 "thread_count": {TRAIN_THREADS}, "random_seed": 0}})`, its defaults otherwise (symmetric trees of depth 6, its own
 learning rate). NDCG@10 from `gbm_objectives.metrics` (LightGBM's convention: a query without a relevant document
 scores 1; gain 2^l - 1). "vs lambdarank": mean difference to our `lambdarank` on the same engine and the number of
