@@ -142,17 +142,22 @@ def _yetirank_query(a, n, y, raw, n_perm, decay, state, e, noisy, dcs, skey, cnt
         # and the sums are never -0)
         g_up = 0.0
         h_up = 0.0
+        j = order[n - 1]
+        yj = y[a + j]
+        ej = e[j]
         for t in range(n - 1, 0, -1):
-            i = order[t]
+            i = j  # the lower document of the pair above (carried, not loaded again)
+            yi = yj
+            ei = ej
             j = order[t - 1]
-            yi = y[a + i]
             yj = y[a + j]
+            ej = e[j]
             # branch-free (the label comparisons are unpredictable): equal labels get weight 0. p = P(lo above hi)
             # = sigmoid(s_lo - s_hi) with hi the higher label; grad[hi] -= W p, grad[lo] += W p
             wgt = dcs[n - 1 - t] * abs(yi - yj)
             i_wins = yi > yj
             if fast:
-                p = (e[j] if i_wins else e[i]) / (e[i] + e[j])
+                p = (ej if i_wins else ei) / (ei + ej)
             else:
                 d = raw[a + i] - raw[a + j]
                 d = d if i_wins else -d  # s_hi - s_lo
