@@ -79,6 +79,7 @@ TUNED = [
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
     Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)},
           inner_cv=5),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", own={"decay": ("float", 0.5, 1.0, False)}),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
