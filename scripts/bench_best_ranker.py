@@ -6,15 +6,19 @@ tuning studies live in SQLite files beside it and resume trial by trial):
 * ``cv``: ``go.cv`` with the five official folds (train on ``train.txt``, score ``test.txt``, 100 rounds, no early
   stopping) for every entry of :data:`UNTUNED` on both engines; the per-fold test NDCG@10 of ``lambdarank`` is
   checked against the "Ranking quality" section of BENCHMARKS.md (written by ``bench_ranking.py``).
-* ``tune``: ``go.tune`` for every entry of :data:`TUNED`, per fold, selecting on the fold's ``vali.txt`` (the test
-  file is never read until the tuned model is scored), then the best configuration trained on ``train.txt``.
+* ``catboost``: CatBoost's ``LambdaMart``, ``YetiRank`` and ``StochasticRank`` untuned (the cell of
+  ``bench_catboost_rankers.py``) on the same folds: the reference column (the ``[bench]`` extra; skipped without it).
+* ``tune``: ``go.tune`` for the entries of :data:`TUNED` (the default ones, or ``--tuned all``), per fold, selecting on
+  the fold's ``vali.txt`` or by inner CV on ``train.txt`` (the test file is never read until the tuned model is
+  scored), then the best configuration trained on ``train.txt``.
 * ``optuna``: Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``, per fold, with the same selection
   rows (one CV split: ``train.txt`` / ``vali.txt``) and the same trial budget (stopped after it).
 * ``report``: the BENCHMARKS.md section from the state file (whatever has been run), with ``go.compare_runs`` over
-  the 784 test queries.
+  the 784 test queries against untuned LightGBM ``lambdarank`` and against CatBoost's best untuned cell.
 
-Run: ``python scripts/bench_best_ranker.py [--sections cv,tune,optuna,report] [--trials 40] [--folds 1,2,3,4,5]
-[--state PATH] [--threads 1]``. Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare
+Run: ``python scripts/bench_best_ranker.py [--sections cv,catboost,tune,optuna,report] [--trials 40]
+[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1]``. Objective entries are lists
+(:data:`UNTUNED`, :data:`TUNED`): add a row to compare
 another objective.
 """
 
@@ -59,7 +63,8 @@ class Tuned(NamedTuple):
     The search space is go.tune's default (the engine's plus ``type(objective).search_space``) and ``own``:
     ``{parameter: (kind, low, high, log)}`` of the objective, searched as ``"objective.<parameter>"`` (for a class
     that declares none). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
-    CV inside ``train.txt`` (``vali.txt`` unused).
+    CV inside ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are
+    exploratory, run with ``--tuned all`` or their index, and keep the default bench under an hour).
     """
 
     label: str
@@ -67,6 +72,7 @@ class Tuned(NamedTuple):
     backend: str
     own: Optional[dict] = None
     inner_cv: Optional[int] = None
+    default: bool = True
 
 
 TUNED = [
@@ -75,10 +81,11 @@ TUNED = [
     # CatBoost's default ranking loss, best untuned cell on LightGBM: the permutation decay is its quality knob
     # (n_permutations trades noise for time and stays at CatBoost's 10)
     Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)}),
-    Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm"),
+    Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
+          default=False),
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
     Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)},
-          inner_cv=5),
+          inner_cv=5, default=False),
     Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", own={"decay": ("float", 0.5, 1.0, False)}),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
@@ -195,7 +202,7 @@ def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
     X, y, qid, folds, vali = load_folds()
     from gbm_objectives.selection import default_search_space
 
-    for label, make, backend, own, inner_cv in [TUNED[i] for i in tuned]:
+    for label, make, backend, own, inner_cv, _ in [TUNED[i] for i in tuned]:
         space = default_search_space(make(), backend)
         for name, (kind, low, high, log) in (own or {}).items():
             space[f"objective.{name}"] = _distribution(kind, low, high, log)
@@ -345,7 +352,7 @@ def report(state, folds_wanted, trials, threads):
     folds_key = ",".join(map(str, folds_wanted))
     systems, tuned_systems, cat_systems = {}, {}, {}
     untuned_means = {}
-    seconds_used = 0.0
+    seconds_used = seconds_extra = 0.0  # units of the default run; of the exploratory tuned rows
     for label, _, backends in UNTUNED:
         for backend in backends:
             r = state.get(f"cv|{label}|{backend}|{folds_key}")
@@ -377,12 +384,15 @@ def report(state, folds_wanted, trials, threads):
                         + f"{_check(scores, published)} |")
         cat_systems[f"{label} (untuned)"] = {k: v for r in rs for k, v in r["per_query"].items()}
     tuned_means = {}
-    for label, _, backend, _, _ in TUNED:
+    for label, _, backend, _, _, default in TUNED:
         n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
         if not rs:
             continue
         scores = [r["test"] for r in rs]
-        seconds_used += sum(r["seconds"] for r in rs)
+        if default:
+            seconds_used += sum(r["seconds"] for r in rs)
+        else:
+            seconds_extra += sum(r["seconds"] for r in rs)
         tuned_means[(label, backend)] = (scores, rs)
         tuned_rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
                           + f" | **{np.mean(scores):.4f}** | {rs[0].get('selection', 'vali')} "
@@ -448,7 +458,8 @@ def report(state, folds_wanted, trials, threads):
                     f"{np.mean(best_scores):.4f}, {verdict} CatBoost's best untuned cell, {cat_label} "
                     f"{cat_means[cat_label]:.4f} ({gap:+.4f} mean test NDCG@10; higher on {int((d > 0).sum())} of "
                     f"{len(d)} folds: {', '.join(f'{x:+.4f}' for x in d)}); per query (784): {row.wins} better, "
-                    f"{row.losses} worse, paired randomization p = {row.p_value:.4f} (Holm {row.p_value_corrected:.4f}), "
+                    f"{row.losses} worse, paired randomization p = {row.p_value:.4f} "
+                    f"(Holm {row.p_value_corrected:.4f}), "
                     f"95% CI of the difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}].**\n\n{table_md}")
     tuning_rows = []
     for (label, backend), (scores, rs) in tuned_means.items():
@@ -464,9 +475,13 @@ def report(state, folds_wanted, trials, threads):
                            + ", ".join(str(r["rounds"]) for r in rs) + " |")
     walls = sorted((k, v) for k, v in state.data.items() if k.startswith("wall|"))
     fresh = [(k, v) for k, v in walls if v.get("fresh")]
-    total = (f"Whole bench: the units in the tables above took {seconds_used / 60:.1f} min of wall time together "
-             f"(the tuning units as measured when each ran; the final retrainings, data loading and this report "
-             f"add seconds).")
+    extra = [t.label + (f" ({t.backend})" if t.backend != "lightgbm" else "") for t in TUNED if not t.default]
+    total = (f"Whole bench: the units of the default run (`--sections cv,catboost,tune,optuna,report`: every row "
+             f"but the exploratory tuned rows {', '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
+             f"together, {(seconds_used + seconds_extra) / 60:.1f} min with those rows (`--tuned all`); each unit as "
+             f"measured when it ran (resumed from the state file across several invocations on the loaded "
+             f"machine; the final "
+             f"retrainings, data loading and this report add seconds).")
     if fresh:
         k, v = fresh[-1]
         total += (f" A fresh run of every section from an empty state ({k[5:]} UTC, `--sections "
@@ -488,8 +503,9 @@ early_stopping_rounds=50)` on the fold's `train.txt` (default search space of th
 parameters: `sigmoid` and `truncation_level` for LightGBM-convention LambdaRank, `truncation_level` for the
 XGBoost convention, `decay` in [0.5, 1] for YetiRank (10 permutations); TPE seeded with the fold number; median
 pruning on the per-round validation NDCG@10), then the best configuration retrained on `train.txt` with its
-early-stopped round count and scored once on `test.txt`: the test file takes no part in any choice.
-`LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same selection rows
+early-stopped round count and scored once on `test.txt`: the test file takes no part in any choice. Rows named
+"inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside `train.txt`, the round count of the mean
+curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same selection rows
 (one CV split `train.txt` / `vali.txt`, `metric=ndcg`, `eval_at=[10]`, early stopping 50 of up to 1000 rounds),
 ended (by an exception from an Optuna callback) once it has run the budget's trials, since its stepwise schedule
 has about 68; its best booster (trained on the `train.txt` rows) is scored on `test.txt`.
@@ -497,6 +513,9 @@ has about 68; its best booster (trained on the `train.txt` rows) is scored on `t
 | objective | backend | run | {head} | mean | check / selection |
 |---|---|---|{sep}|---:|---|
 {chr(10).join(rows + cat_rows + tuned_rows)}
+
+Means in this table are over the five folds; `go.compare_runs` below averages over the 784 test queries (a fold
+has 156 or 157), so its means can differ in the fourth decimal.
 
 {headline}
 {chr(10).join(findings)}
@@ -511,7 +530,8 @@ average 1-11 over the runs, so times are up to several times a quiet machine's),
 
 {total}
 
-Machine: {machine_info(threads)}, Optuna {_version("optuna")}, optuna-integration {_version("optuna_integration")}, CatBoost {_version("catboost")}.
+Machine: {machine_info(threads)}, Optuna {_version("optuna")}, optuna-integration \
+{_version("optuna_integration")}, CatBoost {_version("catboost")}.
 """
     return md
 
@@ -529,7 +549,8 @@ def main():
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--folds", default="1,2,3,4,5")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tuned", help="indices into TUNED to run (default all), e.g. 0 or 0,1")
+    parser.add_argument("--tuned", help="indices into TUNED to run, e.g. 0 or 0,1, or 'all' (default: the rows "
+                                        "marked default)")
     parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
                         help="folder of the resumable state (state.json, studies.db)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
@@ -550,7 +571,8 @@ def main():
         run_catboost(state, folds)
     if "tune" in sections:
         run_tune(state, folds, args.trials, args.threads, state_dir,
-                 range(len(TUNED)) if args.tuned is None else [int(i) for i in args.tuned.split(",")])
+                 [i for i, t in enumerate(TUNED) if t.default] if args.tuned is None
+                 else range(len(TUNED)) if args.tuned == "all" else [int(i) for i in args.tuned.split(",")])
     if "optuna" in sections:
         run_optuna_tuner(state, folds, args.trials, args.threads)
     runs = [k for k in ("cv", "catboost", "tune", "optuna") if k in sections]
