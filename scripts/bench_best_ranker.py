@@ -454,7 +454,8 @@ def report(state, folds_wanted, trials, threads):
         best_key = next(k for k in tuned_systems if k.startswith(f"{best_label} / {best_backend} (go.tune"))
         row = table[table["system"] == best_key].iloc[0]
         verdict = "reaches" if gap >= 0 else "does not reach"
-        headline = (f"**Headline: our best tuned cell, go.tune {best_label} on {best_backend}, "
+        headline = (f"**Headline: our best tuned cell (the best of {len(tuned_means)} tuned rows by mean test NDCG@10, "
+                    f"itself an optimistic pick), go.tune {best_label} on {best_backend}, "
                     f"{np.mean(best_scores):.4f}, {verdict} CatBoost's best untuned cell, {cat_label} "
                     f"{cat_means[cat_label]:.4f} ({gap:+.4f} mean test NDCG@10; higher on {int((d > 0).sum())} of "
                     f"{len(d)} folds: {', '.join(f'{x:+.4f}' for x in d)}); per query (784): {row.wins} better, "
@@ -475,9 +476,9 @@ def report(state, folds_wanted, trials, threads):
                            + ", ".join(str(r["rounds"]) for r in rs) + " |")
     walls = sorted((k, v) for k, v in state.data.items() if k.startswith("wall|"))
     fresh = [(k, v) for k, v in walls if v.get("fresh")]
-    extra = [t.label + (f" ({t.backend})" if t.backend != "lightgbm" else "") for t in TUNED if not t.default]
+    extra = [f"`{t.label}` on {t.backend}" for t in TUNED if not t.default]
     total = (f"Whole bench: the units of the default run (`--sections cv,catboost,tune,optuna,report`: every row "
-             f"but the exploratory tuned rows {', '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
+             f"but the exploratory tuned rows {' and '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
              f"together, {(seconds_used + seconds_extra) / 60:.1f} min with those rows (`--tuned all`); each unit as "
              f"measured when it ran (resumed from the state file across several invocations on the loaded "
              f"machine; the final "
@@ -505,9 +506,9 @@ XGBoost convention, `decay` in [0.5, 1] for YetiRank (10 permutations); TPE seed
 pruning on the per-round validation NDCG@10), then the best configuration retrained on `train.txt` with its
 early-stopped round count and scored once on `test.txt`: the test file takes no part in any choice. Rows named
 "inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside `train.txt`, the round count of the mean
-curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same selection rows
-(one CV split `train.txt` / `vali.txt`, `metric=ndcg`, `eval_at=[10]`, early stopping 50 of up to 1000 rounds),
-ended (by an exception from an Optuna callback) once it has run the budget's trials, since its stepwise schedule
+curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in
+`lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
+`eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once it has run the budget's trials, since its stepwise schedule
 has about 68; its best booster (trained on the `train.txt` rows) is scored on `test.txt`.
 
 | objective | backend | run | {head} | mean | check / selection |
