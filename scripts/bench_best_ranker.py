@@ -509,7 +509,8 @@ early-stopped round count and scored once on `test.txt`: the test file takes no 
 curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in
 `lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
 `eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
-it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the `train.txt` rows) is scored on `test.txt`.
+it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the
+`train.txt` rows) is scored on `test.txt`.
 
 | objective | backend | run | {head} | mean | check / selection |
 |---|---|---|{sep}|---:|---|
