@@ -392,11 +392,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         ``iprec_at_recall.0.5``, ``11pt_avg``, ``infAP``, ``bpref``, ``set_F.0.5``, ``utility.1,-1,0,0``,
         ``ndcg.1=3,2=9`` (a gain per level), ``G``, ``binG``, ``Rndcg``, ``ndcg_rel``, ``relative_P``,
         ``success``, ``num_ret``, ``relstring``, ``runid``... every measure of trec_eval 9.0.8, the one pytrec_eval
-        wraps) and its named sets ``official``, ``all_trec``, ``set`` (a measure with several parameters gives one
+        wraps, and trec_eval 10's ``unj`` (``unj.5,10,20``: the share of the top k not judged)) and its named sets
+        ``official``, ``all_trec``, ``set`` (trec_eval 9.0.8's; a measure with several parameters gives one
         column each, named as trec_eval prints them: ``P_5``, ``P_10``); ir_measures' names (``nDCG@10``,
         ``AP(rel=2)``, ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``, ``SetF(beta=0.5)``, ``IPrec@0.5``,
-        ``ERR@20``); ours (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``,
-        ``dcg@10``, ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
+        ``ERR@20``, ``RBP(p=0.8)``, ``RBP(p=0.9,rel=2)@100``: rank-biased precision, Moffat and Zobel 2008,
+        ``(1 - p) sum_i g_i p^(i - 1)``, gains graded or 0/1 at ``rel``, ties averaged as trectools does); ours
+        (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``, ``dcg@10``,
+        ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
         trec_eval's formula (:mod:`gbm_objectives.metrics._trec_eval`); the other conventions take our names
         only. A name given twice is evaluated once (one column).
     convention : {"trec", "lightgbm", "sklearn"}, default "trec"
@@ -458,7 +461,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
-    parsed, trec_items, judged_items, gdeval_items = [], [], [], []
+    parsed, trec_items, judged_items, gdeval_items, rbp_items = [], [], [], [], []
     columns = []  # the output columns in the order asked (a named set: its measures in trec_eval's order)
     for name in metrics:
         how = parse_run_metric(name, convention)
@@ -478,6 +481,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         columns.append(name)
         if how[0] == "judged":
             judged_items.append((name, how[1]))
+            continue
+        if how[0] == "rbp":
+            rbp_items.append((name,) + how[1:])
             continue
         if how[0] == "gdeval_err":
             gdeval_items.append((name, "err", how[1]))
@@ -639,6 +645,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
         frames.append(frame)
 
+    # ---- ir_measures' RBP(p=.., rel=..)@k (trectools' formula, ties averaged)
+    if rbp_items:
+        frame = pd.DataFrame({name: _rbp_values(code_row, out_score, sizes, p, rel, k)
+                              for name, p, rel, k in rbp_items}, index=pd.Index(qnames, name="qid"))
+        if missing_queries == "zero":  # -c: an empty ranking gains nothing
+            frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
+        frames.append(frame)
+
     # ---- our metrics (engine); ir_measures' ERR@k with gdeval's maximum grade, 4
     absent = in_qrels & ~in_run if missing_queries == "zero" else None
     for items, max_grade in ((parsed, None), (gdeval_items, 4.0)):
@@ -654,6 +668,70 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     per_query = per_query[columns]
     return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
                          trec_order=trec_order, relstrings=relstrings)
+
+
+def _rbp_values(code, score, sizes, p, rel=None, k=0):
+    """Rank-biased precision (Moffat and Zobel 2008) of each query, as ir_measures' ``RBP(p=p,rel=rel)@k``
+    computes it (through trectools' ``get_rbp``, with tied scores averaged).
+
+    .. math:: \\mathrm{RBP} = (1 - p) \\sum_{i=1}^{n} g_i \\, p^{i-1}
+
+    over the first ``n = min(k, len)`` documents of the ranking (``k = 0``: all of them). The gain ``g_i`` is the
+    document's relevance where it is > 0 (graded, ``rel=None``, ir_measures' default), or 1 where its relevance
+    is ``>= rel`` (binary); unjudged and negatively judged documents gain 0. Tied scores (equal as trec_eval
+    compares them, C floats) share their positions: each document of a group of ``g`` ties starting at 0-based
+    position ``s`` weighs the mean of the group's weights, ``p^s (1 - p^g) / g`` instead of ``(1 - p) p^i``
+    (trectools' ``average_ties``); at the cut-off a group counts the tied documents the ranking keeps (trec_eval's
+    order: ties by docno descending). trectools groups equal scores across the boundary of two queries too (a
+    quirk not reproduced) and compares doubles where trec_eval's ties are C floats. Without the residual (the
+    weight ``p^n`` beyond the ranking plus that of its unjudged documents, an upper bound's slack).
+
+    Parameters
+    ----------
+    code : ndarray of int64, shape (n_rows,)
+        Each ranked document's relevance (-1 not in the qrels, -2 judged negative), queries one after another.
+    score : ndarray of float64, shape (n_rows,)
+        Their scores, descending within each query.
+    sizes : ndarray of int64, shape (n_queries,)
+        The documents of each query.
+    p : float
+        Persistence, in (0, 1).
+    rel : int, optional
+        Binary gains at this relevance level; ``None``: the relevance values are the gains.
+    k : int, default 0
+        Cut-off (0: none).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_queries,)
+
+    References
+    ----------
+    A. Moffat and J. Zobel, "Rank-biased precision for measurement of retrieval effectiveness", ACM TOIS 27(1),
+    2008.
+
+    >>> import numpy as np
+    >>> _rbp_values(np.array([1, 0, 2]), np.array([3.0, 2.0, 1.0]), np.array([3]), 0.5).tolist()  # .5 * (1 + 2/4)
+    [0.75]
+    >>> _rbp_values(np.array([1, 0]), np.array([1.0, 1.0]), np.array([2]), 0.5).tolist()  # a tie: (.5 + .25) / 2
+    [0.375]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    nq = len(sizes)
+    start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    query = np.repeat(np.arange(nq), sizes)
+    pos = np.arange(len(query)) - start[query]
+    keep = pos < k if k else np.ones(len(query), dtype=bool)
+    query, pos, code, score = query[keep], pos[keep], np.asarray(code)[keep], np.asarray(score)[keep]
+    gain = ((code >= rel) & (code >= 0)).astype(np.float64) if rel is not None else np.maximum(code, 0).astype(np.float64)
+    # groups of ties: a new group where the query or the score changes
+    new = np.ones(len(pos), dtype=bool)
+    new[1:] = (query[1:] != query[:-1]) | (score[1:] != score[:-1])
+    group = np.cumsum(new) - 1
+    first = pos[new]
+    size = np.bincount(group, minlength=len(first)) if len(pos) else np.zeros(0, dtype=np.int64)
+    weight = p ** first * (1.0 - p ** size) / np.maximum(size, 1)
+    return np.bincount(query, weights=gain * weight[group], minlength=nq)
 
 
 def _first_param(group, name):

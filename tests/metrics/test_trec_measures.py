@@ -3,6 +3,7 @@ against pytrec_eval, query by query, with trec_eval's options -M, -J, -l and -c;
 ir_measures' names against ``ir_measures.calc_aggregate``; the reader's extra fields and separators."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -268,3 +269,36 @@ def test_parse_run_metric_routes_every_spelling():
     assert list(ir.values()) == list(ours.values())
     with pytest.raises(ValueError, match="relevance_threshold"):
         go.metrics.parse_metric("AP(rel=2)")
+
+
+TREC_EVAL10 = Path(__file__).parent / "data" / "trec_eval10"
+
+
+def _trec_eval10_blocks():
+    """``{(measure, option): text}`` of trec_eval 10's output (scripts/make_trec_eval10_fixture.py wrote it)."""
+    blocks, key = {}, None
+    for line in (TREC_EVAL10 / "unj.txt").read_text().splitlines(keepends=True):
+        if line.startswith("## "):
+            measure, _, option = line[3:].strip().partition(" ")
+            key = (measure, option)
+            blocks[key] = ""
+        elif key is not None:
+            blocks[key] += line
+    return blocks
+
+
+UNJ_OPTIONS = {"plain": {}, "-M 7": {"max_docs": 7}, "-J": {"judged_only": True},
+               "-c": {"missing_queries": "zero"}, "-l 2": {"relevance_threshold": 2}}
+
+
+@pytest.mark.parametrize("option", list(UNJ_OPTIONS))
+def test_unj_prints_what_trec_eval_10_prints(option):
+    """trec_eval 10's ``unj`` (pytrec_eval wraps 9.0.8, which lacks it): our ``-q`` text is the binary's, line for
+    line, on hostile files (ties, unjudged and negatively judged documents, rankings shorter than the cut-offs,
+    queries in the qrels only, a run query without qrels)."""
+    blocks = _trec_eval10_blocks()
+    assert len(blocks) == 2 * len(UNJ_OPTIONS)
+    for measure in ("unj", "unj.1,3,50"):
+        res = _evaluate(str(TREC_EVAL10 / "qrels.txt"), str(TREC_EVAL10 / "run.txt"), (measure,),
+                        **UNJ_OPTIONS[option])
+        assert res.to_trec() == blocks[(measure, option)], (measure, option)
