@@ -58,7 +58,7 @@ def _pow10_128():
 _EL_MIN, _EL_MAX = -348, 347
 _POW10_LO, _POW10_HI = _pow10_128()
 _U0, _U1, _U10 = np.uint64(0), np.uint64(1), np.uint64(10)
-_M32, _S32, _S63 = np.uint64(0xFFFFFFFF), np.uint64(32), np.uint64(63)
+_M32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 _LOW9 = np.uint64(0x1FF)
 _TWO53 = np.uint64(2**53)
 _E8, _E11 = np.uint64(10**8), np.uint64(10**11)
@@ -70,7 +70,10 @@ _FNV_PRIME = np.uint64(1099511628211)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: a multiplicative hash
 _HIGH, _LOW7 = np.uint64(0x8080808080808080), np.uint64(0x7F7F7F7F7F7F7F7F)
 _ADD5F = np.uint64(0x5F5F5F5F5F5F5F5F)  # 0x80 - 0x21: (b & 0x7F) + 0x5F has its high bit set iff (b & 0x7F) > 0x20
-_PAD = np.uint64(0x7878787878787878)  # "xxxxxxxx"
+_NLS = np.uint64(0x0A0A0A0A0A0A0A0A)  # "\n" * 8
+_SPACES = np.uint64(0x2020202020202020)
+_GATHER = np.uint64(0x0102040810204080)  # (high bits >> 7) * _GATHER >> 56: bit t = byte t's high bit
+_S7, _S56, _S63 = np.uint64(7), np.uint64(56), np.uint64(63)
 
 
 @intrinsic
@@ -94,6 +97,41 @@ def _cttz(typingctx, x):
         return builder.call(fn, [args[0], llvm_ir.Constant(llvm_ir.IntType(1), 1)])
 
     return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """Set bits of a uint64 (LLVM's ``ctpop``)."""
+    def codegen(context, builder, sig, args):
+        fnty = llvm_ir.FunctionType(llvm_ir.IntType(64), [llvm_ir.IntType(64)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.ctpop.i64")
+        return builder.call(fn, [args[0]])
+
+    return types.uint64(types.uint64), codegen
+
+
+@njit(cache=True, nogil=True)
+def _bitmaps(buf, start, end, seps, nls):
+    """Bit ``t`` of ``seps`` (uint64 words) is set where byte ``start + t`` is below 0x21 (a separator candidate),
+    of ``nls`` where it is a newline, for the whole words of ``buf[start:end]`` (8 bytes give 8 bits: their high
+    bits gathered by one multiplication). Returns whether the bytes below 0x21 are all spaces and newlines: only
+    then is a flagged byte a separator for sure (else tabs, carriage returns or control characters: the caller
+    takes the byte by byte path)."""
+    nw = (end - start) // 8
+    out_s = seps.view(np.uint8)
+    out_n = nls.view(np.uint8)
+    other = _U0
+    for k in range(nw):
+        w = _load_u64(buf, start + 8 * k)
+        low = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
+        x = w ^ _NLS
+        nl = ~(((x & _LOW7) + _LOW7) | x) & _HIGH  # ... of each newline
+        y = w ^ _SPACES
+        sp = ~(((y & _LOW7) + _LOW7) | y) & _HIGH  # ... of each space
+        other |= low & ~(nl | sp)
+        out_s[k] = np.uint8(((low >> _S7) * _GATHER) >> _S56)
+        out_n[k] = np.uint8(((nl >> _S7) * _GATHER) >> _S56)
+    return other == _U0
 
 
 @njit(cache=True)
@@ -171,7 +209,7 @@ _DONE, _GROW, _BAD = 0, 1, 2
 
 @njit(cache=True, nogil=True)
 def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc, pool,
-               pow10, tlo, thi):
+               pow10, tlo, thi, seps, nls, base, fast):
     """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
     ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The separators are found 8 bytes at a
     time (a word's bytes below 0x21 flagged by carry-free arithmetic, then visited by counting trailing zeros):
@@ -188,49 +226,71 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
     mask = np.uint64(cap - 1)
     st[_STATUS] = _DONE
     line_start = i
-    sep = i - 1  # the last separator
-    count = 0
     a0 = a1 = b0 = b1 = v0 = v1 = 0
-    wi = i - 8
-    m = _U0
-    while True:
-        # ---- the next separator: a whitespace byte found 8 at a time (its bit in ``m``), or the end
-        if m == _U0:
-            wi += 8
-            if wi < n:
-                if wi + 8 <= n:
-                    w = _load_u64(buf, wi)
-                else:  # the last bytes, padded with a letter
-                    w = _PAD
-                    for t in range(n - wi):
-                        sh = np.uint64(8 * t)
-                        w = (w & ~(np.uint64(0xFF) << sh)) | (np.uint64(buf[wi + t]) << sh)
-                m = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
-                continue
-            p = n
-            c = 10
-        else:
-            p = wi + np.int64(_cttz(m) >> np.uint64(3))
-            m &= m - _U1
-            c = buf[p]
-            if c != 32 and not (9 <= c <= 13):  # another control character: part of a field
-                continue
-        if p > sep + 1:  # a field ends here
+    ends = np.empty(max(n_fields, 1), dtype=np.int64)
+    while i < n:
+        line_start = i
+        count = 0
+        known = False
+        # ---- the usual line, from the bitmaps: its 64 bytes from i as one word of each, fields separated by one
+        # space, n_fields of them before a newline; their ends by counting trailing zeros (no byte visited)
+        if fast and i + 72 <= n:
+            j = (i - base) >> 6
+            r = np.uint64((i - base) & 63)
+            sep = (seps[j] >> r) | ((seps[j + 1] << _U1) << (_S63 - r))
+            nlw = (nls[j] >> r) | ((nls[j + 1] << _U1) << (_S63 - r))
+            nl_bit = nlw & (~nlw + _U1)  # the first newline
+            sep = (sep & (nl_bit - _U1)) | nl_bit  # the separators of the line and its newline
+            if nl_bit != _U0 and (sep & _U1) == _U0 and (sep & (sep << _U1)) == _U0 and \
+                    _popcount(sep) == np.uint64(n_fields):
+                for k in range(n_fields):
+                    ends[k] = i + np.int64(_cttz(sep))
+                    sep &= sep - _U1
+                a0, a1 = (ends[f_a - 1] + 1 if f_a > 0 else i), ends[f_a]
+                b0, b1 = ends[f_b - 1] + 1, ends[f_b]
+                v0, v1 = ends[f_num - 1] + 1, ends[f_num]
+                i = ends[n_fields - 1]
+                count = n_fields
+                known = True
+        # ---- any other line: its fields, each from its first byte to the next whitespace byte (8 bytes at a time)
+        while not known:
+            while i < n:  # the blanks before a field (a newline ends the line)
+                ch = buf[i]
+                if ch == 32 or (9 <= ch <= 13 and ch != 10):
+                    i += 1
+                else:
+                    break
+            if i >= n or buf[i] == 10:
+                break
+            s0 = i
+            i += 1
+            while True:
+                if i + 8 <= n:
+                    w = _load_u64(buf, i)
+                    m = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
+                    if m == _U0:
+                        i += 8
+                        continue
+                    i += np.int64(_cttz(m) >> np.uint64(3))
+                else:
+                    while i < n and buf[i] > 32:
+                        i += 1
+                    if i >= n:
+                        break
+                ch = buf[i]
+                if ch == 32 or 9 <= ch <= 13:
+                    break
+                i += 1  # another control character: part of the field
             if count == f_a:
-                a0, a1 = sep + 1, p
+                a0, a1 = s0, i
             elif count == f_b:
-                b0, b1 = sep + 1, p
+                b0, b1 = s0, i
             elif count == f_num:
-                v0, v1 = sep + 1, p
+                v0, v1 = s0, i
             count += 1
-        sep = p
-        if c != 10:
-            continue
         line += 1
         if count == 0:  # a blank line
-            line_start = p + 1
-            if p >= n:
-                break
+            i += 1
             continue
         if count < n_fields or (count > n_fields and n_fields != _RUN_FIELDS):  # a run's extra fields: ignored
             st[_STATUS] = _BAD
@@ -378,11 +438,9 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
             else:
                 code_b[row] = code
         row += 1
-        count = 0
-        line_start = p + 1
-        if p >= n:
-            break
-    st[_I], st[_LINE], st[_ROW], st[_NU] = line_start, line, row, nu
+        i += 1
+        line_start = i
+    st[_I], st[_LINE], st[_ROW], st[_NU] = min(line_start, n), line, row, nu
     st[_PS], st[_PE], st[_PC], st[_POOL] = prev_s, prev_e, prev_code, used
 
 
@@ -412,9 +470,12 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num
     st = np.zeros(11, dtype=np.int64)
     st[_I] = start
     st[_PE] = -1
+    words = (end - start) // 64 + 2
+    seps, nls = np.zeros(words, dtype=np.uint64), np.zeros(words, dtype=np.uint64)
+    fast = _bitmaps(buf, start, end, seps, nls)
     while True:
         _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,
-                   pool, POW10, _POW10_LO, _POW10_HI)
+                   pool, POW10, _POW10_LO, _POW10_HI, seps, nls, start, fast)
         if st[_STATUS] == _BAD:
             return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
         if st[_STATUS] == _DONE:
