@@ -61,6 +61,7 @@ _U0, _U1, _U10 = np.uint64(0), np.uint64(1), np.uint64(10)
 _M32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 _LOW9 = np.uint64(0x1FF)
 _TWO53 = np.uint64(2**53)
+_MANT52 = np.uint64(2**52 - 1)
 _E8, _E11 = np.uint64(10**8), np.uint64(10**11)
 _F0, _SIX, _THREES = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x0606060606060606), np.uint64(0x3333333333333333)
 _ZEROS, _M8 = np.uint64(0x3030303030303030), np.uint64(0x000000FF000000FF)
@@ -134,6 +135,15 @@ def _bitmaps(buf, start, end, seps, nls):
     return other == _U0
 
 
+@intrinsic
+def _as_double(typingctx, x):
+    """The float64 whose bits are the uint64 ``x``."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
 @njit(cache=True)
 def _eisel_lemire(man, exp10, p_lo, p_hi):
     """``man * 10**exp10`` correctly rounded (``man`` a non-zero uint64; ``p_lo``, ``p_hi`` the entry of
@@ -178,7 +188,8 @@ def _eisel_lemire(man, exp10, p_lo, p_hi):
         ret_exp2 += 1
     if ret_exp2 <= 0 or ret_exp2 >= 0x7FF:  # subnormal or infinite: left to float()
         return np.nan
-    return math.ldexp(np.float64(ret_mant), ret_exp2 - 1075)  # exact: a 53-bit integer times a power of two
+    # the double's bits: the biased exponent over the 52 stored bits of the 53-bit mantissa (ldexp, a library call)
+    return _as_double((np.uint64(ret_exp2) << np.uint64(52)) | (ret_mant & _MANT52))
 
 
 @njit(cache=True)

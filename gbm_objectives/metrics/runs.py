@@ -613,9 +613,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             plen = np.array([len(ms.params) for ms in todo], dtype=np.int64)
             pstart = np.concatenate(([0], np.cumsum(plen)))[:-1].astype(np.int64)
             params = np.array([float(x) for ms in todo for x in ms.params], dtype=np.float64)
-            out = trec_measures_kernel(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
-                                       np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params,
-                                       cols_at, int(sum(widths)))
+            out = _trec_measures(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
+                                 np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params, cols_at,
+                                 int(sum(widths)))
             if absent.any():  # an empty ranking's 0/0 (iprec_at_recall) is 0, as trec_eval 9's -c averages count it
                 gone = absent[t_codes]
                 out[gone] = np.nan_to_num(out[gone], nan=0.0)
@@ -734,6 +734,31 @@ def _rbp_values(code, score, sizes, p, rel=None, k=0):
     return np.bincount(query, weights=gain * weight[group], minlength=nq)
 
 
+#: documents per thread of trec_eval's measures, at least
+_BLOCK_DOCS = 200_000
+
+
+def _trec_measures(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols):
+    """:func:`~._trec_eval.trec_measures_kernel` over the queries, cut into one block of about equal documents per
+    thread when there are many (the kernel releases the GIL: threads, no parallel variant to compile)."""
+    nq = off.shape[0] - 1
+    n_blocks = int(max(1, min(numba.get_num_threads(), 8, off[-1] // _BLOCK_DOCS)))
+    if n_blocks == 1:
+        return trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols)
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.searchsorted(off, np.arange(n_blocks + 1) * (off[-1] / n_blocks))
+    cuts[0], cuts[-1] = 0, nq
+
+    def block(b):
+        a, e = int(cuts[b]), int(cuts[b + 1])
+        return trec_measures_kernel(rl, np.ascontiguousarray(off[a:e + 1]), np.ascontiguousarray(levels[a:e]), thr,
+                                    n_coll, codes, pstart, plen, params, cols, n_cols)
+
+    with ThreadPoolExecutor(n_blocks) as ex:
+        return np.concatenate(list(ex.map(block, range(n_blocks))))
+
+
 def _first_param(group, name):
     """The first parameter of measure ``name`` in ``group`` (relstring's length; trec_eval's default 10)."""
     ms = next(m for m in group if m.name == name)
@@ -757,10 +782,18 @@ def _levels(q_q, q_map, rel_all, n_names):
     """Per query (code space), the number of judged documents at each relevance level ``>= 0`` (trec_eval's
     ``rel_levels``), an ``(n_names, max_level + 1)`` int64 array."""
     top = int(max(rel_all.max(initial=0), 0))
-    ok = rel_all >= 0
-    q = q_map[q_q][ok].astype(np.int64)
-    flat = np.bincount(q * (top + 1) + rel_all[ok], minlength=n_names * (top + 1))
-    return np.ascontiguousarray(flat.reshape(n_names, top + 1))
+    out = np.zeros((n_names, top + 1), dtype=np.int64)
+    _count_levels(q_q.astype(np.int64, copy=False), q_map.astype(np.int64, copy=False), rel_all, out)
+    return out
+
+
+@njit(cache=True)
+def _count_levels(q_q, q_map, rel, out):
+    """``out[q_map[q_q[r]], rel[r]] += 1`` for every row with ``rel[r] >= 0`` (one pass; numpy's bincount took
+    five)."""
+    for r in range(q_q.shape[0]):
+        if rel[r] >= 0:
+            out[q_map[q_q[r]], rel[r]] += 1
 
 
 def _runid(run):

@@ -108,6 +108,18 @@ def test_named_sets_equal_pytrec_eval_per_query_and_on_the_mean(nickname, data, 
             assert res.mean[m] == pytest.approx(np.mean(expected), rel=0, abs=1e-12, nan_ok=True), m
 
 
+def test_measures_in_blocks_of_queries_equal_one_block(monkeypatch):
+    """trec_eval's measures computed in blocks of queries on threads (large runs) equal the one-block values."""
+    from gbm_objectives.metrics import runs
+
+    qrels, run = _hostile(4)
+    one = _evaluate(qrels, run, ("all_trec",), missing_queries="zero")
+    monkeypatch.setattr(runs, "_BLOCK_DOCS", 50)
+    monkeypatch.setattr(runs.numba, "get_num_threads", lambda: 5)
+    pd.testing.assert_frame_equal(_evaluate(qrels, run, ("all_trec",), missing_queries="zero").per_query,
+                                  one.per_query)
+
+
 def test_complete_c_counts_the_queries_the_run_lacks():
     """-c: a query of the qrels the run lacks is evaluated on an empty ranking: 0 everywhere but num_rel (its R),
     num_q and gm_* (log 1e-5), so the means are trec_eval 9's -c averages (sums over every qrels query)."""
