@@ -659,8 +659,9 @@ def _big_endian_keys(data, offsets):
 
 def _merge_strings(parts, codes, offs, rows, field, path):
     """The pandas Categorical of one field from the chunks' dictionaries: the categories are the distinct strings of
-    all chunks, sorted (byte order, which is code point order: sorting the column sorts the strings); ``codes``
-    (each chunk's rows at ``offs[k]``, local codes) are rewritten in place into the sorted categories."""
+    all chunks, sorted (byte order, which is code point order: sorting the column sorts the strings), and its codes:
+    ``codes`` (each chunk's rows at ``offs[k]``, local codes) rewritten into the sorted categories, the chunks one
+    after another (int16 codes where they fit, as pandas keeps them)."""
     import pandas as pd
 
     datas, offsets, counts = [], [], []
@@ -683,7 +684,7 @@ def _merge_strings(parts, codes, offs, rows, field, path):
                 raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
         uniq = sorted(set(strings))
         where = {x: i for i, x in enumerate(uniq)}
-        glob = np.array([where[x] for x in strings], dtype=np.int32)
+        glob = np.array([where[x] for x in strings], dtype=np.int64)
         cats = pd.Index(np.array(uniq, dtype=object))
     else:
         arrays = [pa.LargeStringArray.from_buffers(c, pa.py_buffer(o), pa.py_buffer(d))
@@ -699,16 +700,24 @@ def _merge_strings(parts, codes, offs, rows, field, path):
             enc = pc.dictionary_encode(pa.concat_arrays(arrays))
             uniq, index = enc.dictionary, enc.indices.to_numpy()
         order = _sort_order(uniq)
-        rank = np.empty(len(uniq), dtype=np.int32)
-        rank[order] = np.arange(len(uniq), dtype=np.int32)
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq), dtype=np.int64)
         glob = rank if index is None else rank[index]
         cats = pd.Index(uniq.take(order).to_pandas())
-    start = 0
+    out = np.empty(sum(rows), dtype=np.int16 if len(cats) <= 2**15 else np.int32)
+    start = at = 0
     for k, c in enumerate(counts):
-        part = codes[offs[k]: offs[k] + rows[k]]
-        part[:] = glob[start: start + c][part]
+        _recode(codes[offs[k]: offs[k] + rows[k]], glob[start: start + c], out[at: at + rows[k]])
         start += c
-    return cats
+        at += rows[k]
+    return pd.Categorical.from_codes(out, dtype=pd.CategoricalDtype(cats), validate=False)
+
+
+@njit(cache=True, nogil=True)
+def _recode(local, glob, out):
+    """``out[r] = glob[local[r]]``: a chunk's codes in the sorted categories, in one pass."""
+    for r in range(local.shape[0]):
+        out[r] = glob[local[r]]
 
 
 #: the fields of a run's line (trec_eval ignores any after the sixth)
@@ -721,8 +730,6 @@ def _read_table(path, n_fields, fields, layout, name, what):
     """Read a whitespace-separated file: ``(buf, qid, docno, values)``: two Categoricals and the numbers of the
     third field. Large files are cut at newlines into one chunk per thread, scanned concurrently (the scanner
     releases the GIL), and their dictionaries merged."""
-    import pandas as pd
-
     buf, start = _read_bytes(path, name)
     n = len(buf)
     f_a, f_b, f_num = fields
@@ -762,18 +769,14 @@ def _read_table(path, n_fields, fields, layout, name, what):
     if sum(rows) == 0:
         raise ValueError(f"{path}: no lines (expected {layout})")
     parts = [res[1:5] for res in results]
-    qid_cats = _merge_strings(parts, code_a, offs, rows, 0, path)
-    doc_cats = _merge_strings(parts, code_b, offs, rows, 1, path)
-    arrays = [code_a, code_b, value, num_s]
+    qid = _merge_strings(parts, code_a, offs, rows, 0, path)
+    docno = _merge_strings(parts, code_b, offs, rows, 1, path)
     at = rows[0]
-    for k in range(1, n_chunks):  # the chunks' rows moved down into one prefix
-        for a in arrays:
+    for k in range(1, n_chunks):  # the chunks' numbers moved down into one prefix
+        for a in (value, num_s):
             a[at: at + rows[k]] = a[offs[k]: offs[k] + rows[k]]
         at += rows[k]
-    code_a, code_b, value, num_s = (a[:at] for a in arrays)
-    values = _numbers(buf, value, num_s, n_fields, f_num, path, what)
-    qid = pd.Categorical.from_codes(code_a, dtype=pd.CategoricalDtype(qid_cats), validate=False)
-    docno = pd.Categorical.from_codes(code_b, dtype=pd.CategoricalDtype(doc_cats), validate=False)
+    values = _numbers(buf, value[:at], num_s[:at], n_fields, f_num, path, what)
     return buf, qid, docno, values
 
 
@@ -835,7 +838,7 @@ def read_qrels(path):
         r = int(np.flatnonzero(reli != rel)[0])
         line, s, e = _locate(buf, 4, r, 3)
         raise ValueError(f"{path}, line {line}: {what} must be an integer; got {_token_text(buf, s, e)!r}")
-    return pd.DataFrame({"qid": qid, "docno": docno, "relevance": reli})
+    return pd.DataFrame({"qid": qid, "docno": docno, "relevance": reli}, copy=False)  # fresh arrays: no copy
 
 
 def read_run(path):
@@ -860,7 +863,7 @@ def read_run(path):
 
     buf, qid, docno, score = _read_table(path, _RUN_FIELDS, (0, 2, 4), "qid Q0 docno rank score tag", "run",
                                          "the score (5th field)")
-    frame = pd.DataFrame({"qid": qid, "docno": docno, "score": score})
+    frame = pd.DataFrame({"qid": qid, "docno": docno, "score": score}, copy=False)  # fresh arrays: no copy
     frame.attrs["runid"] = _last_tag(buf)
     return frame
 
