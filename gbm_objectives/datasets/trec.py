@@ -113,14 +113,12 @@ def _popcount(typingctx, x):
 
 @njit(cache=True, nogil=True)
 def _bitmaps(buf, start, end, seps, nls):
-    """Bit ``t`` of ``seps`` (uint64 words) is set where byte ``start + t`` is below 0x21 (a separator candidate),
-    of ``nls`` where it is a newline, for the whole words of ``buf[start:end]`` (8 bytes give 8 bits: their high
-    bits gathered by one multiplication). Returns whether the bytes below 0x21 are all spaces and newlines: only
-    then is a flagged byte a separator for sure (else tabs, carriage returns or control characters: the caller
-    takes the byte by byte path)."""
+    """Bit ``t`` of the bytes ``seps`` is set where byte ``start + t`` of ``buf`` is below 0x21 (a separator
+    candidate), of ``nls`` where it is a newline, for the whole words of ``buf[start:end]`` (8 bytes give a byte
+    of bits: their high bits gathered by one multiplication). Returns whether the bytes below 0x21 are all spaces
+    and newlines: only then is a flagged byte a separator for sure (else tabs, carriage returns or control
+    characters: the caller takes the byte by byte path)."""
     nw = (end - start) // 8
-    out_s = seps.view(np.uint8)
-    out_n = nls.view(np.uint8)
     other = _U0
     for k in range(nw):
         w = _load_u64(buf, start + 8 * k)
@@ -130,8 +128,8 @@ def _bitmaps(buf, start, end, seps, nls):
         y = w ^ _SPACES
         sp = ~(((y & _LOW7) + _LOW7) | y) & _HIGH  # ... of each space
         other |= low & ~(nl | sp)
-        out_s[k] = np.uint8(((low >> _S7) * _GATHER) >> _S56)
-        out_n[k] = np.uint8(((nl >> _S7) * _GATHER) >> _S56)
+        seps[k] = np.uint8(((low >> _S7) * _GATHER) >> _S56)
+        nls[k] = np.uint8(((nl >> _S7) * _GATHER) >> _S56)
     return other == _U0
 
 
@@ -194,7 +192,7 @@ def _eisel_lemire(man, exp10, p_lo, p_hi):
 
 @njit(cache=True)
 def _rehash(hashes, count, cap):
-    table = np.full(cap, -1, dtype=np.int32)
+    table = np.full(cap, -1, dtype=np.int64)
     mask = np.uint64(cap - 1)
     for u in range(count):
         sl = np.int64(hashes[u] & mask)
@@ -238,7 +236,6 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
     st[_STATUS] = _DONE
     line_start = i
     a0 = a1 = b0 = b1 = v0 = v1 = 0
-    ends = np.empty(max(n_fields, 1), dtype=np.int64)
     while i < n:
         line_start = i
         count = 0
@@ -246,21 +243,26 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
         # ---- the usual line, from the bitmaps: its 64 bytes from i as one word of each, fields separated by one
         # space, n_fields of them before a newline; their ends by counting trailing zeros (no byte visited)
         if fast and i + 72 <= n:
-            j = (i - base) >> 6
+            j = ((i - base) >> 6) << 3  # the byte of the bitmaps where the word holding i's bit starts
             r = np.uint64((i - base) & 63)
-            sep = (seps[j] >> r) | ((seps[j + 1] << _U1) << (_S63 - r))
-            nlw = (nls[j] >> r) | ((nls[j + 1] << _U1) << (_S63 - r))
+            sep = (_load_u64(seps, j) >> r) | ((_load_u64(seps, j + 8) << _U1) << (_S63 - r))
+            nlw = (_load_u64(nls, j) >> r) | ((_load_u64(nls, j + 8) << _U1) << (_S63 - r))
             nl_bit = nlw & (~nlw + _U1)  # the first newline
             sep = (sep & (nl_bit - _U1)) | nl_bit  # the separators of the line and its newline
             if nl_bit != _U0 and (sep & _U1) == _U0 and (sep & (sep << _U1)) == _U0 and \
                     _popcount(sep) == np.uint64(n_fields):
+                e = i - 1
                 for k in range(n_fields):
-                    ends[k] = i + np.int64(_cttz(sep))
+                    s0 = e + 1
+                    e = i + np.int64(_cttz(sep))
                     sep &= sep - _U1
-                a0, a1 = (ends[f_a - 1] + 1 if f_a > 0 else i), ends[f_a]
-                b0, b1 = ends[f_b - 1] + 1, ends[f_b]
-                v0, v1 = ends[f_num - 1] + 1, ends[f_num]
-                i = ends[n_fields - 1]
+                    if k == f_a:
+                        a0, a1 = s0, e
+                    elif k == f_b:
+                        b0, b1 = s0, e
+                    elif k == f_num:
+                        v0, v1 = s0, e
+                i = e  # the newline
                 count = n_fields
                 known = True
         # ---- any other line: its fields, each from its first byte to the next whitespace byte (8 bytes at a time)
@@ -473,16 +475,16 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num
     n_u``, in order of first occurrence (``u_field`` 0 for ``f_a``, 1 for ``f_b``); ``bad_line`` > 0 is the first
     (1-based, counted from ``start``) line with another number of fields (``bad_count`` of them)."""
     size = 1024
-    table = np.full(2 * size, -1, dtype=np.int32)
+    table = np.full(2 * size, -1, dtype=np.int64)
     uo = np.zeros(size + 1, dtype=np.int64)
-    uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int8), np.empty(size, dtype=np.int32)
+    uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
     uk = np.empty(size, dtype=np.uint64)
     pool = np.empty(16 * size, dtype=np.uint8)
     st = np.zeros(11, dtype=np.int64)
     st[_I] = start
     st[_PE] = -1
-    words = (end - start) // 64 + 2
-    seps, nls = np.zeros(words, dtype=np.uint64), np.zeros(words, dtype=np.uint64)
+    size8 = 8 * ((end - start) // 64 + 2)  # whole words, and one more: a line's 64 bits span two
+    seps, nls = np.zeros(size8, dtype=np.uint8), np.zeros(size8, dtype=np.uint8)
     fast = _bitmaps(buf, start, end, seps, nls)
     while True:
         _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,

@@ -367,7 +367,7 @@ def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min, spaces_on
     path = tmp_path / "run.txt"
     path.write_bytes(text.encode())
     raw = np.frombuffer(text.encode(), dtype=np.uint8)
-    words = np.zeros(len(raw) // 64 + 2, dtype=np.uint64)
+    words = np.zeros(8 * (len(raw) // 64 + 2), dtype=np.uint8)
     assert runs._bitmaps(raw, 0, len(raw), words, words.copy()) == spaces_only  # the path the lines take
     got = go.read_run(path)
     want = _python_read(text)
