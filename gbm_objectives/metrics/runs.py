@@ -661,11 +661,13 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
                                           n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
                                           names, absent, max_grade))
     per_query = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
-    per_query = per_query.sort_index(kind="stable")
+    if not per_query.index.is_monotonic_increasing:  # (sorting a sorted frame copies it)
+        per_query = per_query.sort_index(kind="stable")
     if empty == "skip":
         per_query = per_query.dropna(how="all")
     columns = list(dict.fromkeys(columns))
-    per_query = per_query[columns]
+    if list(per_query.columns) != columns:
+        per_query = per_query[columns]
     return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
                          trec_order=trec_order, relstrings=relstrings)
 
