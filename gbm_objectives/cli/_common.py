@@ -27,6 +27,7 @@ from ..metrics.by_task import default_metrics, get_task_metric
 from ..model_io import model_folder_owns
 from .._core.segments import boundaries_from_qid
 from ..training import NativeObjective, resolve_objective, train
+from ._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from .report import training_report
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "parse_params", "check_objective_names",
@@ -34,15 +35,10 @@ __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "UsageError", "parse_params"
            "resolve_metrics", "train_one", "training_params", "OWN_OUTPUTS", "check_out", "check_out_file",
            "format_table", "final_table"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 #: The CLI option behind each engine option the CLI owns (:data:`gbm_objectives.adapters.OWNED_PARAMETERS`).
 _OPTION_OF = {"objective": "--objective", "learning_rate": "--learning-rate", "num_boost_round": "--rounds",
               "seed": "--seed", "n_jobs": "--threads", "metric": "--metric", "early_stopping_rounds": "--early-stopping"}
-
-
-class UsageError(Exception):
-    """A bad command line or input file: reported in one line, exit status 2."""
 
 
 # ==============================================================================================================
