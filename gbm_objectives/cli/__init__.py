@@ -79,8 +79,9 @@ def __getattr__(name):
         value = getattr(importlib.import_module(_LAZY[name], __name__), "TrainResult" if name == "TrainedModel"
                         else name)
     elif name.startswith("cmd_"):
-        value = getattr(importlib.import_module(".selection" if name in ("cmd_cv", "cmd_tune") else ".commands",
-                                                __name__), name)
+        home = {"cmd_cv": ".selection", "cmd_tune": ".selection", "cmd_fuse": ".experiments",
+                "cmd_report": ".experiments"}.get(name, ".commands")
+        value = getattr(importlib.import_module(home, __name__), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
