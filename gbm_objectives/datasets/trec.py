@@ -130,6 +130,8 @@ def _bitmaps(buf, start, end, seps, nls):
         other |= low & ~(nl | sp)
         seps[k] = np.uint8(((low >> _S7) * _GATHER) >> _S56)
         nls[k] = np.uint8(((nl >> _S7) * _GATHER) >> _S56)
+    for k in range(nw, seps.shape[0]):  # the bytes past the last whole word
+        seps[k] = nls[k] = 0
     return other == _U0
 
 
@@ -484,7 +486,7 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num
     st[_I] = start
     st[_PE] = -1
     size8 = 8 * ((end - start) // 64 + 2)  # whole words, and one more: a line's 64 bits span two
-    seps, nls = np.zeros(size8, dtype=np.uint8), np.zeros(size8, dtype=np.uint8)
+    seps, nls = np.empty(size8, dtype=np.uint8), np.empty(size8, dtype=np.uint8)
     fast = _bitmaps(buf, start, end, seps, nls)
     while True:
         _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,

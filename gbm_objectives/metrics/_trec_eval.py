@@ -428,20 +428,6 @@ def cut_trec(r, thr, num_rel, cuts, code, out):
 
 
 
-@njit([(_I8, _F8, _F8)], **JIT)
-def unj_trec(r, cuts, out):
-    """trec_eval 10's ``unj_k`` (``m_unjudged.c``): the share of the top k that is not judged (:data:`NONPOOL`,
-    missing from the qrels, or :data:`UNJUDGED`, judged negative), over k: a ranking shorter than k is filled with
-    judged documents. ``unj_k = #{i < min(k, num_ret): r[i] < 0} / k``."""
-    for j in range(cuts.shape[0]):
-        k = int(cuts[j])
-        c = 0
-        for i in range(min(k, r.shape[0])):
-            if r[i] < 0:
-                c += 1
-        out[j] = c / k
-
-
 @njit([(_I8, _I8, _I8_2D, _I, _I, _I8, _I8, _I8, _F8, _I8, _I)], **JIT)
 def trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols):
     """Every query (``rl[off[q]:off[q + 1]]``, ``levels[q]``) times every measure asked (``codes[j]`` with its
@@ -528,8 +514,15 @@ def trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, para
                     o[0] = (p[0] + 1.0) * pp * rr / (p[0] * pp + rr)
             elif code == _K_NUM_NONREL_JUDGED_RET:
                 o[0] = judged - num_rel_ret
-            elif code == _K_UNJ:
-                unj_trec(r, p, o)
+            elif code == _K_UNJ:  # trec_eval 10's unj_k (m_unjudged.c): the top k's documents not judged (NONPOOL,
+                # or UNJUDGED: judged negative) over k; a ranking shorter than k is filled with judged documents
+                for j in range(p.shape[0]):
+                    k = int(p[j])
+                    c = 0
+                    for i in range(min(k, num_ret)):
+                        if r[i] < 0:
+                            c += 1
+                    o[j] = c / k
     return out
 
 
