@@ -409,12 +409,19 @@ def ndcg_cut_trec(r, lv, cuts, out):
 def cut_trec(r, thr, num_rel, cuts, code, out):
     """The cut-off measures counting relevant documents in the top k (k past the end: non-relevant filler):
     ``P_k`` (over k), ``recall_k`` (over R), ``relative_P_k`` (over min(k, R)), ``success_k``, ``map_cut_k``."""
+    c = 0  # relevant documents among the first i, carried from one cut-off to the next (they ascend)
+    i = 0
     for j in range(cuts.shape[0]):
         k = int(cuts[j])
         if code == _MAP_CUT:
             out[j] = ap_trec(r, thr, num_rel, k)
             continue
-        c = _rel_count(r, thr, k)
+        if j and k < int(cuts[j - 1]):  # cut-offs not in ascending order: count again
+            c = i = 0
+        while i < min(k, r.shape[0]):
+            if r[i] >= thr:
+                c += 1
+            i += 1
         if code == _P:
             out[j] = c / k
         elif code == _SUCCESS:
