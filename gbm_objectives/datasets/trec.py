@@ -241,9 +241,10 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
     while i < n:
         line_start = i
         count = 0
-        known = False
         # ---- the usual line, from the bitmaps: its 64 bytes from i as one word of each, fields separated by one
         # space, n_fields of them before a newline; their ends by counting trailing zeros (no byte visited)
+        quick = False
+        sep = _U0
         if fast and i + 72 <= n:
             j = ((i - base) >> 6) << 3  # the byte of the bitmaps where the word holding i's bit starts
             r = np.uint64((i - base) & 63)
@@ -251,57 +252,52 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
             nlw = (_load_u64(nls, j) >> r) | ((_load_u64(nls, j + 8) << _U1) << (_S63 - r))
             nl_bit = nlw & (~nlw + _U1)  # the first newline
             sep = (sep & (nl_bit - _U1)) | nl_bit  # the separators of the line and its newline
-            if nl_bit != _U0 and (sep & _U1) == _U0 and (sep & (sep << _U1)) == _U0 and \
-                    _popcount(sep) == np.uint64(n_fields):
-                e = i - 1
-                for k in range(n_fields):
-                    s0 = e + 1
-                    e = i + np.int64(_cttz(sep))
-                    sep &= sep - _U1
-                    if k == f_a:
-                        a0, a1 = s0, e
-                    elif k == f_b:
-                        b0, b1 = s0, e
-                    elif k == f_num:
-                        v0, v1 = s0, e
-                i = e  # the newline
-                count = n_fields
-                known = True
-        # ---- any other line: its fields, each from its first byte to the next whitespace byte (8 bytes at a time)
-        while not known:
-            while i < n:  # the blanks before a field (a newline ends the line)
-                ch = buf[i]
-                if ch == 32 or (9 <= ch <= 13 and ch != 10):
-                    i += 1
-                else:
+            quick = nl_bit != _U0 and (sep & _U1) == _U0 and (sep & (sep << _U1)) == _U0 and \
+                _popcount(sep) == np.uint64(n_fields)
+        e = i - 1
+        while True:  # the line's fields: [s0, e)
+            if quick:
+                if count == n_fields:
+                    i = e  # the newline
                     break
-            if i >= n or buf[i] == 10:
-                break
-            s0 = i
-            i += 1
-            while True:
-                if i + 8 <= n:
-                    w = _load_u64(buf, i)
-                    m = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
-                    if m == _U0:
-                        i += 8
-                        continue
-                    i += np.int64(_cttz(m) >> np.uint64(3))
-                else:
-                    while i < n and buf[i] > 32:
+                s0 = e + 1
+                e = i + np.int64(_cttz(sep))
+                sep &= sep - _U1
+            else:  # any other line: each field from its first byte to the next whitespace byte (8 bytes at a time)
+                while i < n:  # the blanks before a field (a newline ends the line)
+                    ch = buf[i]
+                    if ch == 32 or (9 <= ch <= 13 and ch != 10):
                         i += 1
-                    if i >= n:
+                    else:
                         break
-                ch = buf[i]
-                if ch == 32 or 9 <= ch <= 13:
+                if i >= n or buf[i] == 10:
                     break
-                i += 1  # another control character: part of the field
+                s0 = i
+                i += 1
+                while True:
+                    if i + 8 <= n:
+                        w = _load_u64(buf, i)
+                        m = ~(((w & _LOW7) + _ADD5F) | w) & _HIGH  # the high bit of each byte < 0x21
+                        if m == _U0:
+                            i += 8
+                            continue
+                        i += np.int64(_cttz(m) >> np.uint64(3))
+                    else:
+                        while i < n and buf[i] > 32:
+                            i += 1
+                        if i >= n:
+                            break
+                    ch = buf[i]
+                    if ch == 32 or 9 <= ch <= 13:
+                        break
+                    i += 1  # another control character: part of the field
+                e = i
             if count == f_a:
-                a0, a1 = s0, i
+                a0, a1 = s0, e
             elif count == f_b:
-                b0, b1 = s0, i
+                b0, b1 = s0, e
             elif count == f_num:
-                v0, v1 = s0, i
+                v0, v1 = s0, e
             count += 1
         line += 1
         if count == 0:  # a blank line
