@@ -204,14 +204,6 @@ def _rehash(hashes, count, cap):
     return table
 
 
-@njit(cache=True)
-def _grow(a, size):
-    out = np.empty(size, dtype=a.dtype)
-    for i in range(a.shape[0]):  # a loop: ``out[:n] = a`` compiles numba's shape-error path (about 2 s)
-        out[i] = a[i]
-    return out
-
-
 # the state of a scan between calls of _scan_rows: byte position, line, rows, distinct strings, codes of each
 # field, the previous row's first string (start, end, code), the size of the pool used, status
 _I, _LINE, _ROW, _NU, _NC0, _NC1, _PS, _PE, _PC, _POOL, _STATUS = range(11)
@@ -455,7 +447,6 @@ def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num
     st[_PS], st[_PE], st[_PC], st[_POOL] = prev_s, prev_e, prev_code, used
 
 
-@njit(cache=True, nogil=True)
 def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num_s):
     """Lines of exactly ``n_fields`` whitespace-separated fields in ``buf[start:end]`` (blank lines skipped), in one
     pass over the bytes: per row, the dictionary codes of the strings in fields ``f_a`` and ``f_b`` (codes in order
@@ -471,38 +462,46 @@ def _scan(buf, start, end, n_fields, f_a, f_b, f_num, code_a, code_b, value, num
     The per-row arrays (``code_a`` ...) are filled from 0 and must hold one row per line. Returns ``(n_rows, pool,
     u_off, u_field, n_u, bad_line, bad_count)``: the distinct strings are ``pool[u_off[u]:u_off[u + 1]]``, ``u <
     n_u``, in order of first occurrence (``u_field`` 0 for ``f_a``, 1 for ``f_b``); ``bad_line`` > 0 is the first
-    (1-based, counted from ``start``) line with another number of fields (``bad_count`` of them)."""
+    (1-based, counted from ``start``) line with another number of fields (``bad_count`` of them).
+
+    Python around the compiled loop :func:`_scan_rows` (which releases the GIL): the tables grow here, with numpy,
+    so that the first call of a reader compiles no growth code (:func:`_rehash` compiles when a file first has
+    more than about 500 distinct strings in a chunk)."""
     size = 1024
     table = np.full(2 * size, -1, dtype=np.int64)
     uo = np.zeros(size + 1, dtype=np.int64)
-    uh, uf, uc = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
-    uk = np.empty(size, dtype=np.uint64)
+    uh, uk = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.uint64)
+    uf, uc = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
     pool = np.empty(16 * size, dtype=np.uint8)
     st = np.zeros(11, dtype=np.int64)
     st[_I] = start
     st[_PE] = -1
     size8 = 8 * ((end - start) // 64 + 2)  # whole words, and one more: a line's 64 bits span two
     seps, nls = np.empty(size8, dtype=np.uint8), np.empty(size8, dtype=np.uint8)
-    fast = _bitmaps(buf, start, end, seps, nls)
+    fast = bool(_bitmaps(buf, start, end, seps, nls))
     while True:
         _scan_rows(buf, end, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc,
                    pool, POW10, _POW10_LO, _POW10_HI, seps, nls, start, fast)
         if st[_STATUS] == _BAD:
-            return 0, pool, uo, uf, 0, st[_LINE], st[_ROW]
+            return 0, pool, uo, uf, 0, int(st[_LINE]), int(st[_ROW])
         if st[_STATUS] == _DONE:
-            return st[_ROW], pool, uo, uf, st[_NU], 0, 0
-        nu = st[_NU]  # grow: the string tables while half full, the pool to hold this line's strings
+            return int(st[_ROW]), pool, uo, uf, int(st[_NU]), 0, 0
+        nu = int(st[_NU])  # grow: the string tables while half full, the pool to hold this line's strings
         if nu + 2 >= uh.shape[0]:
             size *= 2
-            uo, uh, uf, uc = _grow(uo, size + 1), _grow(uh, size), _grow(uf, size), _grow(uc, size)
-            uk = _grow(uk, size)
+            uo, uh, uk, uf, uc = (_grown(a, size + (a is uo)) for a in (uo, uh, uk, uf, uc))
             table = _rehash(uh, nu, 2 * size)
-        j = st[_I]
-        while j < end and buf[j] != 10:
-            j += 1
-        need = st[_POOL] + j - st[_I]
+        nl = _next_newline(buf, int(st[_I]))
+        need = int(st[_POOL]) + (end if nl < 0 or nl > end else nl) - int(st[_I])
         if need > pool.shape[0]:
-            pool = _grow(pool, max(2 * pool.shape[0], need))
+            pool = _grown(pool, max(2 * pool.shape[0], need))
+
+
+def _grown(a, size):
+    """A copy of ``a`` in a larger array of ``size`` elements (the rest uninitialised)."""
+    out = np.empty(size, dtype=a.dtype)
+    out[: len(a)] = a
+    return out
 
 
 @njit(inline="always", cache=True)
