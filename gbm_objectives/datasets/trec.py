@@ -214,10 +214,14 @@ _DONE, _GROW, _BAD = 0, 1, 2
 def _scan_rows(buf, n, n_fields, f_a, f_b, f_num, st, code_a, code_b, value, num_s, table, uo, uh, uk, uf, uc, pool,
                pow10, tlo, thi, seps, nls, base, fast):
     """The loop of :func:`_scan`, from the state ``st`` until byte ``n``, a bad line, or until a table is full (then
-    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The separators are found 8 bytes at a
-    time (a word's bytes below 0x21 flagged by carry-free arithmetic, then visited by counting trailing zeros):
-    half the time of a byte loop. No array is reassigned in the loop: that made it 2.5 times slower (numba then
-    reloads the arrays and counts their references on every row)."""
+    ``st[_STATUS]`` is ``_GROW`` and the row is left for the next call). The usual line (``fast``: the chunk's
+    bytes below 0x21 are spaces and newlines; ``n_fields`` fields separated by one space, at most 64 bytes) takes
+    its field ends from the bitmaps of :func:`_bitmaps` (``seps``, ``nls``, bit ``t`` for byte ``base + t``): the
+    64 bits from the line's start, checked and counted by bit arithmetic, visited by counting trailing zeros, no
+    byte read: 0.4 times the time of the byte path. Any other line takes the byte path: a field at a time, its end
+    found 8 bytes at a time (a word's bytes below 0x21 flagged by carry-free arithmetic). No array is reassigned
+    in the loop: that made it 2.5 times slower (numba then reloads the arrays and counts their references on every
+    row)."""
     i, line, row, nu = st[_I], st[_LINE], st[_ROW], st[_NU]
     prev_s, prev_e, prev_code, used = st[_PS], st[_PE], st[_PC], st[_POOL]
     prev_k0 = _U0
