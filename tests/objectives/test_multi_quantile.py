@@ -105,14 +105,15 @@ def test_quantiles_never_cross(raw, scale):
     q = cumulative_softplus(raw, scale)
     assert np.isfinite(q).all()
     assert (np.diff(q, axis=1) >= 0).all()
-    np.testing.assert_array_equal(q[:, 0], raw[:, 0])
+    np.testing.assert_array_equal(q[:, 0], raw.min(axis=1))
+    np.testing.assert_array_equal(q, cumulative_softplus(raw[:, ::-1], scale))  # a function of the sorted outputs
 
 
-def test_link_is_the_identity_on_well_separated_outputs_and_lifts_crossings():
+def test_link_is_the_identity_on_well_separated_outputs_and_sorts_crossings():
     raw = np.array([[0.0, 1.0, 5.0], [0.0, -3.0, 5.0]])
     q = cumulative_softplus(raw, 0.01)
     np.testing.assert_array_equal(q[0], raw[0])
-    assert q[1, 1] == 0.01 * np.log1p(np.exp(-300.0)) and q[1, 2] == 5.0  # -3 would cross 0: lifted just above it
+    np.testing.assert_array_equal(q[1], [-3.0, 0.0, 5.0])  # -3 would cross 0: the pair swaps (no level is lifted)
 
 
 def test_loss_is_the_mean_pinball_of_the_quantiles():
@@ -133,6 +134,8 @@ def test_inverse_transform_recovers_the_raw_outputs():
     rng = np.random.default_rng(3)
     obj = go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9), scale=0.2)
     raw = np.sort(rng.normal(size=(50, 3)), axis=1) + rng.normal(scale=0.1, size=(50, 3))
-    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), raw, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), np.sort(raw, axis=1), rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="non-decreasing"):
         obj.inverse_transform(np.array([[1.0, 0.0, 2.0]]))
+    with pytest.raises(ValueError, match="scale"):  # a gap below scale * log(2): no sorted outputs give it
+        obj.inverse_transform(np.array([[0.0, 0.1, 2.0]]))
