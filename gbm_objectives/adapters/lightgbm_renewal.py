@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from .._core.jit import twins
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
+from ..objectives.quantile import check_method, parallel_renewal, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
@@ -82,19 +83,17 @@ def tree_leaves(X, left, right, feature, threshold, decision_type, out):  # prag
     type 2) goes the default way (``decision_type & 2``: left); otherwise ``x <= threshold`` goes left. Children
     below 0 are leaves ``~child`` (``Tree::NumericalDecision`` and ``Tree::GetLeaf``).
     """
-    for i in range(X.shape[0]):
+    for i in prange(X.shape[0]):
         out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
 
 
-@njit(cache=True, nogil=True)
 def _walk_unknown(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
     """:func:`tree_leaves` for the rows whose ``out`` is -1 (those :func:`leaves_from_scores` left)."""
-    for i in range(X.shape[0]):
+    for i in prange(X.shape[0]):
         if out[i] < 0:
             out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
 
 
-@njit(cache=True, nogil=True)
 def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (compiled)
     """The leaf of every training row in one new tree, read from LightGBM's own training score; -1 for a row it
     cannot tell (walk those rows). Returns the number of such rows.
@@ -108,7 +107,7 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     """
     m = values.shape[0]
     unknown = 0
-    for i in range(before.shape[0]):
+    for i in prange(before.shape[0]):
         b = before[i]
         a = after[i]
         d = a - b
@@ -127,6 +126,12 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
         out[i] = leaf
         unknown += leaf < 0
     return unknown
+
+
+_TREE_LEAVES_PARALLEL = twins(tree_leaves.py_func, dict(cache=True, nogil=True))[1]
+_WALK_UNKNOWN = twins(_walk_unknown, dict(cache=True, nogil=True))
+_LEAVES_FROM_SCORES = twins(leaves_from_scores, dict(cache=True, nogil=True))
+leaves_from_scores = _LEAVES_FROM_SCORES[0]
 
 
 def _numeric_features(X):
@@ -362,16 +367,17 @@ class QuantileLeafRenewal:
         values = np.zeros((K, max(len(v) for _, v in trees)))
         before, after = self._engine_before, self._engine_after(booster, K, n)
         self._engine_before = None
+        parallel = parallel_renewal(n)
         for k, (tree, leaf_value) in enumerate(trees):
             if not tree:
                 continue
             if after is None:
-                tree_leaves(features, *tree, leaves[k])
+                (_TREE_LEAVES_PARALLEL if parallel else tree_leaves)(features, *tree, leaves[k])
                 self.n_walked_ += n
             else:
-                unknown = leaves_from_scores(before[k], after[k], *_distinct(leaf_value), leaves[k])
+                unknown = _LEAVES_FROM_SCORES[parallel](before[k], after[k], *_distinct(leaf_value), leaves[k])
                 if unknown:
-                    _walk_unknown(features, *tree, leaves[k])
+                    _WALK_UNKNOWN[parallel](features, *tree, leaves[k])
                     self.n_walked_ += unknown
         for k, (_, leaf_value) in enumerate(trees):
             values[k, : len(leaf_value)] = leaf_value
