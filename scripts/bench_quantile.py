@@ -351,10 +351,12 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
         rows.append(f"| {name} | {MULTI_LABELS[kind]} | {100 * crossing:.1f} % | {pinball:.5f} | {rel} | {cover} | "
                     f"{fit} | {ratio} | {cpu_ratio} |")
         if kind in ("lgb-multi", "xgb-multi"):
+            gap = {label: 100 * np.abs(Q.quantile_coverage_score(yt, qq) - quality[ref][2]).max()
+                   for label, qq in lifted[kind].items()}
             others = "; ".join(
-                f"{label}: coverage within {100 * np.abs(Q.quantile_coverage_score(yt, qq) - quality[ref][2]).max():.1f}"
-                f" points, mean pinball {100 * (Q.quantile_pinball_score(yt, qq, NINE) / quality[ref][1] - 1):+.2f} %"
-                f", crossing {100 * Q.crossing_rate_score(qq):.1f} %"
+                f"{label}: coverage within {gap[label]:.1f} points, mean pinball "
+                f"{100 * (Q.quantile_pinball_score(yt, qq, NINE) / quality[ref][1] - 1):+.2f} %, crossing "
+                f"{100 * Q.crossing_rate_score(qq):.1f} %"
                 for label, qq in lifted[kind].items())
             findings.append(
                 f"- {name}, {'LightGBM' if kind == 'lgb-multi' else 'XGBoost'}: crossing {100 * crossing:.1f} % "

@@ -82,7 +82,7 @@ from numba import njit
 
 __all__ = ["JIT", "POINTWISE_JIT", "INLINE", "PAIR_FASTMATH", "PARALLEL_MIN", "copy_function", "Kernel",
            "serial_and_parallel", "cheap_serial_and_parallel", "exact_serial_and_parallel", "Specialised",
-           "specialise", "twins"]
+           "specialise"]
 
 #: error_model="numpy": no ZeroDivisionError branch on each division, so loops vectorise (every divisor is
 #: positive by construction). No fastmath flag: the flags of the kernels that need one are added to these.
@@ -98,8 +98,7 @@ PAIR_FASTMATH = {"reassoc", "contract", "arcp"}
 #: The one table of parallel thresholds: a call runs its kernel's parallel twin from this size up.
 #: ``pointwise``/``pointwise_cheap``: elements of the raw score (the cheap, memory-bound kernels: logistic, squared
 #: error, Huber, quantile); ``lambdarank``: pair evaluations of a call (about 1 ms of work on one core);
-#: ``listwise``/``xendcg``/``metrics``: rows; ``renewal``: training rows of a quantile leaf renewal (its tree walks
-#: over the rows, its per-output renewal over a round's trees).
+#: ``listwise``/``xendcg``/``metrics``: rows.
 PARALLEL_MIN = {
     "pointwise": 200_000,
     "pointwise_cheap": 4_000_000,
@@ -107,7 +106,6 @@ PARALLEL_MIN = {
     "listwise": 50_000,
     "xendcg": 200_000,
     "metrics": 20_000,
-    "renewal": 4_000,
 }
 
 
@@ -202,10 +200,3 @@ def specialise(block, loop, name, blocks_at, flags=JIT, **constants):
     parallel = njit(parallel=True, **flags)(copy_function(loop, f"_{name}_parallel",
                                                           **{block.__name__: compiled_block}))
     return Specialised(compiled_block, parallel, blocks_at)
-
-
-def twins(fn, flags=None):
-    """``(serial, parallel)``: ``fn`` (whose loop to split is a ``prange``) compiled as is and with
-    ``parallel=True``, each under its own qualified name; the caller picks one (e.g. from ``PARALLEL_MIN``)."""
-    flags = JIT if flags is None else flags
-    return njit(**flags)(copy_function(fn, "_serial")), njit(parallel=True, **flags)(copy_function(fn, "_parallel"))

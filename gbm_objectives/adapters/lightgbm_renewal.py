@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._core.jit import twins
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, parallel_renewal, renew_round, renewed_leaf_values
+from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
 
-__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
 
 # every spelling LightGBM reads as these parameters, from its own alias table (LGBM_DumpParamAliases)
 _LR_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("learning_rate"))
@@ -83,17 +82,19 @@ def tree_leaves(X, left, right, feature, threshold, decision_type, out):  # prag
     type 2) goes the default way (``decision_type & 2``: left); otherwise ``x <= threshold`` goes left. Children
     below 0 are leaves ``~child`` (``Tree::NumericalDecision`` and ``Tree::GetLeaf``).
     """
-    for i in prange(X.shape[0]):
+    for i in range(X.shape[0]):
         out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
 
 
+@njit(cache=True, nogil=True)
 def _walk_unknown(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
     """:func:`tree_leaves` for the rows whose ``out`` is -1 (those :func:`leaves_from_scores` left)."""
-    for i in prange(X.shape[0]):
+    for i in range(X.shape[0]):
         if out[i] < 0:
             out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
 
 
+@njit(cache=True, nogil=True)
 def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (compiled)
     """The leaf of every training row in one new tree, read from LightGBM's own training score; -1 for a row it
     cannot tell (walk those rows). Returns the number of such rows.
@@ -107,7 +108,7 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     """
     m = values.shape[0]
     unknown = 0
-    for i in prange(before.shape[0]):
+    for i in range(before.shape[0]):
         b = before[i]
         a = after[i]
         d = a - b
@@ -128,10 +129,24 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     return unknown
 
 
-_TREE_LEAVES_PARALLEL = twins(tree_leaves.py_func, dict(cache=True, nogil=True))[1]
-_WALK_UNKNOWN = twins(_walk_unknown, dict(cache=True, nogil=True))
-_LEAVES_FROM_SCORES = twins(leaves_from_scores, dict(cache=True, nogil=True))
-leaves_from_scores = _LEAVES_FROM_SCORES[0]
+def training_leaves(features, tree, leaf_value, before, after, out):
+    """The leaf of every training row in one new numerical tree, into ``out``; returns the number of rows walked.
+
+    With LightGBM's training score ``before`` and ``after`` the tree (float64, shape (n_samples,)), the leaves are
+    read from it (:func:`leaves_from_scores`) and only the rows it cannot tell are walked; without them (None),
+    every row is walked (:func:`tree_leaves`). ``tree``: the arrays of :func:`_one_tree_arrays` (``()`` for a
+    single leaf), ``leaf_value``: its leaf values.
+    """
+    if not tree:
+        out[:] = 0
+        return 0
+    if before is None or after is None:
+        tree_leaves(features, *tree, out)
+        return len(features)
+    unknown = leaves_from_scores(before, after, *_distinct(leaf_value), out)
+    if unknown:
+        _walk_unknown(features, *tree, out)
+    return unknown
 
 
 def _numeric_features(X):
@@ -261,13 +276,13 @@ class QuantileLeafRenewal:
         else:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
+        self._engine_before = None  # LightGBM's training score before the round, (K, n), set by the objective
         self._reset()
 
     def _reset(self):
         self._booster = None
         self._features = {}  # id(X) -> (X, float64 features or None)
         self._score = None  # exact renewed raw score of the training rows
-        self._engine_before = None  # LightGBM's training score before the round, (K, n), from the objective
         self._valid_scores = {}
         self.n_renewed_ = 0
         self.n_walked_ = 0
@@ -367,18 +382,9 @@ class QuantileLeafRenewal:
         values = np.zeros((K, max(len(v) for _, v in trees)))
         before, after = self._engine_before, self._engine_after(booster, K, n)
         self._engine_before = None
-        parallel = parallel_renewal(n)
         for k, (tree, leaf_value) in enumerate(trees):
-            if not tree:
-                continue
-            if after is None:
-                (_TREE_LEAVES_PARALLEL if parallel else tree_leaves)(features, *tree, leaves[k])
-                self.n_walked_ += n
-            else:
-                unknown = _LEAVES_FROM_SCORES[parallel](before[k], after[k], *_distinct(leaf_value), leaves[k])
-                if unknown:
-                    _WALK_UNKNOWN[parallel](features, *tree, leaves[k])
-                    self.n_walked_ += unknown
+            self.n_walked_ += training_leaves(features, tree, leaf_value, None if after is None else before[k],
+                                              None if after is None else after[k], leaves[k])
         for k, (_, leaf_value) in enumerate(trees):
             values[k, : len(leaf_value)] = leaf_value
         alphas = self.objective.alphas if self.alpha is None else (self.alpha,)

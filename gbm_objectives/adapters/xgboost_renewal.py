@@ -64,11 +64,10 @@ import json
 
 import numpy as np
 import xgboost as xgb
-from numba import njit, prange
+from numba import njit
 
-from .._core.jit import twins
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, parallel_renewal, renew_round, renewed_leaf_values
+from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
@@ -99,7 +98,7 @@ _MAX_DENSE_VALUES = 1 << 26  # 256 MB of float32: above it, leaves come from XGB
 def _tree_leaves(X, left, right, feature, threshold, default_left, out):  # pragma: no cover (compiled)
     """The leaf of every row of ``X`` in one numerical tree, as XGBoost's predictor walks it: a missing value
     (NaN) goes the default way, otherwise ``x < threshold`` goes left (float32 against float32)."""
-    for i in prange(X.shape[0]):
+    for i in range(X.shape[0]):
         node = 0
         while left[node] != -1:
             x = X[i, feature[node]]
@@ -111,9 +110,6 @@ def _tree_leaves(X, left, right, feature, threshold, default_left, out):  # prag
                 node = right[node]
         out[i] = node
     return out
-
-
-_TREE_LEAVES_PARALLEL = twins(_tree_leaves.py_func, dict(cache=True, nogil=True))[1]
 
 
 def _dense_features(dmatrix):
@@ -346,9 +342,8 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         K, n = len(trees), len(features)
         leaves = np.empty((K, n), dtype=np.int64)
         values = np.zeros((K, max(len(nodes["split_conditions"]) for nodes in trees)))
-        walker = _TREE_LEAVES_PARALLEL if parallel_renewal(n) else _tree_leaves
         for k, (nodes, walk) in enumerate(zip(trees, walks)):
-            walker(features, *walk, leaves[k])
+            _tree_leaves(features, *walk, leaves[k])
             engine = walk[3]  # split_conditions as float32: a leaf's value as stored
             values[k, : len(engine)] = engine
         alphas = self.objective.alphas if self.alpha is None else (self.alpha,)

@@ -35,16 +35,13 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
-from numba import njit, prange
-
-from .._core.jit import PARALLEL_MIN, twins
+from numba import njit
 
 from .._core.validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
 __all__ = ["QUANTILE_METHODS", "check_method", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values",
-           "renew_round", "parallel_renewal"]
+           "renew_round"]
 
 QUANTILE_METHODS = ("lightgbm", "lower")
 
@@ -251,24 +248,30 @@ def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, 
     return lr * q
 
 
-def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values, reached):  # pragma: no cover
-    """One boosting round's ``K`` trees renewed and added to the score, one output per iteration of the ``prange``
-    (:func:`renew_round`; compiled serial and parallel, ``_RENEW_ROUND``).
+@njit(cache=True, nogil=True)
+def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
+                 reached):
+    """One boosting round's ``K`` trees renewed and added to the score, one output after the other
+    (:func:`renew_round`).
 
     Per output ``k``: the residuals ``y - score[:, k]``, the per-leaf quantiles of :func:`_unweighted_leaf_quantiles`
     (the same function, so the same values as :func:`renewed_leaf_values`), ``learning_rate * quantile`` (rounded to
     float32 when ``to_float32``) written into ``values[k]`` at every leaf a row reaches (``reached[k, j] = 1``), then
-    ``score[:, k] += values[k, leaves[k]]``. Outputs touch disjoint columns and rows of the arrays: the values do
-    not depend on the compilation or the thread count.
+    ``score[:, k] += values[k, leaves[k]]``.
+
+    Serial on purpose: inside training numba's OpenMP threads would take turns with the engine's (measured: a
+    parallel twin made a 2-thread LightGBM fit of california_housing 9x slower on the loaded 2-core machine).
     """
     n, K = score.shape
     n_leaves = values.shape[1]
-    for k in prange(K):
+    r = np.empty(n)
+    q = np.empty(n_leaves)
+    for k in range(K):
         if renew[k]:
-            r = np.empty(n)
             for i in range(n):
                 r[i] = y[i] - score[i, k]
-            q = np.full(n_leaves, np.nan)
+            for j in range(n_leaves):
+                q[j] = np.nan
             _unweighted_leaf_quantiles(r, leaves[k], n_leaves, alphas[k], lower, q)
             for j in range(n_leaves):
                 if q[j] == q[j]:
@@ -277,9 +280,6 @@ def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float
                     reached[k, j] = 1
         for i in range(n):
             score[i, k] += values[k, leaves[k, i]]
-
-
-_RENEW_ROUND = twins(_renew_round, dict(cache=True, nogil=True))
 
 
 def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_values, renew=None, method="lightgbm",
@@ -318,13 +318,6 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     a = np.array([a if lower else _lightgbm_alpha(a) for a in alphas], dtype=np.float64)
     mask = np.ones(K, dtype=np.bool_) if renew is None else np.asarray(renew, dtype=np.bool_)
     reached = np.zeros(leaf_values.shape, dtype=np.uint8)
-    kernel = _RENEW_ROUND[parallel_renewal(len(y_true), K)]
-    kernel(y_true, raw_score, leaf_index, a, lower, float(learning_rate), mask, bool(float32_leaves), leaf_values,
-           reached)
+    _renew_round(y_true, raw_score, leaf_index, a, lower, float(learning_rate), mask, bool(float32_leaves),
+                 leaf_values, reached)
     return reached.view(np.bool_)
-
-
-def parallel_renewal(n_rows, n_parts=2):
-    """Whether the renewal's kernels run their parallel twin: numba has more than one thread (``go.train`` sets it
-    to ``n_jobs``), there are ``n_parts >= 2`` parts to split and ``n_rows >= PARALLEL_MIN["renewal"]``."""
-    return n_parts > 1 and n_rows >= PARALLEL_MIN["renewal"] and numba.get_num_threads() > 1
