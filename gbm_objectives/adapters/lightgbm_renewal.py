@@ -14,12 +14,17 @@ adds the step back from Python::
                         train, num_boost_round=200, callbacks=[renewal])
     pred = booster.predict(X_test, raw_score=True) + init
 
-How it works. After each boosting round the callback finds the leaf of every training row in the new tree
-(walked here over the features as LightGBM's predictor walks it, from the tree's text in
-``Booster.model_to_string``; ``Booster.predict(X, pred_leaf=True)`` for a tree with categorical splits or features
-that are not a numeric array), computes ``learning_rate * quantile(y - previous score)`` per leaf
+How it works. After each boosting round the callback finds the leaf of every training row in the new tree,
+computes ``learning_rate * quantile(y - previous score)`` per leaf
 (:func:`gbm_objectives.objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
-``Booster.set_leaf_output``. LightGBM does not update its cached training/validation scores when a leaf is
+``Booster.set_leaf_output``. The leaves: LightGBM has just added the un-renewed tree to its own cached training
+score, one double addition per row, so a row's leaf is the leaf value that turns the score LightGBM handed the
+objective into the score it holds now, exactly (:func:`leaves_from_scores`); the rows that this does not tell
+(leaves that share a value) are walked over the features as LightGBM's predictor walks the tree, from its text in
+``Booster.model_to_string`` (:func:`tree_leaves`), and a tree with categorical splits or features that are not a
+numeric array goes through ``Booster.predict(X, pred_leaf=True)``. Without sample weights a round's trees (``K`` for
+:class:`~gbm_objectives.MultiQuantileLoss`) are renewed by one compiled pass per output
+(:func:`gbm_objectives.objectives.quantile.renew_round`). LightGBM does not update its cached training/validation scores when a leaf is
 rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
 float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
@@ -253,7 +258,10 @@ class QuantileLeafRenewal:
         Pass ``lightgbm_objective(renewal.objective)`` as LightGBM's objective (or this objective to
         :func:`gbm_objectives.adapters.lightgbm.train`); its gradients use the renewed training score.
     n_renewed_ : int
-        Number of trees renewed so far.
+        Number of rounds renewed so far.
+    n_walked_ : int
+        Rows whose leaf was found by walking a tree (the others were read from LightGBM's training score), over
+        the rounds renewed without sample weights.
     """
 
 

@@ -26,7 +26,9 @@ predictor does (missing values go the default way, ``x < threshold`` goes left; 
 or features too large to hold densely, XGBoost's ``pred_leaf`` on the one-tree slice; XGBoost 3.2 refuses
 ``pred_leaf`` with an ``iteration_range`` that does not start at tree 0 and points to model slicing), computes
 ``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.objectives.quantile.renewed_leaf_values`
-(``method="lower"`` by default: the exact weighted pinball argmin; XGBoost's built-in interpolates) and adds the
+(without sample weights, a round's ``K`` trees by one compiled pass per output,
+:func:`gbm_objectives.objectives.quantile.renew_round`, the same values) (``method="lower"`` by default: the exact
+weighted pinball argmin; XGBoost's built-in interpolates) and adds the
 renewed leaf values, rounded to float32 as the model will store them, to the float64 margins it keeps for the
 training rows (and for the validation sets given as ``valid_X``). XGBoost's booster keeps its own un-renewed leaves
 and stale cached margins until training ends, so:
