@@ -14,7 +14,8 @@ compiling:
 * the LETOR/SVMlight parser (dense and sparse output);
 * the TREC run and qrels readers (plain and gzipped) and :func:`gbm_objectives.metrics.evaluate_run` in each of its
   modes (missing queries skipped or zero, judged-only or not), serial and parallel;
-* quantile leaf renewal's per-leaf quantiles and LightGBM tree walk (within the serial objectives step).
+* quantile leaf renewal's per-leaf quantiles, a round's renewal, LightGBM's tree walk and its leaves read from
+  the training score (within the objectives steps).
 
 >>> from gbm_objectives._warmup import warmup
 >>> seconds = warmup()                        # doctest: +SKIP
@@ -98,15 +99,22 @@ def _run_objectives(progress=None):
 def _run_renewal():
     """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's tree walk (this adapter
     module imports no engine)."""
-    from .adapters.lightgbm_renewal import tree_leaves
-    from .objectives.quantile import leaf_quantiles
+    from .adapters import lightgbm_renewal as lgb_renewal
+    from .objectives import quantile
 
     leaf = np.arange(_N) % 3
     for method in ("lightgbm", "lower"):
-        leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
+        quantile.leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
     one = np.array([-1], dtype=np.int32)  # a stump: both children are leaves
-    tree_leaves(np.zeros((_N, 1)), one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
-                 np.array([2], dtype=np.int8), np.empty(_N, dtype=np.int64))
+    stump = (one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
+             np.array([2], dtype=np.int8))
+    X, out = np.zeros((_N, 1)), np.full(_N, -1, dtype=np.int64)
+    # a round's renewal, the leaves read from LightGBM's score or walked
+    before, values = np.zeros(_N), np.array([0.0, 1.0])
+    lgb_renewal.training_leaves(X, stump, values, before, before + leaf % 2, out)
+    lgb_renewal.training_leaves(X, stump, values, None, None, out)
+    quantile.renew_round(np.linspace(-1.0, 1.0, _N), np.zeros((_N, 2)), np.stack([leaf, leaf]), (0.25, 0.75),
+                         learning_rate=0.1, leaf_values=np.zeros((2, 3)), method="lower")
 
 
 @contextlib.contextmanager

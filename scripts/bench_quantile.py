@@ -245,18 +245,22 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
                   "nthread": threads, "tree_method": "hist"}
         return xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds).predict(xgb.DMatrix(Xt))
 
-    def ours(backend, shape):
+    def ours(backend, shape, kind, renewal=True):
         def fit():
-            res = go.train(go.MultiQuantileLoss(NINE), X, y, backend=backend, num_boost_round=rounds, n_jobs=threads,
-                           params={"learning_rate": lr, **shape})
+            res = go.train(go.MultiQuantileLoss(NINE, renewal=renewal), X, y, backend=backend, num_boost_round=rounds,
+                           n_jobs=threads, params={"learning_rate": lr, **shape})
+            LAST_RAW[kind] = (res.predict_raw(Xt), res.objective.scale)
             return res.predict(Xt)
         return fit
 
     fitters = {
         "lgb-9-builtin": lgb_builtin,
-        "lgb-multi": ours("lightgbm", {"num_leaves": leaves}),
+        "lgb-multi": ours("lightgbm", {"num_leaves": leaves}, "lgb-multi"),
         "xgb-9-builtin": xgb_builtin,
-        "xgb-multi": ours("xgboost", {"max_depth": depth}),
+        "xgb-multi": ours("xgboost", {"max_depth": depth}, "xgb-multi"),
+        # XGBoost's vector leaf: one tree per round for the 9 outputs; no renewal (it renews one tree per output)
+        "xgb-multi-vector": ours("xgboost", {"max_depth": depth, "multi_strategy": "multi_output_tree"},
+                                 "xgb-multi-vector", renewal=False),
         "xgb-vector": xgb_vector,
     }
     catboost = _catboost()
@@ -271,25 +275,55 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
     return fitters
 
 
+#: the raw test outputs and scale of the last fit of each of our models (for the link comparison)
+LAST_RAW = {}
+
+
+def lifted_link(raw, scale):
+    """The previous link of ``multi_quantile`` (before the sort), for comparison: ``q_1 = r_1``, ``q_k = q_{k-1} +
+    scale * softplus((r_k - q_{k-1}) / scale)`` on the outputs as they come (a crossing output lifted to the one
+    below it)."""
+    q = np.empty_like(raw)
+    q[:, 0] = raw[:, 0]
+    for k in range(1, raw.shape[1]):
+        d = raw[:, k] - q[:, k - 1]
+        q[:, k] = q[:, k - 1] + (np.maximum(d, 0.0) + scale * np.log1p(np.exp(-np.abs(d) / scale)))
+    return q
+
+
 MULTI_LABELS = {
     "lgb-9-builtin": "LightGBM, 9 built-in `quantile` models",
     "lgb-multi": "LightGBM, `multi_quantile` (one model, renewal)",
     "xgb-9-builtin": "XGBoost, 9 built-in `reg:quantileerror` models",
     "xgb-multi": "XGBoost, `multi_quantile` (one model, renewal)",
+    "xgb-multi-vector": "XGBoost, `multi_quantile`, vector leaf (`multi_output_tree`, no renewal)",
     "xgb-vector": "XGBoost, one `reg:quantileerror` model, `quantile_alpha` list",
     "catboost-multiquantile": "CatBoost `MultiQuantile` (reference)",
 }
 MULTI_REFERENCE = {"lgb-multi": "lgb-9-builtin", "xgb-multi": "xgb-9-builtin", "xgb-vector": "xgb-9-builtin",
+                   "xgb-multi-vector": "xgb-9-builtin",
                    "catboost-multiquantile": "lgb-9-builtin"}
 
 
+def _cpu_timed(fitters, cpu):
+    """The fitters, each also adding its process CPU seconds (all threads) to ``cpu[name]``."""
+    def wrap(name, fn):
+        def timed():
+            c0 = time.process_time()
+            out = fn()
+            cpu[name].append(time.process_time() - c0)
+            return out
+        return timed
+    return {name: wrap(name, fn) for name, fn in fitters.items()}
+
+
 def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
-    """Quality (one fit each, at the first thread count) and alternated wall times at each thread count; table rows
-    and findings."""
+    """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count;
+    table rows and findings."""
     from gbm_objectives.metrics import quantiles as Q
 
     X, y, Xt, yt, note = data
-    quality, seconds = {}, {}
+    quality, seconds, cpu_seconds, lifted = {}, {}, {}, {}
     for threads in thread_counts:
         fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
         for kind, fn in fitters.items():  # the untimed first run: predictions, compilation, caches
@@ -297,24 +331,38 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
             if threads == thread_counts[0]:
                 quality[kind] = (Q.crossing_rate_score(q), Q.quantile_pinball_score(yt, q, NINE),
                                  Q.quantile_coverage_score(yt, q))
-        times = _bench.alternate(fitters, repeats=repeats, warmup=0)
+                if kind in ("lgb-multi", "xgb-multi"):
+                    raw, scale = LAST_RAW[kind]
+                    lifted[kind] = {"raw outputs (no link)": raw, "previous link (lift)": lifted_link(raw, scale)}
+        cpu = {kind: [] for kind in fitters}
+        times = _bench.alternate(_cpu_timed(fitters, cpu), repeats=repeats, warmup=0)
         seconds[threads] = {kind: _bench.median(t) for kind, t in times.items()}
-        print(f"{name}: timed at {threads} thread(s)", flush=True)
+        cpu_seconds[threads] = {kind: _bench.median(t) for kind, t in cpu.items()}
+        print(f"{name}: timed at {threads} thread(s), load {os.getloadavg()[0]:.1f}", flush=True)
     rows, findings = [], []
     for kind, (crossing, pinball, coverage) in quality.items():
         ref = MULTI_REFERENCE.get(kind)
         rel = f"{100 * (pinball / quality[ref][1] - 1):+.2f} %" if ref else "reference"
         cover = f"{100 * np.abs(coverage - quality[ref][2]).max():.1f}" if ref else "reference"
         ratio = " / ".join(f"{seconds[t][kind] / seconds[t][ref]:.2f}" if ref else "1" for t in thread_counts)
+        cpu_ratio = " / ".join(f"{cpu_seconds[t][kind] / cpu_seconds[t][ref]:.2f}" if ref else "1"
+                               for t in thread_counts)
         fit = " | ".join(f"{seconds[t][kind]:.2f}" if t in seconds else "not run" for t in (1, 2))
         rows.append(f"| {name} | {MULTI_LABELS[kind]} | {100 * crossing:.1f} % | {pinball:.5f} | {rel} | {cover} | "
-                    f"{fit} | {ratio} |")
+                    f"{fit} | {ratio} | {cpu_ratio} |")
         if kind in ("lgb-multi", "xgb-multi"):
+            gap = {label: 100 * np.abs(Q.quantile_coverage_score(yt, qq) - quality[ref][2]).max()
+                   for label, qq in lifted[kind].items()}
+            others = "; ".join(
+                f"{label}: coverage within {gap[label]:.1f} points, mean pinball "
+                f"{100 * (Q.quantile_pinball_score(yt, qq, NINE) / quality[ref][1] - 1):+.2f} %, crossing "
+                f"{100 * Q.crossing_rate_score(qq):.1f} %"
+                for label, qq in lifted[kind].items())
             findings.append(
                 f"- {name}, {'LightGBM' if kind == 'lgb-multi' else 'XGBoost'}: crossing {100 * crossing:.1f} % "
                 f"(9 built-ins: {100 * quality[ref][0]:.1f} %), mean pinball {rel} vs the 9 built-ins, coverage "
-                f"within {cover} points of theirs at every level, wall time {ratio} x the 9 fits at "
-                f"{' / '.join(map(str, thread_counts))} thread(s).")
+                f"within {cover} points of theirs at every level ({others}); wall time {ratio} x the 9 fits, CPU time "
+                f"{cpu_ratio} x, at {' / '.join(map(str, thread_counts))} thread(s).")
     return rows, findings
 
 
@@ -326,9 +374,9 @@ def main_multi(args):
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0]
     table = ["| data | model | rows crossing | mean pinball (9 levels) | vs 9 built-ins | max coverage gap, points | "
-             f"fit s, 1 thread | fit s, 2 threads | time vs 9 built-ins, {' / '.join(map(str, thread_counts))} "
-             "thread(s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"fit s, 1 thread | fit s, 2 threads | wall time vs 9 built-ins, {' / '.join(map(str, thread_counts))} "
+             f"thread(s) | CPU time vs 9 built-ins, {' / '.join(map(str, thread_counts))} thread(s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     findings, notes = [], []
     for name, loader in (("california_housing", load_california), ("autoclaims", load_autoclaims),
                          ("synthetic heteroscedastic", lambda: load_synthetic(2000 if args.quick else 10000))):
@@ -352,11 +400,17 @@ def main_multi(args):
         f". Total {total:.0f} s" + (" (**--quick** run: not the reported configuration)" if args.quick else "") +
         f". The machine is shared with other jobs (1-minute load average {load_start:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end, 2 cores): times are medians of {repeats} alternated runs and the "
-        "ratios are ratios of medians.",
+        "ratios are ratios of medians; CPU time (user + system of the process, all threads) does not count the "
+        "waits for a core, so its ratio is the steadier one on a loaded machine.",
         "",
         f"9 levels 0.1, 0.2, ..., 0.9; {rounds} rounds, learning rate {lr}; LightGBM `num_leaves={leaves}`, XGBoost "
         f"and CatBoost depth {depth}; everything else default. `multi_quantile` is `go.train(go.MultiQuantileLoss("
-        "alphas), ...)` with leaf renewal (the default): one booster with 9 trees per round. Rows crossing: share of "
+        "alphas), ...)` with leaf renewal (the default): one booster with 9 trees per round, whose 9 raw outputs "
+        "are sorted along the row and mapped by the cumulative softplus (`go.cumulative_softplus`). The findings "
+        "also give, for the same fit, the raw outputs without the link (they cross like the 9 built-ins) and the "
+        "previous link (no sort: a crossing output lifted to the one below it). The vector-leaf row is the same "
+        "objective on XGBoost's `multi_strategy=\"multi_output_tree\"` (one tree of 9-value leaves per round), "
+        "without renewal, which needs one tree per output. Rows crossing: share of "
         "test rows with some q(k+1) < q(k). Mean pinball: held-out pinball loss averaged over the 9 levels, relative "
         "to the 9 separate built-in models of the same engine (CatBoost: to LightGBM's). Coverage gap: the largest "
         "difference, over the levels, between the share of test rows with y <= q and that of the built-ins. Fit "

@@ -14,12 +14,17 @@ adds the step back from Python::
                         train, num_boost_round=200, callbacks=[renewal])
     pred = booster.predict(X_test, raw_score=True) + init
 
-How it works. After each boosting round the callback finds the leaf of every training row in the new tree
-(walked here over the features as LightGBM's predictor walks it, from the tree's text in
-``Booster.model_to_string``; ``Booster.predict(X, pred_leaf=True)`` for a tree with categorical splits or features
-that are not a numeric array), computes ``learning_rate * quantile(y - previous score)`` per leaf
+How it works. After each boosting round the callback finds the leaf of every training row in the new tree,
+computes ``learning_rate * quantile(y - previous score)`` per leaf
 (:func:`gbm_objectives.objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
-``Booster.set_leaf_output``. LightGBM does not update its cached training/validation scores when a leaf is
+``Booster.set_leaf_output``. The leaves: LightGBM has just added the un-renewed tree to its own cached training
+score, one double addition per row, so a row's leaf is the leaf value that turns the score LightGBM handed the
+objective into the score it holds now, exactly (:func:`leaves_from_scores`); the rows that this does not tell
+(leaves that share a value) are walked over the features as LightGBM's predictor walks the tree, from its text in
+``Booster.model_to_string`` (:func:`tree_leaves`), and a tree with categorical splits or features that are not a
+numeric array goes through ``Booster.predict(X, pred_leaf=True)``. Without sample weights a round's trees (``K`` for
+:class:`~gbm_objectives.MultiQuantileLoss`) are renewed by one compiled pass per output
+(:func:`gbm_objectives.objectives.quantile.renew_round`). LightGBM does not update its cached training/validation scores when a leaf is
 rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
 float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
@@ -39,16 +44,38 @@ import numpy as np
 from numba import njit
 
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, renewed_leaf_values
+from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
 
-__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves"]
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
 
 # every spelling LightGBM reads as these parameters, from its own alias table (LGBM_DumpParamAliases)
 _LR_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("learning_rate"))
 _THREAD_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("num_threads"))
 _MAX_DENSE_VALUES = 1 << 26  # 512 MB of float64: above it (for a copy), leaves come from LightGBM's pred_leaf
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float widened to double)
+
+
+@njit(cache=True, nogil=True)
+def _leaf_of(X, i, left, right, feature, threshold, decision_type):  # pragma: no cover (compiled)
+    """The leaf of row ``i`` of ``X`` (see :func:`tree_leaves`)."""
+    node = 0
+    while node >= 0:
+        x = X[i, feature[node]]
+        dt = decision_type[node]
+        missing = (dt >> 2) & 3
+        if x != x:
+            if missing != 2:
+                x = 0.0
+        elif -_ZERO <= x <= _ZERO:
+            x = 0.0
+        if (missing == 1 and x == 0.0) or (missing == 2 and x != x):
+            node = left[node] if dt & 2 else right[node]
+        elif x <= threshold[node]:
+            node = left[node]
+        else:
+            node = right[node]
+    return ~node
 
 
 @njit(cache=True, nogil=True)
@@ -61,23 +88,70 @@ def tree_leaves(X, left, right, feature, threshold, decision_type, out):  # prag
     below 0 are leaves ``~child`` (``Tree::NumericalDecision`` and ``Tree::GetLeaf``).
     """
     for i in range(X.shape[0]):
-        node = 0
-        while node >= 0:
-            x = X[i, feature[node]]
-            dt = decision_type[node]
-            missing = (dt >> 2) & 3
-            if x != x:
-                if missing != 2:
-                    x = 0.0
-            elif -_ZERO <= x <= _ZERO:
-                x = 0.0
-            if (missing == 1 and x == 0.0) or (missing == 2 and x != x):
-                node = left[node] if dt & 2 else right[node]
-            elif x <= threshold[node]:
-                node = left[node]
-            else:
-                node = right[node]
-        out[i] = ~node
+        out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
+
+
+@njit(cache=True, nogil=True)
+def _walk_unknown(X, left, right, feature, threshold, decision_type, out):  # pragma: no cover (compiled)
+    """:func:`tree_leaves` for the rows whose ``out`` is -1 (those :func:`leaves_from_scores` left)."""
+    for i in range(X.shape[0]):
+        if out[i] < 0:
+            out[i] = _leaf_of(X, i, left, right, feature, threshold, decision_type)
+
+
+@njit(cache=True, nogil=True)
+def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (compiled)
+    """The leaf of every training row in one new tree, read from LightGBM's own training score; -1 for a row it
+    cannot tell (walk those rows). Returns the number of such rows.
+
+    LightGBM adds a new tree to its cached training score with one double addition per row, ``after = before +
+    leaf_value[leaf]`` (``SerialTreeLearner::AddPredictionToScore``). ``values``: the tree's distinct leaf values,
+    sorted increasingly; ``ids``: the leaf of each, or -1 when several leaves share it. A row's leaf is the value
+    nearest to ``after - before`` when that value, added to ``before``, gives ``after`` exactly, no neighbouring
+    value does (``before + v`` rounds monotonically in ``v``, so then no other value does) and no other leaf has
+    the same value; otherwise the row is left to the walk.
+    """
+    m = values.shape[0]
+    unknown = 0
+    for i in range(before.shape[0]):
+        b = before[i]
+        a = after[i]
+        d = a - b
+        lo = 0  # the last value <= d (0 when all are above), by a branch-free binary search
+        size = m
+        while size > 1:
+            half = size // 2
+            lo = lo + half if values[lo + half] <= d else lo
+            size -= half
+        c = lo
+        if lo + 1 < m and values[lo + 1] - d < d - values[lo]:
+            c = lo + 1
+        leaf = ids[c]
+        if b + values[c] != a or (c > 0 and b + values[c - 1] == a) or (c + 1 < m and b + values[c + 1] == a):
+            leaf = -1
+        out[i] = leaf
+        unknown += leaf < 0
+    return unknown
+
+
+def training_leaves(features, tree, leaf_value, before, after, out):
+    """The leaf of every training row in one new numerical tree, into ``out``; returns the number of rows walked.
+
+    With LightGBM's training score ``before`` and ``after`` the tree (float64, shape (n_samples,)), the leaves are
+    read from it (:func:`leaves_from_scores`) and only the rows it cannot tell are walked; without them (None),
+    every row is walked (:func:`tree_leaves`). ``tree``: the arrays of :func:`_one_tree_arrays` (``()`` for a
+    single leaf), ``leaf_value``: its leaf values.
+    """
+    if not tree:
+        out[:] = 0
+        return 0
+    if before is None or after is None:
+        tree_leaves(features, *tree, out)
+        return len(features)
+    unknown = leaves_from_scores(before, after, *_distinct(leaf_value), out)
+    if unknown:
+        _walk_unknown(features, *tree, out)
+    return unknown
 
 
 def _numeric_features(X):
@@ -101,10 +175,15 @@ def _tree_arrays(model_text):
 
 def _all_tree_arrays(model_text):
     """:func:`_one_tree_arrays` of every tree in ``Booster.model_to_string`` text, in order."""
+    return [arrays for arrays, _ in _all_trees(model_text)]
+
+
+def _all_trees(model_text):
+    """``(arrays, leaf values)`` of every tree in ``Booster.model_to_string`` text, in order (:func:`_parse_tree`)."""
     out, start = [], model_text.find("\nTree=")
     while start >= 0:
         end = model_text.index("\n\n", start + 1)
-        out.append(_one_tree_arrays(model_text[start + 1 : end]))
+        out.append(_parse_tree(model_text[start + 1 : end]))
         start = model_text.find("\nTree=", end)
     return out
 
@@ -112,14 +191,33 @@ def _all_tree_arrays(model_text):
 def _one_tree_arrays(block):
     """(left, right, feature, threshold, decision_type) of one tree's text block, None for a tree with categorical
     splits; a single-leaf tree has no nodes (every row is in leaf 0)."""
+    return _parse_tree(block)[0]
+
+
+def _parse_tree(block):
+    """:func:`_one_tree_arrays` of the block and its leaf values (float64; written with 17 digits: exact)."""
     fields = dict(line.split("=", 1) for line in block.splitlines())
+    leaf_value = np.array(fields["leaf_value"].split(), dtype=np.float64)
     if int(fields["num_cat"]) > 0:
-        return None
+        return None, leaf_value
     if int(fields["num_leaves"]) < 2:
-        return ()
+        return (), leaf_value
     ints = [np.array(fields[k].split(), dtype=np.int32) for k in ("left_child", "right_child", "split_feature")]
     threshold = np.array(fields["threshold"].split(), dtype=np.float64)  # written with 17 digits: exact
-    return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8))
+    return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8)), leaf_value
+
+
+def _distinct(leaf_value):
+    """The tree's distinct leaf values, sorted, and the leaf of each (-1 where several leaves share it), for
+    :func:`leaves_from_scores`."""
+    order = np.argsort(leaf_value, kind="stable")
+    v = leaf_value[order]
+    first = np.ones(len(v), dtype=bool)
+    first[1:] = v[1:] != v[:-1]
+    starts = np.flatnonzero(first)
+    ids = order[starts].astype(np.int64)
+    ids[np.diff(np.append(starts, len(v))) > 1] = -1
+    return np.ascontiguousarray(v[starts]), ids
 
 
 class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
@@ -160,7 +258,10 @@ class QuantileLeafRenewal:
         Pass ``lightgbm_objective(renewal.objective)`` as LightGBM's objective (or this objective to
         :func:`gbm_objectives.adapters.lightgbm.train`); its gradients use the renewed training score.
     n_renewed_ : int
-        Number of trees renewed so far.
+        Number of rounds renewed so far.
+    n_walked_ : int
+        Rows whose leaf was found by walking a tree (the others were read from LightGBM's training score), over
+        the rounds renewed without sample weights.
     """
 
 
@@ -183,6 +284,7 @@ class QuantileLeafRenewal:
         else:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
+        self._engine_before = None  # LightGBM's training score before the round, (K, n), set by the objective
         self._reset()
 
     def _reset(self):
@@ -191,9 +293,14 @@ class QuantileLeafRenewal:
         self._score = None  # exact renewed raw score of the training rows
         self._valid_scores = {}
         self.n_renewed_ = 0
+        self.n_walked_ = 0
 
     # ---- called by the objective ----------------------------------------------------------------------
     def _training_score(self, prepared, raw_score):
+        # LightGBM's own (un-renewed) training score before this round's trees: with the score after them it gives
+        # each row's leaf (leaves_from_scores); a copy, LightGBM reuses the buffer
+        engine = np.asarray(raw_score)
+        self._engine_before = engine.T.copy() if engine.ndim == 2 else engine.reshape(1, -1).copy()
         if self._score is None:
             return raw_score
         if len(raw_score) != len(self._score):
@@ -234,9 +341,13 @@ class QuantileLeafRenewal:
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        trees = _all_tree_arrays(booster.model_to_string(start_iteration=it, num_iteration=1))
-        for k, tree in enumerate(trees):  # K trees per round for MultiQuantileLoss, renewed in output order
-            self._renew_tree(booster, it, k, tree, X, y, w, lr, kw)
+        trees = _all_trees(booster.model_to_string(start_iteration=it, num_iteration=1))
+        features = self._numeric(X)
+        if w is None and features is not None and all(tree is not None for tree, _ in trees):
+            self._renew_round(booster, it, trees, features, y, lr, kw)
+        else:
+            for k, (tree, _) in enumerate(trees):  # K trees per round for MultiQuantileLoss, renewed in output order
+                self._renew_tree(booster, it, k, tree, X, y, w, lr, kw)
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
 
@@ -270,14 +381,57 @@ class QuantileLeafRenewal:
             else:
                 score[:, k] += values[vleaf]
 
+    def _renew_round(self, booster, it, trees, features, y, lr, kw):
+        """The round's ``K`` trees (numerical, unweighted rows) renewed at once: walked here, renewed and added to the
+        kept score by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`, the same
+        values as :meth:`_renew_tree`), the renewed leaves written with ``set_leaf_output``."""
+        K, n = len(trees), len(features)
+        leaves = np.zeros((K, n), dtype=np.int64)
+        values = np.zeros((K, max(len(v) for _, v in trees)))
+        before, after = self._engine_before, self._engine_after(booster, K, n)
+        self._engine_before = None
+        for k, (tree, leaf_value) in enumerate(trees):
+            self.n_walked_ += training_leaves(features, tree, leaf_value, None if after is None else before[k],
+                                              None if after is None else after[k], leaves[k])
+        for k, (_, leaf_value) in enumerate(trees):
+            values[k, : len(leaf_value)] = leaf_value
+        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
+        score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
+        renew = [len(v) > 1 for _, v in trees]  # a single-leaf tree is left as it is, as the built-in does
+        reached = renew_round(y, score, leaves, alphas, learning_rate=lr, leaf_values=values, renew=renew,
+                              method=self.method)
+        for k, j in zip(*np.nonzero(reached)):
+            booster.set_leaf_output(it * K + int(k), int(j), float(values[k, j]))
+        for name, Xv in self.valid_X.items():
+            vscore = self._valid_scores[name]
+            vscore = vscore if vscore.ndim == 2 else vscore.reshape(-1, 1)
+            for k, (tree, _) in enumerate(trees):
+                vscore[:, k] += values[k][self._leaves(booster, tree, Xv, it, kw, k)]
+
+    def _engine_after(self, booster, K, n):
+        """LightGBM's training score after the round's trees, (K, n) (a view of its buffer), or None when the
+        score before them is unknown (the objective was not called) or the booster does not expose it."""
+        if self._engine_before is None or self._engine_before.shape != (K, n):
+            return None
+        inner = getattr(booster, "_Booster__inner_predict", None)  # the score LightGBM hands a custom objective
+        if inner is None:
+            return None
+        after = np.asarray(inner(data_idx=0))
+        after = after.T if after.ndim == 2 else after.reshape(1, -1)
+        return after if after.shape == (K, n) and after.dtype == np.float64 and after.flags.c_contiguous else None
+
+    def _numeric(self, X):
+        """:func:`_numeric_features` of ``X``, made once per data set."""
+        cached = self._features.get(id(X))
+        if cached is None or cached[0] is not X:
+            cached = self._features[id(X)] = (X, _numeric_features(X))
+        return cached[1]
+
     def _leaves(self, booster, tree, X, it, kw, k=0):
         """Leaf index of every row of ``X`` in tree ``k`` of round ``it``: walked here when the tree is numerical and
         ``X`` a numeric array (the float64 copy made once per data set), else LightGBM's ``pred_leaf``."""
         if tree is not None:
-            cached = self._features.get(id(X))
-            if cached is None or cached[0] is not X:
-                cached = self._features[id(X)] = (X, _numeric_features(X))
-            features = cached[1]
+            features = self._numeric(X)
             if features is not None:
                 out = np.zeros(len(features), dtype=np.int64)
                 if tree:

@@ -26,7 +26,9 @@ predictor does (missing values go the default way, ``x < threshold`` goes left; 
 or features too large to hold densely, XGBoost's ``pred_leaf`` on the one-tree slice; XGBoost 3.2 refuses
 ``pred_leaf`` with an ``iteration_range`` that does not start at tree 0 and points to model slicing), computes
 ``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.objectives.quantile.renewed_leaf_values`
-(``method="lower"`` by default: the exact weighted pinball argmin; XGBoost's built-in interpolates) and adds the
+(without sample weights, a round's ``K`` trees by one compiled pass per output,
+:func:`gbm_objectives.objectives.quantile.renew_round`, the same values) (``method="lower"`` by default: the exact
+weighted pinball argmin; XGBoost's built-in interpolates) and adds the
 renewed leaf values, rounded to float32 as the model will store them, to the float64 margins it keeps for the
 training rows (and for the validation sets given as ``valid_X``). XGBoost's booster keeps its own un-renewed leaves
 and stale cached margins until training ends, so:
@@ -67,7 +69,7 @@ import xgboost as xgb
 from numba import njit
 
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, renewed_leaf_values
+from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
@@ -293,8 +295,12 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
         tree = model[t : t + 1]  # the round's trees: one per output
         trees = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
-        for k, nodes in enumerate(trees):
-            self._renew_tree(t * self.n_outputs + k, k, tree, nodes, eta)
+        walks = [self._walker(nodes) for nodes in trees]
+        if self._w is None and self._train_features[1] is not None and all(w is not None for w in walks):
+            self._renew_round(t, trees, walks, tree, eta)
+        else:
+            for k, nodes in enumerate(trees):
+                self._renew_tree(t * self.n_outputs + k, k, tree, nodes, eta)
         self.n_renewed_ += 1
         self._patch_evaluations(evals_log)
         return False
@@ -329,6 +335,32 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 score += values[vleaf]
             else:
                 score[:, k] += values[vleaf]
+
+    def _renew_round(self, t, trees, walks, tree, eta):
+        """The round's ``K`` numerical trees (unweighted rows) renewed at once: walked here, renewed and added to
+        the kept margins by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`,
+        the values of :meth:`_renew_tree`)."""
+        features = self._train_features[1]
+        K, n = len(trees), len(features)
+        leaves = np.empty((K, n), dtype=np.int64)
+        values = np.zeros((K, max(len(nodes["split_conditions"]) for nodes in trees)))
+        for k, (nodes, walk) in enumerate(zip(trees, walks)):
+            _tree_leaves(features, *walk, leaves[k])
+            engine = walk[3]  # split_conditions as float32: a leaf's value as stored
+            values[k, : len(engine)] = engine
+        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
+        score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
+        reached = renew_round(self._y, score, leaves, alphas, learning_rate=eta, leaf_values=values,
+                              method=self.method, float32_leaves=True)
+        for k in range(K):
+            ids = np.flatnonzero(reached[k])
+            self._renewed[t * K + k] = (ids, values[k, ids])
+        for ev in self._valid.values():
+            if ev.score is None:
+                continue
+            vscore = ev.score if ev.score.ndim == 2 else ev.score.reshape(-1, 1)
+            for k, walk in enumerate(walks):
+                vscore[:, k] += values[k][self._leaves(walk, tree, ev.dmatrix, ev.features, k)]
 
     def after_training(self, model):
         if not self._renewed:

@@ -1,21 +1,25 @@
-r"""Many quantiles in one boosted model that never cross: :class:`MultiQuantileLoss`.
+"""Many quantiles in one boosted model that never cross: :class:`MultiQuantileLoss`.
 
 The model has ``K`` raw outputs per row (``K`` trees per round, the multiclass layout of both engines). They map to
-the quantiles by a monotone parametrisation, the lowest quantile plus non-negative (softplus) increments
-(:func:`cumulative_softplus`)::
+the quantiles by a monotone parametrisation, the lowest quantile plus non-negative (softplus) increments, of the
+raw outputs sorted along the row (:func:`cumulative_softplus`)::
 
-    q_1 = r_1,     q_k = q_{k-1} + scale * softplus((r_k - q_{k-1}) / scale)   (k = 2 .. K)
+    r_(1) <= ... <= r_(K)   the raw outputs sorted (the rearrangement of Chernozhukov, Fernandez-Val and Galichon)
+    q_1 = r_(1),     q_k = q_{k-1} + scale * softplus((r_(k) - q_{k-1}) / scale)   (k = 2 .. K)
 
 with ``softplus(x) = log(1 + e^x)`` and ``scale > 0`` in the units of ``y``. Every increment is positive, so
-``q_1 < q_2 < ... < q_K`` holds for every row by construction, whatever the trees predict. Where ``r_k`` lies
-above ``q_{k-1}`` by many ``scale``, ``q_k = r_k`` (to ``scale * e^{-gap/scale}``): each raw output is its own level's
-quantile, and the quantiles below it do not move it; where it would cross, ``q_k`` stays just above ``q_{k-1}``.
-A consumer of the raw outputs (an exported model: ``booster.predict(..., raw_score=True)`` plus the init score)
-must apply :func:`cumulative_softplus` with the model's ``scale`` to get the quantiles.
+``q_1 < q_2 < ... < q_K`` holds for every row by construction, whatever the trees predict. Where the sorted outputs
+lie apart by many ``scale``, ``q_k = r_(k)`` (to ``scale * e^{-gap/scale}``): where no output crosses another, each
+raw output is its own level's quantile; where some do, the levels take the sorted values. Sorting (a crossing
+pair swaps) brings the curve no farther from the true quantile curve in any L^p norm over the levels (Chernozhukov
+et al. 2010); lifting the upper output of a crossing pair to the lower one instead would raise every level above
+a crossing (the coverage of the upper levels). A consumer of the raw outputs (an exported model:
+``booster.predict(..., raw_score=True)`` plus the init score) must apply :func:`cumulative_softplus` with the
+model's ``scale`` to get the quantiles.
 
 >>> import numpy as np
->>> cumulative_softplus(np.array([[1.0, 3.0, 2.0]]), scale=0.01)     # r_3 = 2.0 would cross: lifted to 3.0
-array([[1., 3., 3.]])
+>>> cumulative_softplus(np.array([[1.0, 3.0, 2.0]]), scale=0.01)     # r_3 = 2.0 would cross r_2 = 3.0: sorted
+array([[1., 2., 3.]])
 >>> obj = MultiQuantileLoss(alphas=(0.1, 0.5, 0.9)).fitted_scale(np.arange(11.0))
 >>> obj.scale                                     # SCALE_FRACTION of the mean gap between the start quantiles
 0.004
@@ -52,11 +56,12 @@ def check_scale(scale):
 
 
 def cumulative_softplus(raw_score, scale):
-    """Quantiles from the ``K`` raw outputs: ``q_1 = r_1``, ``q_k = q_{k-1} + scale * softplus((r_k - q_{k-1}) /
-    scale)``.
+    """Quantiles from the ``K`` raw outputs: sorted along each row to ``r_(1) <= ... <= r_(K)``, then ``q_1 =
+    r_(1)``, ``q_k = q_{k-1} + scale * softplus((r_(k) - q_{k-1}) / scale)``.
 
     This is the transform a consumer of the raw model outputs must apply (``multi_quantile`` models store and
-    export the raw outputs; the model's ``scale`` is ``TrainResult.objective.scale``).
+    export the raw outputs; the model's ``scale`` is ``TrainResult.objective.scale``). Consecutive quantiles
+    differ by at least ``scale * log(2)`` (up to the float spacing).
 
     Parameters
     ----------
@@ -76,12 +81,17 @@ def cumulative_softplus(raw_score, scale):
     raw = np.asarray(raw_score, dtype=np.float64)
     if raw.ndim != 2:
         raise ValueError(f"raw_score must have shape (n_samples, K); got shape {raw.shape}")
-    q = np.empty_like(raw)
-    if raw.shape[1]:
-        q[:, 0] = raw[:, 0]
+    return _softplus_chain(np.sort(raw, axis=1), scale)
+
+
+def _softplus_chain(ordered, scale):
+    """The cumulative softplus of raw outputs already sorted along each row."""
+    q = np.empty_like(ordered)
+    if ordered.shape[1]:
+        q[:, 0] = ordered[:, 0]
     with np.errstate(over="ignore", divide="ignore"):  # |d| / scale overflows to inf for a tiny scale: exact
-        for k in range(1, raw.shape[1]):
-            d = raw[:, k] - q[:, k - 1]  # scale * softplus(d / scale), without overflow:
+        for k in range(1, ordered.shape[1]):
+            d = ordered[:, k] - q[:, k - 1]  # scale * softplus(d / scale), without overflow:
             q[:, k] = q[:, k - 1] + (np.maximum(d, 0.0) + scale * np.log1p(np.exp(-np.abs(d) / scale)))
     return q
 
@@ -145,19 +155,21 @@ class MultiQuantileLoss(Objective):
     Notes
     -----
     Raw outputs ``r`` (shape ``(n, K)``) map to quantiles ``q`` by :func:`cumulative_softplus`. With ``rho_a(u) =
-    a u`` for ``u >= 0`` and ``(a - 1) u`` otherwise (``u = y - q``), ``s_k = sigmoid((r_k - q_{k-1}) / scale)``
-    (``s_1 = 1``)::
+    a u`` for ``u >= 0`` and ``(a - 1) u`` otherwise (``u = y - q``), ``r_(k)`` the outputs sorted along the row
+    (``r_(k) = r_{pi(k)}``) and ``s_k = sigmoid((r_(k) - q_{k-1}) / scale)`` (``s_1 = 1``)::
 
         loss   = (1/K) sum_j rho_{a_j}(y - q_j)
         g_j    = (1/K) (1 - a_j if q_j - y >= 0 else -a_j)       (d loss / d q_j; LightGBM's kink convention)
         A_K    = g_K,    A_j = g_j + (1 - s_{j+1}) A_{j+1}         (d loss / d q_j through the quantiles above)
-        grad_k = s_k A_k,    hess_k = 1/K                         (dq_k/dr_k = s_k, dq_k/dq_{k-1} = 1 - s_k)
+        grad_{pi(k)} = s_k A_k,    hess = 1/K                     (dq_k/dr_(k) = s_k, dq_k/dq_{k-1} = 1 - s_k)
+
+    (the sort is locally a permutation: each output takes the gradient of the level it sorts to).
 
     The hessian is an approximation (the pinball loss has none): unit curvature per level, the chain factors
     dropped. With ``renewal=True`` the objective the engines train with grows output ``k``'s tree on the gradient of
     ``rho_{a_k}`` in ``r_k`` alone (``grad_k = 1 - a_k if r_k - y >= 0 else -a_k``, ``hess_k = 1``) and renews its
     leaves to ``learning_rate * quantile_{a_k}(y - r_k)`` (:meth:`renewed_leaf_values`): each raw output is boosted
-    exactly as a :class:`~gbm_objectives.QuantileLoss` model of its level would be, and the link keeps them in order.
+    exactly as a :class:`~gbm_objectives.QuantileLoss` model of its level would be, and the link puts them in order.
     With ``K = 1`` everything equals :class:`~gbm_objectives.QuantileLoss`.
 
     The best constant start (:meth:`init_score`) is the weighted ``alpha_k``-quantile of ``y`` for every ``k``
@@ -226,6 +238,11 @@ class MultiQuantileLoss(Objective):
     def _quantiles(self, raw, scale):
         return cumulative_softplus(self._as_2d(raw), 1.0 if len(self.alphas) == 1 else scale)
 
+    def _sorted(self, raw):
+        """The raw outputs sorted along each row and the sorting permutation (``sorted = raw[i, order[i]]``)."""
+        order = np.argsort(raw, axis=1, kind="stable")
+        return np.take_along_axis(raw, order, axis=1), order
+
     # ---- the objective --------------------------------------------------------------------------------------
     @staticmethod
     def _as_2d(raw):
@@ -238,8 +255,11 @@ class MultiQuantileLoss(Objective):
         return self._quantiles(raw_score, self.scale)
 
     def inverse_transform(self, prediction):
-        """Raw outputs of non-decreasing quantiles (shape (n_samples, K)), the inverse of :meth:`transform`:
-        ``r_1 = q_1``, ``r_k = q_{k-1} + scale * log(expm1((q_k - q_{k-1}) / scale))`` (a tie maps to ``-inf``)."""
+        """Raw outputs of increasing quantiles (shape (n_samples, K)), sorted, the inverse of :meth:`transform`:
+        ``r_1 = q_1``, ``r_k = q_{k-1} + scale * log(expm1((q_k - q_{k-1}) / scale))``.
+
+        Quantiles the link reaches have consecutive gaps of at least ``scale * log(2)`` (the smallest increment of
+        sorted outputs); a smaller gap raises ValueError."""
         q = np.asarray(prediction, dtype=np.float64)
         if q.ndim != 2 or q.shape[1] != len(self.alphas):
             raise ValueError(f"prediction must have shape (n_samples, {len(self.alphas)}); got shape {q.shape}")
@@ -254,7 +274,12 @@ class MultiQuantileLoss(Objective):
             raise ValueError(f"prediction must be non-decreasing along each row; row {i} decreases at column {k + 1}")
         with np.errstate(divide="ignore"):
             raw_gap = gap + np.log(-np.expm1(-gap))  # log(expm1(gap)), no overflow for a large gap
-        return np.column_stack([q[:, 0], q[:, :-1] + scale * raw_gap])
+        raw = np.column_stack([q[:, 0], q[:, :-1] + scale * raw_gap])
+        if (np.diff(raw, axis=1) < 0).any():
+            i, k = np.argwhere(np.diff(raw, axis=1) < 0)[0]
+            raise ValueError(f"prediction row {i}: the gap between columns {k} and {k + 1} is below scale * log(2) = "
+                             f"{scale * np.log(2):.6g}, which the link never produces")
+        return raw
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         raw, grad_out, hess_out = self._as_2d(raw), grad_out.reshape(len(raw), -1), hess_out.reshape(len(raw), -1)
@@ -267,17 +292,20 @@ class MultiQuantileLoss(Objective):
             scale = prepared.cache.get("scale")
             if scale is None:
                 scale = prepared.cache["scale"] = self._scale_for(prepared.y, prepared.w)
-            q = self._quantiles(raw, scale)
+            ordered, order = self._sorted(raw)
+            q = _softplus_chain(ordered, 1.0 if K == 1 else scale)
             g = np.where(q - prepared.y[:, None] >= 0, 1.0 - a, -a) / K
             s = np.ones_like(raw)
             if K > 1:
                 with np.errstate(over="ignore", divide="ignore"):
-                    s[:, 1:] = _sigmoid((raw[:, 1:] - q[:, :-1]) / scale)
+                    s[:, 1:] = _sigmoid((ordered[:, 1:] - q[:, :-1]) / scale)
+            grad = np.empty_like(raw)  # by sorted position, then back to the outputs
             acc = g[:, K - 1].copy()
-            grad_out[:, K - 1] = s[:, K - 1] * acc
+            grad[:, K - 1] = s[:, K - 1] * acc
             for k in range(K - 2, -1, -1):
                 acc = g[:, k] + (1.0 - s[:, k + 1]) * acc
-                grad_out[:, k] = s[:, k] * acc
+                grad[:, k] = s[:, k] * acc
+            np.put_along_axis(grad_out, order, grad, axis=1)
             hess_out[...] = 1.0 / K
         if len(w):
             grad_out *= w[:, None]

@@ -76,3 +76,28 @@ def test_regressor_predicts_quantiles_and_intervals(tmp_path):
     loaded = go.load_model(tmp_path / "m")
     assert loaded.objective == reg.objective_
     np.testing.assert_array_equal(loaded.predict(X), q)
+
+
+def test_lightgbm_leaves_read_from_its_training_score_are_the_walked_leaves(monkeypatch):
+    # the renewal reads most rows' leaves from LightGBM's own training score and walks the rest; walking every row
+    # instead gives the same model, bit for bit
+    from gbm_objectives.adapters import lightgbm_renewal
+
+    X, y = _data(2000, seed=2)
+    walked, read = [], []
+
+    def spy(features, tree, leaf_value, before, after, out):
+        n = lightgbm_renewal.training_leaves.__wrapped__(features, tree, leaf_value, before, after, out)
+        (read if before is not None else walked).append((n, len(out) if tree else 0))
+        return n
+
+    spy.__wrapped__ = lightgbm_renewal.training_leaves
+    monkeypatch.setattr(lightgbm_renewal, "training_leaves", spy)
+    fast = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=10, n_jobs=1).predict_raw(X)
+    assert read and not walked
+    rows = sum(total for _, total in read)
+    assert sum(n for n, _ in read) < rows / 4  # most rows' leaves read from the score
+    monkeypatch.setattr(lightgbm_renewal.QuantileLeafRenewal, "_engine_after", lambda self, booster, K, n: None)
+    slow = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=10, n_jobs=1).predict_raw(X)
+    assert walked
+    np.testing.assert_array_equal(fast, slow)

@@ -43,8 +43,11 @@ def random_y_true_raw_score(obj, n, seed=0):
         return rng.integers(0, 2, n).astype(float), rng.uniform(-5, 5, n)
     if obj.task == "multiclass":
         return rng.integers(0, obj.n_classes, n).astype(float), rng.normal(0, 2, (n, obj.n_classes))
-    if obj.n_classes:  # multi_quantile: K raw outputs
-        return rng.normal(0, 3, n), rng.normal(0, 3, (n, obj.n_classes))
+    if obj.n_classes:  # multi_quantile: K raw outputs, in random order (crossing) but at least 0.05 apart (the
+        # link sorts them: its kinks are at ties, which a finite-difference stencil must not straddle)
+        steps = rng.uniform(0.05, 2.0, (n, obj.n_classes))
+        raw = rng.normal(0, 3, (n, 1)) + np.cumsum(steps, axis=1) - steps.sum(axis=1, keepdims=True) / 2
+        return rng.normal(0, 3, n), rng.permuted(raw, axis=1)
     return rng.normal(0, 3, n), rng.normal(0, 3, n)
 
 

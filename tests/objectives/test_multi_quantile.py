@@ -1,5 +1,6 @@
 """MultiQuantileLoss: the monotone link, its gradients (finite differences through the parametrisation), K = 1
-equals QuantileLoss, extreme and constant labels, bad alphas, and zero crossings on random raw outputs."""
+equals QuantileLoss, extreme and constant labels, bad alphas, zero crossings on random raw outputs, and the round
+renewal equal to the per-output one."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import gbm_objectives as go
 from gbm_objectives.objectives.multi_quantile import SCALE_FRACTION, cumulative_softplus, pinball_matrix
+from gbm_objectives.objectives.quantile import renew_round
 
 
 def _row_losses(obj, y, raw):
@@ -105,14 +107,15 @@ def test_quantiles_never_cross(raw, scale):
     q = cumulative_softplus(raw, scale)
     assert np.isfinite(q).all()
     assert (np.diff(q, axis=1) >= 0).all()
-    np.testing.assert_array_equal(q[:, 0], raw[:, 0])
+    np.testing.assert_array_equal(q[:, 0], raw.min(axis=1))
+    np.testing.assert_array_equal(q, cumulative_softplus(raw[:, ::-1], scale))  # a function of the sorted outputs
 
 
-def test_link_is_the_identity_on_well_separated_outputs_and_lifts_crossings():
+def test_link_is_the_identity_on_well_separated_outputs_and_sorts_crossings():
     raw = np.array([[0.0, 1.0, 5.0], [0.0, -3.0, 5.0]])
     q = cumulative_softplus(raw, 0.01)
     np.testing.assert_array_equal(q[0], raw[0])
-    assert q[1, 1] == 0.01 * np.log1p(np.exp(-300.0)) and q[1, 2] == 5.0  # -3 would cross 0: lifted just above it
+    np.testing.assert_array_equal(q[1], [-3.0, 0.0, 5.0])  # -3 would cross 0: the pair swaps (no level is lifted)
 
 
 def test_loss_is_the_mean_pinball_of_the_quantiles():
@@ -133,6 +136,34 @@ def test_inverse_transform_recovers_the_raw_outputs():
     rng = np.random.default_rng(3)
     obj = go.MultiQuantileLoss(alphas=(0.1, 0.5, 0.9), scale=0.2)
     raw = np.sort(rng.normal(size=(50, 3)), axis=1) + rng.normal(scale=0.1, size=(50, 3))
-    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), raw, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), np.sort(raw, axis=1), rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="non-decreasing"):
         obj.inverse_transform(np.array([[1.0, 0.0, 2.0]]))
+    with pytest.raises(ValueError, match="scale"):  # a gap below scale * log(2): no sorted outputs give it
+        obj.inverse_transform(np.array([[0.0, 0.1, 2.0]]))
+
+
+@pytest.mark.parametrize("method, float32_leaves", [("lightgbm", False), ("lower", True)])
+def test_round_renewal_equals_the_per_output_renewal_bit_for_bit(method, float32_leaves):
+    # renew_round (one compiled pass per output) against renewed_leaf_values per output
+    rng = np.random.default_rng(4)
+    n, alphas, n_leaves = 500, (0.1, 0.5, 0.9), 7
+    y = rng.standard_t(3, n)
+    score = rng.normal(size=(n, 3))
+    leaves = np.ascontiguousarray(rng.integers(0, n_leaves - 1, size=(3, n)))  # leaf 6: no row reaches it
+    engine = rng.normal(size=(3, n_leaves))
+    renew = np.array([True, False, True])  # output 1: added as the engine grew it
+    expected_score, expected_values = score.copy(), engine.copy()
+    for k, alpha in enumerate(alphas):
+        if renew[k]:
+            new = go.renewed_leaf_values(y, score[:, k], leaves[k], alpha, learning_rate=0.3, n_leaves=n_leaves,
+                                         method=method)
+            hit = ~np.isnan(new)
+            expected_values[k, hit] = np.float32(new[hit]) if float32_leaves else new[hit]
+        expected_score[:, k] += expected_values[k, leaves[k]]
+    values, got_score = engine.copy(), score.copy()
+    reached = renew_round(y, got_score, leaves, alphas, learning_rate=0.3, leaf_values=values, renew=renew,
+                          method=method, float32_leaves=float32_leaves)
+    np.testing.assert_array_equal(values, expected_values)
+    np.testing.assert_array_equal(got_score, expected_score)
+    np.testing.assert_array_equal(reached, renew[:, None] & (np.arange(n_leaves) < n_leaves - 1))
