@@ -63,6 +63,7 @@ import warnings
 from ..model_io import load_model  # noqa: F401
 from ..metrics.by_task import metric_names
 from ..training import TrainResult
+from ..datasets.clicks import CLICK_MODELS, LOGGING_POLICIES
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, format_table, train_one  # noqa: F401
 from .selection import cmd_cv, cmd_tune
 from .commands import (
@@ -196,6 +197,26 @@ def _positive_float(text):
         raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
+
+
+def _nonnegative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0; got {text!r}")
+    return value
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1]; got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1]; got {text!r}")
     return value
 
 
@@ -340,11 +361,26 @@ def build_parser():
     p.add_argument("--data", required=True, metavar="PATH", help="LETOR file with true labels (.txt[.gz])")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="click-labelled copy (PATH.position beside it; gzip if PATH ends in .gz); never --data itself")
-    p.add_argument("--model", choices=("pbm", "cascade"), default="pbm")
-    p.add_argument("--eta", type=float, default=1.0, help="PBM: examination (1/(p+1))**eta (default 1)")
-    p.add_argument("--stop-prob", type=float, default=0.2, help="cascade: stop probability (default 0.2)")
+    p.add_argument("--model", choices=CLICK_MODELS, default="pbm",
+                   help="user model (default pbm); dcm and ubm are simulated per session (--sessions, default 1)")
+    p.add_argument("--eta", type=_nonnegative_float, default=1.0,
+                   help="pbm/ubm: examination (1/(p+1))**eta (default 1)")
+    p.add_argument("--stop-prob", type=_probability, default=0.2,
+                   help="cascade: stop probability after every examined document; dcm: after a click (default 0.2)")
     p.add_argument("--ranking-feature", type=int, metavar="COL",
-                   help="display each query by this feature column, descending (default: file order)")
+                   help="the logger: each query ranked by this feature column, descending (default: file order)")
+    p.add_argument("--sessions", type=_positive_int, metavar="N",
+                   help="sessions per query, each ranked by --policy; with N > 1 every session is written as a "
+                        "query of its own (qid = 1 + session number)")
+    p.add_argument("--policy", choices=LOGGING_POLICIES, default="deterministic",
+                   help="how each session's ranking is drawn from the logger (default deterministic; the others "
+                        "need --sessions, default 1)")
+    p.add_argument("--temperature", type=_positive_float, default=1.0,
+                   help="plackett_luce: the logger's scores are divided by it (default 1)")
+    p.add_argument("--top-k", type=_positive_int, default=10, metavar="K",
+                   help="randtopk: how many of the logger's top documents are shuffled (default 10)")
+    p.add_argument("--click-noise", type=_probability, default=0.0,
+                   help="sessions: P(click | examined) = noise + (1 - noise) P(click | label) (default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_simulate_clicks)
 
