@@ -9,7 +9,7 @@ import pytest
 
 from gbm_objectives.cli import main
 from gbm_objectives.datasets import load_letor
-from gbm_objectives.datasets.clicks import write_click_file
+from gbm_objectives.datasets.clicks import CLICK_MODELS, LOGGING_POLICIES, write_click_file
 
 LETOR = "2 qid:1 1:0.5 2:0.1\n0 qid:1 1:0.9 2:0.2\n1 qid:2 1:0.1 2:0.3\n0 qid:2 1:0.2 2:0.4\n"
 
@@ -111,6 +111,48 @@ def test_write_click_file_refuses_its_source(tmp_path):
     with pytest.raises(ValueError, match=r"is the input file .*train.txt"):
         write_click_file(src, tmp_path / "." / "train.txt", np.zeros(4), np.zeros(4, dtype=int))
     assert src.read_text() == LETOR
+
+
+@pytest.mark.parametrize("model", CLICK_MODELS)
+@pytest.mark.parametrize("policy", LOGGING_POLICIES)
+def test_sessions_policies_and_click_models(tmp_path, capsys, model, policy):
+    """--sessions 3: one line per (session, document), every session a query of its own in the logger's query
+    order, its positions a permutation; the printed click report counts the sessions."""
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "clicks.txt"
+    code = main(["simulate-clicks", "--data", str(src), "--out", str(out), "--ranking-feature", "0", "--sessions", "3",
+                 "--model", model, "--policy", policy, "--click-noise", "0.1", "--temperature", "0.5", "--top-k", "2"])
+    assert code == 0, capsys.readouterr().err
+    assert "6 sessions" in capsys.readouterr().out
+    X, clicks, qid = load_letor(str(out))
+    source_X = load_letor(str(src))[0]
+    assert X.shape == (12, 2) and list(qid) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    assert set(np.unique(clicks)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(X, np.vstack([source_X[:2]] * 3 + [source_X[2:]] * 3))  # sessions of a query
+    position = np.loadtxt(out.parent / "clicks.txt.position", dtype=int).reshape(6, 2)
+    assert (np.sort(position, axis=1) == [0, 1]).all()
+
+
+def test_one_session_keeps_the_query_ids_and_needs_no_sessions_option(tmp_path):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR.replace("qid:2", "qid:7"))
+    out = tmp_path / "clicks.txt"
+    assert _clicks(src, out, "--model", "dcm") == 0  # dcm is simulated per session: one session per query
+    assert list(load_letor(str(out))[2]) == [1, 1, 7, 7]
+
+
+@pytest.mark.parametrize("option, value", [("--sessions", "0"), ("--temperature", "0"), ("--click-noise", "1.5"),
+                                           ("--stop-prob", "-0.1"), ("--eta", "-1"), ("--eta", "nan"),
+                                           ("--top-k", "0"), ("--policy", "bandit"), ("--model", "dbn")])
+def test_bad_simulation_options_are_one_line_before_any_work(tmp_path, capsys, option, value):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "clicks.txt"
+    assert _clicks(src, out, option, value) == 2
+    line = _one_error_line(capsys)
+    assert option in line and value in line
+    assert not out.exists() and not (tmp_path / "clicks.txt.position").exists()
 
 
 @pytest.mark.parametrize("option", ["--qrels", "--run"])
