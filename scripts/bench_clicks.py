@@ -124,33 +124,54 @@ def _sizes(qid):
     return counts[np.argsort(idx)]
 
 
-def part_propensity():
+#: propensity recovery: (policy, sessions per query) cells, logs per cell
+PROPENSITY_CELLS = (("uniform", 10), ("plackett_luce", 10), ("uniform", 50), ("plackett_luce", 50),
+                    ("uniform", 100), ("plackett_luce", 100))
+PROPENSITY_METHODS = ("oracle (true relevance known)", "harvest", "em", "em, regression (GBDT on the 46 features)")
+
+
+def _oracle_propensity(log, p_click, n_pos):
+    """The noise floor: theta_p from the clicks at p and the true click probabilities of the rows shown there
+    (relevance known), relative to position 0."""
+    k = log.position < n_pos
+    clicks = np.bincount(log.position[k], weights=log.clicks[k], minlength=n_pos)
+    expected = np.bincount(log.position[k], weights=p_click[log.row[k]], minlength=n_pos)
+    theta = clicks / np.maximum(expected, 1e-12)
+    return theta / theta[0]
+
+
+def part_propensity(logs):
     X, y, group, *_ = _mq2008(1)
     logger = go.weak_logger(X, y, group=group, share=0.05, seed=1)
     prob = pbm_click_prob(2, noise=0.1)
+    p_click = prob[y.astype(np.int64)]
     out = []
-    for policy, S in (("uniform", 10), ("plackett_luce", 10), ("uniform", 50), ("deterministic", 1)):
-        log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=policy, sessions=S,
-                              seed=7)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            report = go.click_report(log.clicks, log.position, log.query, log.row, session=log.session)
-        row = {"policy": policy, "S": S, "share": report.multi_position_share, "identifiable": report.identifiable,
-               "warned": any("not identifiable" in str(w.message) for w in caught)}
-        methods = [("harvest", {}), ("em", {})]
-        if S == 10:
-            methods.append(("em, regression (GBDT on the 46 features)", {"X": X[log.row]}))
-        for name, kw in methods:
-            t = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est = go.estimate_propensity(log.clicks, log.position, log.query, log.row, session=log.session,
-                                             method=name.split(",")[0], n_positions=11, n_bootstrap=50 if not kw else 0,
-                                             **kw)
-            row[name] = {"propensity": est.propensity.tolist(), "seconds": time.perf_counter() - t,
-                         "lower": None if est.lower is None else est.lower.tolist(),
-                         "upper": None if est.upper is None else est.upper.tolist()}
-        out.append(row)
+    for policy, S in PROPENSITY_CELLS + (("deterministic", 1),):
+        n_logs = 1 if policy == "deterministic" else logs
+        for seed in range(n_logs):
+            log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=policy, sessions=S,
+                                  seed=seed)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                report = go.click_report(log.clicks, log.position, log.query, log.row, session=log.session)
+            row = {"policy": policy, "S": S, "seed": seed, "share": report.multi_position_share,
+                   "identifiable": report.identifiable, "clicks": int(log.clicks.sum()),
+                   "clicks_at_10": int(log.clicks[log.position == 10].sum()),
+                   "warned": any("not identifiable" in str(w.message) for w in caught)}
+            row[PROPENSITY_METHODS[0]] = {"propensity": _oracle_propensity(log, p_click, 11).tolist(),
+                                          "seconds": 0.0, "lower": None, "upper": None}
+            for name in PROPENSITY_METHODS[1:]:
+                kw = {"X": X[log.row]} if "regression" in name else {}
+                boot = 0 if kw or seed or S > 10 else (50 if name == "harvest" else 20)
+                t = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = go.estimate_propensity(log.clicks, log.position, log.query, log.row, session=log.session,
+                                                 method=name.split(",")[0], n_positions=11, n_bootstrap=boot, **kw)
+                row[name] = {"propensity": est.propensity.tolist(), "seconds": time.perf_counter() - t,
+                             "lower": None if est.lower is None else est.lower.tolist(),
+                             "upper": None if est.upper is None else est.upper.tolist()}
+            out.append(row)
         print(f"propensity {policy} S={S} done", flush=True)
     return out
 
@@ -253,6 +274,23 @@ def _plot(res, path):
     plt.close(fig)
 
 
+def _propensity_cells(rows):
+    cells = {}
+    for r in rows:
+        cells.setdefault((r["policy"], r["S"]), []).append(r)
+    return cells
+
+
+def _propensity_stats(rows, name):
+    """Error statistics over the logs of one cell (the definitions in the section text)."""
+    truth = 1.0 / (np.arange(11) + 1.0)
+    est = np.array([r[name]["propensity"][:11] for r in rows])
+    rel = np.abs(est[:, 1:11] / truth[1:11] - 1.0)
+    per_log = rel.max(axis=1)
+    return {"mean": float(per_log.mean()), "worst": float(per_log.max()), "positions": float(rel.mean()),
+            "bias": float(np.max(np.abs(est[:, 1:11].mean(axis=0) / truth[1:11] - 1.0))), "n": len(rows)}
+
+
 def markdown(res):
     lines = [
         "Learning to rank from position-biased clicks (`scripts/bench_clicks.py`, issue 26). Every cell is a mean "
@@ -299,24 +337,35 @@ def markdown(res):
                     f"{np.mean(g10):+.4f} |")
     lines += ["", "![gain versus sessions](docs/clicks_sessions.png)", ""]
     lines += ["### 2. Propensity recovery (MQ2008 fold 1, PBM theta_p = 1/(p+1), click noise 0.1)", "",
-              "Estimated theta_p / theta_0 against the truth 1/(p+1); error = largest |estimate / truth - 1| over "
-              "positions 1-10; intervals: bootstrap over sessions (50 replicates; none for the regression EM, whose "
-              "replicates would each retrain the GBDT). Share = (query, document) pairs seen at >= 2 positions.", "",
-              "| logging | S | share | identifiable (click_report) | method | positions 1, 2, 5, 10 (truth 0.500, 0.333, "
-              "0.167, 0.091) | max error 1-10 | 95 % interval at 10 | seconds |", "|---|---|---|---|---|---|---|---|---|"]
+              "Logs: the 471 training queries of fold 1, every query shown S times, rankings drawn from the weak "
+              "logger (`go.weak_logger`, 5 % of the labels) uniformly or Plackett-Luce (temperature 1); 10 logs per "
+              "cell (seeds 0-9, all reported). **Error** of one log = the largest relative error over positions "
+              "1-10 of the estimate normalised to position 0, max_p |(est_p / est_0) / (theta_p / theta_0) - 1|; the "
+              "table gives its mean over the logs and the worst log, the mean over positions 1-10 of the same "
+              "relative error (mean over logs), and the bias = max_p |mean over logs of est_p / theta_p - 1|. "
+              "**Oracle** = the estimate a method knowing every document's true click probability would make "
+              "(clicks at p / expected clicks at p): no estimator can beat its noise, set by the few clicks at the "
+              "deep positions (column `clicks at 10`). Intervals: bootstrap over sessions on log 0 of the S = 10 "
+              "cells (50 replicates for harvest, 20 for em; none for the regression EM, each replicate would "
+              "retrain the GBDT).", "",
+              "| logging | S | clicks per log (at position 10) | method | error: mean | worst log | mean over "
+              "positions | bias | positions 1, 2, 5, 10 of log 0 (truth 0.500, 0.333, 0.167, 0.091) | 95 % interval "
+              "at 10 (log 0) | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     truth = 1.0 / (np.arange(11) + 1.0)
-    for row in res["propensity"]:
-        for name in ("harvest", "em", "em, regression (GBDT on the 46 features)"):
-            if name not in row:
+    for (policy, S), rows in _propensity_cells(res["propensity"]).items():
+        for name in PROPENSITY_METHODS:
+            if name not in rows[0]:
                 continue
-            p = np.asarray(row[name]["propensity"])
-            err = np.max(np.abs(p[1:11] / truth[1:11] - 1))
-            iv = (f"{row[name]['lower'][10]:.3f}-{row[name]['upper'][10]:.3f}"
-                  if row[name]["lower"] is not None and np.isfinite(row[name]["lower"][10]) else "-")
-            lines.append(f"| {row['policy']} | {row['S']} | {100 * row['share']:.1f} % | "
-                         f"{'yes' if row['identifiable'] else 'NO (warned)' if row['warned'] else 'no'} | {name} | "
-                         f"{p[1]:.3f}, {p[2]:.3f}, {p[5]:.3f}, {p[10]:.3f} | {100 * err:.0f} % | {iv} | "
-                         f"{row[name]['seconds']:.1f} |")
+            st = _propensity_stats(rows, name)
+            p = np.asarray(rows[0][name]["propensity"])
+            iv = (f"{rows[0][name]['lower'][10]:.3f}-{rows[0][name]['upper'][10]:.3f}"
+                  if rows[0][name]["lower"] is not None and np.isfinite(rows[0][name]["lower"][10]) else "-")
+            flag = "" if rows[0]["identifiable"] else " (not identifiable: warned)" if rows[0]["warned"] else ""
+            lines.append(f"| {policy}{flag} | {S} | {np.mean([r['clicks'] for r in rows]):.0f} "
+                         f"({np.mean([r['clicks_at_10'] for r in rows]):.0f}) | {name} | {100 * st['mean']:.1f} % | "
+                         f"{100 * st['worst']:.1f} % | {100 * st['positions']:.1f} % | {100 * st['bias']:.1f} % | "
+                         f"{p[1]:.3f}, {p[2]:.3f}, {p[5]:.3f}, {p[10]:.3f} | {iv} | "
+                         f"{np.mean([r[name]['seconds'] for r in rows]):.1f} |")
     lines += ["", "![propensities](docs/clicks_propensity.png)", "",
               "### 3. MQ2008, 5 folds, weak logger, 10 sessions per training query", "",
               "Logger: `go.weak_logger` (LambdaRank on the labels of 5 % of the training queries, 30 rounds); every "
@@ -374,15 +423,19 @@ def _findings(res):
             parts.append(f"{be} {g:+.3f}, {mean - nat:+.3f} from XGBoost's native")
         out.append(f"- S = 10, `{method}`: " + "; ".join(parts) + " (target: >= +0.05 and within 0.03 of native "
                    f"lambdarank_unbiased, {nat:.4f}).")
-    truth = 1.0 / (np.arange(11) + 1.0)
     parts = []
-    for row in res["propensity"]:
-        for name in ("harvest", "em", "em, regression (GBDT on the 46 features)"):
-            if name in row and row["S"] >= 10:
-                err = np.max(np.abs(np.asarray(row[name]["propensity"])[1:11] / truth[1:11] - 1))
-                parts.append(f"{name.split(' (')[0]} {row['policy']} S={row['S']}: {100 * err:.0f} %")
+    for (policy, S), rows in _propensity_cells(res["propensity"]).items():
+        if policy == "deterministic":
+            continue
+        cell = []
+        for name in PROPENSITY_METHODS:
+            if name in rows[0]:
+                st = _propensity_stats(rows, name)
+                cell.append(f"{name.split(' (')[0]} {100 * st['mean']:.0f} % (worst {100 * st['worst']:.0f} %)")
+        parts.append(f"{policy} S={S}: " + ", ".join(cell))
     det = [r for r in res["propensity"] if r["policy"] == "deterministic"]
-    out.append("- Propensities, largest error at positions 1-10 (target 10 %): " + "; ".join(parts) + ". "
+    out.append("- Propensities, error = largest relative error at positions 1-10 per log, mean (worst) over 10 "
+               "logs (target: within 10 %): " + "; ".join(parts) + ". "
                + ("The deterministic one-session log is flagged not identifiable by `click_report`."
                   if det and det[0]["warned"] else ""))
     for key, what in (("mq2008", "Plackett-Luce on the weak logger"), ("mq2008_deterministic", "weak logger, unrandomised")):
@@ -436,7 +489,7 @@ def main(argv=None):
             res["cascade"] = part_cascade((1, 10) if args.quick else (1, 10, 50), 1 if args.quick else 5)
             RESULTS.write_text(json.dumps(res))
         if "propensity" in parts:
-            res["propensity"] = part_propensity()
+            res["propensity"] = part_propensity(3 if args.quick else 10)
             RESULTS.write_text(json.dumps(res))
         if "mq2008" in parts:
             res["mq2008"] = part_mq2008([1] if args.quick else [1, 2, 3, 4, 5], 20 if args.quick else 100)
