@@ -8,16 +8,19 @@ Three parts, each on several click logs (the spread between logs is the noise ev
    (seeds 10..14; 3 at S = 50), 50 rounds with LightGBM's test parameters; best NDCG@3 and last-round NDCG@10 on
    rank.test's true labels. Both engines, scratch objectives, and the engines' native methods on the same logs.
 2. **Propensity recovery**: MQ2008 fold 1, PBM (theta_p = 1/(p+1)), randomised logging (uniform; Plackett-Luce
-   on a weak logger), S = 10 and 50: ``go.estimate_propensity`` "em" (per-document table; and the regression EM
-   with the 46 features) and "harvest" against the truth at positions 1-10; the deterministic one-session log
-   through ``go.click_report``.
-3. **MQ2008, 5 folds**: a weak logger (``go.weak_logger``, LambdaRank on 5 % of the training queries) shows every
-   training query 10 times (Plackett-Luce, temperature 1), PBM clicks with noise 0.1; naive clicks vs the
-   debiased methods, both engines, 100 rounds, last-round test NDCG@10.
+   on a weak logger), S = 10, 50 and 100, 10 logs per cell: ``go.estimate_propensity`` "em" (latent relevance per
+   pair; and the regression EM with the 46 features) and "harvest" (AllPairs) against the truth at positions 1-10,
+   beside the oracle that knows every document's click probability (the noise floor); the deterministic
+   one-session log through ``go.click_report``.
+3. **MQ2008, 5 folds**: Joachims et al. 2017's protocol: a logger trained on 1 % of the training queries' labels
+   (``go.weak_logger(share=0.01)``) shows its ranking deterministically, S = 100 sessions per training query, PBM
+   clicks (eta = 1, noise 0.1); naive clicks vs the debiased methods (true propensities, and em propensities from a
+   separate randomisation experiment), both engines, 100 rounds, last-round test NDCG@10; and a setup study
+   (LightGBM): the previous setup, then logger share, eta and S changed one at a time.
 
 Usage::
 
-    GBM_OBJECTIVES_DATA=/path/to/datasets python scripts/bench_clicks.py            # about 30 minutes on 2 cores
+    GBM_OBJECTIVES_DATA=/path/to/datasets python scripts/bench_clicks.py            # about 90 minutes on 2 cores
     python scripts/bench_clicks.py --quick                                          # 1 log, S = 1 and 10 only
     python scripts/bench_clicks.py --render                                         # re-write from the saved JSON
 """

@@ -19,6 +19,8 @@
     gbm-objectives tune --train PATH [--valid PATH | --cv 5] --objective NAME [--metric ndcg@10] [--trials 40]
                         [--storage sqlite:///study.db] --out DIR
     gbm-objectives datasets [--fetch NAME]
+    gbm-objectives simulate-clicks --data PATH --out PATH [--ranking-feature COL] [--model pbm|cascade|dcm|ubm]
+                                   [--sessions N] [--policy deterministic|plackett_luce|randpair|randtopk|uniform]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
 The CLI only talks to the user: it parses options, loads files, trains through :func:`gbm_objectives.train`,
