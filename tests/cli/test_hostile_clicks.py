@@ -113,6 +113,21 @@ def test_write_click_file_refuses_its_source(tmp_path):
     assert src.read_text() == LETOR
 
 
+def test_write_click_file_session_rows_are_checked(tmp_path):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "c.txt"
+    with pytest.raises(ValueError, match="rows= and qid= go together"):
+        write_click_file(src, out, np.zeros(2), np.zeros(2, dtype=int), rows=[0, 1])
+    with pytest.raises(ValueError, match=r"rows\[1\] = 4 is not a row of .*\(4 rows\)"):
+        write_click_file(src, out, np.zeros(2), np.zeros(2, dtype=int), rows=[3, 4], qid=[1, 1])
+    with pytest.raises(ValueError, match="one entry per click"):
+        write_click_file(src, out, np.zeros(2), np.zeros(3, dtype=int), rows=[0, 1], qid=[1, 1])
+    assert not out.exists()
+    write_click_file(src, out, np.array([1.0, 0.0]), np.array([1, 0]), rows=[3, 2], qid=[9, 9])
+    assert out.read_text() == "1 qid:9 1:0.2 2:0.4\n0 qid:9 1:0.1 2:0.3\n"
+
+
 @pytest.mark.parametrize("model", CLICK_MODELS)
 @pytest.mark.parametrize("policy", LOGGING_POLICIES)
 def test_sessions_policies_and_click_models(tmp_path, capsys, model, policy):
