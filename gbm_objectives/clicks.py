@@ -252,27 +252,27 @@ def _em_latent(imp, clicked, stratum, n_strata, max_iter, tol):
         return bool(np.all(theta > 0) and np.all(theta < ceiling) and np.all(prior >= 0))
 
     theta, prior = np.full(n_pos, 0.5), np.full((n_strata, _EM_GRID), 1.0 / _EM_GRID)
-    post, ll = e_step(theta, prior)
+    post = e_step(theta, prior)[0]
     for _ in range(max_iter):
         t1, p1 = m_step(theta, post)
-        post1, ll1 = e_step(t1, p1)
-        t2, p2 = m_step(t1, post1)
+        t2, p2 = m_step(t1, e_step(t1, p1)[0])
+        post2, ll2 = e_step(t2, p2)
+        best = (t2, p2, post2)
         x0, x1, x2 = np.r_[theta, prior.ravel()], np.r_[t1, p1.ravel()], np.r_[t2, p2.ravel()]
         r, v = x1 - x0, x2 - 2 * x1 + x0
         alpha = -np.sqrt(np.sum(r * r) / max(np.sum(v * v), 1e-300))
-        best_theta, best_prior = t2, p2
         if alpha < -1:  # the SQUAREM extrapolation, kept when it is a valid point that raises the likelihood
             x = x0 - 2 * alpha * r + alpha * alpha * v
             t3, p3 = x[:n_pos], x[n_pos:].reshape(prior.shape)
             if valid(t3, p3):
                 p3 = p3 / p3.sum(axis=1, keepdims=True)
-                post3, ll3 = e_step(t3, p3)
-                t3, p3 = m_step(t3, post3)
-                if valid(t3, p3) and e_step(t3, p3)[1] >= ll1:
-                    best_theta, best_prior = t3, p3
-        change = np.max(np.abs(best_theta - theta))
-        theta, prior = best_theta, best_prior
-        post, ll = e_step(theta, prior)
+                t3, p3 = m_step(t3, e_step(t3, p3)[0])
+                if valid(t3, p3):
+                    post3, ll3 = e_step(t3, p3)
+                    if ll3 >= ll2:
+                        best = (t3, p3, post3)
+        change = np.max(np.abs(best[0] - theta))
+        theta, prior, post = best
         if change < tol:
             break
     return theta
