@@ -190,3 +190,25 @@ def test_evaluate_unreadable_trec_file_is_one_line(tmp_path, capsys, option, bad
     assert code == 2, line  # before: exit 1 with "EOFError" (gzip), or "no such file" for a folder
     assert line.startswith(f"error: {option}: ") and str(target) in line
     assert ("is a folder" if bad == "folder" else "not a complete gzip file") in line
+
+
+def test_session_log_trains_with_ips_pointwise_from_the_registry(tmp_path, capsys):
+    """simulate-clicks --sessions, then train --objective ips_pointwise on the click file and its .position file:
+    the propensities are a --param list; without them, one error line and exit 2 before any tree."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for q in range(1, 31):
+        for _ in range(6):
+            label = int(rng.integers(0, 3))
+            lines.append(f"{label} qid:{q} 1:{label + rng.normal(scale=0.5):.4f} 2:{rng.normal():.4f}\n")
+    src = tmp_path / "train.txt"
+    src.write_text("".join(lines))
+    clicks = tmp_path / "clicks.txt"
+    assert main(["simulate-clicks", "--data", str(src), "--out", str(clicks), "--ranking-feature", "1",
+                 "--sessions", "5", "--policy", "uniform", "--click-noise", "0.1", "-q"]) == 0
+    base = ["train", "--train", str(clicks), "--objective", "ips_pointwise", "--rounds", "3", "-q"]
+    assert main(base + ["--out", str(tmp_path / "bare")]) == 2
+    assert "needs propensity=" in _one_error_line(capsys) and not (tmp_path / "bare").exists()
+    propensity = ",".join(f"{1.0 / (p + 1):.6f}" for p in range(6))
+    assert main(base + ["--param", f"propensity={propensity}", "--out", str(tmp_path / "model")]) == 0
+    assert (tmp_path / "model" / "metrics.json").exists()
