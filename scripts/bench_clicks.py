@@ -228,11 +228,14 @@ def part_mq2008(folds, rounds, setup=MQ_SETUP):
 #: the setup study (LightGBM, 5 folds): the previous bench's setup, then one change at a time toward MQ_SETUP
 MQ_SETUPS = (("5 % logger, Plackett-Luce T=1, S=10 (the previous bench)", {"share": 0.05, "policy": "plackett_luce",
                                                                              "eta": 1.0, "sessions": 10}),
-             ("5 % logger, deterministic, S=10", {"share": 0.05, "policy": "deterministic", "eta": 1.0, "sessions": 10}),
-             ("1 % logger, deterministic, S=10", {"share": 0.01, "policy": "deterministic", "eta": 1.0, "sessions": 10}),
+             ("5 % logger, deterministic, S=10", {"share": 0.05, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 10}),
+             ("1 % logger, deterministic, S=10", {"share": 0.01, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 10}),
              ("1 % logger, deterministic, S=10, eta=2", {"share": 0.01, "policy": "deterministic", "eta": 2.0,
                                                          "sessions": 10}),
-             ("1 % logger, deterministic, S=50", {"share": 0.01, "policy": "deterministic", "eta": 1.0, "sessions": 50}),
+             ("1 % logger, deterministic, S=50", {"share": 0.01, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 50}),
              ("1 % logger, deterministic, S=100 (the protocol above)", {"share": 0.01, "policy": "deterministic",
                                                                         "eta": 1.0, "sessions": 100}))
 
@@ -399,7 +402,8 @@ def markdown(res):
               "30 rounds; 5 queries of fold 1's 471) and shows its ranking deterministically; PBM clicks with "
               "eta = 1 (theta_p = 1/(p+1)) and P(click | examined, label) = 0.1 + 0.9 (2^l - 1)/3; every training "
               "query shown S = 100 times (47,100 sessions, about 35,000 clicks per fold). 100 rounds, package "
-              "defaults, last-round test NDCG@10 (LightGBM convention) on the true labels. A deterministic log cannot identify the propensities, "
+              "defaults, last-round test NDCG@10 (LightGBM convention) on the true labels. A deterministic log cannot "
+              "identify the propensities, "
               "so the estimated ones come from a separate randomisation experiment (every training query shown 10 "
               "times in a uniformly random order, `go.estimate_propensity` on that log). `labels (ceiling)` is "
               "LambdaRank on the true labels, the reference of the previous bench; it is not a bound (a pointwise "
