@@ -116,7 +116,7 @@ class IPSPointwiseLoss(RankingObjective):
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         t = prepared.cache["target"]
         if self.loss_name == "logistic":
-            p = 1.0 / (1.0 + np.exp(-raw))
+            p = 0.5 * (1.0 + np.tanh(0.5 * raw))  # the sigmoid, without overflow at extreme scores
             g = p - t
             h = np.maximum(p * (1.0 - p), _HESS_FLOOR)
         else:
