@@ -111,7 +111,7 @@ class IPSPointwiseLoss(RankingObjective):
 
     def position_bias(self, prepared):
         """The (fixed) propensities used, as given."""
-        return None if self.propensity is None else self.propensity.copy()
+        return self.propensity.copy()
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         t = prepared.cache["target"]
