@@ -375,7 +375,7 @@ def markdown(res):
               "relative error (mean over logs), and the bias = max_p |mean over logs of est_p / theta_p - 1|. "
               "**Oracle** = the estimate a method knowing every document's true click probability would make "
               "(clicks at p / expected clicks at p): no estimator can beat its noise, set by the few clicks at the "
-              "deep positions (column `clicks at 10`). Intervals: bootstrap over sessions on log 0 of the S = 10 "
+              "deep positions (column `clicks at 10`). Intervals: bootstrap over queries on log 0 of the S = 10 "
               "cells (50 replicates for harvest, 20 for em; none for the regression EM, each replicate would "
               "retrain the GBDT).", "",
               "| logging | S | clicks per log (at position 10) | method | error: mean | worst log | mean over "
