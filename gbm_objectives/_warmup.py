@@ -71,6 +71,7 @@ def _objectives():
     out += [lambdarank.LambdaRankObjective(metric=m) for m in lambdarank.RANKING_METRICS]
     out += [lambdarank.LambdaRankObjective(metric=m, convention="xgboost") for m in ("ndcg", "none")]  # one kernel
     out.append(lambdarank.LambdaRankObjective(emulate_lightgbm=True))
+    out.append(objectives.StochasticRankObjective(metric="err"))  # the cascade kernel (ERR, MRR, pFound)
     return out
 
 
@@ -214,6 +215,10 @@ def _run_trec(progress=None):
             if progress is not None:
                 progress(f"read_qrels / read_run{' (gzip)' if suffix else ''}")
             qrels, run = read_qrels(paths["qrels"] + suffix), read_run(paths["run"] + suffix)
+        many = os.path.join(folder, "many.txt")  # over 2**15 distinct docnos: int32 codes (else int16)
+        with open(many, "w") as fh:
+            fh.writelines(f"1 0 d{i} 1\n" for i in range(2**15 + 1))
+        read_qrels(many)
         measures = ("ndcg", "ndcg_cut_10", "map", "map_cut_10", "recip_rank", "P_5", "recall_100", "Rprec", "bpref",
                     "success_1", "all_trec", "Judged@10")  # all_trec: trec_eval's measures (one compiled driver)
         for missing in ("skip", "zero"):

@@ -667,9 +667,13 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
         Seconds, passed to ``study.optimize``.
     search_space : dict, optional
         ``{name: optuna distribution}``, replacing :func:`default_search_space`; engine parameter names, and
-        ``"objective.<param>"`` for the objective's own parameters.
+        ``"objective.<param>"`` for the objective's own parameters. To extend the default, pass
+        ``{**default_search_space(objective, backend), "objective.<param>": distribution}``. The engine's fixed
+        companions of its sampled parameters (LightGBM's ``bagging_freq=1``, without which ``bagging_fraction``
+        does nothing) are set whenever the space samples a parameter of the engine's default space.
     params : dict, optional
-        Engine parameters every trial starts from (the search space overrides them).
+        Engine parameters every trial starts from (they override the fixed companions; the search space overrides
+        them).
     storage : str or optuna storage, optional
         E.g. ``"sqlite:///study.db"``: the study is created or loaded (``study_name``) and resumed; a string gets a
         heartbeat (:data:`HEARTBEAT_SECONDS`), so a trial whose process was killed is marked failed and re-run
@@ -718,7 +722,10 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     else:
         if not isinstance(search_space, dict) or not search_space:
             raise TypeError(f"search_space must be a non-empty dict of Optuna distributions; got {fmt(search_space)}")
-        space, fixed = dict(search_space), {}
+        space = dict(search_space)
+        # the companions serve the engine's own sampled parameters (bagging_fraction needs a bagging_freq): kept
+        # whenever a given space samples one of them, e.g. default_search_space(...) plus an objective parameter
+        fixed = dict(p.local.SEARCH_FIXED) if set(space) & set(p.local.SEARCH_SPACE) else {}
     reference = base.reference if isinstance(base, NativeObjective) else base
     own = reference.get_params()
     for name in space:
@@ -739,7 +746,7 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     def run_trial(trial):
         values = {name: _suggest(trial, name, dist, optuna) for name, dist in space.items()}
         obj_params = {k[len("objective."):]: v for k, v in values.items() if k.startswith("objective.")}
-        engine = {**(params or {}), **fixed, **{k: v for k, v in values.items() if not k.startswith("objective.")}}
+        engine = {**fixed, **(params or {}), **{k: v for k, v in values.items() if not k.startswith("objective.")}}
         obj = _with_params(base, obj_params)
 
         def report(step, value):

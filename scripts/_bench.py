@@ -37,23 +37,30 @@ def machine_info(threads=None):
     )
 
 
-def alternate(fns, repeats=5, warmup=1):
+def alternate(fns, repeats=5, warmup=1, cpu=None):
     """Time each callable in ``fns`` (a dict name -> fn), alternating; returns name -> list of seconds.
 
     ``warmup`` untimed rounds first (JIT compilation, caches). The order flips every repeat (A B, B A, A B, ...):
     on a shared machine the second of a back-to-back pair was measured up to 15 % slower or faster than the first,
-    and a fixed order would put that bias into the ratio. Report the median, and ratios of medians.
+    and a fixed order would put that bias into the ratio. Report the median, and ratios of medians. ``cpu``: a dict
+    that receives name -> list of the process's CPU seconds per call (all its threads; not inflated by waiting for
+    a core on a loaded machine, as wall time is).
     """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times = {name: [] for name in fns}
+    if cpu is not None:
+        cpu.update({name: [] for name in fns})
     items = list(fns.items())
     for r in range(repeats):
         for name, fn in items if r % 2 == 0 else items[::-1]:
+            c0 = time.process_time()
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu[name].append(time.process_time() - c0)
     return times
 
 

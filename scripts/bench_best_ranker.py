@@ -6,15 +6,19 @@ tuning studies live in SQLite files beside it and resume trial by trial):
 * ``cv``: ``go.cv`` with the five official folds (train on ``train.txt``, score ``test.txt``, 100 rounds, no early
   stopping) for every entry of :data:`UNTUNED` on both engines; the per-fold test NDCG@10 of ``lambdarank`` is
   checked against the "Ranking quality" section of BENCHMARKS.md (written by ``bench_ranking.py``).
-* ``tune``: ``go.tune`` for every entry of :data:`TUNED`, per fold, selecting on the fold's ``vali.txt`` (the test
-  file is never read until the tuned model is scored), then the best configuration trained on ``train.txt``.
+* ``catboost``: CatBoost's ``LambdaMart``, ``YetiRank`` and ``StochasticRank`` untuned (the cell of
+  ``bench_catboost_rankers.py``) on the same folds: the reference column (the ``[bench]`` extra; skipped without it).
+* ``tune``: ``go.tune`` for the entries of :data:`TUNED` (the default ones, or ``--tuned all``), per fold, selecting on
+  the fold's ``vali.txt`` or by inner CV on ``train.txt`` (the test file is never read until the tuned model is
+  scored), then the best configuration trained on ``train.txt``.
 * ``optuna``: Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``, per fold, with the same selection
   rows (one CV split: ``train.txt`` / ``vali.txt``) and the same trial budget (stopped after it).
 * ``report``: the BENCHMARKS.md section from the state file (whatever has been run), with ``go.compare_runs`` over
-  the 784 test queries.
+  the 784 test queries against untuned LightGBM ``lambdarank`` and against CatBoost's best untuned cell.
 
-Run: ``python scripts/bench_best_ranker.py [--sections cv,tune,optuna,report] [--trials 40] [--folds 1,2,3,4,5]
-[--state PATH] [--threads 1]``. Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare
+Run: ``python scripts/bench_best_ranker.py [--sections cv,catboost,tune,optuna,report] [--trials 40]
+[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1]``. Objective entries are lists
+(:data:`UNTUNED`, :data:`TUNED`): add a row to compare
 another objective.
 """
 
@@ -27,11 +31,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import BENCHMARKS, SHARED_DATASETS, machine_info, publish  # noqa: E402
+from bench_catboost_rankers import CATBOOST_LOSSES, STOCHASTIC_TOP, TRAIN_THREADS, _catboost_scores  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
 
@@ -47,11 +53,40 @@ UNTUNED = [
     ("lambdarank:native", lambda: "lambdarank:native", ("lightgbm", "xgboost")),
     ("lambdarank (LightGBM conv.)", lambda: go.LambdaRankObjective(), ("lightgbm", "xgboost")),
     ("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), ("lightgbm",)),
+    ("yetirank", lambda: go.YetiRankObjective(), ("lightgbm", "xgboost")),
+    (f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
+     ("lightgbm", "xgboost")),
 ]
-# (label, objective factory, backend): tuned with go.tune per fold
+class Tuned(NamedTuple):
+    """A tuned row: ``go.tune`` per fold on ``train.txt``.
+
+    The search space is go.tune's default (the engine's plus ``type(objective).search_space``) and ``own``:
+    ``{parameter: (kind, low, high, log)}`` of the objective, searched as ``"objective.<parameter>"`` (for a class
+    that declares none). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
+    CV inside ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are
+    exploratory, run with ``--tuned all`` or their index, and keep the default bench under an hour).
+    """
+
+    label: str
+    make: Callable
+    backend: str
+    own: Optional[dict] = None
+    inner_cv: Optional[int] = None
+    default: bool = True
+
+
 TUNED = [
-    ("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
-    ("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
+    Tuned("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
+    Tuned("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
+    # CatBoost's default ranking loss, best untuned cell on LightGBM: the permutation decay is its quality knob
+    # (n_permutations trades noise for time and stays at CatBoost's 10)
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)}),
+    Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
+          default=False),
+    # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
+    Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)},
+          inner_cv=5, default=False),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", own={"decay": ("float", 0.5, 1.0, False)}),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
@@ -131,19 +166,59 @@ def run_cv(state, folds_wanted, threads):
             print(f"cv {label} {backend}: {[round(s, 4) for s in res.scores[METRIC]]} ({seconds:.0f} s)", flush=True)
 
 
+def run_catboost(state, folds_wanted):
+    """CatBoost's ranking losses untuned (``bench_catboost_rankers.py``'s cell: defaults, 100 iterations, one
+    thread) on each fold's ``train.txt``, scored on ``test.txt``: the reference column."""
+    try:
+        import catboost  # noqa: F401  (the [bench] extra)
+    except ImportError:
+        print("skipping catboost: not installed (pip install 'gbm_objectives[bench]')")
+        return
+    X, y, qid, folds, _ = load_folds()
+    for loss in CATBOOST_LOSSES:
+        for f in folds_wanted:
+            key = f"catboost|{loss}|{f}"
+            if state.get(key):
+                continue
+            tr, te = folds[f - 1]
+            t0 = time.perf_counter()
+            raw = _catboost_scores(loss, X[tr], y[tr], qid[tr], X[te], qid[te], ROUNDS)
+            seconds = time.perf_counter() - t0
+            pq = per_query_test(y[te], raw, qid[te])
+            state.put(key, {"loss": loss, "fold": f, "test": float(np.mean(pq)), "seconds": seconds,
+                            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
+            print(f"catboost {loss} fold {f}: test {np.mean(pq):.4f} ({seconds:.0f} s)", flush=True)
+
+
+def _distribution(kind, low, high, log):
+    import optuna
+
+    if kind == "int":
+        return optuna.distributions.IntDistribution(int(low), int(high), log=log)
+    return optuna.distributions.FloatDistribution(float(low), float(high), log=log)
+
+
 def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
     X, y, qid, folds, vali = load_folds()
-    for label, make, backend in [TUNED[i] for i in tuned]:
+    from gbm_objectives.selection import default_search_space
+
+    for label, make, backend, own, inner_cv, _ in [TUNED[i] for i in tuned]:
+        space = default_search_space(make(), backend)
+        for name, (kind, low, high, log) in (own or {}).items():
+            space[f"objective.{name}"] = _distribution(kind, low, high, log)
+        selection = {"cv": inner_cv} if inner_cv else {"eval_set": None}
         for f in folds_wanted:
             key = f"tune|{label}|{backend}|{f}|{trials}"
             if state.get(key):
                 continue
             tr, te = folds[f - 1]
-            Xv, yv, qv = vali[f - 1]
+            if not inner_cv:
+                Xv, yv, qv = vali[f - 1]
+                selection = {"eval_set": (Xv, yv), "eval_qid": qv}
             storage = f"sqlite:///{study_dir / 'studies.db'}"
             t0 = time.perf_counter()
-            best = go.tune(make(), X[tr], y[tr], qid=qid[tr], eval_set=(Xv, yv), eval_qid=qv, backend=backend,
-                           metric=METRIC, n_trials=trials, storage=storage,
+            best = go.tune(make(), X[tr], y[tr], qid=qid[tr], **selection, backend=backend,
+                           metric=METRIC, n_trials=trials, storage=storage, search_space=space,
                            study_name=f"{label}|{backend}|fold{f}|{trials}", seed=f, n_jobs=threads, progress=True)
             tune_seconds = time.perf_counter() - t0
             model = best.train(X[tr], y[tr], qid=qid[tr], n_jobs=threads)  # the test file is read only now
@@ -152,10 +227,11 @@ def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
             states = [t.state.name for t in best.study.trials]
             state.put(key, {"label": label, "backend": backend, "fold": f, "trials": trials,
                             "n_complete": states.count("COMPLETE"), "n_pruned": states.count("PRUNED"),
-                            "valid": best.value, "test": float(np.mean(pq)), "rounds": best.num_boost_round,
+                            "valid": best.value, "selection": "vali" if not inner_cv else f"inner {inner_cv}-fold CV",
+                            "test": float(np.mean(pq)), "rounds": best.num_boost_round,
                             "params": best.params, "objective": repr(best.objective), "seconds": tune_seconds,
                             "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
-            print(f"tune {label} {backend} fold {f}: vali {best.value:.4f} test {np.mean(pq):.4f} "
+            print(f"tune {label} {backend} fold {f}: selection {best.value:.4f} test {np.mean(pq):.4f} "
                   f"({best.num_boost_round} rounds, {tune_seconds:.0f} s)", flush=True)
 
 
@@ -230,76 +306,124 @@ def _largest_budget(state, key, folds_wanted, trials):
     return None, None
 
 
+def catboost_section_folds():
+    """``{(label, backend): [NDCG@10 per fold]}`` from the table of the "CatBoost's ranking losses" section
+    (``bench_catboost_rankers.py``), for the untuned yetirank / stochasticrank and CatBoost rows."""
+    text = BENCHMARKS.read_text()
+    if "<!-- BEGIN catboost_rankers_quality -->" not in text:
+        return {}
+    block = text.split("<!-- BEGIN catboost_rankers_quality -->")[1].split("<!-- END catboost_rankers_quality -->")[0]
+    out = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and " / " in cells[3]:
+            out[(cells[0], cells[1])] = [float(v) for v in cells[3].split(" / ")]
+    return out
+
+
+def _check(scores, published):
+    if published is None:
+        return ""
+    return "identical" if [round(x, 4) for x in scores] == published else f"differs: published {published}"
+
+
+def _significance(systems, baseline, title):
+    """Markdown table of ``go.compare_runs`` over the test queries, every system of ``systems`` against ``baseline``."""
+    import pandas as pd
+
+    qids = sorted(systems[baseline])
+    common = {k: v for k, v in systems.items() if sorted(v) == qids}
+    frames = {k: pd.DataFrame({METRIC: [v[q] for q in qids]}, index=qids) for k, v in common.items()}
+    table = go.compare_runs(frames, baseline=baseline, n_resamples=10000, seed=0)
+    rows = "\n".join(
+        f"| {r.system} | {r.mean:.4f} | {r.diff:+.4f} | {r.wins} / {r.losses} | "
+        + ("–" if np.isnan(r.p_value) else f"{r.p_value:.4f}") + " | "
+        + ("–" if np.isnan(r.p_value_corrected) else f"{r.p_value_corrected:.4f}")
+        + f" | [{r.ci_low:+.4f}, {r.ci_high:+.4f}] |" for r in table.itertuples())
+    return (f"{title} (`go.compare_runs` over the {len(qids)} test queries; paired randomization test, 10,000 sign "
+            f"flips, Holm correction):\n\n| system | mean NDCG@10 | diff | queries better / worse | p | p (Holm) | "
+            f"95% CI of diff |\n|---|---:|---:|---|---:|---:|---|\n{rows}\n"), table
+
+
 def report(state, folds_wanted, trials, threads):
-    rows, lines = [], []
+    rows, tuned_rows, cat_rows = [], [], []
     pub = published_folds()
+    pub_cb = catboost_section_folds()
     folds_key = ",".join(map(str, folds_wanted))
-    systems = {}
+    systems, tuned_systems, cat_systems = {}, {}, {}
+    untuned_means = {}
+    seconds_used = seconds_extra = 0.0  # units of the default run; of the exploratory tuned rows
     for label, _, backends in UNTUNED:
         for backend in backends:
             r = state.get(f"cv|{label}|{backend}|{folds_key}")
             if not r:
                 continue
             scores = r["scores"]
+            seconds_used += r["seconds"]
             ref = PUBLISHED.get((label, backend))
-            check = ""
-            if ref and ref in pub:
-                published = [pub[ref][f] for f in folds_wanted]
-                same = [round(s, 4) for s in scores] == published
-                check = "identical" if same else f"differs: published {published}"
+            published = [pub[ref][f] for f in folds_wanted] if ref and ref in pub else None
+            if published is None and (label, backend) in pub_cb and folds_wanted == [1, 2, 3, 4, 5]:
+                published = pub_cb[(label, backend)]
+            untuned_means[(label, backend)] = scores
             rows.append(f"| {label} | {backend} | untuned, {ROUNDS} rounds | "
-                        + " | ".join(f"{s:.4f}" for s in scores) + f" | **{np.mean(scores):.4f}** | {check} |")
+                        + " | ".join(f"{s:.4f}" for s in scores) + f" | **{np.mean(scores):.4f}** | "
+                        + f"{_check(scores, published)} |")
             systems[f"{label} / {backend} (untuned)"] = r["per_query"]
+    cat_means = {}
+    for loss in CATBOOST_LOSSES:
+        rs = [state.get(f"catboost|{loss}|{f}") for f in folds_wanted]
+        if not all(rs):
+            continue
+        scores = [r["test"] for r in rs]
+        seconds_used += sum(r["seconds"] for r in rs)
+        label = f"CatBoost {loss}"
+        cat_means[label] = float(np.mean(scores))
+        published = pub_cb.get((label, "catboost")) if folds_wanted == [1, 2, 3, 4, 5] else None
+        cat_rows.append(f"| {label} | catboost | untuned, {ROUNDS} iterations | "
+                        + " | ".join(f"{s:.4f}" for s in scores) + f" | **{np.mean(scores):.4f}** | "
+                        + f"{_check(scores, published)} |")
+        cat_systems[f"{label} (untuned)"] = {k: v for r in rs for k, v in r["per_query"].items()}
     tuned_means = {}
-    for label, _, backend in TUNED:
+    for label, _, backend, _, _, default in TUNED:
         n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
         if not rs:
             continue
         scores = [r["test"] for r in rs]
+        if default:
+            seconds_used += sum(r["seconds"] for r in rs)
+        else:
+            seconds_extra += sum(r["seconds"] for r in rs)
         tuned_means[(label, backend)] = (scores, rs)
-        rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
-                    + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
-        systems[f"{label} / {backend} (go.tune, {n} trials)"] = {k: v for r in rs for k, v in r["per_query"].items()}
+        tuned_rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+                          + f" | **{np.mean(scores):.4f}** | {rs[0].get('selection', 'vali')} "
+                          + f"{np.mean([r['valid'] for r in rs]):.4f} |")
+        tuned_systems[f"{label} / {backend} (go.tune, {n} trials)"] = {
+            k: v for r in rs for k, v in r["per_query"].items()}
+    systems.update(tuned_systems)
     n_optuna, rs = _largest_budget(state, lambda f, n: f"optuna|{f}|{n}", folds_wanted, trials)
     if rs:
         scores = [r["test"] for r in rs]
-        rows.append("| lambdarank (LightGBM built-in) | lightgbm | LightGBMTunerCV, stopped at "
-                    f"{n_optuna} trials | " + " | ".join(f"{s:.4f}" for s in scores)
-                    + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
+        seconds_used += sum(r["seconds"] for r in rs)
+        tuned_rows.append("| lambdarank (LightGBM built-in) | lightgbm | LightGBMTunerCV, stopped at "
+                          f"{n_optuna} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+                          + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in rs]):.4f} |")
         systems["lambdarank (LightGBM built-in) / lightgbm (LightGBMTunerCV)"] = {
             k: v for r in rs for k, v in r["per_query"].items()}
-    # paired test over the test queries, every system against untuned LightGBM lambdarank
+    # paired tests over the test queries: every system against untuned LightGBM lambdarank; the tuned cells
+    # against CatBoost's best untuned cell
     significance = ""
     base = "lambdarank:native / lightgbm (untuned)"
     if base in systems and len(systems) > 1:
-        import pandas as pd
-
-        qids = sorted(systems[base])
-        common = {k: v for k, v in systems.items() if sorted(v) == qids}
-        frames = {k: pd.DataFrame({METRIC: [v[q] for q in qids]}, index=qids) for k, v in common.items()}
-        table = go.compare_runs(frames, baseline=base, n_resamples=10000, seed=0)
-        significance = "\n".join(
-            f"| {r.system} | {r.mean:.4f} | {r.diff:+.4f} | "
-            + ("–" if np.isnan(r.p_value) else f"{r.p_value:.4f}") + " | "
-            + ("–" if np.isnan(r.p_value_corrected) else f"{r.p_value_corrected:.4f}")
-            + f" | [{r.ci_low:+.4f}, {r.ci_high:+.4f}] |" for r in table.itertuples())
-        significance = (f"\n`go.compare_runs` over the {len(qids)} test queries of folds {folds_key} (paired "
-                        f"randomization test, 10,000 sign flips, Holm correction), against untuned LightGBM "
-                        f"`lambdarank`:\n\n| system | mean NDCG@10 | diff | p | p (Holm) | 95% CI of diff |\n"
-                        f"|---|---:|---:|---:|---:|---|\n{significance}\n")
-    tuning_rows = []
-    for (label, backend), (scores, rs) in tuned_means.items():
-        tuning_rows.append(f"| go.tune {label} | {backend} | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
-                           + f" | {np.mean([r['n_complete'] for r in rs]):.1f} complete, "
-                             f"{np.mean([r['n_pruned'] for r in rs]):.1f} pruned | "
-                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
-    if n_optuna:
-        rs = [state.get(f"optuna|{f}|{n_optuna}") for f in folds_wanted]
-        tuning_rows.append("| LightGBMTunerCV lambdarank | lightgbm | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
-                           + f" | {np.mean([r['n_trials_run'] for r in rs]):.1f} run | "
-                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
+        significance, _ = _significance(systems, base, "Against untuned LightGBM `lambdarank`")
     findings = []
     base_r = state.get(f"cv|lambdarank:native|lightgbm|{folds_key}")
+    for (label, backend), scores in untuned_means.items():
+        ref = untuned_means.get(("lambdarank (LightGBM conv.)", backend))
+        if label.startswith(("yetirank", "stochasticrank")) and ref:
+            d = np.asarray(scores) - np.asarray(ref)
+            findings.append(f"- untuned {label} on {backend}: {np.mean(scores):.4f}, {np.mean(d):+.4f} against our "
+                            f"`lambdarank` on the same engine ({np.mean(ref):.4f}); better on {int((d > 0).sum())} "
+                            f"of {len(d)} folds.")
     if base_r:
         base_scores = np.asarray(base_r["scores"])
         for (label, backend), (scores, _) in tuned_means.items():
@@ -317,6 +441,52 @@ def report(state, folds_wanted, trials, threads):
                 gap = np.mean(ours[0]) - opt.mean()
                 findings.append(f"- go.tune minus LightGBMTunerCV on LightGBM's `lambdarank`, same selection rows: "
                                 f"{gap:+.4f} mean test NDCG@10 ({'no worse' if gap >= 0 else 'worse'}).")
+    headline = ""
+    if tuned_means and cat_means:
+        (best_label, best_backend), (best_scores, _) = max(tuned_means.items(), key=lambda kv: np.mean(kv[1][0]))
+        cat_label = max(cat_means, key=cat_means.get)
+        cat_scores = [state.get(f"catboost|{cat_label[len('CatBoost '):]}|{f}")["test"] for f in folds_wanted]
+        gap = np.mean(best_scores) - cat_means[cat_label]
+        d = np.asarray(best_scores) - np.asarray(cat_scores)
+        cat_base = f"{cat_label} (untuned)"
+        table_md, table = _significance({**cat_systems, **tuned_systems}, cat_base,
+                                        f"Against CatBoost's best untuned cell, {cat_label}")
+        best_key = next(k for k in tuned_systems if k.startswith(f"{best_label} / {best_backend} (go.tune"))
+        row = table[table["system"] == best_key].iloc[0]
+        verdict = "reaches" if gap >= 0 else "does not reach"
+        headline = (f"**Headline: our best tuned cell (the best of {len(tuned_means)} tuned rows by mean test NDCG@10, "
+                    f"itself an optimistic pick), go.tune {best_label} on {best_backend}, "
+                    f"{np.mean(best_scores):.4f}, {verdict} CatBoost's best untuned cell, {cat_label} "
+                    f"{cat_means[cat_label]:.4f} ({gap:+.4f} mean test NDCG@10; higher on {int((d > 0).sum())} of "
+                    f"{len(d)} folds: {', '.join(f'{x:+.4f}' for x in d)}); per query (784): {row.wins} better, "
+                    f"{row.losses} worse, paired randomization p = {row.p_value:.4f} "
+                    f"(Holm {row.p_value_corrected:.4f}), "
+                    f"95% CI of the difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}].**\n\n{table_md}")
+    tuning_rows = []
+    for (label, backend), (scores, rs) in tuned_means.items():
+        tuning_rows.append(f"| go.tune {label} | {backend} | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
+                           + f" | {sum(r['seconds'] for r in rs):.0f} | {np.mean([r['n_complete'] for r in rs]):.1f} "
+                             f"complete, {np.mean([r['n_pruned'] for r in rs]):.1f} pruned | "
+                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
+    if n_optuna:
+        rs = [state.get(f"optuna|{f}|{n_optuna}") for f in folds_wanted]
+        tuning_rows.append("| LightGBMTunerCV lambdarank | lightgbm | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
+                           + f" | {sum(r['seconds'] for r in rs):.0f} | "
+                             f"{np.mean([r['n_trials_run'] for r in rs]):.1f} run | "
+                           + ", ".join(str(r["rounds"]) for r in rs) + " |")
+    walls = sorted((k, v) for k, v in state.data.items() if k.startswith("wall|"))
+    fresh = [(k, v) for k, v in walls if v.get("fresh")]
+    extra = [f"`{t.label}` on {t.backend}" for t in TUNED if not t.default]
+    total = (f"Whole bench: the units of the default run (`--sections cv,catboost,tune,optuna,report`: every row "
+             f"but the exploratory tuned rows {' and '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
+             f"together, {(seconds_used + seconds_extra) / 60:.1f} min with those rows (`--tuned all`); each unit as "
+             f"measured when it ran (resumed from the state file across several invocations on the loaded "
+             f"machine; the final "
+             f"retrainings, data loading and this report add seconds).")
+    if fresh:
+        k, v = fresh[-1]
+        total += (f" A fresh run of every section from an empty state ({k[5:]} UTC, `--sections "
+                  f"{','.join(v['sections'])}`) took **{v['seconds'] / 60:.1f} min** end to end.")
     head = " | ".join(f"fold {f}" for f in folds_wanted)
     sep = "|".join("---:" for _ in folds_wanted)
     md = f"""## Best ranker: query-level CV and tuning on LETOR 4.0 MQ2008 (`scripts/bench_best_ranker.py`)
@@ -325,31 +495,45 @@ Test NDCG@10 per official fold (LightGBM's convention: a query without a relevan
 2^l - 1). Untuned rows: `go.cv(objective, X, y, qid=..., folds=<the official folds>, num_boost_round={ROUNDS})`
 with the five test files stacked as the data and each fold training on its own `train.txt` rows (in the file's
 order: `go.selection.stack_folds`), no early stopping, `go.train` defaults otherwise; "check" compares with
-the per-fold table of the "Ranking quality" section at its 4 published decimals. Tuned rows: `go.tune(...,
-eval_set=<the fold's vali.txt>, n_trials=<the run column's budget>, max_rounds=1000, early_stopping_rounds=50)` on the fold's
-`train.txt` (default search space of the engine plus the objective's own parameters; TPE seeded with the fold
-number; median pruning on the per-round validation NDCG@10), then the best configuration retrained on
-`train.txt` with its early-stopped round count and scored once on `test.txt`: the test file takes no part in any
-choice. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in `lambdarank` stepwise on the same
-selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`, `eval_at=[10]`, early stopping 50 of up to
-1000 rounds), ended (by an exception from an Optuna callback) once it has run the budget's trials, since its
-stepwise schedule has about 68; its best booster (trained on the `train.txt` rows) is
-scored on `test.txt`.
+the per-fold tables of the "Ranking quality" section (`lambdarank`) and of the "CatBoost's ranking losses" section
+(`yetirank`, `stochasticrank`, CatBoost) at their 4 published decimals. CatBoost rows: the cell of
+`bench_catboost_rankers.py` (`CatBoost({{"loss_function": LOSS, "iterations": {ROUNDS}, "thread_count": 1,
+"random_seed": 0}})`, its defaults otherwise), untuned, on the same `train.txt` / `test.txt`. Tuned rows:
+`go.tune(..., eval_set=<the fold's vali.txt>, n_trials=<the run column's budget>, max_rounds=1000,
+early_stopping_rounds=50)` on the fold's `train.txt` (default search space of the engine plus the objective's own
+parameters: `sigmoid` and `truncation_level` for LightGBM-convention LambdaRank, `truncation_level` for the
+XGBoost convention, `decay` in [0.5, 1] for YetiRank (10 permutations); TPE seeded with the fold number; median
+pruning on the per-round validation NDCG@10), then the best configuration retrained on `train.txt` with its
+early-stopped round count and scored once on `test.txt`: the test file takes no part in any choice. Rows named
+"inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside `train.txt`, the round count of the mean
+curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in
+`lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
+`eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
+it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the
+`train.txt` rows) is scored on `test.txt`.
 
 | objective | backend | run | {head} | mean | check / selection |
 |---|---|---|{sep}|---:|---|
-{chr(10).join(rows)}
+{chr(10).join(rows + cat_rows + tuned_rows)}
 
+Means in this table are over the five folds; `go.compare_runs` below averages over the 784 test queries (a fold
+has 156 or 157), so its means can differ in the fourth decimal.
+
+{headline}
 {chr(10).join(findings)}
-{significance}
-Tuning wall time per fold (seconds, {threads} engine thread, shared 2-core machine under load from other jobs:
-load average 3-11 while this ran, so times are up to several times a quiet machine's), trials and the tuned rounds:
 
-| tuner | backend | {head} | trials per fold | rounds per fold |
-|---|---|{sep}|---|---|
+{significance}
+Tuning wall time per fold (seconds, {threads} engine thread, shared 2-core machine: other jobs ran beside it, load
+average 1-11 over the runs, so times are up to several times a quiet machine's), trials and the tuned rounds:
+
+| tuner | backend | {head} | total | trials per fold | rounds per fold |
+|---|---|{sep}|---:|---|---|
 {chr(10).join(tuning_rows)}
 
-Machine: {machine_info(threads)}, Optuna {_version("optuna")}, optuna-integration {_version("optuna_integration")}.
+{total}
+
+Machine: {machine_info(threads)}, Optuna {_version("optuna")}, optuna-integration \
+{_version("optuna_integration")}, CatBoost {_version("catboost")}.
 """
     return md
 
@@ -363,11 +547,12 @@ def _version(module):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="cv,tune,optuna,report")
+    parser.add_argument("--sections", default="cv,catboost,tune,optuna,report")
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--folds", default="1,2,3,4,5")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tuned", help="indices into TUNED to run (default all), e.g. 0 or 0,1")
+    parser.add_argument("--tuned", help="indices into TUNED to run, e.g. 0 or 0,1, or 'all' (default: the rows "
+                                        "marked default)")
     parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
                         help="folder of the resumable state (state.json, studies.db)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
@@ -380,13 +565,24 @@ def main():
     state_dir = Path(args.state)
     state_dir.mkdir(parents=True, exist_ok=True)
     state = State(state_dir / "state.json")
+    fresh = not any(k.split("|")[0] in ("cv", "catboost", "tune", "optuna") for k in state.data)
+    t0 = time.perf_counter()
     if "cv" in sections:
         run_cv(state, folds, args.threads)
+    if "catboost" in sections:
+        run_catboost(state, folds)
     if "tune" in sections:
         run_tune(state, folds, args.trials, args.threads, state_dir,
-                 range(len(TUNED)) if args.tuned is None else [int(i) for i in args.tuned.split(",")])
+                 [i for i, t in enumerate(TUNED) if t.default] if args.tuned is None
+                 else range(len(TUNED)) if args.tuned == "all" else [int(i) for i in args.tuned.split(",")])
     if "optuna" in sections:
         run_optuna_tuner(state, folds, args.trials, args.threads)
+    runs = [k for k in ("cv", "catboost", "tune", "optuna") if k in sections]
+    if runs:  # the script's own wall time, kept per invocation (a fresh state times the whole bench)
+        seconds = time.perf_counter() - t0
+        state.put(f"wall|{time.strftime('%Y-%m-%dT%H:%M:%S')}", {"sections": runs, "seconds": seconds,
+                                                                      "fresh": fresh})
+        print(f"sections {','.join(runs)}: {seconds:.0f} s", flush=True)
     if "report" in sections:
         publish(SECTION, report(state, folds, args.trials, args.threads), write=not args.no_write)
 

@@ -269,6 +269,22 @@ def test_default_search_space_leaves_out_the_fixed_xgboost_sigmoid():
     assert "objective.sigmoid" not in custom and "max_depth" in custom
 
 
+def test_tune_extended_search_space_keeps_the_engine_companions(ranking):
+    # default space plus an objective parameter: bagging_fraction still needs LightGBM's bagging_freq to act
+    Xt, yt, qt, Xv, yv, qv = _split(ranking)
+    space = {**go.selection.default_search_space(go.YetiRankObjective(), "lightgbm"),
+             "objective.decay": optuna.distributions.FloatDistribution(0.5, 1.0)}
+    kw = dict(qid=qt, eval_set=(Xv, yv), eval_qid=qv, n_trials=1, max_rounds=3, early_stopping_rounds=2, n_jobs=1,
+              progress=False, pruning=False)
+    best = go.tune(go.YetiRankObjective(), Xt, yt, search_space=space, **kw)
+    assert best.params["bagging_freq"] == 1 and 0.5 <= best.objective.decay <= 1.0
+    engine_only = {k: v for k, v in space.items() if not k.startswith("objective.")}
+    assert go.tune("lambdarank", Xt, yt, search_space=engine_only, params={"bagging_freq": 3}, **kw
+                   ).params["bagging_freq"] == 3  # the caller's params win over the companions
+    only_own = {"objective.decay": space["objective.decay"]}
+    assert "bagging_freq" not in go.tune(go.YetiRankObjective(), Xt, yt, search_space=only_own, **kw).params
+
+
 def test_tune_prunes_on_the_per_round_metric(ranking):
     Xt, yt, qt, Xv, yv, qv = _split(ranking)
     storage = optuna.storages.InMemoryStorage()

@@ -60,35 +60,63 @@ import math
 import sys
 import warnings
 
-# re-exported: load_model (gbm_objectives.model_io.load_model, also go.load_model) for one more release;
-# format_table, which scripts/train_*.py print with
-from ..model_io import load_model  # noqa: F401
-from ..metrics.by_task import metric_names
-from ..training import TrainResult
-from ..datasets.clicks import CLICK_MODELS, LOGGING_POLICIES
-from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, format_table, train_one  # noqa: F401
-from .selection import cmd_cv, cmd_tune
-from .commands import (
-    cmd_compare,
-    cmd_datasets,
-    cmd_demo,
-    cmd_evaluate,
-    cmd_fuse,
-    cmd_report,
-    cmd_export,
-    cmd_simulate_clicks,
-    cmd_train,
-    cmd_warmup,
-)
+from ._errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["main", "build_parser", "load_model", "TrainedModel", "train_one", "UsageError", "EXIT_OK",
            "EXIT_FAILURE", "EXIT_USAGE"]
 
-#: A reloaded model: what :func:`gbm_objectives.load_model` returns (``predict``, ``predict_raw``).
-TrainedModel = TrainResult
+# The commands (and the library behind them: engines, numba kernels, pandas) are imported when a command runs, not
+# when the command line is parsed: ``gbm-objectives report`` or ``fuse`` do not load what ``train`` needs.
+#: re-exported names -> their module: load_model (gbm_objectives.model_io.load_model, also go.load_model) for one
+#: more release; format_table, which scripts/train_*.py print with; train_one; TrainedModel
+_LAZY = {"load_model": "..model_io", "format_table": "._common", "train_one": "._common",
+         "TrainedModel": "..training", "TrainResult": "..training"}
+
+
+def __getattr__(name):
+    """The re-exported names and the ``cmd_*`` functions, imported on first use."""
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), "TrainResult" if name == "TrainedModel"
+                        else name)
+    elif name.startswith("cmd_"):
+        home = {"cmd_cv": ".selection", "cmd_tune": ".selection", "cmd_fuse": ".experiments",
+                "cmd_report": ".experiments"}.get(name, ".commands")
+        value = getattr(importlib.import_module(home, __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def _command(name):
+    """The ``func`` of a subcommand: ``cmd_<name>``, imported when the command runs."""
+    def run(args):
+        return __getattr__(name)(args)
+
+    run.__name__ = name
+    return run
+
+
+class _MetricsHelp(argparse.HelpFormatter):
+    """Help text where ``{metric names}`` is replaced by the metric registry's names, read only when the help is
+    printed (the registry imports the metric kernels)."""
+
+    def _get_help_string(self, action):
+        text = super()._get_help_string(action)
+        if text and "{metric names}" in text:
+            from ..metrics.by_task import metric_names
+
+            text = text.replace("{metric names}", ", ".join(metric_names()))
+        return text
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _MetricsHelp)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise UsageError(message)
 
@@ -135,7 +163,7 @@ def _fit_options(p, early_stopping_help):
                    help="leaves per tree, leaf-wise growth (default: the engine's default shape, see go.train)")
     p.add_argument("--early-stopping", type=_positive_int, metavar="N", help=early_stopping_help)
     p.add_argument("--metric", action="append", metavar="NAME",
-                   help=f"one of {', '.join(metric_names())} (repeatable; the first drives early stopping)")
+                   help="one of {metric names} (repeatable; the first drives early stopping)")
     p.add_argument("--convention", choices=("lightgbm", "trec", "sklearn"), default="lightgbm",
                    help="ranking-metric convention (gain, ties, queries without relevant documents)")
 
@@ -218,8 +246,8 @@ def build_parser():
     Returns
     -------
     argparse.ArgumentParser
-        One subparser per command, each with ``func`` set to its ``cmd_*`` function
-        (:mod:`gbm_objectives.cli.commands`).
+        One subparser per command, each with ``func`` running its ``cmd_*`` function
+        (:mod:`gbm_objectives.cli.commands`), imported when it runs.
     """
     from .._core.version import __version__
 
@@ -238,7 +266,7 @@ def build_parser():
                    help="with --dask: also show Dask's log records and the engines' own progress lines (left out "
                         "by default)")
     _add_common_options(p)
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=_command("cmd_train"))
 
     p = sub.add_parser("evaluate", help="score a trained model on a data file, or TREC runs against qrels")
     p.add_argument("--model", metavar="DIR", help="the --out folder of train (or its model/)")
@@ -275,7 +303,7 @@ def build_parser():
     p.add_argument("--predictions", metavar="FILE",
                    help="write the predictions, one line per row (multiclass: the k class probabilities)")
     _add_common_options(p, short_quiet=False)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=_command("cmd_evaluate"))
 
     p = sub.add_parser("compare", help="train several objectives on the same data; table, compare.json, compare.png")
     _training_options(p, multi_objective=True)
@@ -283,7 +311,7 @@ def build_parser():
                    help="paired test over the evaluation split's queries of each objective against the first "
                         "(ranking metrics; Holm-corrected; default randomization)")
     _add_common_options(p)
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(func=_command("cmd_compare"))
 
     p = sub.add_parser("fuse", help="fuse TREC runs into one run (rrf, combsum, combmnz, wsum, ...)")
     p.add_argument("runs", nargs="+", metavar="RUN", help="TREC run files (at least two)")
@@ -302,7 +330,7 @@ def build_parser():
     p.add_argument("--tag", default="fused", help="run tag written in the sixth column (default fused)")
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="the fused run (TREC format)")
     _add_common_options(p)
-    p.set_defaults(func=cmd_fuse)
+    p.set_defaults(func=_command("cmd_fuse"))
 
     p = sub.add_parser("report", help="one self-contained HTML report (or a LaTeX table) of evaluated systems")
     p.add_argument("results", nargs="+", metavar="RESULTS",
@@ -318,16 +346,16 @@ def build_parser():
     p.add_argument("--title", default="Experiment report")
     p.add_argument("--out", "-o", required=True, metavar="FILE")
     _add_common_options(p)
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=_command("cmd_report"))
     p = sub.add_parser("cv", help="query-grouped cross-validation: per-fold table with mean ± std, cv.json, cv.png")
     _cv_options(p)
     _add_common_options(p)
-    p.set_defaults(func=cmd_cv)
+    p.set_defaults(func=_command("cmd_cv"))
 
     p = sub.add_parser("tune", help="tune engine and objective parameters with Optuna: best trials, tune.json, plots")
     _tune_options(p)
     _add_common_options(p)
-    p.set_defaults(func=cmd_tune)
+    p.set_defaults(func=_command("cmd_tune"))
 
     p = sub.add_parser("demo", help="focal vs weighted CE vs log loss on both engines (--ranking: LambdaMART)")
     p.add_argument("--rounds", type=_positive_int, default=100, metavar="N")
@@ -337,7 +365,7 @@ def build_parser():
                    help="also train LambdaMART (scratch and native, both engines) on make_ranking data")
     p.add_argument("--out", metavar="FILE.json", help="also write the results as JSON")
     _add_common_options(p)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=_command("cmd_demo"))
 
     p = sub.add_parser("datasets", help="list the named datasets (generators, scikit-learn sets, local copies); "
                                         "--fetch NAME downloads a public one")
@@ -346,15 +374,16 @@ def build_parser():
     p.add_argument("--cache-dir", metavar="DIR", help="download cache (default $GBM_OBJECTIVES_CACHE or ~/.cache)")
     p.add_argument("--force", action="store_true", help="download again even if cached")
     _add_common_options(p)
-    p.set_defaults(func=cmd_datasets)
+    p.set_defaults(func=_command("cmd_datasets"))
 
     p = sub.add_parser("simulate-clicks", help="write a click-labelled copy of a LETOR file and its .position file")
     _add_common_options(p)
     p.add_argument("--data", required=True, metavar="PATH", help="LETOR file with true labels (.txt[.gz])")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="click-labelled copy (PATH.position beside it; gzip if PATH ends in .gz); never --data itself")
-    p.add_argument("--model", choices=CLICK_MODELS, default="pbm",
-                   help="user model (default pbm); dcm and ubm are simulated per session (--sessions, default 1)")
+    p.add_argument("--model", default="pbm", metavar="MODEL",
+                   help="user model: pbm (default), cascade, dcm or ubm (go.datasets.clicks.CLICK_MODELS); dcm and "
+                        "ubm are simulated per session (--sessions, default 1)")
     p.add_argument("--eta", type=_nonnegative_float, default=1.0,
                    help="pbm/ubm: examination (1/(p+1))**eta (default 1)")
     p.add_argument("--stop-prob", type=_probability, default=0.2,
@@ -364,9 +393,10 @@ def build_parser():
     p.add_argument("--sessions", type=_positive_int, metavar="N",
                    help="sessions per query, each ranked by --policy; with N > 1 every session is written as a "
                         "query of its own (qid = 1 + session number)")
-    p.add_argument("--policy", choices=LOGGING_POLICIES, default="deterministic",
-                   help="how each session's ranking is drawn from the logger (default deterministic; the others "
-                        "need --sessions, default 1)")
+    p.add_argument("--policy", default="deterministic", metavar="POLICY",
+                   help="how each session's ranking is drawn from the logger: deterministic (default), plackett_luce, "
+                        "randpair, randtopk or uniform (go.datasets.clicks.LOGGING_POLICIES; the randomised ones "
+                        "imply --sessions 1 when it is not given)")
     p.add_argument("--temperature", type=_positive_float, default=1.0,
                    help="plackett_luce: the logger's scores are divided by it (default 1)")
     p.add_argument("--top-k", type=_positive_int, default=10, metavar="K",
@@ -374,7 +404,7 @@ def build_parser():
     p.add_argument("--click-noise", type=_probability, default=0.0,
                    help="sessions: P(click | examined) = noise + (1 - noise) P(click | label) (default 0)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_simulate_clicks)
+    p.set_defaults(func=_command("cmd_simulate_clicks"))
 
     p = sub.add_parser("export", help="write a model for serving (ONNX, Treelite, engine file, JSON dump), verified by "
                                       "its consumer; exit 2 when the verification fails (nothing is written)")
@@ -390,11 +420,11 @@ def build_parser():
     p.add_argument("--group", metavar="COL")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     _add_common_options(p)
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=_command("cmd_export"))
 
     p = sub.add_parser("warmup", help="compile every numba kernel once (for container images and CI caches)")
     _add_common_options(p)
-    p.set_defaults(func=cmd_warmup)
+    p.set_defaults(func=_command("cmd_warmup"))
     return parser
 
 

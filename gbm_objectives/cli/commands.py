@@ -43,6 +43,7 @@ from ._common import (
 )
 from .demo import run_demo
 from .plots import plot_compare, plot_fan_chart, plot_learning_curve
+from .experiments import cmd_fuse, cmd_report  # noqa: F401  (their home: .experiments)
 from .report import training_report
 
 __all__ = ["cmd_train", "cmd_evaluate", "cmd_fuse", "cmd_report", "cmd_compare", "cmd_demo", "cmd_datasets", "cmd_simulate_clicks",
@@ -327,65 +328,6 @@ def cmd_evaluate(args):
 # fuse, report
 # ==============================================================================================================
 
-def cmd_fuse(args):
-    """``fuse``: :func:`gbm_objectives.fuse` of the run files (weights from ``--weight`` or grid-searched on
-    ``--optimize QRELS``), written as a TREC run (``qid Q0 docno rank score tag``)."""
-    from ..datasets import read_qrels, read_run
-    from ..metrics.fusion import FUSION_METHODS, fuse, optimize_fusion
-
-    reporter = Reporter(args.quiet)
-    if len(args.runs) < 2:
-        raise UsageError(f"fuse needs at least two runs; got {len(args.runs)}")
-    if args.method not in FUSION_METHODS:
-        raise UsageError(f"--method: unknown fusion method {args.method!r}; choose one of {list(FUSION_METHODS)}")
-    if args.weight and len(args.weight) != len(args.runs):
-        raise UsageError(f"--weight: give one weight per run ({len(args.runs)}); got {len(args.weight)}")
-    if args.optimize and args.weight:
-        raise UsageError("--optimize searches the weights: leave out --weight")
-    if args.optimize and args.method not in ("wsum", "wmnz"):
-        raise UsageError(f"--optimize: needs --method wsum or wmnz; got {args.method!r}")
-    check_out_file(args.out, "--out", "run")
-    runs = {}
-    for path in args.runs:
-        try:
-            runs[path] = read_run(path)
-        except (FileNotFoundError, ValueError) as exc:
-            raise UsageError(f"RUN {path}: {exc}") from None
-    norm = None if args.norm == "none" else args.norm
-    weights = args.weight
-    if args.optimize:
-        try:
-            qrels = read_qrels(args.optimize)
-        except (FileNotFoundError, ValueError) as exc:
-            raise UsageError(f"--optimize: {exc}") from None
-        search = optimize_fusion(runs, qrels, metric=args.metric, method=args.method, norm=norm, step=args.step)
-        weights = search.weights.tolist()
-        reporter.log(f"best weights on {args.optimize}: {search.weights.round(4).tolist()} ({args.metric} = "
-                     f"{search.value:.4f}, {len(search.trials)} tried)")
-    fused = fuse(runs, method=args.method, norm=norm, weights=weights if args.method in ("wsum", "wmnz") else None,
-                 k=args.k, depth=args.depth)
-    rank = fused.groupby("qid", observed=True).cumcount().to_numpy() + 1
-    q, d = fused["qid"].astype(str).to_numpy(), fused["docno"].astype(str).to_numpy()
-    text = "".join(f"{a} Q0 {b} {r} {v!r} {args.tag}\n" for a, b, r, v in zip(q, d, rank.tolist(),
-                                                                              fused["score"].tolist()))
-    atomic_write_bytes(args.out, text.encode())
-    reporter.log(f"wrote {args.out} ({len(fused)} lines, {fused['qid'].nunique()} queries)")
-    return EXIT_OK
-
-
-def cmd_report(args):
-    """``report``: :func:`gbm_objectives.report` of the results named on the command line."""
-    from ..experiment import load_results, report
-
-    check_out_file(args.out, "--out", "report")
-    systems, extras = load_results(args.results, qrels=args.qrels, metrics=args.metric)
-    path = report(systems, args.out, baseline=args.baseline, test=args.test,
-                  correction=None if args.correction == "none" else args.correction, fmt=args.format,
-                  title=args.title, **extras)
-    Reporter(args.quiet).log(f"wrote {path}")
-    return EXIT_OK
-
-
 # ==============================================================================================================
 # export
 # ==============================================================================================================
@@ -562,9 +504,12 @@ def cmd_simulate_clicks(args):
     (exit 2): ``--out`` or its ``.position`` being ``--data`` (also through a symlink or another spelling), a
     folder, or an existing ``.position`` file that is not the one of an earlier click file at ``--out``
     (:func:`gbm_objectives.datasets.clicks.click_outputs`); option values out of range (argparse)."""
-    from ..datasets.clicks import click_outputs, write_click_file
+    from ..datasets.clicks import CLICK_MODELS, LOGGING_POLICIES, click_outputs, write_click_file
     from ..datasets import load_letor, simulate_clicks
 
+    for option, value, known in (("--model", args.model, CLICK_MODELS), ("--policy", args.policy, LOGGING_POLICIES)):
+        if value not in known:  # the catalogues live in the library; checked here, before any work
+            raise UsageError(f"{option}: expected one of {', '.join(known)}; got {value!r}")
     src = Path(args.data)
     if not src.exists():
         raise UsageError(f"--data: no such file '{args.data}'")

@@ -1,5 +1,5 @@
-"""trec_eval's measures (version 9.0.8, the one pytrec_eval wraps), one per-query function each, and the one compiled
-driver that runs the measures asked for over every query.
+"""trec_eval's measures (version 9.0.8, the one pytrec_eval wraps, and trec_eval 10's ``unj``), one per-query
+function each, and the one compiled driver that runs the measures asked for over every query.
 
 Each function reads trec_eval's ``RES_RELS`` of one query: ``r``, the relevance of the retrieved documents in
 trec_eval's ranking (score descending as float32, ties by docno descending; after ``-M`` and ``-J``) with
@@ -38,7 +38,7 @@ MEASURE_CODES = {name: i for i, name in enumerate((
     "runid", "num_q", "num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref", "recip_rank",
     "iprec_at_recall", "P", "relstring", "recall", "infAP", "gm_bpref", "Rprec_mult", "utility", "11pt_avg", "binG",
     "G", "ndcg", "ndcg_rel", "Rndcg", "ndcg_cut", "map_cut", "relative_P", "success", "set_P", "set_relative_P",
-    "set_recall", "set_map", "set_F", "num_nonrel_judged_ret"))}
+    "set_recall", "set_map", "set_F", "num_nonrel_judged_ret", "unj"))}
 # the codes as globals (numba reads module-level ints as constants)
 _K_PT11_AVG = MEASURE_CODES["11pt_avg"]
 _K_G = MEASURE_CODES["G"]
@@ -72,6 +72,7 @@ _K_SET_RECALL = MEASURE_CODES["set_recall"]
 _K_SET_RELATIVE_P = MEASURE_CODES["set_relative_P"]
 _K_SUCCESS = MEASURE_CODES["success"]
 _K_UTILITY = MEASURE_CODES["utility"]
+_K_UNJ = MEASURE_CODES["unj"]
 _P, _RECALL, _SUCCESS, _MAP_CUT, _REL_P = _K_P, _K_RECALL, _K_SUCCESS, _K_MAP_CUT, _K_RELATIVE_P
 
 
@@ -408,12 +409,19 @@ def ndcg_cut_trec(r, lv, cuts, out):
 def cut_trec(r, thr, num_rel, cuts, code, out):
     """The cut-off measures counting relevant documents in the top k (k past the end: non-relevant filler):
     ``P_k`` (over k), ``recall_k`` (over R), ``relative_P_k`` (over min(k, R)), ``success_k``, ``map_cut_k``."""
+    c = 0  # relevant documents among the first i, carried from one cut-off to the next (they ascend)
+    i = 0
     for j in range(cuts.shape[0]):
         k = int(cuts[j])
         if code == _MAP_CUT:
             out[j] = ap_trec(r, thr, num_rel, k)
             continue
-        c = _rel_count(r, thr, k)
+        if j and k < int(cuts[j - 1]):  # cut-offs not in ascending order: count again
+            c = i = 0
+        while i < min(k, r.shape[0]):
+            if r[i] >= thr:
+                c += 1
+            i += 1
         if code == _P:
             out[j] = c / k
         elif code == _SUCCESS:
@@ -424,7 +432,6 @@ def cut_trec(r, thr, num_rel, cuts, code, out):
             out[j] = c / num_rel
         else:
             out[j] = c / min(k, num_rel)
-
 
 
 
@@ -514,6 +521,15 @@ def trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, para
                     o[0] = (p[0] + 1.0) * pp * rr / (p[0] * pp + rr)
             elif code == _K_NUM_NONREL_JUDGED_RET:
                 o[0] = judged - num_rel_ret
+            elif code == _K_UNJ:  # trec_eval 10's unj_k (m_unjudged.c): the top k's documents not judged (NONPOOL,
+                # or UNJUDGED: judged negative) over k; a ranking shorter than k is filled with judged documents
+                for j in range(p.shape[0]):
+                    k = int(p[j])
+                    c = 0
+                    for i in range(min(k, num_ret)):
+                        if r[i] < 0:
+                            c += 1
+                    o[j] = c / k
     return out
 
 
@@ -537,13 +553,14 @@ TREC_MEASURES = {
     "ndcg_cut": ("cut", _CUTS), "map_cut": ("cut", _CUTS), "relative_P": ("cut", _CUTS),
     "success": ("cut", (1, 5, 10)), "set_P": ("float", ()), "set_relative_P": ("float", ()),
     "set_recall": ("float", ()), "set_map": ("float", ()), "set_F": ("fparams", (1.0,)),
-    "num_nonrel_judged_ret": ("count", ()),
+    "num_nonrel_judged_ret": ("count", ()), "unj": ("cut", (5, 10, 20)),
 }
 #: trec_eval's named sets (``-m official``, ``-m all_trec``, ``-m set``), as in trec_eval 9.0.8 and pytrec_eval
+#: (trec_eval 10's ``unj``, not in 9.0.8, is asked for by name)
 TREC_NICKNAMES = {
     "official": ("runid", "num_q", "num_ret", "num_rel", "num_rel_ret", "map", "gm_map", "Rprec", "bpref",
                  "recip_rank", "iprec_at_recall", "P"),
-    "all_trec": tuple(TREC_MEASURES),
+    "all_trec": tuple(m for m in TREC_MEASURES if m != "unj"),
     "set": ("runid", "num_q", "num_ret", "num_rel", "num_rel_ret", "utility", "set_P", "set_recall",
             "set_relative_P", "set_map", "set_F"),
 }

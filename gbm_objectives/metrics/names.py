@@ -249,7 +249,7 @@ _IR_MEASURES = {"nDCG": ("ndcg", "ndcg_cut"), "AP": ("map", "map_cut"), "P": (No
                 "infAP": ("infAP", None), "NumRet": ("num_ret", None), "NumRel": ("num_rel", None),
                 "NumQ": ("num_q", None), "SetP": ("set_P", None), "SetR": ("set_recall", None),
                 "SetF": ("set_F", None), "IPrec": (None, "iprec_at_recall"), "Success": (None, "success"),
-                "Judged": ("judged", "judged"), "ERR": (None, "err")}
+                "Judged": ("judged", "judged"), "ERR": (None, "err"), "RBP": ("rbp", "rbp")}
 _OURS_TO_TREC = {"ndcg": ("ndcg", "ndcg_cut"), "map": ("map", "map_cut"), "p": (None, "P"),
                  "precision": (None, "P"), "recall": (None, "recall"), "success": (None, "success"),
                  "mrr": ("recip_rank", None), "rprec": ("Rprec", None), "bpref": ("bpref", None)}
@@ -271,13 +271,34 @@ def _ir_measure(name):
     return m.group(1), params, m.group(3)
 
 
+def _rbp(name, params, rel, cut):
+    """``("rbp", p, rel, k)`` of ir_measures' ``RBP(p=..., rel=...)@k``."""
+    unknown = sorted(set(params) - {"p"})
+    if unknown:
+        raise ValueError(f"metric {name!r}: unsupported parameter(s) {unknown} for RBP (p, rel)")
+    try:
+        p = float(params.get("p", 0.8))
+    except ValueError:
+        raise ValueError(f"metric {name!r}: p must be a number in (0, 1); got {params['p']!r}") from None
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"metric {name!r}: p must be a number in (0, 1); got {params['p']!r}")
+    try:
+        k = int(cut) if cut else 0
+    except ValueError:
+        raise ValueError(f"metric {name!r}: the cut-off must be a positive integer; got {cut!r}") from None
+    if cut and k <= 0:
+        raise ValueError(f"metric {name!r}: the cut-off must be a positive integer; got {cut!r}")
+    return "rbp", p, rel, k
+
+
 def parse_run_metric(name, convention="trec"):
     """One metric name of :func:`gbm_objectives.metrics.evaluate_run` -> how it is computed.
 
     Returns ``("trec", measures, rel)``: trec_eval measures (a :class:`~._trec_eval.TrecMeasure` or a named set's
     tuple) at relevance level ``rel`` (``None``: the call's); ``("judged", k)``: ir_measures' ``Judged@k``;
     ``("gdeval_err", k)``: ir_measures' ``ERR@k`` (gdeval's: relevance grades up to 4, stop probability
-    ``(2^rel - 1) / 16``); or
+    ``(2^rel - 1) / 16``); ``("rbp", p, rel, k)``: ir_measures' ``RBP(p=0.8,rel=2)@k`` (persistence ``p``,
+    default 0.8; ``rel`` None: graded gains; ``k`` 0: no cut-off); or
     ``("engine", base, k)``: one of :data:`METRICS` (:func:`parse_metric`). trec_eval's names are case-sensitive
     (``P.5,10``, ``ndcg_cut_10``, ``ndcg.1=3,2=9``, ``official``); ir_measures' too (``nDCG@10``, ``AP(rel=2)``,
     ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``); ours are not (``ndcg@10``, ``p@5``). With
@@ -310,13 +331,15 @@ def parse_run_metric(name, convention="trec"):
     if ir is not None:
         base, params, cut = ir
         rel = params.pop("rel", None)
-        if params and not (base == "SetF" and set(params) == {"beta"}):
-            raise ValueError(f"metric {name!r}: unsupported parameter(s) {sorted(params)} for {base}")
         if rel is not None:
             try:
                 rel = int(rel)
             except ValueError:
                 raise ValueError(f"metric {name!r}: rel must be an integer; got {rel!r}") from None
+        if base == "RBP":
+            return _rbp(name, params, rel, cut)
+        if params and not (base == "SetF" and set(params) == {"beta"}):
+            raise ValueError(f"metric {name!r}: unsupported parameter(s) {sorted(params)} for {base}")
         plain, with_cut = _IR_MEASURES[base]
         if base == "Judged":
             return "judged", (int(cut) if cut else 0)

@@ -392,11 +392,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         ``iprec_at_recall.0.5``, ``11pt_avg``, ``infAP``, ``bpref``, ``set_F.0.5``, ``utility.1,-1,0,0``,
         ``ndcg.1=3,2=9`` (a gain per level), ``G``, ``binG``, ``Rndcg``, ``ndcg_rel``, ``relative_P``,
         ``success``, ``num_ret``, ``relstring``, ``runid``... every measure of trec_eval 9.0.8, the one pytrec_eval
-        wraps) and its named sets ``official``, ``all_trec``, ``set`` (a measure with several parameters gives one
+        wraps, and trec_eval 10's ``unj`` (``unj.5,10,20``: the share of the top k not judged)) and its named sets
+        ``official``, ``all_trec``, ``set`` (trec_eval 9.0.8's; a measure with several parameters gives one
         column each, named as trec_eval prints them: ``P_5``, ``P_10``); ir_measures' names (``nDCG@10``,
         ``AP(rel=2)``, ``P(rel=2)@5``, ``R@1000``, ``RR``, ``Judged@10``, ``SetF(beta=0.5)``, ``IPrec@0.5``,
-        ``ERR@20``); ours (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``,
-        ``dcg@10``, ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
+        ``ERR@20``, ``RBP(p=0.8)``, ``RBP(p=0.9,rel=2)@100``: rank-biased precision, Moffat and Zobel 2008,
+        ``(1 - p) sum_i g_i p^(i - 1)``, gains graded or 0/1 at ``rel``, ties averaged as trectools does); ours
+        (:func:`gbm_objectives.metrics.parse_metric`: ``ndcg@10``, ``map``, ``mrr``, ``p@10``, ``dcg@10``,
+        ``err@20``...). With ``convention="trec"`` every name trec_eval defines is computed by
         trec_eval's formula (:mod:`gbm_objectives.metrics._trec_eval`); the other conventions take our names
         only. A name given twice is evaluated once (one column).
     convention : {"trec", "lightgbm", "sklearn"}, default "trec"
@@ -458,7 +461,7 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
     metrics = tuple(dict.fromkeys(metrics))  # a name asked twice is one column
     if not metrics:
         raise ValueError("metrics is empty; name at least one metric, e.g. metrics=('ndcg@10',)")
-    parsed, trec_items, judged_items, gdeval_items = [], [], [], []
+    parsed, trec_items, judged_items, gdeval_items, rbp_items = [], [], [], [], []
     columns = []  # the output columns in the order asked (a named set: its measures in trec_eval's order)
     for name in metrics:
         how = parse_run_metric(name, convention)
@@ -478,6 +481,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
         columns.append(name)
         if how[0] == "judged":
             judged_items.append((name, how[1]))
+            continue
+        if how[0] == "rbp":
+            rbp_items.append((name,) + how[1:])
             continue
         if how[0] == "gdeval_err":
             gdeval_items.append((name, "err", how[1]))
@@ -607,9 +613,9 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             plen = np.array([len(ms.params) for ms in todo], dtype=np.int64)
             pstart = np.concatenate(([0], np.cumsum(plen)))[:-1].astype(np.int64)
             params = np.array([float(x) for ms in todo for x in ms.params], dtype=np.float64)
-            out = trec_measures_kernel(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
-                                       np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params,
-                                       cols_at, int(sum(widths)))
+            out = _trec_measures(np.ascontiguousarray(code_row), t_off, levels, thr, int(n_docs_collection),
+                                 np.array([ms.code for ms in todo], dtype=np.int64), pstart, plen, params, cols_at,
+                                 int(sum(widths)))
             if absent.any():  # an empty ranking's 0/0 (iprec_at_recall) is 0, as trec_eval 9's -c averages count it
                 gone = absent[t_codes]
                 out[gone] = np.nan_to_num(out[gone], nan=0.0)
@@ -639,6 +645,14 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
             frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
         frames.append(frame)
 
+    # ---- ir_measures' RBP(p=.., rel=..)@k (trectools' formula, ties averaged)
+    if rbp_items:
+        frame = pd.DataFrame({name: _rbp_values(code_row, out_score, sizes, p, rel, k)
+                              for name, p, rel, k in rbp_items}, index=pd.Index(qnames, name="qid"))
+        if missing_queries == "zero":  # -c: an empty ranking gains nothing
+            frame = frame.reindex(names[evaluated | (in_qrels & ~in_run)], fill_value=0.0)
+        frames.append(frame)
+
     # ---- our metrics (engine); ir_measures' ERR@k with gdeval's maximum grade, 4
     absent = in_qrels & ~in_run if missing_queries == "zero" else None
     for items, max_grade in ((parsed, None), (gdeval_items, 4.0)):
@@ -647,13 +661,104 @@ def evaluate_run(qrels, run, metrics=("ndcg@10", "map", "recall@100", "mrr"), co
                                           n_rel, n_nonrel, rel_all, gain, ties, trec, empty, ap_min_den, qnames,
                                           names, absent, max_grade))
     per_query = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
-    per_query = per_query.sort_index(kind="stable")
+    if not per_query.index.is_monotonic_increasing:  # (sorting a sorted frame copies it)
+        per_query = per_query.sort_index(kind="stable")
     if empty == "skip":
         per_query = per_query.dropna(how="all")
     columns = list(dict.fromkeys(columns))
-    per_query = per_query[columns]
+    if list(per_query.columns) != columns:
+        per_query = per_query[columns]
     return RunEvaluation(per_query, columns, skipped_queries=list(names[orphan]), kinds=kinds, runid=runid,
                          trec_order=trec_order, relstrings=relstrings)
+
+
+def _rbp_values(code, score, sizes, p, rel=None, k=0):
+    """Rank-biased precision (Moffat and Zobel 2008) of each query, as ir_measures' ``RBP(p=p,rel=rel)@k``
+    computes it (through trectools' ``get_rbp``, with tied scores averaged).
+
+    .. math:: \\mathrm{RBP} = (1 - p) \\sum_{i=1}^{n} g_i \\, p^{i-1}
+
+    over the first ``n = min(k, len)`` documents of the ranking (``k = 0``: all of them). The gain ``g_i`` is the
+    document's relevance where it is > 0 (graded, ``rel=None``, ir_measures' default), or 1 where its relevance
+    is ``>= rel`` (binary); unjudged and negatively judged documents gain 0. Tied scores (equal as trec_eval
+    compares them, C floats) share their positions: each document of a group of ``g`` ties starting at 0-based
+    position ``s`` weighs the mean of the group's weights, ``p^s (1 - p^g) / g`` instead of ``(1 - p) p^i``
+    (trectools' ``average_ties``); at the cut-off a group counts the tied documents the ranking keeps (trec_eval's
+    order: ties by docno descending). trectools groups equal scores across the boundary of two queries too (a
+    quirk not reproduced) and compares doubles where trec_eval's ties are C floats. Without the residual (the
+    weight ``p^n`` beyond the ranking plus that of its unjudged documents, an upper bound's slack).
+
+    Parameters
+    ----------
+    code : ndarray of int64, shape (n_rows,)
+        Each ranked document's relevance (-1 not in the qrels, -2 judged negative), queries one after another.
+    score : ndarray of float64, shape (n_rows,)
+        Their scores, descending within each query.
+    sizes : ndarray of int64, shape (n_queries,)
+        The documents of each query.
+    p : float
+        Persistence, in (0, 1).
+    rel : int, optional
+        Binary gains at this relevance level; ``None``: the relevance values are the gains.
+    k : int, default 0
+        Cut-off (0: none).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_queries,)
+
+    References
+    ----------
+    A. Moffat and J. Zobel, "Rank-biased precision for measurement of retrieval effectiveness", ACM TOIS 27(1),
+    2008.
+
+    >>> import numpy as np
+    >>> _rbp_values(np.array([1, 0, 2]), np.array([3.0, 2.0, 1.0]), np.array([3]), 0.5).tolist()  # .5 * (1 + 2/4)
+    [0.75]
+    >>> _rbp_values(np.array([1, 0]), np.array([1.0, 1.0]), np.array([2]), 0.5).tolist()  # a tie: (.5 + .25) / 2
+    [0.375]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    nq = len(sizes)
+    start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    query = np.repeat(np.arange(nq), sizes)
+    pos = np.arange(len(query)) - start[query]
+    keep = pos < k if k else np.ones(len(query), dtype=bool)
+    query, pos, code, score = query[keep], pos[keep], np.asarray(code)[keep], np.asarray(score)[keep]
+    gain = ((code >= rel) & (code >= 0)).astype(np.float64) if rel is not None else np.maximum(code, 0).astype(np.float64)
+    # groups of ties: a new group where the query or the score changes
+    new = np.ones(len(pos), dtype=bool)
+    new[1:] = (query[1:] != query[:-1]) | (score[1:] != score[:-1])
+    group = np.cumsum(new) - 1
+    first = pos[new]
+    size = np.bincount(group, minlength=len(first)) if len(pos) else np.zeros(0, dtype=np.int64)
+    weight = p ** first * (1.0 - p ** size) / np.maximum(size, 1)
+    return np.bincount(query, weights=gain * weight[group], minlength=nq)
+
+
+#: documents per thread of trec_eval's measures, at least
+_BLOCK_DOCS = 200_000
+
+
+def _trec_measures(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols):
+    """:func:`~._trec_eval.trec_measures_kernel` over the queries, cut into one block of about equal documents per
+    thread when there are many (the kernel releases the GIL: threads, no parallel variant to compile)."""
+    nq = off.shape[0] - 1
+    n_blocks = int(max(1, min(numba.get_num_threads(), 8, off[-1] // _BLOCK_DOCS)))
+    if n_blocks == 1:
+        return trec_measures_kernel(rl, off, levels, thr, n_coll, codes, pstart, plen, params, cols, n_cols)
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.searchsorted(off, np.arange(n_blocks + 1) * (off[-1] / n_blocks))
+    cuts[0], cuts[-1] = 0, nq
+
+    def block(b):
+        a, e = int(cuts[b]), int(cuts[b + 1])
+        return trec_measures_kernel(rl, np.ascontiguousarray(off[a:e + 1]), np.ascontiguousarray(levels[a:e]), thr,
+                                    n_coll, codes, pstart, plen, params, cols, n_cols)
+
+    with ThreadPoolExecutor(n_blocks) as ex:
+        return np.concatenate(list(ex.map(block, range(n_blocks))))
 
 
 def _first_param(group, name):
@@ -679,10 +784,18 @@ def _levels(q_q, q_map, rel_all, n_names):
     """Per query (code space), the number of judged documents at each relevance level ``>= 0`` (trec_eval's
     ``rel_levels``), an ``(n_names, max_level + 1)`` int64 array."""
     top = int(max(rel_all.max(initial=0), 0))
-    ok = rel_all >= 0
-    q = q_map[q_q][ok].astype(np.int64)
-    flat = np.bincount(q * (top + 1) + rel_all[ok], minlength=n_names * (top + 1))
-    return np.ascontiguousarray(flat.reshape(n_names, top + 1))
+    out = np.zeros((n_names, top + 1), dtype=np.int64)
+    _count_levels(q_q.astype(np.int64, copy=False), q_map.astype(np.int64, copy=False), rel_all, out)
+    return out
+
+
+@njit(cache=True)
+def _count_levels(q_q, q_map, rel, out):
+    """``out[q_map[q_q[r]], rel[r]] += 1`` for every row with ``rel[r] >= 0`` (one pass; numpy's bincount took
+    five)."""
+    for r in range(q_q.shape[0]):
+        if rel[r] >= 0:
+            out[q_map[q_q[r]], rel[r]] += 1
 
 
 def _runid(run):

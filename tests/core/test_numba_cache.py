@@ -90,6 +90,7 @@ _RANKING_SCRIPT = textwrap.dedent(
                                                           truncation_level=2),
         "yetirank": go.YetiRankObjective(),
         "stochasticrank": go.StochasticRankObjective(num_estimations=3, top=10),
+        "stochasticrank_err": go.StochasticRankObjective(metric="err", num_estimations=3, top=10),
     }
     metrics = ("ndcg", "ndcg@5", "map", "mrr", "mrr@3", "p@5", "auc")
 

@@ -344,7 +344,8 @@ def _python_read(text):
 
 
 @pytest.mark.parametrize("chunk_min", [None, 64])  # one chunk, and many (the file cut at newlines)
-def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min):
+@pytest.mark.parametrize("spaces_only", [False, True])  # True: the bitmap path reads most lines
+def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min, spaces_only):
     from gbm_objectives.datasets import trec as runs
 
     if chunk_min:
@@ -352,17 +353,22 @@ def test_reader_matches_python_split(tmp_path, monkeypatch, chunk_min):
         monkeypatch.setattr(runs.numba, "get_num_threads", lambda: 7)
     rng = np.random.default_rng(5)
     lines = []
+    blank, tail = (" ", " ") if spaces_only else ("\t", "\r")
     for i in range(400):
-        sep = [" ", "\t", "  ", " \t ", "\r"][i % 5] if i % 3 else " "
-        q = f"q{rng.integers(0, 30)}" + ("\x01x" if i == 7 else "")  # a control byte inside a field is kept
-        d = "d" + "é" * (i % 4) + "x" * rng.integers(0, 12)
-        fields = [q, "Q0", d, str(i), repr(float(rng.normal())), "tag"]
-        lines.append(("  " if i % 11 == 0 else "") + sep.join(fields) + (" \r" if i % 13 == 0 else "") + "\n")
+        sep = ([" ", "  "] if spaces_only else [" ", "\t", "  ", " \t ", "\r"])[i % 5 % (2 if spaces_only else 5)] \
+            if i % 3 else " "
+        q = f"q{rng.integers(0, 30)}" + ("\x01x" if i == 7 and not spaces_only else "")  # a control byte is kept
+        d = "d" + "é" * (i % 4) + "x" * rng.integers(0, 12) + ("y" * 70 if i % 23 == 0 else "")  # lines > 64 bytes
+        fields = [q, "Q0", d, str(i), repr(float(rng.normal())), "tag"] + (["more", "fields"] if i % 19 == 0 else [])
+        lines.append(("  " if i % 11 == 0 else "") + sep.join(fields) + (" " + tail if i % 13 == 0 else "") + "\n")
         if i % 17 == 0:
-            lines.append("\n" if i % 2 else "   \t\n")  # blank lines
+            lines.append("\n" if i % 2 else "   " + blank + "\n")  # blank lines
     text = "".join(lines).rstrip("\n")  # no newline at the end
     path = tmp_path / "run.txt"
     path.write_bytes(text.encode())
+    raw = np.frombuffer(text.encode(), dtype=np.uint8)
+    words = np.zeros(8 * (len(raw) // 64 + 2), dtype=np.uint8)
+    assert runs._bitmaps(raw, 0, len(raw), words, words.copy()) == spaces_only  # the path the lines take
     got = go.read_run(path)
     want = _python_read(text)
     assert len(got) == len(want)

@@ -3,6 +3,7 @@ against pytrec_eval, query by query, with trec_eval's options -M, -J, -l and -c;
 ir_measures' names against ``ir_measures.calc_aggregate``; the reader's extra fields and separators."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,18 @@ def test_named_sets_equal_pytrec_eval_per_query_and_on_the_mean(nickname, data, 
             assert res.mean[m] == pytest.approx(np.exp(expected.mean()), rel=0, abs=1e-12)
         else:
             assert res.mean[m] == pytest.approx(np.mean(expected), rel=0, abs=1e-12, nan_ok=True), m
+
+
+def test_measures_in_blocks_of_queries_equal_one_block(monkeypatch):
+    """trec_eval's measures computed in blocks of queries on threads (large runs) equal the one-block values."""
+    from gbm_objectives.metrics import runs
+
+    qrels, run = _hostile(4)
+    one = _evaluate(qrels, run, ("all_trec",), missing_queries="zero")
+    monkeypatch.setattr(runs, "_BLOCK_DOCS", 50)
+    monkeypatch.setattr(runs.numba, "get_num_threads", lambda: 5)
+    pd.testing.assert_frame_equal(_evaluate(qrels, run, ("all_trec",), missing_queries="zero").per_query,
+                                  one.per_query)
 
 
 def test_complete_c_counts_the_queries_the_run_lacks():
@@ -268,3 +281,108 @@ def test_parse_run_metric_routes_every_spelling():
     assert list(ir.values()) == list(ours.values())
     with pytest.raises(ValueError, match="relevance_threshold"):
         go.metrics.parse_metric("AP(rel=2)")
+
+
+TREC_EVAL10 = Path(__file__).parent / "data" / "trec_eval10"
+
+
+def _trec_eval10_blocks():
+    """``{(measure, option): text}`` of trec_eval 10's output (scripts/make_trec_eval10_fixture.py wrote it)."""
+    blocks, key = {}, None
+    for line in (TREC_EVAL10 / "unj.txt").read_text().splitlines(keepends=True):
+        if line.startswith("## "):
+            measure, _, option = line[3:].strip().partition(" ")
+            key = (measure, option)
+            blocks[key] = ""
+        elif key is not None:
+            blocks[key] += line
+    return blocks
+
+
+UNJ_OPTIONS = {"plain": {}, "-M 7": {"max_docs": 7}, "-J": {"judged_only": True},
+               "-c": {"missing_queries": "zero"}, "-l 2": {"relevance_threshold": 2}}
+
+
+@pytest.mark.parametrize("option", list(UNJ_OPTIONS))
+def test_unj_prints_what_trec_eval_10_prints(option):
+    """trec_eval 10's ``unj`` (pytrec_eval wraps 9.0.8, which lacks it): our ``-q`` text is the binary's, line for
+    line, on hostile files (ties, unjudged and negatively judged documents, rankings shorter than the cut-offs,
+    queries in the qrels only, a run query without qrels)."""
+    blocks = _trec_eval10_blocks()
+    assert len(blocks) == 2 * len(UNJ_OPTIONS)
+    for measure in ("unj", "unj.1,3,50"):
+        res = _evaluate(str(TREC_EVAL10 / "qrels.txt"), str(TREC_EVAL10 / "run.txt"), (measure,),
+                        **UNJ_OPTIONS[option])
+        assert res.to_trec() == blocks[(measure, option)], (measure, option)
+
+
+def _trectools_rbp(qrels, run, p, depth, binary):
+    """trectools' ``get_rbp`` per query (what ir_measures' trectools provider calls; average_ties on), run in
+    trectools' frame: sorted by qid, then score descending (stable)."""
+    trectools = pytest.importorskip("trectools")
+    tq, tr = trectools.TrecQrel(), trectools.TrecRun()
+    tq.qrels_data = qrels.rename(columns={"docno": "docid", "relevance": "rel", "qid": "query"})
+    tr.run_data = run.rename(columns={"qid": "query", "docno": "docid"}).sort_values(
+        ["query", "score"], ascending=[True, False], kind="stable")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' FutureWarnings inside trectools
+        got = trectools.TrecEval(tr, tq).get_rbp(p=p, depth=depth, per_query=True, binary_topical_relevance=binary,
+                                                 average_ties=True)[0]
+    return got.iloc[:, 0].to_dict()
+
+
+RBP_CASES = [("RBP", 0.8, None, 0), ("RBP(p=0.5)@10", 0.5, None, 10), ("RBP(p=0.95)@3", 0.95, None, 3),
+             ("RBP(p=0.9,rel=2)", 0.9, 2, 0), ("RBP(rel=1)@20", 0.8, 1, 20)]
+
+
+@pytest.mark.parametrize("data", list(DATA))
+def test_rbp_equals_trectools_per_query(data):
+    """ir_measures' ``RBP(p=..)@k`` (graded gains: ir_measures computes it through trectools) and ``RBP(rel=..)``
+    (binary: trectools on the qrels made 0/1 at ``rel``), query by query, ties averaged. The run is given in
+    trec_eval's order with scores rounded to C floats, so that both rank and tie alike (module docstring of
+    ``_rbp_values``). trectools also averages the ties that cross from one query's last documents to the next
+    query's first: those queries are checked alone."""
+    qrels, run = DATA[data]()
+    run = run[run.qid != "orphan"].assign(score=run.score.astype(np.float32).astype(np.float64))
+    run = run.sort_values(["qid", "score", "docno"], ascending=[True, False, False])
+    res = _evaluate(qrels, run, [c[0] for c in RBP_CASES], missing_queries="zero")
+    crossed = set()
+    for name, p, rel, k in RBP_CASES:
+        top = run.groupby("qid").head(k) if k else run  # trectools cuts first, then groups the ties
+        first, last = top.groupby("qid").score.first(), top.groupby("qid").score.last()
+        crossing = set(first.index[1:][first.to_numpy()[1:] == last.to_numpy()[:-1]])
+        crossed |= crossing
+        q = qrels if rel is None else qrels.assign(relevance=(qrels.relevance >= rel).astype(int))
+        ref = _trectools_rbp(q, run, p, k or 10**6, rel is not None)
+        for x in crossing:
+            ref.update(_trectools_rbp(q[q.qid == x], run[run.qid == x], p, k or 10**6, rel is not None))
+        expected = np.array([ref.get(x, 0.0) for x in res.per_query.index])  # trectools: no row, no gain
+        np.testing.assert_allclose(res.per_query[name], expected, rtol=0, atol=1e-12, err_msg=name)
+        # ir_measures' mean (its trectools provider) over every qrels query, as -c counts them
+        if rel is None:
+            ir_measures = pytest.importorskip("ir_measures")
+            measure = ir_measures.parse_measure(name)
+            ev = ir_measures.providers.registry["trectools"].evaluator(
+                [measure], qrels.rename(columns={"qid": "query_id", "docno": "doc_id"}))
+            if not crossing:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # pandas' deprecations inside ir_measures
+                    mean = ev.calc_aggregate(run.rename(columns={"qid": "query_id", "docno": "doc_id"}))[measure]
+                assert res.mean[name] == pytest.approx(mean, rel=0, abs=1e-12)
+    assert data == "moderate" or crossed  # the hostile run has such queries
+
+
+def test_rbp_hand_derived_and_refused_parameters():
+    """RBP = (1 - p) * sum_i g_i p^(i-1) (Moffat and Zobel 2008) on a ranking small enough to add by hand."""
+    qrels = pd.DataFrame({"qid": ["1"] * 4, "docno": list("abcd"), "relevance": [3, 0, 1, -1]})
+    run = pd.DataFrame({"qid": ["1"] * 5, "docno": list("abcde"), "score": [5.0, 4.0, 3.0, 2.0, 1.0]})
+    res = _evaluate(qrels, run, ("RBP(p=0.5)", "RBP(p=0.5,rel=1)", "RBP(p=0.5)@1"))
+    assert res.mean["RBP(p=0.5)"] == 0.5 * (3 + 1 * 0.25)
+    assert res.mean["RBP(p=0.5,rel=1)"] == 0.5 * (1 + 0.25)
+    assert res.mean["RBP(p=0.5)@1"] == 0.5 * 3
+    tied = run.assign(score=[5.0, 5.0, 3.0, 2.0, 1.0])  # a and b share positions 1 and 2: weights averaged
+    assert _evaluate(qrels, tied, ("RBP(p=0.5)",)).mean["RBP(p=0.5)"] == 3 * (0.5 + 0.25) / 2 + 1 * 0.125
+    for bad, msg in (("RBP(p=1)", "p must be"), ("RBP(p=x)", "p must be"), ("RBP(q=1)", "unsupported"),
+                     ("RBP(rel=x)", "rel must be")):
+        with pytest.raises(ValueError, match=msg):
+            _evaluate(qrels, run, (bad,))

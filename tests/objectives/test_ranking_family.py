@@ -122,7 +122,9 @@ def test_single_document_and_equal_label_queries_get_zero(name):
     s = np.array([0.3, 0.1, -0.5, 2.0, 0.7, -0.7, 0.2, 0.4])
     g, h = obj.grad_hess(y, s, group=[1, 3, 2, 2])
     np.testing.assert_array_equal(g[:6], 0.0)
-    np.testing.assert_array_equal(h[:6], 0.0)
+    # StochasticRank's hessian is the row weight everywhere (CatBoost's gradient leaf step: sum of derivatives over
+    # sum of weights, every row of the leaf counted)
+    np.testing.assert_array_equal(h[:6], 1.0 if name == "stochasticrank" else 0.0)
     assert np.any(g[6:] != 0)
 
 
@@ -439,7 +441,13 @@ def test_stochastic_constructor_validation():
     with pytest.raises(ValueError, match="n_permutations"):
         go.YetiRankObjective(n_permutations=0)
     with pytest.raises(ValueError, match="metric"):
-        go.StochasticRankObjective(metric="mrr")
+        go.StochasticRankObjective(metric="map")
+    with pytest.raises(ValueError, match="decay"):
+        go.StochasticRankObjective(metric="pfound", decay=1.5)
+    with pytest.raises(ValueError, match=r"y_true must contain relevance labels in \[0, 1\]; got 2 at index 1"):
+        go.StochasticRankObjective(metric="pfound").grad_hess([0.5, 2.0], [0.0, 0.0], group=[2])
+    with pytest.raises(ValueError, match=r"in \[0, 2\]; got 3 at index 0"):
+        go.StochasticRankObjective(metric="err", max_grade=2).grad_hess([3.0, 0.0], [0.0, 0.0], group=[2])
     with pytest.raises(ValueError, match="sigma"):
         go.StochasticRankObjective(sigma=0)
     with pytest.raises(ValueError, match="nu"):
@@ -453,20 +461,62 @@ def test_stochastic_constructor_validation():
             cls(seed=-1)
 
 
-@pytest.mark.parametrize("top, sigma", [(None, 1.0), (2, 0.7)])
-def test_stochasticrank_estimates_the_gradient_of_the_smoothed_metric(top, sigma, rng):
+@pytest.mark.parametrize("metric, top, sigma, kwargs", [
+    ("ndcg", None, 1.0, {}),
+    ("ndcg", 2, 0.7, {}),
+    ("err", None, 1.0, {}),
+    ("mrr", 2, 1.0, {"relevance_threshold": 2}),
+    ("pfound", 3, 0.8, {"decay": 0.6}),
+])
+def test_stochasticrank_estimates_the_gradient_of_the_smoothed_metric(metric, top, sigma, kwargs, rng):
     """Without the scale-free projection (lambda_=0) the averaged estimate is the gradient of
-    E[NDCG(sort(s + sigma eps))], checked against central differences of an independent NumPy Monte Carlo with
-    common random numbers (step 0.05: smooth function, O(h^2) bias)."""
+    E[M(sort(s + sigma eps))], checked against central differences of an independent NumPy Monte Carlo of the metric
+    with common random numbers (step 0.05: smooth function, O(h^2) bias); for ERR, MRR and pFound through the
+    cascade's incremental changes."""
     y = np.array([2.0, 0.0, 1.0, 3.0, 0.0])
+    if metric == "pfound":
+        y = y / 3.0  # probabilities
     s = rng.normal(0, 1, 5)
-    obj = go.StochasticRankObjective(top=top, sigma=sigma, num_estimations=100_000, lambda_=0.0, seed=2)
+    obj = go.StochasticRankObjective(metric=metric, top=top, sigma=sigma, num_estimations=100_000, lambda_=0.0,
+                                     seed=2, **kwargs)
     g, h = obj.grad_hess(y, s, group=[5])
     np.testing.assert_array_equal(h, 1.0)
     assert abs(g.sum()) < 1e-12
     f = lambda z: obj.smoothed_metric(y, z, group=[5], n_samples=400_000, seed=3)  # noqa: E731
     fd = np.array([(f(s + 0.05 * e) - f(s - 0.05 * e)) / 0.1 for e in np.eye(5)])
     np.testing.assert_allclose(-g, fd - fd.mean(), atol=0.05 * np.abs(fd).max())
+
+
+def test_stochasticrank_smoothed_metric_is_the_package_metric_at_small_noise(rng):
+    """The reference's metric (noise 1e-9: the plain ranking) is the package's ndcg/err/mrr score of that ranking."""
+    y, s, sizes = _queries(rng, sizes=(5, 7, 4))
+    for metric, score in (("ndcg", lambda: go.ndcg_score(y, s, group=sizes, k=3, gain="linear")),
+                          ("err", lambda: go.err_score(y, s, group=sizes, k=3)),
+                          ("mrr", lambda: go.mrr_score(y, s, group=sizes, k=3))):
+        obj = go.StochasticRankObjective(metric=metric, top=3, sigma=1e-9)
+        assert obj.smoothed_metric(y, s, group=sizes, n_samples=2) == pytest.approx(score(), rel=1e-12), metric
+
+
+def test_stochasticrank_cascade_without_stops_equals_the_dcg_kernel(rng):
+    """The cascade kernel (ERR, MRR, pFound) with stop probabilities 0 is DCG: the same estimates as CatBoost's
+    cumulative-sum form on the same draws, to rounding; serial and parallel twins alike."""
+    from gbm_objectives.objectives import stochasticrank as sr
+
+    y, s, sizes = _queries(rng, sizes=(6, 2, 9, 1, 5))
+    obj = go.StochasticRankObjective(metric="dcg", top=4, num_estimations=7, seed=5)
+    p = obj.prepare(y, group=sizes)
+    b, c = p.boundaries, p.cache
+    out = {}
+    for family, twins in sr._KERNELS.items():
+        for twin in twins:
+            g, h = np.empty(len(y)), np.empty(len(y))
+            twin(p.y, s, np.empty(0), b, c["gains"], c["stops"], c["position_weights"], b[:-1], np.int64(4), 1.0, 7,
+                 0.0, 0.01, 1.0, c["state"].copy(), g, h)
+            out.setdefault(family, []).append(g)
+    np.testing.assert_array_equal(out["dcg"][0], out["dcg"][1])
+    np.testing.assert_array_equal(out["cascade"][0], out["cascade"][1])
+    np.testing.assert_allclose(out["cascade"][0], out["dcg"][0], rtol=1e-12, atol=1e-15)
+    assert np.abs(out["dcg"][0]).max() > 0.01
 
 
 def test_stochasticrank_scale_free_projection(rng):
