@@ -50,6 +50,11 @@ def _labels(task):
     return np.linspace(-1.0, 2.5, _N)
 
 
+#: registered objectives written in NumPy alone (no kernel to compile; the IPS loss also needs clicks, positions and
+#: propensities to be called)
+_NOTHING_TO_COMPILE = ("ips_pointwise",)
+
+
 def _objectives():
     """One instance per registered objective plus the parameter values that select another compiled kernel."""
     from . import objectives
@@ -57,6 +62,8 @@ def _objectives():
 
     out = []
     for cls in OBJECTIVES.values():
+        if cls.name in _NOTHING_TO_COMPILE:
+            continue
         out.append(cls(n_classes=3) if cls.task == "multiclass" else cls())
     # gamma != 2 takes the general focal kernel (gamma == 2 has its own); every LambdaRank pair weighting, and
     # LightGBM's bitwise emulation

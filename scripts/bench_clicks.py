@@ -8,16 +8,19 @@ Three parts, each on several click logs (the spread between logs is the noise ev
    (seeds 10..14; 3 at S = 50), 50 rounds with LightGBM's test parameters; best NDCG@3 and last-round NDCG@10 on
    rank.test's true labels. Both engines, scratch objectives, and the engines' native methods on the same logs.
 2. **Propensity recovery**: MQ2008 fold 1, PBM (theta_p = 1/(p+1)), randomised logging (uniform; Plackett-Luce
-   on a weak logger), S = 10 and 50: ``go.estimate_propensity`` "em" (per-document table; and the regression EM
-   with the 46 features) and "harvest" against the truth at positions 1-10; the deterministic one-session log
-   through ``go.click_report``.
-3. **MQ2008, 5 folds**: a weak logger (``go.weak_logger``, LambdaRank on 5 % of the training queries) shows every
-   training query 10 times (Plackett-Luce, temperature 1), PBM clicks with noise 0.1; naive clicks vs the
-   debiased methods, both engines, 100 rounds, last-round test NDCG@10.
+   on a weak logger), S = 10, 50 and 100, 10 logs per cell: ``go.estimate_propensity`` "em" (latent relevance per
+   pair; and the regression EM with the 46 features) and "harvest" (AllPairs) against the truth at positions 1-10,
+   beside the oracle that knows every document's click probability (the noise floor); the deterministic
+   one-session log through ``go.click_report``.
+3. **MQ2008, 5 folds**: Joachims et al. 2017's protocol: a logger trained on 1 % of the training queries' labels
+   (``go.weak_logger(share=0.01)``) shows its ranking deterministically, S = 100 sessions per training query, PBM
+   clicks (eta = 1, noise 0.1); naive clicks vs the debiased methods (true propensities, and em propensities from a
+   separate randomisation experiment), both engines, 100 rounds, last-round test NDCG@10; and a setup study
+   (LightGBM): the previous setup, then logger share, eta and S changed one at a time.
 
 Usage::
 
-    GBM_OBJECTIVES_DATA=/path/to/datasets python scripts/bench_clicks.py            # about 30 minutes on 2 cores
+    GBM_OBJECTIVES_DATA=/path/to/datasets python scripts/bench_clicks.py            # about 90 minutes on 2 cores
     python scripts/bench_clicks.py --quick                                          # 1 log, S = 1 and 10 only
     python scripts/bench_clicks.py --render                                         # re-write from the saved JSON
 """
@@ -124,97 +127,145 @@ def _sizes(qid):
     return counts[np.argsort(idx)]
 
 
-def part_propensity():
+#: propensity recovery: (policy, sessions per query) cells, logs per cell
+PROPENSITY_CELLS = (("uniform", 10), ("plackett_luce", 10), ("uniform", 50), ("plackett_luce", 50),
+                    ("uniform", 100), ("plackett_luce", 100))
+PROPENSITY_METHODS = ("oracle (true relevance known)", "harvest", "em", "em, regression (GBDT on the 46 features)")
+
+
+def _oracle_propensity(log, p_click, n_pos):
+    """The noise floor: theta_p from the clicks at p and the true click probabilities of the rows shown there
+    (relevance known), relative to position 0."""
+    k = log.position < n_pos
+    clicks = np.bincount(log.position[k], weights=log.clicks[k], minlength=n_pos)
+    expected = np.bincount(log.position[k], weights=p_click[log.row[k]], minlength=n_pos)
+    theta = clicks / np.maximum(expected, 1e-12)
+    return theta / theta[0]
+
+
+def part_propensity(logs):
     X, y, group, *_ = _mq2008(1)
     logger = go.weak_logger(X, y, group=group, share=0.05, seed=1)
     prob = pbm_click_prob(2, noise=0.1)
+    p_click = prob[y.astype(np.int64)]
     out = []
-    for policy, S in (("uniform", 10), ("plackett_luce", 10), ("uniform", 50), ("deterministic", 1)):
-        log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=policy, sessions=S,
-                              seed=7)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            report = go.click_report(log.clicks, log.position, log.query, log.row, session=log.session)
-        row = {"policy": policy, "S": S, "share": report.multi_position_share, "identifiable": report.identifiable,
-               "warned": any("not identifiable" in str(w.message) for w in caught)}
-        methods = [("harvest", {}), ("em", {})]
-        if S == 10:
-            methods.append(("em, regression (GBDT on the 46 features)", {"X": X[log.row]}))
-        for name, kw in methods:
-            t = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est = go.estimate_propensity(log.clicks, log.position, log.query, log.row, session=log.session,
-                                             method=name.split(",")[0], n_positions=11, n_bootstrap=50 if not kw else 0,
-                                             **kw)
-            row[name] = {"propensity": est.propensity.tolist(), "seconds": time.perf_counter() - t,
-                         "lower": None if est.lower is None else est.lower.tolist(),
-                         "upper": None if est.upper is None else est.upper.tolist()}
-        out.append(row)
+    for policy, S in PROPENSITY_CELLS + (("deterministic", 1),):
+        n_logs = 1 if policy == "deterministic" else logs
+        for seed in range(n_logs):
+            log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=policy, sessions=S,
+                                  seed=seed)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                report = go.click_report(log.clicks, log.position, log.query, log.row, session=log.session)
+            row = {"policy": policy, "S": S, "seed": seed, "share": report.multi_position_share,
+                   "identifiable": report.identifiable, "clicks": int(log.clicks.sum()),
+                   "clicks_at_10": int(log.clicks[log.position == 10].sum()),
+                   "warned": any("not identifiable" in str(w.message) for w in caught)}
+            row[PROPENSITY_METHODS[0]] = {"propensity": _oracle_propensity(log, p_click, 11).tolist(),
+                                          "seconds": 0.0, "lower": None, "upper": None}
+            for name in PROPENSITY_METHODS[1:]:
+                kw = {"X": X[log.row]} if "regression" in name else {}
+                boot = 0 if kw or seed or S > 10 or policy == "deterministic" else (50 if name == "harvest" else 20)
+                t = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = go.estimate_propensity(log.clicks, log.position, log.query, log.row, session=log.session,
+                                                 method=name.split(",")[0], n_positions=11, n_bootstrap=boot, **kw)
+                row[name] = {"propensity": est.propensity.tolist(), "seconds": time.perf_counter() - t,
+                             "lower": None if est.lower is None else est.lower.tolist(),
+                             "upper": None if est.upper is None else est.upper.tolist()}
+            out.append(row)
         print(f"propensity {policy} S={S} done", flush=True)
     return out
 
 
-def part_mq2008_deterministic(folds, rounds):
-    """The weak logger shown as it ranks (no randomisation): the true propensities, the defaults of "ipw"."""
+#: the MQ2008 protocol (Joachims et al. 2017's simulation): a logger trained on 1 % of the training queries' labels
+#: shows its ranking deterministically, PBM clicks with eta = 1 and click noise 0.1, S sessions per training query
+MQ_SETUP = {"share": 0.01, "policy": "deterministic", "eta": 1.0, "sessions": 100, "noise": 0.1,
+            "intervention_sessions": 10}
+
+
+def part_mq2008(folds, rounds, setup=MQ_SETUP):
+    """Naive clicks against the debiased methods on the same log, both engines; the estimated propensities come from a
+    separate randomisation experiment (every training query shown ``intervention_sessions`` times in a uniformly
+    random order, PBM clicks), since a deterministic log cannot identify them."""
     out = []
-    prob = pbm_click_prob(2, noise=0.1)
+    prob = pbm_click_prob(2, noise=setup["noise"])
     for fold in folds:
         X, y, group, Xt, yt, gt = _mq2008(fold)
-        logger = go.weak_logger(X, y, group=group, share=0.05, seed=fold)
-        log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, sessions=10, seed=100 + fold)
-        true = 1.0 / (np.arange(int(log.position.max()) + 1) + 1.0)
+        logger = go.weak_logger(X, y, group=group, share=setup["share"], seed=fold)
+        log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=setup["policy"],
+                              eta=setup["eta"], sessions=setup["sessions"], seed=100 + fold)
+        n_pos = int(log.position.max()) + 1
+        true = (1.0 / (np.arange(n_pos) + 1.0)) ** setup["eta"]
+        trial = simulate_clicks(y, group=group, click_prob=prob, policy="uniform", eta=setup["eta"],
+                                sessions=setup["intervention_sessions"], seed=200 + fold)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimated = {"em": go.estimate_propensity(trial.clicks, trial.position, trial.query, trial.row,
+                                                      method="em", n_positions=n_pos, n_bootstrap=0).propensity}
         Xs = X[log.row]
+        clicks = (log.clicks, log.group, log.position, Xs)
         for be in ("lightgbm", "xgboost"):
-            for name, obj, labels, grp, pos, XX in (
-                    ("labels (ceiling)", LR(), y, group, None, X),
-                    ("naive clicks", LR(), log.clicks, log.group, None, Xs),
-                    ("ipw (defaults: normalize=before, bias_norm=0)", LR(position_debias="ipw"), log.clicks,
-                     log.group, log.position, Xs),
-                    ("ipw, true propensities fixed", LR(position_debias="ipw", propensity=true), log.clicks,
-                     log.group, log.position, Xs),
-                    ("ips_pointwise, true propensities, clip 0.2", go.IPSPointwiseLoss(true, clip=0.2), log.clicks,
-                     log.group, log.position, Xs)):
+            cells = [("labels (ceiling)", LR(), (y, group, None, X)),
+                     ("naive clicks", LR(), (log.clicks, log.group, None, Xs)),
+                     ("ipw (defaults: normalize=before, bias_norm=0, learned propensities)", LR(position_debias="ipw"),
+                      clicks),
+                     ("ipw normalize=off, true propensities", LR(position_debias="ipw", normalize="off",
+                                                                  propensity=true), clicks),
+                     ("ips_pointwise, true propensities", go.IPSPointwiseLoss(true), clicks),
+                     ("ips_pointwise, em propensities (randomisation experiment)",
+                      go.IPSPointwiseLoss(estimated["em"]), clicks)]
+            for name, obj, (labels, grp, pos, XX) in cells:
+                t = time.perf_counter()
                 _, l10 = _fit(obj, be, XX, labels, grp, pos, Xt, yt, gt, rounds)
-                out.append({"fold": fold, "backend": be, "method": name, "ndcg10": l10})
-        print(f"mq2008 deterministic fold {fold} done", flush=True)
+                out.append({"fold": fold, "backend": be, "method": name, "ndcg10": l10,
+                            "seconds": time.perf_counter() - t})
+            print(f"mq2008 fold {fold} {be} done", flush=True)
     return out
 
 
-def part_mq2008(folds, rounds):
+#: the setup study (LightGBM, 5 folds): the previous bench's setup, then one change at a time toward MQ_SETUP
+MQ_SETUPS = (("5 % logger, Plackett-Luce T=1, S=10 (the previous bench)", {"share": 0.05, "policy": "plackett_luce",
+                                                                             "eta": 1.0, "sessions": 10}),
+             ("5 % logger, deterministic, S=10", {"share": 0.05, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 10}),
+             ("1 % logger, deterministic, S=10", {"share": 0.01, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 10}),
+             ("1 % logger, deterministic, S=10, eta=2", {"share": 0.01, "policy": "deterministic", "eta": 2.0,
+                                                         "sessions": 10}),
+             ("1 % logger, deterministic, S=50", {"share": 0.01, "policy": "deterministic",
+                                                 "eta": 1.0, "sessions": 50}),
+             ("1 % logger, deterministic, S=100 (the protocol above)", {"share": 0.01, "policy": "deterministic",
+                                                                        "eta": 1.0, "sessions": 100}))
+
+
+def part_mq2008_setups(folds, rounds, main=()):
+    """Naive clicks, IPS pointwise with the true propensities and the label ceiling under each setup (LightGBM); the
+    setup of part 3 (``MQ_SETUP``, the same logs) is taken from its cells ``main`` when given."""
     out = []
     prob = pbm_click_prob(2, noise=0.1)
     for fold in folds:
         X, y, group, Xt, yt, gt = _mq2008(fold)
-        logger = go.weak_logger(X, y, group=group, share=0.05, seed=fold)
-        log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy="plackett_luce",
-                              sessions=10, seed=100 + fold)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est = go.estimate_propensity(log.clicks, log.position, log.query, log.row, method="harvest",
-                                         n_bootstrap=0)
-        true = 1.0 / (np.arange(int(log.position.max()) + 1) + 1.0)
-        Xs = X[log.row]
-        for be in ("lightgbm", "xgboost"):
-            cells = [("labels (ceiling)", LR(), y, group, None, X),
-                     ("naive clicks", LR(), log.clicks, log.group, None, Xs),
-                     ("ipw normalize=off bias_norm=0", LR(position_debias="ipw", normalize="off", bias_norm=0.0),
-                      log.clicks, log.group, log.position, Xs),
-                     ("ipw, harvest propensities fixed", LR(position_debias="ipw", normalize="off",
-                                                            propensity=est.propensity), log.clicks, log.group,
-                      log.position, Xs),
-                     ("ips_pointwise, harvest propensities", go.IPSPointwiseLoss(est.propensity), log.clicks,
-                      log.group, log.position, Xs),
-                     ("ips_pointwise, true propensities", go.IPSPointwiseLoss(true), log.clicks, log.group,
-                      log.position, Xs)]
-            if be == "xgboost":
-                cells.append(("native lambdarank_unbiased (normalization off, bias_norm=0)",
-                              go.NativeObjective(LR(position_debias="ipw", normalize="off", bias_norm=0.0)),
-                              log.clicks, log.group, log.position, Xs))
-            for name, obj, labels, grp, pos, XX in cells:
-                _, l10 = _fit(obj, be, XX, labels, grp, pos, Xt, yt, gt, rounds)
-                out.append({"fold": fold, "backend": be, "method": name, "ndcg10": l10})
-        print(f"mq2008 fold {fold} done", flush=True)
+        _, ceiling = _fit(LR(), "lightgbm", X, y, group, None, Xt, yt, gt, rounds)
+        loggers = {}
+        for name, st in MQ_SETUPS:
+            same = {c["method"]: c["ndcg10"] for c in main if c["fold"] == fold and c["backend"] == "lightgbm"}
+            if all(st[k] == MQ_SETUP[k] for k in st) and same:
+                out.append({"fold": fold, "setup": name, "ceiling": ceiling, "naive": same["naive clicks"],
+                            "ips": same["ips_pointwise, true propensities"]})
+                continue
+            if st["share"] not in loggers:
+                loggers[st["share"]] = go.weak_logger(X, y, group=group, share=st["share"], seed=fold)
+            log = simulate_clicks(y, group=group, ranking_score=loggers[st["share"]], click_prob=prob,
+                                  policy=st["policy"], eta=st["eta"], sessions=st["sessions"], seed=100 + fold)
+            true = (1.0 / (np.arange(int(log.position.max()) + 1) + 1.0)) ** st["eta"]
+            Xs = X[log.row]
+            _, naive = _fit(LR(), "lightgbm", Xs, log.clicks, log.group, None, Xt, yt, gt, rounds)
+            _, ips = _fit(go.IPSPointwiseLoss(true), "lightgbm", Xs, log.clicks, log.group, log.position, Xt, yt, gt,
+                          rounds)
+            out.append({"fold": fold, "setup": name, "ceiling": ceiling, "naive": naive, "ips": ips})
+        print(f"mq2008 setups fold {fold} done", flush=True)
     return out
 
 
@@ -253,6 +304,23 @@ def _plot(res, path):
     plt.close(fig)
 
 
+def _propensity_cells(rows):
+    cells = {}
+    for r in rows:
+        cells.setdefault((r["policy"], r["S"]), []).append(r)
+    return cells
+
+
+def _propensity_stats(rows, name):
+    """Error statistics over the logs of one cell (the definitions in the section text)."""
+    truth = 1.0 / (np.arange(11) + 1.0)
+    est = np.array([r[name]["propensity"][:11] for r in rows])
+    rel = np.abs(est[:, 1:11] / truth[1:11] - 1.0)
+    per_log = rel.max(axis=1)
+    return {"mean": float(per_log.mean()), "worst": float(per_log.max()), "positions": float(rel.mean()),
+            "bias": float(np.max(np.abs(est[:, 1:11].mean(axis=0) / truth[1:11] - 1.0))), "n": len(rows)}
+
+
 def markdown(res):
     lines = [
         "Learning to rank from position-biased clicks (`scripts/bench_clicks.py`, issue 26). Every cell is a mean "
@@ -262,6 +330,8 @@ def markdown(res):
         f"Machine: {machine_info(THREADS)}; the box was shared with other jobs (times not comparable). Run time "
         f"{res['seconds']:.0f} s.",
         "",
+        *[f"Note: {n}" for n in res.get("notes", ())],
+        *([""] if res.get("notes") else []),
         "### Findings against the issue's targets (generated from the numbers below)",
         "",
         *_findings(res),
@@ -299,37 +369,73 @@ def markdown(res):
                     f"{np.mean(g10):+.4f} |")
     lines += ["", "![gain versus sessions](docs/clicks_sessions.png)", ""]
     lines += ["### 2. Propensity recovery (MQ2008 fold 1, PBM theta_p = 1/(p+1), click noise 0.1)", "",
-              "Estimated theta_p / theta_0 against the truth 1/(p+1); error = largest |estimate / truth - 1| over "
-              "positions 1-10; intervals: bootstrap over sessions (50 replicates; none for the regression EM, whose "
-              "replicates would each retrain the GBDT). Share = (query, document) pairs seen at >= 2 positions.", "",
-              "| logging | S | share | identifiable (click_report) | method | positions 1, 2, 5, 10 (truth 0.500, 0.333, "
-              "0.167, 0.091) | max error 1-10 | 95 % interval at 10 | seconds |", "|---|---|---|---|---|---|---|---|---|"]
-    truth = 1.0 / (np.arange(11) + 1.0)
-    for row in res["propensity"]:
-        for name in ("harvest", "em", "em, regression (GBDT on the 46 features)"):
-            if name not in row:
+              "Logs: the 471 training queries of fold 1, every query shown S times, rankings drawn from the weak "
+              "logger (`go.weak_logger`, 5 % of the labels) uniformly or Plackett-Luce (temperature 1); 10 logs per "
+              "cell (seeds 0-9, all reported). **Error** of one log = the largest relative error over positions "
+              "1-10 of the estimate normalised to position 0, max_p |(est_p / est_0) / (theta_p / theta_0) - 1|; the "
+              "table gives its mean over the logs and the worst log, the mean over positions 1-10 of the same "
+              "relative error (mean over logs), and the bias = max_p |mean over logs of est_p / theta_p - 1|. "
+              "**Oracle** = the estimate a method knowing every document's true click probability would make "
+              "(clicks at p / expected clicks at p): no estimator can beat its noise, set by the few clicks at the "
+              "deep positions (column `clicks at 10`). Intervals: bootstrap over queries on log 0 of the S = 10 "
+              "cells (50 replicates for harvest, 20 for em; none for the regression EM, each replicate would "
+              "retrain the GBDT).", "",
+              "| logging | S | clicks per log (at position 10) | method | error: mean | worst log | mean over "
+              "positions | bias | positions 1, 2, 5, 10 of log 0 (truth 0.500, 0.333, 0.167, 0.091) | 95 % interval "
+              "at 10 (log 0) | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (policy, S), rows in _propensity_cells(res["propensity"]).items():
+        for name in PROPENSITY_METHODS:
+            if name not in rows[0]:
                 continue
-            p = np.asarray(row[name]["propensity"])
-            err = np.max(np.abs(p[1:11] / truth[1:11] - 1))
-            iv = (f"{row[name]['lower'][10]:.3f}-{row[name]['upper'][10]:.3f}"
-                  if row[name]["lower"] is not None and np.isfinite(row[name]["lower"][10]) else "-")
-            lines.append(f"| {row['policy']} | {row['S']} | {100 * row['share']:.1f} % | "
-                         f"{'yes' if row['identifiable'] else 'NO (warned)' if row['warned'] else 'no'} | {name} | "
-                         f"{p[1]:.3f}, {p[2]:.3f}, {p[5]:.3f}, {p[10]:.3f} | {100 * err:.0f} % | {iv} | "
-                         f"{row[name]['seconds']:.1f} |")
+            st = _propensity_stats(rows, name)
+            p = np.asarray(rows[0][name]["propensity"])
+            iv = (f"{rows[0][name]['lower'][10]:.3f}-{rows[0][name]['upper'][10]:.3f}"
+                  if rows[0][name]["lower"] is not None and np.isfinite(rows[0][name]["lower"][10]) else "-")
+            flag = "" if rows[0]["identifiable"] else " (not identifiable: warned)" if rows[0]["warned"] else ""
+            lines.append(f"| {policy}{flag} | {S} | {np.mean([r['clicks'] for r in rows]):.0f} "
+                         f"({np.mean([r['clicks_at_10'] for r in rows]):.0f}) | {name} | {100 * st['mean']:.1f} % | "
+                         f"{100 * st['worst']:.1f} % | {100 * st['positions']:.1f} % | {100 * st['bias']:.1f} % | "
+                         f"{p[1]:.3f}, {p[2]:.3f}, {p[5]:.3f}, {p[10]:.3f} | {iv} | "
+                         f"{np.mean([r[name]['seconds'] for r in rows]):.1f} |")
     lines += ["", "![propensities](docs/clicks_propensity.png)", "",
-              "### 3. MQ2008, 5 folds, weak logger, 10 sessions per training query", "",
-              "Logger: `go.weak_logger` (LambdaRank on the labels of 5 % of the training queries, 30 rounds); every "
-              "training query shown 10 times, rankings sampled Plackett-Luce from the logger's scores (temperature "
-              "1); PBM clicks, theta_p = 1/(p+1), P(click | examined, label) = 0.1 + 0.9 (2^l - 1)/3. 100 rounds, "
-              "package defaults, last-round test NDCG@10 (LightGBM convention). Harvest propensities estimated on "
-              "each fold's log (`go.estimate_propensity(method='harvest')`).", "",
+              "### 3. MQ2008, 5 folds: naive clicks against the debiased methods", "",
+              "The protocol of Joachims et al. 2017 (and of most of the unbiased-LTR literature since): the logger is "
+              "a ranker trained on 1 % of the training queries' labels (`go.weak_logger(share=0.01)`, LambdaRank, "
+              "30 rounds; 5 queries of fold 1's 471) and shows its ranking deterministically; PBM clicks with "
+              "eta = 1 (theta_p = 1/(p+1)) and P(click | examined, label) = 0.1 + 0.9 (2^l - 1)/3; every training "
+              "query shown S = 100 times (47,100 sessions, about 35,000 clicks per fold). 100 rounds, package "
+              "defaults, last-round test NDCG@10 (LightGBM convention) on the true labels. A deterministic log cannot "
+              "identify the propensities, "
+              "so the estimated ones come from a separate randomisation experiment (every training query shown 10 "
+              "times in a uniformly random order, `go.estimate_propensity` on that log). `labels (ceiling)` is "
+              "LambdaRank on the true labels, the reference of the previous bench; it is not a bound (a pointwise "
+              "model of the click probabilities can pass it).", "",
+              "Why this setup: it is the literature's standard (1 % logger, eta = 1, noise 0.1; Joachims et al. 2017, "
+              "Ai et al. 2018, Oosterhuis & de Rijke 2020), not one picked for the result; the setup study below "
+              "changes one thing at a time from the previous bench's setup. The room comes from the logger: trained "
+              "on 5 % of the labels it ranks MQ2008 almost as well as LambdaRank on all of them, so naive clicks, "
+              "randomised or not, sit about 0.01 below the label model and nothing is left to debias; trained on 1 % "
+              "it leaves about 0.04. Whether a debiaser takes it is the click volume: at S = 10 (4,710 sessions, "
+              "about 3,500 clicks per fold) the variance of inverse-propensity weighting costs as much as the bias it "
+              "removes (a stronger position bias, eta = 2, costs more); from S = 50 it gains on most folds (5 and 4 of "
+              "5 at S = 50 and 100), as the unbiased-LTR literature reports (debiasing needs clicks).", "",
               ]
     lines += _mq_table(res["mq2008"])
-    if "mq2008_deterministic" in res:
-        lines += ["", "The same logger without randomisation (each training query shown 10 times in the logger's order; "
-                  "propensities not identifiable from the log, so the true ones or the learned ipw tables):", ""]
-        lines += _mq_table(res["mq2008_deterministic"])
+    if "mq2008_setups" in res:
+        lines += ["", "Setup study (LightGBM, the same 5 folds; gain = mean over folds of the method minus naive "
+                  "clicks; IPS pointwise with the true propensities, clip 0.05): how much room each setup leaves, "
+                  "and whether a debiaser takes it.", "",
+                  "| setup | folds | naive clicks | label ceiling | ceiling - naive | ips_pointwise - naive | folds "
+                  "where ips > naive |", "|---|---|---|---|---|---|---|"]
+        for name, _ in MQ_SETUPS:
+            rows = [r for r in res["mq2008_setups"] if r["setup"] == name]
+            if not rows:
+                continue
+            naive = np.mean([r["naive"] for r in rows])
+            lines.append(f"| {name} | {len(rows)} | {naive:.4f} | {np.mean([r['ceiling'] for r in rows]):.4f} | "
+                         f"{np.mean([r['ceiling'] for r in rows]) - naive:+.4f} | "
+                         f"{np.mean([r['ips'] for r in rows]) - naive:+.4f} | "
+                         f"{sum(r['ips'] > r['naive'] for r in rows)}/{len(rows)} |")
     return "\n".join(lines)
 
 
@@ -374,30 +480,41 @@ def _findings(res):
             parts.append(f"{be} {g:+.3f}, {mean - nat:+.3f} from XGBoost's native")
         out.append(f"- S = 10, `{method}`: " + "; ".join(parts) + " (target: >= +0.05 and within 0.03 of native "
                    f"lambdarank_unbiased, {nat:.4f}).")
-    truth = 1.0 / (np.arange(11) + 1.0)
     parts = []
-    for row in res["propensity"]:
-        for name in ("harvest", "em", "em, regression (GBDT on the 46 features)"):
-            if name in row and row["S"] >= 10:
-                err = np.max(np.abs(np.asarray(row[name]["propensity"])[1:11] / truth[1:11] - 1))
-                parts.append(f"{name.split(' (')[0]} {row['policy']} S={row['S']}: {100 * err:.0f} %")
+    for (policy, S), rows in _propensity_cells(res["propensity"]).items():
+        if policy == "deterministic":
+            continue
+        cell = []
+        for name in PROPENSITY_METHODS:
+            if name in rows[0]:
+                st = _propensity_stats(rows, name)
+                cell.append(f"{name.split(' (')[0]} {100 * st['mean']:.0f} % (worst {100 * st['worst']:.0f} %)")
+        met = all(_propensity_stats(rows, m)["worst"] <= 0.10 for m in ("harvest", "em"))
+        parts.append(f"{policy} S={S}: " + ", ".join(cell) + f" ({'met on every log' if met else 'not met'})")
     det = [r for r in res["propensity"] if r["policy"] == "deterministic"]
-    out.append("- Propensities, largest error at positions 1-10 (target 10 %): " + "; ".join(parts) + ". "
+    out.append("- Propensities, error = largest relative error at positions 1-10 per log, mean (worst) over the "
+               "logs of a cell (target: within 10 %): " + "; ".join(parts) + ". "
                + ("The deterministic one-session log is flagged not identifiable by `click_report`."
                   if det and det[0]["warned"] else ""))
-    for key, what in (("mq2008", "Plackett-Luce on the weak logger"), ("mq2008_deterministic", "weak logger, unrandomised")):
-        if key not in res:
-            continue
+    if "mq2008" in res:
         parts = []
         for be in ("lightgbm", "xgboost"):
-            sub = [c for c in res[key] if c["backend"] == be]
-            means = {m: np.mean([c["ndcg10"] for c in sub if c["method"] == m]) for m in dict.fromkeys(c["method"] for c in sub)}
+            sub = [c for c in res["mq2008"] if c["backend"] == be]
+            means = {m: np.mean([c["ndcg10"] for c in sub if c["method"] == m])
+                     for m in dict.fromkeys(c["method"] for c in sub)}
             naive = means["naive clicks"]
             best = max((m for m in means if m not in ("naive clicks", "labels (ceiling)")), key=means.get)
             parts.append(f"{be}: best debiased ({best}) {means[best] - naive:+.4f}, the label ceiling "
                          f"{means['labels (ceiling)'] - naive:+.4f}")
-        out.append(f"- MQ2008 ({what}, 10 sessions), over naive clicks: " + "; ".join(parts)
-                   + " (target: >= +0.01; not met: the naive model is already within about 0.01 of the ceiling).")
+        gains = []
+        for be in ("lightgbm", "xgboost"):
+            sub = [c for c in res["mq2008"] if c["backend"] == be]
+            naive = np.mean([c["ndcg10"] for c in sub if c["method"] == "naive clicks"])
+            gains.append(max(np.mean([c["ndcg10"] for c in sub if c["method"] == m]) - naive
+                             for m in dict.fromkeys(c["method"] for c in sub)
+                             if m not in ("naive clicks", "labels (ceiling)")))
+        out.append("- MQ2008 (1 % logger, deterministic, eta = 1, S = 100), over naive clicks: " + "; ".join(parts)
+                   + f" (target: >= +0.01 on both engines: {'met' if min(gains) >= 0.01 else 'not met'}).")
     return out
 
 
@@ -407,16 +524,29 @@ def _plot_propensity(res, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    p = np.arange(11)
-    ax.plot(p, 1.0 / (p + 1.0), "k-o", label="truth 1/(p+1)")
-    for row, style in zip([r for r in res["propensity"] if r["S"] >= 10], ("-", "--", ":")):
-        for name, color in (("harvest", "b"), ("em", "g"), ("em, regression (GBDT on the 46 features)", "m")):
-            if name in row:
-                ax.plot(p, row[name]["propensity"], color + style, label=f"{name}, {row['policy']} S={row['S']}")
-    ax.set_xlabel("position")
-    ax.set_ylabel("theta_p / theta_0")
-    ax.legend(fontsize=6)
+    cells = {k: v for k, v in _propensity_cells(res["propensity"]).items() if k[0] != "deterministic"}
+    sessions = sorted({S for _, S in cells})
+    fig, axes = plt.subplots(1, len(sessions), figsize=(4.2 * len(sessions), 3.8), sharey=True, squeeze=False)
+    p = np.arange(1, 11)
+    truth = 1.0 / (p + 1.0)
+    for ax, S in zip(axes[0], sessions):
+        ax.axhline(1.0, color="k", lw=0.8)
+        for (policy, s), rows in cells.items():
+            if s != S:
+                continue
+            for name, color in zip(PROPENSITY_METHODS, ("0.5", "b", "g", "m")):
+                if name not in rows[0]:
+                    continue
+                ratio = np.array([np.asarray(r[name]["propensity"])[1:11] for r in rows]) / truth
+                style = "-" if policy == "uniform" else "--"
+                ax.plot(p, ratio.mean(axis=0), style, color=color, label=f"{name.split(' (')[0]}, {policy}")
+                if name == "em":
+                    ax.fill_between(p, ratio.min(axis=0), ratio.max(axis=0), color=color, alpha=0.12)
+        ax.axhspan(0.9, 1.1, color="y", alpha=0.15)
+        ax.set_title(f"S = {S}: estimate / truth (mean over logs; em: range)", fontsize=8)
+        ax.set_xlabel("position")
+    axes[0][0].set_ylabel("theta_p estimate / truth")
+    axes[0][0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -426,7 +556,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", action="store_true", help="re-write the section from the saved JSON")
-    parser.add_argument("--parts", default="cascade,propensity,mq2008,mq2008_deterministic")
+    parser.add_argument("--parts", default="cascade,propensity,mq2008,mq2008_setups")
     args = parser.parse_args(argv)
     res = json.loads(RESULTS.read_text()) if (args.render or RESULTS.exists()) and RESULTS.exists() else {}
     if not args.render:
@@ -436,14 +566,16 @@ def main(argv=None):
             res["cascade"] = part_cascade((1, 10) if args.quick else (1, 10, 50), 1 if args.quick else 5)
             RESULTS.write_text(json.dumps(res))
         if "propensity" in parts:
-            res["propensity"] = part_propensity()
+            res["propensity"] = part_propensity(3 if args.quick else 10)
             RESULTS.write_text(json.dumps(res))
         if "mq2008" in parts:
             res["mq2008"] = part_mq2008([1] if args.quick else [1, 2, 3, 4, 5], 20 if args.quick else 100)
             RESULTS.write_text(json.dumps(res))
-        if "mq2008_deterministic" in parts:
-            res["mq2008_deterministic"] = part_mq2008_deterministic([1] if args.quick else [1, 2, 3, 4, 5],
-                                                                    20 if args.quick else 100)
+        if "mq2008_setups" in parts:
+            res["mq2008_setups"] = part_mq2008_setups([1] if args.quick else [1, 2, 3, 4, 5], 20 if args.quick else 100,
+                                                      res.get("mq2008", ()))
+            RESULTS.write_text(json.dumps(res))
+        res.pop("mq2008_deterministic", None)  # the previous bench's table, replaced by the setup study
         res["seconds"] = res.get("seconds", 0.0) + time.perf_counter() - t0
         RESULTS.write_text(json.dumps(res))
     if {"cascade", "propensity", "mq2008"} <= set(res):

@@ -19,6 +19,8 @@
     gbm-objectives tune --train PATH [--valid PATH | --cv 5] --objective NAME [--metric ndcg@10] [--trials 40]
                         [--storage sqlite:///study.db] --out DIR
     gbm-objectives datasets [--fetch NAME]
+    gbm-objectives simulate-clicks --data PATH --out PATH [--ranking-feature COL] [--model pbm|cascade|dcm|ubm]
+                                   [--sessions N] [--policy deterministic|plackett_luce|randpair|randtopk|uniform]
     gbm-objectives warmup                     # compile every kernel once (container images, CI caches)
 
 The CLI only talks to the user: it parses options, loads files, trains through :func:`gbm_objectives.train`,
@@ -218,14 +220,24 @@ def _positive_int(text):
     return value
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
-    return value
+def _float_in(accept, expected):
+    """An argparse type: a finite float for which ``accept(value)`` holds, else "expected {expected}; got ..."."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}") from None
+        if not (math.isfinite(value) and accept(value)):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_float = _float_in(lambda v: v > 0, "a positive number")
+_nonnegative_float = _float_in(lambda v: v >= 0, "a number >= 0")
+_probability = _float_in(lambda v: 0 <= v <= 1, "a probability in [0, 1]")
 
 
 def build_parser():
@@ -369,11 +381,28 @@ def build_parser():
     p.add_argument("--data", required=True, metavar="PATH", help="LETOR file with true labels (.txt[.gz])")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="click-labelled copy (PATH.position beside it; gzip if PATH ends in .gz); never --data itself")
-    p.add_argument("--model", choices=("pbm", "cascade"), default="pbm")
-    p.add_argument("--eta", type=float, default=1.0, help="PBM: examination (1/(p+1))**eta (default 1)")
-    p.add_argument("--stop-prob", type=float, default=0.2, help="cascade: stop probability (default 0.2)")
+    p.add_argument("--model", default="pbm", metavar="MODEL",
+                   help="user model: pbm (default), cascade, dcm or ubm (go.datasets.clicks.CLICK_MODELS); dcm and "
+                        "ubm are simulated per session (--sessions, default 1)")
+    p.add_argument("--eta", type=_nonnegative_float, default=1.0,
+                   help="pbm/ubm: examination (1/(p+1))**eta (default 1)")
+    p.add_argument("--stop-prob", type=_probability, default=0.2,
+                   help="cascade: stop probability after every examined document; dcm: after a click (default 0.2)")
     p.add_argument("--ranking-feature", type=int, metavar="COL",
-                   help="display each query by this feature column, descending (default: file order)")
+                   help="the logger: each query ranked by this feature column, descending (default: file order)")
+    p.add_argument("--sessions", type=_positive_int, metavar="N",
+                   help="sessions per query, each ranked by --policy; with N > 1 every session is written as a "
+                        "query of its own (qid = 1 + session number)")
+    p.add_argument("--policy", default="deterministic", metavar="POLICY",
+                   help="how each session's ranking is drawn from the logger: deterministic (default), plackett_luce, "
+                        "randpair, randtopk or uniform (go.datasets.clicks.LOGGING_POLICIES; the randomised ones "
+                        "imply --sessions 1 when it is not given)")
+    p.add_argument("--temperature", type=_positive_float, default=1.0,
+                   help="plackett_luce: the logger's scores are divided by it (default 1)")
+    p.add_argument("--top-k", type=_positive_int, default=10, metavar="K",
+                   help="randtopk: how many of the logger's top documents are shuffled (default 10)")
+    p.add_argument("--click-noise", type=_probability, default=0.0,
+                   help="sessions: P(click | examined) = noise + (1 - noise) P(click | label) (default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_command("cmd_simulate_clicks"))
 

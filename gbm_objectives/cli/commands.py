@@ -494,13 +494,22 @@ def cmd_demo(args):
 def cmd_simulate_clicks(args):
     """Write a click-labelled copy of a LETOR file and its ``.position`` sibling (LightGBM's convention).
 
+    ``--model`` and ``--policy`` are those of :func:`gbm_objectives.datasets.simulate_clicks`. Without
+    ``--sessions`` (and with a model and policy that need none: pbm or cascade, deterministic) every input row is
+    written once, as it was; with ``--sessions N`` (or dcm, ubm, a randomised policy: N = 1) the output has one line
+    per (session, document), the sessions of a query consecutive, each written as a query of its own when N > 1
+    (``qid`` = 1 + the session number; with N = 1 the query's own id).
+
     ``--out`` may replace an earlier file of that name (gzip when it ends with ``.gz``); refused before any work
     (exit 2): ``--out`` or its ``.position`` being ``--data`` (also through a symlink or another spelling), a
     folder, or an existing ``.position`` file that is not the one of an earlier click file at ``--out``
-    (:func:`gbm_objectives.datasets.clicks.click_outputs`)."""
-    from ..datasets.clicks import click_outputs, write_click_file
+    (:func:`gbm_objectives.datasets.clicks.click_outputs`); option values out of range (argparse)."""
+    from ..datasets.clicks import CLICK_MODELS, LOGGING_POLICIES, click_outputs, write_click_file
     from ..datasets import load_letor, simulate_clicks
 
+    for option, value, known in (("--model", args.model, CLICK_MODELS), ("--policy", args.policy, LOGGING_POLICIES)):
+        if value not in known:  # the catalogues live in the library; checked here, before any work
+            raise UsageError(f"{option}: expected one of {', '.join(known)}; got {value!r}")
     src = Path(args.data)
     if not src.exists():
         raise UsageError(f"--data: no such file '{args.data}'")
@@ -516,10 +525,22 @@ def cmd_simulate_clicks(args):
                              f"(0..{X.shape[1] - 1})")
         col = X[:, args.ranking_feature]
         score = np.asarray(col.toarray() if hasattr(col, "toarray") else col, dtype=np.float64).ravel()
-    clicks, position = simulate_clicks(y, qid=qid, ranking_score=score, model=args.model, eta=args.eta,
-                                       stop_prob=args.stop_prob, seed=args.seed)
+    sessions = args.sessions
+    if sessions is None and (args.model in ("dcm", "ubm") or args.policy != "deterministic"):
+        sessions = 1
     out = Path(args.out)
-    write_click_file(src, out, clicks, position)
+    if sessions is None:
+        clicks, position = simulate_clicks(y, qid=qid, ranking_score=score, model=args.model, eta=args.eta,
+                                           stop_prob=args.stop_prob, seed=args.seed)
+        write_click_file(src, out, clicks, position)
+        query, docno, session = qid, np.arange(len(clicks)), None
+    else:
+        log = simulate_clicks(y, qid=qid, ranking_score=score, model=args.model, eta=args.eta,
+                              stop_prob=args.stop_prob, seed=args.seed, sessions=sessions, policy=args.policy,
+                              temperature=args.temperature, top_k=args.top_k, click_noise=args.click_noise)
+        written = qid[log.row] if sessions == 1 and qid is not None else log.session + 1
+        write_click_file(src, out, log.clicks, log.position, rows=log.row, qid=written)
+        clicks, position, query, docno, session = log.clicks, log.position, log.query, log.row, log.session
     print(f"wrote {out} ({int(clicks.sum())} clicks in {len(clicks)} rows) and {out}.position")
     if not getattr(args, "quiet", False):  # what the log can teach (its last line warns when nothing identifies)
         import warnings
@@ -528,7 +549,7 @@ def cmd_simulate_clicks(args):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            print(click_report(clicks, position, qid, np.arange(len(clicks))))
+            print(click_report(clicks, position, query, docno, session=session))
     return EXIT_OK
 
 

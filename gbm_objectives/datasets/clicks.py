@@ -441,32 +441,67 @@ def click_outputs(source, out):
     return out, position
 
 
-def write_click_file(source, out, clicks, position):
+def write_click_file(source, out, clicks, position, *, rows=None, qid=None):
     """Write ``out``: the LETOR/SVMlight file ``source`` (plain or gzip) with each row's label replaced by its click,
     and ``out.position`` beside it (one 0-based displayed position per row, LightGBM's convention). Both files are
     written atomically; ``out`` is gzip-compressed when its name ends with ``.gz`` (``out.position`` stays plain
     text, where the training command looks for it).
 
+    Parameters
+    ----------
+    source, out : path
+    clicks : array-like of {0, 1}, shape (n,)
+    position : array-like of int >= 0, shape (n,)
+    rows : array-like of int, shape (n,), optional
+        A session log (:class:`ClickLog`): output line ``i`` is the source's data row ``rows[i]`` (``ClickLog.row``),
+        so a document shown in several sessions is written once per session. Default: the source's rows in order.
+    qid : array-like of int, shape (n,), optional
+        With ``rows``: the query id written on every output line (``qid:`` replaced, or added after the label), e.g.
+        one per session so that every session is a query group of its own.
+
     Raises
     ------
     ValueError
         What :func:`click_outputs` refuses (an output that is the input, a folder, an existing ``.position`` file
-        that is not from an earlier click file at ``out``); a row count of ``source`` other than ``len(clicks)``.
+        that is not from an earlier click file at ``out``); a row count of ``source`` other than ``len(clicks)``
+        (without ``rows``) or a ``rows`` entry that is not a row of ``source``.
     """
     import gzip
 
     from .._core.files import atomic_write_bytes
 
     out, position_path = click_outputs(source, out)
-    lines, row = [], 0
-    for line in _data_lines(source):
-        if row >= len(clicks):
-            raise ValueError(f"{source} has more rows than clicks ({len(clicks)})")
-        rest = line.strip().split(None, 1)
-        lines.append(f"{int(clicks[row])} {rest[1] if len(rest) > 1 else ''}".rstrip() + "\n")
-        row += 1
-    if row != len(clicks):
-        raise ValueError(f"{source} has {row} rows but there are {len(clicks)} clicks")
+    n = len(clicks)
+    if (rows is None) != (qid is None):
+        raise ValueError("rows= and qid= go together (a session log)")
+    if rows is None:
+        lines, row = [], 0
+        for line in _data_lines(source):
+            if row >= n:
+                raise ValueError(f"{source} has more rows than clicks ({n})")
+            rest = line.strip().split(None, 1)
+            lines.append(f"{int(clicks[row])} {rest[1] if len(rest) > 1 else ''}".rstrip() + "\n")
+            row += 1
+        if row != n:
+            raise ValueError(f"{source} has {row} rows but there are {n} clicks")
+    else:
+        rows = np.asarray(rows, dtype=np.int64)
+        qid = np.asarray(qid)
+        if len(rows) != n or len(qid) != n or len(position) != n:
+            raise ValueError(f"rows, qid and position must have one entry per click ({n}); got {len(rows)}, "
+                             f"{len(qid)} and {len(position)}")
+        bodies = []
+        for line in _data_lines(source):
+            rest = line.strip().split(None, 1)
+            body = rest[1] if len(rest) > 1 else ""
+            if body.startswith("qid:"):
+                body = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
+            bodies.append(body)
+        bad = (rows < 0) | (rows >= len(bodies))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"rows[{i}] = {int(rows[i])} is not a row of {source} ({len(bodies)} rows)")
+        lines = [f"{int(c)} qid:{q} {bodies[r]}".rstrip() + "\n" for c, q, r in zip(clicks, qid, rows)]
     data = "".join(lines).encode()
     if out.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)

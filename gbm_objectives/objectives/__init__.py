@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .base import Objective, Prepared
 from .bpr import PairwiseLogistic
+from .clicks import IPSPointwiseLoss
 from .lambdarank import LambdaRankObjective
 from .listwise import ApproxNDCGObjective, LambdaLossObjective, ListMLEObjective, SoftmaxRankObjective
 from .multi_quantile import MultiQuantileLoss
@@ -61,6 +62,7 @@ __all__ = [
     "LambdaLossObjective",
     "YetiRankObjective",
     "StochasticRankObjective",
+    "IPSPointwiseLoss",
 ]
 
 #: Registry name -> objective class.
@@ -85,6 +87,7 @@ OBJECTIVES = {
         LambdaLossObjective,
         YetiRankObjective,
         StochasticRankObjective,
+        IPSPointwiseLoss,
     )
 }
 

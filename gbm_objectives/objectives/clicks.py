@@ -35,7 +35,9 @@ class IPSPointwiseLoss(RankingObjective):
     ----------
     propensity : array-like of float > 0
         Examination probability of each displayed position, ``propensity[p]`` (e.g. from
-        :func:`gbm_objectives.estimate_propensity`); it must cover every position of the training rows.
+        :func:`gbm_objectives.estimate_propensity`); it must cover every position of the training rows. Required for
+        training; None (the default, so that the registry name ``"ips_pointwise"`` builds the objective) is refused
+        by :meth:`prepare`: the propensities are never assumed.
     clip : float in (0, 1], default 0.05
         Propensities below ``clip`` count as ``clip``: the weights :math:`1/\theta` are capped at ``1/clip``,
         trading a bias at the deep positions for variance.
@@ -66,8 +68,8 @@ class IPSPointwiseLoss(RankingObjective):
     name = "ips_pointwise"
     position_debias = "ips"
 
-    def __init__(self, propensity, clip=0.05, loss="logistic"):
-        self.propensity = check_propensity(propensity)
+    def __init__(self, propensity=None, clip=0.05, loss="logistic"):
+        self.propensity = None if propensity is None else check_propensity(propensity)
         self.clip = check_interval(clip, "clip", 0, 1, closed="right")
         if loss not in IPS_LOSSES:
             raise ValueError(f"loss must be one of {list(IPS_LOSSES)}; got {loss!r}")
@@ -94,6 +96,9 @@ class IPSPointwiseLoss(RankingObjective):
         """Validate clicks, weights, groups and positions once; caches the IPS target of every row."""
         y = self._check_y(y_true)
         self.check_position_pairing(position is not None)
+        if self.propensity is None:
+            raise ValueError("IPSPointwiseLoss needs propensity= (the examination probability of every position, "
+                             "e.g. go.estimate_propensity(...).propensity); none was given")
         boundaries = ranking_boundaries(len(y), group, qid)
         w = ranking_weights(sample_weight, len(y), boundaries)
         pos = check_position(position, len(y))
@@ -111,7 +116,7 @@ class IPSPointwiseLoss(RankingObjective):
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         t = prepared.cache["target"]
         if self.loss_name == "logistic":
-            p = 1.0 / (1.0 + np.exp(-raw))
+            p = 0.5 * (1.0 + np.tanh(0.5 * raw))  # the sigmoid, without overflow at extreme scores
             g = p - t
             h = np.maximum(p * (1.0 - p), _HESS_FLOOR)
         else:

@@ -9,7 +9,7 @@ import pytest
 
 from gbm_objectives.cli import main
 from gbm_objectives.datasets import load_letor
-from gbm_objectives.datasets.clicks import write_click_file
+from gbm_objectives.datasets.clicks import CLICK_MODELS, LOGGING_POLICIES, write_click_file
 
 LETOR = "2 qid:1 1:0.5 2:0.1\n0 qid:1 1:0.9 2:0.2\n1 qid:2 1:0.1 2:0.3\n0 qid:2 1:0.2 2:0.4\n"
 
@@ -113,6 +113,63 @@ def test_write_click_file_refuses_its_source(tmp_path):
     assert src.read_text() == LETOR
 
 
+def test_write_click_file_session_rows_are_checked(tmp_path):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "c.txt"
+    with pytest.raises(ValueError, match="rows= and qid= go together"):
+        write_click_file(src, out, np.zeros(2), np.zeros(2, dtype=int), rows=[0, 1])
+    with pytest.raises(ValueError, match=r"rows\[1\] = 4 is not a row of .*\(4 rows\)"):
+        write_click_file(src, out, np.zeros(2), np.zeros(2, dtype=int), rows=[3, 4], qid=[1, 1])
+    with pytest.raises(ValueError, match="one entry per click"):
+        write_click_file(src, out, np.zeros(2), np.zeros(3, dtype=int), rows=[0, 1], qid=[1, 1])
+    assert not out.exists()
+    write_click_file(src, out, np.array([1.0, 0.0]), np.array([1, 0]), rows=[3, 2], qid=[9, 9])
+    assert out.read_text() == "1 qid:9 1:0.2 2:0.4\n0 qid:9 1:0.1 2:0.3\n"
+
+
+@pytest.mark.parametrize("model", CLICK_MODELS)
+@pytest.mark.parametrize("policy", LOGGING_POLICIES)
+def test_sessions_policies_and_click_models(tmp_path, capsys, model, policy):
+    """--sessions 3: one line per (session, document), every session a query of its own in the logger's query
+    order, its positions a permutation; the printed click report counts the sessions."""
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "clicks.txt"
+    code = main(["simulate-clicks", "--data", str(src), "--out", str(out), "--ranking-feature", "0", "--sessions", "3",
+                 "--model", model, "--policy", policy, "--click-noise", "0.1", "--temperature", "0.5", "--top-k", "2"])
+    assert code == 0, capsys.readouterr().err
+    assert "6 sessions" in capsys.readouterr().out
+    X, clicks, qid = load_letor(str(out))
+    source_X = load_letor(str(src))[0]
+    assert X.shape == (12, 2) and list(qid) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    assert set(np.unique(clicks)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(X, np.vstack([source_X[:2]] * 3 + [source_X[2:]] * 3))  # sessions of a query
+    position = np.loadtxt(out.parent / "clicks.txt.position", dtype=int).reshape(6, 2)
+    assert (np.sort(position, axis=1) == [0, 1]).all()
+
+
+def test_one_session_keeps_the_query_ids_and_needs_no_sessions_option(tmp_path):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR.replace("qid:2", "qid:7"))
+    out = tmp_path / "clicks.txt"
+    assert _clicks(src, out, "--model", "dcm") == 0  # dcm is simulated per session: one session per query
+    assert list(load_letor(str(out))[2]) == [1, 1, 7, 7]
+
+
+@pytest.mark.parametrize("option, value", [("--sessions", "0"), ("--temperature", "0"), ("--click-noise", "1.5"),
+                                           ("--stop-prob", "-0.1"), ("--eta", "-1"), ("--eta", "nan"),
+                                           ("--top-k", "0"), ("--policy", "bandit"), ("--model", "dbn")])
+def test_bad_simulation_options_are_one_line_before_any_work(tmp_path, capsys, option, value):
+    src = tmp_path / "train.txt"
+    src.write_text(LETOR)
+    out = tmp_path / "clicks.txt"
+    assert _clicks(src, out, option, value) == 2
+    line = _one_error_line(capsys)
+    assert option in line and value in line
+    assert not out.exists() and not (tmp_path / "clicks.txt.position").exists()
+
+
 @pytest.mark.parametrize("option", ["--qrels", "--run"])
 @pytest.mark.parametrize("bad", ["folder", "truncated-gzip"])
 def test_evaluate_unreadable_trec_file_is_one_line(tmp_path, capsys, option, bad):
@@ -133,3 +190,25 @@ def test_evaluate_unreadable_trec_file_is_one_line(tmp_path, capsys, option, bad
     assert code == 2, line  # before: exit 1 with "EOFError" (gzip), or "no such file" for a folder
     assert line.startswith(f"error: {option}: ") and str(target) in line
     assert ("is a folder" if bad == "folder" else "not a complete gzip file") in line
+
+
+def test_session_log_trains_with_ips_pointwise_from_the_registry(tmp_path, capsys):
+    """simulate-clicks --sessions, then train --objective ips_pointwise on the click file and its .position file:
+    the propensities are a --param list; without them, one error line and exit 2 before any tree."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for q in range(1, 31):
+        for _ in range(6):
+            label = int(rng.integers(0, 3))
+            lines.append(f"{label} qid:{q} 1:{label + rng.normal(scale=0.5):.4f} 2:{rng.normal():.4f}\n")
+    src = tmp_path / "train.txt"
+    src.write_text("".join(lines))
+    clicks = tmp_path / "clicks.txt"
+    assert main(["simulate-clicks", "--data", str(src), "--out", str(clicks), "--ranking-feature", "1",
+                 "--sessions", "5", "--policy", "uniform", "--click-noise", "0.1", "-q"]) == 0
+    base = ["train", "--train", str(clicks), "--objective", "ips_pointwise", "--rounds", "3", "-q"]
+    assert main(base + ["--out", str(tmp_path / "bare")]) == 2
+    assert "needs propensity=" in _one_error_line(capsys) and not (tmp_path / "bare").exists()
+    propensity = ",".join(f"{1.0 / (p + 1):.6f}" for p in range(6))
+    assert main(base + ["--param", f"propensity={propensity}", "--out", str(tmp_path / "model")]) == 0
+    assert (tmp_path / "model" / "metrics.json").exists()

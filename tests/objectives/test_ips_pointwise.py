@@ -56,3 +56,11 @@ def test_bad_input(kwargs, call, match):
         obj = go.IPSPointwiseLoss(**kwargs)
         extra = {} if call["position"] is None else {"position": call["position"]}
         obj.grad_hess(call["y"], np.zeros(3), group=[3], **extra)
+
+
+def test_registry_name_builds_the_loss_and_training_without_propensities_is_refused():
+    obj = go.get_objective("ips_pointwise", propensity=[1.0, 0.5], clip=0.5)
+    assert type(obj) is go.IPSPointwiseLoss and obj.get_params()["clip"] == 0.5
+    bare = go.get_objective("ips_pointwise")  # builds (the registry's contract) but never assumes propensities
+    with pytest.raises(ValueError, match="needs propensity="):
+        bare.grad_hess([1.0, 0.0], [0.0, 0.0], group=[2], position=[0, 1])

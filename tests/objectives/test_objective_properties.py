@@ -22,7 +22,7 @@ extreme = st.sampled_from([0.0, 1e-300, -1e-300, 37.0, -37.0, 700.0, -700.0, 1e4
 
 def _labels(draw, name, n, k):
     task = OBJECTIVES[name].task
-    if task == "binary":
+    if task == "binary" or CLICKS.get(name):
         return np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=float)
     if task == "multiclass":
         return np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=float)
@@ -47,11 +47,24 @@ def problems(draw, name):
     return np.array(sizes), y, raw, w
 
 
+#: objectives trained on clicks with their displayed positions: the propensities they are built with
+CLICKS = {"ips_pointwise": {"propensity": 1.0 / np.arange(1.0, 13.0), "clip": 0.2}}
+
+
 def _objective(name):
     cls = OBJECTIVES[name]
     if name == "multi_quantile":
         return cls(alphas=(0.1, 0.5, 0.9))
+    if name in CLICKS:
+        return cls(**CLICKS[name])
     return cls(3) if cls.task == "multiclass" else cls()
+
+
+def _positions(name, sizes):
+    """``position=`` of the click objectives (each query's rows shown in row order), none for the others."""
+    if name not in CLICKS:
+        return {}
+    return {"position": np.concatenate([np.arange(n) for n in sizes])}
 
 
 @pytest.mark.parametrize("name", sorted(OBJECTIVES))
@@ -63,7 +76,7 @@ def test_finite_and_positive_hessians(name):
     def check(problem):
         sizes, y, raw, w = problem
         group = sizes if obj.task == "ranking" else None
-        g, h = obj.grad_hess(y, raw, sample_weight=w, group=group)
+        g, h = obj.grad_hess(y, raw, sample_weight=w, group=group, **_positions(name, sizes))
         assert np.isfinite(g).all() and np.isfinite(h).all()
         assert (h >= 0).all()
         if name in STRICTLY_POSITIVE:
@@ -114,15 +127,15 @@ def test_ranking_grouped_equals_per_query_and_query_order_is_irrelevant(name):
     @given(problems(name), st.randoms(use_true_random=False))
     def check(problem, rnd):
         sizes, y, raw, w = problem
-        g, h = obj.grad_hess(y, raw, group=sizes)
+        g, h = obj.grad_hess(y, raw, group=sizes, **_positions(name, sizes))
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         for a, n in zip(starts, sizes):
-            gq, hq = obj.grad_hess(y[a:a + n], raw[a:a + n], group=[n])
+            gq, hq = obj.grad_hess(y[a:a + n], raw[a:a + n], group=[n], **_positions(name, [n]))
             assert np.array_equal(gq, g[a:a + n]) and np.array_equal(hq, h[a:a + n])
         perm = list(range(len(sizes)))
         rnd.shuffle(perm)
         rows = np.concatenate([np.arange(starts[q], starts[q] + sizes[q]) for q in perm])
-        gp, hp = obj.grad_hess(y[rows], raw[rows], group=sizes[perm])
+        gp, hp = obj.grad_hess(y[rows], raw[rows], group=sizes[perm], **_positions(name, sizes[perm]))
         assert np.array_equal(gp, g[rows]) and np.array_equal(hp, h[rows])
 
     check()
