@@ -56,13 +56,14 @@ UNTUNED = [
     ("yetirank", lambda: go.YetiRankObjective(), ("lightgbm", "xgboost")),
     (f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
      ("lightgbm", "xgboost")),
+    (f"stochasticrank (err, top={STOCHASTIC_TOP})",
+     lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), ("lightgbm", "xgboost")),
 ]
 class Tuned(NamedTuple):
     """A tuned row: ``go.tune`` per fold on ``train.txt``.
 
-    The search space is go.tune's default (the engine's plus ``type(objective).search_space``) and ``own``:
-    ``{parameter: (kind, low, high, log)}`` of the objective, searched as ``"objective.<parameter>"`` (for a class
-    that declares none). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
+    The search space is go.tune's default: the engine's plus the objective's own parameters
+    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
     CV inside ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are
     exploratory, run with ``--tuned all`` or their index, and keep the default bench under an hour).
     """
@@ -70,7 +71,6 @@ class Tuned(NamedTuple):
     label: str
     make: Callable
     backend: str
-    own: Optional[dict] = None
     inner_cv: Optional[int] = None
     default: bool = True
 
@@ -78,15 +78,16 @@ class Tuned(NamedTuple):
 TUNED = [
     Tuned("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
     Tuned("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
-    # CatBoost's default ranking loss, best untuned cell on LightGBM: the permutation decay is its quality knob
-    # (n_permutations trades noise for time and stays at CatBoost's 10)
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)}),
+    # CatBoost's default ranking loss (its own space: the permutation decay)
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm"),
     Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
           default=False),
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
-    Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)},
-          inner_cv=5, default=False),
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", own={"decay": ("float", 0.5, 1.0, False)}),
+    Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, default=False),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost"),
+    # the best untuned objective on LightGBM (StochasticRank on ERR@10); its space: sigma, mu, nu
+    Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
+          lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "lightgbm", default=False),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
@@ -123,17 +124,22 @@ def load_folds():
 
 
 class State:
-    """A JSON file of finished units (``{key: result}``), written after each one."""
+    """A JSON file of finished units (``{key: result}``), written after each one. Units whose key starts with one
+    of ``redo`` count as not run until this invocation has run them again (stale after a change of the code)."""
 
-    def __init__(self, path):
+    def __init__(self, path, redo=()):
         self.path = Path(path)
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.redo, self.redone = tuple(redo), set()
 
     def get(self, key):
+        if self.redo and key.startswith(self.redo) and key not in self.redone:
+            return None
         return self.data.get(key)
 
     def put(self, key, value):
         self.data[key] = value
+        self.redone.add(key)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
         os.replace(tmp, self.path)
@@ -190,22 +196,12 @@ def run_catboost(state, folds_wanted):
             print(f"catboost {loss} fold {f}: test {np.mean(pq):.4f} ({seconds:.0f} s)", flush=True)
 
 
-def _distribution(kind, low, high, log):
-    import optuna
-
-    if kind == "int":
-        return optuna.distributions.IntDistribution(int(low), int(high), log=log)
-    return optuna.distributions.FloatDistribution(float(low), float(high), log=log)
-
-
 def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
     X, y, qid, folds, vali = load_folds()
     from gbm_objectives.selection import default_search_space
 
-    for label, make, backend, own, inner_cv, _ in [TUNED[i] for i in tuned]:
+    for label, make, backend, inner_cv, _ in [TUNED[i] for i in tuned]:
         space = default_search_space(make(), backend)
-        for name, (kind, low, high, log) in (own or {}).items():
-            space[f"objective.{name}"] = _distribution(kind, low, high, log)
         selection = {"cv": inner_cv} if inner_cv else {"eval_set": None}
         for f in folds_wanted:
             key = f"tune|{label}|{backend}|{f}|{trials}"
@@ -384,7 +380,7 @@ def report(state, folds_wanted, trials, threads):
                         + f"{_check(scores, published)} |")
         cat_systems[f"{label} (untuned)"] = {k: v for r in rs for k, v in r["per_query"].items()}
     tuned_means = {}
-    for label, _, backend, _, _, default in TUNED:
+    for label, _, backend, _, default in TUNED:
         n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
         if not rs:
             continue
@@ -555,6 +551,8 @@ def main():
                                         "marked default)")
     parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
                         help="folder of the resumable state (state.json, studies.db)")
+    parser.add_argument("--redo", default="", help="comma-separated state-key prefixes to run again, e.g. "
+                                                   "'cv|stochasticrank' (their stored results are stale)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args()
     if not ROOT.exists():
@@ -564,7 +562,7 @@ def main():
     folds = [int(f) for f in args.folds.split(",")]
     state_dir = Path(args.state)
     state_dir.mkdir(parents=True, exist_ok=True)
-    state = State(state_dir / "state.json")
+    state = State(state_dir / "state.json", [p for p in args.redo.split(",") if p])
     fresh = not any(k.split("|")[0] in ("cv", "catboost", "tune", "optuna") for k in state.data)
     t0 = time.perf_counter()
     if "cv" in sections:
