@@ -88,6 +88,10 @@ TUNED = [
     # the best untuned objective on LightGBM (StochasticRank on ERR@10); its space: sigma, mu, nu
     Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
           lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "lightgbm", default=False),
+    Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
+          lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "xgboost", default=False),
+    Tuned(f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
+          "lightgbm", default=False),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
