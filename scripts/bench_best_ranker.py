@@ -17,9 +17,9 @@ tuning studies live in SQLite files beside it and resume trial by trial):
   the 784 test queries against untuned LightGBM ``lambdarank`` and against CatBoost's best untuned cell.
 
 Run: ``python scripts/bench_best_ranker.py [--sections cv,catboost,tune,optuna,report] [--trials 40]
-[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1]``. Objective entries are lists
-(:data:`UNTUNED`, :data:`TUNED`): add a row to compare
-another objective.
+[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1] [--redo PREFIX,...]``; ``--redo
+cv|stochasticrank`` runs the units whose state key starts so again (stale after a change of the objective).
+Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare another objective.
 """
 
 from __future__ import annotations
@@ -63,9 +63,10 @@ class Tuned(NamedTuple):
     """A tuned row: ``go.tune`` per fold on ``train.txt``.
 
     The search space is go.tune's default: the engine's plus the objective's own parameters
-    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
-    CV inside ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are
-    exploratory, run with ``--tuned all`` or their index, and keep the default bench under an hour).
+    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``).
+    ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold CV inside
+    ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are exploratory, run
+    with ``--tuned all`` or their index, and keep the default bench under an hour).
     """
 
     label: str
@@ -535,9 +536,9 @@ part in any choice. Rows named "inner CV" select by `go.tune(..., cv=5)` (query-
 `train.txt`, the round count of the mean curve; `vali.txt` unused) instead. The row "selected on vali.txt" takes,
 per fold, the model of the go.tune row (selected on `vali.txt`) whose study has the best validation NDCG@10 (its
 "check / selection" cell is the mean of those validation scores): a choice among the tuned rows that does not look
-at the test file, unlike picking the row with the best mean test NDCG@10. (The set of tuned rows itself was
-chosen by people who had seen the untuned test scores.) `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in
-`lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
+at the test file, unlike picking the row with the best mean test NDCG@10 (the set of tuned rows itself was
+chosen by people who had seen the untuned test scores). `LightGBMTunerCV` (optuna-integration) tunes LightGBM's
+built-in `lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
 `eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
 it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the
 `train.txt` rows) is scored on `test.txt`.
