@@ -504,7 +504,7 @@ def report(state, folds_wanted, trials, threads):
     fresh = [(k, v) for k, v in walls if v.get("fresh")]
     extra = [f"`{t.label}` on {t.backend}" for t in TUNED if not t.default]
     total = (f"Whole bench: the units of the default run (`--sections cv,catboost,tune,optuna,report`: every row "
-             f"but the exploratory tuned rows {' and '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
+             f"but the exploratory tuned rows {', '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
              f"together, {(seconds_used + seconds_extra) / 60:.1f} min with those rows (`--tuned all`); each unit as "
              f"measured when it ran (resumed from the state file across several invocations on the loaded "
              f"machine; the final "
