@@ -17,9 +17,9 @@ tuning studies live in SQLite files beside it and resume trial by trial):
   the 784 test queries against untuned LightGBM ``lambdarank`` and against CatBoost's best untuned cell.
 
 Run: ``python scripts/bench_best_ranker.py [--sections cv,catboost,tune,optuna,report] [--trials 40]
-[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1]``. Objective entries are lists
-(:data:`UNTUNED`, :data:`TUNED`): add a row to compare
-another objective.
+[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1] [--redo PREFIX,...]``; ``--redo
+cv|stochasticrank`` runs the units whose state key starts so again (stale after a change of the objective).
+Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare another objective.
 """
 
 from __future__ import annotations
@@ -56,21 +56,22 @@ UNTUNED = [
     ("yetirank", lambda: go.YetiRankObjective(), ("lightgbm", "xgboost")),
     (f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
      ("lightgbm", "xgboost")),
+    (f"stochasticrank (err, top={STOCHASTIC_TOP})",
+     lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), ("lightgbm", "xgboost")),
 ]
 class Tuned(NamedTuple):
     """A tuned row: ``go.tune`` per fold on ``train.txt``.
 
-    The search space is go.tune's default (the engine's plus ``type(objective).search_space``) and ``own``:
-    ``{parameter: (kind, low, high, log)}`` of the objective, searched as ``"objective.<parameter>"`` (for a class
-    that declares none). ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold
-    CV inside ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are
-    exploratory, run with ``--tuned all`` or their index, and keep the default bench under an hour).
+    The search space is go.tune's default: the engine's plus the objective's own parameters
+    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``).
+    ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold CV inside
+    ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are exploratory, run
+    with ``--tuned all`` or their index, and keep the default bench under an hour).
     """
 
     label: str
     make: Callable
     backend: str
-    own: Optional[dict] = None
     inner_cv: Optional[int] = None
     default: bool = True
 
@@ -78,15 +79,20 @@ class Tuned(NamedTuple):
 TUNED = [
     Tuned("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
     Tuned("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
-    # CatBoost's default ranking loss, best untuned cell on LightGBM: the permutation decay is its quality knob
-    # (n_permutations trades noise for time and stays at CatBoost's 10)
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)}),
+    # CatBoost's default ranking loss (its own space: the permutation decay)
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm"),
     Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
           default=False),
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
-    Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", own={"decay": ("float", 0.5, 1.0, False)},
-          inner_cv=5, default=False),
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", own={"decay": ("float", 0.5, 1.0, False)}),
+    Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, default=False),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost"),
+    # the best untuned objective on LightGBM (StochasticRank on ERR@10); its space: sigma, mu, nu
+    Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
+          lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "lightgbm", default=False),
+    Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
+          lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "xgboost", default=False),
+    Tuned(f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
+          "lightgbm", default=False),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
@@ -123,17 +129,22 @@ def load_folds():
 
 
 class State:
-    """A JSON file of finished units (``{key: result}``), written after each one."""
+    """A JSON file of finished units (``{key: result}``), written after each one. Units whose key starts with one
+    of ``redo`` count as not run until this invocation has run them again (stale after a change of the code)."""
 
-    def __init__(self, path):
+    def __init__(self, path, redo=()):
         self.path = Path(path)
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.redo, self.redone = tuple(redo), set()
 
     def get(self, key):
+        if self.redo and key.startswith(self.redo) and key not in self.redone:
+            return None
         return self.data.get(key)
 
     def put(self, key, value):
         self.data[key] = value
+        self.redone.add(key)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
         os.replace(tmp, self.path)
@@ -190,22 +201,12 @@ def run_catboost(state, folds_wanted):
             print(f"catboost {loss} fold {f}: test {np.mean(pq):.4f} ({seconds:.0f} s)", flush=True)
 
 
-def _distribution(kind, low, high, log):
-    import optuna
-
-    if kind == "int":
-        return optuna.distributions.IntDistribution(int(low), int(high), log=log)
-    return optuna.distributions.FloatDistribution(float(low), float(high), log=log)
-
-
 def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
     X, y, qid, folds, vali = load_folds()
     from gbm_objectives.selection import default_search_space
 
-    for label, make, backend, own, inner_cv, _ in [TUNED[i] for i in tuned]:
+    for label, make, backend, inner_cv, _ in [TUNED[i] for i in tuned]:
         space = default_search_space(make(), backend)
-        for name, (kind, low, high, log) in (own or {}).items():
-            space[f"objective.{name}"] = _distribution(kind, low, high, log)
         selection = {"cv": inner_cv} if inner_cv else {"eval_set": None}
         for f in folds_wanted:
             key = f"tune|{label}|{backend}|{f}|{trials}"
@@ -384,7 +385,7 @@ def report(state, folds_wanted, trials, threads):
                         + f"{_check(scores, published)} |")
         cat_systems[f"{label} (untuned)"] = {k: v for r in rs for k, v in r["per_query"].items()}
     tuned_means = {}
-    for label, _, backend, _, _, default in TUNED:
+    for label, _, backend, _, default in TUNED:
         n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
         if not rs:
             continue
@@ -399,6 +400,21 @@ def report(state, folds_wanted, trials, threads):
                           + f"{np.mean([r['valid'] for r in rs]):.4f} |")
         tuned_systems[f"{label} / {backend} (go.tune, {n} trials)"] = {
             k: v for r in rs for k, v in r["per_query"].items()}
+    # the honest pick among the tuned rows: per fold, the row whose study scored best on vali.txt (the test file
+    # takes no part); rows selected by inner CV have no vali.txt score and are left out
+    selected = None
+    on_vali = {k: rs for k, (_, rs) in tuned_means.items() if rs[0].get("selection", "vali") == "vali"}
+    if len(on_vali) > 1:
+        picks = [max(on_vali, key=lambda k: on_vali[k][i]["valid"]) for i in range(len(folds_wanted))]
+        chosen = [on_vali[k][i] for i, k in enumerate(picks)]
+        n_sel = min(r["trials"] for r in chosen)
+        scores = [r["test"] for r in chosen]
+        selected = (f"selected on vali.txt / best of {len(on_vali)} go.tune rows (go.tune, {n_sel} trials)", scores,
+                    picks)
+        tuned_rows.append(f"| selected on vali.txt: per fold the best of {len(on_vali)} go.tune rows | (per fold) | "
+                          f"go.tune, {n_sel} trials | " + " | ".join(f"{x:.4f}" for x in scores)
+                          + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in chosen]):.4f} |")
+        tuned_systems[selected[0]] = {k: v for r in chosen for k, v in r["per_query"].items()}
     systems.update(tuned_systems)
     n_optuna, rs = _largest_budget(state, lambda f, n: f"optuna|{f}|{n}", folds_wanted, trials)
     if rs:
@@ -446,22 +462,32 @@ def report(state, folds_wanted, trials, threads):
         (best_label, best_backend), (best_scores, _) = max(tuned_means.items(), key=lambda kv: np.mean(kv[1][0]))
         cat_label = max(cat_means, key=cat_means.get)
         cat_scores = [state.get(f"catboost|{cat_label[len('CatBoost '):]}|{f}")["test"] for f in folds_wanted]
-        gap = np.mean(best_scores) - cat_means[cat_label]
-        d = np.asarray(best_scores) - np.asarray(cat_scores)
         cat_base = f"{cat_label} (untuned)"
         table_md, table = _significance({**cat_systems, **tuned_systems}, cat_base,
                                         f"Against CatBoost's best untuned cell, {cat_label}")
         best_key = next(k for k in tuned_systems if k.startswith(f"{best_label} / {best_backend} (go.tune"))
-        row = table[table["system"] == best_key].iloc[0]
-        verdict = "reaches" if gap >= 0 else "does not reach"
-        headline = (f"**Headline: our best tuned cell (the best of {len(tuned_means)} tuned rows by mean test NDCG@10, "
-                    f"itself an optimistic pick), go.tune {best_label} on {best_backend}, "
-                    f"{np.mean(best_scores):.4f}, {verdict} CatBoost's best untuned cell, {cat_label} "
-                    f"{cat_means[cat_label]:.4f} ({gap:+.4f} mean test NDCG@10; higher on {int((d > 0).sum())} of "
-                    f"{len(d)} folds: {', '.join(f'{x:+.4f}' for x in d)}); per query (784): {row.wins} better, "
-                    f"{row.losses} worse, paired randomization p = {row.p_value:.4f} "
-                    f"(Holm {row.p_value_corrected:.4f}), "
-                    f"95% CI of the difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}].**\n\n{table_md}")
+
+        def versus(scores, key):
+            gap = np.mean(scores) - cat_means[cat_label]
+            d = np.asarray(scores) - np.asarray(cat_scores)
+            row = table[table["system"] == key].iloc[0]
+            return (f"{np.mean(scores):.4f}, {'reaches' if gap >= 0 else 'does not reach'} CatBoost's best untuned "
+                    f"cell, {cat_label} {cat_means[cat_label]:.4f} ({gap:+.4f} mean test NDCG@10; higher on "
+                    f"{int((d > 0).sum())} of {len(d)} folds: {', '.join(f'{x:+.4f}' for x in d)}); per query "
+                    f"({len(cat_systems[cat_base])}): {row.wins} better, {row.losses} worse, "
+                    f"paired randomization p = {row.p_value:.4f} (Holm {row.p_value_corrected:.4f}), 95% CI of the "
+                    f"difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
+
+        headline = (f"**Headline, best by test (optimistic: the best of {len(tuned_means)} tuned rows by mean test "
+                    f"NDCG@10, a choice that looks at the test file): go.tune {best_label} on {best_backend}, "
+                    f"{versus(best_scores, best_key)}.**")
+        if selected:
+            label_sel, scores_sel, picks = selected
+            headline += (f"\n\n**Headline, selected on vali.txt (honest: per fold the go.tune row with the best "
+                         f"validation NDCG@10, the test file unused): {versus(scores_sel, label_sel)}.** The folds "
+                         f"picked: " + "; ".join(f"fold {f}: {lab} on {be}" for f, (lab, be) in
+                                                 zip(folds_wanted, picks)) + ".")
+        headline += f"\n\n{table_md}"
     tuning_rows = []
     for (label, backend), (scores, rs) in tuned_means.items():
         tuning_rows.append(f"| go.tune {label} | {backend} | " + " | ".join(f"{r['seconds']:.0f}" for r in rs)
@@ -478,7 +504,7 @@ def report(state, folds_wanted, trials, threads):
     fresh = [(k, v) for k, v in walls if v.get("fresh")]
     extra = [f"`{t.label}` on {t.backend}" for t in TUNED if not t.default]
     total = (f"Whole bench: the units of the default run (`--sections cv,catboost,tune,optuna,report`: every row "
-             f"but the exploratory tuned rows {' and '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
+             f"but the exploratory tuned rows {', '.join(extra)}) took **{seconds_used / 60:.1f} min** of wall time "
              f"together, {(seconds_used + seconds_extra) / 60:.1f} min with those rows (`--tuned all`); each unit as "
              f"measured when it ran (resumed from the state file across several invocations on the loaded "
              f"machine; the final "
@@ -501,13 +527,18 @@ the per-fold tables of the "Ranking quality" section (`lambdarank`) and of the "
 "random_seed": 0}})`, its defaults otherwise), untuned, on the same `train.txt` / `test.txt`. Tuned rows:
 `go.tune(..., eval_set=<the fold's vali.txt>, n_trials=<the run column's budget>, max_rounds=1000,
 early_stopping_rounds=50)` on the fold's `train.txt` (default search space of the engine plus the objective's own
-parameters: `sigmoid` and `truncation_level` for LightGBM-convention LambdaRank, `truncation_level` for the
-XGBoost convention, `decay` in [0.5, 1] for YetiRank (10 permutations); TPE seeded with the fold number; median
-pruning on the per-round validation NDCG@10), then the best configuration retrained on `train.txt` with its
-early-stopped round count and scored once on `test.txt`: the test file takes no part in any choice. Rows named
-"inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside `train.txt`, the round count of the mean
-curve; `vali.txt` unused) instead. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's built-in
-`lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
+parameters, the classes' `search_space`: `sigmoid` and `truncation_level` for LightGBM-convention LambdaRank,
+`truncation_level` for the XGBoost convention, `decay` in [0.5, 1] for YetiRank (10 permutations), `sigma` in
+[0.1, 10] (log), `mu` in [0, 1] and `nu` in [0.001, 1] (log) for StochasticRank (one estimation per round); TPE
+seeded with the fold number; median pruning on the per-round validation NDCG@10), then the best configuration
+retrained on `train.txt` with its early-stopped round count and scored once on `test.txt`: the test file takes no
+part in any choice. Rows named "inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside
+`train.txt`, the round count of the mean curve; `vali.txt` unused) instead. The row "selected on vali.txt" takes,
+per fold, the model of the go.tune row (selected on `vali.txt`) whose study has the best validation NDCG@10 (its
+"check / selection" cell is the mean of those validation scores): a choice among the tuned rows that does not look
+at the test file, unlike picking the row with the best mean test NDCG@10 (the set of tuned rows itself was
+chosen by people who had seen the untuned test scores). `LightGBMTunerCV` (optuna-integration) tunes LightGBM's
+built-in `lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
 `eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
 it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the
 `train.txt` rows) is scored on `test.txt`.
@@ -555,6 +586,8 @@ def main():
                                         "marked default)")
     parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
                         help="folder of the resumable state (state.json, studies.db)")
+    parser.add_argument("--redo", default="", help="comma-separated state-key prefixes to run again, e.g. "
+                                                   "'cv|stochasticrank' (their stored results are stale)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args()
     if not ROOT.exists():
@@ -564,7 +597,7 @@ def main():
     folds = [int(f) for f in args.folds.split(",")]
     state_dir = Path(args.state)
     state_dir.mkdir(parents=True, exist_ok=True)
-    state = State(state_dir / "state.json")
+    state = State(state_dir / "state.json", [p for p in args.redo.split(",") if p])
     fresh = not any(k.split("|")[0] in ("cv", "catboost", "tune", "optuna") for k in state.data)
     t0 = time.perf_counter()
     if "cv" in sections:

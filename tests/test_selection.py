@@ -269,15 +269,26 @@ def test_default_search_space_leaves_out_the_fixed_xgboost_sigmoid():
     assert "objective.sigmoid" not in custom and "max_depth" in custom
 
 
+@pytest.mark.parametrize("name", sorted(n for n, c in go.objectives.OBJECTIVES.items() if c.search_space))
+def test_default_search_space_holds_every_declared_parameter_of_the_objective(name):
+    # a declared range the objective rejects at an end would be dropped silently from the default space
+    cls = go.objectives.OBJECTIVES[name]
+    space = go.selection.default_search_space(cls(), "lightgbm")
+    for param, (kind, low, high, log) in cls.search_space.items():
+        dist = space[f"objective.{param}"]
+        assert (dist.low, dist.high, dist.log) == (low, high, log)
+        assert isinstance(dist, optuna.distributions.IntDistribution) == (kind == "int")
+
+
 def test_tune_extended_search_space_keeps_the_engine_companions(ranking):
-    # default space plus an objective parameter: bagging_fraction still needs LightGBM's bagging_freq to act
+    # default space with an objective parameter's range replaced: bagging_fraction still needs LightGBM's bagging_freq
     Xt, yt, qt, Xv, yv, qv = _split(ranking)
     space = {**go.selection.default_search_space(go.YetiRankObjective(), "lightgbm"),
-             "objective.decay": optuna.distributions.FloatDistribution(0.5, 1.0)}
+             "objective.decay": optuna.distributions.FloatDistribution(0.5, 0.9)}
     kw = dict(qid=qt, eval_set=(Xv, yv), eval_qid=qv, n_trials=1, max_rounds=3, early_stopping_rounds=2, n_jobs=1,
               progress=False, pruning=False)
     best = go.tune(go.YetiRankObjective(), Xt, yt, search_space=space, **kw)
-    assert best.params["bagging_freq"] == 1 and 0.5 <= best.objective.decay <= 1.0
+    assert best.params["bagging_freq"] == 1 and 0.5 <= best.objective.decay <= 0.9
     engine_only = {k: v for k, v in space.items() if not k.startswith("objective.")}
     assert go.tune("lambdarank", Xt, yt, search_space=engine_only, params={"bagging_freq": 3}, **kw
                    ).params["bagging_freq"] == 3  # the caller's params win over the companions

@@ -323,6 +323,10 @@ class StochasticRankObjective(RankingObjective):
     """
 
     name = "stochasticrank"
+    # the estimator's published parameters (Ustimenko & Prokhorenkova, 2020): noise scale, tie-breaking shift and
+    # the norm offset of the scale-free projection (num_estimations trades noise for time and stays at 1)
+    search_space = {"sigma": ("float", 0.1, 10.0, True), "mu": ("float", 0.0, 1.0, False),
+                    "nu": ("float", 1e-3, 1.0, True)}
 
     def __init__(self, metric="ndcg", top=None, gain="linear", sigma=1.0, num_estimations=1, mu=0.0, nu=0.01,
                  lambda_=1.0, seed=0, max_grade=None, relevance_threshold=1.0, decay=0.85):

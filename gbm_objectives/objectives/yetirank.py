@@ -268,6 +268,8 @@ class YetiRankObjective(RankingObjective):
     """
 
     name = "yetirank"
+    # the permutation decay is the quality knob (n_permutations trades noise for time: CatBoost's 10 is kept)
+    search_space = {"decay": ("float", 0.5, 1.0, False)}
 
     def __init__(self, n_permutations=10, decay=0.85, seed=0):
         self.n_permutations = check_positive_int(n_permutations, "n_permutations")
