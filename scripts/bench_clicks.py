@@ -437,7 +437,7 @@ def markdown(res):
               "retrain the GBDT).", "",
               ]
     lines += _propensity_table(res["propensity"])
-    lines += ["", "![propensities (MQ2008)](docs/clicks_propensity.png)", ""]
+    lines += [""]
     if "propensity_synthetic" in res:
         st, rows = SYNTHETIC_SET, res["propensity_synthetic"]
         mq10 = [r for r in res["propensity"] if r["S"] == 10 and r["policy"] != "deterministic"]
@@ -452,8 +452,9 @@ def markdown(res):
                   "the same weak logger (5 % of the queries' labels), click model (PBM eta = 1, P(click | examined) "
                   "= 0.1, 0.4, 1.0 by grade), 10 logs per cell (seeds 0-9), error definitions and oracle; no "
                   "bootstrap (seconds = one point estimate, mean over the logs).", ""]
-        lines += _propensity_table(rows) + [""]
-    lines += ["### 3. MQ2008, 5 folds: naive clicks against the debiased methods", "",
+        lines += _propensity_table(rows)
+    lines += ["", "![propensities](docs/clicks_propensity.png)", "",
+              "### 3. MQ2008, 5 folds: naive clicks against the debiased methods", "",
               "The protocol of Joachims et al. 2017 (and of most of the unbiased-LTR literature since): the logger is "
               "a ranker trained on 1 % of the training queries' labels (`go.weak_logger(share=0.01)`, LambdaRank, "
               "30 rounds; 5 queries of fold 1's 471) and shows its ranking deterministically; PBM clicks with "
@@ -597,15 +598,18 @@ def _plot_propensity(res, path):
     import matplotlib.pyplot as plt
 
     cells = {k: v for k, v in _propensity_cells(res["propensity"]).items() if k[0] != "deterministic"}
-    sessions = sorted({S for _, S in cells})
-    fig, axes = plt.subplots(1, len(sessions), figsize=(4.2 * len(sessions), 3.8), sharey=True, squeeze=False)
+    panels = [(f"MQ2008, S = {S}", {k: v for k, v in cells.items() if k[1] == S})
+              for S in sorted({S for _, S in cells})]
+    if "propensity_synthetic" in res:
+        panels += [(f"synthetic ({SYNTHETIC_SET['n_queries']} queries), S = {S}",
+                    {k: v for k, v in _propensity_cells(res["propensity_synthetic"]).items() if k[1] == S})
+                   for S in sorted({r["S"] for r in res["propensity_synthetic"]})]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharey=True, squeeze=False)
     p = np.arange(1, 11)
     truth = 1.0 / (p + 1.0)
-    for ax, S in zip(axes[0], sessions):
+    for ax, (title, panel) in zip(axes[0], panels):
         ax.axhline(1.0, color="k", lw=0.8)
-        for (policy, s), rows in cells.items():
-            if s != S:
-                continue
+        for (policy, _), rows in panel.items():
             for name, color in zip(PROPENSITY_METHODS, ("0.5", "b", "g", "m")):
                 if name not in rows[0]:
                     continue
@@ -615,7 +619,7 @@ def _plot_propensity(res, path):
                 if name == "em":
                     ax.fill_between(p, ratio.min(axis=0), ratio.max(axis=0), color=color, alpha=0.12)
         ax.axhspan(0.9, 1.1, color="y", alpha=0.15)
-        ax.set_title(f"S = {S}: estimate / truth (mean over logs; em: range)", fontsize=8)
+        ax.set_title(f"{title}: estimate / truth (mean over logs; em: range)", fontsize=7)
         ax.set_xlabel("position")
     axes[0][0].set_ylabel("theta_p estimate / truth")
     axes[0][0].legend(fontsize=6)
