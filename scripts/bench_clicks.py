@@ -7,6 +7,8 @@ Three parts, each on several click logs (the spread between logs is the noise ev
    0.4 ... 0.9 by label), S = 1, 10, 50 sessions per query (each session a query group of its own), 5 logs
    (seeds 10..14; 3 at S = 50), 50 rounds with LightGBM's test parameters; best NDCG@3 and last-round NDCG@10 on
    rank.test's true labels. Both engines, scratch objectives, and the engines' native methods on the same logs.
+   The two ceilings of the gain-versus-sessions plot: the true labels, and (part ``examined``) clicks from the same
+   seeds and sessions with every position examined (stop 0), trained without debiasing.
 2. **Propensity recovery**: MQ2008 fold 1, PBM (theta_p = 1/(p+1)), randomised logging (uniform; Plackett-Luce
    on a weak logger), S = 10, 50 and 100, 10 logs per cell: ``go.estimate_propensity`` "em" (latent relevance per
    pair; and the regression EM with the 46 features) and "harvest" (AllPairs) against the truth at positions 1-10,
@@ -115,6 +117,29 @@ def part_cascade(sessions, logs):
                                      "last_ndcg10": l10, "clicks": int(log.clicks.sum())})
             print(f"cascade S={S} seed={seed} done at {time.perf_counter() - t0:.0f} s", flush=True)
     return out
+
+
+EXAMINED = "every position examined (biased model; clicks ceiling)"
+
+
+def part_examined(cascade, sessions, logs):
+    """The second ceiling of the gain-versus-sessions curve: the same logs' seeds and sessions, with the user
+    examining every position (``stop_prob=0``: no position bias, the same click probabilities), trained without
+    debiasing. It bounds what a debiaser can recover from S sessions of clicks (the label ceiling bounds what any
+    click log can give); such a log has more clicks than the biased one, so it is a ceiling per S, not per log."""
+    X, y, group, Xt, yt, gt = _rank_example()
+    cells = [c for c in cascade["cells"] if c["method"] != EXAMINED]
+    t0 = time.perf_counter()
+    for S in sessions:
+        for seed in range(10, 10 + (logs if S <= 10 else min(logs, 3))):
+            log = simulate_clicks(y, group=group, ranking_score=X[:, 34], model="cascade",
+                                  click_prob=LIGHTGBM_CLICK_PROB, stop_prob=0.0, seed=seed, sessions=S)
+            for be in ("lightgbm", "xgboost"):
+                b3, l10 = _fit(LR(), be, X[log.row], log.clicks, log.group, None, Xt, yt, gt, 50, PROTOCOL[be])
+                cells.append({"S": S, "seed": seed, "method": EXAMINED, "backend": be, "best_ndcg3": b3,
+                              "last_ndcg10": l10, "clicks": int(log.clicks.sum())})
+            print(f"examined S={S} seed={seed} done at {time.perf_counter() - t0:.0f} s", flush=True)
+    return dict(cascade, cells=cells)
 
 
 def _mq2008(fold):
@@ -318,12 +343,13 @@ def _plot(res, path):
     import matplotlib.pyplot as plt
 
     cells = res["cascade"]["cells"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
     for ax, be in zip(axes, ("lightgbm", "xgboost")):
         by = _mean_by([c for c in cells if c["backend"] == be], ("method", "S"), "best_ndcg3")
         for method, style in (("biased", "k-o"), ("cascade", "g-s"), ("ipw normalize=off bias_norm=0", "b-^"),
                               ("ipw normalize=before bias_norm=0", "c-D"),
-                              ("native lambdarank_unbiased (normalization off, bias_norm=0)", "m--v")):
+                              ("native lambdarank_unbiased (normalization off, bias_norm=0)", "m--v"),
+                              (EXAMINED, "r--")):
             pts = sorted((S, np.mean(v)) for (m, S), v in by.items() if m == method)
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=method)
@@ -331,9 +357,12 @@ def _plot(res, path):
         ax.set_xscale("log")
         ax.set_xlabel("sessions per query S")
         ax.set_title(f"{be}: best NDCG@3 on rank.test (mean over logs)")
-        ax.legend(fontsize=7)
     axes[0].set_ylabel("best NDCG@3")
-    fig.tight_layout()
+    legend = {}  # one legend under both panels (a method may be drawn on one engine only)
+    for ax in axes:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -632,7 +661,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--render", action="store_true", help="re-write the section from the saved JSON")
-    parser.add_argument("--parts", default="cascade,propensity,propensity_synthetic,mq2008,mq2008_setups")
+    parser.add_argument("--parts", default="cascade,examined,propensity,propensity_synthetic,mq2008,mq2008_setups")
     args = parser.parse_args(argv)
     res = json.loads(RESULTS.read_text()) if (args.render or RESULTS.exists()) and RESULTS.exists() else {}
     if not args.render:
@@ -640,6 +669,10 @@ def main(argv=None):
         parts = args.parts.split(",")
         if "cascade" in parts:
             res["cascade"] = part_cascade((1, 10) if args.quick else (1, 10, 50), 1 if args.quick else 5)
+            RESULTS.write_text(json.dumps(res))
+        if "examined" in parts:
+            res["cascade"] = part_examined(res["cascade"], (1, 10) if args.quick else (1, 10, 50),
+                                           1 if args.quick else 5)
             RESULTS.write_text(json.dumps(res))
         if "propensity" in parts:
             res["propensity"] = part_propensity(3 if args.quick else 10)
