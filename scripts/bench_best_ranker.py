@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import BENCHMARKS, SHARED_DATASETS, machine_info, publish  # noqa: E402
-from bench_catboost_rankers import CATBOOST_LOSSES, STOCHASTIC_TOP, TRAIN_THREADS, _catboost_scores  # noqa: E402
+from bench_catboost_rankers import CATBOOST_LOSSES, STOCHASTIC_TOP, catboost_scores  # noqa: E402
 
 import gbm_objectives as go  # noqa: E402
 
@@ -193,7 +193,7 @@ def run_catboost(state, folds_wanted):
                 continue
             tr, te = folds[f - 1]
             t0 = time.perf_counter()
-            raw = _catboost_scores(loss, X[tr], y[tr], qid[tr], X[te], qid[te], ROUNDS)
+            raw = catboost_scores(loss, X[tr], y[tr], qid[tr], X[te], qid[te], ROUNDS)
             seconds = time.perf_counter() - t0
             pq = per_query_test(y[te], raw, qid[te])
             state.put(key, {"loss": loss, "fold": f, "test": float(np.mean(pq)), "seconds": seconds,

@@ -47,7 +47,7 @@ def _ours():
 CATBOOST_LOSSES = ["LambdaMart", "YetiRank", f"StochasticRank:metric=NDCG;top={STOCHASTIC_TOP}"]
 
 
-def _catboost_scores(loss, Xtr, ytr, qtr, Xte, qte, rounds):
+def catboost_scores(loss, Xtr, ytr, qtr, Xte, qte, rounds):
     import catboost
 
     train = catboost.Pool(Xtr, ytr, group_id=qtr)
@@ -80,7 +80,7 @@ def bench_quality(quick=False, rounds=100):
             for backend in ("lightgbm", "xgboost") for label, obj in _ours()]
         if catboost is not None:
             runs += [((f"CatBoost {loss}", "catboost"),
-                      lambda loss=loss: _catboost_scores(loss, Xtr, ytr, qtr, Xte, qte, rounds))
+                      lambda loss=loss: catboost_scores(loss, Xtr, ytr, qtr, Xte, qte, rounds))
                      for loss in CATBOOST_LOSSES]
         for key, run in runs:
             t0 = time.perf_counter()

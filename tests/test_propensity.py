@@ -72,6 +72,38 @@ def test_harvest_is_exact_on_expected_click_rates(rng):
     np.testing.assert_allclose(est, theta / theta[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["harvest", "em"])
+def test_a_pair_with_copies_is_that_many_pairs(rng, method):
+    """The bootstrap's draw weights: a pair of weight 2 is exactly two pairs with its counts (a query drawn twice is
+    two queries), not one pair with doubled counts (which leaves harvest's click rates and the EM's single latent
+    relevance unchanged). Checked against the log with the copies written out as new pair ids."""
+    from gbm_objectives.clicks import _dense, _em_latent, _harvest
+
+    n_pairs, n_pos = 40, 5
+    shown = rng.random((n_pairs, n_pos)) < 0.6
+    idx_qd, idx_p = np.nonzero(shown)
+    n_imp = rng.integers(1, 6, len(idx_qd)).astype(float)
+    n_clk = rng.binomial(n_imp.astype(int), 0.8 ** idx_p * 0.5).astype(float)
+    copies = rng.integers(1, 4, n_pairs).astype(float)  # 1 to 3 copies of every pair
+    rep = np.repeat(np.arange(n_pairs), copies.astype(int))  # the written-out log: pair ids 0..len(rep)-1
+    rows = [(k, j) for k, old in enumerate(rep) for j in np.flatnonzero(idx_qd == old)]
+    ex_qd = np.array([k for k, _ in rows])
+    ex_p, ex_imp, ex_clk = idx_p[[j for _, j in rows]], n_imp[[j for _, j in rows]], n_clk[[j for _, j in rows]]
+    if method == "harvest":
+        weighted = _harvest(idx_qd, idx_p, n_imp, n_clk, n_pos, copies)[0]
+        written = _harvest(ex_qd, ex_p, ex_imp, ex_clk, n_pos)[0]
+        plain = _harvest(idx_qd, idx_p, n_imp, n_clk, n_pos)[0]
+    else:
+        stratum = np.zeros(n_pairs, dtype=np.int64)
+        imp, clicked = _dense(idx_qd, idx_p, n_imp, n_clk, n_pairs, n_pos)
+        weighted = _em_latent(imp, clicked, stratum, 1, 500, 1e-12, copies)
+        plain = _em_latent(imp, clicked, stratum, 1, 500, 1e-12)
+        imp, clicked = _dense(ex_qd, ex_p, ex_imp, ex_clk, len(rep), n_pos)
+        written = _em_latent(imp, clicked, np.zeros(len(rep), dtype=np.int64), 1, 500, 1e-12)
+    np.testing.assert_allclose(weighted, written, rtol=1e-6)
+    assert np.max(np.abs(weighted - plain)) > 1e-3  # the copies matter: the test can tell them from weight 1
+
+
 @pytest.mark.slow
 def test_regression_em_runs_through_train(pbm_logs):
     y, sizes, X = pbm_logs

@@ -413,7 +413,9 @@ class QuantileLeafRenewal:
         score before them is unknown (the objective was not called) or the booster does not expose it."""
         if self._engine_before is None or self._engine_before.shape != (K, n):
             return None
-        inner = getattr(booster, "_Booster__inner_predict", None)  # the score LightGBM hands a custom objective
+        # the score LightGBM hands a custom objective: Booster.__inner_predict, private (name-mangled; tested
+        # with LightGBM 4.7.0); if a release renames or changes it, every row's leaf is walked instead
+        inner = getattr(booster, "_Booster__inner_predict", None)
         if inner is None:
             return None
         after = np.asarray(inner(data_idx=0))

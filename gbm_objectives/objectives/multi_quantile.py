@@ -67,7 +67,8 @@ def cumulative_softplus(raw_score, scale):
 
     This is the transform a consumer of the raw model outputs must apply (``multi_quantile`` models store and
     export the raw outputs; the model's ``scale`` is ``TrainResult.objective.scale``). Consecutive quantiles
-    differ by at least ``scale * log(2)`` (up to the float spacing).
+    increase (up to the float spacing): by at least ``scale * log(2)`` where the sorted output is at or above the
+    level below it (always from the first level to the second), by less where that level was lifted above it.
 
     Parameters
     ----------
@@ -264,8 +265,9 @@ class MultiQuantileLoss(Objective):
         """Raw outputs of increasing quantiles (shape (n_samples, K)), sorted, the inverse of :meth:`transform`:
         ``r_1 = q_1``, ``r_k = q_{k-1} + scale * log(expm1((q_k - q_{k-1}) / scale))``.
 
-        Quantiles the link reaches have consecutive gaps of at least ``scale * log(2)`` (the smallest increment of
-        sorted outputs); a smaller gap raises ValueError."""
+        The link reaches exactly the quantiles whose reconstructed outputs do not decrease (sorted outputs); other
+        quantiles (e.g. a first gap below ``scale * log(2)``) raise ValueError. A decrease of a few float spacings,
+        the rounding of tied outputs, is forgiven."""
         q = np.asarray(prediction, dtype=np.float64)
         if q.ndim != 2 or q.shape[1] != len(self.alphas):
             raise ValueError(f"prediction must have shape (n_samples, {len(self.alphas)}); got shape {q.shape}")
@@ -281,11 +283,13 @@ class MultiQuantileLoss(Objective):
         with np.errstate(divide="ignore"):
             raw_gap = gap + np.log(-np.expm1(-gap))  # log(expm1(gap)), no overflow for a large gap
         raw = np.column_stack([q[:, 0], q[:, :-1] + scale * raw_gap])
-        if (np.diff(raw, axis=1) < 0).any():
-            i, k = np.argwhere(np.diff(raw, axis=1) < 0)[0]
-            raise ValueError(f"prediction row {i}: the gap between columns {k} and {k + 1} is below scale * log(2) = "
-                             f"{scale * np.log(2):.6g}, which the link never produces")
-        return raw
+        slack = 8 * np.finfo(float).eps * np.maximum(np.abs(q[:, 1:]), scale)  # rounding of tied outputs
+        bad = np.diff(raw, axis=1) < -slack
+        if bad.any():
+            i, k = np.argwhere(bad)[0]
+            raise ValueError(f"prediction row {i}: columns {k} and {k + 1} are closer than the link puts any sorted "
+                             f"outputs with scale={scale:.6g} (the reconstructed outputs decrease)")
+        return np.maximum.accumulate(raw, axis=1)
 
     def _kernel(self, prepared, raw, w, grad_out, hess_out):
         raw, grad_out, hess_out = self._as_2d(raw), grad_out.reshape(len(raw), -1), hess_out.reshape(len(raw), -1)

@@ -314,10 +314,29 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
         The leaves a row reaches (renewed).
     """
     lower = check_method(method) == "lower"
-    K = raw_score.shape[1]
-    a = np.array([a if lower else _lightgbm_alpha(a) for a in alphas], dtype=np.float64)
+    lr = check_interval(learning_rate, "learning_rate", 0, None)
+    # the compiled pass writes in place without bounds checks: every array is checked here (cheap next to the pass)
+    arrays = (("y_true", y_true, np.float64, 1), ("raw_score", raw_score, np.float64, 2),
+              ("leaf_index", leaf_index, np.int64, 2), ("leaf_values", leaf_values, np.float64, 2))
+    for name, arr, dtype, ndim in arrays:
+        if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.ndim == ndim and arr.flags.c_contiguous
+                and arr.flags.writeable):
+            raise TypeError(f"{name} must be a writeable C-contiguous {ndim}-D {np.dtype(dtype).name} ndarray; got "
+                            f"{type(arr).__name__} {getattr(arr, 'dtype', '')} of shape {np.shape(arr)}")
+    n, K = raw_score.shape
+    if len(y_true) != n or leaf_index.shape != (K, n) or len(leaf_values) != K or len(alphas) != K:
+        raise ValueError(f"shapes disagree: y_true {y_true.shape}, raw_score {raw_score.shape} (n, K), leaf_index "
+                         f"{leaf_index.shape} (K, n), leaf_values {leaf_values.shape} (K, n_leaves), {len(alphas)} "
+                         "alphas (K)")
+    if leaf_index.size and (leaf_index.min() < 0 or leaf_index.max() >= leaf_values.shape[1]):
+        raise ValueError(f"leaf_index must lie in [0, {leaf_values.shape[1]}) (leaf_values' columns); got "
+                         f"[{leaf_index.min()}, {leaf_index.max()}]")
+    a = np.array([check_interval(a, "alphas", 0, 1) for a in alphas], dtype=np.float64)
+    a = a if lower else np.array([_lightgbm_alpha(v) for v in a], dtype=np.float64)
     mask = np.ones(K, dtype=np.bool_) if renew is None else np.asarray(renew, dtype=np.bool_)
+    if mask.shape != (K,):
+        raise ValueError(f"renew must have shape ({K},); got {mask.shape}")
     reached = np.zeros(leaf_values.shape, dtype=np.uint8)
-    _renew_round(y_true, raw_score, leaf_index, a, lower, float(learning_rate), mask, bool(float32_leaves),
+    _renew_round(y_true, raw_score, leaf_index, a, lower, lr, mask, bool(float32_leaves),
                  leaf_values, reached)
     return reached.view(np.bool_)

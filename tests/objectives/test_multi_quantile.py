@@ -139,8 +139,10 @@ def test_inverse_transform_recovers_the_raw_outputs():
     np.testing.assert_allclose(obj.inverse_transform(obj.transform(raw)), np.sort(raw, axis=1), rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="non-decreasing"):
         obj.inverse_transform(np.array([[1.0, 0.0, 2.0]]))
-    with pytest.raises(ValueError, match="scale"):  # a gap below scale * log(2): no sorted outputs give it
+    with pytest.raises(ValueError, match="scale"):  # a first gap below scale * log(2): no sorted outputs give it
         obj.inverse_transform(np.array([[0.0, 0.1, 2.0]]))
+    tied = obj.transform(np.zeros((1, 3)))  # tied outputs: the link's own quantiles, rounding included, invert
+    np.testing.assert_allclose(obj.inverse_transform(tied), np.zeros((1, 3)), atol=1e-12)
 
 
 @pytest.mark.parametrize("method, float32_leaves", [("lightgbm", False), ("lower", True)])
@@ -167,3 +169,29 @@ def test_round_renewal_equals_the_per_output_renewal_bit_for_bit(method, float32
     np.testing.assert_array_equal(values, expected_values)
     np.testing.assert_array_equal(got_score, expected_score)
     np.testing.assert_array_equal(reached, renew[:, None] & (np.arange(n_leaves) < n_leaves - 1))
+
+
+def _round_inputs():
+    n, K, n_leaves = 20, 2, 3
+    return dict(y_true=np.zeros(n), raw_score=np.zeros((n, K)), leaf_index=np.zeros((K, n), dtype=np.int64),
+                alphas=(0.25, 0.75), leaf_values=np.zeros((K, n_leaves)))
+
+
+@pytest.mark.parametrize("name, bad, error, match", [
+    ("leaf_index", np.full((2, 20), 3, dtype=np.int64), ValueError, r"leaf_index must lie in \[0, 3\)"),
+    ("leaf_index", np.full((2, 20), -1, dtype=np.int64), ValueError, "leaf_index must lie"),
+    ("leaf_index", np.zeros((2, 19), dtype=np.int64), ValueError, "shapes disagree"),
+    ("leaf_index", np.zeros((2, 20), dtype=np.int32), TypeError, "leaf_index must be"),
+    ("raw_score", np.zeros((20, 2), dtype=np.float32), TypeError, "raw_score must be"),
+    ("raw_score", np.zeros((2, 20)).T, TypeError, "raw_score must be"),  # not C-contiguous
+    ("y_true", np.zeros(21), ValueError, "shapes disagree"),
+    ("alphas", (0.25,), ValueError, "shapes disagree"),
+    ("alphas", (0.25, 1.5), ValueError, "alphas"),
+    ("leaf_values", np.zeros((3, 3)), ValueError, "shapes disagree"),
+])
+def test_renew_round_refuses_what_its_compiled_pass_would_write_out_of_bounds(name, bad, error, match):
+    kw = {**_round_inputs(), name: bad}
+    with pytest.raises(error, match=match):
+        renew_round(learning_rate=0.1, **kw)
+    with pytest.raises(ValueError, match="learning_rate"):
+        renew_round(learning_rate=0.0, **_round_inputs())
