@@ -212,6 +212,24 @@ def part_propensity(logs):
     return out
 
 
+def part_propensity_intervals(rows):
+    """The logs of part 2 whose estimates carry bootstrap intervals (seed 0 at S <= 10, randomised logging) again,
+    "harvest" and "em" only, replacing those entries of ``rows`` (after a change of the bootstrap)."""
+    X, y, group, *_ = _mq2008(1)
+    logger = go.weak_logger(X, y, group=group, share=0.05, seed=1)
+    prob = pbm_click_prob(2, noise=0.1)
+    p_click = prob[y.astype(np.int64)]
+    for row in rows:
+        if row["seed"] == 0 and row["S"] <= 10 and row["policy"] != "deterministic":
+            log = simulate_clicks(y, group=group, ranking_score=logger, click_prob=prob, policy=row["policy"],
+                                  sessions=row["S"], seed=0)
+            row.update({k: v for k, v in _propensity_row(log, p_click, row["policy"], row["S"], 0,
+                                                         methods=PROPENSITY_METHODS[:3]).items()
+                        if k in PROPENSITY_METHODS[1:3]})
+            print(f"intervals {row['policy']} S={row['S']} done", flush=True)
+    return rows
+
+
 #: propensity recovery where the query count is not the limit: ``make_ranking`` queries of 11-20 documents (every
 #: position 0-10 shown in every session), 3 grades as MQ2008's, the same weak logger, click model and cells at S = 10
 SYNTHETIC_SET = {"n_queries": 5000, "docs_per_query": (11, 20), "n_features": 20, "n_labels": 3, "seed": 0}
@@ -676,6 +694,9 @@ def main(argv=None):
             RESULTS.write_text(json.dumps(res))
         if "propensity" in parts:
             res["propensity"] = part_propensity(3 if args.quick else 10)
+            RESULTS.write_text(json.dumps(res))
+        if "propensity_intervals" in parts:
+            res["propensity"] = part_propensity_intervals(res["propensity"])
             RESULTS.write_text(json.dumps(res))
         if "propensity_synthetic" in parts:
             res["propensity_synthetic"] = part_propensity_synthetic(3 if args.quick else 10)
