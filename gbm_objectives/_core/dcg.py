@@ -1,4 +1,4 @@
-"""DCG building blocks shared by the LambdaRank objective and the ranking metrics.
+"""DCG building blocks (and ERR's stop probabilities) shared by the ranking objectives and the ranking metrics.
 
 Both the ΔNDCG used in training and the NDCG we report are computed from these few kernels, over the one group
 representation of :mod:`gbm_objectives._core.segments` (int64 ``boundaries``), so the two cannot drift apart.
@@ -43,6 +43,7 @@ __all__ = [
     "dcg_query",
     "ranked_order",
     "rank_query",
+    "err_stop_probabilities",
     "MAX_DEFAULT_LABEL",
 ]
 
@@ -52,6 +53,20 @@ MAX_DEFAULT_LABEL = 31  # LightGBM's default label_gain has entries for labels 0
 def default_label_gain(n=MAX_DEFAULT_LABEL):
     """LightGBM's default gains ``2**l - 1`` for labels ``l = 0 .. n - 1``."""
     return (2.0 ** np.arange(n)) - 1.0
+
+
+def err_stop_probabilities(y, max_grade):
+    """ERR's stop probability ``R = (2^y - 1) / 2^max_grade`` of every label (Chapelle et al. 2009), computed as
+    ``2^(y - max_grade) - 2^-max_grade``: no intermediate ``2^y``, so no overflow whatever the grade (``2^y`` alone
+    overflows above 1023); for integer labels and grades both forms are exact, hence equal.
+
+    **The** stop probability of the package: :func:`gbm_objectives.err_score` and
+    ``StochasticRankObjective(metric="err")`` both call it. No validation (``y <= max_grade`` is the callers').
+
+    >>> err_stop_probabilities(np.array([0.0, 1.0, 2.0]), 2.0).tolist()
+    [0.0, 0.25, 0.75]
+    """
+    return np.exp2(np.asarray(y, dtype=np.float64) - max_grade) - np.exp2(-float(max_grade))
 
 
 def row_gains(y_int, label_gain):

@@ -466,7 +466,7 @@ def stop_probabilities(y, max_grade):
         raise ValueError(f"y_true label {fmt(y[i])} at index {i} exceeds max_grade={fmt(max_grade)}")
     if g_max >= MAX_EXP2_LABEL:
         raise ValueError(f"max_grade must be below {MAX_EXP2_LABEL} (2**g overflows); got {fmt(g_max)}")
-    return (np.exp2(y) - 1.0) / np.exp2(g_max)
+    return _dcg.err_stop_probabilities(y, g_max)
 
 
 def no_average_ties(ties, name):
