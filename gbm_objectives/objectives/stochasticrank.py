@@ -289,8 +289,10 @@ class StochasticRankObjective(RankingObjective):
 
     For the last three (cascades: a user stops at a document with probability ``S``), the change of a move is
     accumulated as the target rank walks away from the document's rank (``O(n top)`` per draw, as for DCG).
-    CatBoost's StochasticRank offers DCG, NDCG and PFound; ERR and MRR are the paper's other examples, with the same
-    estimator.
+    CatBoost's StochasticRank offers DCG, NDCG and PFound, and since 1.2.1 ERR and MRR (ERR with the targets, in
+    [0, 1], as stop probabilities). Its NDCG derivatives are reproduced (``tests/objectives``, the engine twin); on
+    ERR and pFound, CatBoost 1.2.10's estimates differ from central differences of the smoothed metric by up to
+    13 % and 14 % of the largest derivative (measured on queries of 8 and 6 documents), these match them.
 
     Randomness as :class:`~gbm_objectives.objectives.YetiRankObjective`: a stream per query (seeded by ``seed`` and
     the query's index), advanced by every call; results depend on the seed and the call count only, not on the
