@@ -124,12 +124,12 @@ TUNED = [
     Tuned("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
     Tuned("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
     # CatBoost's default ranking loss (its own space: the permutation decay)
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm"),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", default=False),
     Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
           default=False),
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
     Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, default=False),
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost"),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", default=False),
     # the best untuned objective on LightGBM (StochasticRank on ERR@10); its space: sigma, mu, nu
     Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
           lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "lightgbm", default=False),
@@ -139,11 +139,11 @@ TUNED = [
           "lightgbm", default=False),
     # HEADLINE_PROTOCOL: XGBoost's rank:ndcg (the best untuned native cell), LightGBM's lambdarank, YetiRank
     Tuned("lambdarank:native, CV-100", lambda: "lambdarank:native", "xgboost", inner_cv=5, rounds=100,
-          space=regularised_space, default=False),
+          space=regularised_space),
     Tuned("lambdarank:native, CV-100", lambda: "lambdarank:native", "lightgbm", inner_cv=5, rounds=100,
-          space=regularised_space, default=False),
+          space=regularised_space),
     Tuned("yetirank, CV-100", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, rounds=100,
-          space=regularised_space, default=False),
+          space=regularised_space),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
