@@ -10,7 +10,9 @@ tuning studies live in SQLite files beside it and resume trial by trial):
   ``bench_catboost_rankers.py``) on the same folds: the reference column (the ``[bench]`` extra; skipped without it).
 * ``tune``: ``go.tune`` for the entries of :data:`TUNED` (the default ones, or ``--tuned all``), per fold, selecting on
   the fold's ``vali.txt`` or by inner CV on ``train.txt`` (the test file is never read until the tuned model is
-  scored), then the best configuration trained on ``train.txt``.
+  scored), then the best configuration trained on ``train.txt``; the "CV-100" rows follow
+  :data:`HEADLINE_PROTOCOL` (inner 5-fold CV, 100 rounds fixed, the :data:`REGULARISED` space), fixed before their
+  runs, and the report picks per fold, within each selection protocol, the row with the best selection score.
 * ``optuna``: Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``, per fold, with the same selection
   rows (one CV split: ``train.txt`` / ``vali.txt``) and the same trial budget (stopped after it).
 * ``report``: the BENCHMARKS.md section from the state file (whatever has been run), with ``go.compare_runs`` over
@@ -541,17 +543,19 @@ def report(state, folds_wanted, trials, threads):
                     f"paired randomization p = {row.p_value:.4f} (Holm {row.p_value_corrected:.4f}), 95% CI of the "
                     f"difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
 
-        headline = (f"**Headline, best by test (optimistic: the best of {len(tuned_means)} tuned rows by mean test "
-                    f"NDCG@10, a choice that looks at the test file): go.tune {best_label} on {best_backend}, "
-                    f"{versus(best_scores, best_key)}.**")
+        parts = []
         for protocol in sorted(selected, key=lambda p: p != HEADLINE_PROTOCOL):
             label_sel, scores_sel, picks = selected[protocol]
             kind = ("the protocol fixed in advance" if protocol == HEADLINE_PROTOCOL else "honest")
             by = "selected on vali.txt" if protocol == "vali" else f"selected by {protocol}"
-            headline += (f"\n\n**Headline, {by} ({kind}: per fold the go.tune row of this "
-                         f"protocol with the best selection score, the test file unused): "
-                         f"{versus(scores_sel, label_sel)}.** The folds picked: "
-                         + "; ".join(f"fold {f}: {lab} on {be}" for f, (lab, be) in zip(folds_wanted, picks)) + ".")
+            parts.append(f"**Headline, {by} ({kind}: per fold the go.tune row of this protocol with the best "
+                         f"selection score, the test file unused): {versus(scores_sel, label_sel)}.** The folds "
+                         "picked: " + "; ".join(f"fold {f}: {lab} on {be}" for f, (lab, be) in zip(folds_wanted, picks))
+                         + ".")
+        parts.append(f"Best by test (optimistic: the best of {len(tuned_means)} tuned rows by mean test NDCG@10, a "
+                     f"choice that looks at the test file, not a result): go.tune {best_label} on {best_backend}, "
+                     f"{versus(best_scores, best_key)}.")
+        headline = "\n\n".join(parts)
         headline += f"\n\n{table_md}"
     tuning_rows = []
     for (label, backend), (scores, rs) in tuned_means.items():
@@ -612,7 +616,8 @@ of the go.tune row of that selection protocol whose study has the best selection
 the inner-CV score: every row of a fold sees the same inner folds; the "check / selection" cell is the mean of
 those scores): a choice among the tuned rows that does not look at the test file, unlike picking the row with
 the best mean test NDCG@10 (the set of tuned rows itself was chosen by people who had seen the untuned test
-scores); the headline of the CV-100 protocol, per fold its best row by inner-CV score, was fixed in advance. `LightGBMTunerCV` (optuna-integration) tunes LightGBM's
+scores); the headline of the CV-100 protocol, per fold its best row by inner-CV score, was fixed in advance.
+`LightGBMTunerCV` (optuna-integration) tunes LightGBM's
 built-in `lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
 `eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
 it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the
