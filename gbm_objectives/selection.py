@@ -690,8 +690,13 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
         Engine threads of every trial (trials run one after the other).
     progress : bool, default True
         A progress bar over trials on stderr.
-    max_rounds, early_stopping_rounds : int, default 1000 and 50
-        The round budget of a trial and its early stopping.
+    max_rounds : int, default 1000
+        The round budget of a trial.
+    early_stopping_rounds : int or None, default 50
+        Early stopping of a trial: its rounds are the best round of the validation curve (of the mean curve under
+        inner CV). None: no early stopping, every trial runs ``max_rounds`` rounds and is scored at its last round
+        (the rounds fixed, the learning rate tuned), so the round count is not the argmax of a noisy curve: the
+        choice for a small selection set, where the best round of a curve is mostly noise.
 
     Returns
     -------
@@ -710,7 +715,8 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     optuna = _optuna()
     n_trials = check_int(n_trials, "n_trials", 1)
     max_rounds = check_int(max_rounds, "max_rounds", 1)
-    early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1)
+    if early_stopping_rounds is not None:
+        early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", 1)
     base = resolve_objective(objective, y)
     p = plan(base, backend=backend, params=params, metric=metric, num_boost_round=max_rounds,
              early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs)  # refusals before any trial
@@ -759,7 +765,7 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
                         params=engine, num_boost_round=max_rounds, eval_set=[(Xv, yv)], eval_qid=[eval_qid],
                         metric=metric, early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs,
                         on_round=lambda r, s: report(r, s["valid_0"][first.name]))
-            rounds = res.best_iteration
+            rounds = res.best_iteration or max_rounds
             value = _fold_scores([first], yv, res.predict_raw(Xv), eval_codes, None)[first.name]
         else:
             res = _cross_validate(obj, X, y, qid=qid, group=group, folds=cv, backend=backend, params=engine,
@@ -767,8 +773,10 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
                                   early_stopping_rounds=early_stopping_rounds, sample_weight=sample_weight,
                                   seed=seed, n_jobs=n_jobs,
                                   on_round=lambda k, r, s: report(k * max_rounds + r, s[first.name]))
-            rounds = res.best_iteration
-            value = res.best_score()
+            if early_stopping_rounds is None:  # fixed rounds: the mean curve at its last round
+                rounds, value = max_rounds, res.evals_result[first.name]["mean"][-1]
+            else:
+                rounds, value = res.best_iteration, res.best_score()
         trial.set_user_attr("num_boost_round", int(rounds))
         trial.set_user_attr("engine_params", jsonable(engine))
         trial.set_user_attr("objective_params", jsonable(obj_params))

@@ -10,7 +10,9 @@ tuning studies live in SQLite files beside it and resume trial by trial):
   ``bench_catboost_rankers.py``) on the same folds: the reference column (the ``[bench]`` extra; skipped without it).
 * ``tune``: ``go.tune`` for the entries of :data:`TUNED` (the default ones, or ``--tuned all``), per fold, selecting on
   the fold's ``vali.txt`` or by inner CV on ``train.txt`` (the test file is never read until the tuned model is
-  scored), then the best configuration trained on ``train.txt``.
+  scored), then the best configuration trained on ``train.txt``; the "CV-100" rows follow
+  :data:`HEADLINE_PROTOCOL` (inner 5-fold CV, 100 rounds fixed, the :data:`REGULARISED` space), fixed before their
+  runs, and the report picks per fold, within each selection protocol, the row with the best selection score.
 * ``optuna``: Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``, per fold, with the same selection
   rows (one CV split: ``train.txt`` / ``vali.txt``) and the same trial budget (stopped after it).
 * ``report``: the BENCHMARKS.md section from the state file (whatever has been run), with ``go.compare_runs`` over
@@ -63,10 +65,12 @@ class Tuned(NamedTuple):
     """A tuned row: ``go.tune`` per fold on ``train.txt``.
 
     The search space is go.tune's default: the engine's plus the objective's own parameters
-    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``).
-    ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by query-grouped k-fold CV inside
-    ``train.txt`` (``vali.txt`` unused). ``default``: run without ``--tuned`` (the other rows are exploratory, run
-    with ``--tuned all`` or their index, and keep the default bench under an hour).
+    (``type(objective).search_space``, e.g. YetiRank's ``decay``, StochasticRank's ``sigma``, ``mu``, ``nu``), or
+    ``space(make(), backend)`` where given. ``inner_cv``: None selects on the fold's ``vali.txt``; k selects by
+    query-grouped k-fold CV inside ``train.txt`` (``vali.txt`` unused). ``rounds``: None tunes the round count by
+    early stopping (up to 1000 rounds, patience 50); an int fixes it (no early stopping, each trial scored at that
+    round). ``default``: run without ``--tuned`` (the other rows are exploratory, run with ``--tuned all`` or their
+    index, and keep the default bench under an hour).
     """
 
     label: str
@@ -74,18 +78,60 @@ class Tuned(NamedTuple):
     backend: str
     inner_cv: Optional[int] = None
     default: bool = True
+    rounds: Optional[int] = None
+    space: Optional[Callable] = None
 
+    @property
+    def protocol(self):
+        """The selection protocol: rows of one protocol have selection scores on the same rows, comparable."""
+        where = "vali" if not self.inner_cv else f"inner {self.inner_cv}-fold CV"
+        if self.rounds is None:
+            return where
+        return f"{where}, {self.rounds} rounds fixed" + (", regularised space" if self.space else "")
+
+
+#: CatBoost's defaults regularise strongly (depth-6 symmetric trees, l2_leaf_reg=3, 100 iterations) and win
+#: untuned on MQ2008 (471 training queries a fold): the space of the "regularised" rows narrows the engine's
+#: default space to that regime (smaller trees, larger leaves, L2 from 0.1 to 30, sampling >= 0.5, no L1)
+REGULARISED = {
+    "lightgbm": {"learning_rate": ("float", 0.02, 0.3, True), "num_leaves": ("int", 7, 63, True),
+                 "min_data_in_leaf": ("int", 20, 200, True), "lambda_l2": ("float", 0.1, 30.0, True),
+                 "feature_fraction": ("float", 0.5, 1.0, False), "bagging_fraction": ("float", 0.5, 1.0, False)},
+    "xgboost": {"learning_rate": ("float", 0.02, 0.3, True), "max_depth": ("int", 3, 8, False),
+                "min_child_weight": ("float", 1e-3, 10.0, True), "reg_lambda": ("float", 0.1, 30.0, True),
+                "colsample_bytree": ("float", 0.5, 1.0, False), "subsample": ("float", 0.5, 1.0, False)},
+}
+
+
+def regularised_space(objective, backend):
+    """:data:`REGULARISED` for ``backend`` plus the objective's own parameters of go.tune's default space."""
+    import optuna
+    from gbm_objectives.selection import default_search_space
+
+    dist = {"float": optuna.distributions.FloatDistribution, "int": optuna.distributions.IntDistribution}
+    space = {name: dist[kind](low, high, log=log) for name, (kind, low, high, log) in REGULARISED[backend].items()}
+    own = {k: v for k, v in default_search_space(objective, backend).items() if k.startswith("objective.")}
+    return {**space, **own}
+
+
+# The protocol of the rows marked "100 rounds fixed" (chosen before any of their test scores was seen): selection
+# by query-grouped 5-fold CV inside train.txt (471 queries scored, three times vali.txt's 157), the rounds fixed
+# at 100 (CatBoost's iterations; no early stopping, so the round count is not the argmax of a noisy curve: the
+# vali-selected rows early-stopped after 2-25 rounds) with the learning rate tuned, in the regularised space. Its
+# headline is fixed in advance too: per fold, the row of this protocol with the best inner-CV score (every row of a
+# fold sees the same inner folds: go.tune seeds them with the fold number).
+HEADLINE_PROTOCOL = "inner 5-fold CV, 100 rounds fixed, regularised space"
 
 TUNED = [
     Tuned("lambdarank:native", lambda: "lambdarank:native", "lightgbm"),
     Tuned("lambdarank (XGBoost conv.), custom", lambda: go.LambdaRankObjective(convention="xgboost"), "xgboost"),
     # CatBoost's default ranking loss (its own space: the permutation decay)
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm"),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "lightgbm", default=False),
     Tuned("lambdarank (XGBoost conv.)", lambda: go.LambdaRankObjective(convention="xgboost"), "lightgbm",
           default=False),
     # selection by 5-fold CV inside train.txt (471 queries) instead of the 157 of vali.txt: a less noisy choice
     Tuned("yetirank, inner CV", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, default=False),
-    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost"),
+    Tuned("yetirank", lambda: go.YetiRankObjective(), "xgboost", default=False),
     # the best untuned objective on LightGBM (StochasticRank on ERR@10); its space: sigma, mu, nu
     Tuned(f"stochasticrank (err, top={STOCHASTIC_TOP})",
           lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "lightgbm", default=False),
@@ -93,6 +139,13 @@ TUNED = [
           lambda: go.StochasticRankObjective(metric="err", top=STOCHASTIC_TOP), "xgboost", default=False),
     Tuned(f"stochasticrank (top={STOCHASTIC_TOP})", lambda: go.StochasticRankObjective(top=STOCHASTIC_TOP),
           "lightgbm", default=False),
+    # HEADLINE_PROTOCOL: XGBoost's rank:ndcg (the best untuned native cell), LightGBM's lambdarank, YetiRank
+    Tuned("lambdarank:native, CV-100", lambda: "lambdarank:native", "xgboost", inner_cv=5, rounds=100,
+          space=regularised_space),
+    Tuned("lambdarank:native, CV-100", lambda: "lambdarank:native", "lightgbm", inner_cv=5, rounds=100,
+          space=regularised_space),
+    Tuned("yetirank, CV-100", lambda: go.YetiRankObjective(), "lightgbm", inner_cv=5, rounds=100,
+          space=regularised_space),
 ]
 # the published per-fold test NDCG@10 to reproduce: (label in UNTUNED, backend) -> row of the "Ranking quality" table
 PUBLISHED = {("lambdarank:native", "lightgbm"): ("lightgbm", "native"),
@@ -205,8 +258,10 @@ def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
     X, y, qid, folds, vali = load_folds()
     from gbm_objectives.selection import default_search_space
 
-    for label, make, backend, inner_cv, _ in [TUNED[i] for i in tuned]:
-        space = default_search_space(make(), backend)
+    for row in [TUNED[i] for i in tuned]:
+        label, make, backend, inner_cv = row.label, row.make, row.backend, row.inner_cv
+        space = (row.space or default_search_space)(make(), backend)
+        rounds = {} if row.rounds is None else {"max_rounds": row.rounds, "early_stopping_rounds": None}
         selection = {"cv": inner_cv} if inner_cv else {"eval_set": None}
         for f in folds_wanted:
             key = f"tune|{label}|{backend}|{f}|{trials}"
@@ -219,7 +274,7 @@ def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
             storage = f"sqlite:///{study_dir / 'studies.db'}"
             t0 = time.perf_counter()
             best = go.tune(make(), X[tr], y[tr], qid=qid[tr], **selection, backend=backend,
-                           metric=METRIC, n_trials=trials, storage=storage, search_space=space,
+                           metric=METRIC, n_trials=trials, storage=storage, search_space=space, **rounds,
                            study_name=f"{label}|{backend}|fold{f}|{trials}", seed=f, n_jobs=threads, progress=True)
             tune_seconds = time.perf_counter() - t0
             model = best.train(X[tr], y[tr], qid=qid[tr], n_jobs=threads)  # the test file is read only now
@@ -229,6 +284,7 @@ def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
             state.put(key, {"label": label, "backend": backend, "fold": f, "trials": trials,
                             "n_complete": states.count("COMPLETE"), "n_pruned": states.count("PRUNED"),
                             "valid": best.value, "selection": "vali" if not inner_cv else f"inner {inner_cv}-fold CV",
+                            "protocol": row.protocol,
                             "test": float(np.mean(pq)), "rounds": best.num_boost_round,
                             "params": best.params, "objective": repr(best.objective), "seconds": tune_seconds,
                             "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
@@ -385,36 +441,45 @@ def report(state, folds_wanted, trials, threads):
                         + f"{_check(scores, published)} |")
         cat_systems[f"{label} (untuned)"] = {k: v for r in rs for k, v in r["per_query"].items()}
     tuned_means = {}
-    for label, _, backend, _, default in TUNED:
+    for t in TUNED:
+        label, backend = t.label, t.backend
         n, rs = _largest_budget(state, lambda f, n: f"tune|{label}|{backend}|{f}|{n}", folds_wanted, trials)
         if not rs:
             continue
         scores = [r["test"] for r in rs]
-        if default:
+        if t.default:
             seconds_used += sum(r["seconds"] for r in rs)
         else:
             seconds_extra += sum(r["seconds"] for r in rs)
         tuned_means[(label, backend)] = (scores, rs)
-        tuned_rows.append(f"| {label} | {backend} | go.tune, {n} trials | " + " | ".join(f"{s:.4f}" for s in scores)
+        run = f"go.tune, {n} trials" + ("" if t.rounds is None else f", {t.rounds} rounds fixed")
+        tuned_rows.append(f"| {label} | {backend} | {run} | " + " | ".join(f"{s:.4f}" for s in scores)
                           + f" | **{np.mean(scores):.4f}** | {rs[0].get('selection', 'vali')} "
                           + f"{np.mean([r['valid'] for r in rs]):.4f} |")
         tuned_systems[f"{label} / {backend} (go.tune, {n} trials)"] = {
             k: v for r in rs for k, v in r["per_query"].items()}
-    # the honest pick among the tuned rows: per fold, the row whose study scored best on vali.txt (the test file
-    # takes no part); rows selected by inner CV have no vali.txt score and are left out
-    selected = None
-    on_vali = {k: rs for k, (_, rs) in tuned_means.items() if rs[0].get("selection", "vali") == "vali"}
-    if len(on_vali) > 1:
-        picks = [max(on_vali, key=lambda k: on_vali[k][i]["valid"]) for i in range(len(folds_wanted))]
-        chosen = [on_vali[k][i] for i, k in enumerate(picks)]
+    # the honest picks among the tuned rows: per fold and per selection protocol, the row whose study has the best
+    # selection score (vali.txt, or the inner CV on train.txt: the test file takes no part); only rows of one
+    # protocol are compared (their scores come from the same rows, the same way)
+    selected = {}  # protocol -> (system name, per-fold test scores, picks)
+    protocols = {}
+    for k, (_, rs) in tuned_means.items():
+        protocols.setdefault(rs[0].get("protocol", rs[0].get("selection", "vali")), {})[k] = rs
+    for protocol, group in protocols.items():
+        if len(group) < 2:
+            continue
+        picks = [max(group, key=lambda k: group[k][i]["valid"]) for i in range(len(folds_wanted))]
+        chosen = [group[k][i] for i, k in enumerate(picks)]
         n_sel = min(r["trials"] for r in chosen)
         scores = [r["test"] for r in chosen]
-        selected = (f"selected on vali.txt / best of {len(on_vali)} go.tune rows (go.tune, {n_sel} trials)", scores,
-                    picks)
-        tuned_rows.append(f"| selected on vali.txt: per fold the best of {len(on_vali)} go.tune rows | (per fold) | "
+        by = "selected on vali.txt" if protocol == "vali" else f"selected by {protocol}"
+        name = f"{by} / best of {len(group)} go.tune rows (go.tune, {n_sel} trials)"
+        selected[protocol] = (name, scores, picks)
+        tuned_rows.append(f"| {by}: per fold the best of {len(group)} go.tune rows | (per fold) | "
                           f"go.tune, {n_sel} trials | " + " | ".join(f"{x:.4f}" for x in scores)
-                          + f" | **{np.mean(scores):.4f}** | vali {np.mean([r['valid'] for r in chosen]):.4f} |")
-        tuned_systems[selected[0]] = {k: v for r in chosen for k, v in r["per_query"].items()}
+                          + f" | **{np.mean(scores):.4f}** | {chosen[0]['selection']} "
+                          + f"{np.mean([r['valid'] for r in chosen]):.4f} |")
+        tuned_systems[name] = {k: v for r in chosen for k, v in r["per_query"].items()}
     systems.update(tuned_systems)
     n_optuna, rs = _largest_budget(state, lambda f, n: f"optuna|{f}|{n}", folds_wanted, trials)
     if rs:
@@ -478,15 +543,19 @@ def report(state, folds_wanted, trials, threads):
                     f"paired randomization p = {row.p_value:.4f} (Holm {row.p_value_corrected:.4f}), 95% CI of the "
                     f"difference [{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
 
-        headline = (f"**Headline, best by test (optimistic: the best of {len(tuned_means)} tuned rows by mean test "
-                    f"NDCG@10, a choice that looks at the test file): go.tune {best_label} on {best_backend}, "
-                    f"{versus(best_scores, best_key)}.**")
-        if selected:
-            label_sel, scores_sel, picks = selected
-            headline += (f"\n\n**Headline, selected on vali.txt (honest: per fold the go.tune row with the best "
-                         f"validation NDCG@10, the test file unused): {versus(scores_sel, label_sel)}.** The folds "
-                         f"picked: " + "; ".join(f"fold {f}: {lab} on {be}" for f, (lab, be) in
-                                                 zip(folds_wanted, picks)) + ".")
+        parts = []
+        for protocol in sorted(selected, key=lambda p: p != HEADLINE_PROTOCOL):
+            label_sel, scores_sel, picks = selected[protocol]
+            kind = ("the protocol fixed in advance" if protocol == HEADLINE_PROTOCOL else "honest")
+            by = "selected on vali.txt" if protocol == "vali" else f"selected by {protocol}"
+            parts.append(f"**Headline, {by} ({kind}: per fold the go.tune row of this protocol with the best "
+                         f"selection score, the test file unused): {versus(scores_sel, label_sel)}.** The folds "
+                         "picked: " + "; ".join(f"fold {f}: {lab} on {be}" for f, (lab, be) in zip(folds_wanted, picks))
+                         + ".")
+        parts.append(f"Best by test (optimistic: the best of {len(tuned_means)} tuned rows by mean test NDCG@10, a "
+                     f"choice that looks at the test file, not a result): go.tune {best_label} on {best_backend}, "
+                     f"{versus(best_scores, best_key)}.")
+        headline = "\n\n".join(parts)
         headline += f"\n\n{table_md}"
     tuning_rows = []
     for (label, backend), (scores, rs) in tuned_means.items():
@@ -533,11 +602,22 @@ parameters, the classes' `search_space`: `sigmoid` and `truncation_level` for Li
 seeded with the fold number; median pruning on the per-round validation NDCG@10), then the best configuration
 retrained on `train.txt` with its early-stopped round count and scored once on `test.txt`: the test file takes no
 part in any choice. Rows named "inner CV" select by `go.tune(..., cv=5)` (query-grouped 5-fold CV inside
-`train.txt`, the round count of the mean curve; `vali.txt` unused) instead. The row "selected on vali.txt" takes,
-per fold, the model of the go.tune row (selected on `vali.txt`) whose study has the best validation NDCG@10 (its
-"check / selection" cell is the mean of those validation scores): a choice among the tuned rows that does not look
-at the test file, unlike picking the row with the best mean test NDCG@10 (the set of tuned rows itself was
-chosen by people who had seen the untuned test scores). `LightGBMTunerCV` (optuna-integration) tunes LightGBM's
+`train.txt`, the round count of the mean curve; `vali.txt` unused) instead. Rows named "CV-100" follow a
+protocol fixed before any of their test scores was seen: `go.tune(..., cv=5, max_rounds=100,
+early_stopping_rounds=None)` (query-grouped 5-fold CV inside `train.txt`, 471 queries scored; the rounds fixed at
+100, CatBoost's iterations, and each trial scored at its last round, so the round count is not the argmax of a
+noisy curve: the vali-selected rows early-stopped after 2-25 rounds; the learning rate tuned) in a regularised
+space after CatBoost's strong defaults (LightGBM: `learning_rate` [0.02, 0.3] (log), `num_leaves` [7, 63] (log),
+`min_data_in_leaf` [20, 200] (log), `lambda_l2` [0.1, 30] (log), `feature_fraction` and `bagging_fraction`
+[0.5, 1]; XGBoost: the same learning rate, `max_depth` [3, 8], `min_child_weight` [0.001, 10] (log),
+`reg_lambda` [0.1, 30] (log), `colsample_bytree` and `subsample` [0.5, 1]; the objective's own parameters as
+above), then trained on `train.txt` for 100 rounds. The rows "selected by PROTOCOL" take, per fold, the model
+of the go.tune row of that selection protocol whose study has the best selection score (vali.txt NDCG@10, or
+the inner-CV score: every row of a fold sees the same inner folds; the "check / selection" cell is the mean of
+those scores): a choice among the tuned rows that does not look at the test file, unlike picking the row with
+the best mean test NDCG@10 (the set of tuned rows itself was chosen by people who had seen the untuned test
+scores); the headline of the CV-100 protocol, per fold its best row by inner-CV score, was fixed in advance.
+`LightGBMTunerCV` (optuna-integration) tunes LightGBM's
 built-in `lambdarank` stepwise on the same selection rows (one CV split `train.txt` / `vali.txt`, `metric=ndcg`,
 `eval_at=[10]`, early stopping 50 of up to 1000 rounds), ended (by an exception from an Optuna callback) once
 it has run the budget's trials, since its stepwise schedule has about 68; its best booster (trained on the

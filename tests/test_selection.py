@@ -232,6 +232,23 @@ def test_tune_selects_on_eval_set_and_best_reproduces(ranking):
     assert best.value == max(t.value for t in best.study.trials)
 
 
+def test_tune_without_early_stopping_fixes_the_rounds_and_scores_the_last_round(ranking):
+    # early_stopping_rounds=None: every trial runs max_rounds, scored at its last round (not the curve's argmax)
+    Xt, yt, qt, Xv, yv, qv = _split(ranking)
+    kw = dict(metric="ndcg@5", n_trials=2, max_rounds=6, early_stopping_rounds=None, n_jobs=1, progress=False)
+    best = go.tune("lambdarank", Xt, yt, qid=qt, eval_set=(Xv, yv), eval_qid=qv, **kw)
+    assert {t.user_attrs["num_boost_round"] for t in best.study.trials} == {6}
+    res = best.train(Xt, yt, qid=qt, n_jobs=1)
+    assert res.num_rounds == 6
+    assert ndcg_score(yv, res.predict_raw(Xv), qid=qv, k=5) == pytest.approx(best.value, abs=1e-12)
+    X, y, qid = ranking
+    inner = go.tune("lambdarank", X, y, qid=qid, cv=3, **kw)
+    assert inner.num_boost_round == 6
+    check = go.cv(inner.objective, X, y, qid=qid, folds=3, params=inner.params, num_boost_round=6, metric="ndcg@5",
+                  n_jobs=1)
+    assert check.evals_result["ndcg@5"]["mean"][-1] == pytest.approx(inner.value, abs=1e-12)
+
+
 def test_tune_direction_comes_from_the_registry(monkeypatch):
     from gbm_objectives.metrics import by_task
 
