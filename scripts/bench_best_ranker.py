@@ -1,7 +1,9 @@
 """Benchmark "best ranker": go.cv on the official MQ2008 folds, go.tune per fold, Optuna's LightGBMTunerCV beside it.
 
-Sections (each cached in a state file as it finishes, so a killed or partial run resumes where it stopped; the
-tuning studies live in SQLite files beside it and resume trial by trial):
+Sections (each unit, a row's fold or a CatBoost cell or a go.cv row, cached in a state file as it finishes, so a
+killed or partial run resumes where it stopped; the tuning studies live in SQLite files beside it, one per study, and
+resume trial by trial; ``--jobs 2`` runs two units at once in worker processes, one per core of the 2-core machine,
+with the same results: every unit is seeded and single-threaded on its own):
 
 * ``cv``: ``go.cv`` with the five official folds (train on ``train.txt``, score ``test.txt``, 100 rounds, no early
   stopping) for every entry of :data:`UNTUNED` on both engines; the per-fold test NDCG@10 of ``lambdarank`` is
@@ -19,7 +21,7 @@ tuning studies live in SQLite files beside it and resume trial by trial):
   the 784 test queries against untuned LightGBM ``lambdarank`` and against CatBoost's best untuned cell.
 
 Run: ``python scripts/bench_best_ranker.py [--sections cv,catboost,tune,optuna,report] [--trials 40]
-[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1] [--redo PREFIX,...]``; ``--redo
+[--folds 1,2,3,4,5] [--tuned all|0,1,...] [--state PATH] [--threads 1] [--jobs 1] [--redo PREFIX,...]``; ``--redo
 cv|stochasticrank`` runs the units whose state key starts so again (stale after a change of the objective).
 Objective entries are lists (:data:`UNTUNED`, :data:`TUNED`): add a row to compare another objective.
 """
@@ -212,132 +214,181 @@ def per_query_test(y, raw, qid):
 
 # ---- sections ----------------------------------------------------------------------------------------------------
 
-def run_cv(state, folds_wanted, threads):
-    X, y, qid, folds, _ = load_folds()
-    chosen = [folds[f - 1] for f in folds_wanted]
-    for label, make, backends in UNTUNED:
+def cv_units(state, folds_wanted, threads):
+    """The ``cv`` section's units: one per (UNTUNED row, backend), each a go.cv over the wanted folds."""
+    for i, (label, _, backends) in enumerate(UNTUNED):
         for backend in backends:
             key = f"cv|{label}|{backend}|{','.join(map(str, folds_wanted))}"
-            if state.get(key):
-                continue
-            t0 = time.perf_counter()
-            res = go.cv(make(), X, y, qid=qid, folds=chosen, backend=backend, num_boost_round=ROUNDS, metric=METRIC,
-                        n_jobs=threads)
-            seconds = time.perf_counter() - t0
-            per_query = {str(q): v for q, v in zip(res.per_query["qid"], res.per_query[METRIC])}
-            state.put(key, {"label": label, "backend": backend, "folds": folds_wanted,
-                            "scores": res.scores[METRIC], "seconds": seconds, "per_query": per_query})
-            print(f"cv {label} {backend}: {[round(s, 4) for s in res.scores[METRIC]]} ({seconds:.0f} s)", flush=True)
+            if not state.get(key):
+                yield key, cv_unit, (i, backend, folds_wanted, threads)
 
 
-def run_catboost(state, folds_wanted):
+def cv_unit(i, backend, folds_wanted, threads):
+    X, y, qid, folds, _ = load_folds()
+    label, make, _ = UNTUNED[i]
+    t0 = time.perf_counter()
+    res = go.cv(make(), X, y, qid=qid, folds=[folds[f - 1] for f in folds_wanted], backend=backend,
+                num_boost_round=ROUNDS, metric=METRIC, n_jobs=threads)
+    seconds = time.perf_counter() - t0
+    per_query = {str(q): v for q, v in zip(res.per_query["qid"], res.per_query[METRIC])}
+    print(f"cv {label} {backend}: {[round(s, 4) for s in res.scores[METRIC]]} ({seconds:.0f} s)", flush=True)
+    return {"label": label, "backend": backend, "folds": folds_wanted, "scores": res.scores[METRIC],
+            "seconds": seconds, "per_query": per_query}
+
+
+def catboost_units(state, folds_wanted):
     """CatBoost's ranking losses untuned (``bench_catboost_rankers.py``'s cell: defaults, 100 iterations, one
-    thread) on each fold's ``train.txt``, scored on ``test.txt``: the reference column."""
+    thread) on each fold's ``train.txt``, scored on ``test.txt``: the reference column; one unit per (loss, fold)."""
     try:
         import catboost  # noqa: F401  (the [bench] extra)
     except ImportError:
         print("skipping catboost: not installed (pip install 'gbm_objectives[bench]')")
         return
-    X, y, qid, folds, _ = load_folds()
     for loss in CATBOOST_LOSSES:
         for f in folds_wanted:
             key = f"catboost|{loss}|{f}"
-            if state.get(key):
-                continue
-            tr, te = folds[f - 1]
-            t0 = time.perf_counter()
-            raw = catboost_scores(loss, X[tr], y[tr], qid[tr], X[te], qid[te], ROUNDS)
-            seconds = time.perf_counter() - t0
-            pq = per_query_test(y[te], raw, qid[te])
-            state.put(key, {"loss": loss, "fold": f, "test": float(np.mean(pq)), "seconds": seconds,
-                            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
-            print(f"catboost {loss} fold {f}: test {np.mean(pq):.4f} ({seconds:.0f} s)", flush=True)
+            if not state.get(key):
+                yield key, catboost_unit, (loss, f)
 
 
-def run_tune(state, folds_wanted, trials, threads, study_dir, tuned):
-    X, y, qid, folds, vali = load_folds()
+def catboost_unit(loss, f):
+    X, y, qid, folds, _ = load_folds()
+    tr, te = folds[f - 1]
+    t0 = time.perf_counter()
+    raw = catboost_scores(loss, X[tr], y[tr], qid[tr], X[te], qid[te], ROUNDS)
+    seconds = time.perf_counter() - t0
+    pq = per_query_test(y[te], raw, qid[te])
+    print(f"catboost {loss} fold {f}: test {np.mean(pq):.4f} ({seconds:.0f} s)", flush=True)
+    return {"loss": loss, "fold": f, "test": float(np.mean(pq)), "seconds": seconds,
+            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))}
+
+
+def tune_units(state, folds_wanted, trials, threads, study_dir, tuned):
+    """The ``tune`` section's units: one per (TUNED row, fold)."""
+    for i in tuned:
+        row = TUNED[i]
+        for f in folds_wanted:
+            key = f"tune|{row.label}|{row.backend}|{f}|{trials}"
+            if not state.get(key):
+                yield key, tune_unit, (i, f, trials, threads, str(study_dir))
+
+
+def tune_unit(i, f, trials, threads, study_dir):
     from gbm_objectives.selection import default_search_space
 
-    for row in [TUNED[i] for i in tuned]:
-        label, make, backend, inner_cv = row.label, row.make, row.backend, row.inner_cv
-        space = (row.space or default_search_space)(make(), backend)
-        rounds = {} if row.rounds is None else {"max_rounds": row.rounds, "early_stopping_rounds": None}
-        selection = {"cv": inner_cv} if inner_cv else {"eval_set": None}
-        for f in folds_wanted:
-            key = f"tune|{label}|{backend}|{f}|{trials}"
-            if state.get(key):
-                continue
-            tr, te = folds[f - 1]
-            if not inner_cv:
-                Xv, yv, qv = vali[f - 1]
-                selection = {"eval_set": (Xv, yv), "eval_qid": qv}
-            storage = f"sqlite:///{study_dir / 'studies.db'}"
-            t0 = time.perf_counter()
-            best = go.tune(make(), X[tr], y[tr], qid=qid[tr], **selection, backend=backend,
-                           metric=METRIC, n_trials=trials, storage=storage, search_space=space, **rounds,
-                           study_name=f"{label}|{backend}|fold{f}|{trials}", seed=f, n_jobs=threads, progress=True)
-            tune_seconds = time.perf_counter() - t0
-            model = best.train(X[tr], y[tr], qid=qid[tr], n_jobs=threads)  # the test file is read only now
-            raw = model.predict_raw(X[te])
-            pq = per_query_test(y[te], raw, qid[te])
-            states = [t.state.name for t in best.study.trials]
-            state.put(key, {"label": label, "backend": backend, "fold": f, "trials": trials,
-                            "n_complete": states.count("COMPLETE"), "n_pruned": states.count("PRUNED"),
-                            "valid": best.value, "selection": "vali" if not inner_cv else f"inner {inner_cv}-fold CV",
-                            "protocol": row.protocol,
-                            "test": float(np.mean(pq)), "rounds": best.num_boost_round,
-                            "params": best.params, "objective": repr(best.objective), "seconds": tune_seconds,
-                            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
-            print(f"tune {label} {backend} fold {f}: selection {best.value:.4f} test {np.mean(pq):.4f} "
-                  f"({best.num_boost_round} rounds, {tune_seconds:.0f} s)", flush=True)
+    X, y, qid, folds, vali = load_folds()
+    row = TUNED[i]
+    label, make, backend, inner_cv = row.label, row.make, row.backend, row.inner_cv
+    space = (row.space or default_search_space)(make(), backend)
+    rounds = {} if row.rounds is None else {"max_rounds": row.rounds, "early_stopping_rounds": None}
+    tr, te = folds[f - 1]
+    if inner_cv:
+        selection = {"cv": inner_cv}
+    else:
+        Xv, yv, qv = vali[f - 1]
+        selection = {"eval_set": (Xv, yv), "eval_qid": qv}
+    study_name = f"{label}|{backend}|fold{f}|{trials}"
+    # one SQLite file per study: units run in parallel processes (--jobs) never share a database file
+    (Path(study_dir) / "studies").mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{Path(study_dir) / 'studies' / (_slug(study_name) + '.db')}"
+    t0 = time.perf_counter()
+    best = go.tune(make(), X[tr], y[tr], qid=qid[tr], **selection, backend=backend,
+                   metric=METRIC, n_trials=trials, storage=storage, search_space=space, **rounds,
+                   study_name=study_name, seed=f, n_jobs=threads, progress=False)
+    tune_seconds = time.perf_counter() - t0
+    model = best.train(X[tr], y[tr], qid=qid[tr], n_jobs=threads)  # the test file is read only now
+    raw = model.predict_raw(X[te])
+    pq = per_query_test(y[te], raw, qid[te])
+    states = [t.state.name for t in best.study.trials]
+    print(f"tune {label} {backend} fold {f}: selection {best.value:.4f} test {np.mean(pq):.4f} "
+          f"({best.num_boost_round} rounds, {tune_seconds:.0f} s)", flush=True)
+    return {"label": label, "backend": backend, "fold": f, "trials": trials,
+            "n_complete": states.count("COMPLETE"), "n_pruned": states.count("PRUNED"),
+            "valid": best.value, "selection": "vali" if not inner_cv else f"inner {inner_cv}-fold CV",
+            "protocol": row.protocol,
+            "test": float(np.mean(pq)), "rounds": best.num_boost_round,
+            "params": best.params, "objective": repr(best.objective), "seconds": tune_seconds,
+            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))}
 
 
-def run_optuna_tuner(state, folds_wanted, trials, threads):
+def _slug(name):
+    """A file name for a study name (letters, digits, ``-._`` kept; the rest ``_``)."""
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+
+
+def optuna_units(state, folds_wanted, trials, threads):
+    """Optuna's ``LightGBMTunerCV`` on LightGBM's built-in ``lambdarank``: one unit per fold."""
+    for f in folds_wanted:
+        key = f"optuna|{f}|{trials}"
+        if not state.get(key):
+            yield key, optuna_unit, (f, trials, threads)
+
+
+def optuna_unit(f, trials, threads):
     import lightgbm as lgb
     import optuna
     from optuna_integration.lightgbm import LightGBMTunerCV
 
     X, y, qid, folds, vali = load_folds()
-    for f in folds_wanted:
-        key = f"optuna|{f}|{trials}"
-        if state.get(key):
-            continue
-        tr, te = folds[f - 1]
-        Xv, yv, qv = vali[f - 1]
-        Xa = np.vstack([X[tr], Xv])
-        ya = np.concatenate([y[tr], yv])
-        qa = np.concatenate([qid[tr], qv])
-        sizes = np.diff(np.flatnonzero(np.r_[True, qa[1:] != qa[:-1], True]))
-        data = lgb.Dataset(Xa, ya, group=sizes, free_raw_data=False)
-        split = [(np.arange(len(tr)), np.arange(len(tr), len(ya)))]  # select on vali.txt, as go.tune does
-        params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "verbosity": -1, "seed": 0,
-                  "deterministic": True, "num_threads": threads, "feature_pre_filter": False}
-        done = {"n": 0}
+    tr, te = folds[f - 1]
+    Xv, yv, qv = vali[f - 1]
+    Xa = np.vstack([X[tr], Xv])
+    ya = np.concatenate([y[tr], yv])
+    qa = np.concatenate([qid[tr], qv])
+    sizes = np.diff(np.flatnonzero(np.r_[True, qa[1:] != qa[:-1], True]))
+    data = lgb.Dataset(Xa, ya, group=sizes, free_raw_data=False)
+    split = [(np.arange(len(tr)), np.arange(len(tr), len(ya)))]  # select on vali.txt, as go.tune does
+    params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "verbosity": -1, "seed": 0,
+              "deterministic": True, "num_threads": threads, "feature_pre_filter": False}
+    done = {"n": 0}
 
-        def budget(study, trial):  # the stepwise tuner runs ~68 trials in 6 steps: end it at the shared budget
-            done["n"] += 1
-            if done["n"] >= trials:
-                raise BudgetSpent  # study.stop() would end the current step only (one more trial per later step)
+    def budget(study, trial):  # the stepwise tuner runs ~68 trials in 6 steps: end it at the shared budget
+        done["n"] += 1
+        if done["n"] >= trials:
+            raise BudgetSpent  # study.stop() would end the current step only (one more trial per later step)
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        t0 = time.perf_counter()
-        tuner = LightGBMTunerCV(params, data, num_boost_round=1000, folds=split, seed=0, optuna_seed=f,
-                                callbacks=[lgb.early_stopping(50, verbose=False)], return_cvbooster=True,
-                                optuna_callbacks=[budget], show_progress_bar=False)
-        try:
-            tuner.run()
-        except BudgetSpent:
-            pass
-        seconds = time.perf_counter() - t0
-        booster = tuner.get_best_booster()  # trained on the train.txt rows of the split, best round kept
-        raw = booster.boosters[0].predict(X[te], num_iteration=booster.best_iteration, raw_score=True)
-        pq = per_query_test(y[te], raw, qid[te])
-        state.put(key, {"fold": f, "trials": trials, "n_trials_run": len(tuner.study.trials),
-                        "valid": tuner.best_score, "test": float(np.mean(pq)), "params": tuner.best_params,
-                        "rounds": booster.best_iteration, "seconds": seconds,
-                        "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))})
-        print(f"LightGBMTunerCV fold {f}: vali {tuner.best_score:.4f} test {np.mean(pq):.4f} "
-              f"({len(tuner.study.trials)} trials, {seconds:.0f} s)", flush=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    t0 = time.perf_counter()
+    tuner = LightGBMTunerCV(params, data, num_boost_round=1000, folds=split, seed=0, optuna_seed=f,
+                            callbacks=[lgb.early_stopping(50, verbose=False)], return_cvbooster=True,
+                            optuna_callbacks=[budget], show_progress_bar=False)
+    try:
+        tuner.run()
+    except BudgetSpent:
+        pass
+    seconds = time.perf_counter() - t0
+    booster = tuner.get_best_booster()  # trained on the train.txt rows of the split, best round kept
+    raw = booster.boosters[0].predict(X[te], num_iteration=booster.best_iteration, raw_score=True)
+    pq = per_query_test(y[te], raw, qid[te])
+    print(f"LightGBMTunerCV fold {f}: vali {tuner.best_score:.4f} test {np.mean(pq):.4f} "
+          f"({len(tuner.study.trials)} trials, {seconds:.0f} s)", flush=True)
+    return {"fold": f, "trials": trials, "n_trials_run": len(tuner.study.trials),
+            "valid": tuner.best_score, "test": float(np.mean(pq)), "params": tuner.best_params,
+            "rounds": booster.best_iteration, "seconds": seconds,
+            "per_query": dict(zip(map(str, dict.fromkeys(qid[te])), pq))}
+
+
+def _call(unit):
+    """Run one unit ``(key, function, args)``: ``(key, result)`` (in a worker process under ``--jobs``)."""
+    key, fn, args = unit
+    return key, fn(*args)
+
+
+def execute(state, units, jobs):
+    """Run the units, each result stored in the state as it finishes: one after the other, or ``jobs`` at a time in
+    worker processes (spawned: a fresh interpreter each, no engine thread pool inherited across a fork). Every unit
+    is deterministic on its own (fixed seeds, one engine thread), so the results do not depend on ``jobs``."""
+    units = list(units)
+    if jobs <= 1 or len(units) <= 1:
+        for unit in units:
+            state.put(*_call(unit))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(_call, unit) for unit in units]):
+            state.put(*future.result())
 
 
 # ---- report ------------------------------------------------------------------------------------------------------
@@ -580,8 +631,11 @@ def report(state, folds_wanted, trials, threads):
              f"retrainings, data loading and this report add seconds).")
     if fresh:
         k, v = fresh[-1]
+        load = (f", 1-minute load average {v['load'][0]:.1f} at the start and {v['load'][1]:.1f} at the end"
+                if "load" in v else "")
         total += (f" A fresh run of every section from an empty state ({k[5:]} UTC, `--sections "
-                  f"{','.join(v['sections'])}`) took **{v['seconds'] / 60:.1f} min** end to end.")
+                  f"{','.join(v['sections'])} --jobs {v.get('jobs', 1)}`{load}) took **{v['seconds'] / 60:.1f} "
+                  "min** end to end.")
     head = " | ".join(f"fold {f}" for f in folds_wanted)
     sep = "|".join("---:" for _ in folds_wanted)
     md = f"""## Best ranker: query-level CV and tuning on LETOR 4.0 MQ2008 (`scripts/bench_best_ranker.py`)
@@ -662,10 +716,12 @@ def main():
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--folds", default="1,2,3,4,5")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="units (a row's fold, a CatBoost cell, a go.cv row) run "
+                                                            "at once in worker processes, each with --threads")
     parser.add_argument("--tuned", help="indices into TUNED to run, e.g. 0 or 0,1, or 'all' (default: the rows "
                                         "marked default)")
     parser.add_argument("--state", default=str(Path(tempfile.gettempdir()) / "gbm_objectives_bench_best_ranker"),
-                        help="folder of the resumable state (state.json, studies.db)")
+                        help="folder of the resumable state (state.json, studies/*.db)")
     parser.add_argument("--redo", default="", help="comma-separated state-key prefixes to run again, e.g. "
                                                    "'cv|stochasticrank' (their stored results are stale)")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
@@ -679,22 +735,25 @@ def main():
     state_dir.mkdir(parents=True, exist_ok=True)
     state = State(state_dir / "state.json", [p for p in args.redo.split(",") if p])
     fresh = not any(k.split("|")[0] in ("cv", "catboost", "tune", "optuna") for k in state.data)
-    t0 = time.perf_counter()
-    if "cv" in sections:
-        run_cv(state, folds, args.threads)
-    if "catboost" in sections:
-        run_catboost(state, folds)
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
+    units = []  # the slow units first, so that the worker processes end together
     if "tune" in sections:
-        run_tune(state, folds, args.trials, args.threads, state_dir,
-                 [i for i, t in enumerate(TUNED) if t.default] if args.tuned is None
-                 else range(len(TUNED)) if args.tuned == "all" else [int(i) for i in args.tuned.split(",")])
+        units += tune_units(state, folds, args.trials, args.threads, state_dir,
+                            [i for i, t in enumerate(TUNED) if t.default] if args.tuned is None
+                            else range(len(TUNED)) if args.tuned == "all" else [int(i) for i in args.tuned.split(",")])
     if "optuna" in sections:
-        run_optuna_tuner(state, folds, args.trials, args.threads)
+        units += optuna_units(state, folds, args.trials, args.threads)
+    if "cv" in sections:
+        units += cv_units(state, folds, args.threads)
+    if "catboost" in sections:
+        units += catboost_units(state, folds)
+    execute(state, units, args.jobs)
     runs = [k for k in ("cv", "catboost", "tune", "optuna") if k in sections]
     if runs:  # the script's own wall time, kept per invocation (a fresh state times the whole bench)
         seconds = time.perf_counter() - t0
         state.put(f"wall|{time.strftime('%Y-%m-%dT%H:%M:%S')}", {"sections": runs, "seconds": seconds,
-                                                                      "fresh": fresh})
+                                                                      "fresh": fresh, "jobs": args.jobs,
+                                                                      "load": [load0, os.getloadavg()[0]]})
         print(f"sections {','.join(runs)}: {seconds:.0f} s", flush=True)
     if "report" in sections:
         publish(SECTION, report(state, folds, args.trials, args.threads), write=not args.no_write)
