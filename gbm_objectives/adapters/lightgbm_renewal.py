@@ -39,12 +39,14 @@ single leaf is left as it is (as the built-in does).
 
 from __future__ import annotations
 
+import ctypes
+
 import lightgbm as lgb
 import numpy as np
 from numba import njit
 
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
+from ..objectives.quantile import check_method, kernel_alphas, renew_tree, renewed_leaf_values
 from ._common import RenewedObjective
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
@@ -134,6 +136,70 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     return unknown
 
 
+@njit(cache=True, nogil=True)
+def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (compiled)
+    """:func:`_distinct` of ``leaf_value[:n_leaves]`` written into ``values`` and ``ids``; returns their number."""
+    order = np.empty(n_leaves, dtype=np.int64)
+    for i in range(n_leaves):  # a stable insertion sort (a tree has few leaves)
+        v = leaf_value[i]
+        j = i
+        while j > 0 and leaf_value[order[j - 1]] > v:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+    m = 0
+    i = 0
+    while i < n_leaves:
+        v = leaf_value[order[i]]
+        j = i + 1
+        while j < n_leaves and leaf_value[order[j]] == v:
+            j += 1
+        values[m] = v
+        ids[m] = order[i] if j - i == 1 else -1
+        m += 1
+        i = j
+    return m
+
+
+@njit(cache=True, nogil=True)
+def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves, node_start, left, right, feature,
+                  threshold, decision_type, alphas, lower, learning_rate, reached, walked):  # pragma: no cover
+    """Outputs ``k0 .. k1 - 1`` of one round renewed (unweighted rows, numerical trees), in one compiled pass each:
+    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``, the rest walked:
+    :func:`training_leaves`), then :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into
+    ``leaf_value[k]``, ``reached[k]``, ``score[k] += leaf_value[k, leaf]``); a single-leaf tree is only added.
+    ``walked[k]``: the rows walked. The round's trees: ``n_leaves[k]`` leaves, nodes ``node_start[k] ..
+    node_start[k + 1] - 1`` of the concatenated node arrays. Shapes: ``X`` (n, F), ``y`` (n,), ``score``,
+    ``before``, ``after`` (K, n) (the last two unread without ``read``), ``leaf_value``, ``reached`` (K, L).
+    Each output reads and writes only its own rows of the arrays: disjoint ranges of outputs can run in threads.
+    """
+    n = y.shape[0]
+    L = leaf_value.shape[1]
+    leaf = np.empty(n, dtype=np.int64)
+    values = np.empty(L)
+    ids = np.empty(L, dtype=np.int64)
+    for k in range(k0, k1):
+        nl = n_leaves[k]
+        if nl < 2:  # a single-leaf tree is left as it is, as the built-in does
+            walked[k] = 0
+            v = leaf_value[k, 0]
+            for i in range(n):
+                score[k, i] += v
+            continue
+        s, e = node_start[k], node_start[k + 1]
+        tree = (left[s:e], right[s:e], feature[s:e], threshold[s:e], decision_type[s:e])
+        if read:
+            m = _distinct_into(leaf_value[k], nl, values, ids)
+            unknown = leaves_from_scores(before[k], after[k], values[:m], ids[:m], leaf)
+            if unknown:
+                _walk_unknown(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
+            walked[k] = unknown
+        else:
+            tree_leaves(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
+            walked[k] = n
+        renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, leaf_value[k], reached[k])
+
+
 def training_leaves(features, tree, leaf_value, before, after, out):
     """The leaf of every training row in one new numerical tree, into ``out``; returns the number of rows walked.
 
@@ -205,6 +271,55 @@ def _parse_tree(block):
     ints = [np.array(fields[k].split(), dtype=np.int32) for k in ("left_child", "right_child", "split_feature")]
     threshold = np.array(fields["threshold"].split(), dtype=np.float64)  # written with 17 digits: exact
     return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8)), leaf_value
+
+
+#: the fields of a tree's text block the renewal reads
+_NODE_FIELDS = ("left_child", "right_child", "split_feature", "threshold", "decision_type")
+_NODE_TYPES = (np.int32, np.int32, np.int32, np.float64, np.int8)
+
+
+def _field(block, name):
+    """The text after ``name=`` on its line of a tree's text block."""
+    start = block.index("\n" + name + "=") + len(name) + 2
+    return block[start : block.index("\n", start)]
+
+
+def _round_forest(model_text):
+    """The trees of ``Booster.model_to_string`` text (one round's) as :func:`renew_outputs` takes them:
+    ``(n_leaves, leaf_value, node_start, nodes)``, nodes the five arrays of :func:`_one_tree_arrays` concatenated
+    over the trees (tree ``k``'s nodes at ``node_start[k] .. node_start[k + 1] - 1``), ``leaf_value`` (K, most
+    leaves), zero-padded; None when a tree has categorical splits. Each field is parsed once for all trees (the
+    numbers are written with 17 digits: exact)."""
+    blocks = model_text.split("\nTree=")[1:]
+    if not blocks or any(int(_field(b, "num_cat")) > 0 for b in blocks):
+        return None
+    n_leaves = np.array([int(_field(b, "num_leaves")) for b in blocks], dtype=np.int64)
+    grown = [b for b, nl in zip(blocks, n_leaves) if nl > 1]
+    nodes = tuple(np.array(" ".join(_field(b, f) for b in grown).split(), dtype=t)
+                  for f, t in zip(_NODE_FIELDS, _NODE_TYPES))
+    node_start = np.zeros(len(blocks) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(n_leaves - 1, 0), out=node_start[1:])
+    flat = np.array(" ".join(_field(b, "leaf_value") for b in blocks).split(), dtype=np.float64)
+    leaf_value = np.zeros((len(blocks), int(n_leaves.max())))
+    leaf_value[np.arange(leaf_value.shape[1]) < n_leaves[:, None]] = flat
+    return n_leaves, leaf_value, node_start, nodes
+
+
+def _leaf_setter():
+    """``set(booster, tree_id, leaf_id, value)``: ``Booster.set_leaf_output`` through a ctypes prototype of
+    ``LGBM_BoosterSetLeafValue`` made once (the wrapper builds three ctypes objects a call: a round writes up to
+    ``K * num_leaves`` leaves); the wrapper itself if this LightGBM does not expose its library."""
+    lib = getattr(lgb.basic, "_LIB", None)
+    if lib is None or not hasattr(lib, "LGBM_BoosterSetLeafValue"):
+        return lambda booster, tree_id, leaf_id, value: booster.set_leaf_output(tree_id, leaf_id, value)
+    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_double)
+    fn = proto(("LGBM_BoosterSetLeafValue", lib))
+
+    def set_leaf(booster, tree_id, leaf_id, value):
+        if fn(booster._handle, tree_id, leaf_id, value) != 0:
+            raise lgb.basic.LightGBMError(lib.LGBM_GetLastError().decode("utf-8"))
+
+    return set_leaf
 
 
 def _distinct(leaf_value):
@@ -284,6 +399,8 @@ class QuantileLeafRenewal:
         else:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
+        self._kernel_alphas = kernel_alphas(self.objective.alphas if self.alpha is None else (self.alpha,), method)
+        self._set_leaf = _leaf_setter()
         self._engine_before = None  # LightGBM's training score before the round, (K, n), set by the objective
         self._reset()
 
@@ -337,16 +454,18 @@ class QuantileLeafRenewal:
         # predict() sets LightGBM's process-wide OpenMP thread count: keep the training's, or later rounds slow down
         kw = self._predict_kwargs(booster, env.params)
         if self._score is None:
-            self._score = self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw)
+            # (n, K) Fortran-ordered: the objective's kernels read columns, the renewal rows of its transpose
+            self._score = np.asfortranarray(self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw))
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        trees = _all_trees(booster.model_to_string(start_iteration=it, num_iteration=1))
+        text = booster.model_to_string(start_iteration=it, num_iteration=1)
         features = self._numeric(X)
-        if w is None and features is not None and all(tree is not None for tree, _ in trees):
-            self._renew_round(booster, it, trees, features, y, lr, kw)
+        forest = _round_forest(text) if w is None and features is not None else None
+        if forest is not None:
+            self._renew_round(booster, it, forest, features, y, lr, kw)
         else:
-            for k, (tree, _) in enumerate(trees):  # K trees per round for MultiQuantileLoss, renewed in output order
+            for k, (tree, _) in enumerate(_all_trees(text)):  # K trees a round for MultiQuantileLoss, in output order
                 self._renew_tree(booster, it, k, tree, X, y, w, lr, kw)
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
@@ -381,32 +500,34 @@ class QuantileLeafRenewal:
             else:
                 score[:, k] += values[vleaf]
 
-    def _renew_round(self, booster, it, trees, features, y, lr, kw):
-        """The round's ``K`` trees (numerical, unweighted rows) renewed at once: walked here, renewed and added to the
-        kept score by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`, the same
-        values as :meth:`_renew_tree`), the renewed leaves written with ``set_leaf_output``."""
-        K, n = len(trees), len(features)
-        leaves = np.zeros((K, n), dtype=np.int64)
-        values = np.zeros((K, max(len(v) for _, v in trees)))
+    def _renew_round(self, booster, it, forest, features, y, lr, kw):
+        """The round's ``K`` trees (numerical, unweighted rows) renewed at once: each training row's leaf read from
+        LightGBM's score or walked, the leaves renewed and added to the kept score by one compiled call
+        (:func:`renew_outputs`; the values of :meth:`_renew_tree`), the renewed leaves written into the booster."""
+        n_leaves, leaf_value, node_start, nodes = forest
+        K, n = len(n_leaves), len(features)
         before, after = self._engine_before, self._engine_after(booster, K, n)
         self._engine_before = None
-        for k, (tree, leaf_value) in enumerate(trees):
-            self.n_walked_ += training_leaves(features, tree, leaf_value, None if after is None else before[k],
-                                              None if after is None else after[k], leaves[k])
-        for k, (_, leaf_value) in enumerate(trees):
-            values[k, : len(leaf_value)] = leaf_value
-        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
-        score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
-        renew = [len(v) > 1 for _, v in trees]  # a single-leaf tree is left as it is, as the built-in does
-        reached = renew_round(y, score, leaves, alphas, learning_rate=lr, leaf_values=values, renew=renew,
-                              method=self.method)
-        for k, j in zip(*np.nonzero(reached)):
-            booster.set_leaf_output(it * K + int(k), int(j), float(values[k, j]))
+        read = after is not None
+        if not read:  # every row walked
+            before = after = np.empty((K, 0))
+        score = self._score.T if self._score.ndim == 2 else self._score.reshape(1, n)  # (K, n), C-contiguous
+        reached = np.zeros(leaf_value.shape, dtype=np.uint8)
+        walked = np.zeros(K, dtype=np.int64)
+        renew_outputs(0, K, features, y, score, before, after, read, leaf_value, n_leaves, node_start, *nodes,
+                      self._kernel_alphas, self.method == "lower", lr, reached, walked)
+        self.n_walked_ += int(walked.sum())
+        ks, js = np.nonzero(reached)
+        set_leaf = self._set_leaf
+        for k, j, v in zip((ks + it * K).tolist(), js.tolist(), leaf_value[ks, js].tolist()):
+            set_leaf(booster, k, j, v)
         for name, Xv in self.valid_X.items():
             vscore = self._valid_scores[name]
             vscore = vscore if vscore.ndim == 2 else vscore.reshape(-1, 1)
-            for k, (tree, _) in enumerate(trees):
-                vscore[:, k] += values[k][self._leaves(booster, tree, Xv, it, kw, k)]
+            for k in range(K):
+                s, e = node_start[k], node_start[k + 1]
+                tree = tuple(a[s:e] for a in nodes) if n_leaves[k] > 1 else ()
+                vscore[:, k] += leaf_value[k][self._leaves(booster, tree, Xv, it, kw, k)]
 
     def _engine_after(self, booster, K, n):
         """LightGBM's training score after the round's trees, (K, n) (a view of its buffer), or None when the

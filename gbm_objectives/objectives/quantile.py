@@ -41,7 +41,7 @@ from numba import njit
 from .._core.validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
 __all__ = ["QUANTILE_METHODS", "check_method", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values",
-           "renew_round"]
+           "renew_round", "renew_tree", "kernel_alphas"]
 
 QUANTILE_METHODS = ("lightgbm", "lower")
 
@@ -248,6 +248,100 @@ def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, 
     return lr * q
 
 
+def kernel_alphas(alphas, method):
+    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`): a float64
+    array, each level rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it)."""
+    lower = check_method(method) == "lower"
+    a = [check_interval(a, "alphas", 0, 1) for a in alphas]
+    return np.array(a if lower else [_lightgbm_alpha(v) for v in a], dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k):  # pragma: no cover (compiled)
+    """The value of rank ``k`` (0-based) of ``a``, by Hoare's quickselect in place: afterwards ``a[k]`` holds it,
+    no larger value lies before it and no smaller one after it. The value (not where it came from) is the rank's,
+    whatever the algorithm; ``a`` is scratch."""
+    lo, hi = 0, a.shape[0] - 1
+    while lo < hi:
+        mid = lo + (hi - lo) // 2  # median of three as the pivot
+        x, y, z = a[lo], a[mid], a[hi]
+        pivot = y
+        if x <= y:
+            if y > z:
+                pivot = z if x <= z else x
+        elif y <= z:
+            pivot = x if x <= z else z
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:  # a[j + 1 .. i - 1] all equal the pivot
+            break
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
+def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, values, reached):  # pragma: no cover
+    """One new tree renewed (unweighted rows) and added to the score, in place; compiled (float64 ``y``, ``score``,
+    ``values``; int64 ``leaf``; uint8 ``reached``; all 1-D and contiguous; no checks: the caller's).
+
+    Per leaf ``j`` reached by a row: ``values[j] = learning_rate * quantile_alpha(y - score)`` of its rows
+    (``reached[j] = 1``), then ``score += values[leaf]``. ``alpha`` as :func:`_unweighted_leaf_quantiles` takes it
+    (float32-rounded for ``"lightgbm"``); the values are those of :func:`renewed_leaf_values` bit for bit: the rows
+    are grouped by leaf as there, ``lower`` selects with the same ``np.partition``, the ``"lightgbm"`` rule finds
+    its two order statistics by :func:`_select` (the same values, and its arithmetic gives +0.0 for a zero
+    whichever zero the ranks hold) and computes the same expression.
+    """
+    n = y.shape[0]
+    counts = np.zeros(n_leaves + 1, dtype=np.int64)
+    for i in range(n):
+        counts[leaf[i] + 1] += 1
+    for j in range(n_leaves):
+        counts[j + 1] += counts[j]
+    grouped = np.empty(n)
+    fill = counts[:n_leaves].copy()
+    for i in range(n):
+        j = leaf[i]
+        grouped[fill[j]] = y[i] - score[i]
+        fill[j] += 1
+    for j in range(n_leaves):
+        m = counts[j + 1] - counts[j]
+        if m == 0:
+            continue
+        seg = grouped[counts[j] : counts[j + 1]]
+        if lower:
+            r = min(max(int(math.ceil(alpha * m)) - 1, 0), m - 1)
+            q = np.partition(seg, r)[r]
+        else:
+            position = alpha * (m - 1)
+            lo = min(int(math.floor(position)), m - 1)
+            v_lo = _select(seg, lo)
+            v_hi = v_lo
+            if lo + 1 < m:
+                v_hi = seg[lo + 1]
+                for t in range(lo + 2, m):
+                    if seg[t] < v_hi:
+                        v_hi = seg[t]
+            q = v_lo + (position - lo) * (v_hi - v_lo)
+        if q == q:
+            values[j] = learning_rate * q
+            reached[j] = 1
+    for i in range(n):
+        score[i] += values[leaf[i]]
+
+
 @njit(cache=True, nogil=True)
 def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
                  reached):
@@ -331,8 +425,7 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     if leaf_index.size and (leaf_index.min() < 0 or leaf_index.max() >= leaf_values.shape[1]):
         raise ValueError(f"leaf_index must lie in [0, {leaf_values.shape[1]}) (leaf_values' columns); got "
                          f"[{leaf_index.min()}, {leaf_index.max()}]")
-    a = np.array([check_interval(a, "alphas", 0, 1) for a in alphas], dtype=np.float64)
-    a = a if lower else np.array([_lightgbm_alpha(v) for v in a], dtype=np.float64)
+    a = kernel_alphas(alphas, method)
     mask = np.ones(K, dtype=np.bool_) if renew is None else np.asarray(renew, dtype=np.bool_)
     if mask.shape != (K,):
         raise ValueError(f"renew must have shape ({K},); got {mask.shape}")
