@@ -249,8 +249,9 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
         def fit():
             res = go.train(go.MultiQuantileLoss(NINE, renewal=renewal), X, y, backend=backend, num_boost_round=rounds,
                            n_jobs=threads, params={"learning_rate": lr, **shape})
-            LAST_RAW[kind] = (res.predict_raw(Xt), res.objective.scale)
-            return res.predict(Xt)
+            raw = res.predict_raw(Xt)  # one prediction, as each built-in fit makes (res.predict would make a second)
+            LAST_RAW[kind] = (raw, res.objective.scale)
+            return np.asarray(res.objective.transform(raw), dtype=np.float64)
         return fit
 
     fitters = {

@@ -114,17 +114,31 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     the same value; otherwise the row is left to the walk.
     """
     m = values.shape[0]
+    # where to look: the value range cut into B equal cells by a monotone map; a value in a cell below d's is <= d,
+    # one in a cell above it > d, so the last value <= d is the last one of d's cell (hint[cell], the last value
+    # whose cell is <= it) or one of the few before it in that cell (at most ``most`` steps down): exact
+    B = 8 * m
+    v0 = values[0]
+    scale = B / (values[m - 1] - v0) if m > 1 else 0.0
+    hint = np.full(B + 1, -1, dtype=np.int64)
+    size = np.zeros(B + 1, dtype=np.int64)
+    for j in range(m):
+        t = (values[j] - v0) * scale
+        c = B if not t < B else (0 if not t >= 0 else int(t))
+        hint[c] = j
+        size[c] += 1
+    most = size.max()
+    for c in range(1, B + 1):
+        hint[c] = max(hint[c], hint[c - 1])
     unknown = 0
     for i in range(before.shape[0]):
         b = before[i]
         a = after[i]
         d = a - b
-        lo = 0  # the last value <= d (0 when all are above), by a branch-free binary search
-        size = m
-        while size > 1:
-            half = size // 2
-            lo = lo + half if values[lo + half] <= d else lo
-            size -= half
+        t = (d - v0) * scale
+        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell 0
+        for _ in range(most):
+            lo -= 1 if lo > 0 and values[lo] > d else 0
         c = lo
         if lo + 1 < m and values[lo + 1] - d < d - values[lo]:
             c = lo + 1
