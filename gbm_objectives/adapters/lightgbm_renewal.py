@@ -40,6 +40,7 @@ single leaf is left as it is (as the built-in does).
 from __future__ import annotations
 
 import ctypes
+import os
 
 import lightgbm as lgb
 import numpy as np
@@ -298,6 +299,11 @@ def _field(block, name):
     return block[start : block.index("\n", start)]
 
 
+def _numbers(text, dtype):
+    """The space-separated numbers of ``text`` as a ``dtype`` array, parsed in C (doubles correctly rounded)."""
+    return np.fromstring(text, dtype=dtype, sep=" ") if text else np.empty(0, dtype=dtype)
+
+
 def _round_forest(model_text):
     """The trees of ``Booster.model_to_string`` text (one round's) as :func:`renew_outputs` takes them:
     ``(n_leaves, leaf_value, node_start, nodes)``, nodes the five arrays of :func:`_one_tree_arrays` concatenated
@@ -309,31 +315,55 @@ def _round_forest(model_text):
         return None
     n_leaves = np.array([int(_field(b, "num_leaves")) for b in blocks], dtype=np.int64)
     grown = [b for b, nl in zip(blocks, n_leaves) if nl > 1]
-    nodes = tuple(np.array(" ".join(_field(b, f) for b in grown).split(), dtype=t)
-                  for f, t in zip(_NODE_FIELDS, _NODE_TYPES))
+    nodes = tuple(_numbers(" ".join(_field(b, f) for b in grown), t) for f, t in zip(_NODE_FIELDS, _NODE_TYPES))
     node_start = np.zeros(len(blocks) + 1, dtype=np.int64)
     np.cumsum(np.maximum(n_leaves - 1, 0), out=node_start[1:])
-    flat = np.array(" ".join(_field(b, "leaf_value") for b in blocks).split(), dtype=np.float64)
+    flat = _numbers(" ".join(_field(b, "leaf_value") for b in blocks), np.float64)
     leaf_value = np.zeros((len(blocks), int(n_leaves.max())))
     leaf_value[np.arange(leaf_value.shape[1]) < n_leaves[:, None]] = flat
     return n_leaves, leaf_value, node_start, nodes
 
 
-def _leaf_setter():
-    """``set(booster, tree_id, leaf_id, value)``: ``Booster.set_leaf_output`` through a ctypes prototype of
-    ``LGBM_BoosterSetLeafValue`` made once (the wrapper builds three ctypes objects a call: a round writes up to
-    ``K * num_leaves`` leaves); the wrapper itself if this LightGBM does not expose its library."""
-    lib = getattr(lgb.basic, "_LIB", None)
-    if lib is None or not hasattr(lib, "LGBM_BoosterSetLeafValue"):
-        return lambda booster, tree_id, leaf_id, value: booster.set_leaf_output(tree_id, leaf_id, value)
-    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_double)
-    fn = proto(("LGBM_BoosterSetLeafValue", lib))
+class _LightGBMCalls:
+    """The two LightGBM C API calls the renewal makes every round, through ctypes prototypes made once:
+    ``set_leaf`` (``Booster.set_leaf_output``, whose wrapper builds three ctypes objects a call; a round writes up to
+    ``K * num_leaves`` leaves) and ``round_text`` (``Booster.model_to_string(start_iteration=it, num_iteration=1)``,
+    whose wrapper zero-fills a new 1 MB buffer every call; here one buffer is kept and grown). Through the
+    wrappers if this LightGBM does not expose its library (``lightgbm.basic._LIB``, private; tested with 4.7.0)."""
 
-    def set_leaf(booster, tree_id, leaf_id, value):
-        if fn(booster._handle, tree_id, leaf_id, value) != 0:
-            raise lgb.basic.LightGBMError(lib.LGBM_GetLastError().decode("utf-8"))
+    def __init__(self):
+        lib = getattr(lgb.basic, "_LIB", None)
+        self._lib = lib if all(hasattr(lib, f) for f in ("LGBM_BoosterSetLeafValue", "LGBM_BoosterSaveModelToString",
+                                                            "LGBM_GetLastError")) else None
+        if self._lib is not None:
+            c = ctypes
+            self._set = c.CFUNCTYPE(c.c_int, c.c_void_p, c.c_int, c.c_int, c.c_double)(
+                ("LGBM_BoosterSetLeafValue", lib))
+            self._save = c.CFUNCTYPE(c.c_int, c.c_void_p, c.c_int, c.c_int, c.c_int, c.c_int64,
+                                     c.POINTER(c.c_int64), c.c_char_p)(("LGBM_BoosterSaveModelToString", lib))
+            self._buffer = ctypes.create_string_buffer(1 << 16)
+            self._length = ctypes.c_int64(0)
 
-    return set_leaf
+    def _check(self, rc):
+        if rc != 0:
+            raise lgb.basic.LightGBMError(self._lib.LGBM_GetLastError().decode("utf-8"))
+
+    def set_leaf(self, booster, tree_id, leaf_id, value):
+        if self._lib is None:
+            booster.set_leaf_output(tree_id, leaf_id, value)
+        else:
+            self._check(self._set(booster._handle, tree_id, leaf_id, value))
+
+    def round_text(self, booster, it):
+        if self._lib is None:
+            return booster.model_to_string(start_iteration=it, num_iteration=1)
+        for _ in range(2):
+            size = len(self._buffer)
+            self._check(self._save(booster._handle, it, 1, 0, size, ctypes.byref(self._length), self._buffer))
+            if self._length.value <= size:
+                return ctypes.string_at(self._buffer, self._length.value - 1).decode("utf-8")  # less the NUL
+            self._buffer = ctypes.create_string_buffer(2 * self._length.value)
+        raise AssertionError("LightGBM's model text kept growing; this is a bug in gbm_objectives")  # pragma: no cover
 
 
 def _distinct(leaf_value):
@@ -347,6 +377,32 @@ def _distinct(leaf_value):
     ids = order[starts].astype(np.int64)
     ids[np.diff(np.append(starts, len(v))) > 1] = -1
     return np.ascontiguousarray(v[starts]), ids
+
+
+_POOL = []  # the worker threads of _renew_in_threads, started on first use
+
+
+def _renew_in_threads(K, threads, args):
+    """:func:`renew_outputs` over the ``K`` outputs, split into ``min(K, threads)`` ranges run at once on as many
+    threads (this one and pool workers: the compiled pass releases the GIL). Each output reads and writes only its
+    own rows, so the results do not depend on the split; one thread runs everything here. Pool workers wait on a
+    queue (they do not spin), so between rounds the engine's threads have the cores to themselves."""
+    parts = min(K, threads)
+    if parts <= 1:
+        renew_outputs(0, K, *args)
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                        thread_name_prefix="gbm_objectives-renewal"))
+    bounds = [K * p // parts for p in range(parts + 1)]
+    futures = [_POOL[0].submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
+    try:
+        renew_outputs(bounds[0], bounds[1], *args)
+    finally:
+        for future in futures:
+            future.result()
 
 
 class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
@@ -414,7 +470,7 @@ class QuantileLeafRenewal:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
         self._kernel_alphas = kernel_alphas(self.objective.alphas if self.alpha is None else (self.alpha,), method)
-        self._set_leaf = _leaf_setter()
+        self._calls = _LightGBMCalls()
         self._engine_before = None  # LightGBM's training score before the round, (K, n), set by the objective
         self._reset()
 
@@ -473,7 +529,7 @@ class QuantileLeafRenewal:
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        text = booster.model_to_string(start_iteration=it, num_iteration=1)
+        text = self._calls.round_text(booster, it)
         features = self._numeric(X)
         forest = _round_forest(text) if w is None and features is not None else None
         if forest is not None:
@@ -528,11 +584,12 @@ class QuantileLeafRenewal:
         score = self._score.T if self._score.ndim == 2 else self._score.reshape(1, n)  # (K, n), C-contiguous
         reached = np.zeros(leaf_value.shape, dtype=np.uint8)
         walked = np.zeros(K, dtype=np.int64)
-        renew_outputs(0, K, features, y, score, before, after, read, leaf_value, n_leaves, node_start, *nodes,
-                      self._kernel_alphas, self.method == "lower", lr, reached, walked)
+        _renew_in_threads(K, self._threads(kw), (features, y, score, before, after, read, leaf_value, n_leaves,
+                                                 node_start, *nodes, self._kernel_alphas, self.method == "lower", lr,
+                                                 reached, walked))
         self.n_walked_ += int(walked.sum())
         ks, js = np.nonzero(reached)
-        set_leaf = self._set_leaf
+        set_leaf = self._calls.set_leaf
         for k, j, v in zip((ks + it * K).tolist(), js.tolist(), leaf_value[ks, js].tolist()):
             set_leaf(booster, k, j, v)
         for name, Xv in self.valid_X.items():
@@ -584,6 +641,12 @@ class QuantileLeafRenewal:
                 if key in source:
                     return float(source[key])
         return 0.1  # LightGBM's default
+
+    @staticmethod
+    def _threads(kw):
+        """The threads LightGBM trains with (``num_threads``; 0 or unset: OpenMP's default, every core)."""
+        threads = kw.get("num_threads", 0)
+        return threads if threads > 0 else (os.cpu_count() or 1)
 
     @staticmethod
     def _predict_kwargs(booster, params):
