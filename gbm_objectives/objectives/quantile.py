@@ -257,38 +257,40 @@ def kernel_alphas(alphas, method):
 
 
 @njit(cache=True, nogil=True)
+def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled)
+    """Move the values of ``a[lo:hi]`` below ``pivot`` (``<= pivot`` when ``inclusive``) to its front, without a
+    data-dependent branch (Lomuto's scheme: every element is swapped with the first of the others); returns where
+    the others start."""
+    j = lo
+    for i in range(lo, hi):
+        x = a[i]
+        a[i] = a[j]
+        a[j] = x
+        j += (x <= pivot) if inclusive else (x < pivot)
+    return j
+
+
+@njit(cache=True, nogil=True)
 def _select(a, k):  # pragma: no cover (compiled)
-    """The value of rank ``k`` (0-based) of ``a``, by Hoare's quickselect in place: afterwards ``a[k]`` holds it,
-    no larger value lies before it and no smaller one after it. The value (not where it came from) is the rank's,
-    whatever the algorithm; ``a`` is scratch."""
-    lo, hi = 0, a.shape[0] - 1
-    while lo < hi:
-        mid = lo + (hi - lo) // 2  # median of three as the pivot
-        x, y, z = a[lo], a[mid], a[hi]
-        pivot = y
-        if x <= y:
-            if y > z:
-                pivot = z if x <= z else x
-        elif y <= z:
-            pivot = x if x <= z else z
-        i, j = lo, hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                t = a[i]
-                a[i] = a[j]
-                a[j] = t
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:  # a[j + 1 .. i - 1] all equal the pivot
+    """The value of rank ``k`` (0-based) of ``a``, by quickselect in place: afterwards ``a[k]`` holds it, no larger
+    value lies before it and no smaller one after it. The value (not where it came from) is the rank's, whatever
+    the algorithm; ``a`` is scratch. Each step splits the range at a median-of-three pivot into the values below
+    it, equal to it and above it (two branch-free passes at most), so repeated values cannot make it quadratic."""
+    lo, hi = 0, a.shape[0]
+    while hi - lo > 1:
+        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
+            return np.nan
+        below = _partition_below(a, lo, hi, pivot, False)
+        if k < below:
+            hi = below
+            continue
+        upto = _partition_below(a, below, hi, pivot, True)
+        if k < upto:  # a[below:upto] all equal the pivot
+            a[k] = pivot
             break
+        lo = upto
     return a[k]
 
 
