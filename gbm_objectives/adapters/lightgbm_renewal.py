@@ -23,9 +23,12 @@ objective into the score it holds now, exactly (:func:`leaves_from_scores`); the
 (leaves that share a value) are walked over the features as LightGBM's predictor walks the tree, from its text in
 ``Booster.model_to_string`` (:func:`tree_leaves`), and a tree with categorical splits or features that are not a
 numeric array goes through ``Booster.predict(X, pred_leaf=True)``. Without sample weights a round's trees (``K`` for
-:class:`~gbm_objectives.MultiQuantileLoss`) are renewed by one compiled pass per output
-(:func:`gbm_objectives.objectives.quantile.renew_round`). LightGBM does not update its cached training/validation scores when a leaf is
-rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
+:class:`~gbm_objectives.MultiQuantileLoss`) are read from one ``model_to_string`` text and renewed by one compiled
+call (:func:`renew_outputs`: each output's leaves read or walked, renewed by
+:func:`gbm_objectives.objectives.quantile.renew_tree` and added to the kept score), the outputs split over as many
+threads as LightGBM trains with (the results do not depend on the split). LightGBM does not update its cached
+training/validation scores when a leaf is rewritten, so the next round's gradients would be computed from stale
+scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
 float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
 un-renewed model; give the validation features as ``valid_X={name: X}`` and the callback rewrites the pinball-loss
