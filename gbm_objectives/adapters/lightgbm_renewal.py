@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 
 import lightgbm as lgb
 import numpy as np
@@ -382,7 +383,8 @@ def _distinct(leaf_value):
     return np.ascontiguousarray(v[starts]), ids
 
 
-_POOL = []  # the worker threads of _renew_in_threads, started on first use
+_POOL = {}  # pid -> the worker threads of _renew_in_threads, started on first use (a forked child starts its own)
+_POOL_LOCK = threading.Lock()
 
 
 def _renew_in_threads(K, threads, args):
@@ -394,13 +396,16 @@ def _renew_in_threads(K, threads, args):
     if parts <= 1:
         renew_outputs(0, K, *args)
         return
-    if not _POOL:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOL_LOCK:
+        pool = _POOL.get(os.getpid())
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOL.append(ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
-                                        thread_name_prefix="gbm_objectives-renewal"))
+            _POOL.clear()
+            pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                                           thread_name_prefix="gbm_objectives-renewal")
     bounds = [K * p // parts for p in range(parts + 1)]
-    futures = [_POOL[0].submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
+    futures = [pool.submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
     try:
         renew_outputs(bounds[0], bounds[1], *args)
     finally:
