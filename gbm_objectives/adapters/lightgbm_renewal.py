@@ -216,7 +216,7 @@ def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves
         else:
             tree_leaves(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
             walked[k] = n
-        renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, leaf_value[k], reached[k])
+        renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, False, leaf_value[k], reached[k])
 
 
 def training_leaves(features, tree, leaf_value, before, after, out):

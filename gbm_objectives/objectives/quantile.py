@@ -120,14 +120,53 @@ def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
 
 
 @njit(cache=True, nogil=True)
+def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled)
+    """Move the values of ``a[lo:hi]`` below ``pivot`` (``<= pivot`` when ``inclusive``) to its front, without a
+    data-dependent branch (Lomuto's scheme: every element is swapped with the first of the others); returns where
+    the others start."""
+    j = lo
+    for i in range(lo, hi):
+        x = a[i]
+        a[i] = a[j]
+        a[j] = x
+        j += (x <= pivot) if inclusive else (x < pivot)
+    return j
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k):  # pragma: no cover (compiled)
+    """The value of rank ``k`` (0-based) of ``a``, by quickselect in place: afterwards ``a[k]`` holds it, no larger
+    value lies before it and no smaller one after it. The value (not where it came from) is the rank's, whatever
+    the algorithm; ``a`` is scratch. Each step splits the range at a median-of-three pivot into the values below
+    it, equal to it and above it (two branch-free passes at most), so repeated values cannot make it quadratic."""
+    lo, hi = 0, a.shape[0]
+    while hi - lo > 1:
+        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
+            return np.nan
+        below = _partition_below(a, lo, hi, pivot, False)
+        if k < below:
+            hi = below
+            continue
+        upto = _partition_below(a, below, hi, pivot, True)
+        if k < upto:  # a[below:upto] all equal the pivot
+            a[k] = pivot
+            break
+        lo = upto
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
 def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma: no cover (compiled)
     """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected).
 
     Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
-    ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1); otherwise (``alpha`` already float32-rounded) position
-    ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1``. ``np.partition`` puts rank ``lo``
-    in place and the larger values after it, so rank ``lo + 1`` is their minimum. The arithmetic is that of the
-    sorted form (same operations, no fastmath): the values are identical. ``out`` starts as NaN (empty leaves).
+    ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1), by ``np.partition``; otherwise (``alpha`` already float32-rounded)
+    position ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1``: :func:`_select` puts
+    rank ``lo`` in place and the larger values after it, so rank ``lo + 1`` is their minimum. The arithmetic is that
+    of the sorted form (same operations, no fastmath): the values are identical, and a zero result is +0.0 whichever
+    zeros the ranks hold (``-0.0 + x * (v - -0.0)`` is +0.0 for a zero ``v``). ``out`` starts as NaN (empty leaves).
     """
     counts = np.zeros(n_leaves + 1, dtype=np.int64)
     for i in range(r.shape[0]):
@@ -150,9 +189,13 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
             continue
         position = alpha * (n - 1)
         lo = min(int(math.floor(position)), n - 1)
-        part = np.partition(seg, lo)
-        v_lo = part[lo]
-        v_hi = part[lo + 1 :].min() if lo + 1 < n else v_lo
+        v_lo = _select(seg, lo)
+        v_hi = v_lo
+        if lo + 1 < n:
+            v_hi = seg[lo + 1]
+            for t in range(lo + 2, n):
+                if seg[t] < v_hi:
+                    v_hi = seg[t]
         out[j] = v_lo + (position - lo) * (v_hi - v_lo)
 
 
@@ -257,88 +300,26 @@ def kernel_alphas(alphas, method):
 
 
 @njit(cache=True, nogil=True)
-def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled)
-    """Move the values of ``a[lo:hi]`` below ``pivot`` (``<= pivot`` when ``inclusive``) to its front, without a
-    data-dependent branch (Lomuto's scheme: every element is swapped with the first of the others); returns where
-    the others start."""
-    j = lo
-    for i in range(lo, hi):
-        x = a[i]
-        a[i] = a[j]
-        a[j] = x
-        j += (x <= pivot) if inclusive else (x < pivot)
-    return j
-
-
-@njit(cache=True, nogil=True)
-def _select(a, k):  # pragma: no cover (compiled)
-    """The value of rank ``k`` (0-based) of ``a``, by quickselect in place: afterwards ``a[k]`` holds it, no larger
-    value lies before it and no smaller one after it. The value (not where it came from) is the rank's, whatever
-    the algorithm; ``a`` is scratch. Each step splits the range at a median-of-three pivot into the values below
-    it, equal to it and above it (two branch-free passes at most), so repeated values cannot make it quadratic."""
-    lo, hi = 0, a.shape[0]
-    while hi - lo > 1:
-        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
-        pivot = max(min(x, y), min(max(x, y), z))
-        if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
-            return np.nan
-        below = _partition_below(a, lo, hi, pivot, False)
-        if k < below:
-            hi = below
-            continue
-        upto = _partition_below(a, below, hi, pivot, True)
-        if k < upto:  # a[below:upto] all equal the pivot
-            a[k] = pivot
-            break
-        lo = upto
-    return a[k]
-
-
-@njit(cache=True, nogil=True)
-def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, values, reached):  # pragma: no cover
+def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+               reached):
     """One new tree renewed (unweighted rows) and added to the score, in place; compiled (float64 ``y``, ``score``,
     ``values``; int64 ``leaf``; uint8 ``reached``; all 1-D and contiguous; no checks: the caller's).
 
-    Per leaf ``j`` reached by a row: ``values[j] = learning_rate * quantile_alpha(y - score)`` of its rows
-    (``reached[j] = 1``), then ``score += values[leaf]``. ``alpha`` as :func:`_unweighted_leaf_quantiles` takes it
-    (float32-rounded for ``"lightgbm"``); the values are those of :func:`renewed_leaf_values` bit for bit: the rows
-    are grouped by leaf as there, ``lower`` selects with the same ``np.partition``, the ``"lightgbm"`` rule finds
-    its two order statistics by :func:`_select` (the same values, and its arithmetic gives +0.0 for a zero
-    whichever zero the ranks hold) and computes the same expression.
+    The residuals ``y - score``, their per-leaf quantiles (:func:`_unweighted_leaf_quantiles`, ``alpha`` as it
+    takes it: float32-rounded for ``"lightgbm"``; the values of :func:`renewed_leaf_values` bit for bit),
+    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
+    (``reached[j] = 1``), then ``score += values[leaf]``.
     """
     n = y.shape[0]
-    counts = np.zeros(n_leaves + 1, dtype=np.int64)
+    r = np.empty(n)
     for i in range(n):
-        counts[leaf[i] + 1] += 1
+        r[i] = y[i] - score[i]
+    q = np.full(n_leaves, np.nan)
+    _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, q)
     for j in range(n_leaves):
-        counts[j + 1] += counts[j]
-    grouped = np.empty(n)
-    fill = counts[:n_leaves].copy()
-    for i in range(n):
-        j = leaf[i]
-        grouped[fill[j]] = y[i] - score[i]
-        fill[j] += 1
-    for j in range(n_leaves):
-        m = counts[j + 1] - counts[j]
-        if m == 0:
-            continue
-        seg = grouped[counts[j] : counts[j + 1]]
-        if lower:
-            r = min(max(int(math.ceil(alpha * m)) - 1, 0), m - 1)
-            q = np.partition(seg, r)[r]
-        else:
-            position = alpha * (m - 1)
-            lo = min(int(math.floor(position)), m - 1)
-            v_lo = _select(seg, lo)
-            v_hi = v_lo
-            if lo + 1 < m:
-                v_hi = seg[lo + 1]
-                for t in range(lo + 2, m):
-                    if seg[t] < v_hi:
-                        v_hi = seg[t]
-            q = v_lo + (position - lo) * (v_hi - v_lo)
-        if q == q:
-            values[j] = learning_rate * q
+        if q[j] == q[j]:
+            v = learning_rate * q[j]
+            values[j] = np.float64(np.float32(v)) if to_float32 else v
             reached[j] = 1
     for i in range(n):
         score[i] += values[leaf[i]]
@@ -348,34 +329,25 @@ def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, values, re
 def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
                  reached):
     """One boosting round's ``K`` trees renewed and added to the score, one output after the other
-    (:func:`renew_round`).
-
-    Per output ``k``: the residuals ``y - score[:, k]``, the per-leaf quantiles of :func:`_unweighted_leaf_quantiles`
-    (the same function, so the same values as :func:`renewed_leaf_values`), ``learning_rate * quantile`` (rounded to
-    float32 when ``to_float32``) written into ``values[k]`` at every leaf a row reaches (``reached[k, j] = 1``), then
-    ``score[:, k] += values[k, leaves[k]]``.
+    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`renew_tree` (a tree not renewed is
+    only added, ``score[:, k] += values[k, leaves[k]]``).
 
     Serial on purpose: inside training numba's OpenMP threads would take turns with the engine's (measured: a
     parallel twin made a 2-thread LightGBM fit of california_housing 9x slower on the loaded 2-core machine).
     """
     n, K = score.shape
-    n_leaves = values.shape[1]
-    r = np.empty(n)
-    q = np.empty(n_leaves)
+    column = np.empty(n)
     for k in range(K):
-        if renew[k]:
-            for i in range(n):
-                r[i] = y[i] - score[i, k]
-            for j in range(n_leaves):
-                q[j] = np.nan
-            _unweighted_leaf_quantiles(r, leaves[k], n_leaves, alphas[k], lower, q)
-            for j in range(n_leaves):
-                if q[j] == q[j]:
-                    v = learning_rate * q[j]
-                    values[k, j] = np.float64(np.float32(v)) if to_float32 else v
-                    reached[k, j] = 1
         for i in range(n):
-            score[i, k] += values[k, leaves[k, i]]
+            column[i] = score[i, k]
+        if renew[k]:
+            renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32, values[k],
+                       reached[k])
+        else:
+            for i in range(n):
+                column[i] += values[k, leaves[k, i]]
+        for i in range(n):
+            score[i, k] = column[i]
 
 
 def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_values, renew=None, method="lightgbm",
@@ -383,7 +355,7 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     """Renew the ``K`` new trees of a boosting round (one per raw output, unweighted rows) and add them to the score.
 
     The fast form of :func:`renewed_leaf_values` applied to each output in turn, followed by ``raw_score[:, k] +=
-    leaf_values[k, leaf_index[k]]``: one compiled pass per output, no per-tree Python work. The values are those of
+    leaf_values[k, leaf_index[k]]``: one compiled pass per output (:func:`renew_tree`), no per-tree Python work. The values are those of
     :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
 
     Parameters

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 import gbm_objectives as go
 from gbm_objectives.objectives.multi_quantile import (SCALE_FRACTION, cumulative_softplus,
                                                       per_output_pinball_gradients, pinball_matrix)
-from gbm_objectives.objectives.quantile import _select, kernel_alphas, renew_round, renew_tree
+from gbm_objectives.objectives.quantile import _select, kernel_alphas, renew_round, renew_tree, weighted_quantile
 
 
 def _row_losses(obj, y, raw):
@@ -220,9 +220,11 @@ def test_renew_tree_equals_renewed_leaf_values_bit_for_bit(method, kind, alpha):
     engine = rng.normal(size=n_leaves)
     want = go.renewed_leaf_values(y, score, leaf, alpha, learning_rate=0.3, n_leaves=n_leaves, method=method)
     values, got_score, reached = engine.copy(), score.copy(), np.zeros(n_leaves, dtype=np.uint8)
-    renew_tree(y, got_score, leaf, n_leaves, kernel_alphas([alpha], method)[0], method == "lower", 0.3, values,
-               reached)
+    renew_tree(y, got_score, leaf, n_leaves, kernel_alphas([alpha], method)[0], method == "lower", 0.3, False,
+               values, reached)
     hit = ~np.isnan(want)
+    sorted_form = [0.3 * weighted_quantile((y - score)[leaf == j], alpha, method=method) for j in np.flatnonzero(hit)]
+    np.testing.assert_array_equal(want[hit], sorted_form)  # the selection against the sorted definition
     np.testing.assert_array_equal(reached.view(bool), hit)
     assert values[hit].tobytes() == want[hit].tobytes() and values[~hit].tobytes() == engine[~hit].tobytes()
     assert got_score.tobytes() == (score + values[leaf]).tobytes()
