@@ -14,8 +14,8 @@ adds the step back from Python::
                         train, num_boost_round=200, callbacks=[renewal])
     pred = booster.predict(X_test, raw_score=True) + init
 
-How it works. After each boosting round the callback finds the leaf of every training row in the new tree,
-computes ``learning_rate * quantile(y - previous score)`` per leaf
+How it works. After each boosting round the callback finds the leaf of every training row in the new tree, computes
+``learning_rate * quantile(y - previous score)`` per leaf
 (:func:`gbm_objectives.objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
 ``Booster.set_leaf_output``. The leaves: LightGBM has just added the un-renewed tree to its own cached training
 score, one double addition per row, so a row's leaf is the leaf value that turns the score LightGBM handed the
@@ -25,10 +25,10 @@ objective into the score it holds now, exactly (:func:`leaves_from_scores`); the
 numeric array goes through ``Booster.predict(X, pred_leaf=True)``. Without sample weights a round's trees (``K`` for
 :class:`~gbm_objectives.MultiQuantileLoss`) are read from one ``model_to_string`` text and renewed by one compiled
 call (:func:`renew_outputs`: each output's leaves read or walked, renewed by
-:func:`gbm_objectives.objectives.quantile.renew_tree` and added to the kept score), the outputs split over as many
-threads as LightGBM trains with (the results do not depend on the split). LightGBM does not update its cached
-training/validation scores when a leaf is rewritten, so the next round's gradients would be computed from stale
-scores: ``renewal.objective`` is therefore a
+:func:`gbm_objectives.objectives.quantile.renew_tree` and added to the kept score), the outputs split over threads
+on cores LightGBM's own threads leave free, up to its thread count (the results do not depend on the split).
+LightGBM does not update its cached training/validation scores when a leaf is rewritten, so the next round's
+gradients would be computed from stale scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
 float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
 un-renewed model; give the validation features as ``valid_X={name: X}`` and the callback rewrites the pinball-loss
@@ -652,9 +652,14 @@ class QuantileLeafRenewal:
 
     @staticmethod
     def _threads(kw):
-        """The threads LightGBM trains with (``num_threads``; 0 or unset: OpenMP's default, every core)."""
+        """The threads the round's renewal may use: at most as many as LightGBM trains with (``num_threads``; 0 or
+        unset: OpenMP's default, every core), and only on cores LightGBM's team leaves free. Its OpenMP workers spin
+        for milliseconds after each parallel region, into our renewal: a renewal thread sharing a core with one ran
+        2 to 4 times slower than the serial renewal (california_housing and autoclaims, 2 threads on 2 cores)."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = kw.get("num_threads", 0)
-        return threads if threads > 0 else (os.cpu_count() or 1)
+        threads = threads if threads > 0 else cores
+        return max(1, min(threads, cores - threads + 1))
 
     @staticmethod
     def _predict_kwargs(booster, params):
