@@ -135,26 +135,47 @@ def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled
 
 @njit(cache=True, nogil=True)
 def _select(a, k):  # pragma: no cover (compiled)
-    """The value of rank ``k`` (0-based) of ``a``, by quickselect in place: afterwards ``a[k]`` holds it, no larger
-    value lies before it and no smaller one after it. The value (not where it came from) is the rank's, whatever
-    the algorithm; ``a`` is scratch. Each step splits the range at a median-of-three pivot into the values below
-    it, equal to it and above it (two branch-free passes at most), so repeated values cannot make it quadratic."""
-    lo, hi = 0, a.shape[0]
+    """The values of rank ``k`` and ``k + 1`` (0-based; rank ``k`` twice when ``k`` is the last) of ``a``, by
+    quickselect in place (``a`` is scratch). The values (not where they came from) are the ranks', whatever the
+    algorithm.
+
+    Invariant: every value before ``lo`` is <= every value in ``[lo, hi)`` <= every value from ``hi`` on, and ``k``
+    lies in ``[lo, hi)``; ``above`` is the smallest value from ``hi`` on (the last pivot that cut the range from
+    above: it lies there and is <= the rest), so rank ``k + 1`` needs no scan once ``[lo, hi)`` is ``k`` alone.
+    Each step cuts the range at a median-of-three pivot by a branch-free pass (values below it first); when that
+    leaves ``k`` in a range less than a quarter smaller, a second pass splits off the values equal to the pivot, so
+    repeated values cannot make it quadratic."""
+    n = a.shape[0]
+    lo, hi = 0, n
+    above = np.nan
     while hi - lo > 1:
         x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
         pivot = max(min(x, y), min(max(x, y), z))
         if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
-            return np.nan
+            return np.nan, np.nan
         below = _partition_below(a, lo, hi, pivot, False)
         if k < below:
             hi = below
-            continue
-        upto = _partition_below(a, below, hi, pivot, True)
-        if k < upto:  # a[below:upto] all equal the pivot
-            a[k] = pivot
-            break
-        lo = upto
-    return a[k]
+            above = pivot
+        elif 4 * (below - lo) >= hi - lo:
+            lo = below
+        else:
+            upto = _partition_below(a, below, hi, pivot, True)
+            if k >= upto:
+                lo = upto
+                continue
+            # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest value
+            # after the block
+            if k + 1 < upto:
+                return pivot, pivot
+            if upto < hi:
+                nxt = a[upto]
+                for t in range(upto + 1, hi):
+                    if a[t] < nxt:
+                        nxt = a[t]
+                return pivot, nxt
+            return pivot, (above if hi < n else pivot)
+    return a[k], (above if hi < n else a[k])
 
 
 @njit(cache=True, nogil=True)
@@ -163,8 +184,8 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
 
     Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
     ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1), by ``np.partition``; otherwise (``alpha`` already float32-rounded)
-    position ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1``: :func:`_select` puts
-    rank ``lo`` in place and the larger values after it, so rank ``lo + 1`` is their minimum. The arithmetic is that
+    position ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1`` (both from
+    :func:`_select`; rank ``lo`` twice when it is the last). The arithmetic is that
     of the sorted form (same operations, no fastmath): the values are identical, and a zero result is +0.0 whichever
     zeros the ranks hold (``-0.0 + x * (v - -0.0)`` is +0.0 for a zero ``v``). ``out`` starts as NaN (empty leaves).
     """
@@ -189,13 +210,7 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
             continue
         position = alpha * (n - 1)
         lo = min(int(math.floor(position)), n - 1)
-        v_lo = _select(seg, lo)
-        v_hi = v_lo
-        if lo + 1 < n:
-            v_hi = seg[lo + 1]
-            for t in range(lo + 2, n):
-                if seg[t] < v_hi:
-                    v_hi = seg[t]
+        v_lo, v_hi = _select(seg, lo)
         out[j] = v_lo + (position - lo) * (v_hi - v_lo)
 
 

@@ -230,16 +230,17 @@ def test_renew_tree_equals_renewed_leaf_values_bit_for_bit(method, kind, alpha):
     assert got_score.tobytes() == (score + values[leaf]).tobytes()
 
 
-@pytest.mark.parametrize("kind", ["continuous", "ties", "sorted", "reversed", "equal"])
-def test_select_finds_every_rank(kind):
+@pytest.mark.parametrize("kind", ["continuous", "ties", "sorted", "reversed", "equal", "one_apart"])
+def test_select_finds_every_rank_and_the_next(kind):
     rng = np.random.default_rng(3)
     a = {"continuous": rng.normal(size=60), "ties": rng.integers(0, 3, 60).astype(float),
-         "sorted": np.arange(60.0), "reversed": np.arange(60.0)[::-1].copy(), "equal": np.ones(60)}[kind]
+         "sorted": np.arange(60.0), "reversed": np.arange(60.0)[::-1].copy(), "equal": np.ones(60),
+         "one_apart": np.r_[np.zeros(55), np.ones(5)]}[kind]  # a pivot at the minimum: the equal block split off
+    ordered = np.sort(a)
     for k in range(len(a)):
         work = a.copy()
-        assert _select(work, k) == np.sort(a)[k]
-        assert work[:k].max(initial=-np.inf) <= work[k] <= work[k + 1:].min(initial=np.inf)
-        np.testing.assert_array_equal(np.sort(work), np.sort(a))  # a permutation
+        assert _select(work, k) == (ordered[k], ordered[min(k + 1, len(a) - 1)])
+        np.testing.assert_array_equal(np.sort(work), ordered)  # a permutation
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
