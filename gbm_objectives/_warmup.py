@@ -107,7 +107,7 @@ def _run_renewal():
     """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's tree walk (this adapter
     module imports no engine)."""
     from .adapters import lightgbm_renewal as lgb_renewal
-    from .objectives import quantile
+    from .objectives import multi_quantile, quantile
 
     leaf = np.arange(_N) % 3
     for method in ("lightgbm", "lower"):
@@ -122,6 +122,18 @@ def _run_renewal():
     lgb_renewal.training_leaves(X, stump, values, None, None, out)
     quantile.renew_round(np.linspace(-1.0, 1.0, _N), np.zeros((_N, 2)), np.stack([leaf, leaf]), (0.25, 0.75),
                          learning_rate=0.1, leaf_values=np.zeros((2, 3)), method="lower")
+    # LightGBM's round pass (both rules, leaves read and walked) and the renewal's gradients (float32 and float64)
+    y = np.linspace(-1.0, 1.0, _N)
+    nodes = tuple(np.concatenate([a, a]) for a in stump)
+    for read, lower in ((True, False), (False, True)):
+        lgb_renewal.renew_outputs(0, 2, X, y, np.zeros((2, _N)), np.zeros((2, _N)), np.ones((2, _N)), read,
+                                  np.array([[0.0, 1.0], [0.0, 1.0]]), np.array([2, 2]), np.array([0, 1, 2]), *nodes,
+                                  np.array([0.25, 0.75]), lower, 0.1, np.zeros((2, 2), dtype=np.uint8),
+                                  np.zeros(2, dtype=np.int64))
+    raw = np.zeros((_N, 2), order="F")
+    for dtype in (np.float64, np.float32):
+        grad, hess = np.empty((_N, 2), dtype=dtype, order="F"), np.empty((_N, 2), dtype=dtype, order="F")
+        multi_quantile.per_output_pinball_gradients(raw, y, np.array([0.25, 0.75]), grad, hess)
 
 
 @contextlib.contextmanager

@@ -249,8 +249,9 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
         def fit():
             res = go.train(go.MultiQuantileLoss(NINE, renewal=renewal), X, y, backend=backend, num_boost_round=rounds,
                            n_jobs=threads, params={"learning_rate": lr, **shape})
-            LAST_RAW[kind] = (res.predict_raw(Xt), res.objective.scale)
-            return res.predict(Xt)
+            raw = res.predict_raw(Xt)  # one prediction, as each built-in fit makes (res.predict would make a second)
+            LAST_RAW[kind] = (raw, res.objective.scale)
+            return np.asarray(res.objective.transform(raw), dtype=np.float64)
         return fit
 
     fitters = {
@@ -305,6 +306,9 @@ MULTI_REFERENCE = {"lgb-multi": "lgb-9-builtin", "xgb-multi": "xgb-9-builtin", "
                    "catboost-multiquantile": "lgb-9-builtin"}
 
 
+_ENGINE_OF = {"lgb": "lightgbm", "xgb": "xgboost", "catboost": "catboost"}
+
+
 def _cpu_timed(fitters, cpu):
     """The fitters, each also adding its process CPU seconds (all threads) to ``cpu[name]``."""
     def wrap(name, fn):
@@ -317,7 +321,7 @@ def _cpu_timed(fitters, cpu):
     return {name: wrap(name, fn) for name, fn in fitters.items()}
 
 
-def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
+def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, engines=None):
     """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count;
     table rows and findings."""
     from gbm_objectives.metrics import quantiles as Q
@@ -326,6 +330,10 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
     quality, seconds, cpu_seconds, lifted = {}, {}, {}, {}
     for threads in thread_counts:
         fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
+        if engines is not None:  # --engines: only those engines' rows, each with its reference row
+            wanted = {kind for kind in fitters if _ENGINE_OF[kind.split("-")[0]] in engines}
+            fitters = {kind: fn for kind, fn in fitters.items()
+                       if kind in wanted and MULTI_REFERENCE.get(kind, kind) in wanted}
         for kind, fn in fitters.items():  # the untimed first run: predictions, compilation, caches
             q = fn()
             if threads == thread_counts[0]:
@@ -368,6 +376,9 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
 
 def main_multi(args):
     thread_counts = [int(t) for t in args.thread_counts.split(",")]
+    engines = None if args.engines is None else set(args.engines.split(","))
+    if engines is not None and not args.no_write:
+        raise SystemExit("--engines measures part of the table: use it with --no-write")
     rounds = 30 if args.quick else 100
     leaves, depth, lr = 31, 6, 0.1
     repeats = 1 if args.quick else 3
@@ -386,7 +397,7 @@ def main_multi(args):
             findings.append(f"- {name}: skipped ({exc})")
             continue
         rows, found = run_multi(name, data, rounds=rounds, leaves=leaves, depth=depth, lr=lr, repeats=repeats,
-                                thread_counts=thread_counts)
+                                thread_counts=thread_counts, engines=engines)
         table += rows
         findings += found
         notes.append(f"- {name}: {data[4]}; {data[0].shape[1]} features.")
@@ -438,6 +449,7 @@ def main(argv=None):
     parser.add_argument("--multi", action="store_true", help="many quantiles in one model (multi_quantile)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--thread-counts", default="1,2", help="--multi: the thread counts timed, e.g. 1,2")
+    parser.add_argument("--engines", help="--multi: only these engines' rows, e.g. lightgbm (with --no-write)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     if args.multi:

@@ -181,6 +181,9 @@ def _captured_log(messages):
             lgb.basic._LOGGER, lgb.basic._INFO_METHOD_NAME, lgb.basic._WARNING_METHOD_NAME = saved
 
 
+_ACCEPTED = set()  # parameter sets validate_params found good (at most 256 kept)
+
+
 def validate_params(params):
     """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
     included) or a value it rejects, tried on a 100-row data set (row sampling such as ``bagging_fraction=0.4``
@@ -189,6 +192,13 @@ def validate_params(params):
     unknown = sorted(k for k in params if k not in _CANONICAL)
     if unknown:
         raise ParameterError(f"unknown LightGBM parameter(s) {unknown}")
+    try:  # a parameter set LightGBM accepted once is not tried again (a Booster costs ~10 ms a fit)
+        key = tuple(sorted((k, type(v).__name__, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _ACCEPTED:
+        return
     messages = []
     x = np.arange(100, dtype=np.float64).reshape(-1, 1) % 2
     data = lgb.Dataset(x, label=x[:, 0], group=[100], params={"verbosity": -1})
@@ -199,6 +209,10 @@ def validate_params(params):
         text = str(exc).strip().splitlines()[0]
         text = text.split(" at /")[0].split(" at C:")[0].strip(" .")
         raise ParameterError(f"LightGBM rejects the parameters: {text}") from None
+    if key is not None:
+        if len(_ACCEPTED) >= 256:
+            _ACCEPTED.clear()
+        _ACCEPTED.add(key)
 
 
 #: LightGBM's built-in ranking objectives refuse longer queries (``kMaxPosition`` in rank_objective.hpp).

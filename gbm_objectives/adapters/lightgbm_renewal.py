@@ -14,8 +14,8 @@ adds the step back from Python::
                         train, num_boost_round=200, callbacks=[renewal])
     pred = booster.predict(X_test, raw_score=True) + init
 
-How it works. After each boosting round the callback finds the leaf of every training row in the new tree,
-computes ``learning_rate * quantile(y - previous score)`` per leaf
+How it works. After each boosting round the callback finds the leaf of every training row in the new tree, computes
+``learning_rate * quantile(y - previous score)`` per leaf
 (:func:`gbm_objectives.objectives.quantile.renewed_leaf_values`, the math lives there) and writes it with
 ``Booster.set_leaf_output``. The leaves: LightGBM has just added the un-renewed tree to its own cached training
 score, one double addition per row, so a row's leaf is the leaf value that turns the score LightGBM handed the
@@ -23,9 +23,12 @@ objective into the score it holds now, exactly (:func:`leaves_from_scores`); the
 (leaves that share a value) are walked over the features as LightGBM's predictor walks the tree, from its text in
 ``Booster.model_to_string`` (:func:`tree_leaves`), and a tree with categorical splits or features that are not a
 numeric array goes through ``Booster.predict(X, pred_leaf=True)``. Without sample weights a round's trees (``K`` for
-:class:`~gbm_objectives.MultiQuantileLoss`) are renewed by one compiled pass per output
-(:func:`gbm_objectives.objectives.quantile.renew_round`). LightGBM does not update its cached training/validation scores when a leaf is
-rewritten, so the next round's gradients would be computed from stale scores: ``renewal.objective`` is therefore a
+:class:`~gbm_objectives.MultiQuantileLoss`) are read from one ``model_to_string`` text and renewed by one compiled
+call (:func:`renew_outputs`: each output's leaves read or walked, renewed by
+:func:`gbm_objectives.objectives.quantile.renew_tree` and added to the kept score), the outputs split over threads
+on cores LightGBM's own threads leave free, up to its thread count (the results do not depend on the split).
+LightGBM does not update its cached training/validation scores when a leaf is rewritten, so the next round's
+gradients would be computed from stale scores: ``renewal.objective`` is therefore a
 :class:`~gbm_objectives.QuantileLoss` that computes its gradients from the renewed score the callback keeps (exact,
 float64), not from the score LightGBM passes in. For the same reason LightGBM's evaluation log would report the
 un-renewed model; give the validation features as ``valid_X={name: X}`` and the callback rewrites the pinball-loss
@@ -39,12 +42,16 @@ single leaf is left as it is (as the built-in does).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
+
 import lightgbm as lgb
 import numpy as np
 from numba import njit
 
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
-from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
+from ..objectives.quantile import check_method, kernel_alphas, renew_tree, renewed_leaf_values
 from ._common import RenewedObjective
 
 __all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
@@ -112,17 +119,31 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     the same value; otherwise the row is left to the walk.
     """
     m = values.shape[0]
+    # where to look: the value range cut into B equal cells by a monotone map; a value in a cell below d's is <= d,
+    # one in a cell above it > d, so the last value <= d is the last one of d's cell (hint[cell], the last value
+    # whose cell is <= it) or one of the few before it in that cell (at most ``most`` steps down): exact
+    B = 8 * m
+    v0 = values[0]
+    scale = B / (values[m - 1] - v0) if m > 1 else 0.0
+    hint = np.full(B + 1, -1, dtype=np.int64)
+    size = np.zeros(B + 1, dtype=np.int64)
+    for j in range(m):
+        t = (values[j] - v0) * scale
+        c = B if not t < B else (0 if not t >= 0 else int(t))
+        hint[c] = j
+        size[c] += 1
+    most = size.max()
+    for c in range(1, B + 1):
+        hint[c] = max(hint[c], hint[c - 1])
     unknown = 0
     for i in range(before.shape[0]):
         b = before[i]
         a = after[i]
         d = a - b
-        lo = 0  # the last value <= d (0 when all are above), by a branch-free binary search
-        size = m
-        while size > 1:
-            half = size // 2
-            lo = lo + half if values[lo + half] <= d else lo
-            size -= half
+        t = (d - v0) * scale
+        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell 0
+        for _ in range(most):
+            lo -= 1 if lo > 0 and values[lo] > d else 0
         c = lo
         if lo + 1 < m and values[lo + 1] - d < d - values[lo]:
             c = lo + 1
@@ -132,6 +153,70 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
         out[i] = leaf
         unknown += leaf < 0
     return unknown
+
+
+@njit(cache=True, nogil=True)
+def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (compiled)
+    """:func:`_distinct` of ``leaf_value[:n_leaves]`` written into ``values`` and ``ids``; returns their number."""
+    order = np.empty(n_leaves, dtype=np.int64)
+    for i in range(n_leaves):  # a stable insertion sort (a tree has few leaves)
+        v = leaf_value[i]
+        j = i
+        while j > 0 and leaf_value[order[j - 1]] > v:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+    m = 0
+    i = 0
+    while i < n_leaves:
+        v = leaf_value[order[i]]
+        j = i + 1
+        while j < n_leaves and leaf_value[order[j]] == v:
+            j += 1
+        values[m] = v
+        ids[m] = order[i] if j - i == 1 else -1
+        m += 1
+        i = j
+    return m
+
+
+@njit(cache=True, nogil=True)
+def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves, node_start, left, right, feature,
+                  threshold, decision_type, alphas, lower, learning_rate, reached, walked):  # pragma: no cover
+    """Outputs ``k0 .. k1 - 1`` of one round renewed (unweighted rows, numerical trees), in one compiled pass each:
+    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``, the rest walked:
+    :func:`training_leaves`), then :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into
+    ``leaf_value[k]``, ``reached[k]``, ``score[k] += leaf_value[k, leaf]``); a single-leaf tree is only added.
+    ``walked[k]``: the rows walked. The round's trees: ``n_leaves[k]`` leaves, nodes ``node_start[k] ..
+    node_start[k + 1] - 1`` of the concatenated node arrays. Shapes: ``X`` (n, F), ``y`` (n,), ``score``,
+    ``before``, ``after`` (K, n) (the last two unread without ``read``), ``leaf_value``, ``reached`` (K, L).
+    Each output reads and writes only its own rows of the arrays: disjoint ranges of outputs can run in threads.
+    """
+    n = y.shape[0]
+    L = leaf_value.shape[1]
+    leaf = np.empty(n, dtype=np.int64)
+    values = np.empty(L)
+    ids = np.empty(L, dtype=np.int64)
+    for k in range(k0, k1):
+        nl = n_leaves[k]
+        if nl < 2:  # a single-leaf tree is left as it is, as the built-in does
+            walked[k] = 0
+            v = leaf_value[k, 0]
+            for i in range(n):
+                score[k, i] += v
+            continue
+        s, e = node_start[k], node_start[k + 1]
+        tree = (left[s:e], right[s:e], feature[s:e], threshold[s:e], decision_type[s:e])
+        if read:
+            m = _distinct_into(leaf_value[k], nl, values, ids)
+            unknown = leaves_from_scores(before[k], after[k], values[:m], ids[:m], leaf)
+            if unknown:
+                _walk_unknown(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
+            walked[k] = unknown
+        else:
+            tree_leaves(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
+            walked[k] = n
+        renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, False, leaf_value[k], reached[k])
 
 
 def training_leaves(features, tree, leaf_value, before, after, out):
@@ -207,6 +292,84 @@ def _parse_tree(block):
     return (*ints, threshold, np.array(fields["decision_type"].split(), dtype=np.int8)), leaf_value
 
 
+#: the fields of a tree's text block the renewal reads
+_NODE_FIELDS = ("left_child", "right_child", "split_feature", "threshold", "decision_type")
+_NODE_TYPES = (np.int32, np.int32, np.int32, np.float64, np.int8)
+
+
+def _field(block, name):
+    """The text after ``name=`` on its line of a tree's text block."""
+    start = block.index("\n" + name + "=") + len(name) + 2
+    return block[start : block.index("\n", start)]
+
+
+def _numbers(text, dtype):
+    """The space-separated numbers of ``text`` as a ``dtype`` array, parsed in C (doubles correctly rounded)."""
+    return np.fromstring(text, dtype=dtype, sep=" ") if text else np.empty(0, dtype=dtype)
+
+
+def _round_forest(model_text):
+    """The trees of ``Booster.model_to_string`` text (one round's) as :func:`renew_outputs` takes them:
+    ``(n_leaves, leaf_value, node_start, nodes)``, nodes the five arrays of :func:`_one_tree_arrays` concatenated
+    over the trees (tree ``k``'s nodes at ``node_start[k] .. node_start[k + 1] - 1``), ``leaf_value`` (K, most
+    leaves), zero-padded; None when a tree has categorical splits. Each field is parsed once for all trees (the
+    numbers are written with 17 digits: exact)."""
+    blocks = model_text.split("\nTree=")[1:]
+    if not blocks or any(int(_field(b, "num_cat")) > 0 for b in blocks):
+        return None
+    n_leaves = np.array([int(_field(b, "num_leaves")) for b in blocks], dtype=np.int64)
+    grown = [b for b, nl in zip(blocks, n_leaves) if nl > 1]
+    nodes = tuple(_numbers(" ".join(_field(b, f) for b in grown), t) for f, t in zip(_NODE_FIELDS, _NODE_TYPES))
+    node_start = np.zeros(len(blocks) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(n_leaves - 1, 0), out=node_start[1:])
+    flat = _numbers(" ".join(_field(b, "leaf_value") for b in blocks), np.float64)
+    leaf_value = np.zeros((len(blocks), int(n_leaves.max())))
+    leaf_value[np.arange(leaf_value.shape[1]) < n_leaves[:, None]] = flat
+    return n_leaves, leaf_value, node_start, nodes
+
+
+class _LightGBMCalls:
+    """The two LightGBM C API calls the renewal makes every round, through ctypes prototypes made once:
+    ``set_leaf`` (``Booster.set_leaf_output``, whose wrapper builds three ctypes objects a call; a round writes up to
+    ``K * num_leaves`` leaves) and ``round_text`` (``Booster.model_to_string(start_iteration=it, num_iteration=1)``,
+    whose wrapper zero-fills a new 1 MB buffer every call; here one buffer is kept and grown). Through the
+    wrappers if this LightGBM does not expose its library (``lightgbm.basic._LIB``, private; tested with 4.7.0)."""
+
+    def __init__(self):
+        lib = getattr(lgb.basic, "_LIB", None)
+        self._lib = lib if all(hasattr(lib, f) for f in ("LGBM_BoosterSetLeafValue", "LGBM_BoosterSaveModelToString",
+                                                            "LGBM_GetLastError")) else None
+        if self._lib is not None:
+            c = ctypes
+            self._set = c.CFUNCTYPE(c.c_int, c.c_void_p, c.c_int, c.c_int, c.c_double)(
+                ("LGBM_BoosterSetLeafValue", lib))
+            self._save = c.CFUNCTYPE(c.c_int, c.c_void_p, c.c_int, c.c_int, c.c_int, c.c_int64,
+                                     c.POINTER(c.c_int64), c.c_char_p)(("LGBM_BoosterSaveModelToString", lib))
+            self._buffer = ctypes.create_string_buffer(1 << 16)
+            self._length = ctypes.c_int64(0)
+
+    def _check(self, rc):
+        if rc != 0:
+            raise lgb.basic.LightGBMError(self._lib.LGBM_GetLastError().decode("utf-8"))
+
+    def set_leaf(self, booster, tree_id, leaf_id, value):
+        if self._lib is None:
+            booster.set_leaf_output(tree_id, leaf_id, value)
+        else:
+            self._check(self._set(booster._handle, tree_id, leaf_id, value))
+
+    def round_text(self, booster, it):
+        if self._lib is None:
+            return booster.model_to_string(start_iteration=it, num_iteration=1)
+        for _ in range(2):
+            size = len(self._buffer)
+            self._check(self._save(booster._handle, it, 1, 0, size, ctypes.byref(self._length), self._buffer))
+            if self._length.value <= size:
+                return ctypes.string_at(self._buffer, self._length.value - 1).decode("utf-8")  # less the NUL
+            self._buffer = ctypes.create_string_buffer(2 * self._length.value)
+        raise AssertionError("LightGBM's model text kept growing; this is a bug in gbm_objectives")  # pragma: no cover
+
+
 def _distinct(leaf_value):
     """The tree's distinct leaf values, sorted, and the leaf of each (-1 where several leaves share it), for
     :func:`leaves_from_scores`."""
@@ -218,6 +381,36 @@ def _distinct(leaf_value):
     ids = order[starts].astype(np.int64)
     ids[np.diff(np.append(starts, len(v))) > 1] = -1
     return np.ascontiguousarray(v[starts]), ids
+
+
+_POOL = {}  # pid -> the worker threads of _renew_in_threads, started on first use (a forked child starts its own)
+_POOL_LOCK = threading.Lock()
+
+
+def _renew_in_threads(K, threads, args):
+    """:func:`renew_outputs` over the ``K`` outputs, split into ``min(K, threads)`` ranges run at once on as many
+    threads (this one and pool workers: the compiled pass releases the GIL). Each output reads and writes only its
+    own rows, so the results do not depend on the split; one thread runs everything here. Pool workers wait on a
+    queue (they do not spin), so between rounds the engine's threads have the cores to themselves."""
+    parts = min(K, threads)
+    if parts <= 1:
+        renew_outputs(0, K, *args)
+        return
+    with _POOL_LOCK:
+        pool = _POOL.get(os.getpid())
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL.clear()
+            pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                                           thread_name_prefix="gbm_objectives-renewal")
+    bounds = [K * p // parts for p in range(parts + 1)]
+    futures = [pool.submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
+    try:
+        renew_outputs(bounds[0], bounds[1], *args)
+    finally:
+        for future in futures:
+            future.result()
 
 
 class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
@@ -284,6 +477,8 @@ class QuantileLeafRenewal:
         else:
             self.objective = _RenewedQuantileLoss(self.alpha)
         self.objective._renewal = self
+        self._kernel_alphas = kernel_alphas(self.objective.alphas if self.alpha is None else (self.alpha,), method)
+        self._calls = _LightGBMCalls()
         self._engine_before = None  # LightGBM's training score before the round, (K, n), set by the objective
         self._reset()
 
@@ -337,16 +532,18 @@ class QuantileLeafRenewal:
         # predict() sets LightGBM's process-wide OpenMP thread count: keep the training's, or later rounds slow down
         kw = self._predict_kwargs(booster, env.params)
         if self._score is None:
-            self._score = self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw)
+            # (n, K) Fortran-ordered: the objective's kernels read columns, the renewal rows of its transpose
+            self._score = np.asfortranarray(self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw))
             for name, Xv in self.valid_X.items():
                 dv = self._valid_dataset(booster, name)
                 self._valid_scores[name] = self._start_score(booster, Xv, dv.get_init_score(), dv.num_data(), it, **kw)
-        trees = _all_trees(booster.model_to_string(start_iteration=it, num_iteration=1))
+        text = self._calls.round_text(booster, it)
         features = self._numeric(X)
-        if w is None and features is not None and all(tree is not None for tree, _ in trees):
-            self._renew_round(booster, it, trees, features, y, lr, kw)
+        forest = _round_forest(text) if w is None and features is not None else None
+        if forest is not None:
+            self._renew_round(booster, it, forest, features, y, lr, kw)
         else:
-            for k, (tree, _) in enumerate(trees):  # K trees per round for MultiQuantileLoss, renewed in output order
+            for k, (tree, _) in enumerate(_all_trees(text)):  # K trees a round for MultiQuantileLoss, in output order
                 self._renew_tree(booster, it, k, tree, X, y, w, lr, kw)
         self.n_renewed_ = it + 1
         self._patch_evaluations(booster, env.evaluation_result_list)
@@ -381,32 +578,35 @@ class QuantileLeafRenewal:
             else:
                 score[:, k] += values[vleaf]
 
-    def _renew_round(self, booster, it, trees, features, y, lr, kw):
-        """The round's ``K`` trees (numerical, unweighted rows) renewed at once: walked here, renewed and added to the
-        kept score by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`, the same
-        values as :meth:`_renew_tree`), the renewed leaves written with ``set_leaf_output``."""
-        K, n = len(trees), len(features)
-        leaves = np.zeros((K, n), dtype=np.int64)
-        values = np.zeros((K, max(len(v) for _, v in trees)))
+    def _renew_round(self, booster, it, forest, features, y, lr, kw):
+        """The round's ``K`` trees (numerical, unweighted rows) renewed at once: each training row's leaf read from
+        LightGBM's score or walked, the leaves renewed and added to the kept score by one compiled call
+        (:func:`renew_outputs`; the values of :meth:`_renew_tree`), the renewed leaves written into the booster."""
+        n_leaves, leaf_value, node_start, nodes = forest
+        K, n = len(n_leaves), len(features)
         before, after = self._engine_before, self._engine_after(booster, K, n)
         self._engine_before = None
-        for k, (tree, leaf_value) in enumerate(trees):
-            self.n_walked_ += training_leaves(features, tree, leaf_value, None if after is None else before[k],
-                                              None if after is None else after[k], leaves[k])
-        for k, (_, leaf_value) in enumerate(trees):
-            values[k, : len(leaf_value)] = leaf_value
-        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
-        score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
-        renew = [len(v) > 1 for _, v in trees]  # a single-leaf tree is left as it is, as the built-in does
-        reached = renew_round(y, score, leaves, alphas, learning_rate=lr, leaf_values=values, renew=renew,
-                              method=self.method)
-        for k, j in zip(*np.nonzero(reached)):
-            booster.set_leaf_output(it * K + int(k), int(j), float(values[k, j]))
+        read = after is not None
+        if not read:  # every row walked
+            before = after = np.empty((K, 0))
+        score = self._score.T if self._score.ndim == 2 else self._score.reshape(1, n)  # (K, n), C-contiguous
+        reached = np.zeros(leaf_value.shape, dtype=np.uint8)
+        walked = np.zeros(K, dtype=np.int64)
+        _renew_in_threads(K, self._threads(kw), (features, y, score, before, after, read, leaf_value, n_leaves,
+                                                 node_start, *nodes, self._kernel_alphas, self.method == "lower", lr,
+                                                 reached, walked))
+        self.n_walked_ += int(walked.sum())
+        ks, js = np.nonzero(reached)
+        set_leaf = self._calls.set_leaf
+        for k, j, v in zip((ks + it * K).tolist(), js.tolist(), leaf_value[ks, js].tolist()):
+            set_leaf(booster, k, j, v)
         for name, Xv in self.valid_X.items():
             vscore = self._valid_scores[name]
             vscore = vscore if vscore.ndim == 2 else vscore.reshape(-1, 1)
-            for k, (tree, _) in enumerate(trees):
-                vscore[:, k] += values[k][self._leaves(booster, tree, Xv, it, kw, k)]
+            for k in range(K):
+                s, e = node_start[k], node_start[k + 1]
+                tree = tuple(a[s:e] for a in nodes) if n_leaves[k] > 1 else ()
+                vscore[:, k] += leaf_value[k][self._leaves(booster, tree, Xv, it, kw, k)]
 
     def _engine_after(self, booster, K, n):
         """LightGBM's training score after the round's trees, (K, n) (a view of its buffer), or None when the
@@ -449,6 +649,17 @@ class QuantileLeafRenewal:
                 if key in source:
                     return float(source[key])
         return 0.1  # LightGBM's default
+
+    @staticmethod
+    def _threads(kw):
+        """The threads the round's renewal may use: at most as many as LightGBM trains with (``num_threads``; 0 or
+        unset: OpenMP's default, every core), and only on cores LightGBM's team leaves free. Its OpenMP workers spin
+        for milliseconds after each parallel region, into our renewal: a renewal thread sharing a core with one ran
+        2 to 4 times slower than the serial renewal (california_housing and autoclaims, 2 threads on 2 cores)."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = kw.get("num_threads", 0)
+        threads = threads if threads > 0 else cores
+        return max(1, min(threads, cores - threads + 1))
 
     @staticmethod
     def _predict_kwargs(booster, params):

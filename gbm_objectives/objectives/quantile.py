@@ -41,7 +41,7 @@ from numba import njit
 from .._core.validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
 __all__ = ["QUANTILE_METHODS", "check_method", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values",
-           "renew_round"]
+           "renew_round", "renew_tree", "kernel_alphas"]
 
 QUANTILE_METHODS = ("lightgbm", "lower")
 
@@ -120,14 +120,74 @@ def weighted_quantile(values, alpha, sample_weight=None, *, method="lightgbm"):
 
 
 @njit(cache=True, nogil=True)
+def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled)
+    """Move the values of ``a[lo:hi]`` below ``pivot`` (``<= pivot`` when ``inclusive``) to its front, without a
+    data-dependent branch (Lomuto's scheme: every element is swapped with the first of the others); returns where
+    the others start."""
+    j = lo
+    for i in range(lo, hi):
+        x = a[i]
+        a[i] = a[j]
+        a[j] = x
+        j += (x <= pivot) if inclusive else (x < pivot)
+    return j
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k):  # pragma: no cover (compiled)
+    """The values of rank ``k`` and ``k + 1`` (0-based; rank ``k`` twice when ``k`` is the last) of ``a``, by
+    quickselect in place (``a`` is scratch). The values (not where they came from) are the ranks', whatever the
+    algorithm.
+
+    Invariant: every value before ``lo`` is <= every value in ``[lo, hi)`` <= every value from ``hi`` on, and ``k``
+    lies in ``[lo, hi)``; ``above`` is the smallest value from ``hi`` on (the last pivot that cut the range from
+    above: it lies there and is <= the rest), so rank ``k + 1`` needs no scan once ``[lo, hi)`` is ``k`` alone.
+    Each step cuts the range at a median-of-three pivot by a branch-free pass (values below it first); when that
+    leaves ``k`` in a range less than a quarter smaller, a second pass splits off the values equal to the pivot, so
+    repeated values cannot make it quadratic."""
+    n = a.shape[0]
+    lo, hi = 0, n
+    above = np.nan
+    while hi - lo > 1:
+        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
+            return np.nan, np.nan
+        below = _partition_below(a, lo, hi, pivot, False)
+        if k < below:
+            hi = below
+            above = pivot
+        elif 4 * (below - lo) >= hi - lo:
+            lo = below
+        else:
+            upto = _partition_below(a, below, hi, pivot, True)
+            if k >= upto:
+                lo = upto
+                continue
+            # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest value
+            # after the block
+            if k + 1 < upto:
+                return pivot, pivot
+            if upto < hi:
+                nxt = a[upto]
+                for t in range(upto + 1, hi):
+                    if a[t] < nxt:
+                        nxt = a[t]
+                return pivot, nxt
+            return pivot, (above if hi < n else pivot)
+    return a[k], (above if hi < n else a[k])
+
+
+@njit(cache=True, nogil=True)
 def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma: no cover (compiled)
     """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected).
 
     Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
-    ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1); otherwise (``alpha`` already float32-rounded) position
-    ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1``. ``np.partition`` puts rank ``lo``
-    in place and the larger values after it, so rank ``lo + 1`` is their minimum. The arithmetic is that of the
-    sorted form (same operations, no fastmath): the values are identical. ``out`` starts as NaN (empty leaves).
+    ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1), by ``np.partition``; otherwise (``alpha`` already float32-rounded)
+    position ``alpha (n - 1)`` interpolated between the ranks ``lo = floor`` and ``lo + 1`` (both from
+    :func:`_select`; rank ``lo`` twice when it is the last). The arithmetic is that
+    of the sorted form (same operations, no fastmath): the values are identical, and a zero result is +0.0 whichever
+    zeros the ranks hold (``-0.0 + x * (v - -0.0)`` is +0.0 for a zero ``v``). ``out`` starts as NaN (empty leaves).
     """
     counts = np.zeros(n_leaves + 1, dtype=np.int64)
     for i in range(r.shape[0]):
@@ -150,9 +210,7 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
             continue
         position = alpha * (n - 1)
         lo = min(int(math.floor(position)), n - 1)
-        part = np.partition(seg, lo)
-        v_lo = part[lo]
-        v_hi = part[lo + 1 :].min() if lo + 1 < n else v_lo
+        v_lo, v_hi = _select(seg, lo)
         out[j] = v_lo + (position - lo) * (v_hi - v_lo)
 
 
@@ -248,38 +306,63 @@ def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, 
     return lr * q
 
 
+def kernel_alphas(alphas, method):
+    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`): a float64
+    array, each level rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it)."""
+    lower = check_method(method) == "lower"
+    a = [check_interval(a, "alphas", 0, 1) for a in alphas]
+    return np.array(a if lower else [_lightgbm_alpha(v) for v in a], dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+               reached):
+    """One new tree renewed (unweighted rows) and added to the score, in place; compiled (float64 ``y``, ``score``,
+    ``values``; int64 ``leaf``; uint8 ``reached``; all 1-D and contiguous; no checks: the caller's).
+
+    The residuals ``y - score``, their per-leaf quantiles (:func:`_unweighted_leaf_quantiles`, ``alpha`` as it
+    takes it: float32-rounded for ``"lightgbm"``; the values of :func:`renewed_leaf_values` bit for bit),
+    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
+    (``reached[j] = 1``), then ``score += values[leaf]``.
+    """
+    n = y.shape[0]
+    r = np.empty(n)
+    for i in range(n):
+        r[i] = y[i] - score[i]
+    q = np.full(n_leaves, np.nan)
+    _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, q)
+    for j in range(n_leaves):
+        if q[j] == q[j]:
+            v = learning_rate * q[j]
+            values[j] = np.float64(np.float32(v)) if to_float32 else v
+            reached[j] = 1
+    for i in range(n):
+        score[i] += values[leaf[i]]
+
+
 @njit(cache=True, nogil=True)
 def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
                  reached):
     """One boosting round's ``K`` trees renewed and added to the score, one output after the other
-    (:func:`renew_round`).
-
-    Per output ``k``: the residuals ``y - score[:, k]``, the per-leaf quantiles of :func:`_unweighted_leaf_quantiles`
-    (the same function, so the same values as :func:`renewed_leaf_values`), ``learning_rate * quantile`` (rounded to
-    float32 when ``to_float32``) written into ``values[k]`` at every leaf a row reaches (``reached[k, j] = 1``), then
-    ``score[:, k] += values[k, leaves[k]]``.
+    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`renew_tree` (a tree not renewed is
+    only added, ``score[:, k] += values[k, leaves[k]]``).
 
     Serial on purpose: inside training numba's OpenMP threads would take turns with the engine's (measured: a
     parallel twin made a 2-thread LightGBM fit of california_housing 9x slower on the loaded 2-core machine).
     """
     n, K = score.shape
-    n_leaves = values.shape[1]
-    r = np.empty(n)
-    q = np.empty(n_leaves)
+    column = np.empty(n)
     for k in range(K):
-        if renew[k]:
-            for i in range(n):
-                r[i] = y[i] - score[i, k]
-            for j in range(n_leaves):
-                q[j] = np.nan
-            _unweighted_leaf_quantiles(r, leaves[k], n_leaves, alphas[k], lower, q)
-            for j in range(n_leaves):
-                if q[j] == q[j]:
-                    v = learning_rate * q[j]
-                    values[k, j] = np.float64(np.float32(v)) if to_float32 else v
-                    reached[k, j] = 1
         for i in range(n):
-            score[i, k] += values[k, leaves[k, i]]
+            column[i] = score[i, k]
+        if renew[k]:
+            renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32, values[k],
+                       reached[k])
+        else:
+            for i in range(n):
+                column[i] += values[k, leaves[k, i]]
+        for i in range(n):
+            score[i, k] = column[i]
 
 
 def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_values, renew=None, method="lightgbm",
@@ -287,7 +370,7 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     """Renew the ``K`` new trees of a boosting round (one per raw output, unweighted rows) and add them to the score.
 
     The fast form of :func:`renewed_leaf_values` applied to each output in turn, followed by ``raw_score[:, k] +=
-    leaf_values[k, leaf_index[k]]``: one compiled pass per output, no per-tree Python work. The values are those of
+    leaf_values[k, leaf_index[k]]``: one compiled pass per output (:func:`renew_tree`), no per-tree Python work. The values are those of
     :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
 
     Parameters
@@ -331,8 +414,7 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     if leaf_index.size and (leaf_index.min() < 0 or leaf_index.max() >= leaf_values.shape[1]):
         raise ValueError(f"leaf_index must lie in [0, {leaf_values.shape[1]}) (leaf_values' columns); got "
                          f"[{leaf_index.min()}, {leaf_index.max()}]")
-    a = np.array([check_interval(a, "alphas", 0, 1) for a in alphas], dtype=np.float64)
-    a = a if lower else np.array([_lightgbm_alpha(v) for v in a], dtype=np.float64)
+    a = kernel_alphas(alphas, method)
     mask = np.ones(K, dtype=np.bool_) if renew is None else np.asarray(renew, dtype=np.bool_)
     if mask.shape != (K,):
         raise ValueError(f"renew must have shape ({K},); got {mask.shape}")

@@ -294,6 +294,89 @@ def test_lightgbm_leaf_walk_equals_pred_leaf(rng, data):
     assert (walked < 10) if data == "categorical" else (walked == 10)
 
 
+def _leaves_by_binary_search(before, after, values, ids):
+    """The rule of lightgbm_renewal.leaves_from_scores, written plainly (the reference for its compiled form)."""
+    out = np.empty(len(before), dtype=np.int64)
+    m = len(values)
+    for i, (b, a) in enumerate(zip(before, after)):
+        with np.errstate(invalid="ignore"):
+            d = a - b
+        lo = max(int(np.searchsorted(values, d, side="right")) - 1, 0) if d == d else 0
+        c = lo + 1 if lo + 1 < m and values[lo + 1] - d < d - values[lo] else lo
+        bad = b + values[c] != a or (c > 0 and b + values[c - 1] == a) or (c + 1 < m and b + values[c + 1] == a)
+        out[i] = -1 if bad else ids[c]
+    return out
+
+
+@pytest.mark.parametrize("values", [
+    np.array([-0.3, -0.1, 0.0, 0.2, 0.25]),
+    np.concatenate([[-1.0], 1e-9 * np.arange(12), [1.0]]),  # a cluster: many values in one cell of the hint map
+    np.array([0.5]),
+    np.array([-1e300, 0.0, 1e300]),
+])
+def test_leaves_read_from_scores_follow_their_rule(rng, values):
+    # leaves_from_scores starts each row's search at a hint cell: the same leaves as the plain rule, on scores that
+    # add a leaf value, scores at and between values, huge and tiny scores (several values give the same sum),
+    # infinities and NaN
+    from gbm_objectives.adapters.lightgbm_renewal import leaves_from_scores
+
+    n = 3000
+    ids = np.arange(len(values))
+    ids[len(values) // 2] = -1  # a value several leaves share
+    before = rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e6, 1e17], size=n)
+    after = before + values[rng.integers(0, len(values), n)]
+    odd = rng.random(n) < 0.1
+    after[odd] = before[odd] + rng.uniform(-2, 2, odd.sum())
+    before[:6] = [np.inf, -np.inf, np.nan, 0.0, np.inf, 1.0]
+    after[:6] = [np.inf, -np.inf, 1.0, np.nan, 1.0, np.inf]
+    out = np.empty(n, dtype=np.int64)
+    unknown = leaves_from_scores(before, after, values, ids, out)
+    want = _leaves_by_binary_search(before, after, values, ids)
+    np.testing.assert_array_equal(out, want)
+    assert unknown == (want < 0).sum()
+
+
+def test_lightgbm_round_pass_equals_the_per_tree_renewal_in_any_split(rng):
+    # one round of a 4-output model: the compiled pass (leaves read from the engine's scores, the rest walked) run on
+    # 1 or 3 threads gives the values of pred_leaf + renewed_leaf_values per tree, bit for bit; the round's text is
+    # model_to_string's (read through a buffer that has to grow) and its one parse is the per-tree one
+    from gbm_objectives.adapters import lightgbm_renewal as lr
+
+    X = rng.normal(size=(500, 4)).round(1)
+    y = X[:, 0] + rng.normal(size=500)
+    alphas = (0.1, 0.4, 0.6, 0.9)
+    labels = np.digitize(y, np.quantile(y, [0.25, 0.5, 0.75])).astype(float)
+    params = dict(PARAMS, objective="multiclass", num_class=4, num_leaves=7, min_data_in_leaf=5)
+    booster = lgb.train(params, lgb.Dataset(X, labels), 3)
+    calls = lr._LightGBMCalls()
+    calls._buffer = lr.ctypes.create_string_buffer(64)
+    text = calls.round_text(booster, 2)
+    full = booster.model_to_string(start_iteration=2, num_iteration=1)  # + the wrapper's pandas_categorical line
+    assert full.startswith(text) and full[len(text):].strip() == "pandas_categorical:null"
+    n_leaves, leaf_value, node_start, nodes = lr._round_forest(text)
+    for k, (tree, values) in enumerate(lr._all_trees(text)):
+        np.testing.assert_array_equal(leaf_value[k, : n_leaves[k]], values)
+        for got, want in zip((a[node_start[k] : node_start[k + 1]] for a in nodes), tree):
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    before = np.ascontiguousarray(booster.predict(X, raw_score=True, num_iteration=2).T)
+    after = np.ascontiguousarray(booster.predict(X, raw_score=True, num_iteration=3).T)
+    score = rng.normal(size=(4, 500))
+    a = lr.kernel_alphas(alphas, "lightgbm")
+    leaves = booster.predict(X, pred_leaf=True, start_iteration=2, num_iteration=1)
+    want_values = leaf_value.copy()
+    for k, alpha in enumerate(alphas):
+        new = renewed_leaf_values(y, score[k], leaves[:, k], alpha, learning_rate=0.1, n_leaves=leaf_value.shape[1])
+        want_values[k, ~np.isnan(new)] = new[~np.isnan(new)]
+    want_score = score + np.take_along_axis(want_values, leaves.T, axis=1)
+    for threads in (1, 3):
+        got_score, got_values = score.copy(), leaf_value.copy()
+        reached, walked = np.zeros(leaf_value.shape, dtype=np.uint8), np.zeros(4, dtype=np.int64)
+        lr._renew_in_threads(4, threads, (X.astype(np.float64), y, got_score, before, after, True, got_values,
+                                          n_leaves, node_start, *nodes, a, False, 0.1, reached, walked))
+        assert got_values.tobytes() == want_values.tobytes() and got_score.tobytes() == want_score.tobytes()
+        assert walked.sum() < 4 * 500
+
+
 # ---------------------------------------------------------------------------------------------------------
 # XGBoost: renewal kept outside the booster, written into the model once
 # ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """MultiQuantileLoss: the monotone link, its gradients (finite differences through the parametrisation), K = 1
 equals QuantileLoss, extreme and constant labels, bad alphas, zero crossings on random raw outputs, and the round
-renewal equal to the per-output one."""
+renewal equal to the per-output one (and its compiled pieces: one tree's renewal, the selection, the gradients)."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gbm_objectives as go
-from gbm_objectives.objectives.multi_quantile import SCALE_FRACTION, cumulative_softplus, pinball_matrix
-from gbm_objectives.objectives.quantile import renew_round
+from gbm_objectives.objectives.multi_quantile import (SCALE_FRACTION, cumulative_softplus,
+                                                      per_output_pinball_gradients, pinball_matrix)
+from gbm_objectives.objectives.quantile import _select, kernel_alphas, renew_round, renew_tree, weighted_quantile
 
 
 def _row_losses(obj, y, raw):
@@ -195,3 +196,60 @@ def test_renew_round_refuses_what_its_compiled_pass_would_write_out_of_bounds(na
         renew_round(learning_rate=0.1, **kw)
     with pytest.raises(ValueError, match="learning_rate"):
         renew_round(learning_rate=0.0, **_round_inputs())
+
+
+def _residual_data(kind, rng, n):
+    if kind == "ties":  # few distinct values: many equal to each order statistic (capped and rounded labels)
+        return rng.integers(0, 4, n).astype(np.float64), np.zeros(n)
+    if kind == "signed_zeros":  # residuals -0.0 and +0.0 (y = -0.0 against a zero score)
+        return np.where(rng.random(n) < 0.5, -0.0, 0.0), np.zeros(n)
+    return rng.standard_t(3, n), rng.normal(size=n)
+
+
+@pytest.mark.parametrize("method", ["lightgbm", "lower"])
+@pytest.mark.parametrize("kind", ["continuous", "ties", "signed_zeros"])
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 0.97])
+def test_renew_tree_equals_renewed_leaf_values_bit_for_bit(method, kind, alpha):
+    # one tree's compiled renewal (its own selection) against the reference, leaf by leaf; leaf 5: one row, leaf 6:
+    # none (keeps the engine's value, not reached)
+    rng = np.random.default_rng(7)
+    n, n_leaves = 400, 7
+    y, score = _residual_data(kind, rng, n)
+    leaf = rng.integers(0, 5, n)
+    leaf[17] = 5
+    engine = rng.normal(size=n_leaves)
+    want = go.renewed_leaf_values(y, score, leaf, alpha, learning_rate=0.3, n_leaves=n_leaves, method=method)
+    values, got_score, reached = engine.copy(), score.copy(), np.zeros(n_leaves, dtype=np.uint8)
+    renew_tree(y, got_score, leaf, n_leaves, kernel_alphas([alpha], method)[0], method == "lower", 0.3, False,
+               values, reached)
+    hit = ~np.isnan(want)
+    sorted_form = [0.3 * weighted_quantile((y - score)[leaf == j], alpha, method=method) for j in np.flatnonzero(hit)]
+    np.testing.assert_array_equal(want[hit], sorted_form)  # the selection against the sorted definition
+    np.testing.assert_array_equal(reached.view(bool), hit)
+    assert values[hit].tobytes() == want[hit].tobytes() and values[~hit].tobytes() == engine[~hit].tobytes()
+    assert got_score.tobytes() == (score + values[leaf]).tobytes()
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "sorted", "reversed", "equal", "one_apart"])
+def test_select_finds_every_rank_and_the_next(kind):
+    rng = np.random.default_rng(3)
+    a = {"continuous": rng.normal(size=60), "ties": rng.integers(0, 3, 60).astype(float),
+         "sorted": np.arange(60.0), "reversed": np.arange(60.0)[::-1].copy(), "equal": np.ones(60),
+         "one_apart": np.r_[np.zeros(55), np.ones(5)]}[kind]  # a pivot at the minimum: the equal block split off
+    ordered = np.sort(a)
+    for k in range(len(a)):
+        work = a.copy()
+        assert _select(work, k) == (ordered[k], ordered[min(k + 1, len(a) - 1)])
+        np.testing.assert_array_equal(np.sort(work), ordered)  # a permutation
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_per_output_gradients_equal_the_numpy_form(dtype):
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=50)
+    raw = np.asfortranarray(np.where(rng.random((50, 3)) < 0.2, y[:, None], rng.normal(size=(50, 3))))  # ties
+    alphas = np.array([0.1, 0.5, 0.9])
+    grad, hess = np.empty((50, 3), dtype=dtype, order="F"), np.empty((50, 3), dtype=dtype, order="F")
+    per_output_pinball_gradients(raw, y, alphas, grad, hess)
+    assert grad.tobytes() == np.asfortranarray(np.where(raw - y[:, None] >= 0, 1.0 - alphas, -alphas), dtype).tobytes()
+    assert (hess == 1).all()
