@@ -63,14 +63,16 @@ built-in does, a tree with a single leaf is renewed too (with a constant target 
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xgboost as xgb
-from numba import njit
 
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
+from .xgboost_trees import pack_trees, tree_arrays, tree_leaves, write_leaf_values
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
 
@@ -94,24 +96,6 @@ def _alphas(text):
 
 
 _MAX_DENSE_VALUES = 1 << 26  # 256 MB of float32: above it, leaves come from XGBoost's pred_leaf
-
-
-@njit(cache=True, nogil=True)
-def _tree_leaves(X, left, right, feature, threshold, default_left, out):  # pragma: no cover (compiled)
-    """The leaf of every row of ``X`` in one numerical tree, as XGBoost's predictor walks it: a missing value
-    (NaN) goes the default way, otherwise ``x < threshold`` goes left (float32 against float32)."""
-    for i in range(X.shape[0]):
-        node = 0
-        while left[node] != -1:
-            x = X[i, feature[node]]
-            if x != x:
-                node = left[node] if default_left[node] else right[node]
-            elif x < threshold[node]:
-                node = left[node]
-            else:
-                node = right[node]
-        out[i] = node
-    return out
 
 
 def _dense_features(dmatrix):
@@ -219,6 +203,12 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self._n_start = 0
         self._metric_alphas = None
         self.n_renewed_ = 0
+        self._close_threads()
+
+    def _close_threads(self):
+        executor, self._executor, self._n_threads = getattr(self, "_executor", None), None, 1
+        if executor is not None:
+            executor.shutdown()
 
     # ---- called by the objective ----------------------------------------------------------------------
     def _training_score(self, prepared, raw_score):
@@ -257,6 +247,10 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         strategy = booster.get("gbtree_train_param", {}).get("multi_strategy", "one_output_per_tree")
         if self.n_outputs > 1 and strategy != "one_output_per_tree":
             raise ValueError(f"quantile leaf renewal needs one tree per output; got multi_strategy={strategy!r}")
+        nthread = int(learner.get("generic_param", {}).get("nthread", 0) or 0)  # 0: XGBoost takes every core
+        self._n_threads = nthread if nthread > 0 else len(os.sched_getaffinity(0))
+        if self._n_threads > 1:  # the walks, cut into row blocks, run in as many threads as XGBoost's
+            self._executor = ThreadPoolExecutor(self._n_threads, thread_name_prefix="xgboost-renewal")
         self._metric_alphas = [
             _alphas(m.get("quantile_loss_param", {}).get("quantile_alpha", "[]"))
             for m in learner.get("metrics", [])
@@ -294,7 +288,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             )
         eta = float(json.loads(model.save_config())["learner"]["gradient_booster"]["tree_train_param"]["eta"])
         tree = model[t : t + 1]  # the round's trees: one per output
-        trees = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
+        trees = tree_arrays(tree.save_raw(raw_format="ubj"), self.n_outputs)  # their node arrays, or None
+        if trees is None:  # a model document laid out otherwise: the JSON route
+            trees = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
         walks = [self._walker(nodes) for nodes in trees]
         if self._w is None and self._train_features[1] is not None and all(w is not None for w in walks):
             self._renew_round(t, trees, walks, tree, eta)
@@ -342,12 +338,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         the values of :meth:`_renew_tree`)."""
         features = self._train_features[1]
         K, n = len(trees), len(features)
-        leaves = np.empty((K, n), dtype=np.int64)
-        values = np.zeros((K, max(len(nodes["split_conditions"]) for nodes in trees)))
-        for k, (nodes, walk) in enumerate(zip(trees, walks)):
-            _tree_leaves(features, *walk, leaves[k])
-            engine = walk[3]  # split_conditions as float32: a leaf's value as stored
-            values[k, : len(engine)] = engine
+        packed = pack_trees(walks)
+        leaves = self._walk(features, packed)
+        values = packed[3].astype(np.float64)  # split_conditions as float32: a leaf's value as stored (0 padding)
         alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
         score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
         reached = renew_round(self._y, score, leaves, alphas, learning_rate=eta, leaf_values=values,
@@ -359,27 +352,41 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             if ev.score is None:
                 continue
             vscore = ev.score if ev.score.ndim == 2 else ev.score.reshape(-1, 1)
-            for k, walk in enumerate(walks):
-                vscore[:, k] += values[k][self._leaves(walk, tree, ev.dmatrix, ev.features, k)]
+            if ev.features is not None:
+                vleaves = self._walk(ev.features, packed)
+            else:
+                vleaves = [self._leaves(None, tree, ev.dmatrix, None, k) for k in range(K)]
+            for k in range(K):
+                vscore[:, k] += values[k][vleaves[k]]
 
     def after_training(self, model):
+        self._close_threads()
         if not self._renewed:
             return model
         config = model.save_config()
-        model_json = json.loads(model.save_raw(raw_format="json"))
-        trees = model_json["learner"]["gradient_booster"]["model"]["trees"]
-        for t, (ids, vals) in self._renewed.items():
-            split_conditions = trees[t]["split_conditions"]
-            for j, v in zip(ids.tolist(), vals.tolist()):
-                split_conditions[j] = v  # a float32 value, written exactly (shortest repr of the float64)
-        model.load_model(bytearray(json.dumps(model_json), "utf-8"))
+        raw = model.save_raw(raw_format="ubj")
+        if write_leaf_values(raw, model.num_boosted_rounds() * self.n_outputs, self._renewed):
+            model.load_model(raw)
+        else:  # a model document laid out otherwise: the JSON route
+            model_json = json.loads(model.save_raw(raw_format="json"))
+            trees = model_json["learner"]["gradient_booster"]["model"]["trees"]
+            for t, (ids, vals) in self._renewed.items():
+                split_conditions = trees[t]["split_conditions"]
+                for j, v in zip(ids.tolist(), vals.tolist()):
+                    split_conditions[j] = v  # a float32 value, written exactly (shortest repr of the float64)
+            model.load_model(bytearray(json.dumps(model_json), "utf-8"))
         model.load_config(config)  # load_model resets the training parameters (eta, max_depth, ...)
         return model
+
+    def _walk(self, features, packed):
+        """The leaves of every row of ``features`` in each of the round's trees ``packed``, shape ``(K, n)``."""
+        out = np.empty((len(packed[0]), len(features)), dtype=np.int64)
+        return tree_leaves(features, packed, out, self._executor, self._n_threads)
 
     @staticmethod
     def _walker(nodes):
         """The tree's arrays for :func:`_tree_leaves`, or None when it has a categorical split."""
-        if any(nodes.get("split_type", ())):
+        if np.any(np.asarray(nodes.get("split_type", ()))):
             return None
         return (
             np.asarray(nodes["left_children"], dtype=np.int32),
@@ -397,7 +404,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         if walk is None or features is None:
             leaves = np.asarray(tree.predict(dmatrix, pred_leaf=True))
             return leaves.reshape(len(leaves), -1)[:, k].astype(np.int64)
-        return _tree_leaves(features, *walk, np.empty(len(features), dtype=np.int64))
+        return tree_leaves(features, pack_trees([walk]), np.empty((1, len(features)), dtype=np.int64))[0]
 
     def _set_data(self, ev):
         if ev.dmatrix is self._dtrain:

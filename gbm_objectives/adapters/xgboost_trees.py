@@ -1,0 +1,140 @@
+"""XGBoost's trees read from its UBJSON model bytes and walked over dense features (no engine import here).
+
+The quantile leaf renewal (:mod:`.xgboost_renewal`) needs, after every round, the structure of the round's new
+trees, and after training, to write its renewed leaf values into the model. Both go through XGBoost's binary
+model format (``Booster.save_raw("ubj")``, Universal Binary JSON), which holds each tree's node arrays as typed
+arrays (``[$<type>#<count>`` and ``count`` big-endian values after the key): :func:`typed_arrays` finds the
+arrays stored under one key, in the order of the document (the trees in model order), without decoding the rest;
+:func:`tree_arrays` reads the arrays the walk needs; :func:`write_leaf_values` overwrites leaf values in place.
+(The JSON form of the same model costs about ten times as much to write, parse and reload.) A document that is
+not laid out as expected (a key found a number of times other than the number of trees, an untyped array) makes
+them return ``None``: the caller then takes the JSON route.
+
+:func:`tree_leaves` walks a round's trees over the rows as XGBoost's predictor does: a missing value (NaN) goes
+the default way, otherwise ``x < threshold`` goes left (float32 against float32); each row's leaves depend on
+that row only, so the rows can be cut into blocks walked by several threads (the kernel releases the GIL) with the
+same result.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from numba import njit
+
+from .._core.jit import JIT
+
+__all__ = ["WALK_KEYS", "typed_arrays", "tree_arrays", "write_leaf_values", "pack_trees", "tree_leaves"]
+
+#: the node arrays the walk needs, by their key in XGBoost's model document
+WALK_KEYS = ("left_children", "right_children", "split_indices", "split_conditions", "default_left", "split_type")
+#: UBJSON value types of a typed array -> numpy dtype (UBJSON is big-endian)
+_TYPES = {ord("d"): ">f4", ord("D"): ">f8", ord("l"): ">i4", ord("L"): ">i8", ord("I"): ">i2", ord("i"): "i1",
+          ord("U"): "u1"}
+#: UBJSON integer types (of a count) -> struct format
+_INTS = {ord("i"): ">b", ord("U"): ">B", ord("I"): ">h", ord("l"): ">i", ord("L"): ">q"}
+
+
+def typed_arrays(raw, key):
+    """``[(offset, dtype, count), ...]``: every typed array stored under ``key`` in the UBJSON bytes ``raw``, in
+    document order, or ``None`` when a value under ``key`` is not a typed array of a known type.
+
+    A key is found where its bytes, preceded by their length, are followed by a typed array's ``[$``: the value
+    bytes of another array are skipped, so a key is looked for only between values.
+    """
+    name = key.encode()
+    pattern = bytes([len(name)]) + name + b"[$"
+    out, at = [], 0
+    while True:
+        hit = raw.find(pattern, at)
+        if hit < 0:
+            return out
+        p = hit + len(pattern)
+        dtype, count_type = _TYPES.get(raw[p]), _INTS.get(raw[p + 2])
+        if dtype is None or raw[p + 1] != ord("#") or count_type is None:
+            return None
+        size = struct.calcsize(count_type)
+        (count,) = struct.unpack_from(count_type, raw, p + 3)
+        start = p + 3 + size
+        out.append((start, np.dtype(dtype), count))
+        at = start + count * np.dtype(dtype).itemsize
+
+
+def tree_arrays(raw, n_trees, keys=WALK_KEYS):
+    """The node arrays ``keys`` of each of the ``n_trees`` trees of the UBJSON model ``raw``: a list of dicts
+    ``{key: ndarray (native byte order)}``, or ``None`` when some key is not found exactly once per tree."""
+    found = {}
+    for key in keys:
+        arrays = typed_arrays(raw, key)
+        if arrays is None or len(arrays) != n_trees:
+            return None
+        found[key] = arrays
+    return [{key: np.frombuffer(raw, dtype, count, offset).astype(dtype.newbyteorder("="))
+             for key, (offset, dtype, count) in ((key, found[key][t]) for key in keys)}
+            for t in range(n_trees)]
+
+
+def write_leaf_values(raw, n_trees, renewed):
+    """Overwrite leaf values in the UBJSON model ``raw`` (a ``bytearray``, edited in place): ``renewed`` maps a
+    tree index to ``(node ids, values)``, the values float32-exact (they are stored as float32). Returns False,
+    leaving ``raw`` as it was, when the trees' ``split_conditions`` are not ``n_trees`` float32 arrays."""
+    arrays = typed_arrays(raw, "split_conditions")
+    if arrays is None or len(arrays) != n_trees or any(dtype != np.dtype(">f4") for _, dtype, _ in arrays):
+        return False
+    for t, (ids, values) in renewed.items():
+        offset, dtype, count = arrays[t]
+        np.frombuffer(raw, dtype, count, offset)[ids] = values
+    return True
+
+
+def pack_trees(walks):
+    """The walk arrays of ``K`` trees (``(left, right, feature, threshold, default_left)`` each) as 2-D arrays
+    of shape ``(K, max nodes)``, padded (no walk reaches the padding): the arguments of :func:`tree_leaves`."""
+    K, width = len(walks), max(len(w[0]) for w in walks)
+    packed = (np.full((K, width), -1, dtype=np.int32), np.full((K, width), -1, dtype=np.int32),
+              np.zeros((K, width), dtype=np.int32), np.zeros((K, width), dtype=np.float32),
+              np.zeros((K, width), dtype=np.uint8))
+    for k, walk in enumerate(walks):
+        for array, row in zip(packed, walk):
+            array[k, : len(row)] = row
+    return packed
+
+
+@njit("void(float32[:, ::1], int32[:, ::1], int32[:, ::1], int32[:, ::1], float32[:, ::1], uint8[:, ::1], int64, "
+      "int64, int64[:, ::1])", **JIT)
+def _walk_rows(X, left, right, feature, threshold, default_left, start, stop, out):  # pragma: no cover (compiled)
+    """``out[k, i]``: the leaf of row ``i`` of ``X`` in tree ``k``, for the rows ``start <= i < stop``."""
+    for i in range(start, stop):
+        for k in range(left.shape[0]):
+            node = 0
+            while left[k, node] != -1:
+                x = X[i, feature[k, node]]
+                if x != x:
+                    node = left[k, node] if default_left[k, node] else right[k, node]
+                elif x < threshold[k, node]:
+                    node = left[k, node]
+                else:
+                    node = right[k, node]
+            out[k, i] = node
+
+
+#: rows per thread of a walk, at least: below it one thread walks everything (a thread's start costs more)
+MIN_ROWS_PER_THREAD = 2_000
+
+
+def tree_leaves(X, packed, out, executor=None, n_threads=1):
+    """The leaf of every row of ``X`` (float32, C-contiguous, NaN = missing) in each of the ``K`` trees
+    ``packed`` (:func:`pack_trees`), written into ``out`` (int64, shape ``(K, n_rows)``) and returned. With an
+    ``executor`` (a ``concurrent.futures`` pool) and ``n_threads > 1`` the rows are cut into ``n_threads`` blocks
+    walked at once; the leaves do not depend on the cut."""
+    n = X.shape[0]
+    blocks = max(1, min(n_threads, n // MIN_ROWS_PER_THREAD)) if executor is not None else 1
+    if blocks == 1:
+        _walk_rows(X, *packed, 0, n, out)
+        return out
+    cuts = np.linspace(0, n, blocks + 1).astype(np.int64)
+    futures = [executor.submit(_walk_rows, X, *packed, cuts[b], cuts[b + 1], out) for b in range(blocks)]
+    for f in futures:
+        f.result()
+    return out
