@@ -340,7 +340,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         K, n = len(trees), len(features)
         packed = pack_trees(walks)
         leaves = self._walk(features, packed)
-        values = packed[3].astype(np.float64)  # split_conditions as float32: a leaf's value as stored (0 padding)
+        values = packed[2].astype(np.float64)  # split_conditions as float32: a leaf's value as stored (0 padding)
         alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
         score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
         reached = renew_round(self._y, score, leaves, alphas, learning_rate=eta, leaf_values=values,
@@ -380,7 +380,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
 
     def _walk(self, features, packed):
         """The leaves of every row of ``features`` in each of the round's trees ``packed``, shape ``(K, n)``."""
-        out = np.empty((len(packed[0]), len(features)), dtype=np.int64)
+        out = np.empty((len(packed[1]), len(features)), dtype=np.int64)
         return tree_leaves(features, packed, out, self._executor, self._n_threads)
 
     @staticmethod

@@ -89,34 +89,67 @@ def write_leaf_values(raw, n_trees, renewed):
 
 
 def pack_trees(walks):
-    """The walk arrays of ``K`` trees (``(left, right, feature, threshold, default_left)`` each) as 2-D arrays
-    of shape ``(K, max nodes)``, padded (no walk reaches the padding): the arguments of :func:`tree_leaves`."""
+    """The walk arrays of ``K`` trees (``(left, right, feature, threshold, default_left)`` each, a leaf's children
+    -1) packed for :func:`tree_leaves`: ``children`` (int32, shape ``(K, max nodes, 2)``: left, right),
+    ``feature`` (int32), ``threshold`` (float32: a leaf's value at a leaf) and ``default_left`` (uint8), each of
+    shape ``(K, max nodes)``. A leaf is its own left and right child and splits on feature 0 (a walk step leaves a
+    row at its leaf); the padding of a smaller tree is never reached."""
     K, width = len(walks), max(len(w[0]) for w in walks)
-    packed = (np.full((K, width), -1, dtype=np.int32), np.full((K, width), -1, dtype=np.int32),
-              np.zeros((K, width), dtype=np.int32), np.zeros((K, width), dtype=np.float32),
-              np.zeros((K, width), dtype=np.uint8))
-    for k, walk in enumerate(walks):
-        for array, row in zip(packed, walk):
-            array[k, : len(row)] = row
-    return packed
+    children = np.zeros((K, width, 2), dtype=np.int32)
+    feature, default_left = np.zeros((K, width), dtype=np.int32), np.zeros((K, width), dtype=np.uint8)
+    threshold = np.zeros((K, width), dtype=np.float32)
+    for k, (left, right, split_feature, split_threshold, split_default_left) in enumerate(walks):
+        m = len(left)
+        leaf = left == -1
+        node = np.arange(m, dtype=np.int32)
+        children[k, :m, 0] = np.where(leaf, node, left)
+        children[k, :m, 1] = np.where(leaf, node, right)
+        feature[k, :m] = np.where(leaf, 0, split_feature)
+        threshold[k, :m] = split_threshold
+        default_left[k, :m] = split_default_left
+    return children, feature, threshold, default_left
 
 
-@njit("void(float32[:, ::1], int32[:, ::1], int32[:, ::1], int32[:, ::1], float32[:, ::1], uint8[:, ::1], int64, "
-      "int64, int64[:, ::1])", **JIT)
-def _walk_rows(X, left, right, feature, threshold, default_left, start, stop, out):  # pragma: no cover (compiled)
-    """``out[k, i]``: the leaf of row ``i`` of ``X`` in tree ``k``, for the rows ``start <= i < stop``."""
-    for i in range(start, stop):
-        for k in range(left.shape[0]):
-            node = 0
-            while left[k, node] != -1:
-                x = X[i, feature[k, node]]
-                if x != x:
-                    node = left[k, node] if default_left[k, node] else right[k, node]
-                elif x < threshold[k, node]:
-                    node = left[k, node]
-                else:
-                    node = right[k, node]
-            out[k, i] = node
+#: rows walked together, a level of a tree at a time (their features stay in the cache)
+_BLOCK = 256
+
+
+@njit("void(float32[:, ::1], int32[:, :, ::1], int32[:, ::1], float32[:, ::1], uint8[:, ::1], int64, int64, "
+      "int64[:, ::1])", **JIT)
+def _walk_rows(X, children, feature, threshold, default_left, start, stop, out):  # pragma: no cover (compiled)
+    """``out[k, i]``: the leaf of row ``i`` of ``X`` in tree ``k`` (:func:`pack_trees`), for ``start <= i <
+    stop``. Rows are taken in blocks, one tree level at a time for all the rows of a block: the steps of different
+    rows do not wait on each other and have no branch to mispredict (a row at a leaf stays there), about 2.5 times
+    faster than walking each row to its leaf where the paths are hard to predict."""
+    K, width = feature.shape
+    depth = np.zeros(K, dtype=np.int64)  # the deepest leaf of each tree
+    level = np.empty(width, dtype=np.int64)
+    stack = np.empty(width, dtype=np.int64)
+    for k in range(K):
+        level[0], stack[0], top = 0, 0, 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            if children[k, node, 0] != node:
+                for child in (children[k, node, 0], children[k, node, 1]):
+                    level[child] = level[node] + 1
+                    depth[k] = max(depth[k], level[child])
+                    stack[top] = child
+                    top += 1
+    nodes = np.empty(_BLOCK, dtype=np.int32)
+    for b0 in range(start, stop, _BLOCK):
+        m = min(_BLOCK, stop - b0)
+        for k in range(K):
+            for i in range(m):
+                nodes[i] = 0
+            for _ in range(depth[k]):
+                for i in range(m):
+                    node = nodes[i]
+                    x = X[b0 + i, feature[k, node]]
+                    right = not ((x < threshold[k, node]) | ((x != x) & (default_left[k, node] != 0)))
+                    nodes[i] = children[k, node, np.int64(right)]
+            for i in range(m):
+                out[k, b0 + i] = nodes[i]
 
 
 #: rows per thread of a walk, at least: below it one thread walks everything (a thread's start costs more)
