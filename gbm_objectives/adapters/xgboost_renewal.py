@@ -72,7 +72,7 @@ import xgboost as xgb
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
-from .xgboost_trees import pack_trees, tree_arrays, tree_leaves, write_leaf_values
+from .xgboost_trees import MIN_ROWS_PER_THREAD, pack_trees, tree_arrays, tree_leaves, write_leaf_values
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
 
@@ -335,16 +335,36 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
     def _renew_round(self, t, trees, walks, tree, eta):
         """The round's ``K`` numerical trees (unweighted rows) renewed at once: walked here, renewed and added to
         the kept margins by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`,
-        the values of :meth:`_renew_tree`)."""
+        the values of :meth:`_renew_tree`).
+
+        With several threads (XGBoost's ``nthread``) and enough rows, the outputs are cut into one group per thread,
+        each walked and renewed in its own thread (the kernels release the GIL) on its own copy of its columns of
+        the margins: each output's values are computed from its own column only, so they do not depend on the cut.
+        """
         features = self._train_features[1]
         K, n = len(trees), len(features)
         packed = pack_trees(walks)
-        leaves = self._walk(features, packed)
         values = packed[2].astype(np.float64)  # split_conditions as float32: a leaf's value as stored (0 padding)
-        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
+        alphas = tuple(self.objective.alphas if self.alpha is None else (self.alpha,))
         score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
-        reached = renew_round(self._y, score, leaves, alphas, learning_rate=eta, leaf_values=values,
-                              method=self.method, float32_leaves=True)
+        leaves = np.empty((K, n), dtype=np.int64)
+        reached = np.empty(values.shape, dtype=np.bool_)
+
+        def renew(k0, k1, executor=None):
+            tree_leaves(features, tuple(a[k0:k1] for a in packed), leaves[k0:k1], executor, self._n_threads)
+            block = score if k1 - k0 == K else np.ascontiguousarray(score[:, k0:k1])
+            reached[k0:k1] = renew_round(self._y, block, leaves[k0:k1], alphas[k0:k1], learning_rate=eta,
+                                         leaf_values=values[k0:k1], method=self.method, float32_leaves=True)
+            if block is not score:
+                score[:, k0:k1] = block
+
+        groups = min(K, self._n_threads) if n >= MIN_ROWS_PER_THREAD else 1
+        if self._executor is None or groups == 1:
+            renew(0, K, self._executor)  # (one output: its walk cut into row blocks)
+        else:
+            cuts = np.linspace(0, K, groups + 1).round().astype(int)
+            for future in [self._executor.submit(renew, cuts[g], cuts[g + 1]) for g in range(groups)]:
+                future.result()
         for k in range(K):
             ids = np.flatnonzero(reached[k])
             self._renewed[t * K + k] = (ids, values[k, ids])
