@@ -51,10 +51,8 @@ and stale cached margins until training ends, so:
 
 Each round costs a one-round slice, a walk of its trees per data set and a sort of the training residuals; the end,
 one UBJSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports the time against
-``reg:quantileerror``). With ``nthread > 1`` the round's outputs are cut into one group per thread, each walked and
-renewed in a thread of its own (one output: its walk cut into row blocks); the results do not depend on the cut.
-(The JSON form of the model, its edit and reload, cost the former version of this callback a quarter of a small
-fit.)
+``reg:quantileerror``). (The JSON form of the model, its edit and reload, cost the former version of this
+callback a quarter of a small fit.)
 
 Differences from the built-in that remain: the quantile definition (``method``), the start (``base_margin``, e.g.
 ``QuantileLoss.init_score``, instead of XGBoost's estimated intercept), and with row subsampling
@@ -66,8 +64,6 @@ built-in does, a tree with a single leaf is renewed too (with a constant target 
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xgboost as xgb
@@ -75,7 +71,7 @@ import xgboost as xgb
 from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, renew_round, renewed_leaf_values
 from ._common import RenewedObjective
-from .xgboost_trees import MIN_ROWS_PER_THREAD, pack_trees, tree_arrays, tree_leaves, write_leaf_values
+from .xgboost_trees import pack_trees, tree_arrays, tree_leaves, write_leaf_values
 
 __all__ = ["XGBoostQuantileLeafRenewal", "xgboost_quantile_leaf_renewal"]
 
@@ -206,12 +202,6 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self._n_start = 0
         self._metric_alphas = None
         self.n_renewed_ = 0
-        self._close_threads()
-
-    def _close_threads(self):
-        executor, self._executor, self._n_threads = getattr(self, "_executor", None), None, 1
-        if executor is not None:
-            executor.shutdown()
 
     # ---- called by the objective ----------------------------------------------------------------------
     def _training_score(self, prepared, raw_score):
@@ -250,10 +240,6 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         strategy = booster.get("gbtree_train_param", {}).get("multi_strategy", "one_output_per_tree")
         if self.n_outputs > 1 and strategy != "one_output_per_tree":
             raise ValueError(f"quantile leaf renewal needs one tree per output; got multi_strategy={strategy!r}")
-        nthread = int(learner.get("generic_param", {}).get("nthread", 0) or 0)  # 0: XGBoost takes every core
-        self._n_threads = nthread if nthread > 0 else len(os.sched_getaffinity(0))
-        if self._n_threads > 1:  # the walks, cut into row blocks, run in as many threads as XGBoost's
-            self._executor = ThreadPoolExecutor(self._n_threads, thread_name_prefix="xgboost-renewal")
         self._metric_alphas = [
             _alphas(m.get("quantile_loss_param", {}).get("quantile_alpha", "[]"))
             for m in learner.get("metrics", [])
@@ -340,34 +326,20 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         the kept margins by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`,
         the values of :meth:`_renew_tree`).
 
-        With several threads (XGBoost's ``nthread``) and enough rows, the outputs are cut into one group per thread,
-        each walked and renewed in its own thread (the kernels release the GIL) on its own copy of its columns of
-        the margins: each output's values are computed from its own column only, so they do not depend on the cut.
+        Serial on purpose, whatever XGBoost's ``nthread``: XGBoost's OpenMP worker threads busy-wait for a few
+        milliseconds after each of its parallel regions, i.e. through most of this callback, so threads of ours
+        would share the cores with them (measured on the 2-core machine: a thread per group of outputs made the
+        callback 15-25 % slower at 5,000 and 10,000 rows).
         """
         features = self._train_features[1]
         K, n = len(trees), len(features)
         packed = pack_trees(walks)
+        leaves = self._walk(features, packed)
         values = packed[2].astype(np.float64)  # split_conditions as float32: a leaf's value as stored (0 padding)
-        alphas = tuple(self.objective.alphas if self.alpha is None else (self.alpha,))
+        alphas = self.objective.alphas if self.alpha is None else (self.alpha,)
         score = self._score if self._score.ndim == 2 else self._score.reshape(n, 1)
-        leaves = np.empty((K, n), dtype=np.int64)
-        reached = np.empty(values.shape, dtype=np.bool_)
-
-        def renew(k0, k1, executor=None):
-            tree_leaves(features, tuple(a[k0:k1] for a in packed), leaves[k0:k1], executor, self._n_threads)
-            block = score if k1 - k0 == K else np.ascontiguousarray(score[:, k0:k1])
-            reached[k0:k1] = renew_round(self._y, block, leaves[k0:k1], alphas[k0:k1], learning_rate=eta,
-                                         leaf_values=values[k0:k1], method=self.method, float32_leaves=True)
-            if block is not score:
-                score[:, k0:k1] = block
-
-        groups = min(K, self._n_threads) if n >= MIN_ROWS_PER_THREAD else 1
-        if self._executor is None or groups == 1:
-            renew(0, K, self._executor)  # (one output: its walk cut into row blocks)
-        else:
-            cuts = np.linspace(0, K, groups + 1).round().astype(int)
-            for future in [self._executor.submit(renew, cuts[g], cuts[g + 1]) for g in range(groups)]:
-                future.result()
+        reached = renew_round(self._y, score, leaves, alphas, learning_rate=eta, leaf_values=values,
+                              method=self.method, float32_leaves=True)
         for k in range(K):
             ids = np.flatnonzero(reached[k])
             self._renewed[t * K + k] = (ids, values[k, ids])
@@ -383,7 +355,6 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 vscore[:, k] += values[k][vleaves[k]]
 
     def after_training(self, model):
-        self._close_threads()
         if not self._renewed:
             return model
         config = model.save_config()
@@ -404,7 +375,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
     def _walk(self, features, packed):
         """The leaves of every row of ``features`` in each of the round's trees ``packed``, shape ``(K, n)``."""
         out = np.empty((len(packed[1]), len(features)), dtype=np.int64)
-        return tree_leaves(features, packed, out, self._executor, self._n_threads)
+        return tree_leaves(features, packed, out)
 
     @staticmethod
     def _walker(nodes):

@@ -11,9 +11,7 @@ not laid out as expected (a key found a number of times other than the number of
 them return ``None``: the caller then takes the JSON route.
 
 :func:`tree_leaves` walks a round's trees over the rows as XGBoost's predictor does: a missing value (NaN) goes
-the default way, otherwise ``x < threshold`` goes left (float32 against float32); each row's leaves depend on
-that row only, so the rows can be cut into blocks walked by several threads (the kernel releases the GIL) with the
-same result.
+the default way, otherwise ``x < threshold`` goes left (float32 against float32).
 """
 
 from __future__ import annotations
@@ -152,22 +150,8 @@ def _walk_rows(X, children, feature, threshold, default_left, start, stop, out):
                 out[k, b0 + i] = nodes[i]
 
 
-#: rows per thread of a walk, at least: below it one thread walks everything (a thread's start costs more)
-MIN_ROWS_PER_THREAD = 2_000
-
-
-def tree_leaves(X, packed, out, executor=None, n_threads=1):
+def tree_leaves(X, packed, out):
     """The leaf of every row of ``X`` (float32, C-contiguous, NaN = missing) in each of the ``K`` trees
-    ``packed`` (:func:`pack_trees`), written into ``out`` (int64, shape ``(K, n_rows)``) and returned. With an
-    ``executor`` (a ``concurrent.futures`` pool) and ``n_threads > 1`` the rows are cut into ``n_threads`` blocks
-    walked at once; the leaves do not depend on the cut."""
-    n = X.shape[0]
-    blocks = max(1, min(n_threads, n // MIN_ROWS_PER_THREAD)) if executor is not None else 1
-    if blocks == 1:
-        _walk_rows(X, *packed, 0, n, out)
-        return out
-    cuts = np.linspace(0, n, blocks + 1).astype(np.int64)
-    futures = [executor.submit(_walk_rows, X, *packed, cuts[b], cuts[b + 1], out) for b in range(blocks)]
-    for f in futures:
-        f.result()
+    ``packed`` (:func:`pack_trees`), written into ``out`` (int64, shape ``(K, n_rows)``) and returned."""
+    _walk_rows(X, *packed, 0, X.shape[0], out)
     return out

@@ -2,7 +2,6 @@
 bytes (against its JSON form of the same model), and the tree walk (against XGBoost's ``pred_leaf``)."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -88,28 +87,20 @@ def test_written_leaf_values_are_the_json_edit(rng):
 
 @pytest.mark.parametrize("categorical", [False, True])
 def test_the_walk_of_a_round_is_pred_leaf(rng, categorical):
-    booster, d = _model(rng, n=700, categorical=categorical)
+    booster, d = _model(rng, n=700, categorical=categorical)  # blocks of 256 rows: the last one partial
     features = _dense_features(d)
     walked = 0
-    with ThreadPoolExecutor(2) as executor:
-        for t in range(4):
-            tree = booster[t : t + 1]
-            walks = [XGBoostQuantileLeafRenewal._walker(nodes) for nodes in _json_trees(tree)]
-            expected = tree.predict(d, pred_leaf=True).astype(np.int64).T
-            numerical = [k for k, w in enumerate(walks) if w is not None]  # a categorical split: pred_leaf
-            walked += len(numerical)
-            if not numerical:
-                continue
-            packed = T.pack_trees([walks[k] for k in numerical])
-            out = np.full((len(numerical), len(features)), -1, dtype=np.int64)
-            np.testing.assert_array_equal(T.tree_leaves(features, packed, out), expected[numerical])
-            threaded = np.full_like(out, -1)
-            T.MIN_ROWS_PER_THREAD, saved = 100, T.MIN_ROWS_PER_THREAD  # row blocks of 350 rows, in 2 threads
-            try:
-                T.tree_leaves(features, packed, threaded, executor, n_threads=2)
-            finally:
-                T.MIN_ROWS_PER_THREAD = saved
-            np.testing.assert_array_equal(threaded, out)
+    for t in range(4):
+        tree = booster[t : t + 1]
+        walks = [XGBoostQuantileLeafRenewal._walker(nodes) for nodes in _json_trees(tree)]
+        expected = tree.predict(d, pred_leaf=True).astype(np.int64).T
+        numerical = [k for k, w in enumerate(walks) if w is not None]  # a categorical split: pred_leaf
+        walked += len(numerical)
+        if not numerical:
+            continue
+        packed = T.pack_trees([walks[k] for k in numerical])
+        out = np.full((len(numerical), len(features)), -1, dtype=np.int64)
+        np.testing.assert_array_equal(T.tree_leaves(features, packed, out), expected[numerical])
     assert (walked < 4 * K) if categorical else (walked == 4 * K)
 
 
