@@ -21,10 +21,11 @@ booster during training and writes it into the model once at the end::
     pred = booster.predict(xgb.DMatrix(X_test, base_margin=np.full(len(X_test), init)), output_margin=True)
 
 How it works. After each round the callback takes the *new trees only* (``booster[t:t + 1]``, the round's ``K``
-trees, their node arrays read from its binary UBJSON form by :mod:`.xgboost_trees`), finds the leaf of every training row in it by walking the tree over the dense float32 features as XGBoost's
-predictor does (missing values go the default way, ``x < threshold`` goes left; for a tree with a categorical split,
-or features too large to hold densely, XGBoost's ``pred_leaf`` on the one-tree slice; XGBoost 3.2 refuses
-``pred_leaf`` with an ``iteration_range`` that does not start at tree 0 and points to model slicing), computes
+trees, their node arrays read from its binary UBJSON form by :mod:`.xgboost_trees`), finds the leaf of every
+training row in each by walking the trees over the dense float32 features as XGBoost's predictor does (missing
+values go the default way, ``x < threshold`` goes left; for a tree with a categorical split, or features too large
+to hold densely, XGBoost's ``pred_leaf`` on the one-round slice; XGBoost 3.2 refuses ``pred_leaf`` with an
+``iteration_range`` that does not start at tree 0 and points to model slicing), computes
 ``eta * quantile(y - previous margin)`` per leaf with :func:`gbm_objectives.objectives.quantile.renewed_leaf_values`
 (without sample weights, a round's ``K`` trees by one compiled pass per output,
 :func:`gbm_objectives.objectives.quantile.renew_round`, the same values) (``method="lower"`` by default: the exact
@@ -326,10 +327,11 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         the kept margins by one compiled pass per output (:func:`gbm_objectives.objectives.quantile.renew_round`,
         the values of :meth:`_renew_tree`).
 
-        Serial on purpose, whatever XGBoost's ``nthread``: XGBoost's OpenMP worker threads busy-wait for a few
-        milliseconds after each of its parallel regions, i.e. through most of this callback, so threads of ours
-        would share the cores with them (measured on the 2-core machine: a thread per group of outputs made the
-        callback 15-25 % slower at 5,000 and 10,000 rows).
+        Serial on purpose, whatever XGBoost's ``nthread``: XGBoost's OpenMP worker threads busy-wait after each of
+        its parallel regions (measured: 4.4 ms of CPU per round by the worker of a 2-thread booster while the
+        caller slept), i.e. through most of this callback, so threads of ours would share the cores with them
+        (measured on the shared 2-core machine: a thread per group of outputs made the callback 15-26 % slower on
+        autoclaims and the 10,000-row synthetic set).
         """
         features = self._train_features[1]
         K, n = len(trees), len(features)
@@ -379,7 +381,8 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
 
     @staticmethod
     def _walker(nodes):
-        """The tree's arrays for :func:`_tree_leaves`, or None when it has a categorical split."""
+        """The tree's walk arrays for :func:`.xgboost_trees.pack_trees`, or None when it has a categorical
+        split."""
         if np.any(np.asarray(nodes.get("split_type", ()))):
             return None
         return (

@@ -28,10 +28,12 @@ __all__ = ["WALK_KEYS", "typed_arrays", "tree_arrays", "write_leaf_values", "pac
 #: the node arrays the walk needs, by their key in XGBoost's model document
 WALK_KEYS = ("left_children", "right_children", "split_indices", "split_conditions", "default_left", "split_type")
 #: UBJSON value types of a typed array -> numpy dtype (UBJSON is big-endian)
-_TYPES = {ord("d"): ">f4", ord("D"): ">f8", ord("l"): ">i4", ord("L"): ">i8", ord("I"): ">i2", ord("i"): "i1",
-          ord("U"): "u1"}
-#: UBJSON integer types (of a count) -> struct format
-_INTS = {ord("i"): ">b", ord("U"): ">B", ord("I"): ">h", ord("l"): ">i", ord("L"): ">q"}
+_TYPES = {ord(code): np.dtype(dtype) for code, dtype in
+          (("d", ">f4"), ("D", ">f8"), ("l", ">i4"), ("L", ">i8"), ("I", ">i2"), ("i", "i1"), ("U", "u1"))}
+#: UBJSON integer types (of a count) -> their struct
+_INTS = {ord(code): struct.Struct(fmt) for code, fmt in (("i", ">b"), ("U", ">B"), ("I", ">h"), ("l", ">i"),
+                                                          ("L", ">q"))}
+_FLOAT32 = np.dtype(">f4")
 
 
 def typed_arrays(raw, key):
@@ -52,11 +54,10 @@ def typed_arrays(raw, key):
         dtype, count_type = _TYPES.get(raw[p]), _INTS.get(raw[p + 2])
         if dtype is None or raw[p + 1] != ord("#") or count_type is None:
             return None
-        size = struct.calcsize(count_type)
-        (count,) = struct.unpack_from(count_type, raw, p + 3)
-        start = p + 3 + size
-        out.append((start, np.dtype(dtype), count))
-        at = start + count * np.dtype(dtype).itemsize
+        (count,) = count_type.unpack_from(raw, p + 3)
+        start = p + 3 + count_type.size
+        out.append((start, dtype, count))
+        at = start + count * dtype.itemsize
 
 
 def tree_arrays(raw, n_trees, keys=WALK_KEYS):
@@ -68,9 +69,11 @@ def tree_arrays(raw, n_trees, keys=WALK_KEYS):
         if arrays is None or len(arrays) != n_trees:
             return None
         found[key] = arrays
-    return [{key: np.frombuffer(raw, dtype, count, offset).astype(dtype.newbyteorder("="))
-             for key, (offset, dtype, count) in ((key, found[key][t]) for key in keys)}
-            for t in range(n_trees)]
+    return [{key: _native(raw, *found[key][t]) for key in keys} for t in range(n_trees)]
+
+
+def _native(raw, offset, dtype, count):
+    return np.frombuffer(raw, dtype, count, offset).astype(dtype.newbyteorder("="))
 
 
 def write_leaf_values(raw, n_trees, renewed):
@@ -78,7 +81,7 @@ def write_leaf_values(raw, n_trees, renewed):
     tree index to ``(node ids, values)``, the values float32-exact (they are stored as float32). Returns False,
     leaving ``raw`` as it was, when the trees' ``split_conditions`` are not ``n_trees`` float32 arrays."""
     arrays = typed_arrays(raw, "split_conditions")
-    if arrays is None or len(arrays) != n_trees or any(dtype != np.dtype(">f4") for _, dtype, _ in arrays):
+    if arrays is None or len(arrays) != n_trees or any(dtype != _FLOAT32 for _, dtype, _ in arrays):
         return False
     for t, (ids, values) in renewed.items():
         offset, dtype, count = arrays[t]
