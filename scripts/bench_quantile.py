@@ -317,11 +317,7 @@ def _cpu_timed(fitters, cpu):
     return {name: wrap(name, fn) for name, fn in fitters.items()}
 
 
-#: --engines: the fitters of each engine (CatBoost's reference row with LightGBM's, its reference)
-ENGINE_PREFIXES = {"lightgbm": ("lgb-", "catboost-"), "xgboost": ("xgb-",)}
-
-
-def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, engines=tuple(ENGINE_PREFIXES)):
+def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts):
     """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count;
     table rows and findings."""
     from gbm_objectives.metrics import quantiles as Q
@@ -330,8 +326,6 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, 
     quality, seconds, cpu_seconds, lifted = {}, {}, {}, {}
     for threads in thread_counts:
         fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
-        prefixes = tuple(p for e in engines for p in ENGINE_PREFIXES[e])
-        fitters = {kind: fn for kind, fn in fitters.items() if kind.startswith(prefixes)}
         for kind, fn in fitters.items():  # the untimed first run: predictions, compilation, caches
             q = fn()
             if threads == thread_counts[0]:
@@ -392,7 +386,7 @@ def main_multi(args):
             findings.append(f"- {name}: skipped ({exc})")
             continue
         rows, found = run_multi(name, data, rounds=rounds, leaves=leaves, depth=depth, lr=lr, repeats=repeats,
-                                thread_counts=thread_counts, engines=args.engines.split(","))
+                                thread_counts=thread_counts)
         table += rows
         findings += found
         notes.append(f"- {name}: {data[4]}; {data[0].shape[1]} features.")
@@ -444,8 +438,6 @@ def main(argv=None):
     parser.add_argument("--multi", action="store_true", help="many quantiles in one model (multi_quantile)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--thread-counts", default="1,2", help="--multi: the thread counts timed, e.g. 1,2")
-    parser.add_argument("--engines", default="lightgbm,xgboost",
-                        help="--multi: the engines timed, e.g. xgboost (a partial run: use with --no-write)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     if args.multi:
