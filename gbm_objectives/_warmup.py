@@ -107,12 +107,16 @@ def _run_renewal():
     """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's and XGBoost's tree walks
     (these adapter modules import no engine)."""
     from .adapters import lightgbm_renewal as lgb_renewal
-    from .adapters import xgboost_trees
     from .objectives import quantile
 
     leaf = np.arange(_N) % 3
     for method in ("lightgbm", "lower"):
         quantile.leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
+    from .adapters import xgboost_trees  # XGBoost's walk of a round's trees (a split and its two leaves)
+
+    xgb_stump = (np.array([1, -1, -1]), np.array([2, -1, -1]), np.zeros(3), np.zeros(3, dtype=np.float32), np.ones(3))
+    xgboost_trees.tree_leaves(np.zeros((_N, 1), dtype=np.float32), xgboost_trees.pack_trees([xgb_stump]),
+                              np.empty((1, _N), dtype=np.int64))
     one = np.array([-1], dtype=np.int32)  # a stump: both children are leaves
     stump = (one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
              np.array([2], dtype=np.int8))
@@ -123,9 +127,6 @@ def _run_renewal():
     lgb_renewal.training_leaves(X, stump, values, None, None, out)
     quantile.renew_round(np.linspace(-1.0, 1.0, _N), np.zeros((_N, 2)), np.stack([leaf, leaf]), (0.25, 0.75),
                          learning_rate=0.1, leaf_values=np.zeros((2, 3)), method="lower")
-    xgb_stump = (np.array([1, -1, -1]), np.array([2, -1, -1]), np.zeros(3), np.zeros(3, dtype=np.float32), np.ones(3))
-    xgboost_trees.tree_leaves(np.zeros((_N, 1), dtype=np.float32), xgboost_trees.pack_trees([xgb_stump]),
-                              np.empty((1, _N), dtype=np.int64))
 
 
 @contextlib.contextmanager
