@@ -15,7 +15,7 @@ compiling:
 * the TREC run and qrels readers (plain and gzipped) and :func:`gbm_objectives.metrics.evaluate_run` in each of its
   modes (missing queries skipped or zero, judged-only or not), serial and parallel;
 * quantile leaf renewal's per-leaf quantiles, a round's renewal, LightGBM's tree walk and its leaves read from
-  the training score (within the objectives steps).
+  the training score, XGBoost's tree walk (within the objectives steps).
 
 >>> from gbm_objectives._warmup import warmup
 >>> seconds = warmup()                        # doctest: +SKIP
@@ -104,14 +104,19 @@ def _run_objectives(progress=None):
 
 
 def _run_renewal():
-    """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's tree walk (this adapter
-    module imports no engine)."""
+    """The quantile leaf renewal's kernels: per-leaf order statistics and LightGBM's and XGBoost's tree walks
+    (these adapter modules import no engine)."""
     from .adapters import lightgbm_renewal as lgb_renewal
     from .objectives import multi_quantile, quantile
 
     leaf = np.arange(_N) % 3
     for method in ("lightgbm", "lower"):
         quantile.leaf_quantiles(np.linspace(-1.0, 1.0, _N), leaf, 0.3, n_leaves=3, method=method)
+    from .adapters import xgboost_trees  # XGBoost's walk of a round's trees (a split and its two leaves)
+
+    xgb_stump = (np.array([1, -1, -1]), np.array([2, -1, -1]), np.zeros(3), np.zeros(3, dtype=np.float32), np.ones(3))
+    xgboost_trees.tree_leaves(np.zeros((_N, 1), dtype=np.float32), xgboost_trees.pack_trees([xgb_stump]),
+                              np.empty((1, _N), dtype=np.int64))
     one = np.array([-1], dtype=np.int32)  # a stump: both children are leaves
     stump = (one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
              np.array([2], dtype=np.int8))

@@ -769,3 +769,25 @@ def test_xgboost_renewal_follows_a_learning_rate_schedule(rng):
                     callbacks=[renewal, schedule()])
     d = xgb.DMatrix(X, base_margin=np.full(len(y), init))
     np.testing.assert_array_equal(new.predict(d, output_margin=True), ref.predict(d, output_margin=True))
+
+
+def test_xgboost_renewal_through_json_is_the_ubjson_one(rng, monkeypatch):
+    # A model document the UBJSON reader does not recognise goes through JSON (the round's trees, the final edit):
+    # the same model, bit for bit, for one output and several, with missing values.
+    import gbm_objectives.adapters.xgboost_renewal as module
+
+    X, y = _synthetic(rng, 600)
+    X[rng.random(X.shape) < 0.1] = np.nan
+
+    def fit(objective):
+        res = go.train(objective, X, y, num_boost_round=6, n_jobs=1, backend="xgboost", params={"max_depth": 3})
+        return res.predict_raw(X), res.booster.predict(xgb.DMatrix(X), pred_leaf=True)
+
+    for objective in (go.MultiQuantileLoss((0.1, 0.5, 0.9)), go.QuantileLoss(0.7)):
+        ubjson = fit(objective)
+        with monkeypatch.context() as m:
+            m.setattr(module, "tree_arrays", lambda raw, n_trees: None)
+            m.setattr(module, "write_leaf_values", lambda raw, n_trees, renewed: False)
+            through_json = fit(objective)
+        for got, expected in zip(ubjson, through_json):
+            np.testing.assert_array_equal(got, expected)
