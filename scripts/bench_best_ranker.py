@@ -312,8 +312,12 @@ def tune_unit(i, f, trials, threads, study_dir):
 
 
 def _slug(name):
-    """A file name for a study name (letters, digits, ``-._`` kept; the rest ``_``)."""
-    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+    """A file name for a study name: letters, digits and ``-._`` kept, the rest ``_``, and a short hash of the
+    name (two names that differ only in punctuation get two files)."""
+    import hashlib
+
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in name) + "-" + digest
 
 
 def optuna_units(state, folds_wanted, trials, threads):
@@ -386,9 +390,18 @@ def execute(state, units, jobs):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    failed = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in as_completed([pool.submit(_call, unit) for unit in units]):
-            state.put(*future.result())
+        futures = {pool.submit(_call, unit): unit[0] for unit in units}
+        for future in as_completed(futures):
+            try:
+                state.put(*future.result())  # every unit that finishes is kept, whatever fails beside it
+            except Exception as exc:  # noqa: BLE001 (reported below, after the other units)
+                failed.append((futures[future], exc))
+                print(f"unit {futures[future]} failed: {exc!r}", flush=True)
+    if failed:
+        raise RuntimeError(f"{len(failed)} unit(s) failed (the others are in the state file): "
+                           + "; ".join(key for key, _ in failed)) from failed[0][1]
 
 
 # ---- report ------------------------------------------------------------------------------------------------------
