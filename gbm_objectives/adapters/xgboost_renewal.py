@@ -52,9 +52,9 @@ and stale cached margins until training ends, so:
 
 Each round costs a one-round slice, a walk of its trees per data set (or one ``pred_leaf``) and the residual
 quantile of each leaf (a selection, O(n) expected, without sample weights; a sort of the training residuals with
-them); the end, one UBJSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports the time against
-``reg:quantileerror``). (The JSON form of the model, its edit and reload, cost the former version of this
-callback a quarter of a small fit.)
+them); the end, one UBJSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports
+the time against ``reg:quantileerror``). (The JSON form of the model, its edit and reload, cost the former
+version of this callback a quarter of a small fit.)
 
 Differences from the built-in that remain: the quantile definition (``method``), the start (``base_margin``, e.g.
 ``QuantileLoss.init_score``, instead of XGBoost's estimated intercept), and with row subsampling

@@ -175,8 +175,8 @@ def tree_leaves(X, packed, out):
     TypeError
         ``X``, ``out`` or an array of ``packed`` not an ndarray of its dtype.
     ValueError
-        A shape that does not fit, an array not C-contiguous, a split on a feature ``X`` does not have, or a child
-        index outside its tree.
+        A shape that does not fit, an array not C-contiguous, ``out`` read-only, a split on a feature ``X`` does
+        not have, or a child index outside its tree.
 
     Examples
     --------
@@ -216,6 +216,10 @@ def tree_leaves(X, packed, out):
             f = feature[k][(feature[k] < 0) | (feature[k] >= X.shape[1])][0]
             raise ValueError(f"X has {X.shape[1]} feature column(s) but tree {k} splits on feature {f} "
                              "(pad absent features with NaN columns)")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if not X.flags.writeable:  # the compiled walk is typed for writeable arrays (it only reads X)
+        X = X.copy()
     _walk_rows(X, children, feature, threshold, default_left, 0, X.shape[0], out)
     return out
 

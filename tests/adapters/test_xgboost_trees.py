@@ -128,6 +128,7 @@ def _split_and_rows():
     ("int32_out", TypeError, "out must be a int64"),
     ("bad_child", ValueError, "children of tree 0"),
     ("int64_feature", TypeError, "packed feature"),
+    ("read_only_out", ValueError, "out is read-only"),
 ])
 def test_tree_leaves_refuses_what_the_compiled_walk_cannot_take(case, error, name):
     packed, X, out = _split_and_rows()
@@ -143,9 +144,18 @@ def test_tree_leaves_refuses_what_the_compiled_walk_cannot_take(case, error, nam
         out = out[:, :3].copy()
     elif case == "int32_out":
         out = out.astype(np.int32)
+    elif case == "read_only_out":
+        out.setflags(write=False)
     elif case == "bad_child":
         packed[0][0, 0, 1] = 7
     else:
         packed = (packed[0], packed[1].astype(np.int64), *packed[2:])
     with pytest.raises(error, match=name):
         T.tree_leaves(X, packed, out)
+
+
+def test_tree_leaves_reads_a_read_only_X():
+    packed, X, out = _split_and_rows()
+    X[:, 1] = [0.25, 0.75, np.nan, 0.5]
+    X.setflags(write=False)
+    np.testing.assert_array_equal(T.tree_leaves(X, packed, out), [[1, 2, 1, 2]])
