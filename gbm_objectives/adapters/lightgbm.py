@@ -148,7 +148,43 @@ def canonical_params(params):
 
 
 def _plain(params):
-    return {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
+    return {k: v for k, v in params.items()
+            if isinstance(v, (str, int, float, bool, list, tuple, np.generic, np.ndarray)) or v is None}
+
+
+#: LightGBM parameters with one value per feature: LightGBM refuses a length other than the number of features
+#: (``max_bin_by_feature`` too, in its own words). ``interaction_constraints``, ``categorical_feature`` and
+#: ``forcedsplits_filename`` name features by index instead, which LightGBM does not check against the data here.
+_PER_FEATURE_PARAMS = ("monotone_constraints", "feature_contri", "max_bin_by_feature", "cegb_penalty_feature_lazy",
+                      "cegb_penalty_feature_coupled")
+
+
+def _probe_width(params):
+    """Features of the data set :func:`validate_params` tries ``params`` on: the length of the longest per-feature
+    parameter (:data:`_PER_FEATURE_PARAMS`; a string is LightGBM's comma-separated form), 1 without one. Lists of
+    different lengths are then refused by LightGBM, as they would be on any data."""
+    width = 1
+    for key, value in params.items():
+        if _CANONICAL.get(key) in _PER_FEATURE_PARAMS:
+            if isinstance(value, str):
+                width = max(width, len(value.split(",")))
+            elif isinstance(value, (list, tuple, np.ndarray)):
+                width = max(width, len(value))
+    return width
+
+
+def _cache_key(value):
+    """A hashable key of a parameter value that tells apart what LightGBM may read differently: the type's name
+    with the value, element by element (``[1, 0]``, ``[1.0, 0.0]`` and ``[True, False]`` compare equal, but are
+    three keys). TypeError for a value with no such key (then not cached)."""
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, tuple(_cache_key(v) for v in value)
+    if isinstance(value, dict):
+        return "dict", tuple(sorted((repr(k), _cache_key(v)) for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        return "ndarray", value.dtype.str, value.shape, value.tobytes()
+    hash(value)
+    return f"{type(value).__module__}.{type(value).__qualname__}", value
 
 
 class _Collect:
@@ -187,20 +223,23 @@ _ACCEPTED = set()  # parameter sets validate_params found good (at most 256 kept
 def validate_params(params):
     """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
     included) or a value it rejects, tried on a 100-row data set (row sampling such as ``bagging_fraction=0.4``
-    keeps rows of it: on 2 rows LightGBM refuses to bag) with LightGBM's log silenced."""
+    keeps rows of it: on 2 rows LightGBM refuses to bag) with LightGBM's log silenced. The data set has as many
+    features as the longest per-feature parameter (``monotone_constraints``, ``feature_contri``,
+    ``max_bin_by_feature``, ``cegb_penalty_feature_lazy``, ``cegb_penalty_feature_coupled``) has values: the
+    training data's number of features is not known here."""
     params = _plain(params)
     unknown = sorted(k for k in params if k not in _CANONICAL)
     if unknown:
         raise ParameterError(f"unknown LightGBM parameter(s) {unknown}")
     try:  # a parameter set LightGBM accepted once is not tried again (a Booster costs ~10 ms a fit)
-        key = tuple(sorted((k, type(v).__name__, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+        key = tuple(sorted((k, _cache_key(v)) for k, v in params.items()))
         hash(key)
     except TypeError:
         key = None
     if key is not None and key in _ACCEPTED:
         return
     messages = []
-    x = np.arange(100, dtype=np.float64).reshape(-1, 1) % 2
+    x = np.tile(np.arange(100, dtype=np.float64).reshape(-1, 1) % 2, (1, _probe_width(params)))
     data = lgb.Dataset(x, label=x[:, 0], group=[100], params={"verbosity": -1})
     try:
         with _captured_log(messages):

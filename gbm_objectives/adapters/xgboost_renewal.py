@@ -50,10 +50,11 @@ and stale cached margins until training ends, so:
 ``eta`` is read from the training configuration after each round, so list the renewal before a
 ``LearningRateScheduler`` (which sets the next round's rate in its own ``after_iteration``).
 
-Each round costs a one-round slice, a walk of its trees per data set and a sort of the training residuals; the end,
-one UBJSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports the time against
-``reg:quantileerror``). (The JSON form of the model, its edit and reload, cost the former version of this
-callback a quarter of a small fit.)
+Each round costs a one-round slice, a walk of its trees per data set (or one ``pred_leaf``) and the residual
+quantile of each leaf (a selection, O(n) expected, without sample weights; a sort of the training residuals with
+them); the end, one UBJSON round trip of the model: ``O(rounds)`` in all (``scripts/bench_quantile.py`` reports
+the time against ``reg:quantileerror``). (The JSON form of the model, its edit and reload, cost the former
+version of this callback a quarter of a small fit.)
 
 Differences from the built-in that remain: the quantile definition (``method``), the start (``base_margin``, e.g.
 ``QuantileLoss.init_score``, instead of XGBoost's estimated intercept), and with row subsampling
@@ -98,10 +99,14 @@ def _alphas(text):
 _MAX_DENSE_VALUES = 1 << 26  # 256 MB of float32: above it, leaves come from XGBoost's pred_leaf
 
 
-def _dense_features(dmatrix):
+def _dense_features(dmatrix, n_features=0):
     """The DMatrix's features as a dense float32 array with NaN where XGBoost sees a missing value (an entry
-    absent from ``get_data()``), or None when that would take more than ``_MAX_DENSE_VALUES`` values."""
-    n, m = dmatrix.num_row(), dmatrix.num_col()
+    absent from ``get_data()``), or None when that would take more than ``_MAX_DENSE_VALUES`` values.
+
+    ``n_features``: the model's number of features (``Booster.num_features()``). XGBoost accepts data with fewer
+    columns than the model and reads an absent column as missing: such data is padded with NaN columns up to
+    ``n_features``, so that the walk never reads past the data (:func:`.xgboost_trees.tree_leaves` checks it)."""
+    n, m = dmatrix.num_row(), max(dmatrix.num_col(), int(n_features))
     if n * m > _MAX_DENSE_VALUES:
         return None
     csr = dmatrix.get_data()
@@ -173,7 +178,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self.valid_X = dict(valid_X or {})
         self._valid_dmatrices = {name: self._as_dmatrix(name, v) for name, v in self.valid_X.items()}
         self._dtrain = dtrain_or_X if isinstance(dtrain_or_X, xgb.DMatrix) else None
-        self._train_features = None  # (DMatrix, its dense features or None)
+        self._train_features = None  # (DMatrix, model's number of features, dense features or None)
         if isinstance(base, MultiQuantileLoss):
             self.objective = _RenewedMultiQuantileLoss(*base.get_params().values())
         else:
@@ -199,6 +204,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         self._y = self._w = None
         self._valid = {}
         self._renewed = {}  # tree index -> (leaf node ids, float32 values)
+        self._round = None  # (the round's one-round booster, {id(DMatrix): its pred_leaf}) during after_iteration
         self._called = False
         self._n_start = 0
         self._metric_alphas = None
@@ -248,8 +254,10 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         ]
         if self._dtrain is None:
             self._dtrain = xgb.DMatrix(self.dtrain_or_X, enable_categorical=True)
-        if self._train_features is None or self._train_features[0] is not self._dtrain:
-            self._train_features = (self._dtrain, _dense_features(self._dtrain))
+        n_features = model.num_features()
+        if (self._train_features is None or self._train_features[0] is not self._dtrain
+                or self._train_features[1] != n_features):
+            self._train_features = (self._dtrain, n_features, _dense_features(self._dtrain, n_features))
         self._n_start = model.num_boosted_rounds()  # trees of an earlier run (xgb_model=...) are kept as they are
         for name, dm in self._valid_dmatrices.items():
             ev = _EvalSet(name, dm)
@@ -259,7 +267,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
                 ev.w = None if len(w) == 0 else w.astype(np.float64)
                 ev.score = np.asarray(model.predict(dm, output_margin=True), dtype=np.float64)
                 ev.score = ev.score.reshape(-1) if self.n_outputs == 1 else ev.score.reshape(len(ev.y), -1)
-                ev.features = _dense_features(dm)
+                ev.features = _dense_features(dm, n_features)
             self._valid[name] = ev
         return model
 
@@ -282,11 +290,13 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         if trees is None:  # a model document laid out otherwise: the JSON route
             trees = json.loads(tree.save_raw(raw_format="json"))["learner"]["gradient_booster"]["model"]["trees"]
         walks = [self._walker(nodes) for nodes in trees]
-        if self._w is None and self._train_features[1] is not None and all(w is not None for w in walks):
+        self._round = (tree, {})  # XGBoost's pred_leaf of the round, by data set, where the walk is not taken
+        if self._w is None and self._train_features[2] is not None and all(w is not None for w in walks):
             self._renew_round(t, trees, walks, tree, eta)
         else:
             for k, nodes in enumerate(trees):
                 self._renew_tree(t * self.n_outputs + k, k, tree, nodes, eta)
+        self._round = None
         self.n_renewed_ += 1
         self._patch_evaluations(evals_log)
         return False
@@ -294,9 +304,9 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
     def _renew_tree(self, tree_id, k, tree, nodes, eta):
         """Renew output ``k``'s tree (``tree_id`` in the whole model; ``tree`` the round's one-round slice)."""
         walk = self._walker(nodes)
-        leaf = self._leaves(walk, tree, self._dtrain, self._train_features[1], k)
+        leaf = self._leaves(walk, tree, self._dtrain, self._train_features[2], k, self._round_pred_leaf)
         valid_leaves = {
-            name: self._leaves(walk, tree, ev.dmatrix, ev.features, k)
+            name: self._leaves(walk, tree, ev.dmatrix, ev.features, k, self._round_pred_leaf)
             for name, ev in self._valid.items()
             if ev.score is not None
         }
@@ -333,7 +343,7 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         (measured on the shared 2-core machine: a thread per group of outputs made the callback 15-26 % slower on
         autoclaims and the 10,000-row synthetic set).
         """
-        features = self._train_features[1]
+        features = self._train_features[2]
         K, n = len(trees), len(features)
         packed = pack_trees(walks)
         leaves = self._walk(features, packed)
@@ -351,8 +361,8 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
             vscore = ev.score if ev.score.ndim == 2 else ev.score.reshape(-1, 1)
             if ev.features is not None:
                 vleaves = self._walk(ev.features, packed)
-            else:
-                vleaves = [self._leaves(None, tree, ev.dmatrix, None, k) for k in range(K)]
+            else:  # one pred_leaf for the round's K trees
+                vleaves = self._round_pred_leaf(ev.dmatrix).T
             for k in range(K):
                 vscore[:, k] += values[k][vleaves[k]]
 
@@ -394,13 +404,26 @@ class XGBoostQuantileLeafRenewal(xgb.callback.TrainingCallback):
         )
 
     @staticmethod
-    def _leaves(walk, tree, dmatrix, features, k=0):
+    def _pred_leaf(tree, dmatrix):
+        """XGBoost's ``pred_leaf`` of the one-round booster ``tree`` on ``dmatrix``: shape ``(n_rows, K)``."""
+        leaves = np.asarray(tree.predict(dmatrix, pred_leaf=True))
+        return leaves.reshape(len(leaves), -1).astype(np.int64)
+
+    def _round_pred_leaf(self, dmatrix):
+        """:meth:`_pred_leaf` of this round's trees, computed once per data set and round (not once per tree)."""
+        tree, done = self._round
+        if id(dmatrix) not in done:
+            done[id(dmatrix)] = self._pred_leaf(tree, dmatrix)
+        return done[id(dmatrix)]
+
+    @staticmethod
+    def _leaves(walk, tree, dmatrix, features, k=0, pred_leaf=None):
         """Leaf node id of every row in output ``k``'s tree of the one-round booster ``tree``: walked here on the
-        dense features (the fast path), else XGBoost's ``pred_leaf``, whose per-call set-up costs about as much as
-        the walk saves."""
+        dense features (the fast path), else XGBoost's ``pred_leaf`` (``pred_leaf(dmatrix)`` when given, e.g.
+        :meth:`_round_pred_leaf`), whose per-call set-up costs about as much as the walk saves."""
         if walk is None or features is None:
-            leaves = np.asarray(tree.predict(dmatrix, pred_leaf=True))
-            return leaves.reshape(len(leaves), -1)[:, k].astype(np.int64)
+            leaves = (pred_leaf or (lambda dm: XGBoostQuantileLeafRenewal._pred_leaf(tree, dm)))(dmatrix)
+            return leaves[:, k]
         return tree_leaves(features, pack_trees([walk]), np.empty((1, len(features)), dtype=np.int64))[0]
 
     def _set_data(self, ev):

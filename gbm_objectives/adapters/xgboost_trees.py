@@ -40,8 +40,11 @@ def typed_arrays(raw, key):
     """``[(offset, dtype, count), ...]``: every typed array stored under ``key`` in the UBJSON bytes ``raw``, in
     document order, or ``None`` when a value under ``key`` is not a typed array of a known type.
 
-    A key is found where its bytes, preceded by their length, are followed by a typed array's ``[$``: the value
-    bytes of another array are skipped, so a key is looked for only between values.
+    A key is found where its bytes, preceded by their length, are followed by a typed array's ``[$``. After a hit
+    the search resumes past that array's values, so the value bytes of an array found under ``key`` are never
+    read as a key; the values of arrays under other keys are searched like the rest (the typed-array pattern
+    is what makes a false hit in them unlikely, and a count of arrays other than the number of trees makes the
+    callers refuse the document).
     """
     name = key.encode()
     pattern = bytes([len(name)]) + name + b"[$"
@@ -154,7 +157,78 @@ def _walk_rows(X, children, feature, threshold, default_left, start, stop, out):
 
 
 def tree_leaves(X, packed, out):
-    """The leaf of every row of ``X`` (float32, C-contiguous, NaN = missing) in each of the ``K`` trees
-    ``packed`` (:func:`pack_trees`), written into ``out`` (int64, shape ``(K, n_rows)``) and returned."""
-    _walk_rows(X, *packed, 0, X.shape[0], out)
+    """The leaf of every row of ``X`` in each of the ``K`` trees ``packed`` (:func:`pack_trees`), written into
+    ``out`` and returned.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float32, C-contiguous
+        Dense features, NaN = missing. A feature the model has but the data lacks is a column of NaN (XGBoost
+        reads an absent column as missing): ``n_features`` must exceed every split's feature index.
+    packed : tuple
+        ``(children, feature, threshold, default_left)`` of :func:`pack_trees`.
+    out : ndarray of shape (K, n_rows), int64, C-contiguous
+        Receives the leaf node ids.
+
+    Raises
+    ------
+    TypeError
+        ``X``, ``out`` or an array of ``packed`` not an ndarray of its dtype.
+    ValueError
+        A shape that does not fit, an array not C-contiguous, ``out`` read-only, a split on a feature ``X`` does
+        not have, or a child index outside its tree.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split = (np.array([1, -1, -1]), np.array([2, -1, -1]), np.array([1, 0, 0]),
+    ...          np.array([0.5, -1.0, 1.0], dtype=np.float32), np.array([1, 0, 0]))
+    >>> X = np.array([[0.0, 0.25], [0.0, 0.75], [0.0, np.nan]], dtype=np.float32)
+    >>> tree_leaves(X, pack_trees([split]), np.empty((1, 3), dtype=np.int64))
+    array([[1, 2, 1]])
+    >>> tree_leaves(X[:, :1].copy(), pack_trees([split]), np.empty((1, 3), dtype=np.int64))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 1 feature column(s) but tree 0 splits on feature 1 (pad absent features with NaN columns)
+    """
+    if not isinstance(packed, tuple) or len(packed) != 4:
+        raise TypeError(f"packed must be the 4-tuple of pack_trees; got {type(packed).__name__}")
+    children, feature, threshold, default_left = packed
+    _check_array("X", X, np.float32, 2)
+    _check_array("out", out, np.int64, 2)
+    for name, array, dtype, ndim in (("children", children, np.int32, 3), ("feature", feature, np.int32, 2),
+                                     ("threshold", threshold, np.float32, 2),
+                                     ("default_left", default_left, np.uint8, 2)):
+        _check_array(f"packed {name}", array, dtype, ndim)
+    K, width = feature.shape
+    if children.shape != (K, width, 2) or threshold.shape != (K, width) or default_left.shape != (K, width):
+        raise ValueError(f"packed arrays of mismatched shapes: children {children.shape}, feature {feature.shape}, "
+                         f"threshold {threshold.shape}, default_left {default_left.shape}")
+    if out.shape != (K, X.shape[0]):
+        raise ValueError(f"out must have shape (K, n_rows) = {(K, X.shape[0])}; got {out.shape}")
+    if K and width:
+        bad = np.flatnonzero((children < 0).any(axis=(1, 2)) | (children >= width).any(axis=(1, 2)))
+        if len(bad):
+            raise ValueError(f"packed children of tree {bad[0]} point outside its {width} nodes")
+        bad = np.flatnonzero((feature < 0).any(axis=1) | (feature >= X.shape[1]).any(axis=1))
+        if len(bad):
+            k = bad[0]
+            f = feature[k][(feature[k] < 0) | (feature[k] >= X.shape[1])][0]
+            raise ValueError(f"X has {X.shape[1]} feature column(s) but tree {k} splits on feature {f} "
+                             "(pad absent features with NaN columns)")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if not X.flags.writeable:  # the compiled walk is typed for writeable arrays (it only reads X)
+        X = X.copy()
+    _walk_rows(X, children, feature, threshold, default_left, 0, X.shape[0], out)
     return out
+
+
+def _check_array(name, array, dtype, ndim):
+    if not isinstance(array, np.ndarray) or array.dtype != dtype:
+        got = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+        raise TypeError(f"{name} must be a {np.dtype(dtype).name} ndarray; got {got}")
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions; got shape {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (np.ascontiguousarray)")

@@ -159,6 +159,19 @@ def per_output_pinball_gradients(raw, y, alphas, grad_out, hess_out):  # pragma:
             hess_out[i, k] = 1.0
 
 
+def _warmed_up_gradient_types(raw, y, grad_out, hess_out):
+    """Whether the arrays have the types ``gbm-objectives warmup`` compiles :func:`per_output_pinball_gradients`
+    for (else the caller takes the NumPy form, the same values): ``raw`` float64, ``grad_out`` and ``hess_out``
+    both float32 or both float64, the three 2-D Fortran-ordered and not C-ordered (numba types an array that is
+    both, e.g. one of a single column, as C-ordered: another compiled variant), ``y`` float64 C-contiguous, all
+    writeable and aligned (numba types a read-only array apart)."""
+    return (raw.dtype == np.float64 and y.dtype == np.float64 and y.ndim == 1 and y.flags.c_contiguous
+            and grad_out.dtype == hess_out.dtype and grad_out.dtype in (np.float32, np.float64)
+            and all(v.ndim == 2 and v.flags.f_contiguous and not v.flags.c_contiguous
+                    for v in (raw, grad_out, hess_out))
+            and all(v.flags.writeable and v.flags.aligned for v in (raw, y, grad_out, hess_out)))
+
+
 class MultiQuantileLoss(Objective):
     r"""Mean pinball loss of ``K`` quantiles predicted by one model, in an order-preserving parametrisation.
 
@@ -312,8 +325,7 @@ class MultiQuantileLoss(Objective):
         K = raw.shape[1]
         a = np.asarray(self.alphas)
         if self.per_output_gradients:
-            if raw.dtype == np.float64 and raw.flags.f_contiguous and grad_out.flags.f_contiguous \
-                    and hess_out.flags.f_contiguous:
+            if _warmed_up_gradient_types(raw, prepared.y, grad_out, hess_out):
                 per_output_pinball_gradients(raw, prepared.y, a.astype(np.float64), grad_out, hess_out)
             else:
                 grad_out[...] = np.where(raw - prepared.y[:, None] >= 0, 1.0 - a, -a)

@@ -211,3 +211,34 @@ def test_adapter_errors_are_clear():
         lgb.train({"objective": go.lightgbm_objective(go.LogLoss()), "verbosity": -1}, lgb.Dataset(X, y_bad), 2)
     with pytest.raises(ValueError, match="got 2.0 at index 7"):
         xgb.train({}, xgb.DMatrix(X, y_bad), 2, obj=go.xgboost_objective("logloss"))
+
+
+def test_lightgbm_per_feature_parameters_are_checked_on_as_many_features():
+    # validate_params tries the parameters on a probe data set as wide as the longest per-feature list: a
+    # monotone_constraints list of length 3 on 3 features trains (and the model is monotone in feature 0), and a
+    # value LightGBM rejects is still rejected (two per-feature lists of different lengths, a bad num_leaves).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + np.sin(3 * X[:, 0]) + X[:, 1] + 0.1 * rng.normal(size=200)
+    res = go.train("squared_error", X, y, num_boost_round=10, n_jobs=1,
+                   params={"monotone_constraints": [1, 0, 0], "min_data_in_leaf": 5})
+    grid = np.repeat(X[:20], 50, axis=0)
+    grid[:, 0] = np.tile(np.linspace(-3, 3, 50), 20)
+    assert (np.diff(res.predict_raw(grid).reshape(20, 50), axis=1) >= 0).all()
+    for bad in ({"monotone_constraints": [1, 0, 0], "feature_contri": [1.0, 1.0]},
+                {"monotone_constraints": "1,0,0", "num_leaves": 1}):
+        with pytest.raises(go.adapters.ParameterError, match="LightGBM rejects"):
+            L.validate_params(bad)
+
+
+def test_lightgbm_validated_parameter_sets_are_keyed_by_type_and_value(monkeypatch):
+    # [1], [1.0] and [True] are equal lists but not the same parameters: each is tried, not taken from the cache
+    # of accepted sets; numpy scalars and dicts are keyed by type too, without crashing.
+    monkeypatch.setattr(L, "_ACCEPTED", set())
+    for value in ([1], [1.0], [True], [np.int64(1)], (1,)):
+        L.validate_params({"monotone_constraints": value})
+    L.validate_params({"num_leaves": 5})
+    L.validate_params({"num_leaves": np.int64(5)})
+    assert len(L._ACCEPTED) == 7
+    keys = {L._cache_key(v) for v in ({"a": 1}, {"a": 1.0}, {"a": True}, np.float64(1.0), 1.0, np.arange(2))}
+    assert len(keys) == 6

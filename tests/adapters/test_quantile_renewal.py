@@ -791,3 +791,55 @@ def test_xgboost_renewal_through_json_is_the_ubjson_one(rng, monkeypatch):
             through_json = fit(objective)
         for got, expected in zip(ubjson, through_json):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_xgboost_validation_set_with_fewer_columns_than_the_model_is_padded_with_missing(rng):
+    # XGBoost accepts an evaluation set with fewer columns than the model (an absent column is missing): the kept
+    # margins of such a set are XGBoost's own predictions (the walk must not read past its columns).
+    X, y = _synthetic(rng, 400)
+    Xv, yv = _synthetic(rng, 300)
+    y = y + 3.0 * (X[:, 3] > 0)  # splits on the last features, those the narrow set lacks
+    obj = go.QuantileLoss(0.7)
+    init = obj.init_score(y)
+    dtrain = xgb.DMatrix(X, y, base_margin=np.full(len(y), init))
+    dvalid = xgb.DMatrix(Xv[:, :2], yv, base_margin=np.full(len(yv), init))
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"valid": dvalid})
+    booster = xgb.train({**XGB_PARAMS, "eta": 0.3, "max_depth": 3}, dtrain, 6,
+                        obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    assert booster.num_features() == 4 and dvalid.num_col() == 2
+    assert {t["split_indices"][0] for t in _trees(booster)} & {2, 3}  # trees split on the absent features
+    np.testing.assert_allclose(renewal._valid["valid"].score, booster.predict(dvalid, output_margin=True), rtol=0,
+                               atol=_sum_bound(booster, 6, init))
+
+
+@pytest.mark.parametrize("dense", ["valid", "none"])
+def test_xgboost_pred_leaf_runs_once_per_data_set_and_round(rng, monkeypatch, dense):
+    # Without dense features (too large, simulated) the leaves come from XGBoost's pred_leaf: one call per data set
+    # and round for the round's K trees, not one per tree; the kept margins are still XGBoost's predictions.
+    import gbm_objectives.adapters.xgboost_renewal as module
+
+    X, y = _synthetic(rng, 300)
+    Xv, yv = _synthetic(rng, 200)
+    obj = go.MultiQuantileLoss((0.2, 0.5, 0.8))
+    init = obj.init_score(y)
+    dtrain = xgb.DMatrix(X, y, base_margin=np.tile(init, (len(y), 1)))
+    dvalid = xgb.DMatrix(Xv, yv, base_margin=np.tile(init, (len(yv), 1)))
+    dense_features = module._dense_features
+    monkeypatch.setattr(module, "_dense_features",
+                        lambda dm, n=0: dense_features(dm, n) if dense == "valid" and dm is dtrain else None)
+    calls = []
+    predict = xgb.Booster.predict
+
+    def counting_predict(self, data, *args, **kw):
+        calls.append(kw.get("pred_leaf", False))
+        return predict(self, data, *args, **kw)
+
+    monkeypatch.setattr(xgb.Booster, "predict", counting_predict)
+    renewal = xgboost_quantile_leaf_renewal(obj, dtrain, valid_X={"valid": dvalid})
+    booster = xgb.train({**XGB_PARAMS, "eta": 0.3, "max_depth": 3, "num_class": 3}, dtrain, 4,
+                        obj=go.xgboost_objective(renewal.objective), callbacks=[renewal])
+    assert sum(calls) == 4 * (1 if dense == "valid" else 2)
+    monkeypatch.setattr(xgb.Booster, "predict", predict)
+    for data, score in ((dtrain, renewal._score), (dvalid, renewal._valid["valid"].score)):
+        np.testing.assert_allclose(score, booster.predict(data, output_margin=True).reshape(score.shape), rtol=0,
+                                   atol=_sum_bound(booster, 4, np.abs(init).max()))

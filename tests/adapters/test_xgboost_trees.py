@@ -111,3 +111,51 @@ def test_a_single_leaf_tree_leaves_every_row_at_its_root():
     X = np.array([[0.0, 0.0], [0.0, 0.5], [0.0, np.nan], [0.0, 1.0]], dtype=np.float32)
     out = T.tree_leaves(X, T.pack_trees([stump, split]), np.empty((2, 4), dtype=np.int64))
     np.testing.assert_array_equal(out, [[0, 0, 0, 0], [1, 2, 1, 2]])  # x < 0.5 left; NaN the default way (left)
+
+
+def _split_and_rows():
+    split = (np.array([1, -1, -1]), np.array([2, -1, -1]), np.array([1, 0, 0]),
+             np.array([0.5, -1.0, 1.0], dtype=np.float32), np.array([1, 0, 0]))
+    return T.pack_trees([split]), np.zeros((4, 2), dtype=np.float32), np.empty((1, 4), dtype=np.int64)
+
+
+@pytest.mark.parametrize("case, error, name", [
+    ("narrow_X", ValueError, "feature 1"),  # a split on a column X lacks: never read past X
+    ("float64_X", TypeError, "X must be a float32"),
+    ("fortran_X", ValueError, "X must be C-contiguous"),
+    ("list_X", TypeError, "X must be a float32"),
+    ("short_out", ValueError, "out must have shape"),
+    ("int32_out", TypeError, "out must be a int64"),
+    ("bad_child", ValueError, "children of tree 0"),
+    ("int64_feature", TypeError, "packed feature"),
+    ("read_only_out", ValueError, "out is read-only"),
+])
+def test_tree_leaves_refuses_what_the_compiled_walk_cannot_take(case, error, name):
+    packed, X, out = _split_and_rows()
+    if case == "narrow_X":
+        X = X[:, :1].copy()
+    elif case == "float64_X":
+        X = X.astype(np.float64)
+    elif case == "fortran_X":
+        X = np.asfortranarray(np.zeros((4, 3), dtype=np.float32))[:, :2]
+    elif case == "list_X":
+        X = X.tolist()
+    elif case == "short_out":
+        out = out[:, :3].copy()
+    elif case == "int32_out":
+        out = out.astype(np.int32)
+    elif case == "read_only_out":
+        out.setflags(write=False)
+    elif case == "bad_child":
+        packed[0][0, 0, 1] = 7
+    else:
+        packed = (packed[0], packed[1].astype(np.int64), *packed[2:])
+    with pytest.raises(error, match=name):
+        T.tree_leaves(X, packed, out)
+
+
+def test_tree_leaves_reads_a_read_only_X():
+    packed, X, out = _split_and_rows()
+    X[:, 1] = [0.25, 0.75, np.nan, 0.5]
+    X.setflags(write=False)
+    np.testing.assert_array_equal(T.tree_leaves(X, packed, out), [[1, 2, 1, 2]])

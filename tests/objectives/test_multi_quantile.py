@@ -253,3 +253,42 @@ def test_per_output_gradients_equal_the_numpy_form(dtype):
     per_output_pinball_gradients(raw, y, alphas, grad, hess)
     assert grad.tobytes() == np.asfortranarray(np.where(raw - y[:, None] >= 0, 1.0 - alphas, -alphas), dtype).tobytes()
     assert (hess == 1).all()
+
+
+class _PerOutputGradients(go.MultiQuantileLoss):
+    """The renewal form of the gradients (as the engines' renewals set it)."""
+
+    per_output_gradients = True
+
+
+def test_per_output_gradients_compile_only_the_warmed_up_variants():
+    # The compiled gradients run only on the types the warm-up compiles (float64 raw, float32 or float64 outputs,
+    # Fortran-ordered with K > 1): a single column (C- and F-ordered at once), C-ordered, mixed-dtype or read-only
+    # arrays take the NumPy form (same values) instead of compiling another variant.
+    rng = np.random.default_rng(3)
+    n = 40
+    y = rng.normal(size=n)
+    for dtype in (np.float64, np.float32):  # what gbm_objectives._warmup compiles
+        grad, hess = np.empty((n, 2), dtype=dtype, order="F"), np.empty((n, 2), dtype=dtype, order="F")
+        per_output_pinball_gradients(np.zeros((n, 2), order="F"), y, np.array([0.25, 0.75]), grad, hess)
+    warmed = set(per_output_pinball_gradients.signatures)
+    read_only = np.asfortranarray(rng.normal(size=(n, 3)))
+    read_only.setflags(write=False)
+    cases = [  # (alphas, raw, grad_out dtype and order, hess_out dtype and order)
+        ((0.3,), rng.normal(size=n), (np.float64, "F"), (np.float64, "F")),
+        ((0.3,), rng.normal(size=n), (np.float32, "C"), (np.float32, "C")),
+        ((0.1, 0.5, 0.9), rng.normal(size=(n, 3)), (np.float32, "C"), (np.float32, "C")),
+        ((0.1, 0.5, 0.9), rng.normal(size=(n, 3)), (np.float32, "F"), (np.float64, "F")),
+        ((0.1, 0.5, 0.9), read_only, (np.float64, "F"), (np.float64, "F")),
+        ((0.1, 0.5, 0.9), rng.normal(size=(n, 3)), (np.float32, "F"), (np.float32, "F")),
+    ]
+    for alphas, raw, (g_dtype, g_order), (h_dtype, h_order) in cases:
+        obj = _PerOutputGradients(alphas)
+        grad = np.empty(raw.shape, dtype=g_dtype, order=g_order)
+        hess = np.empty(raw.shape, dtype=h_dtype, order=h_order)
+        obj.grad_hess_prepared(obj.prepare(y), raw, grad_out=grad, hess_out=hess)
+        a = np.asarray(alphas)
+        expected = np.where(raw.reshape(n, -1) - y[:, None] >= 0, 1.0 - a, -a).reshape(raw.shape).astype(g_dtype)
+        np.testing.assert_array_equal(grad, expected)
+        assert (hess == 1).all()
+    assert set(per_output_pinball_gradients.signatures) == warmed
