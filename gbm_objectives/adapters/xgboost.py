@@ -158,7 +158,9 @@ def validate_params(params):
     """Check engine parameters before training: ValueError for a value XGBoost rejects or a name it does not use
     (XGBoost's "Parameters: { ... } are not used" warning), tried for one round on a 2-row data set."""
     params = {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
-    data = xgb.DMatrix(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0]))
+    # as many probe features as the per-feature parameters index (XGBoost refuses longer constraints than features)
+    width = _feature_width(params)
+    data = xgb.DMatrix(np.tile(np.array([[0.0], [1.0]]), (1, width)), label=np.array([0.0, 1.0]))
     if str(params.get("objective", "")).startswith("rank:"):
         data.set_group([2])
     with warnings.catch_warnings(record=True) as caught:
@@ -175,6 +177,22 @@ def validate_params(params):
         if match:
             unused = sorted(name.strip().strip('"') for name in match.group(1).split(",") if name.strip())
             raise ParameterError(f"unknown XGBoost parameter(s) {unused} (XGBoost does not use them)")
+
+
+def _feature_width(params):
+    """The number of features the per-feature parameters need: ``monotone_constraints`` (one value per feature:
+    ``"(1,0,-1)"`` or a tuple) and ``interaction_constraints`` (feature indices: the largest plus one); at least 1."""
+    width = 1
+    mono = params.get("monotone_constraints")
+    if isinstance(mono, str):
+        width = max(width, len(re.findall(r"-?\d+", mono)))
+    elif isinstance(mono, (list, tuple)):
+        width = max(width, len(mono))
+    inter = params.get("interaction_constraints")
+    indices = [int(i) for i in re.findall(r"\d+", inter)] if isinstance(inter, str) else [
+        i for group in (inter if isinstance(inter, (list, tuple)) else ()) if isinstance(group, (list, tuple))
+        for i in group if isinstance(i, int)]
+    return max([width] + [i + 1 for i in indices])
 
 
 def check_groups(objective, group):
@@ -212,6 +230,8 @@ def engine_params(params=None, *, n_jobs=None):
             raise ParameterError(f"params['num_leaves'] and params[{spelled['max_leaves']!r}] both set XGBoost's "
                                  "max_leaves; give one")
         out.update(max_leaves=user.pop("num_leaves"), grow_policy="lossguide", max_depth=0)
+    if isinstance(user.get("monotone_constraints"), list):  # LightGBM's spelling; XGBoost reads a tuple
+        user["monotone_constraints"] = tuple(user["monotone_constraints"])
     out.update(user)
     if n_jobs is not None:
         out["nthread"] = int(n_jobs)

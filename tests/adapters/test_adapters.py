@@ -231,6 +231,24 @@ def test_lightgbm_per_feature_parameters_are_checked_on_as_many_features():
             L.validate_params(bad)
 
 
+@pytest.mark.parametrize("constraints", ["(1,0,0)", (1, 0, 0), [1, 0, 0]])
+def test_xgboost_per_feature_parameters_are_checked_on_as_many_features(constraints):
+    # XGBoost's probe is as wide as monotone_constraints (and interaction_constraints' largest index): a constraint
+    # of length 3 on 3 features trains, in XGBoost's string and tuple spellings and LightGBM's list (made a tuple),
+    # and the model is monotone in feature 0; the probe was 1 feature wide and refused all three.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + np.sin(3 * X[:, 0]) + X[:, 1] + 0.1 * rng.normal(size=200)
+    res = go.train("squared_error", X, y, backend="xgboost", num_boost_round=10, n_jobs=1,
+                   params={"monotone_constraints": constraints, "interaction_constraints": "[[0, 1], [2]]"})
+    grid = np.repeat(X[:20], 50, axis=0)
+    grid[:, 0] = np.tile(np.linspace(-3, 3, 50), 20)
+    assert (np.diff(res.predict_raw(grid).reshape(20, 50), axis=1) >= 0).all()
+    with pytest.raises(go.adapters.ParameterError, match="XGBoost rejects"):
+        go.train("squared_error", X, y, backend="xgboost", num_boost_round=2,
+                 params={"monotone_constraints": "(1,0,0)", "max_depth": -3})
+
+
 def test_lightgbm_validated_parameter_sets_are_keyed_by_type_and_value(monkeypatch):
     # [1], [1.0] and [True] are equal lists but not the same parameters: each is tried, not taken from the cache
     # of accepted sets; numpy scalars and dicts are keyed by type too, without crashing.
