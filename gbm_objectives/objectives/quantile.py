@@ -134,53 +134,101 @@ def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled
 
 
 @njit(cache=True, nogil=True)
-def _select(a, k):  # pragma: no cover (compiled)
+def _heapsort(a, lo, hi):  # pragma: no cover (compiled)
+    """Sort ``a[lo:hi]`` in place by heapsort: O(m log m) for every input (:func:`_select`'s fallback)."""
+    m = hi - lo
+    for start in range(m // 2 - 1, -1, -1):  # a max-heap
+        _sift_down(a, lo, start, m)
+    for end in range(m - 1, 0, -1):  # its largest value to the back, the heap shrunk
+        x = a[lo]
+        a[lo] = a[lo + end]
+        a[lo + end] = x
+        _sift_down(a, lo, 0, end)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(a, lo, i, end):  # pragma: no cover (compiled)
+    """Restore the max-heap ``a[lo:lo + end]`` below its node ``i``."""
+    while 2 * i + 1 < end:
+        c = 2 * i + 1
+        if c + 1 < end and a[lo + c + 1] > a[lo + c]:
+            c += 1
+        if not a[lo + c] > a[lo + i]:
+            return
+        x = a[lo + i]
+        a[lo + i] = a[lo + c]
+        a[lo + c] = x
+        i = c
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k, budget):  # pragma: no cover (compiled)
     """The values of rank ``k`` and ``k + 1`` (0-based; rank ``k`` twice when ``k`` is the last) of ``a``, by
-    quickselect in place (``a`` is scratch). The values (not where they came from) are the ranks', whatever the
-    algorithm.
+    quickselect in place (``a`` is scratch), and the number of elements its passes scanned (the work, for tests).
+    The values (not where they came from) are the ranks', whatever the algorithm.
 
     Invariant: every value before ``lo`` is <= every value in ``[lo, hi)`` <= every value from ``hi`` on, and ``k``
     lies in ``[lo, hi)``; ``above`` is the smallest value from ``hi`` on (the last pivot that cut the range from
     above: it lies there and is <= the rest), so rank ``k + 1`` needs no scan once ``[lo, hi)`` is ``k`` alone.
-    Each step cuts the range at a median-of-three pivot by a branch-free pass (values below it first); when that
-    leaves ``k`` in a range less than a quarter smaller, a second pass splits off the values equal to the pivot, so
-    repeated values cannot make it quadratic."""
+    Each step cuts the range at a pivot by a branch-free pass (values below it first); when that leaves ``k`` in a
+    range less than a quarter smaller, a second pass splits off the values equal to the pivot, so repeated values
+    cannot make it quadratic. The pivot is the median of the range's first, middle and last values until a step
+    keeps more than 3/4 of the range (median-of-three meets its worst case on V- and Λ-shaped inputs); from then on
+    it is a value at a pseudo-random position (a fixed-seed 64-bit LCG, so runs repeat): O(n) expected for every
+    input. Once the passes have scanned ``budget`` elements (callers: ``16 n``, far above what they scan on any
+    input met so far), the range left is heapsorted (introselect): O(n log n) in the worst case.
+    """
     n = a.shape[0]
     lo, hi = 0, n
     above = np.nan
+    work = 0
+    random = False
+    state = np.int64(0x2545F4914F6CDD1D)
     while hi - lo > 1:
-        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
-        pivot = max(min(x, y), min(max(x, y), z))
+        size = hi - lo
+        if work >= budget:
+            _heapsort(a, lo, hi)
+            return a[k], (a[k + 1] if k + 1 < hi else (above if hi < n else a[k])), work + size
+        if random:
+            state = state * np.int64(6364136223846793005) + np.int64(1442695040888963407)  # wraps: mod 2**64
+            pivot = a[lo + ((state >> 33) & 0x7FFFFFFF) % size]
+        else:
+            x, y, z = a[lo], a[lo + size // 2], a[hi - 1]
+            pivot = max(min(x, y), min(max(x, y), z))
         if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
-            return np.nan, np.nan
+            return np.nan, np.nan, work
         below = _partition_below(a, lo, hi, pivot, False)
+        work += size
         if k < below:
             hi = below
             above = pivot
-        elif 4 * (below - lo) >= hi - lo:
+        elif 4 * (below - lo) >= size:
             lo = below
         else:
             upto = _partition_below(a, below, hi, pivot, True)
+            work += hi - below
             if k >= upto:
                 lo = upto
-                continue
-            # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest value
-            # after the block
-            if k + 1 < upto:
-                return pivot, pivot
-            if upto < hi:
-                nxt = a[upto]
-                for t in range(upto + 1, hi):
-                    if a[t] < nxt:
-                        nxt = a[t]
-                return pivot, nxt
-            return pivot, (above if hi < n else pivot)
-    return a[k], (above if hi < n else a[k])
+            else:
+                # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest
+                # value after the block
+                if k + 1 < upto:
+                    return pivot, pivot, work
+                if upto < hi:
+                    nxt = a[upto]
+                    for t in range(upto + 1, hi):
+                        if a[t] < nxt:
+                            nxt = a[t]
+                    return pivot, nxt, work + hi - upto
+                return pivot, (above if hi < n else pivot), work
+        random = random or 4 * (hi - lo) > 3 * size
+    return a[k], (above if hi < n else a[k]), work
 
 
 @njit(cache=True, nogil=True)
 def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma: no cover (compiled)
-    """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected).
+    """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected,
+    O(n log n) worst case: :func:`_select`).
 
     Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
     ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1), by ``np.partition``; otherwise (``alpha`` already float32-rounded)
@@ -210,7 +258,7 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
             continue
         position = alpha * (n - 1)
         lo = min(int(math.floor(position)), n - 1)
-        v_lo, v_hi = _select(seg, lo)
+        v_lo, v_hi, _ = _select(seg, lo, 16 * n)
         out[j] = v_lo + (position - lo) * (v_hi - v_lo)
 
 
@@ -238,7 +286,8 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
     -----
     Without weights a quantile is one or two order statistics of the leaf's residuals (``"lower"``: the
     ``ceil(alpha * n)``-th smallest of the ``n`` residuals, which is where the cumulative count first reaches
-    ``alpha * n``), found by selection in each leaf (:func:`_unweighted_leaf_quantiles`, O(n) expected, no sort).
+    ``alpha * n``), found by selection in each leaf (:func:`_unweighted_leaf_quantiles`, O(n) expected, O(n log n)
+    worst case).
     With weights, rows are sorted once by residual (stable: ties keep the input order, which the weighted rule can
     depend on), then by leaf with a stable (radix) sort, and each leaf is evaluated on its own.
     """
