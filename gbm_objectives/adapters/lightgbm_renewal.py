@@ -239,6 +239,20 @@ def training_leaves(features, tree, leaf_value, before, after, out):
     return unknown
 
 
+def _check_features(name, X, n_rows, n_features):
+    """Raise ValueError unless ``X`` (training or validation features) has ``n_rows`` rows (its Dataset's) and
+    ``n_features`` columns (the booster's): the tree walk reads ``X[i, feature]`` and writes one leaf per row
+    without bounds checks."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        return  # not an array: LightGBM's pred_leaf reads it, with its own checks
+    if shape[0] != n_rows:
+        raise ValueError(f"{name} has {shape[0]} rows but its Dataset has {n_rows}; give the features of the rows "
+                         "LightGBM trains (or evaluates) on")
+    if shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} columns but the booster has {n_features} features")
+
+
 def _numeric_features(X):
     """``X`` as a float64 array for :func:`tree_leaves` (a copy only where it is not one already), or None when
     LightGBM would convert it otherwise (sparse, categorical or object columns) or it is too large to copy."""
@@ -532,6 +546,11 @@ class QuantileLeafRenewal:
         # predict() sets LightGBM's process-wide OpenMP thread count: keep the training's, or later rounds slow down
         kw = self._predict_kwargs(booster, env.params)
         if self._score is None:
+            # once, before the first compiled pass: it walks X's rows into arrays of len(y) rows, unchecked
+            _check_features("X", X, len(y), booster.num_feature())
+            for name, Xv in self.valid_X.items():
+                _check_features(f"valid_X[{name!r}]", Xv, self._valid_dataset(booster, name).num_data(),
+                                booster.num_feature())
             # (n, K) Fortran-ordered: the objective's kernels read columns, the renewal rows of its transpose
             self._score = np.asfortranarray(self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw))
             for name, Xv in self.valid_X.items():

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -218,6 +219,27 @@ def test_renewal_needs_the_training_features(rng):
     lgb.train({**PARAMS, "objective": go.lightgbm_objective(renewal.objective)},
               lgb.Dataset(X, y, free_raw_data=False), 2, callbacks=[renewal])
     assert renewal.n_renewed_ == 2
+
+
+@pytest.mark.parametrize("objective", [go.QuantileLoss(0.5), go.MultiQuantileLoss((0.1, 0.5, 0.9))])
+@pytest.mark.parametrize("where, bad", [("X", "rows"), ("X", "columns"), ("valid_X['v']", "rows"),
+                                        ("valid_X['v']", "columns")])
+def test_renewal_features_of_the_wrong_shape_raise(rng, objective, where, bad):
+    # the tree walk writes one leaf per row of X and reads X[i, feature] unchecked: a mismatch must raise before it
+    # (X with a third of the training rows crashed the process)
+    X, y = _synthetic(rng, 300)
+    Xv, yv = _synthetic(rng, 60)
+    wrong = {"rows": lambda A: A[: len(A) // 3], "columns": lambda A: A[:, :3]}[bad]
+    given = (wrong(X), {"v": Xv}) if where == "X" else (X, {"v": wrong(Xv)})
+    renewal = quantile_leaf_renewal(objective, given[0], valid_X=given[1])
+    train = lgb.Dataset(X, y)
+    params = {**PARAMS, "objective": go.lightgbm_objective(renewal.objective), "num_class": objective.n_classes or 1}
+    message = {"rows": r"(100 rows but its Dataset has 300|20 rows but its Dataset has 60)",
+               "columns": "3 columns but the booster has 4"}[bad]
+    with pytest.raises(ValueError, match=re.escape(where) + " has " + message):
+        lgb.train(params, train, 2, valid_sets=[lgb.Dataset(Xv, yv, reference=train)], valid_names=["v"],
+                  callbacks=[renewal])
+    assert renewal.n_renewed_ == 0
 
 
 def test_estimator_eval_set_reports_the_renewed_model(rng):
