@@ -121,7 +121,8 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     m = values.shape[0]
     # where to look: the value range cut into B equal cells by a monotone map; a value in a cell below d's is <= d,
     # one in a cell above it > d, so the last value <= d is the last one of d's cell (hint[cell], the last value
-    # whose cell is <= it) or one of the few before it in that cell (at most ``most`` steps down): exact
+    # whose cell is <= it) or one of the others in that cell (at most ``most`` before it, found by binary search: a
+    # cell can hold almost every value, e.g. beside one outlier): exact
     B = 8 * m
     v0 = values[0]
     scale = B / (values[m - 1] - v0) if m > 1 else 0.0
@@ -141,9 +142,19 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
         a = after[i]
         d = a - b
         t = (d - v0) * scale
-        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell 0
-        for _ in range(most):
-            lo -= 1 if lo > 0 and values[lo] > d else 0
+        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell B
+        if values[lo] > d:  # the last value <= d lies in (lo - most, lo) (or is none: 0): a binary search there
+            bottom = max(lo - most, 0)
+            if values[bottom] > d:
+                lo = bottom
+            else:  # values[bottom] <= d < values[lo]
+                while lo - bottom > 1:
+                    mid = (bottom + lo) // 2
+                    if values[mid] > d:
+                        lo = mid
+                    else:
+                        bottom = mid
+                lo = bottom
         c = lo
         if lo + 1 < m and values[lo + 1] - d < d - values[lo]:
             c = lo + 1

@@ -333,6 +333,7 @@ def _leaves_by_binary_search(before, after, values, ids):
 @pytest.mark.parametrize("values", [
     np.array([-0.3, -0.1, 0.0, 0.2, 0.25]),
     np.concatenate([[-1.0], 1e-9 * np.arange(12), [1.0]]),  # a cluster: many values in one cell of the hint map
+    np.concatenate([np.linspace(-0.5, 0.5, 254), [1e6]]),  # one outlier: every other value in the first cell
     np.array([0.5]),
     np.array([-1e300, 0.0, 1e300]),
 ])
