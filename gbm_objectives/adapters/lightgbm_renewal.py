@@ -54,7 +54,7 @@ from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, kernel_alphas, renew_tree, renewed_leaf_values
 from ._common import RenewedObjective
 
-__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores"]
 
 # every spelling LightGBM reads as these parameters, from its own alias table (LGBM_DumpParamAliases)
 _LR_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("learning_rate"))
@@ -168,7 +168,8 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
 
 @njit(cache=True, nogil=True)
 def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (compiled)
-    """:func:`_distinct` of ``leaf_value[:n_leaves]`` written into ``values`` and ``ids``; returns their number."""
+    """The distinct values of ``leaf_value[:n_leaves]``, sorted, into ``values`` and the leaf of each into ``ids``
+    (-1 where several leaves share it), for :func:`leaves_from_scores`; returns their number."""
     order = np.empty(n_leaves, dtype=np.int64)
     for i in range(n_leaves):  # a stable insertion sort (a tree has few leaves)
         v = leaf_value[i]
@@ -195,9 +196,10 @@ def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (comp
 def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves, node_start, left, right, feature,
                   threshold, decision_type, alphas, lower, learning_rate, reached, walked):  # pragma: no cover
     """Outputs ``k0 .. k1 - 1`` of one round renewed (unweighted rows, numerical trees), in one compiled pass each:
-    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``, the rest walked:
-    :func:`training_leaves`), then :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into
-    ``leaf_value[k]``, ``reached[k]``, ``score[k] += leaf_value[k, leaf]``); a single-leaf tree is only added.
+    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``:
+    :func:`leaves_from_scores`, the rest walked: :func:`tree_leaves`), then
+    :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into ``leaf_value[k]``, ``reached[k]``,
+    ``score[k] += leaf_value[k, leaf]``; it checks the leaves); a single-leaf tree is only added.
     ``walked[k]``: the rows walked. The round's trees: ``n_leaves[k]`` leaves, nodes ``node_start[k] ..
     node_start[k + 1] - 1`` of the concatenated node arrays. Shapes: ``X`` (n, F), ``y`` (n,), ``score``,
     ``before``, ``after`` (K, n) (the last two unread without ``read``), ``leaf_value``, ``reached`` (K, L).
@@ -228,26 +230,6 @@ def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves
             tree_leaves(X, tree[0], tree[1], tree[2], tree[3], tree[4], leaf)
             walked[k] = n
         renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, False, leaf_value[k], reached[k])
-
-
-def training_leaves(features, tree, leaf_value, before, after, out):
-    """The leaf of every training row in one new numerical tree, into ``out``; returns the number of rows walked.
-
-    With LightGBM's training score ``before`` and ``after`` the tree (float64, shape (n_samples,)), the leaves are
-    read from it (:func:`leaves_from_scores`) and only the rows it cannot tell are walked; without them (None),
-    every row is walked (:func:`tree_leaves`). ``tree``: the arrays of :func:`_one_tree_arrays` (``()`` for a
-    single leaf), ``leaf_value``: its leaf values.
-    """
-    if not tree:
-        out[:] = 0
-        return 0
-    if before is None or after is None:
-        tree_leaves(features, *tree, out)
-        return len(features)
-    unknown = leaves_from_scores(before, after, *_distinct(leaf_value), out)
-    if unknown:
-        _walk_unknown(features, *tree, out)
-    return unknown
 
 
 def _check_features(name, X, n_rows, n_features):
@@ -393,19 +375,6 @@ class _LightGBMCalls:
                 return ctypes.string_at(self._buffer, self._length.value - 1).decode("utf-8")  # less the NUL
             self._buffer = ctypes.create_string_buffer(2 * self._length.value)
         raise AssertionError("LightGBM's model text kept growing; this is a bug in gbm_objectives")  # pragma: no cover
-
-
-def _distinct(leaf_value):
-    """The tree's distinct leaf values, sorted, and the leaf of each (-1 where several leaves share it), for
-    :func:`leaves_from_scores`."""
-    order = np.argsort(leaf_value, kind="stable")
-    v = leaf_value[order]
-    first = np.ones(len(v), dtype=bool)
-    first[1:] = v[1:] != v[:-1]
-    starts = np.flatnonzero(first)
-    ids = order[starts].astype(np.int64)
-    ids[np.diff(np.append(starts, len(v))) > 1] = -1
-    return np.ascontiguousarray(v[starts]), ids
 
 
 _POOL = {}  # pid -> the worker threads of _renew_in_threads, started on first use (a forked child starts its own)
