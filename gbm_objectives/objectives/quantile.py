@@ -356,23 +356,33 @@ def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, 
 
 
 def kernel_alphas(alphas, method):
-    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`): a float64
-    array, each level rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it)."""
+    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`).
+
+    Parameters
+    ----------
+    alphas : sequence of float in (0, 1)
+    method : {"lightgbm", "lower"}
+
+    Returns
+    -------
+    ndarray of float64, shape (len(alphas),)
+        Each level, rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it).
+
+    Examples
+    --------
+    >>> kernel_alphas([0.1, 0.5], "lightgbm")[0] == np.float32(0.1), kernel_alphas([0.1], "lower")[0] == 0.1
+    (np.True_, np.True_)
+    """
     lower = check_method(method) == "lower"
     a = [check_interval(a, "alphas", 0, 1) for a in alphas]
     return np.array(a if lower else [_lightgbm_alpha(v) for v in a], dtype=np.float64)
 
 
 @njit(cache=True, nogil=True)
-def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
-               reached):
-    """One new tree renewed (unweighted rows) and added to the score, in place; compiled (float64 ``y``, ``score``,
-    ``values``; int64 ``leaf``; uint8 ``reached``; all 1-D and contiguous; no checks: the caller's).
-
-    The residuals ``y - score``, their per-leaf quantiles (:func:`_unweighted_leaf_quantiles`, ``alpha`` as it
-    takes it: float32-rounded for ``"lightgbm"``; the values of :func:`renewed_leaf_values` bit for bit),
-    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
-    (``reached[j] = 1``), then ``score += values[leaf]``.
+def _renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+                reached):
+    """:func:`renew_tree` without its checks (the caller's): the residuals ``y - score``, their per-leaf quantiles
+    (:func:`_unweighted_leaf_quantiles`), the renewed values at the leaves a row reaches, ``score += values[leaf]``.
     """
     n = y.shape[0]
     r = np.empty(n)
@@ -390,10 +400,62 @@ def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32
 
 
 @njit(cache=True, nogil=True)
+def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+               reached):
+    """One new tree renewed (unweighted rows) and added to the score, in place; compiled, for compiled callers
+    (an engine adapter's round pass): :func:`renew_round` is the form for Python.
+
+    The residuals ``y - score``, their per-leaf quantiles (the values of :func:`renewed_leaf_values` bit for bit),
+    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
+    (``reached[j] = 1``), then ``score += values[leaf]``.
+
+    Parameters
+    ----------
+    y : ndarray of float64, shape (n_samples,)
+    score : ndarray of float64, shape (n_samples,)
+        The raw score before the tree; updated in place.
+    leaf : ndarray of int64, shape (n_samples,)
+        The leaf of every row, in ``[0, n_leaves)``.
+    n_leaves : int
+    alpha : float
+        As :func:`kernel_alphas` gives it (float32-rounded for ``"lightgbm"``).
+    lower : bool
+        The ``"lower"`` rule (else ``"lightgbm"``).
+    learning_rate : float
+    to_float32 : bool
+    values : ndarray of float64, shape (>= n_leaves,)
+        The engine's leaf values in, the renewed ones out (at the leaves a row reaches).
+    reached : ndarray of uint8, shape (>= n_leaves,)
+        Set to 1 at the leaves a row reaches.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        If the lengths disagree or a leaf lies outside ``[0, n_leaves)`` (the row and its leaf in the message):
+        checked before anything is written.
+    """
+    n = y.shape[0]
+    if score.shape[0] != n or leaf.shape[0] != n:
+        raise ValueError("renew_tree: y, score and leaf must have one length; got", n, score.shape[0], leaf.shape[0])
+    if values.shape[0] < n_leaves or reached.shape[0] < n_leaves:
+        raise ValueError("renew_tree: values and reached need n_leaves entries; got", values.shape[0],
+                         reached.shape[0], n_leaves)
+    for i in range(n):
+        if leaf[i] < 0 or leaf[i] >= n_leaves:
+            raise ValueError("renew_tree: leaf must lie in [0, n_leaves); got (row, leaf, n_leaves)", i, leaf[i],
+                             n_leaves)
+    _renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values, reached)
+
+
+@njit(cache=True, nogil=True)
 def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
                  reached):
     """One boosting round's ``K`` trees renewed and added to the score, one output after the other
-    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`renew_tree` (a tree not renewed is
+    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`_renew_tree` (a tree not renewed is
     only added, ``score[:, k] += values[k, leaves[k]]``).
 
     Serial on purpose: inside training numba's OpenMP threads would take turns with the engine's (measured: a
@@ -405,8 +467,8 @@ def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float
         for i in range(n):
             column[i] = score[i, k]
         if renew[k]:
-            renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32, values[k],
-                       reached[k])
+            _renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32,
+                        values[k], reached[k])
         else:
             for i in range(n):
                 column[i] += values[k, leaves[k, i]]
@@ -419,8 +481,8 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     """Renew the ``K`` new trees of a boosting round (one per raw output, unweighted rows) and add them to the score.
 
     The fast form of :func:`renewed_leaf_values` applied to each output in turn, followed by ``raw_score[:, k] +=
-    leaf_values[k, leaf_index[k]]``: one compiled pass per output (:func:`renew_tree`), no per-tree Python work. The values are those of
-    :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
+    leaf_values[k, leaf_index[k]]``: one compiled pass per output (that of :func:`renew_tree`), no per-tree Python
+    work. The values are those of :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
 
     Parameters
     ----------

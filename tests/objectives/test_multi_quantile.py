@@ -230,6 +230,27 @@ def test_renew_tree_equals_renewed_leaf_values_bit_for_bit(method, kind, alpha):
     assert got_score.tobytes() == (score + values[leaf]).tobytes()
 
 
+@pytest.mark.parametrize("bad", ["leaf_above", "leaf_below", "score_length", "values_length"])
+def test_renew_tree_checks_its_arrays_before_writing(bad):
+    # the compiled kernel an adapter's round pass calls: a leaf outside [0, n_leaves) or a length mismatch raises
+    # (it wrote out of bounds), and nothing is written
+    n, n_leaves = 50, 4
+    y, score, leaf = np.linspace(-1.0, 1.0, n), np.zeros(n), np.arange(n) % n_leaves
+    values, reached = np.zeros(n_leaves), np.zeros(n_leaves, dtype=np.uint8)
+    match = {"leaf_above": r"leaf must lie in \[0, n_leaves\).*7, 4, 4", "leaf_below": r"leaf must lie.*7, -1, 4",
+             "score_length": "one length.*50, 49, 50", "values_length": "n_leaves entries.*3, 4, 4"}[bad]
+    if bad.startswith("leaf"):
+        leaf[7] = 4 if bad == "leaf_above" else -1
+    elif bad == "score_length":
+        score = score[:-1]
+    else:
+        values = values[:-1]
+    before = score.copy()
+    with pytest.raises(ValueError, match=match):
+        renew_tree(y, score, leaf, n_leaves, 0.5, False, 0.1, False, values, reached)
+    assert (score == before).all() and not values.any() and not reached.any()
+
+
 @pytest.mark.parametrize("heapsort", [False, True])  # a budget of 0 heapsorts at once (the worst-case fallback)
 @pytest.mark.parametrize("kind", ["continuous", "ties", "sorted", "reversed", "equal", "one_apart"])
 def test_select_finds_every_rank_and_the_next(kind, heapsort):
