@@ -385,7 +385,9 @@ def _renew_in_threads(K, threads, args):
     """:func:`renew_outputs` over the ``K`` outputs, split into ``min(K, threads)`` ranges run at once on as many
     threads (this one and pool workers: the compiled pass releases the GIL). Each output reads and writes only its
     own rows, so the results do not depend on the split; one thread runs everything here. Pool workers wait on a
-    queue (they do not spin), so between rounds the engine's threads have the cores to themselves."""
+    queue (they do not spin), so between rounds the engine's threads have the cores to themselves. Every part has
+    finished when this returns or raises; the error raised is the first in output order (this thread's part first).
+    """
     parts = min(K, threads)
     if parts <= 1:
         renew_outputs(0, K, *args)
@@ -402,9 +404,12 @@ def _renew_in_threads(K, threads, args):
     futures = [pool.submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
     try:
         renew_outputs(bounds[0], bounds[1], *args)
-    finally:
-        for future in futures:
-            future.result()
+    except BaseException:
+        for future in futures:  # the workers write into the same arrays: wait for them, then this part's error
+            future.exception()
+        raise
+    for future in futures:  # the first worker's error, in output order
+        future.result()
 
 
 class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):

@@ -400,6 +400,27 @@ def test_lightgbm_round_pass_equals_the_per_tree_renewal_in_any_split(rng):
         assert walked.sum() < 4 * 500
 
 
+def test_threaded_round_raises_the_first_error_after_every_part(monkeypatch):
+    # every part fails: the error raised is this thread's part's (the first outputs), not a worker's, and only once
+    # every worker has finished (they write into the same arrays)
+    import time
+
+    from gbm_objectives.adapters import lightgbm_renewal as lr
+
+    finished = []
+
+    def failing(k0, k1):
+        if k0 > 0:
+            time.sleep(0.05)
+        finished.append(k0)
+        raise ValueError(f"part from {k0}")
+
+    monkeypatch.setattr(lr, "renew_outputs", failing)
+    with pytest.raises(ValueError, match="part from 0"):
+        lr._renew_in_threads(6, 3, ())
+    assert sorted(finished) == [0, 2, 4]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # XGBoost: renewal kept outside the booster, written into the model once
 # ---------------------------------------------------------------------------------------------------------
