@@ -143,7 +143,7 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
         d = a - b
         t = (d - v0) * scale
         lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell B
-        if values[lo] > d:  # the last value <= d lies in (lo - most, lo) (or is none: 0): a binary search there
+        if values[lo] > d:  # the last value <= d is in [lo - most, lo) (none: the bottom one): binary search
             bottom = max(lo - most, 0)
             if values[bottom] > d:
                 lo = bottom
