@@ -121,10 +121,8 @@ def _run_renewal():
     stump = (one, np.array([-2], dtype=np.int32), np.zeros(1, dtype=np.int32), np.zeros(1),
              np.array([2], dtype=np.int8))
     X, out = np.zeros((_N, 1)), np.full(_N, -1, dtype=np.int64)
-    # a round's renewal, the leaves read from LightGBM's score or walked
-    before, values = np.zeros(_N), np.array([0.0, 1.0])
-    lgb_renewal.training_leaves(X, stump, values, before, before + leaf % 2, out)
-    lgb_renewal.training_leaves(X, stump, values, None, None, out)
+    # a round's renewal (LightGBM's walk of a validation set's rows on its own; reading leaves in renew_outputs)
+    lgb_renewal.tree_leaves(X, *stump, out)
     quantile.renew_round(np.linspace(-1.0, 1.0, _N), np.zeros((_N, 2)), np.stack([leaf, leaf]), (0.25, 0.75),
                          learning_rate=0.1, leaf_values=np.zeros((2, 3)), method="lower")
     # LightGBM's round pass (both rules, leaves read and walked) and the renewal's gradients (float32 and float64)

@@ -54,7 +54,7 @@ from ..objectives import MultiQuantileLoss, QuantileLoss, get_objective
 from ..objectives.quantile import check_method, kernel_alphas, renew_tree, renewed_leaf_values
 from ._common import RenewedObjective
 
-__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores", "training_leaves"]
+__all__ = ["QuantileLeafRenewal", "quantile_leaf_renewal", "tree_leaves", "leaves_from_scores"]
 
 # every spelling LightGBM reads as these parameters, from its own alias table (LGBM_DumpParamAliases)
 _LR_ALIASES = tuple(lgb.basic._ConfigAliases.get_sorted("learning_rate"))
@@ -121,7 +121,8 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
     m = values.shape[0]
     # where to look: the value range cut into B equal cells by a monotone map; a value in a cell below d's is <= d,
     # one in a cell above it > d, so the last value <= d is the last one of d's cell (hint[cell], the last value
-    # whose cell is <= it) or one of the few before it in that cell (at most ``most`` steps down): exact
+    # whose cell is <= it) or one of the others in that cell (at most ``most`` before it, found by binary search: a
+    # cell can hold almost every value, e.g. beside one outlier): exact
     B = 8 * m
     v0 = values[0]
     scale = B / (values[m - 1] - v0) if m > 1 else 0.0
@@ -141,9 +142,19 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
         a = after[i]
         d = a - b
         t = (d - v0) * scale
-        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell 0
-        for _ in range(most):
-            lo -= 1 if lo > 0 and values[lo] > d else 0
+        lo = max(hint[B if not t < B else (0 if not t >= 0 else int(t))], 0)  # a NaN d: cell B
+        if values[lo] > d:  # the last value <= d is in [lo - most, lo) (none: the bottom one): binary search
+            bottom = max(lo - most, 0)
+            if values[bottom] > d:
+                lo = bottom
+            else:  # values[bottom] <= d < values[lo]
+                while lo - bottom > 1:
+                    mid = (bottom + lo) // 2
+                    if values[mid] > d:
+                        lo = mid
+                    else:
+                        bottom = mid
+                lo = bottom
         c = lo
         if lo + 1 < m and values[lo + 1] - d < d - values[lo]:
             c = lo + 1
@@ -157,7 +168,8 @@ def leaves_from_scores(before, after, values, ids, out):  # pragma: no cover (co
 
 @njit(cache=True, nogil=True)
 def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (compiled)
-    """:func:`_distinct` of ``leaf_value[:n_leaves]`` written into ``values`` and ``ids``; returns their number."""
+    """The distinct values of ``leaf_value[:n_leaves]``, sorted, into ``values`` and the leaf of each into ``ids``
+    (-1 where several leaves share it), for :func:`leaves_from_scores`; returns their number."""
     order = np.empty(n_leaves, dtype=np.int64)
     for i in range(n_leaves):  # a stable insertion sort (a tree has few leaves)
         v = leaf_value[i]
@@ -184,9 +196,10 @@ def _distinct_into(leaf_value, n_leaves, values, ids):  # pragma: no cover (comp
 def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves, node_start, left, right, feature,
                   threshold, decision_type, alphas, lower, learning_rate, reached, walked):  # pragma: no cover
     """Outputs ``k0 .. k1 - 1`` of one round renewed (unweighted rows, numerical trees), in one compiled pass each:
-    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``, the rest walked:
-    :func:`training_leaves`), then :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into
-    ``leaf_value[k]``, ``reached[k]``, ``score[k] += leaf_value[k, leaf]``); a single-leaf tree is only added.
+    every training row's leaf in the output's new tree (read from LightGBM's score when ``read``:
+    :func:`leaves_from_scores`, the rest walked: :func:`tree_leaves`), then
+    :func:`gbm_objectives.objectives.quantile.renew_tree` (renewed values into ``leaf_value[k]``, ``reached[k]``,
+    ``score[k] += leaf_value[k, leaf]``; it checks the leaves); a single-leaf tree is only added.
     ``walked[k]``: the rows walked. The round's trees: ``n_leaves[k]`` leaves, nodes ``node_start[k] ..
     node_start[k + 1] - 1`` of the concatenated node arrays. Shapes: ``X`` (n, F), ``y`` (n,), ``score``,
     ``before``, ``after`` (K, n) (the last two unread without ``read``), ``leaf_value``, ``reached`` (K, L).
@@ -219,24 +232,18 @@ def renew_outputs(k0, k1, X, y, score, before, after, read, leaf_value, n_leaves
         renew_tree(y, score[k], leaf, nl, alphas[k], lower, learning_rate, False, leaf_value[k], reached[k])
 
 
-def training_leaves(features, tree, leaf_value, before, after, out):
-    """The leaf of every training row in one new numerical tree, into ``out``; returns the number of rows walked.
-
-    With LightGBM's training score ``before`` and ``after`` the tree (float64, shape (n_samples,)), the leaves are
-    read from it (:func:`leaves_from_scores`) and only the rows it cannot tell are walked; without them (None),
-    every row is walked (:func:`tree_leaves`). ``tree``: the arrays of :func:`_one_tree_arrays` (``()`` for a
-    single leaf), ``leaf_value``: its leaf values.
-    """
-    if not tree:
-        out[:] = 0
-        return 0
-    if before is None or after is None:
-        tree_leaves(features, *tree, out)
-        return len(features)
-    unknown = leaves_from_scores(before, after, *_distinct(leaf_value), out)
-    if unknown:
-        _walk_unknown(features, *tree, out)
-    return unknown
+def _check_features(name, X, n_rows, n_features):
+    """Raise ValueError unless ``X`` (training or validation features) has ``n_rows`` rows (its Dataset's) and
+    ``n_features`` columns (the booster's): the tree walk reads ``X[i, feature]`` and writes one leaf per row
+    without bounds checks."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        return  # not an array: LightGBM's pred_leaf reads it, with its own checks
+    if shape[0] != n_rows:
+        raise ValueError(f"{name} has {shape[0]} rows but its Dataset has {n_rows}; give the features of the rows "
+                         "LightGBM trains (or evaluates) on")
+    if shape[1] != n_features:
+        raise ValueError(f"{name} has {shape[1]} columns but the booster has {n_features} features")
 
 
 def _numeric_features(X):
@@ -370,19 +377,6 @@ class _LightGBMCalls:
         raise AssertionError("LightGBM's model text kept growing; this is a bug in gbm_objectives")  # pragma: no cover
 
 
-def _distinct(leaf_value):
-    """The tree's distinct leaf values, sorted, and the leaf of each (-1 where several leaves share it), for
-    :func:`leaves_from_scores`."""
-    order = np.argsort(leaf_value, kind="stable")
-    v = leaf_value[order]
-    first = np.ones(len(v), dtype=bool)
-    first[1:] = v[1:] != v[:-1]
-    starts = np.flatnonzero(first)
-    ids = order[starts].astype(np.int64)
-    ids[np.diff(np.append(starts, len(v))) > 1] = -1
-    return np.ascontiguousarray(v[starts]), ids
-
-
 _POOL = {}  # pid -> the worker threads of _renew_in_threads, started on first use (a forked child starts its own)
 _POOL_LOCK = threading.Lock()
 
@@ -391,7 +385,9 @@ def _renew_in_threads(K, threads, args):
     """:func:`renew_outputs` over the ``K`` outputs, split into ``min(K, threads)`` ranges run at once on as many
     threads (this one and pool workers: the compiled pass releases the GIL). Each output reads and writes only its
     own rows, so the results do not depend on the split; one thread runs everything here. Pool workers wait on a
-    queue (they do not spin), so between rounds the engine's threads have the cores to themselves."""
+    queue (they do not spin), so between rounds the engine's threads have the cores to themselves. Every part has
+    finished when this returns or raises; the error raised is the first in output order (this thread's part first).
+    """
     parts = min(K, threads)
     if parts <= 1:
         renew_outputs(0, K, *args)
@@ -408,9 +404,12 @@ def _renew_in_threads(K, threads, args):
     futures = [pool.submit(renew_outputs, bounds[p], bounds[p + 1], *args) for p in range(1, parts)]
     try:
         renew_outputs(bounds[0], bounds[1], *args)
-    finally:
-        for future in futures:
-            future.result()
+    except BaseException:
+        for future in futures:  # the workers write into the same arrays: wait for them, then this part's error
+            future.exception()
+        raise
+    for future in futures:  # the first worker's error, in output order
+        future.result()
 
 
 class _RenewedQuantileLoss(RenewedObjective, QuantileLoss):
@@ -532,6 +531,11 @@ class QuantileLeafRenewal:
         # predict() sets LightGBM's process-wide OpenMP thread count: keep the training's, or later rounds slow down
         kw = self._predict_kwargs(booster, env.params)
         if self._score is None:
+            # once, before the first compiled pass: it walks X's rows into arrays of len(y) rows, unchecked
+            _check_features("X", X, len(y), booster.num_feature())
+            for name, Xv in self.valid_X.items():
+                _check_features(f"valid_X[{name!r}]", Xv, self._valid_dataset(booster, name).num_data(),
+                                booster.num_feature())
             # (n, K) Fortran-ordered: the objective's kernels read columns, the renewal rows of its transpose
             self._score = np.asfortranarray(self._start_score(booster, X, train_set.get_init_score(), len(y), it, **kw))
             for name, Xv in self.valid_X.items():

@@ -134,53 +134,101 @@ def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled
 
 
 @njit(cache=True, nogil=True)
-def _select(a, k):  # pragma: no cover (compiled)
+def _heapsort(a, lo, hi):  # pragma: no cover (compiled)
+    """Sort ``a[lo:hi]`` in place by heapsort: O(m log m) for every input (:func:`_select`'s fallback)."""
+    m = hi - lo
+    for start in range(m // 2 - 1, -1, -1):  # a max-heap
+        _sift_down(a, lo, start, m)
+    for end in range(m - 1, 0, -1):  # its largest value to the back, the heap shrunk
+        x = a[lo]
+        a[lo] = a[lo + end]
+        a[lo + end] = x
+        _sift_down(a, lo, 0, end)
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(a, lo, i, end):  # pragma: no cover (compiled)
+    """Restore the max-heap ``a[lo:lo + end]`` below its node ``i``."""
+    while 2 * i + 1 < end:
+        c = 2 * i + 1
+        if c + 1 < end and a[lo + c + 1] > a[lo + c]:
+            c += 1
+        if not a[lo + c] > a[lo + i]:
+            return
+        x = a[lo + i]
+        a[lo + i] = a[lo + c]
+        a[lo + c] = x
+        i = c
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k, budget):  # pragma: no cover (compiled)
     """The values of rank ``k`` and ``k + 1`` (0-based; rank ``k`` twice when ``k`` is the last) of ``a``, by
-    quickselect in place (``a`` is scratch). The values (not where they came from) are the ranks', whatever the
-    algorithm.
+    quickselect in place (``a`` is scratch), and the number of elements its passes scanned (the work, for tests).
+    The values (not where they came from) are the ranks', whatever the algorithm.
 
     Invariant: every value before ``lo`` is <= every value in ``[lo, hi)`` <= every value from ``hi`` on, and ``k``
     lies in ``[lo, hi)``; ``above`` is the smallest value from ``hi`` on (the last pivot that cut the range from
     above: it lies there and is <= the rest), so rank ``k + 1`` needs no scan once ``[lo, hi)`` is ``k`` alone.
-    Each step cuts the range at a median-of-three pivot by a branch-free pass (values below it first); when that
-    leaves ``k`` in a range less than a quarter smaller, a second pass splits off the values equal to the pivot, so
-    repeated values cannot make it quadratic."""
+    Each step cuts the range at a pivot by a branch-free pass (values below it first); when that leaves ``k`` in a
+    range less than a quarter smaller, a second pass splits off the values equal to the pivot, so repeated values
+    cannot make it quadratic. The pivot is the median of the range's first, middle and last values until a step
+    keeps more than 3/4 of the range (median-of-three meets its worst case on V- and Λ-shaped inputs); from then on
+    it is a value at a pseudo-random position (a fixed-seed 64-bit LCG, so runs repeat): O(n) expected for every
+    input. Once the passes have scanned ``budget`` elements (callers: ``16 n``, far above what they scan on any
+    input met so far), the range left is heapsorted (introselect): O(n log n) in the worst case.
+    """
     n = a.shape[0]
     lo, hi = 0, n
     above = np.nan
+    work = 0
+    random = False
+    state = np.int64(0x2545F4914F6CDD1D)
     while hi - lo > 1:
-        x, y, z = a[lo], a[lo + (hi - lo) // 2], a[hi - 1]
-        pivot = max(min(x, y), min(max(x, y), z))
+        size = hi - lo
+        if work >= budget:
+            _heapsort(a, lo, hi)
+            return a[k], (a[k + 1] if k + 1 < hi else (above if hi < n else a[k])), work + size
+        if random:
+            state = state * np.int64(6364136223846793005) + np.int64(1442695040888963407)  # wraps: mod 2**64
+            pivot = a[lo + ((state >> 33) & 0x7FFFFFFF) % size]
+        else:
+            x, y, z = a[lo], a[lo + size // 2], a[hi - 1]
+            pivot = max(min(x, y), min(max(x, y), z))
         if pivot != pivot:  # NaN: no order (renewal residuals are finite: labels and scores are checked)
-            return np.nan, np.nan
+            return np.nan, np.nan, work
         below = _partition_below(a, lo, hi, pivot, False)
+        work += size
         if k < below:
             hi = below
             above = pivot
-        elif 4 * (below - lo) >= hi - lo:
+        elif 4 * (below - lo) >= size:
             lo = below
         else:
             upto = _partition_below(a, below, hi, pivot, True)
+            work += hi - below
             if k >= upto:
                 lo = upto
-                continue
-            # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest value
-            # after the block
-            if k + 1 < upto:
-                return pivot, pivot
-            if upto < hi:
-                nxt = a[upto]
-                for t in range(upto + 1, hi):
-                    if a[t] < nxt:
-                        nxt = a[t]
-                return pivot, nxt
-            return pivot, (above if hi < n else pivot)
-    return a[k], (above if hi < n else a[k])
+            else:
+                # a[below:upto] all equal the pivot, so does rank k; rank k + 1 is the pivot again or the smallest
+                # value after the block
+                if k + 1 < upto:
+                    return pivot, pivot, work
+                if upto < hi:
+                    nxt = a[upto]
+                    for t in range(upto + 1, hi):
+                        if a[t] < nxt:
+                            nxt = a[t]
+                    return pivot, nxt, work + hi - upto
+                return pivot, (above if hi < n else pivot), work
+        random = random or 4 * (hi - lo) > 3 * size
+    return a[k], (above if hi < n else a[k]), work
 
 
 @njit(cache=True, nogil=True)
 def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma: no cover (compiled)
-    """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected).
+    """Per leaf, the order statistics of :func:`leaf_quantiles` without weights, by selection (O(n) expected,
+    O(n log n) worst case: :func:`_select`).
 
     Rows are grouped by leaf (a counting sort); in each leaf of ``n`` rows, ``lower``: the value of rank
     ``ceil(alpha n) - 1`` (clipped to 0 .. n - 1), by ``np.partition``; otherwise (``alpha`` already float32-rounded)
@@ -210,7 +258,7 @@ def _unweighted_leaf_quantiles(r, leaf, n_leaves, alpha, lower, out):  # pragma:
             continue
         position = alpha * (n - 1)
         lo = min(int(math.floor(position)), n - 1)
-        v_lo, v_hi = _select(seg, lo)
+        v_lo, v_hi, _ = _select(seg, lo, 16 * n)
         out[j] = v_lo + (position - lo) * (v_hi - v_lo)
 
 
@@ -238,7 +286,8 @@ def leaf_quantiles(residual, leaf_index, alpha, *, sample_weight=None, n_leaves=
     -----
     Without weights a quantile is one or two order statistics of the leaf's residuals (``"lower"``: the
     ``ceil(alpha * n)``-th smallest of the ``n`` residuals, which is where the cumulative count first reaches
-    ``alpha * n``), found by selection in each leaf (:func:`_unweighted_leaf_quantiles`, O(n) expected, no sort).
+    ``alpha * n``), found by selection in each leaf (:func:`_unweighted_leaf_quantiles`, O(n) expected, O(n log n)
+    worst case).
     With weights, rows are sorted once by residual (stable: ties keep the input order, which the weighted rule can
     depend on), then by leaf with a stable (radix) sort, and each leaf is evaluated on its own.
     """
@@ -307,23 +356,33 @@ def renewed_leaf_values(y_true, raw_score, leaf_index, alpha, *, learning_rate, 
 
 
 def kernel_alphas(alphas, method):
-    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`): a float64
-    array, each level rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it)."""
+    """The levels as the compiled renewal kernels take them (:func:`renew_round`, :func:`renew_tree`).
+
+    Parameters
+    ----------
+    alphas : sequence of float in (0, 1)
+    method : {"lightgbm", "lower"}
+
+    Returns
+    -------
+    ndarray of float64, shape (len(alphas),)
+        Each level, rounded to float32 first for ``"lightgbm"`` (as LightGBM keeps it).
+
+    Examples
+    --------
+    >>> kernel_alphas([0.1, 0.5], "lightgbm")[0] == np.float32(0.1), kernel_alphas([0.1], "lower")[0] == 0.1
+    (np.True_, np.True_)
+    """
     lower = check_method(method) == "lower"
     a = [check_interval(a, "alphas", 0, 1) for a in alphas]
     return np.array(a if lower else [_lightgbm_alpha(v) for v in a], dtype=np.float64)
 
 
 @njit(cache=True, nogil=True)
-def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
-               reached):
-    """One new tree renewed (unweighted rows) and added to the score, in place; compiled (float64 ``y``, ``score``,
-    ``values``; int64 ``leaf``; uint8 ``reached``; all 1-D and contiguous; no checks: the caller's).
-
-    The residuals ``y - score``, their per-leaf quantiles (:func:`_unweighted_leaf_quantiles`, ``alpha`` as it
-    takes it: float32-rounded for ``"lightgbm"``; the values of :func:`renewed_leaf_values` bit for bit),
-    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
-    (``reached[j] = 1``), then ``score += values[leaf]``.
+def _renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+                reached):
+    """:func:`renew_tree` without its checks (the caller's): the residuals ``y - score``, their per-leaf quantiles
+    (:func:`_unweighted_leaf_quantiles`), the renewed values at the leaves a row reaches, ``score += values[leaf]``.
     """
     n = y.shape[0]
     r = np.empty(n)
@@ -341,10 +400,62 @@ def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32
 
 
 @njit(cache=True, nogil=True)
+def renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values,  # pragma: no cover
+               reached):
+    """One new tree renewed (unweighted rows) and added to the score, in place; compiled, for compiled callers
+    (an engine adapter's round pass): :func:`renew_round` is the form for Python.
+
+    The residuals ``y - score``, their per-leaf quantiles (the values of :func:`renewed_leaf_values` bit for bit),
+    ``values[j] = learning_rate * quantile`` (rounded to float32 when ``to_float32``) at every leaf a row reaches
+    (``reached[j] = 1``), then ``score += values[leaf]``.
+
+    Parameters
+    ----------
+    y : ndarray of float64, shape (n_samples,)
+    score : ndarray of float64, shape (n_samples,)
+        The raw score before the tree; updated in place.
+    leaf : ndarray of int64, shape (n_samples,)
+        The leaf of every row, in ``[0, n_leaves)``.
+    n_leaves : int
+    alpha : float
+        As :func:`kernel_alphas` gives it (float32-rounded for ``"lightgbm"``).
+    lower : bool
+        The ``"lower"`` rule (else ``"lightgbm"``).
+    learning_rate : float
+    to_float32 : bool
+    values : ndarray of float64, shape (>= n_leaves,)
+        The engine's leaf values in, the renewed ones out (at the leaves a row reaches).
+    reached : ndarray of uint8, shape (>= n_leaves,)
+        Set to 1 at the leaves a row reaches.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        If the lengths disagree or a leaf lies outside ``[0, n_leaves)`` (the row and its leaf in the message):
+        checked before anything is written.
+    """
+    n = y.shape[0]
+    if score.shape[0] != n or leaf.shape[0] != n:
+        raise ValueError("renew_tree: y, score and leaf must have one length; got", n, score.shape[0], leaf.shape[0])
+    if values.shape[0] < n_leaves or reached.shape[0] < n_leaves:
+        raise ValueError("renew_tree: values and reached need n_leaves entries; got", values.shape[0],
+                         reached.shape[0], n_leaves)
+    for i in range(n):
+        if leaf[i] < 0 or leaf[i] >= n_leaves:
+            raise ValueError("renew_tree: leaf must lie in [0, n_leaves); got (row, leaf, n_leaves)", i, leaf[i],
+                             n_leaves)
+    _renew_tree(y, score, leaf, n_leaves, alpha, lower, learning_rate, to_float32, values, reached)
+
+
+@njit(cache=True, nogil=True)
 def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float32, values,  # pragma: no cover
                  reached):
     """One boosting round's ``K`` trees renewed and added to the score, one output after the other
-    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`renew_tree` (a tree not renewed is
+    (:func:`renew_round`): output ``k``'s column of ``score`` through :func:`_renew_tree` (a tree not renewed is
     only added, ``score[:, k] += values[k, leaves[k]]``).
 
     Serial on purpose: inside training numba's OpenMP threads would take turns with the engine's (measured: a
@@ -356,8 +467,8 @@ def _renew_round(y, score, leaves, alphas, lower, learning_rate, renew, to_float
         for i in range(n):
             column[i] = score[i, k]
         if renew[k]:
-            renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32, values[k],
-                       reached[k])
+            _renew_tree(y, column, leaves[k], values.shape[1], alphas[k], lower, learning_rate, to_float32,
+                        values[k], reached[k])
         else:
             for i in range(n):
                 column[i] += values[k, leaves[k, i]]
@@ -370,8 +481,8 @@ def renew_round(y_true, raw_score, leaf_index, alphas, *, learning_rate, leaf_va
     """Renew the ``K`` new trees of a boosting round (one per raw output, unweighted rows) and add them to the score.
 
     The fast form of :func:`renewed_leaf_values` applied to each output in turn, followed by ``raw_score[:, k] +=
-    leaf_values[k, leaf_index[k]]``: one compiled pass per output (:func:`renew_tree`), no per-tree Python work. The values are those of
-    :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
+    leaf_values[k, leaf_index[k]]``: one compiled pass per output (that of :func:`renew_tree`), no per-tree Python
+    work. The values are those of :func:`renewed_leaf_values` bit for bit (the same selection kernel and arithmetic).
 
     Parameters
     ----------

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -220,6 +221,27 @@ def test_renewal_needs_the_training_features(rng):
     assert renewal.n_renewed_ == 2
 
 
+@pytest.mark.parametrize("objective", [go.QuantileLoss(0.5), go.MultiQuantileLoss((0.1, 0.5, 0.9))])
+@pytest.mark.parametrize("where, bad", [("X", "rows"), ("X", "columns"), ("valid_X['v']", "rows"),
+                                        ("valid_X['v']", "columns")])
+def test_renewal_features_of_the_wrong_shape_raise(rng, objective, where, bad):
+    # the tree walk writes one leaf per row of X and reads X[i, feature] unchecked: a mismatch must raise before it
+    # (X with a third of the training rows crashed the process)
+    X, y = _synthetic(rng, 300)
+    Xv, yv = _synthetic(rng, 60)
+    wrong = {"rows": lambda A: A[: len(A) // 3], "columns": lambda A: A[:, :3]}[bad]
+    given = (wrong(X), {"v": Xv}) if where == "X" else (X, {"v": wrong(Xv)})
+    renewal = quantile_leaf_renewal(objective, given[0], valid_X=given[1])
+    train = lgb.Dataset(X, y)
+    params = {**PARAMS, "objective": go.lightgbm_objective(renewal.objective), "num_class": objective.n_classes or 1}
+    message = {"rows": r"(100 rows but its Dataset has 300|20 rows but its Dataset has 60)",
+               "columns": "3 columns but the booster has 4"}[bad]
+    with pytest.raises(ValueError, match=re.escape(where) + " has " + message):
+        lgb.train(params, train, 2, valid_sets=[lgb.Dataset(Xv, yv, reference=train)], valid_names=["v"],
+                  callbacks=[renewal])
+    assert renewal.n_renewed_ == 0
+
+
 def test_estimator_eval_set_reports_the_renewed_model(rng):
     X, y = _synthetic(rng, 400)
     Xv, yv = _synthetic(rng, 200)
@@ -311,6 +333,7 @@ def _leaves_by_binary_search(before, after, values, ids):
 @pytest.mark.parametrize("values", [
     np.array([-0.3, -0.1, 0.0, 0.2, 0.25]),
     np.concatenate([[-1.0], 1e-9 * np.arange(12), [1.0]]),  # a cluster: many values in one cell of the hint map
+    np.concatenate([np.linspace(-0.5, 0.5, 254), [1e6]]),  # one outlier: every other value in the first cell
     np.array([0.5]),
     np.array([-1e300, 0.0, 1e300]),
 ])
@@ -375,6 +398,27 @@ def test_lightgbm_round_pass_equals_the_per_tree_renewal_in_any_split(rng):
                                           n_leaves, node_start, *nodes, a, False, 0.1, reached, walked))
         assert got_values.tobytes() == want_values.tobytes() and got_score.tobytes() == want_score.tobytes()
         assert walked.sum() < 4 * 500
+
+
+def test_threaded_round_raises_the_first_error_after_every_part(monkeypatch):
+    # every part fails: the error raised is this thread's part's (the first outputs), not a worker's, and only once
+    # every worker has finished (they write into the same arrays)
+    import time
+
+    from gbm_objectives.adapters import lightgbm_renewal as lr
+
+    finished = []
+
+    def failing(k0, k1):
+        if k0 > 0:
+            time.sleep(0.05)
+        finished.append(k0)
+        raise ValueError(f"part from {k0}")
+
+    monkeypatch.setattr(lr, "renew_outputs", failing)
+    with pytest.raises(ValueError, match="part from 0"):
+        lr._renew_in_threads(6, 3, ())
+    assert sorted(finished) == [0, 2, 4]
 
 
 # ---------------------------------------------------------------------------------------------------------

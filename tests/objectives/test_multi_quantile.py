@@ -230,8 +230,30 @@ def test_renew_tree_equals_renewed_leaf_values_bit_for_bit(method, kind, alpha):
     assert got_score.tobytes() == (score + values[leaf]).tobytes()
 
 
+@pytest.mark.parametrize("bad", ["leaf_above", "leaf_below", "score_length", "values_length"])
+def test_renew_tree_checks_its_arrays_before_writing(bad):
+    # the compiled kernel an adapter's round pass calls: a leaf outside [0, n_leaves) or a length mismatch raises
+    # (it wrote out of bounds), and nothing is written
+    n, n_leaves = 50, 4
+    y, score, leaf = np.linspace(-1.0, 1.0, n), np.zeros(n), np.arange(n) % n_leaves
+    values, reached = np.zeros(n_leaves), np.zeros(n_leaves, dtype=np.uint8)
+    match = {"leaf_above": r"leaf must lie in \[0, n_leaves\).*7, 4, 4", "leaf_below": r"leaf must lie.*7, -1, 4",
+             "score_length": "one length.*50, 49, 50", "values_length": "n_leaves entries.*3, 4, 4"}[bad]
+    if bad.startswith("leaf"):
+        leaf[7] = 4 if bad == "leaf_above" else -1
+    elif bad == "score_length":
+        score = score[:-1]
+    else:
+        values = values[:-1]
+    before = score.copy()
+    with pytest.raises(ValueError, match=match):
+        renew_tree(y, score, leaf, n_leaves, 0.5, False, 0.1, False, values, reached)
+    assert (score == before).all() and not values.any() and not reached.any()
+
+
+@pytest.mark.parametrize("heapsort", [False, True])  # a budget of 0 heapsorts at once (the worst-case fallback)
 @pytest.mark.parametrize("kind", ["continuous", "ties", "sorted", "reversed", "equal", "one_apart"])
-def test_select_finds_every_rank_and_the_next(kind):
+def test_select_finds_every_rank_and_the_next(kind, heapsort):
     rng = np.random.default_rng(3)
     a = {"continuous": rng.normal(size=60), "ties": rng.integers(0, 3, 60).astype(float),
          "sorted": np.arange(60.0), "reversed": np.arange(60.0)[::-1].copy(), "equal": np.ones(60),
@@ -239,8 +261,24 @@ def test_select_finds_every_rank_and_the_next(kind):
     ordered = np.sort(a)
     for k in range(len(a)):
         work = a.copy()
-        assert _select(work, k) == (ordered[k], ordered[min(k + 1, len(a) - 1)])
+        got = _select(work, k, 0 if heapsort else 16 * len(a))[:2]
+        assert got == (ordered[k], ordered[min(k + 1, len(a) - 1)])
         np.testing.assert_array_equal(np.sort(work), ordered)  # a permutation
+
+
+@pytest.mark.parametrize("shape", ["V", "Λ", "x_squared"])
+def test_select_is_linear_on_v_shaped_input(shape):
+    # median-of-three pivots meet their worst case on V- and Λ-shaped inputs (each pass split off a few values:
+    # quadratic, 1.7 s on 64k values); from the first pass that keeps > 3/4 of the range the pivots are
+    # pseudo-random: the passes scan O(n) elements, and the values are the ranks'
+    n = 1 << 16
+    x = np.linspace(-1.0, 1.0, n)
+    a = {"V": np.abs(x), "Λ": -np.abs(x), "x_squared": x * x}[shape]
+    ordered = np.sort(a)
+    for k in (0, n // 10, n // 2 - 1, n // 2, n - 2, n - 1):
+        v_k, v_next, work = _select(a.copy(), k, 16 * n)
+        assert (v_k, v_next) == (ordered[k], ordered[min(k + 1, n - 1)])
+        assert work < 8 * n  # quadratic: ~n**2 / 4
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
