@@ -29,6 +29,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .sort import heapsort
+
 __all__ = [
     "default_label_gain",
     "row_gains",
@@ -284,31 +286,14 @@ _TOP_INSERTION_MAX = 64  # ideal DCG of a longer prefix: sort the query's gains 
 
 @njit(cache=True)
 def _heapsort_desc(v, m):
-    """Sort ``v[:m]`` descending, in place (heap sort: no allocation, and a small kernel to compile; numpy's
-    ``sort`` costs about a second of compilation). Values only, so any correct sort gives the same array."""
-    for start in range(m // 2 - 1, -1, -1):  # a min-heap: popping the minimum to the end leaves v descending
-        _sift_down_min(v, start, m)
-    for end in range(m - 1, 0, -1):
-        t = v[0]
-        v[0] = v[end]
-        v[end] = t
-        _sift_down_min(v, 0, end)
-
-
-@njit(inline="always", cache=True)
-def _sift_down_min(v, i, m):
-    while True:
-        c = 2 * i + 1
-        if c >= m:
-            return
-        if c + 1 < m and v[c + 1] < v[c]:
-            c += 1
-        if not v[c] < v[i]:
-            return
+    """Sort ``v[:m]`` descending, in place (:func:`gbm_objectives._core.sort.heapsort`, then reversed: no
+    allocation, and a small kernel to compile; numpy's ``sort`` costs about a second of compilation). Values only,
+    so any correct sort gives the same array."""
+    heapsort(v, 0, m)
+    for i in range(m // 2):
         t = v[i]
-        v[i] = v[c]
-        v[c] = t
-        i = c
+        v[i] = v[m - 1 - i]
+        v[m - 1 - i] = t
 
 
 @njit(inline="always", cache=True)

@@ -38,6 +38,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .._core.sort import heapsort
 from .._core.validation import check_1d, check_consistent_length, check_interval, check_sample_weight
 
 __all__ = ["QUANTILE_METHODS", "check_method", "weighted_quantile", "leaf_quantiles", "renewed_leaf_values",
@@ -134,34 +135,6 @@ def _partition_below(a, lo, hi, pivot, inclusive):  # pragma: no cover (compiled
 
 
 @njit(cache=True, nogil=True)
-def _heapsort(a, lo, hi):  # pragma: no cover (compiled)
-    """Sort ``a[lo:hi]`` in place by heapsort: O(m log m) for every input (:func:`_select`'s fallback)."""
-    m = hi - lo
-    for start in range(m // 2 - 1, -1, -1):  # a max-heap
-        _sift_down(a, lo, start, m)
-    for end in range(m - 1, 0, -1):  # its largest value to the back, the heap shrunk
-        x = a[lo]
-        a[lo] = a[lo + end]
-        a[lo + end] = x
-        _sift_down(a, lo, 0, end)
-
-
-@njit(cache=True, nogil=True)
-def _sift_down(a, lo, i, end):  # pragma: no cover (compiled)
-    """Restore the max-heap ``a[lo:lo + end]`` below its node ``i``."""
-    while 2 * i + 1 < end:
-        c = 2 * i + 1
-        if c + 1 < end and a[lo + c + 1] > a[lo + c]:
-            c += 1
-        if not a[lo + c] > a[lo + i]:
-            return
-        x = a[lo + i]
-        a[lo + i] = a[lo + c]
-        a[lo + c] = x
-        i = c
-
-
-@njit(cache=True, nogil=True)
 def _select(a, k, budget):  # pragma: no cover (compiled)
     """The values of rank ``k`` and ``k + 1`` (0-based; rank ``k`` twice when ``k`` is the last) of ``a``, by
     quickselect in place (``a`` is scratch), and the number of elements its passes scanned (the work, for tests).
@@ -187,7 +160,7 @@ def _select(a, k, budget):  # pragma: no cover (compiled)
     while hi - lo > 1:
         size = hi - lo
         if work >= budget:
-            _heapsort(a, lo, hi)
+            heapsort(a, lo, hi)
             return a[k], (a[k + 1] if k + 1 < hi else (above if hi < n else a[k])), work + size
         if random:
             state = state * np.int64(6364136223846793005) + np.int64(1442695040888963407)  # wraps: mod 2**64
