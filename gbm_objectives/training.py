@@ -638,7 +638,8 @@ def train(
         For :class:`~gbm_objectives.QuantileLoss`: re-fit every new leaf to the residual alpha-quantile, as the
         engines' built-in quantile objectives do (:func:`gbm_objectives.quantile_leaf_renewal`); for
         :class:`~gbm_objectives.MultiQuantileLoss` with ``renewal=True``, every output's leaves in output order
-        (:meth:`~gbm_objectives.MultiQuantileLoss.renewed_leaf_values`). Every metric of the evaluation log is then
+        (:meth:`~gbm_objectives.MultiQuantileLoss.renewed_leaf_values`; on LightGBM, ``K > 1`` levels train as
+        ``K`` built-in ``quantile`` boosters merged into one model, :mod:`gbm_objectives.adapters.lightgbm_quantiles`). Every metric of the evaluation log is then
         computed on the renewed model.
     position : array-like of int, shape (n_samples,), optional
         Displayed 0-based rank of every training row (clicks logged under position bias), for
@@ -712,7 +713,8 @@ def train(
         valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
         train_objective, renewal = engine.quantile_renewal(reference, X, valid, init,
                                                            evaluate=evaluate if valid_sets else None)
-        cbs.insert(0, renewal)  # first: it renews the new tree before anything reads the model or its log
+        if renewal is not None:  # first: it renews the new tree before anything reads the model or its log
+            cbs.insert(0, renewal)
 
     early = p.early_stopping(valid_sets[0][0]) if valid_sets else None
 

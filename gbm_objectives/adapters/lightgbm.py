@@ -29,7 +29,7 @@ import tempfile
 import lightgbm as lgb
 import numpy as np
 
-from . import ParameterError
+from . import ParameterError, lightgbm_quantiles
 from ._common import (CachedObjective, alias_lookup, check_learning_rate, check_width, constant_score_array,
                       empty_to_none, rename_params)
 
@@ -302,7 +302,15 @@ def engine_params(params=None, *, n_jobs=None):
 def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`); ``valid_sets``
     maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster);
-    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model."""
+    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model.
+
+    A :class:`~gbm_objectives.MultiQuantileLoss` of ``K > 1`` levels trains as ``K`` built-in ``quantile``
+    boosters in lockstep, merged into one ``K``-output model (:mod:`.lightgbm_quantiles`): LightGBM renews every
+    leaf itself, and there is no callback (None)."""
+    if getattr(objective, "n_classes", None):  # MultiQuantileLoss, K > 1
+        from .lightgbm_quantiles import BuiltinQuantiles
+
+        return BuiltinQuantiles(objective), None
     from .lightgbm_renewal import quantile_leaf_renewal
 
     renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()},
@@ -310,7 +318,7 @@ def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
     return renewal.objective, renewal
 
 
-def _dataset(X, y, weight, group, init, reference=None, position=None):
+def _dataset(X, y, weight, group, init, reference=None, position=None, params=None):
     return lgb.Dataset(
         X,
         label=y,
@@ -319,6 +327,7 @@ def _dataset(X, y, weight, group, init, reference=None, position=None):
         init_score=None if init is None else init_score_array(init, len(y)),
         reference=reference,
         position=position,
+        params=params,
     )
 
 
@@ -398,18 +407,22 @@ def train(
         ``{set name: {metric name: [value per round]}}``.
     """
     params = dict(params or {})
+    # K built-in quantile boosters on one Dataset, binned once with the boosters' parameters; each booster sets
+    # its own init score and objective
+    lockstep = isinstance(objective, lightgbm_quantiles.BuiltinQuantiles)
+    data_init, data_params = (None, params) if lockstep else (init_score, None)
     if isinstance(objective, str):
         params["objective"] = objective
-    else:
+    elif not lockstep:
         params["objective"] = LightGBMObjective(objective, prepared)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
     # only the built-in reads positions; a custom objective has them in its prepared training set
-    train_set = _dataset(X, y, sample_weight, group, init_score,
-                         position=position if isinstance(objective, str) else None)
+    train_set = _dataset(X, y, sample_weight, group, data_init,
+                         position=position if isinstance(objective, str) else None, params=data_params)
     sets, names = [], []
     for name, Xv, yv, wv, gv in valid_sets:
-        sets.append(_dataset(Xv, yv, wv, gv, init_score, reference=train_set))
+        sets.append(_dataset(Xv, yv, wv, gv, data_init, reference=train_set, params=data_params))
         names.append(name)
     feval = None
     if metrics is not None and sets:
@@ -427,6 +440,11 @@ def train(
     cbs = [lgb.record_evaluation(evals_result), *callbacks]
     if early_stopping:
         cbs.append(_FirstMetricEarlyStopping(*early_stopping))
+    if lockstep:
+        booster = lightgbm_quantiles.train(objective.alphas, params, train_set, init_score, sets, names,
+                                           metrics=metrics if sets else None, num_boost_round=num_boost_round,
+                                           callbacks=cbs)
+        return booster, evals_result
     try:
         booster = lgb.train(
             params, train_set, num_boost_round=num_boost_round, valid_sets=sets, valid_names=names, feval=feval,

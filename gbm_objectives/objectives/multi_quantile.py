@@ -206,6 +206,8 @@ class MultiQuantileLoss(Objective):
     ``rho_{a_k}`` in ``r_k`` alone (``grad_k = 1 - a_k if r_k - y >= 0 else -a_k``, ``hess_k = 1``) and renews its
     leaves to ``learning_rate * quantile_{a_k}(y - r_k)`` (:meth:`renewed_leaf_values`): each raw output is boosted
     exactly as a :class:`~gbm_objectives.QuantileLoss` model of its level would be, and the link puts them in order.
+    (On LightGBM, :func:`gbm_objectives.train` has LightGBM's built-in ``quantile`` objective grow each output's
+    trees, which renews in C++ with float32 labels and gradients: :mod:`gbm_objectives.adapters.lightgbm_quantiles`.)
     With ``K = 1`` everything equals :class:`~gbm_objectives.QuantileLoss`.
 
     The best constant start (:meth:`init_score`) is the weighted ``alpha_k``-quantile of ``y`` for every ``k``

@@ -20,17 +20,103 @@ def _data(n=300, seed=0):
     return X, y
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_each_raw_output_is_boosted_as_its_quantile_model_and_nothing_crosses(backend):
+def test_xgboost_raw_outputs_are_boosted_as_their_quantile_models_and_nothing_crosses():
     X, y = _data()
-    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=8, n_jobs=1, backend=backend)
+    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=8, n_jobs=1, backend="xgboost")
     raw = res.predict_raw(X)
     assert raw.shape == (len(y), 3) and res.objective.scale != "auto"
     for k, alpha in enumerate(ALPHAS):  # same gradients, same renewal: the same trees, bit for bit
-        single = go.train(go.QuantileLoss(alpha), X, y, num_boost_round=8, n_jobs=1, backend=backend)
+        single = go.train(go.QuantileLoss(alpha), X, y, num_boost_round=8, n_jobs=1, backend="xgboost")
         np.testing.assert_array_equal(raw[:, k], single.predict_raw(X))
     q = res.predict(X)
     assert Q.crossing_rate_score(q) == 0.0 and (np.diff(q, axis=1) >= 0).all()
+
+
+def _lightgbm_builtin(X, y, alpha, init, rounds, params=None, **train_kw):
+    """Raw scores of LightGBM's own ``quantile`` booster of one level, started from ``init`` as go.train starts."""
+    import lightgbm as lgb
+
+    from gbm_objectives.adapters import lightgbm as adapter
+
+    p = {**adapter.DEFAULT_PARAMS, "num_threads": 1, **(params or {}), "objective": "quantile", "alpha": alpha,
+         "boost_from_average": False}
+    w = train_kw.pop("weight", None)
+    booster = lgb.train(p, lgb.Dataset(X, y, weight=w, init_score=np.full(len(y), init)), rounds, **train_kw)
+    return booster.predict(X, raw_score=True) + init
+
+
+@pytest.mark.parametrize("case", ["plain", "weighted+bagging", "lr schedule"])
+def test_lightgbm_raw_outputs_are_its_builtin_quantile_models_and_nothing_crosses(case):
+    # on LightGBM each output is grown by a built-in quantile booster (the engine renews the leaves) and the K
+    # forests are merged into one K-output model: each raw output equals the built-in of its level, bit for bit
+    import lightgbm as lgb
+
+    X, y = _data()
+    params, kw, builtin_kw = {}, {}, {}
+    if case == "weighted+bagging":
+        w = np.random.default_rng(3).choice([0.5, 1.0, 2.0], size=len(y))
+        params = {"bagging_fraction": 0.6, "bagging_freq": 1}
+        kw, builtin_kw = {"sample_weight": w}, {"weight": w}
+    elif case == "lr schedule":  # a before-round callback: LightGBM's own, applied to every output's booster
+        rates = [0.3 / (1 + i) for i in range(8)]
+        kw = {"callbacks": [lgb.reset_parameter(learning_rate=rates)]}
+        builtin_kw = {"callbacks": [lgb.reset_parameter(learning_rate=rates)]}
+    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=8, n_jobs=1, params=params, **kw)
+    raw = res.predict_raw(X)
+    assert raw.shape == (len(y), 3) and res.objective.scale != "auto" and res.booster.num_trees() == 24
+    for k, alpha in enumerate(ALPHAS):
+        np.testing.assert_array_equal(raw[:, k], _lightgbm_builtin(X, y, alpha, res.init_score[k], 8, params,
+                                                                   **builtin_kw))
+    q = res.predict(X)
+    assert Q.crossing_rate_score(q) == 0.0 and (np.diff(q, axis=1) >= 0).all()
+
+
+def test_lightgbm_merged_model_is_a_k_output_model_of_lightgbm():
+    import lightgbm as lgb
+
+    from gbm_objectives.adapters.lightgbm_quantiles import merge_models
+
+    X, y = _data()
+    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=5, n_jobs=1)
+    text = res.booster.model_to_string()
+    assert "\nnum_class=3\nnum_tree_per_iteration=3\n" in text and "\nobjective=" not in text.split("Tree=0")[0]
+    loaded = lgb.Booster(model_str=text)
+    assert loaded.model_to_string() == text  # LightGBM writes back what it read: sizes, importances, parameters
+    assert loaded.params["objective"] == "custom" and int(loaded.params["num_class"]) == 3
+    # the split-count importances of the text are LightGBM's own count over the merged forest
+    importances = dict(line.split("=") for line in text.split("feature_importances:\n")[1].split("\n\n")[0].split())
+    split_counts = loaded.feature_importance("split")
+    assert {f"Column_{c}": str(v) for c, v in enumerate(split_counts) if v} == importances
+    contrib = loaded.predict(X[:20], pred_contrib=True)  # SHAP per output sums to its raw score
+    np.testing.assert_allclose(contrib.reshape(20, 3, -1).sum(axis=2), loaded.predict(X[:20], raw_score=True),
+                               rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="tree_sizes"):
+        merge_models([text.replace("tree_sizes=", "tree_sizes=1 ")], [[0]], len(y))
+
+
+def test_lightgbm_an_output_without_splits_keeps_its_start_and_the_rest_train():
+    # output 0 starts far below every label: its pinball gradient is the same on every row, its booster never
+    # splits (LightGBM keeps the first round's constant tree and adds none after); the model gets a single leaf
+    # of 0 for it every round, as a multiclass booster keeps one, and the other outputs train as their built-ins
+    X, y = _data()
+    init = np.array([-1e6, np.median(y), np.quantile(y, 0.9)])
+    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=6, n_jobs=1, init_score=init)
+    raw = res.predict_raw(X)
+    assert res.booster.num_trees() == 18
+    np.testing.assert_array_equal(raw[:, 0], np.full(len(y), -1e6))
+    for k in (1, 2):
+        np.testing.assert_array_equal(raw[:, k], _lightgbm_builtin(X, y, ALPHAS[k], init[k], 6))
+    # nothing splits anywhere (constant labels): the first round's constant trees only, as LightGBM keeps them
+    const = go.train(go.MultiQuantileLoss(ALPHAS), X, np.full(len(y), 2.5), num_boost_round=6, n_jobs=1)
+    assert const.booster.num_trees() == 3
+    np.testing.assert_array_equal(const.predict_raw(X), np.full((len(y), 3), 2.5))
+
+
+def test_lightgbm_progress_is_reported_for_every_round_in_order():
+    X, y = _data()
+    done = []
+    go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=23, n_jobs=1, progress=done.append)
+    assert done == list(range(1, 24))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -79,8 +165,11 @@ def test_regressor_predicts_quantiles_and_intervals(tmp_path):
 
 
 def test_lightgbm_leaves_read_from_its_training_score_are_the_walked_leaves(monkeypatch):
-    # the renewal reads most rows' leaves from LightGBM's own training score and walks the rest; walking every row
-    # instead gives the same model, bit for bit
+    # go.quantile_leaf_renewal of a K-output objective (lgb.train with this package's objective): the renewal reads
+    # most rows' leaves from LightGBM's own training score and walks the rest; walking every row instead gives the
+    # same model, bit for bit
+    import lightgbm as lgb
+
     from gbm_objectives.adapters import lightgbm_renewal
 
     X, y = _data(2000, seed=2)
@@ -91,12 +180,22 @@ def test_lightgbm_leaves_read_from_its_training_score_are_the_walked_leaves(monk
         renew_outputs(k0, k1, X, y, *args)
         (read if args[3] else walked).append((int(args[-1][k0:k1].sum()), len(y) * (k1 - k0)))
 
+    def fit():
+        obj = go.MultiQuantileLoss(ALPHAS, scale=0.01)
+        renewal = go.quantile_leaf_renewal(obj, X)
+        init = obj.init_score(y)
+        params = {"objective": go.lightgbm_objective(renewal.objective), "num_class": 3, "verbosity": -1,
+                  "num_threads": 1, "deterministic": True}
+        booster = lgb.train(params, lgb.Dataset(X, y, init_score=np.tile(init, (len(y), 1))), 10,
+                            callbacks=[renewal])
+        return booster.predict(X, raw_score=True)
+
     monkeypatch.setattr(lightgbm_renewal, "renew_outputs", spy)
-    fast = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=10, n_jobs=1).predict_raw(X)
+    fast = fit()
     assert read and not walked
     rows = sum(total for _, total in read)
     assert sum(n for n, _ in read) < rows / 4  # most rows' leaves read from the score
     monkeypatch.setattr(lightgbm_renewal.QuantileLeafRenewal, "_engine_after", lambda self, booster, K, n: None)
-    slow = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=10, n_jobs=1).predict_raw(X)
+    slow = fit()
     assert walked
     np.testing.assert_array_equal(fast, slow)
