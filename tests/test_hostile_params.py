@@ -361,6 +361,8 @@ MISFITS = [
     ("lightgbm", "max_bin_by_feature", [16] * 7, False, COUNT.format(7)),
     ("lightgbm", "cegb_penalty_feature_lazy", [1.0] * 4, False, COUNT.format(4)),
     ("lightgbm", "cegb_penalty_feature_coupled", [1.0] * 6, False, COUNT.format(6)),
+    ("lightgbm", "monotone_constraints", {"c0": 1}, True,
+     r" is a dict, but LightGBM takes one value per feature, in column order"),
     ("lightgbm", "interaction_constraints", [[0, 1], [7]], False, r"\[1\]\[0\]" + INDEX.format(7)),
     ("lightgbm", "interaction_constraints", "[0,1],[-1]", False, r"\[1\]\[0\]" + INDEX.format(-1)),
     ("lightgbm", "interaction_constraints", [(0, 1), (2, 5)], False, r"\[1\]\[1\]" + INDEX.format(5)),

@@ -218,8 +218,8 @@ def check_feature_count(key, count, n_features):
     """ParameterError unless the per-feature parameter ``params[key]``, holding ``count`` values, has one value per
     feature of data with ``n_features`` columns (a parameter with no values is not set)."""
     if count and count != n_features:
-        raise ParameterError(f"params[{key!r}] has {count} values (one per feature) but X has {n_features} features "
-                             "(columns)")
+        raise ParameterError(f"params[{key!r}] has {count} value{'s' if count > 1 else ''} (one per feature) but X "
+                             f"has {n_features} features (columns)")
 
 
 def check_feature_index(key, where, entry, n_features, engine):

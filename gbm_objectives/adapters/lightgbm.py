@@ -285,6 +285,9 @@ def check_feature_params(params, n_features, feature_names=None):
     for key, value in params.items():
         name = _CANONICAL.get(key, key)
         if name in _PER_FEATURE_PARAMS:
+            if isinstance(value, dict):  # XGBoost's constraints by name: LightGBM would fail at training
+                raise ParameterError(f"params[{key!r}] is a dict, but LightGBM takes one value per feature, in column "
+                                     "order (a list such as [1, 0, -1])")
             check_feature_count(key, _value_count(value), n_features)
         elif name in _FEATURE_INDEX_PARAMS or name in _FEATURE_FILE_PARAMS:
             for where, entry in _index_entries(key, value):

@@ -154,7 +154,7 @@ LGB_FEATURE_PARAMS = {
     "monotone_constraints": ([1, 0, 0], r" has 3 values \(one per feature\) but X has 5 features", [1, 0, 0, 0, -1]),
     "feature_contri": ("1,1", r" has 2 values \(one per feature\) but X has 5 features", "1,1,1,1,0.5"),
     "max_bin_by_feature": (np.full(6, 16), r" has 6 values \(one per feature\) but X has 5 features", np.full(5, 16)),
-    "cegb_penalty_feature_lazy": ([1.0], r" has 1 values \(one per feature\) but X has 5 features", [1.0] * 5),
+    "cegb_penalty_feature_lazy": ([1.0], r" has 1 value \(one per feature\) but X has 5 features", [1.0] * 5),
     "cegb_penalty_feature_coupled": ([1.0] * 9, r" has 9 values \(one per feature\) but X has 5 features",
                                      (1.0,) * 5),
     "interaction_constraints": ([[0], [5]], r"\[1\]\[0\] is feature index 5 but X has 5 features", [[0], [4]]),
