@@ -478,3 +478,17 @@ def test_cv_refuses_a_parameter_that_does_not_fit_x_before_the_first_fold(data, 
     X, y = data
     with pytest.raises(ParameterError, match=rf"params\['monotone_constraints'\]{COUNT.format(2)}"):
         go.cv("logloss", X, y, backend=backend, params={"monotone_constraints": (1, 0)}, num_boost_round=1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_estimator_refuses_backend_params_that_do_not_fit_x_before_training(data, backend, monkeypatch):
+    X, y = data
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the engine was asked to train")
+
+    monkeypatch.setattr(go.adapters.get_backend(backend), "train", trained)
+    model = go.GBMClassifier("logloss", backend=backend, n_estimators=1,
+                             backend_params={"monotone_constraints": [1, 0, 0, 0, 0, 0]})
+    with pytest.raises(ParameterError, match=rf"^params\['monotone_constraints'\]{COUNT.format(6)}"):
+        model.fit(X, y)
