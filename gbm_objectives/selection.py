@@ -400,6 +400,7 @@ def cv(objective, X, y, *, qid=None, group=None, folds=5, backend="lightgbm", pa
     obj = resolve_objective(objective, y)
     p = plan(obj, backend=backend, params=params, metric=metric, num_boost_round=num_boost_round,
              early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs)  # every refusal before the first fold
+    p.check_features(X)
     if on_round is not None and not callable(on_round):
         raise TypeError(f"on_round must be a callable f(fold, round, scores); got {on_round!r:.80}")
     ranking = p.reference.task == "ranking"
@@ -720,6 +721,7 @@ def tune(objective, X, y, *, qid=None, group=None, eval_set=None, eval_qid=None,
     base = resolve_objective(objective, y)
     p = plan(base, backend=backend, params=params, metric=metric, num_boost_round=max_rounds,
              early_stopping_rounds=early_stopping_rounds, n_jobs=n_jobs)  # refusals before any trial
+    p.check_features(X)
     first = p.metrics[0]
     direction = "maximize" if first.higher_is_better else "minimize"
     if search_space is None:

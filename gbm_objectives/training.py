@@ -354,6 +354,13 @@ def _n_cols(X):
     return int(X.shape[1])
 
 
+def feature_names(X):
+    """The column names of ``X`` as the engines name its features (``str`` of each column of a DataFrame), or None
+    for data without column names (an array)."""
+    columns = getattr(X, "columns", None)
+    return None if columns is None else [str(c) for c in columns]
+
+
 def _check_data(reference, y, sample_weight, group, qid, n, where, position=None, query_names=None,
                 bias_learning_rate=None):
     """Validate labels, weights, groups (and positions) with the objective itself; returns (y, weight, group sizes,
@@ -471,6 +478,16 @@ class Plan:
     def check_groups(self, sizes):
         """The engine's limits on query sizes (LightGBM's built-in rankers: 10,000 rows), before training."""
         self.local.check_groups(self.train_objective, sizes)
+
+    def check_features(self, X):
+        """The engine parameters that name features (one value per feature, column indices, column names) against
+        the training data ``X`` (its columns, and their names if it is a DataFrame), before training: a
+        :class:`~gbm_objectives.adapters.ParameterError` naming the parameter (``check_feature_params`` of the
+        engine's adapter; the engines would fail only once training starts, or silently pad or ignore them).
+        Nothing for ``X`` that is not 2-D (the data checks say so)."""
+        shape = getattr(X, "shape", ())
+        if len(shape) == 2:
+            self.local.check_feature_params(self.engine_params, int(shape[1]), feature_names(X))
 
     def early_stopping(self, set_name):
         """``(rounds, set name, metric name, higher_is_better)`` for the adapters, or None."""
@@ -606,7 +623,11 @@ def train(
         the engine's canonical name (LightGBM's own alias table; XGBoost's ``DMLC_DECLARE_ALIAS`` pairs); two
         spellings of one parameter, a learning rate that is not a finite number > 0, and a parameter that
         duplicates an argument of this function (rounds, early stopping, metric, objective, threads beside
-        ``n_jobs``) raise :class:`~gbm_objectives.adapters.ParameterError` naming both (see :func:`plan`).
+        ``n_jobs``) raise :class:`~gbm_objectives.adapters.ParameterError` naming both (see :func:`plan`). So does,
+        before training, a parameter naming features that does not fit ``X``: a per-feature list
+        (``monotone_constraints``...) of another length than ``X`` has columns, a feature index
+        (``interaction_constraints``...) outside them, a name that is not a column of a DataFrame ``X``
+        (:meth:`Plan.check_features`).
     num_boost_round : int, default 100
     sample_weight : array-like of shape (n_samples,), optional
         For ranking objectives also one weight per query.
@@ -676,6 +697,7 @@ def train(
     eval_qid = _eval_list(eval_qid, len(eval_set), "eval_qid")
     eval_weight = _eval_list(eval_sample_weight, len(eval_set), "eval_sample_weight")
     n_features = _n_cols(X)
+    p.check_features(X)
     valid_sets = []
     for i, entry in enumerate(eval_set):
         if not isinstance(entry, (tuple, list)) or len(entry) != 2:

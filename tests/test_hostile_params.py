@@ -327,3 +327,168 @@ def test_a_plain_function_is_not_an_xgboost_callback_and_one_callback_is_not_a_l
 def test_the_same_thread_count_in_params_and_n_jobs_is_accepted(data, backend, key):
     """One count given twice is not ambiguous (existing callers pass both)."""
     fit(data, backend, {key: 1}, n_jobs=1)
+
+
+# ---- engine parameters naming features: checked against X before training ----------------------------------------
+class File:
+    """A parameter value that is a JSON file with ``content`` (``None``: a path that does not exist)."""
+
+    def __init__(self, content):
+        self.content = content
+
+    def path(self, tmp_path):
+        path = tmp_path / "features.json"
+        if self.content is not None:
+            path.write_text(json.dumps(self.content))
+        return str(path)
+
+
+INDEX = r" is feature index {} but X has 5 features \(indices 0 to 4\)"
+COUNT = r" has {} values \(one per feature\) but X has 5 features \(columns\)"
+NO_NAMES = r" names the feature '{}' but X reaches the engine without feature names"
+NOT_A_COLUMN = r" names the feature '{}', which is not a column of X \(5 columns: 'c0', 'c1', 'c2', 'c3', 'c4'\)"
+
+#: (backend, key, value, X a DataFrame of columns c0..c4, what the refusal says after "params['KEY']"). What the
+#: engine does without the check (found on these 5 features; see check_feature_params of each adapter): LightGBM
+#: fails once training starts for the per-feature lists and forced files, ignores out-of-range indices and a
+#: missing file silently; XGBoost pads a short monotone_constraints with 0 and ignores out-of-range indices
+#: silently, fails at training for a long one and for names it lacks.
+MISFITS = [
+    ("lightgbm", "monotone_constraints", [1, 0, 0], False, COUNT.format(3)),
+    ("lightgbm", "monotone_constraints", "1,0,0,0,0,0,0", False, COUNT.format(7)),
+    ("lightgbm", "monotone_constraints", np.array([1, 0, 0, 0]), True, COUNT.format(4)),
+    ("lightgbm", "feature_contri", [1.0] * 3, False, COUNT.format(3)),
+    ("lightgbm", "max_bin_by_feature", [16] * 7, False, COUNT.format(7)),
+    ("lightgbm", "cegb_penalty_feature_lazy", [1.0] * 4, False, COUNT.format(4)),
+    ("lightgbm", "cegb_penalty_feature_coupled", [1.0] * 6, False, COUNT.format(6)),
+    ("lightgbm", "monotone_constraints", {"c0": 1}, True,
+     r" is a dict, but LightGBM takes one value per feature, in column order"),
+    ("lightgbm", "interaction_constraints", [[0, 1], [7]], False, r"\[1\]\[0\]" + INDEX.format(7)),
+    ("lightgbm", "interaction_constraints", "[0,1],[-1]", False, r"\[1\]\[0\]" + INDEX.format(-1)),
+    ("lightgbm", "interaction_constraints", [(0, 1), (2, 5)], False, r"\[1\]\[1\]" + INDEX.format(5)),
+    ("lightgbm", "interaction_constraints", [[0, 1.5]], False,
+     r"\[0\]\[1\] is 1.5, not a feature index \(LightGBM takes 0-based column indices here\)"),
+    ("lightgbm", "interaction_constraints", [["c0", "c1"]], True, r"\[0\]\[0\] is 'c0', not a feature index"),
+    ("lightgbm", "interaction_constraints", [0, 1], False, r" must be a list of lists of feature indices"),
+    ("lightgbm", "categorical_feature", [2, 7], False, r"\[1\]" + INDEX.format(7)),
+    ("lightgbm", "categorical_feature", "name:c2", True,
+     r"='name:c2' names features, which LightGBM reads only from a data file's header line"),
+    ("lightgbm", "forcedsplits_filename", File({"feature": 2, "threshold": 0.0, "left": {"feature": 8, "threshold": 0}}),
+     False, r" \(in '.*features.json' at \['left'\]\['feature'\]\)" + INDEX.format(8)),
+    ("lightgbm", "forcedbins_filename", File([{"feature": 9, "bin_upper_bound": [0.1]}]), False,
+     r" \(in '.*features.json' at \[0\]\['feature'\]\)" + INDEX.format(9)),
+    ("lightgbm", "forcedsplits_filename", File(None), False,
+     r": cannot read '.*features.json' as JSON .*LightGBM would train without it, silently"),
+    ("xgboost", "monotone_constraints", (1, 0, 0), False, COUNT.format(3)),
+    ("xgboost", "monotone_constraints", "(1,0,0,0,0,0,0)", False, COUNT.format(7)),
+    ("xgboost", "monotone_constraints", [1, 0, 0], True, COUNT.format(3)),
+    ("xgboost", "monotone_constraints", np.array([1, 0, 0, 0]), False, COUNT.format(4)),
+    ("xgboost", "monotone_constraints", {"c0": 1}, False, NO_NAMES.format("c0")),
+    ("xgboost", "monotone_constraints", {"c0": 1, "zz": -1}, True, NOT_A_COLUMN.format("zz")),
+    ("xgboost", "interaction_constraints", "[[0, 1], [7]]", False, r"\[1\]\[0\]" + INDEX.format(7)),
+    ("xgboost", "interaction_constraints", "[[0, -1]]", True, r"\[0\]\[1\]" + INDEX.format(-1)),
+    ("xgboost", "interaction_constraints", [[0, 1], [5]], False, r"\[1\]\[0\]" + INDEX.format(5)),
+    ("xgboost", "interaction_constraints", [["c0", "c1"], ["zz"]], True, r"\[1\]\[0\]" + NOT_A_COLUMN.format("zz")),
+    ("xgboost", "interaction_constraints", [["c0"]], False, r"\[0\]\[0\]" + NO_NAMES.format("c0")),
+    ("xgboost", "interaction_constraints", [[0, "c1"]], True, r"\[0\]\[0\] is 0: give every group as feature indices"),
+]
+
+
+def _columns(X, frame):
+    return pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])]) if frame else X
+
+
+@pytest.mark.parametrize("backend, key, value, frame, message", MISFITS,
+                         ids=[f"{b}-{k}-{i}" for i, (b, k, *_) in enumerate(MISFITS)])
+def test_a_parameter_naming_features_that_x_lacks_is_refused_before_training(data, backend, key, value, frame,
+                                                                             message, monkeypatch, tmp_path):
+    """Refused by go.train before the engine trains (the engine's train is replaced by a failure), naming the
+    parameter, its length or offending index, and X's number of features."""
+    X, y = data
+    if isinstance(value, File):
+        value = value.path(tmp_path)
+    engine = go.adapters.get_backend(backend)
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the engine was asked to train")
+
+    monkeypatch.setattr(engine, "train", trained)
+    with pytest.raises(ParameterError, match=rf"^params\['{key}'\]{message}"):
+        go.train("logloss", _columns(X, frame), y, backend=backend, params={key: value}, num_boost_round=1)
+
+
+@pytest.mark.parametrize("backend, key", [("lightgbm", "mc"), ("lightgbm", "monotone_constraint"),
+                                          ("lightgbm", "feature_contrib"), ("lightgbm", "fs")])
+def test_an_alias_of_a_parameter_naming_features_is_checked_too(data, backend, key, tmp_path):
+    """Under the canonical name the engine parameters are renamed to."""
+    X, y = data
+    value = File({"feature": 6, "threshold": 0.0}).path(tmp_path) if key == "fs" else [1, 0]
+    canonical = go.adapters.get_backend(backend).canonical_name(key)
+    with pytest.raises(ParameterError, match=rf"^params\['{canonical}'\]"):
+        fit(data, backend, {key: value})
+
+
+#: (backend, key, the value in its spellings, what the trained model records for it): the exact width passes, as a
+#: list, tuple, numpy array or the engine's text, on numpy and DataFrame X; the value reaches the engine.
+FITS = [
+    ("lightgbm", "monotone_constraints", [[1, 0, 0, 0, -1], (1, 0, 0, 0, -1), np.array([1, 0, 0, 0, -1]),
+                                          "1,0,0,0,-1"], "1,0,0,0,-1"),
+    ("lightgbm", "feature_contri", [[1.0, 1.0, 0.5, 1.0, 1.0], np.array([1.0, 1.0, 0.5, 1.0, 1.0])],
+     "1,1,0.5,1,1"),
+    ("lightgbm", "interaction_constraints", [[[0, 1], [2]], [(0, 1), (2,)], [np.array([0, 1]), np.array([2])],
+                                             "[0,1],[2]"], "[0,1],[2]"),
+    ("lightgbm", "categorical_feature", [[2], np.array([2]), "2", 2], "2"),
+    ("xgboost", "monotone_constraints", [(1, 0, 0, 0, -1), [1, 0, 0, 0, -1], np.array([1, 0, 0, 0, -1]),
+                                         [1.0, 0.0, 0.0, 0.0, -1.0], "(1,0,0,0,-1)"], "(1,0,0,0,-1)"),
+    ("xgboost", "interaction_constraints", [[[0, 1], [2]], [(0, 1), (2,)], [np.array([0, 1]), np.array([2])],
+                                            "[[0, 1], [2]]"], "[[0, 1], [2]]"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:categorical_feature keyword has been found")  # LightGBM uses it nonetheless
+@pytest.mark.parametrize("backend, key, values, recorded", FITS, ids=[f"{b}-{k}" for b, k, *_ in FITS])
+def test_a_parameter_naming_features_that_fits_x_trains_with_it(data, backend, key, values, recorded):
+    """Every spelling on a numpy X, the first on a DataFrame too."""
+    X, y = data
+    for value, frame in [(v, False) for v in values] + [(values[0], True)]:
+        result = go.train("logloss", _columns(X, frame), y, backend=backend, params={key: value}, num_boost_round=1)
+        assert engine_setting(result, key) == recorded, (value, frame)
+
+
+@pytest.mark.parametrize("key, value", [("monotone_constraints", {"c0": 1, "c4": -1}),
+                                        ("interaction_constraints", [["c0", "c1"], ["c2"]])])
+def test_xgboost_constraints_by_name_fit_a_dataframe(data, key, value):
+    """By the DataFrame's column names, what XGBoost records is the by-index form."""
+    X, y = data
+    result = go.train("logloss", _columns(X, True), y, backend="xgboost", params={key: value}, num_boost_round=1)
+    assert engine_setting(result, key) == {"monotone_constraints": "(1,0,0,0,-1)",
+                                           "interaction_constraints": "[[0, 1], [2]]"}[key]
+
+
+def test_a_lightgbm_forced_split_on_a_feature_of_x_is_the_first_split(data, tmp_path):
+    """Feature 3 of 5: the probe of validate_params (one feature wide here) used to refuse the file."""
+    path = File({"feature": 3, "threshold": 0.25}).path(tmp_path)
+    roots = [result.booster.dump_model()["tree_info"][0]["tree_structure"]["split_feature"]
+             for result in (fit(data, "lightgbm", {"forcedsplits_filename": path}), fit(data, "lightgbm"))]
+    assert roots[0] == 3 != roots[1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cv_refuses_a_parameter_that_does_not_fit_x_before_the_first_fold(data, backend):
+    X, y = data
+    with pytest.raises(ParameterError, match=rf"params\['monotone_constraints'\]{COUNT.format(2)}"):
+        go.cv("logloss", X, y, backend=backend, params={"monotone_constraints": (1, 0)}, num_boost_round=1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_estimator_refuses_backend_params_that_do_not_fit_x_before_training(data, backend, monkeypatch):
+    X, y = data
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the engine was asked to train")
+
+    monkeypatch.setattr(go.adapters.get_backend(backend), "train", trained)
+    model = go.GBMClassifier("logloss", backend=backend, n_estimators=1,
+                             backend_params={"monotone_constraints": [1, 0, 0, 0, 0, 0]})
+    with pytest.raises(ParameterError, match=rf"^params\['monotone_constraints'\]{COUNT.format(6)}"):
+        model.fit(X, y)

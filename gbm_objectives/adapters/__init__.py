@@ -5,8 +5,9 @@ training set, calls the objective's ``grad_hess`` and hands back what the engine
 are interchangeable: the same function names with the same keywords (``engine_params``, ``train``,
 ``best_iteration``, ``predict_raw``, ``staged_predict_raw``, ``save_booster``, ``load_booster``, ``model_bytes``,
 ``booster_from_bytes``, ``check_model_bytes``, ``num_rounds``, ``num_features``, ``progress_callback``,
-``is_callback``, ``quantile_renewal``) and the same parameter tables (``DEFAULT_PARAMS``; ``PARAMETER_ALIASES``, the
-engine's own alias table, with ``canonical_name``, ``aliases_of``, ``canonical_params``; ``OPTION_PARAMETERS``).
+``is_callback``, ``quantile_renewal``, ``validate_params``, ``check_feature_params``) and the same parameter tables
+(``DEFAULT_PARAMS``; ``PARAMETER_ALIASES``, the engine's own alias table, with ``canonical_name``, ``aliases_of``,
+``canonical_params``; ``OPTION_PARAMETERS``).
 ``BACKENDS`` maps a backend name to its module; modules are imported
 on first use, so ``import gbm_objectives`` imports neither engine.
 

@@ -1,10 +1,11 @@
 """Engine-independent plumbing shared by the adapters: the per-training-set cache, float32 buffers, kernel threads,
-parameter spellings and feature widths."""
+parameter spellings, feature widths and the parameters that name features."""
 
 from __future__ import annotations
 
 import contextlib
 import numbers
+import re
 import weakref
 
 import numpy as np
@@ -192,3 +193,55 @@ def finish_onnx(model, output, task):
     score = names[-1] if task in ("binary", "multiclass") and (output == "transformed" or task == "multiclass") \
         else names[0]
     return model.SerializeToString(), score
+
+
+# ---- engine parameters that name features: checked against the training data ---------------------------------
+def plain_scalar(value):
+    """A numpy scalar as the Python number it holds (an engine writes ``np.int64(1)`` as text in numpy 2's repr);
+    anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_index(value):
+    """Whether ``value`` is an integer (a Python or numpy int, not a bool): a feature index as the engines read it."""
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def bracket_groups(text):
+    """The comma-separated items of every innermost ``[...]`` of ``text`` (the text form of interaction
+    constraints, ``"[0,1],[2]"`` or ``"[[0, 1], [2]]"``), each stripped: ``[["0", "1"], ["2"]]``."""
+    return [[item.strip() for item in group.split(",") if item.strip()]
+            for group in re.findall(r"\[([^\[\]]*)\]", text)]
+
+
+def check_feature_count(key, count, n_features):
+    """ParameterError unless the per-feature parameter ``params[key]``, holding ``count`` values, has one value per
+    feature of data with ``n_features`` columns (a parameter with no values is not set)."""
+    if count and count != n_features:
+        raise ParameterError(f"params[{key!r}] has {count} value{'s' if count > 1 else ''} (one per feature) but X "
+                             f"has {n_features} features (columns)")
+
+
+def check_feature_index(key, where, entry, n_features, engine):
+    """ParameterError unless ``entry`` (found at ``params[key]{where}``; an int or the text of one) is a 0-based
+    column index of data with ``n_features`` columns."""
+    if isinstance(entry, str) and re.fullmatch(r"[+-]?\d+", entry.strip()):
+        entry = int(entry)
+    if not is_index(entry):
+        raise ParameterError(f"params[{key!r}]{where} is {plain_scalar(entry)!r}, not a feature index ({engine} "
+                             f"takes 0-based column indices here)")
+    if not 0 <= int(entry) < n_features:
+        raise ParameterError(f"params[{key!r}]{where} is feature index {int(entry)} but X has {n_features} features "
+                             f"(indices 0 to {n_features - 1})")
+
+
+def check_feature_name(key, where, name, feature_names, instead):
+    """ParameterError unless ``name`` (found at ``params[key]{where}``) is one of ``feature_names`` (None: the
+    training data has no feature names; the message then proposes ``instead``)."""
+    if feature_names is None:
+        raise ParameterError(f"params[{key!r}]{where} names the feature {name!r} but X reaches the engine without "
+                             f"feature names (a pandas DataFrame given to gbm_objectives.train has them); {instead}")
+    if name not in feature_names:
+        shown = ", ".join(map(repr, feature_names[:10])) + (", ..." if len(feature_names) > 10 else "")
+        raise ParameterError(f"params[{key!r}]{where} names the feature {name!r}, which is not a column of X "
+                             f"({len(feature_names)} columns: {shown})")

@@ -30,8 +30,9 @@ import lightgbm as lgb
 import numpy as np
 
 from . import ParameterError, lightgbm_quantiles
-from ._common import (CachedObjective, alias_lookup, check_learning_rate, check_width, constant_score_array,
-                      empty_to_none, rename_params)
+from ._common import (CachedObjective, alias_lookup, bracket_groups, check_feature_count, check_feature_index,
+                      check_learning_rate, check_width, constant_score_array, empty_to_none, is_index,
+                      plain_scalar, rename_params)
 
 __all__ = [
     "LightGBMObjective",
@@ -42,6 +43,7 @@ __all__ = [
     "predict_raw",
     "best_iteration",
     "validate_params",
+    "check_feature_params",
     "check_groups",
     "init_score_array",
     "PARAMETER_ALIASES",
@@ -153,24 +155,143 @@ def _plain(params):
 
 
 #: LightGBM parameters with one value per feature: LightGBM refuses a length other than the number of features
-#: (``max_bin_by_feature`` too, in its own words). ``interaction_constraints``, ``categorical_feature`` and
-#: ``forcedsplits_filename`` name features by index instead, which LightGBM does not check against the data here.
+#: (``max_bin_by_feature`` too, in its own words), but only once training starts (:func:`check_feature_params`).
 _PER_FEATURE_PARAMS = ("monotone_constraints", "feature_contri", "max_bin_by_feature", "cegb_penalty_feature_lazy",
                       "cegb_penalty_feature_coupled")
+
+#: LightGBM parameters that name features by 0-based column index: lists of indices (``interaction_constraints``,
+#: ``categorical_feature``) or a JSON file of ``{"feature": index, ...}`` nodes (a tree of them for
+#: ``forcedsplits_filename``, a list for ``forcedbins_filename``).
+_FEATURE_INDEX_PARAMS = ("interaction_constraints", "categorical_feature")
+_FEATURE_FILE_PARAMS = ("forcedsplits_filename", "forcedbins_filename")
+
+
+def _value_count(value):
+    """The number of values of a per-feature parameter: LightGBM's comma-separated text, a list, tuple or 1-D array,
+    or one number (0 for an empty one: not set)."""
+    if isinstance(value, str):
+        return len(value.split(",")) if value.strip() else 0
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return len(value)
+    return 0 if value is None else 1
 
 
 def _probe_width(params):
     """Features of the data set :func:`validate_params` tries ``params`` on: the length of the longest per-feature
     parameter (:data:`_PER_FEATURE_PARAMS`; a string is LightGBM's comma-separated form), 1 without one. Lists of
     different lengths are then refused by LightGBM, as they would be on any data."""
-    width = 1
+    return max([1] + [_value_count(v) for k, v in params.items() if _CANONICAL.get(k) in _PER_FEATURE_PARAMS])
+
+
+def _file_indices(key, path):
+    """``[(where, index)]``: every ``"feature"`` of the forced-splits or forced-bins JSON file ``path`` (nodes
+    nested under ``"left"``/``"right"``, or listed). A file that cannot be read as JSON is a ParameterError:
+    LightGBM trains without it, silently."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"params[{key!r}]: cannot read {str(path)!r} as JSON ({exc}); LightGBM would train "
+                             "without it, silently") from None
+    found = []
+
+    def walk(node, at):
+        if isinstance(node, dict):
+            if "feature" in node:
+                found.append((f" (in {str(path)!r} at {at}['feature'])", node["feature"]))
+            for side in ("left", "right"):
+                walk(node.get(side), f"{at}[{side!r}]")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{at}[{i}]")
+
+    walk(content, "")
+    return found
+
+
+def _index_entries(key, value):
+    """``[(where, entry)]``: every feature index ``params[key]`` holds (:data:`_FEATURE_INDEX_PARAMS`,
+    :data:`_FEATURE_FILE_PARAMS`), ``where`` locating it for an error message; a structure LightGBM would not read
+    as indices is a ParameterError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    name = _CANONICAL.get(key, key)
+    if name in _FEATURE_FILE_PARAMS:
+        return _file_indices(key, value)
+    if name == "categorical_feature":
+        if isinstance(value, str):
+            if value.strip().startswith("name:"):
+                raise ParameterError(f"params[{key!r}]={value!r} names features, which LightGBM reads only from a "
+                                     "data file's header line; give 0-based column indices")
+            value = value.split(",")
+        elif not isinstance(value, (list, tuple, np.ndarray)):
+            value = [value]
+        return [(f"[{i}]", entry) for i, entry in enumerate(value)]
+    groups = bracket_groups(value) if isinstance(value, str) else value  # interaction_constraints
+    if not isinstance(groups, (list, tuple)) or not all(isinstance(g, (list, tuple, np.ndarray)) for g in groups):
+        raise ParameterError(f"params[{key!r}] must be a list of lists of feature indices ([[0, 1], [2]]) or "
+                             f"LightGBM's text '[0,1],[2]'; got {value!r:.80}")
+    return [(f"[{g}][{i}]", entry) for g, group in enumerate(groups) for i, entry in enumerate(group)]
+
+
+def check_feature_params(params, n_features, feature_names=None):
+    """Check the parameters that name features against the training data, before training: a
+    :class:`~gbm_objectives.adapters.ParameterError` naming the parameter, its length or offending index and the
+    data's number of features.
+
+    :func:`validate_params` cannot (it knows no data). What LightGBM 4.7 itself does with a mismatch, found by
+    training on 5 features:
+
+    * one value per feature (:data:`_PER_FEATURE_PARAMS`: ``monotone_constraints``, ``feature_contri``,
+      ``max_bin_by_feature``, ``cegb_penalty_feature_lazy``, ``cegb_penalty_feature_coupled``, as lists, arrays or
+      comma-separated text): 3 or 7 values fail once training starts, with "Check failed:
+      (...num_total_features()) == (config->monotone_constraints.size())" or "... should be the same size as
+      feature number";
+    * ``interaction_constraints`` ``[[0, 1], [7]]`` (or a negative index) trains silently as if the group
+      ``[7]`` were not there; inner tuples or arrays (``[(0, 1), (2,)]``) are dropped silently (the adapter's
+      :func:`engine_params` makes them lists), names (``[["a", "b"]]``) and ``1.5`` are read as numbers;
+    * ``categorical_feature`` ``[7]`` or ``[-1]`` trains silently with every feature numerical; ``"name:c"`` fails
+      at training (names are read only from a data file's header);
+    * ``forcedsplits_filename`` naming feature 9 fails at training ("Forced splits file includes feature index
+      9, but maximum feature index in dataset is 4"), ``forcedbins_filename`` with a "Check failed"; a file
+      that does not exist is ignored silently, both.
+
+    Each of these is an error here: the per-feature parameters must have exactly ``n_features`` values (an empty
+    one is not set), every index must be an integer in ``[0, n_features)``, the two files must be readable JSON.
+
+    Parameters
+    ----------
+    params : dict
+        LightGBM parameters (any spelling LightGBM knows).
+    n_features : int
+        Columns of the training data.
+    feature_names : list of str, optional
+        Its column names; LightGBM's parameters name features by index only, so they are not needed here (the
+        keyword is the XGBoost adapter's).
+
+    Examples
+    --------
+    >>> check_feature_params({"monotone_constraints": [1, 0, -1]}, 3)
+    >>> check_feature_params({"monotone_constraints": [1, 0, -1]}, 5)
+    Traceback (most recent call last):
+    ...
+    gbm_objectives.adapters.ParameterError: params['monotone_constraints'] has 3 values (one per feature) but X has 5 features (columns)
+    >>> check_feature_params({"interaction_constraints": [[0, 1], [7]]}, 5)
+    Traceback (most recent call last):
+    ...
+    gbm_objectives.adapters.ParameterError: params['interaction_constraints'][1][0] is feature index 7 but X has 5 features (indices 0 to 4)
+    """
+    n_features = int(n_features)
     for key, value in params.items():
-        if _CANONICAL.get(key) in _PER_FEATURE_PARAMS:
-            if isinstance(value, str):
-                width = max(width, len(value.split(",")))
-            elif isinstance(value, (list, tuple, np.ndarray)):
-                width = max(width, len(value))
-    return width
+        name = _CANONICAL.get(key, key)
+        if name in _PER_FEATURE_PARAMS:
+            if isinstance(value, dict):  # XGBoost's constraints by name: LightGBM would fail at training
+                raise ParameterError(f"params[{key!r}] is a dict, but LightGBM takes one value per feature, in column "
+                                     "order (a list such as [1, 0, -1])")
+            check_feature_count(key, _value_count(value), n_features)
+        elif name in _FEATURE_INDEX_PARAMS or name in _FEATURE_FILE_PARAMS:
+            for where, entry in _index_entries(key, value):
+                check_feature_index(key, where, entry, n_features, "LightGBM")
 
 
 def _cache_key(value):
@@ -226,7 +347,9 @@ def validate_params(params):
     keeps rows of it: on 2 rows LightGBM refuses to bag) with LightGBM's log silenced. The data set has as many
     features as the longest per-feature parameter (``monotone_constraints``, ``feature_contri``,
     ``max_bin_by_feature``, ``cegb_penalty_feature_lazy``, ``cegb_penalty_feature_coupled``) has values: the
-    training data's number of features is not known here."""
+    training data's number of features is not known here (:func:`check_feature_params` checks them against it);
+    a forced-splits or forced-bins file is read (ParameterError if it cannot be: LightGBM would ignore it) and left
+    out of the probe when it names a feature beyond it."""
     params = _plain(params)
     unknown = sorted(k for k in params if k not in _CANONICAL)
     if unknown:
@@ -238,8 +361,14 @@ def validate_params(params):
         key = None
     if key is not None and key in _ACCEPTED:
         return
+    width = _probe_width(params)
+    for name in [k for k in params if _CANONICAL.get(k) in _FEATURE_FILE_PARAMS]:
+        # a file that cannot be read is refused here; one naming features beyond the probe is left to
+        # check_feature_params, which knows the data (LightGBM would refuse it on the probe)
+        if any(not is_index(e) or not 0 <= e < width for _, e in _index_entries(name, params[name])):
+            del params[name]
     messages = []
-    x = np.tile(np.arange(100, dtype=np.float64).reshape(-1, 1) % 2, (1, _probe_width(params)))
+    x = np.tile(np.arange(100, dtype=np.float64).reshape(-1, 1) % 2, (1, width))
     data = lgb.Dataset(x, label=x[:, 0], group=[100], params={"verbosity": -1})
     try:
         with _captured_log(messages):
@@ -283,7 +412,8 @@ def engine_params(params=None, *, n_jobs=None):
 
     Every key of ``params`` is first renamed to LightGBM's canonical name (:data:`PARAMETER_ALIASES`), so that an
     alias overrides the default instead of sitting beside it (LightGBM would keep the canonical default:
-    ``eta=0.9`` would train at 0.1, ``max_leaves=4`` grow 31-leaf trees).
+    ``eta=0.9`` would train at 0.1, ``max_leaves=4`` grow 31-leaf trees). The groups of ``interaction_constraints``
+    become lists (LightGBM silently drops a group given as a tuple or an array).
 
     Raises
     ------
@@ -293,6 +423,10 @@ def engine_params(params=None, *, n_jobs=None):
     """
     user, spelled = rename_params(params, _CANONICAL, "LightGBM")
     check_learning_rate(user, spelled)
+    groups = user.get("interaction_constraints")
+    if isinstance(groups, (list, tuple)):  # LightGBM writes only inner lists as groups: a tuple's would be dropped
+        user["interaction_constraints"] = [[plain_scalar(i) for i in g] if isinstance(g, (list, tuple, np.ndarray))
+                                           else g for g in groups]
     out = {**DEFAULT_PARAMS, **user}
     if n_jobs is not None:
         out["num_threads"] = int(n_jobs)

@@ -27,8 +27,9 @@ import numpy as np
 import xgboost as xgb
 
 from . import ParameterError
-from ._common import (CachedObjective, alias_lookup, check_learning_rate, check_width, constant_score_array,
-                      empty_to_none, rename_params)
+from ._common import (CachedObjective, alias_lookup, bracket_groups, check_feature_count, check_feature_index,
+                      check_feature_name, check_learning_rate, check_width, constant_score_array, empty_to_none,
+                      is_index, plain_scalar, rename_params)
 
 __all__ = [
     "XGBoostObjective",
@@ -39,6 +40,7 @@ __all__ = [
     "predict_raw",
     "best_iteration",
     "validate_params",
+    "check_feature_params",
     "check_groups",
     "query_weights",
     "base_margin_array",
@@ -156,8 +158,12 @@ def canonical_params(params):
 
 def validate_params(params):
     """Check engine parameters before training: ValueError for a value XGBoost rejects or a name it does not use
-    (XGBoost's "Parameters: { ... } are not used" warning), tried for one round on a 2-row data set."""
+    (XGBoost's "Parameters: { ... } are not used" warning), tried for one round on a 2-row data set. Constraints
+    that name features (a ``monotone_constraints`` dict, ``interaction_constraints`` lists of names) are left to
+    :func:`check_feature_params`: the probe has no feature names."""
     params = {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, list, tuple)) or v is None}
+    if not isinstance(params.get("interaction_constraints", ""), str):
+        del params["interaction_constraints"]
     # as many probe features as the per-feature parameters index (XGBoost refuses longer constraints than features)
     width = _feature_width(params)
     data = xgb.DMatrix(np.tile(np.array([[0.0], [1.0]]), (1, width)), label=np.array([0.0, 1.0]))
@@ -195,6 +201,84 @@ def _feature_width(params):
     return max([width] + [i + 1 for i in indices])
 
 
+def _monotone_count(value):
+    """The number of values of ``monotone_constraints`` as XGBoost reads it: its text ``"(1,0,-1)"`` or a tuple."""
+    if isinstance(value, str):
+        return len(re.findall(r"-?\d+", value))
+    return len(value) if isinstance(value, (list, tuple, np.ndarray)) else 1
+
+
+def check_feature_params(params, n_features, feature_names=None):
+    """Check the constraints that name features against the training data, before training: a
+    :class:`~gbm_objectives.adapters.ParameterError` naming the parameter, its length, offending index or name, and
+    the data's number of features.
+
+    :func:`validate_params` cannot (it knows no data). What XGBoost 3.2 itself does, found by training on 5
+    features:
+
+    * ``monotone_constraints`` with 3 values (``(1,0,0)`` or ``"(1,0,0)"``) trains silently, the missing values
+      padded with 0 (features 3 and 4 unconstrained); 7 values fail once training starts ("Check failed:
+      p.monotone_constraints.size() <= n_features (7 vs. 5)"). A dict names features: XGBoost maps it onto the
+      training data's feature names (a pandas DataFrame's columns) and fails at training with "Constrained features
+      are not a subset of training data feature names" for a name not there, or for any name on a numpy array.
+      (A list or an array failed with "'list' object has no attribute 'keys'", numpy integers with "Invalid
+      Parameter format": :func:`engine_params` makes them a tuple of ints.)
+    * ``interaction_constraints`` as text, ``"[[0, 1], [7]]"`` or with ``-1``, trains silently as if the index
+      were not there. As lists, XGBoost reads feature names, failing at training with the message above for a name
+      not in the data (and for indices: :func:`engine_params` makes lists of indices XGBoost's text).
+
+    Each of these is an error here: ``monotone_constraints`` must have exactly ``n_features`` values (an empty one,
+    ``()``, is not set) or name columns of the data, every index must be an integer in ``[0, n_features)``, every
+    name a column of the data.
+
+    Parameters
+    ----------
+    params : dict
+        XGBoost parameters (as :func:`engine_params` made them).
+    n_features : int
+        Columns of the training data.
+    feature_names : list of str, optional
+        Its column names (a DataFrame's columns, as XGBoost names them: ``str`` of each); None when it has none.
+
+    Examples
+    --------
+    >>> check_feature_params({"monotone_constraints": "(1,0,-1)"}, 3)
+    >>> check_feature_params({"monotone_constraints": "(1,0,-1)"}, 5)
+    Traceback (most recent call last):
+    ...
+    gbm_objectives.adapters.ParameterError: params['monotone_constraints'] has 3 values (one per feature) but X has 5 features (columns)
+    >>> check_feature_params({"interaction_constraints": [["a", "b"], ["z"]]}, 3, ["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    gbm_objectives.adapters.ParameterError: params['interaction_constraints'][1][0] names the feature 'z', which is not a column of X (3 columns: 'a', 'b', 'c')
+    """
+    n_features = int(n_features)
+    names = None if feature_names is None else [str(name) for name in feature_names]
+    mono = params.get("monotone_constraints")
+    if isinstance(mono, dict):
+        for name in mono:
+            check_feature_name("monotone_constraints", "", name, names,
+                               "give one value per feature instead, '(1,0,-1)'")
+    elif mono is not None:
+        check_feature_count("monotone_constraints", _monotone_count(mono), n_features)
+    key, inter = "interaction_constraints", params.get("interaction_constraints")
+    if isinstance(inter, str):
+        for g, group in enumerate(bracket_groups(inter)):
+            for i, entry in enumerate(group):
+                check_feature_index(key, f"[{g}][{i}]", entry, n_features, "XGBoost")
+    elif inter is not None:  # lists of feature names (engine_params made lists of indices XGBoost's text)
+        if not isinstance(inter, (list, tuple)) or not all(isinstance(g, (list, tuple, np.ndarray)) for g in inter):
+            raise ParameterError(f"params[{key!r}] must be a list of lists of feature names or indices ([[0, 1], "
+                                 f"[2]]) or XGBoost's text '[[0, 1], [2]]'; got {inter!r:.80}")
+        for g, group in enumerate(inter):
+            for i, entry in enumerate(group):
+                if not isinstance(entry, str):
+                    raise ParameterError(f"params[{key!r}][{g}][{i}] is {plain_scalar(entry)!r}: give every group "
+                                         "as feature indices ([[0, 1], [2]]) or every group as feature names")
+                check_feature_name(key, f"[{g}][{i}]", entry, names,
+                                   "give the features by index instead, [[0, 1], [2]]")
+
+
 def check_groups(objective, group):
     """XGBoost's ranking objectives take queries of any length: nothing to check."""
 
@@ -214,7 +298,10 @@ def engine_params(params=None, *, n_jobs=None):
     Every key of ``params`` is first renamed to its canonical name (:data:`PARAMETER_ALIASES`: ``eta`` is
     ``learning_rate``, ``random_state`` is ``seed``...), so that an alias overrides the default instead of losing to
     it. ``num_leaves`` as in LightGBM means leaf-wise growth: ``max_leaves``, ``grow_policy="lossguide"``, no depth
-    limit unless ``max_depth`` is given.
+    limit unless ``max_depth`` is given. ``monotone_constraints`` as a list or array (LightGBM's spelling) becomes
+    the tuple of ints XGBoost reads (``1.0`` as ``1``: the command line reads ``1,0,-1`` as numbers);
+    ``interaction_constraints`` as lists of indices (LightGBM's spelling) becomes XGBoost's text
+    ``"[[0, 1], [2]]"`` (XGBoost reads lists as feature names).
 
     Raises
     ------
@@ -230,12 +317,24 @@ def engine_params(params=None, *, n_jobs=None):
             raise ParameterError(f"params['num_leaves'] and params[{spelled['max_leaves']!r}] both set XGBoost's "
                                  "max_leaves; give one")
         out.update(max_leaves=user.pop("num_leaves"), grow_policy="lossguide", max_depth=0)
-    if isinstance(user.get("monotone_constraints"), list):  # LightGBM's spelling; XGBoost reads a tuple
-        user["monotone_constraints"] = tuple(user["monotone_constraints"])
+    mono = user.get("monotone_constraints")
+    if isinstance(mono, (list, tuple, np.ndarray)):  # LightGBM's list, an array: XGBoost reads a tuple of ints
+        user["monotone_constraints"] = tuple(_integral(v) for v in mono)
+    groups = user.get("interaction_constraints")
+    if (isinstance(groups, (list, tuple)) and groups and all(isinstance(g, (list, tuple, np.ndarray)) for g in groups)
+            and all(is_index(i) for g in groups for i in g)):  # indices: XGBoost's lists hold names, its text indices
+        user["interaction_constraints"] = json.dumps([[int(i) for i in g] for g in groups])
     out.update(user)
     if n_jobs is not None:
         out["nthread"] = int(n_jobs)
     return out
+
+
+def _integral(value):
+    """A value of ``monotone_constraints`` as XGBoost reads it: a whole number as an int (not ``np.int64(1)`` nor
+    ``1.0``), anything else as it is (XGBoost refuses it)."""
+    value = plain_scalar(value)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):

@@ -124,7 +124,9 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
         Query sizes per partition (one chunk, or one array, per partition of ``X``), instead of ``qid``.
     backend : {"lightgbm", "xgboost"}
     params : dict, optional
-        Engine parameters over go.train's defaults (``engine_params`` of the backend).
+        Engine parameters over go.train's defaults (``engine_params`` of the backend); those naming features are
+        checked against ``X``'s columns before training, as in go.train (:meth:`~gbm_objectives.training.Plan.
+        check_features`; the engine gets no column names here, so a constraint naming features by name is refused).
     num_boost_round : int, default 100
     init_score : "auto", float, array of shape (n_classes,) or None
         "auto": ``objective.init_score`` of all the labels, from per-partition sums
@@ -161,6 +163,7 @@ def train(client, objective, X, y, *, backend="lightgbm", group=None, qid=None, 
                          f"(it weighs whole queries); use backend='lightgbm'")
     train_data = Data(client, X, y, sample_weight=sample_weight, group=group, qid=qid, objective=reference,
                        ranking=ranking)
+    p.check_features(train_data.X)  # the engine trains on this unnamed array: constraints by name are refused
     eval_set = list(eval_set or ())
     eval_qid = list(eval_qid or ()) + [None] * (len(eval_set) - len(eval_qid or ()))
     if len(eval_qid) != len(eval_set):

@@ -145,3 +145,66 @@ def test_non_owned_parameters_are_not_owned():
 def test_callback_kinds(adapter):
     assert not adapter.is_callback(3) and not adapter.is_callback("print")
     assert adapter.is_callback(adapter.progress_callback(lambda n: None))
+
+
+# ---- parameters naming features: every spelling checked against the data's width ---------------------------------
+#: LightGBM's parameters with one value per feature, and those naming features by index: a value that does not fit
+#: 5 features, what the refusal says after "params['SPELLING']", and a value that fits
+LGB_FEATURE_PARAMS = {
+    "monotone_constraints": ([1, 0, 0], r" has 3 values \(one per feature\) but X has 5 features", [1, 0, 0, 0, -1]),
+    "feature_contri": ("1,1", r" has 2 values \(one per feature\) but X has 5 features", "1,1,1,1,0.5"),
+    "max_bin_by_feature": (np.full(6, 16), r" has 6 values \(one per feature\) but X has 5 features", np.full(5, 16)),
+    "cegb_penalty_feature_lazy": ([1.0], r" has 1 value \(one per feature\) but X has 5 features", [1.0] * 5),
+    "cegb_penalty_feature_coupled": ([1.0] * 9, r" has 9 values \(one per feature\) but X has 5 features",
+                                     (1.0,) * 5),
+    "interaction_constraints": ([[0], [5]], r"\[1\]\[0\] is feature index 5 but X has 5 features", [[0], [4]]),
+    "categorical_feature": ("0,-2", r"\[1\] is feature index -2 but X has 5 features", "0,4"),
+}
+LGB_FEATURE_SPELLINGS = [(alias, name) for name in LGB_FEATURE_PARAMS for alias in LGB_TABLE[name]]
+
+
+@pytest.mark.parametrize("alias, name", LGB_FEATURE_SPELLINGS, ids=[a for a, _ in LGB_FEATURE_SPELLINGS])
+def test_every_lightgbm_spelling_of_a_parameter_naming_features_is_checked(alias, name):
+    misfit, message, fit = LGB_FEATURE_PARAMS[name]
+    with pytest.raises(ParameterError, match=rf"^params\['{alias}'\]{message}"):
+        L.check_feature_params({alias: misfit}, 5)
+    L.check_feature_params({alias: fit}, 5)
+
+
+@pytest.mark.parametrize("adapter, n_features, params", [
+    (L, 3, {"monotone_constraints": np.array([1, 0, -1]), "feature_contri": "1,1,0.5", "max_bin_by_feature": []}),
+    (L, 3, {"interaction_constraints": "[0,1],[2]", "categorical_feature": np.array([0, 2]),
+            "forcedsplits_filename": "", "monotone_constraints": ""}),
+    (XG, 3, {"monotone_constraints": "(1,0,-1)", "interaction_constraints": "[[0, 1], [2]]"}),
+    (XG, 3, {"monotone_constraints": (), "interaction_constraints": [["a"], ["b", "c"]]}),
+], ids=["lightgbm-lists", "lightgbm-indices", "xgboost-text", "xgboost-names"])
+def test_parameters_that_fit_the_data_pass(adapter, n_features, params):
+    """The exact width, indices inside it, names of its columns; an empty per-feature value is no value."""
+    adapter.check_feature_params(params, n_features, ["a", "b", "c"])
+
+
+def test_engine_params_give_each_engine_its_spelling_of_feature_constraints():
+    """LightGBM writes only inner lists as groups (a tuple's group it drops silently); XGBoost reads a tuple of ints
+    (a list or an array fails at training, numpy 2's np.int64(1) and 1.0 are refused) and reads lists of interaction
+    constraints as feature names (indices go as its text)."""
+    groups = [(0, np.int64(1)), np.array([2])]
+    lgb_groups = L.engine_params({"interaction_constraints": groups})["interaction_constraints"]
+    assert lgb_groups == [[0, 1], [2]] and all(type(i) is int for g in lgb_groups for i in g)
+    mono = XG.engine_params({"monotone_constraints": np.array([1.0, 0.0, -1.0])})["monotone_constraints"]
+    assert mono == (1, 0, -1) and all(type(v) is int for v in mono)
+    assert XG.engine_params({"monotone_constraints": [np.int64(1), 0]})["monotone_constraints"] == (1, 0)
+    assert XG.engine_params({"interaction_constraints": groups})["interaction_constraints"] == "[[0, 1], [2]]"
+    names = [["a", "b"], ["c"]]
+    assert XG.engine_params({"interaction_constraints": names})["interaction_constraints"] == names
+
+
+def test_validate_params_leaves_features_beyond_its_probe_to_the_data_check(tmp_path):
+    """A forced split on feature 3 was refused on LightGBM's one-feature probe ("maximum feature index in dataset
+    is 0"), XGBoost constraints by name on its unnamed probe ("not a subset of training data feature names"); a
+    forced-splits file that does not exist, which LightGBM ignores silently, is refused."""
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps({"feature": 3, "threshold": 0.5}))
+    L.validate_params({"forcedsplits_filename": str(path)})
+    XG.validate_params({"interaction_constraints": [["a", "b"]], "monotone_constraints": {"a": 1}})
+    with pytest.raises(ParameterError, match=r"params\['forcedsplits_filename'\]: cannot read '.*nothing.json' as JSON"):
+        L.validate_params({"forcedsplits_filename": str(tmp_path / "nothing.json")})

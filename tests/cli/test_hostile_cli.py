@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from gbm_objectives import datasets
+from gbm_objectives.adapters import get_backend
 from gbm_objectives.cli import commands, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,3 +207,31 @@ def test_evaluate_writes_over_an_empty_file(model, tmp_path, capsys):
     assert main(["evaluate", "--model", str(run), "--data", str(data), "--out", str(out), "-q"]) == 0
     assert "metrics" in json.loads(out.read_text())
     capsys.readouterr()
+
+
+# ---- engine parameters naming features: checked against the data before training -----------------------------------
+@pytest.mark.parametrize("backend, param, message", [
+    ("lightgbm", "monotone_constraints=1,0", "params['monotone_constraints'] has 2 values (one per feature) but X "
+                                             "has 4 features (columns)"),
+    ("xgboost", "monotone_constraints=(1,0,0)", "params['monotone_constraints'] has 3 values (one per feature) but "
+                                                "X has 4 features (columns)"),
+    ("xgboost", "interaction_constraints=[[0,1],[4]]", "params['interaction_constraints'][1][0] is feature index 4 "
+                                                       "but X has 4 features (indices 0 to 3)"),
+], ids=["lightgbm-monotone", "xgboost-monotone", "xgboost-interaction"])
+def test_a_parameter_that_does_not_fit_the_features_is_one_line_and_exit_2_before_training(
+        tmp_path, capsys, monkeypatch, backend, param, message):
+    """LightGBM would fail inside training with its "Check failed" line; XGBoost would pad the constraints with 0 or
+    ignore index 4, silently."""
+    rng = np.random.default_rng(0)
+    table = tmp_path / "t.csv"
+    pd.DataFrame(rng.normal(size=(60, 4)), columns=list("abcd")).assign(y=rng.normal(size=60)).to_csv(table,
+                                                                                                       index=False)
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the engine was asked to train")
+
+    monkeypatch.setattr(get_backend(backend), "train", trained)
+    assert main(["train", "--train", str(table), "--label", "y", "--objective", "squared_error", "--backend", backend,
+                 "--param", param, "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert capsys.readouterr().err == f"error: --param: {message}\n"
+    assert not (tmp_path / "o" / "model").exists()

@@ -52,3 +52,25 @@ def test_an_eval_set_of_another_width_is_refused_before_training(client, data, b
     narrow = X[:, :3].rechunk((200, 3))
     with pytest.raises(ValueError, match=r"eval_set\[1\] X has 3 features \(columns\) but the training X has 5"):
         god.train(client, "logloss", X, y, backend=backend, num_boost_round=2, eval_set=[(X, y), (narrow, y)])
+
+
+@pytest.mark.parametrize("backend, params, message", [
+    ("lightgbm", {"monotone_constraints": [1, 0, 0]}, r"params\['monotone_constraints'\] has 3 values \(one per "
+                                                      r"feature\) but X has 5 features \(columns\)"),
+    ("xgboost", {"interaction_constraints": "[[0, 1], [5]]"}, r"params\['interaction_constraints'\]\[1\]\[0\] is "
+                                                              r"feature index 5 but X has 5 features"),
+    ("xgboost", {"monotone_constraints": {"c0": 1}}, r"params\['monotone_constraints'\] names the feature 'c0' but X "
+                                                     r"reaches the engine without feature names"),
+], ids=["lightgbm-monotone", "xgboost-interaction", "xgboost-by-name"])
+def test_a_parameter_that_does_not_fit_x_is_refused_before_training(client, data, backend, params, message,
+                                                                    monkeypatch):
+    """As in go.train (the cluster's engine gets unnamed arrays, so constraints by name are refused too)."""
+    from gbm_objectives.adapters import get_backend
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the engine was asked to train")
+
+    monkeypatch.setattr(get_backend(backend, dask=True), "train", trained)
+    X, y = data
+    with pytest.raises(ParameterError, match=message):
+        god.train(client, "logloss", X, y, backend=backend, params=params, num_boost_round=2)
