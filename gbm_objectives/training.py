@@ -734,7 +734,8 @@ def train(
     if leaf_renewal and not native and renews_leaves(reference):
         valid = {name: (Xv, yv, wv) for name, Xv, yv, wv, _ in valid_sets}
         train_objective, renewal = engine.quantile_renewal(reference, X, valid, init,
-                                                           evaluate=evaluate if valid_sets else None)
+                                                           evaluate=evaluate if valid_sets else None,
+                                                           params=engine_params)
         if renewal is not None:  # first: it renews the new tree before anything reads the model or its log
             cbs.insert(0, renewal)
 

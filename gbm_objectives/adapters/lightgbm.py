@@ -369,7 +369,9 @@ def validate_params(params):
             del params[name]
     messages = []
     x = np.tile(np.arange(100, dtype=np.float64).reshape(-1, 1) % 2, (1, width))
-    data = lgb.Dataset(x, label=x[:, 0], group=[100], params={"verbosity": -1})
+    # the Dataset gets the parameters too: some shape it (a Booster with linear_tree=True on a Dataset binned
+    # without it crashes the process)
+    data = lgb.Dataset(x, label=x[:, 0], group=[100], params={**params, "verbosity": -1})
     try:
         with _captured_log(messages):
             lgb.Booster({**params, "verbosity": -1}, data)
@@ -433,18 +435,22 @@ def engine_params(params=None, *, n_jobs=None):
     return out
 
 
-def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
+def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None, params=None):
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`); ``valid_sets``
     maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster);
-    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model.
+    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model; ``params``: the engine
+    parameters (ParameterError for ``linear_tree``, whose leaves this renewal cannot re-fit).
 
     A :class:`~gbm_objectives.MultiQuantileLoss` of ``K > 1`` levels trains as ``K`` built-in ``quantile``
     boosters in lockstep, merged into one ``K``-output model (:mod:`.lightgbm_quantiles`): LightGBM renews every
     leaf itself, and there is no callback (None)."""
     if getattr(objective, "n_classes", None):  # MultiQuantileLoss, K > 1
-        from .lightgbm_quantiles import BuiltinQuantiles
-
-        return BuiltinQuantiles(objective), None
+        return lightgbm_quantiles.BuiltinQuantiles(objective), None
+    linear = canonical_params(_plain(params or {})).get("linear_tree")
+    if str(linear).lower() in ("true", "+"):  # LightGBM's spellings of true
+        raise ParameterError("leaf renewal cannot renew linear-tree leaves (linear_tree=True: each leaf is a linear "
+                             "model, the renewal would re-fit its constant only); pass leaf_renewal=False, or train "
+                             "the built-in 'quantile:native'")
     from .lightgbm_renewal import quantile_leaf_renewal
 
     renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()},
@@ -544,7 +550,7 @@ def train(
     # K built-in quantile boosters on one Dataset, binned once with the boosters' parameters; each booster sets
     # its own init score and objective
     lockstep = isinstance(objective, lightgbm_quantiles.BuiltinQuantiles)
-    data_init, data_params = (None, params) if lockstep else (init_score, None)
+    data_init, data_params = (None, dict(params)) if lockstep else (init_score, None)
     if isinstance(objective, str):
         params["objective"] = objective
     elif not lockstep:

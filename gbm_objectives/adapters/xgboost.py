@@ -337,10 +337,11 @@ def _integral(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None):
+def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None, params=None):
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.xgboost_renewal`); ``valid_sets``
     maps an evaluation-set name to ``(X, y, sample_weight)`` (an XGBoost callback cannot reach labels itself);
-    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model."""
+    ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model (``params``: the engine
+    parameters, the same keyword as LightGBM's; every tree XGBoost grows here has constant leaves)."""
     from .xgboost_renewal import xgboost_quantile_leaf_renewal
 
     valid = {}

@@ -45,7 +45,7 @@ def _lightgbm_builtin(X, y, alpha, init, rounds, params=None, **train_kw):
     return booster.predict(X, raw_score=True) + init
 
 
-@pytest.mark.parametrize("case", ["plain", "weighted+bagging", "lr schedule"])
+@pytest.mark.parametrize("case", ["plain", "weighted+bagging", "lr schedule", "linear trees"])
 def test_lightgbm_raw_outputs_are_its_builtin_quantile_models_and_nothing_crosses(case):
     # on LightGBM each output is grown by a built-in quantile booster (the engine renews the leaves) and the K
     # forests are merged into one K-output model: each raw output equals the built-in of its level, bit for bit
@@ -57,6 +57,8 @@ def test_lightgbm_raw_outputs_are_its_builtin_quantile_models_and_nothing_crosse
         w = np.random.default_rng(3).choice([0.5, 1.0, 2.0], size=len(y))
         params = {"bagging_fraction": 0.6, "bagging_freq": 1}
         kw, builtin_kw = {"sample_weight": w}, {"weight": w}
+    elif case == "linear trees":  # leaves that are linear models: the engine renews them as it does its own
+        params = {"linear_tree": True}
     elif case == "lr schedule":  # a before-round callback: LightGBM's own, applied to every output's booster
         rates = [0.3 / (1 + i) for i in range(8)]
         kw = {"callbacks": [lgb.reset_parameter(learning_rate=rates)]}

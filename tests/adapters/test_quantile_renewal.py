@@ -162,6 +162,18 @@ def test_renewal_reproduces_the_builtin_objective(rng, alpha, weighted):
     np.testing.assert_allclose(ours.predict(X, raw_score=True) + init, builtin.predict(X), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("spelling", [{"linear_tree": True}, {"linear_trees": "true"}])
+def test_linear_tree_leaves_are_refused_before_training_and_trained_without_renewal(rng, spelling):
+    # a linear-tree leaf is a linear model: re-fitting its constant to the residual quantile would be wrong, so
+    # the renewal refuses it before training; without renewal (and the data set built with the parameter: a
+    # LightGBM Booster with linear_tree on a Dataset binned without it crashes the process) it trains
+    X, y = _synthetic(rng, 300)
+    with pytest.raises(ValueError, match="linear_tree=True"):
+        go.train(go.QuantileLoss(0.3), X, y, num_boost_round=2, n_jobs=1, params=spelling)
+    res = go.train(go.QuantileLoss(0.3), X, y, num_boost_round=2, n_jobs=1, params=spelling, leaf_renewal=False)
+    assert "is_linear=1" in res.booster.model_to_string()
+
+
 def test_renewal_close_to_builtin_on_held_out_data(rng):
     # alpha = 0.9: LightGBM's float32 gradient 1 - 0.9f differs from ours in the last bit, which can flip tied
     # splits; the model is not identical, but held-out pinball loss stays within 1 % of the built-in's.
