@@ -341,6 +341,11 @@ def _captured_log(messages):
 _ACCEPTED = set()  # parameter sets validate_params found good (at most 256 kept)
 
 
+#: Dataset parameters naming columns (by index, or ``name:`` for a data file's header): left out of
+#: :func:`validate_params`'s probe Dataset
+_COLUMN_PARAMS = ("categorical_feature", "ignore_column", "label_column", "weight_column", "group_column")
+
+
 def validate_params(params):
     """Check engine parameters before training: ValueError for a name LightGBM does not know (its aliases
     included) or a value it rejects, tried on a 100-row data set (row sampling such as ``bagging_fraction=0.4``
@@ -370,8 +375,9 @@ def validate_params(params):
     messages = []
     x = np.tile(np.arange(100, dtype=np.float64).reshape(-1, 1) % 2, (1, width))
     # the Dataset gets the parameters too: some shape it (a Booster with linear_tree=True on a Dataset binned
-    # without it crashes the process)
-    data = lgb.Dataset(x, label=x[:, 0], group=[100], params={**params, "verbosity": -1})
+    # without it crashes the process); not those naming columns, which check_feature_params checks against X
+    shaping = {k: v for k, v in params.items() if _CANONICAL.get(k) not in _COLUMN_PARAMS}
+    data = lgb.Dataset(x, label=x[:, 0], group=[100], params={**shaping, "verbosity": -1})
     try:
         with _captured_log(messages):
             lgb.Booster({**params, "verbosity": -1}, data)
