@@ -221,34 +221,70 @@ def _catboost():
     return catboost
 
 
-def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
-    """name -> fn() returning the (n_test, 9) predicted quantiles (one fit or nine)."""
+class _Clock:
+    """Wall and CPU seconds of the fit parts of one call (``with clock:`` around each fit), the rest of the call
+    being prediction."""
 
-    def lgb_builtin():
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self):
+        self._t, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall += time.perf_counter() - self._t
+        self.cpu += time.process_time() - self._c
+
+
+#: the fit part (wall, CPU seconds) of each fitter's last call
+LAST_FIT = {}
+
+
+def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
+    """name -> fn() returning the (n_test, 9) predicted quantiles (one fit or nine, each followed by its
+    prediction of the test rows); the fit part of the call's time goes to ``LAST_FIT[name]``."""
+
+    def timed(name, fn):
+        def call():
+            clock = _Clock()
+            out = fn(clock)
+            LAST_FIT[name] = (clock.wall, clock.cpu)
+            return out
+        return call
+
+    def lgb_builtin(clock):
         out = []
         for a in NINE:
             params = {"objective": "quantile", "alpha": a, "learning_rate": lr, "num_leaves": leaves,
                       "num_threads": threads, "verbosity": -1, "deterministic": True, "seed": 0}
-            out.append(lgb.train(params, lgb.Dataset(X, y), rounds).predict(Xt, num_threads=threads))
+            with clock:
+                booster = lgb.train(params, lgb.Dataset(X, y), rounds)
+            out.append(booster.predict(Xt, num_threads=threads))
         return np.column_stack(out)
 
-    def xgb_builtin():
+    def xgb_builtin(clock):
         out = []
         for a in NINE:
             params = {"objective": "reg:quantileerror", "quantile_alpha": a, "eta": lr, "max_depth": depth,
                       "nthread": threads, "tree_method": "hist"}
-            out.append(xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds).predict(xgb.DMatrix(Xt)))
+            with clock:
+                booster = xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds)
+            out.append(booster.predict(xgb.DMatrix(Xt)))
         return np.column_stack(out)
 
-    def xgb_vector():  # one XGBoost model with the 9 levels as a quantile_alpha list (crossing reference)
+    def xgb_vector(clock):  # one XGBoost model with the 9 levels as a quantile_alpha list (crossing reference)
         params = {"objective": "reg:quantileerror", "quantile_alpha": list(NINE), "eta": lr, "max_depth": depth,
                   "nthread": threads, "tree_method": "hist"}
-        return xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds).predict(xgb.DMatrix(Xt))
+        with clock:
+            booster = xgb.train(params, xgb.DMatrix(X, y, nthread=threads), rounds)
+        return booster.predict(xgb.DMatrix(Xt))
 
     def ours(backend, shape, kind, renewal=True):
-        def fit():
-            res = go.train(go.MultiQuantileLoss(NINE, renewal=renewal), X, y, backend=backend, num_boost_round=rounds,
-                           n_jobs=threads, params={"learning_rate": lr, **shape})
+        def fit(clock):
+            with clock:
+                res = go.train(go.MultiQuantileLoss(NINE, renewal=renewal), X, y, backend=backend,
+                               num_boost_round=rounds, n_jobs=threads, params={"learning_rate": lr, **shape})
             raw = res.predict_raw(Xt)  # one prediction, as each built-in fit makes (res.predict would make a second)
             LAST_RAW[kind] = (raw, res.objective.scale)
             return np.asarray(res.objective.transform(raw), dtype=np.float64)
@@ -266,14 +302,16 @@ def multi_fitters(X, y, Xt, *, rounds, leaves, depth, lr, threads):
     }
     catboost = _catboost()
     if catboost is not None:
-        def cat():
+        def cat(clock):
             model = catboost.CatBoostRegressor(
                 loss_function="MultiQuantile:alpha=" + ",".join(f"{a:g}" for a in NINE), iterations=rounds,
                 depth=depth, learning_rate=lr, thread_count=threads, verbose=0, random_seed=0,
                 allow_writing_files=False)
-            return model.fit(X, y).predict(Xt)
+            with clock:
+                model.fit(X, y)
+            return model.predict(Xt)
         fitters["catboost-multiquantile"] = cat
-    return fitters
+    return {name: timed(name, fn) for name, fn in fitters.items()}
 
 
 #: the raw test outputs and scale of the last fit of each of our models (for the link comparison)
@@ -309,25 +347,27 @@ MULTI_REFERENCE = {"lgb-multi": "lgb-9-builtin", "xgb-multi": "xgb-9-builtin", "
 _ENGINE_OF = {"lgb": "lightgbm", "xgb": "xgboost", "catboost": "catboost"}
 
 
-def _cpu_timed(fitters, cpu):
-    """The fitters, each also adding its process CPU seconds (all threads) to ``cpu[name]``."""
+def _fit_timed(fitters, fit, fit_cpu):
+    """The fitters, each also adding the wall and CPU seconds of its fit part to ``fit[name]`` and
+    ``fit_cpu[name]``."""
     def wrap(name, fn):
         def timed():
-            c0 = time.process_time()
             out = fn()
-            cpu[name].append(time.process_time() - c0)
+            fit[name].append(LAST_FIT[name][0])
+            fit_cpu[name].append(LAST_FIT[name][1])
             return out
         return timed
     return {name: wrap(name, fn) for name, fn in fitters.items()}
 
 
 def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, engines=None):
-    """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count;
-    table rows and findings."""
+    """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count
+    (the fit alone, and fit plus prediction of the test rows); table rows and findings."""
     from gbm_objectives.metrics import quantiles as Q
 
     X, y, Xt, yt, note = data
-    quality, seconds, cpu_seconds, lifted = {}, {}, {}, {}
+    quality, lifted = {}, {}
+    fit, fit_cpu, total = {}, {}, {}  # threads -> kind -> median seconds
     for threads in thread_counts:
         fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
         if engines is not None:  # --engines: only those engines' rows, each with its reference row
@@ -342,22 +382,26 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, 
                 if kind in ("lgb-multi", "xgb-multi"):
                     raw, scale = LAST_RAW[kind]
                     lifted[kind] = {"raw outputs (no link)": raw, "previous link (lift)": lifted_link(raw, scale)}
-        cpu = {kind: [] for kind in fitters}
-        times = _bench.alternate(_cpu_timed(fitters, cpu), repeats=repeats, warmup=0)
-        seconds[threads] = {kind: _bench.median(t) for kind, t in times.items()}
-        cpu_seconds[threads] = {kind: _bench.median(t) for kind, t in cpu.items()}
+        fits = {kind: [] for kind in fitters}
+        fits_cpu = {kind: [] for kind in fitters}
+        times = _bench.alternate(_fit_timed(fitters, fits, fits_cpu), repeats=repeats, warmup=0)
+        total[threads] = {kind: _bench.median(t) for kind, t in times.items()}
+        fit[threads] = {kind: _bench.median(t) for kind, t in fits.items()}
+        fit_cpu[threads] = {kind: _bench.median(t) for kind, t in fits_cpu.items()}
         print(f"{name}: timed at {threads} thread(s), load {os.getloadavg()[0]:.1f}", flush=True)
     rows, findings = [], []
+
+    def ratios(table, kind, ref):
+        return " / ".join(f"{table[t][kind] / table[t][ref]:.2f}" if ref else "1" for t in thread_counts)
+
     for kind, (crossing, pinball, coverage) in quality.items():
         ref = MULTI_REFERENCE.get(kind)
         rel = f"{100 * (pinball / quality[ref][1] - 1):+.2f} %" if ref else "reference"
         cover = f"{100 * np.abs(coverage - quality[ref][2]).max():.1f}" if ref else "reference"
-        ratio = " / ".join(f"{seconds[t][kind] / seconds[t][ref]:.2f}" if ref else "1" for t in thread_counts)
-        cpu_ratio = " / ".join(f"{cpu_seconds[t][kind] / cpu_seconds[t][ref]:.2f}" if ref else "1"
-                               for t in thread_counts)
-        fit = " | ".join(f"{seconds[t][kind]:.2f}" if t in seconds else "not run" for t in (1, 2))
+        seconds = " / ".join(f"{fit[t][kind]:.2f}" for t in thread_counts)
         rows.append(f"| {name} | {MULTI_LABELS[kind]} | {100 * crossing:.1f} % | {pinball:.5f} | {rel} | {cover} | "
-                    f"{fit} | {ratio} | {cpu_ratio} |")
+                    f"{seconds} | {ratios(fit, kind, ref)} | {ratios(fit_cpu, kind, ref)} | "
+                    f"{ratios(total, kind, ref)} |")
         if kind in ("lgb-multi", "xgb-multi"):
             gap = {label: 100 * np.abs(Q.quantile_coverage_score(yt, qq) - quality[ref][2]).max()
                    for label, qq in lifted[kind].items()}
@@ -369,8 +413,9 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, 
             findings.append(
                 f"- {name}, {'LightGBM' if kind == 'lgb-multi' else 'XGBoost'}: crossing {100 * crossing:.1f} % "
                 f"(9 built-ins: {100 * quality[ref][0]:.1f} %), mean pinball {rel} vs the 9 built-ins, coverage "
-                f"within {cover} points of theirs at every level ({others}); wall time {ratio} x the 9 fits, CPU time "
-                f"{cpu_ratio} x, at {' / '.join(map(str, thread_counts))} thread(s).")
+                f"within {cover} points of theirs at every level ({others}); fit wall time {ratios(fit, kind, ref)} "
+                f"x the 9 fits (CPU time {ratios(fit_cpu, kind, ref)} x), with the prediction of the test rows "
+                f"{ratios(total, kind, ref)} x, at {' / '.join(map(str, thread_counts))} thread(s).")
     return rows, findings
 
 
@@ -384,9 +429,10 @@ def main_multi(args):
     repeats = 1 if args.quick else 3
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0]
+    tc = " / ".join(map(str, thread_counts))
     table = ["| data | model | rows crossing | mean pinball (9 levels) | vs 9 built-ins | max coverage gap, points | "
-             f"fit s, 1 thread | fit s, 2 threads | wall time vs 9 built-ins, {' / '.join(map(str, thread_counts))} "
-             f"thread(s) | CPU time vs 9 built-ins, {' / '.join(map(str, thread_counts))} thread(s) |",
+             f"fit s, {tc} thread(s) | fit wall time vs 9 built-ins, {tc} | fit CPU time vs 9 built-ins, {tc} | "
+             f"fit + prediction wall time vs 9 built-ins, {tc} |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     findings, notes = [], []
     for name, loader in (("california_housing", load_california), ("autoclaims", load_autoclaims),
@@ -425,8 +471,11 @@ def main_multi(args):
         "test rows with some q(k+1) < q(k). Mean pinball: held-out pinball loss averaged over the 9 levels, relative "
         "to the 9 separate built-in models of the same engine (CatBoost: to LightGBM's). Coverage gap: the largest "
         "difference, over the levels, between the share of test rows with y <= q and that of the built-ins. Fit "
-        "times: the whole fit (data set construction and prediction of the test rows included) of one model "
-        "against the sum of the 9 fits.",
+        "times: the whole training of one model (data set construction, init scores and, for LightGBM's "
+        "`multi_quantile`, merging the 9 forests into one model included) against the sum of the 9 trainings; the "
+        "last column adds each model's prediction of the test rows (one 9-output prediction against 9 "
+        "predictions: LightGBM walks all 900 trees for each row in turn, which misses the cache more than 9 "
+        "walks of 100 trees).",
         "",
         "### Findings",
         "",
