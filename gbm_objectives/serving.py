@@ -52,6 +52,7 @@ from scipy import special
 from ._core.files import atomic_write_bytes
 from .adapters import EXPORT_BACKENDS, get_backend
 from .model_io import load_model
+from .objectives import MultiQuantileLoss
 from .training import NativeObjective, TrainResult
 
 __all__ = ["export", "ExportReport", "ExportVerificationError", "FORMATS", "OUTPUTS", "TOLERANCE"]
@@ -136,13 +137,25 @@ def _twin_transform(task):
 
 
 def _has_twin(objective, n_classes):
-    """Whether the objective's link is the built-in twin's (sigmoid, softmax or identity), checked on a probe."""
+    """Whether the objective's link is the built-in twin's (sigmoid, softmax or identity), checked on a probe (of
+    ``n_classes`` columns for a model of several outputs, a classifier or not)."""
     probe = np.linspace(-30.0, 30.0, 61)
-    if objective.task == "multiclass":
+    if n_classes > 1:
         probe = np.stack([np.roll(probe, k) for k in range(n_classes)], axis=1)
     ours = np.asarray(objective.transform(probe), dtype=np.float64)
     twin = _twin_transform(objective.task)(probe)
     return ours.shape == twin.shape and bool(np.allclose(ours, twin, rtol=1e-13, atol=0.0))
+
+
+def _consumer_link(objective):
+    """What a consumer of the raw scores of ``objective`` (a link with no built-in twin) applies to them."""
+    if isinstance(objective, MultiQuantileLoss):
+        if len(objective.alphas) == 1:
+            return f"the raw score is the quantile of level {objective.alphas[0]!r}"
+        scale = repr(objective.scale if objective.scale == "auto" else float(objective.scale))
+        return (f"the quantiles (levels {', '.join(repr(a) for a in objective.alphas)}) are "
+                f"go.cumulative_softplus(raw, scale={scale}), raw of shape (n_samples, {len(objective.alphas)})")
+    return f"apply the objective's transform ({type(objective).__name__}.transform) to them"
 
 
 def _synthetic_rows(result, exporter, n_features):
@@ -276,13 +289,18 @@ def export(result_or_model_dir, path, format="onnx", output="raw", verify=None):
     n_features = get_backend(result.backend).num_features(result.booster)
     notes = []
     written = output
-    if output == "transformed" and not _has_twin(reference, n_classes):
+    twin = _has_twin(reference, n_classes)
+    if not twin:
         written = "raw"
-        notes.append(f"objective {reference.name!r} has a link with no built-in twin: raw scores exported")
-    if format == "json-dump" and output == "transformed":
+        notes.append(f"objective {reference.name!r} has a link with no built-in twin: raw scores exported; "
+                     + _consumer_link(reference))
+    elif format == "json-dump" and output == "transformed":
         written = "raw"
         notes.append("a json-dump holds the trees only: it gives raw scores; apply the objective's link "
                      f"({exporter.twin_objective(task, n_classes)}) yourself")
+    if n_classes > 1 and task != "multiclass" and format in exporter.MULTICLASS_VIEW:
+        notes.append(f"the converter read a copy of the model labelled multiclass ({n_classes} outputs, the engine's "
+                     "multiclass layout) and gives its raw margins (no softmax)")
     start = time.perf_counter()
     engine_native = native and format in ("lightgbm", "xgboost-json")
     data = exporter.engine_file(result.booster, result.init_score, task, n_classes, result.best_iteration,
@@ -293,7 +311,7 @@ def export(result_or_model_dir, path, format="onnx", output="raw", verify=None):
     if format == "onnx":
         data, score_output = exporter.to_onnx(data, written, task, n_classes, n_features)
     elif format == "treelite":
-        data = exporter.to_treelite(data, written)
+        data = exporter.to_treelite(data, written, task, n_classes)
     elif format == "json-dump":
         data = exporter.json_dump(data)
     export_seconds = time.perf_counter() - start
@@ -304,6 +322,9 @@ def export(result_or_model_dir, path, format="onnx", output="raw", verify=None):
         staged = Path(folder) / Path(path).name
         staged.write_bytes(data)
         got = _consume(format, exporter, staged, X, folder, task, n_classes, written, score_output)
+    if not twin:
+        # an engine file's predict() applies the identity-link twin of its header, not this objective's link
+        got.pop("transformed", None)
     verify_seconds = time.perf_counter() - start
     precision = FORMATS[format][1] or ("float64" if result.backend == "lightgbm" else "float32")
     expected = {"raw": result.predict_raw(X), "transformed": result.predict(X)}

@@ -180,11 +180,30 @@ def check_width(n_features, X, name="X"):
                          f"{int(n_features)}")
 
 
+def k_outputs(task, n_classes):
+    """Whether a model of ``task`` with ``n_classes`` outputs has ``K > 1`` raw outputs per row but is no
+    classifier (``multi_quantile``: the engines' multiclass layout, ``K`` trees per round, without a softmax).
+    The converters that know the multiclass layout only under a multiclass objective are given a copy labelled
+    multiclass and asked for its raw margins."""
+    return task != "multiclass" and int(n_classes or 1) > 1
+
+
+def check_raw_only(output, n_classes):
+    """ValueError unless ``output`` is ``"raw"``: a converter's multiclass view of a model of ``K`` raw outputs
+    that is no classifier has no built-in link to give (its only transform would be a softmax)."""
+    if output != "raw":
+        raise ValueError(f"output must be 'raw' for a model of {n_classes} raw outputs that is no classifier; got "
+                         f"{output!r}")
+
+
 def finish_onnx(model, output, task):
     """An onnxmltools model as bytes and the name of its score output; for raw scores of a multiclass classifier,
-    its softmax removed (``post_transform="NONE"``). Binary and multiclass classifiers give their probabilities
-    (last output), regressors their ``variable`` (first output)."""
+    its softmax removed (``post_transform="NONE"``); the ``base_values`` of a two-class multiclass classifier
+    folded into its leaves (:func:`fold_two_class_base`). Binary and multiclass classifiers give their
+    probabilities (last output), regressors their ``variable`` (first output)."""
     for node in model.graph.node:
+        if node.op_type == "TreeEnsembleClassifier" and task == "multiclass":
+            fold_two_class_base(node)
         if node.op_type == "TreeEnsembleClassifier" and output == "raw":
             for attribute in node.attribute:
                 if attribute.name == "post_transform":
@@ -193,6 +212,32 @@ def finish_onnx(model, output, task):
     score = names[-1] if task in ("binary", "multiclass") and (output == "transformed" or task == "multiclass") \
         else names[0]
     return model.SerializeToString(), score
+
+
+def fold_two_class_base(node):
+    """Move the ``base_values`` of a ``TreeEnsembleClassifier`` of two classes with trees of both (the multiclass
+    layout, K = 2) into the leaves of each class's first tree, and remove them.
+
+    The ONNX specification adds ``base_values[k]`` to class ``k``'s score, but onnxruntime reads two base values
+    with both classes scored as a binary model: class 1 becomes ``base_values[1] + score_0`` and class 0 its
+    negation, whatever the trees of class 1 say (its ``TreeAggregatorClassifier``). onnxmltools writes the K entries
+    of XGBoost 3's vector ``base_score`` there. Without base values onnxruntime keeps both sums as they are (the
+    "binary as multiclass" case), so each base value is added to the leaf weights of the first tree of its class,
+    in float32 as the weights are stored (within float32 rounding of adding it to the sum)."""
+    attributes = {a.name: a for a in node.attribute}
+    if "base_values" not in attributes or "class_ids" not in attributes:
+        return
+    base = list(attributes["base_values"].floats)
+    class_ids, tree_ids = list(attributes["class_ids"].ints), list(attributes["class_treeids"].ints)
+    if len(base) != 2 or set(class_ids) != {0, 1}:
+        return
+    weights = attributes["class_weights"].floats
+    for k, value in enumerate(base):
+        first = min(t for t, c in zip(tree_ids, class_ids) if c == k)
+        for i, (t, c) in enumerate(zip(tree_ids, class_ids)):
+            if t == first and c == k:
+                weights[i] = float(np.float32(weights[i]) + np.float32(value))
+    node.attribute.remove(attributes["base_values"])
 
 
 # ---- engine parameters that name features: checked against the training data ---------------------------------

@@ -23,15 +23,18 @@ import json
 
 import numpy as np
 
-from ._common import finish_onnx
+from ._common import check_raw_only, finish_onnx, k_outputs
 from .lightgbm import booster_from_bytes
 
 __all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
-           "RELOAD_SCRIPT", "MODEL_SUFFIX"]
+           "RELOAD_SCRIPT", "MODEL_SUFFIX", "MULTICLASS_VIEW"]
 
 #: task -> LightGBM built-in objective with the same link as this package's objectives of that task
 TWINS = {"binary": "binary sigmoid:1", "regression": "regression", "ranking": "lambdarank",
          "multiclass": "multiclass num_class:{n_classes}"}
+#: formats whose converter reads a model of K raw outputs that is no classifier (``multi_quantile``) from a copy
+#: labelled multiclass, asked for raw margins (onnxmltools and Treelite know the K-output layout only under a multiclass objective)
+MULTICLASS_VIEW = ("onnx", "treelite")
 #: file name suffix of the engine's own model file
 MODEL_SUFFIX = ".txt"
 
@@ -139,11 +142,19 @@ def split_points(booster, n_features):
 def to_onnx(data, output, task, n_classes, n_features):
     """ONNX bytes of the LightGBM model file ``data`` (from :func:`engine_file`) by onnxmltools, and the name of
     the ONNX output holding the scores. ``output="raw"`` converts a single-score model through its ``regression``
-    view (no link) and a multiclass one with the classifier's softmax removed (``post_transform="NONE"``)."""
+    view (no link) and a multiclass one with the classifier's softmax removed (``post_transform="NONE"``).
+
+    A model of ``K > 1`` raw outputs that is no classifier (``multi_quantile``: ``num_class=K`` trees per round
+    under a ``regression`` header) is converted through its ``multiclass num_class:K`` view, raw only: onnxmltools
+    reads every non-classifier header as one output (all trees summed into it) and gives tree ``t`` to output
+    ``t % K`` only for a multiclass one, whose softmax is then removed."""
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
 
-    if output == "raw" and task != "multiclass":
+    if k_outputs(task, n_classes):
+        check_raw_only(output, n_classes)
+        data, task = _with_objective(data, f"multiclass num_class:{n_classes}"), "multiclass"
+    elif output == "raw" and task != "multiclass":
         data = _with_objective(data, "regression")
     booster = booster_from_bytes(data)
     model = onnxmltools.convert_lightgbm(booster, initial_types=[("input", FloatTensorType([None, n_features]))],
@@ -155,14 +166,22 @@ def _with_objective(data, objective):
     return _assemble(*_split_trees(bytes(data).decode()), objective)
 
 
-def to_treelite(data, output):
+def to_treelite(data, output, task, n_classes):
     """Treelite checkpoint bytes of the LightGBM model file ``data``; ``output="raw"`` sets the identity
-    postprocessor, so ``treelite.gtil.predict`` returns raw scores."""
+    postprocessor, so ``treelite.gtil.predict`` returns raw scores.
+
+    Treelite's LightGBM loader refuses ``num_class > 1`` unless the objective is ``multiclass`` or
+    ``multiclassova``: a model of ``K`` raw outputs that is no classifier (``multi_quantile``) is loaded from its
+    ``multiclass num_class:K`` view, raw only (postprocessor ``identity_multiclass``: no softmax)."""
     import treelite
 
+    multi = k_outputs(task, n_classes)
+    if multi:
+        check_raw_only(output, n_classes)
+        data = _with_objective(data, f"multiclass num_class:{n_classes}")
     model = treelite.frontend.from_lightgbm(booster_from_bytes(data))
     if output == "raw":
-        model.get_header_accessor().set_field("postprocessor", "identity")
+        model.get_header_accessor().set_field("postprocessor", "identity_multiclass" if multi else "identity")
     return model.serialize_bytes()
 
 

@@ -24,15 +24,18 @@ import json
 
 import numpy as np
 
-from ._common import finish_onnx
+from ._common import check_raw_only, finish_onnx, k_outputs
 from .xgboost import booster_from_bytes
 
 __all__ = ["TWINS", "twin_objective", "file_objective", "split_points", "engine_file", "to_onnx", "to_treelite", "json_dump", "predict_dump",
-           "RELOAD_SCRIPT", "MODEL_SUFFIX"]
+           "RELOAD_SCRIPT", "MODEL_SUFFIX", "MULTICLASS_VIEW"]
 
 #: task -> XGBoost built-in objective with the same link as this package's objectives of that task
 TWINS = {"binary": "binary:logistic", "regression": "reg:squarederror", "ranking": "rank:ndcg",
          "multiclass": "multi:softprob"}
+#: formats whose converter reads a model of K raw outputs that is no classifier (``multi_quantile``) from a copy
+#: labelled multiclass, asked for raw margins (onnxmltools knows the K-output layout only under a multiclass objective)
+MULTICLASS_VIEW = ("onnx",)
 #: file name suffix of the engine's own model file
 MODEL_SUFFIX = ".json"
 #: the objective section XGBoost writes for each twin (its parameters at their defaults)
@@ -78,8 +81,7 @@ def _set_objective(learner, name, n_classes):
         learner["objective"] = {"name": name, **_OBJECTIVE_PARAMS[name]}
     param = learner["learner_model_param"]
     zero_margin = 0.5 if name == "binary:logistic" else 0.0
-    param["base_score"] = _base_score(param["base_score"], zero_margin, n_classes if name == "multi:softprob"
-                                      else 1)
+    param["base_score"] = _base_score(param["base_score"], zero_margin, max(int(n_classes or 1), 1))
 
 
 #: built-in objectives whose ``base_score`` is a probability (margin = logit) or a mean (margin = log)
@@ -190,6 +192,10 @@ def to_onnx(data, output, task, n_classes, n_features):
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
 
+    if k_outputs(task, n_classes):
+        check_raw_only(output, n_classes)
+        return finish_onnx(_classifier_onnx(_with_objective(data, "multi:softprob"), n_features), output,
+                           "multiclass")
     if task != "multiclass" and (output == "raw" or task in ("regression", "ranking")):
         data = _with_objective(data, "reg:squarederror")
     booster = booster_from_bytes(data)
@@ -198,11 +204,33 @@ def to_onnx(data, output, task, n_classes, n_features):
     return finish_onnx(model, output, task)
 
 
-def to_treelite(data, output):
+def _classifier_onnx(data, n_features):
+    """onnxmltools' classifier conversion of the ``multi:softprob`` model ``data`` (K trees per round): a
+    ``TreeEnsembleClassifier`` giving tree ``t`` to class ``t % K``, with ``base_values`` the K entries of the
+    file's ``base_score`` (zeros: :func:`engine_file` folds the start into stumps).
+
+    Given a plain Booster, onnxmltools guesses classifier or regressor from the trees' covers and takes integer
+    covers (unit hessians, e.g. ``multi_quantile``'s per-output pinball gradients) for a regressor of one target,
+    with K base values onnxruntime refuses and every tree summed into one output; an ``XGBClassifier`` holding the
+    model is converted as the classifier it is."""
+    import onnxmltools
+    import xgboost as xgb
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    classifier = xgb.XGBClassifier(objective="multi:softprob")
+    classifier.load_model(bytearray(data))
+    classifier.get_booster().feature_names = None  # onnxmltools addresses features as f0, f1, ...
+    return onnxmltools.convert_xgboost(classifier, initial_types=[("input", FloatTensorType([None, n_features]))])
+
+
+def to_treelite(data, output, task, n_classes):
     """Treelite checkpoint bytes of the XGBoost JSON model ``data``; ``output="raw"`` sets the identity
-    postprocessor, so ``treelite.gtil.predict`` returns raw scores."""
+    postprocessor, so ``treelite.gtil.predict`` returns raw scores. (Treelite's XGBoost loader reads a model of
+    ``K`` raw outputs under ``reg:squarederror``, ``multi_quantile``'s file, as ``K`` targets: raw only.)"""
     import treelite
 
+    if k_outputs(task, n_classes):
+        check_raw_only(output, n_classes)
     model = treelite.frontend.from_xgboost_json(bytes(data).decode())
     if output == "raw":
         model.get_header_accessor().set_field("postprocessor", "identity")
