@@ -21,7 +21,19 @@ built-in with the same link (``binary sigmoid:1`` / ``binary:logistic``, ``regre
 the ONNX and Treelite files return :meth:`~gbm_objectives.TrainResult.predict` (probabilities, class
 probabilities, values); the engine files give both (``raw_score=True`` / ``output_margin=True`` for raw); a
 ``json-dump`` holds trees only and always gives raw scores (the report says so), as does an objective whose link
-has no built-in twin.
+has no built-in twin, in every format (the report's note says what a consumer applies; an engine file's own
+``predict`` is then its identity twin's, the raw scores, and is not compared with ``predict``).
+
+A model of ``K`` raw outputs that is no classifier (``multi_quantile``: ``num_class=K``, ``K`` trees per round, the
+engines' multiclass layout) exports its ``K`` raw outputs, init score included (shape ``(n, K)``; engine files under
+``regression`` / ``reg:squarederror``). Its link sorts the outputs and has no twin in any format: the quantiles are
+``go.cumulative_softplus(raw, scale=S)`` with the model's ``S = result.objective.scale``, which the report's note
+prints as a number. onnxmltools (both engines) and Treelite's LightGBM loader take that layout only from a
+multiclass model: they read a copy labelled ``multiclass num_class:K`` / ``multi:softprob`` (zero base score) and
+are asked for its raw margins (ONNX ``post_transform="NONE"``, Treelite ``identity_multiclass``); the XGBoost copy
+converts as an ``XGBClassifier`` (onnxmltools takes a Booster with whole-number covers, unit hessians, for a
+one-target regressor). A two-class ONNX classifier gets its ``base_values`` folded into the leaves (onnxruntime
+reads two base values as a binary model).
 
 Every export is verified before it is written: the file is read back by its consumer and its predictions on the
 ``verify`` rows are compared with ``predict_raw`` (and ``predict`` for transformed output). A difference above the
@@ -266,7 +278,9 @@ def export(result_or_model_dir, path, format="onnx", output="raw", verify=None):
     output : {"raw", "transformed"}
         What the ONNX / Treelite file returns: raw scores (``predict_raw``) or the objective's transform
         (``predict``) through the built-in twin's link. An engine file gives both; a json-dump, and a model whose
-        link has no built-in twin, raw scores only (the report's ``notes`` say so).
+        link has no built-in twin, raw scores only (the report's ``notes`` say so and name the transform: for
+        ``multi_quantile``, ``go.cumulative_softplus(raw, scale=<the model's scale>)`` of the ``(n, K)`` raw
+        outputs).
     verify : array of shape (n_rows, n_features), optional
         Rows to compare the exported file's predictions on. Default: 512 rows drawn on each side of every split
         threshold of the model.

@@ -29,7 +29,8 @@ OBJECTIVES = [("focal", "binary"), ("weighted_ce", "binary"), ("logloss", "binar
               ("squared_error", "regression"), ("huber", "regression"), ("quantile", "regression"),
               ("quantile-no-renewal", "regression"), ("softmax", "multiclass"), ("softmax_focal", "multiclass"),
               ("lambdarank", "ranking"), ("xendcg", "ranking"), ("softmax_rank", "ranking"),
-              ("listmle", "ranking"), ("approx_ndcg", "ranking"), ("lambdaloss", "ranking")]
+              ("listmle", "ranking"), ("approx_ndcg", "ranking"), ("lambdaloss", "ranking"),
+              ("multi_quantile", "regression")]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,7 @@ def test_onnx_treelite_and_dump_predict_predict_raw(name, backend, data, tmp_pat
     1e-12 (LightGBM's float64 leaves; XGBoost's dump summed in float32 as XGBoost does)."""
     res, X = trained(name, backend, data)
     task, raw, pred = res.task, res.predict_raw(X), res.predict(X)
-    # (an identity link's transformed file is the raw one: converted once)
+    # (an identity link's transformed file is the raw one: converted once; multi_quantile: K raw outputs, no twin)
     outputs = (("raw", raw), ("transformed", pred)) if task in ("binary", "multiclass") else (("raw", raw),)
     for output, expected in outputs:
         report = go.export(res, tmp_path / f"m-{output}.onnx", format="onnx", output=output, verify=X)
@@ -144,12 +145,15 @@ def test_onnx_treelite_and_dump_predict_predict_raw(name, backend, data, tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", ["focal", "softmax_focal", "listmle"])
+@pytest.mark.parametrize("name", ["focal", "softmax_focal", "listmle", "multi_quantile"])
 def test_engine_files_predict_predict_raw_alone(name, backend, data, tmp_path):
-    """The engine's own file (one objective per task: the rewrite depends only on the task), read by a fresh
-    Booster here and in go.export's subprocess: raw scores within 1e-12 of predict_raw, with no init score passed,
-    and the built-in twin's transform equal to predict (float32 for XGBoost, which applies its link in float32)."""
+    """The engine's own file (one objective per task: the rewrite depends only on the task; and the K outputs of
+    multi_quantile), read by a fresh Booster here and in go.export's subprocess: raw scores within 1e-12 of
+    predict_raw, with no init score passed, and the built-in twin's transform equal to predict (float32 for
+    XGBoost, which applies its link in float32); multi_quantile's link has no twin: the file's identity gives the
+    raw outputs (checked by test_multi_quantile_exports_say_how_to_get_the_quantiles)."""
     res, X = trained(name, backend, data)
+    multi = name == "multi_quantile"
     path = tmp_path / ("m.txt" if backend == "lightgbm" else "m.json")
     report = go.export(res, path, format="lightgbm" if backend == "lightgbm" else "xgboost-json", verify=X)
     assert report.passed and report.max_diff["raw"] <= FLOAT64
@@ -161,7 +165,7 @@ def test_engine_files_predict_predict_raw_alone(name, backend, data, tmp_path):
         twin = {"binary": "binary sigmoid:1", "regression": "regression", "ranking": "lambdarank",
                 "multiclass": "multiclass num_class:3"}[res.task]
         assert f"objective={twin}\n" in path.read_text()
-        close(transformed, res.predict(X), FLOAT64)
+        close(transformed, res.predict_raw(X) if multi else res.predict(X), FLOAT64)
     else:
         import xgboost as xgb
 
@@ -171,7 +175,7 @@ def test_engine_files_predict_predict_raw_alone(name, backend, data, tmp_path):
         twin = {"binary": "binary:logistic", "regression": "reg:squarederror", "ranking": "rank:ndcg",
                 "multiclass": "multi:softprob"}[res.task]
         assert json.loads(path.read_text())["learner"]["objective"]["name"] == twin
-        close(transformed, res.predict(X), FLOAT32)
+        close(transformed, res.predict_raw(X) if multi else res.predict(X), FLOAT32)
     close(raw, res.predict_raw(X), FLOAT64)
 
 
@@ -306,3 +310,40 @@ def test_the_engine_check_runs_without_the_package(data, tmp_path):
     subprocess.run([sys.executable, "-c", EXPORT_BACKENDS["lightgbm"].RELOAD_SCRIPT, str(tmp_path / "m.txt"),
                     str(tmp_path / "x.npy"), str(tmp_path / "p.npz")], check=True, env=env, cwd=tmp_path)
     close(np.load(tmp_path / "p.npz")["raw"], res.predict_raw(X), FLOAT64)
+
+
+# ---- models of K raw outputs ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_multi_quantile_exports_say_how_to_get_the_quantiles(backend, data, tmp_path, capsys):
+    """multi_quantile's link (cumulative_softplus) has no built-in twin: a transformed export gives the K raw
+    outputs (init score included) and the note names the transform with the model's scale as a number; that
+    transform of the file's outputs is predict. The command line exports the saved model and prints the note."""
+    from gbm_objectives.cli import main
+
+    res, X = trained("multi_quantile", backend, data)
+    report = go.export(res, tmp_path / "m.onnx", format="onnx", output="transformed", verify=X)
+    assert report.output == "raw" and "no built-in twin" in report.notes[0]
+    scale = float(report.notes[0].split("go.cumulative_softplus(raw, scale=")[1].split(")")[0])
+    assert scale == res.objective.scale
+    raw = onnx_scores(tmp_path / "m.onnx", X, "regression", False)
+    close(raw, res.predict_raw(X), FLOAT32)
+    close(go.cumulative_softplus(raw, scale=scale), res.predict(X), FLOAT32)
+    go.save_model(tmp_path / "saved", res)
+    assert main(["export", "--model", str(tmp_path / "saved"), "--format", "treelite", "--out",
+                 str(tmp_path / "m.tl"), "--quiet"]) == 0
+    assert f"  note: {report.notes[0]}\n" in capsys.readouterr().out
+    close(treelite_scores(tmp_path / "m.tl", X), res.predict_raw(X), FLOAT32)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_output_models_export_to_onnx(backend, data, tmp_path):
+    """onnxruntime reads the two base values of a two-class classifier as a binary model (class 0 the negated
+    class 1): they are folded into the leaves, so a 2-class softmax (XGBoost 3: a vector base_score) and a
+    2-level multi_quantile export to ONNX with both outputs their own."""
+    X, y, _ = data["regression"]
+    for objective, labels in (("softmax", (X[:, 2] > 0).astype(int)), (go.MultiQuantileLoss((0.1, 0.9)), y)):
+        res = go.train(objective, X, labels, backend=backend, num_boost_round=3, n_jobs=1, params={"num_leaves": 7})
+        for output in ("raw", "transformed") if objective == "softmax" else ("raw",):
+            go.export(res, tmp_path / "m.onnx", format="onnx", output=output, verify=X)
+            expected = res.predict_raw(X) if output == "raw" else res.predict(X)
+            close(onnx_scores(tmp_path / "m.onnx", X, res.task, output == "transformed"), expected, FLOAT32)

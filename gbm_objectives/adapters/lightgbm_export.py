@@ -12,6 +12,8 @@ predicts ``predict_raw``:
   the transform and converters (onnxmltools, treelite) accept the file;
 * ``tree_sizes`` is recomputed for the edited trees.
 
+A model of ``K`` raw outputs that is no classifier (``multi_quantile``: ``num_class=K``) keeps that layout under
+the identity twin ``regression``; its converters read a ``multiclass num_class:K`` copy (:data:`MULTICLASS_VIEW`).
 The converters (:func:`to_onnx`, :func:`to_treelite`) and :func:`json_dump` read that file; :func:`predict_dump`
 evaluates a ``dump_model`` JSON with NumPy (the package's check of a ``json-dump`` export). Engine-independent
 orchestration and verification: :mod:`gbm_objectives.serving`.

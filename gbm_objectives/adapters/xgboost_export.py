@@ -14,8 +14,10 @@ rewrites the JSON model so that the file alone predicts ``predict_raw``, bit for
 * ``best_iteration`` / ``best_score`` attributes are dropped (the file is cut at the kept round already).
 
 XGBoost 3 writes ``base_score`` as a vector string (``"[5E-1]"``, one entry per class); the file keeps the form it
-had. The converters (:func:`to_onnx`, :func:`to_treelite`) and :func:`json_dump` read that file;
-:func:`predict_dump` evaluates a ``get_dump`` JSON with NumPy.
+had, one entry per output. A model of ``K`` raw outputs that is no classifier (``multi_quantile``: ``num_class=K``)
+keeps that layout under ``reg:squarederror``; onnxmltools reads a ``multi:softprob`` copy of it
+(:data:`MULTICLASS_VIEW`, :func:`to_onnx`). The converters (:func:`to_onnx`, :func:`to_treelite`) and
+:func:`json_dump` read that file; :func:`predict_dump` evaluates a ``get_dump`` JSON with NumPy.
 """
 
 from __future__ import annotations
@@ -187,7 +189,10 @@ def to_onnx(data, output, task, n_classes, n_features):
     Every single-score model of raw scores (and every ranking or regression model) is therefore converted
     through its ``reg:squarederror`` view with a zero ``base_score`` (the scores are the trees' sum); binary
     probabilities through ``binary:logistic``; multiclass through ``multi:softprob``, with the softmax removed
-    (``post_transform="NONE"``) for raw scores.
+    (``post_transform="NONE"``) for raw scores. A model of ``K`` raw outputs that is no classifier
+    (``multi_quantile``) converts, raw only, through its ``multi:softprob`` view (zero ``base_score``, K entries) as
+    an ``XGBClassifier`` (:func:`_classifier_onnx`), softmax removed: its regressor view would sum every tree into
+    one output.
     """
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType

@@ -13,9 +13,10 @@ lie apart by many ``scale``, ``q_k = r_(k)`` (to ``scale * e^{-gap/scale}``): wh
 raw output is its own level's quantile; where some do, the levels take the sorted values. Sorting (a crossing
 pair swaps) brings the curve no farther from the true quantile curve in any L^p norm over the levels (Chernozhukov
 et al. 2010); lifting the upper output of a crossing pair to the lower one instead would raise every level above
-a crossing (the coverage of the upper levels). A consumer of the raw outputs (an exported model:
-``booster.predict(..., raw_score=True)`` plus the init score) must apply :func:`cumulative_softplus` with the
-model's ``scale`` to get the quantiles.
+a crossing (the coverage of the upper levels). A consumer of the raw outputs (the engine's
+``booster.predict(..., raw_score=True)`` plus the init score, or any file of :func:`gbm_objectives.export`, whose
+``K`` outputs hold the init score) must apply :func:`cumulative_softplus` with the model's ``scale`` to get the
+quantiles: no export format has this link built in, and the export report's note prints the scale as a number.
 
 >>> import numpy as np
 >>> cumulative_softplus(np.array([[1.0, 3.0, 2.0]]), scale=0.01)     # r_3 = 2.0 would cross r_2 = 3.0: sorted
@@ -212,6 +213,10 @@ class MultiQuantileLoss(Objective):
 
     The best constant start (:meth:`init_score`) is the weighted ``alpha_k``-quantile of ``y`` for every ``k``
     (``method="lower"``, the exact argmin for each level).
+
+    Serving: :func:`gbm_objectives.export` writes the ``K`` raw outputs (init score included) in every format, and
+    the consumer computes the quantiles as ``cumulative_softplus(raw, scale=S)``, ``S`` the trained model's
+    ``scale`` (``TrainResult.objective.scale``; the export report's note prints it as a number).
 
     References
     ----------
