@@ -412,7 +412,9 @@ def build_parser():
     p.add_argument("--format", required=True, choices=("onnx", "treelite", "lightgbm", "xgboost-json", "json-dump"))
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--output", choices=("raw", "transformed"), default="raw",
-                   help="what an ONNX/Treelite file returns: raw scores (default) or probabilities/values")
+                   help="what an ONNX/Treelite file returns: raw scores (default) or probabilities/values (a link "
+                        "with no built-in twin, e.g. multi_quantile's, is exported raw; the printed note says what "
+                        "to apply)")
     p.add_argument("--verify", metavar="DATA",
                    help="rows to verify on (a data file as for evaluate; default: rows drawn across every split "
                         "threshold of the model)")
