@@ -23,6 +23,7 @@ __all__ = [
     "check_positive_int",
     "as_numpy",
     "check_position",
+    "writable",
 ]
 
 
@@ -36,6 +37,13 @@ def as_numpy(x, name):
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     return arr
+
+
+def writable(arr):
+    """``arr``, or a copy of it when it is read-only (pandas >= 3 hands out read-only views, ``np.memmap`` in mode
+    "r" is one): numba compiles a kernel once per argument type, and a read-only array is another type, so the
+    kernels would be compiled a second time for such input (seconds each, and not by ``gbm-objectives warmup``)."""
+    return arr if arr.flags.writeable else arr.copy(order="K")
 
 
 def fmt(value):
@@ -64,7 +72,7 @@ def check_1d(x, name, *, dtype=np.float64, finite=True):
         raise ValueError(f"{name} must be 1-D; got shape {arr.shape} (use .ravel() for a column vector)")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = writable(np.ascontiguousarray(arr, dtype=dtype))
     if finite:
         check_finite(arr, name)
     return arr
@@ -103,7 +111,7 @@ def check_raw_score(raw_score, n, n_classes=None, name="raw_score"):
         raise ValueError(f"{name} has {len(arr)} rows but y_true has {n}")
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
-    return check_finite(arr, name)
+    return check_finite(writable(arr), name)
 
 
 def check_binary_labels(y_true, name="y_true"):

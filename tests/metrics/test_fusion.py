@@ -51,13 +51,14 @@ def _five_runs():
     rng = np.random.default_rng(7)
     runs = []
     for r in range(5):
-        rows = []
+        qids, docnos, scores = [], [], []
         for q in range(1000):
             n = int(rng.integers(5, 21))
             docs = rng.choice(40, size=n, replace=False)
-            rows.append(pd.DataFrame({"qid": f"q{q}", "docno": [f"d{d}" for d in docs],
-                                      "score": rng.normal(r, 1 + r, size=n)}))
-        runs.append(pd.concat(rows, ignore_index=True))
+            qids += [f"q{q}"] * n
+            docnos += [f"d{d}" for d in docs]
+            scores.append(rng.normal(r, 1 + r, size=n))
+        runs.append(pd.DataFrame({"qid": qids, "docno": docnos, "score": np.concatenate(scores)}))
     return runs
 
 
