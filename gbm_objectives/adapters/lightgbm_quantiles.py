@@ -201,19 +201,22 @@ _TREE = re.compile(r"Tree=\d+\n")
 
 
 def _split_model(text):
-    """``(header, trees, tail)`` of a ``model_to_string`` text: the lines above ``tree_sizes=``, each tree's block
-    (``Tree=i`` to the blank lines after it, cut by the sizes LightGBM writes) and what follows ``end of trees``."""
+    """``(header, bodies, tail)`` of a ``model_to_string`` text: the lines above ``tree_sizes=``, where each tree's
+    text after its ``Tree=i`` line starts and ends (``(start, end)``, cut by the sizes LightGBM writes; no copies)
+    and what follows ``end of trees``."""
     start = text.index("\ntree_sizes=") + 1
     line_end = text.index("\n", start)
-    sizes = [int(s) for s in text[start + len("tree_sizes="):line_end].split()]
     pos = line_end + 2  # the blank line after tree_sizes
-    trees = []
-    for size in sizes:
-        trees.append(text[pos:pos + size])
-        pos += size
-    if not text.startswith("end of trees\n", pos) or any(not _TREE.match(t) for t in trees):
+    bodies = []
+    for size in text[start + len("tree_sizes="):line_end].split():
+        end = pos + int(size)
+        if not _TREE.match(text, pos):
+            raise ValueError("unexpected LightGBM model text: the trees are not where tree_sizes puts them")
+        bodies.append((text.index("\n", pos) + 1, end))
+        pos = end
+    if not text.startswith("end of trees\n", pos):
         raise ValueError("unexpected LightGBM model text: the trees are not where tree_sizes puts them")
-    return text[:start], trees, text[pos + len("end of trees\n"):]
+    return text[:start], bodies, text[pos + len("end of trees\n"):]
 
 
 def _constant_tree(n_rows):
@@ -235,13 +238,21 @@ def merge_models(texts, trees, n_rows):
     """
     K = len(texts)
     parts = [_split_model(t) for t in texts]
-    blocks, split_features = [], []
+    pieces, sizes, split_features = [], [], []
+    constant = None
     for r in range(len(trees[0])):
         for k in range(K):
             t = trees[k][r]
-            body = _constant_tree(n_rows) if t is None else parts[k][1][t].split("\n", 1)[1]
-            blocks.append(f"Tree={len(blocks)}\n{body}")
-            split_features.append(body.split("\n", 3)[2][len("split_feature="):])  # the third line
+            if t is None:
+                body = constant = constant or _constant_tree(n_rows)
+            else:
+                start, end = parts[k][1][t]
+                body = texts[k][start:end]
+            line = f"Tree={len(sizes)}\n"
+            pieces += (line, body)
+            sizes.append(len(line) + len(body))
+            at = body.index("\nsplit_feature=") + len("\nsplit_feature=")
+            split_features.append(body[at:body.index("\n", at)])
     header = re.sub(r"^objective=.*\n", "", parts[0][0], count=1, flags=re.M)
     for key in ("num_class", "num_tree_per_iteration"):
         header = re.sub(rf"^{key}=.*$", f"{key}={K}", header, count=1, flags=re.M)
@@ -258,6 +269,5 @@ def merge_models(texts, trees, n_rows):
     params = re.sub(r"^\[metric: .*\]$", "[metric: custom]", params, count=1, flags=re.M)
     params = re.sub(r"^\[num_class: .*\]$", f"[num_class: {K}]", params, count=1, flags=re.M)
     params = re.sub(r"^\[alpha: .*\]\n", "", params, count=1, flags=re.M)
-    sizes = " ".join(str(len(b)) for b in blocks)
-    return (f"{header}tree_sizes={sizes}\n\n{''.join(blocks)}end of trees\n\nfeature_importances:\n{importances}"
-            f"{params}")
+    return "".join([f"{header}tree_sizes={' '.join(map(str, sizes))}\n\n", *pieces,
+                    f"end of trees\n\nfeature_importances:\n{importances}{params}"])
