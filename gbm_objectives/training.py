@@ -420,6 +420,8 @@ def resolve_init_score(init_score, reference, native, auto):
     if init.shape not in (expected, ()) or not np.isfinite(init).all():
         raise ValueError(f"init_score must be a finite number{' or an array of shape ' + str(expected) if expected else ''}; "
                          f"got {init_score!r}")
+    if init.ndim == 0 and expected:  # one number for every output: the engines take one start per output
+        return np.full(expected, float(init))
     return float(init) if init.ndim == 0 else init
 
 

@@ -455,6 +455,21 @@ def test_a_parameter_naming_features_that_fits_x_trains_with_it(data, backend, k
         assert engine_setting(result, key) == recorded, (value, frame)
 
 
+@pytest.mark.parametrize("backend, key, value", [("lightgbm", "interaction_constraints", [[0, 1.0], [2]]),
+                                                  ("xgboost", "interaction_constraints", "[[0.0, 1.0], [2]]")])
+def test_whole_number_indices_are_read_as_the_engines_read_them(data, backend, key, value):
+    """The engines train with 1.0 as feature index 1; so does the check."""
+    X, y = data
+    go.train("logloss", X, y, backend=backend, params={key: value}, num_boost_round=1)
+
+
+def test_xgboost_monotone_text_with_decimals_is_refused_before_training(data):
+    X, y = data  # XGBoost's own parser refuses "1.0" in the text form (the tuple form takes it)
+    with pytest.raises(ParameterError, match=r"monotone_constraints"):
+        go.train("logloss", X, y, backend="xgboost", params={"monotone_constraints": "(1.0,0,-1)"},
+                 num_boost_round=1)
+
+
 @pytest.mark.parametrize("key, value", [("monotone_constraints", {"c0": 1, "c4": -1}),
                                         ("interaction_constraints", [["c0", "c1"], ["c2"]])])
 def test_xgboost_constraints_by_name_fit_a_dataframe(data, key, value):

@@ -270,8 +270,10 @@ def check_feature_count(key, count, n_features):
 def check_feature_index(key, where, entry, n_features, engine):
     """ParameterError unless ``entry`` (found at ``params[key]{where}``; an int or the text of one) is a 0-based
     column index of data with ``n_features`` columns."""
-    if isinstance(entry, str) and re.fullmatch(r"[+-]?\d+", entry.strip()):
-        entry = int(entry)
+    if isinstance(entry, str) and re.fullmatch(r"[+-]?\d+(\.0*)?", entry.strip()):
+        entry = int(float(entry))
+    if isinstance(entry, (float, np.floating)) and np.isfinite(entry) and float(entry).is_integer():
+        entry = int(entry)  # 1.0: the engines read a whole number as that index
     if not is_index(entry):
         raise ParameterError(f"params[{key!r}]{where} is {plain_scalar(entry)!r}, not a feature index ({engine} "
                              f"takes 0-based column indices here)")

@@ -445,15 +445,19 @@ def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None, p
     """``(objective to train with, callback)`` renewing quantile leaves (:mod:`.lightgbm_renewal`); ``valid_sets``
     maps an evaluation-set name to ``(X, y, sample_weight)`` (LightGBM's callback reads the rest from the booster);
     ``evaluate(set_name, raw_score)`` recomputes the evaluation log on the renewed model; ``params``: the engine
-    parameters (ParameterError for ``linear_tree``, whose leaves this renewal cannot re-fit).
+    parameters (ParameterError for ``linear_tree``, whose leaves this renewal cannot re-fit, and for ``reg_sqrt``
+    with ``K`` levels).
 
     A :class:`~gbm_objectives.MultiQuantileLoss` of ``K > 1`` levels trains as ``K`` built-in ``quantile``
     boosters in lockstep, merged into one ``K``-output model (:mod:`.lightgbm_quantiles`): LightGBM renews every
     leaf itself, and there is no callback (None)."""
+    user = canonical_params(_plain(params or {}))
     if getattr(objective, "n_classes", None):  # MultiQuantileLoss, K > 1
+        if _is_true(user.get("reg_sqrt")):  # the built-ins would fit sqrt(y) from starts in units of y
+            raise ParameterError("reg_sqrt=True cannot be used with multi_quantile: its levels are quantiles of y "
+                                 "(a quantile of sqrt(y) squared is the quantile of y: fit y instead)")
         return lightgbm_quantiles.BuiltinQuantiles(objective), None
-    linear = canonical_params(_plain(params or {})).get("linear_tree")
-    if str(linear).lower() in ("true", "+"):  # LightGBM's spellings of true
+    if _is_true(user.get("linear_tree")):
         raise ParameterError("leaf renewal cannot renew linear-tree leaves (linear_tree=True: each leaf is a linear "
                              "model, the renewal would re-fit its constant only); pass leaf_renewal=False, or train "
                              "the built-in 'quantile:native'")
@@ -462,6 +466,11 @@ def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None, p
     renewal = quantile_leaf_renewal(objective, X, valid_X={name: v[0] for name, v in valid_sets.items()},
                                     evaluate=evaluate)
     return renewal.objective, renewal
+
+
+def _is_true(value):
+    """Whether a parameter value reads as true to LightGBM (``True``, ``"true"``, ``"+"``)."""
+    return str(value).lower() in ("true", "+")
 
 
 def _dataset(X, y, weight, group, init, reference=None, position=None, params=None):

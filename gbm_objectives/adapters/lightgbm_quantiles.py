@@ -21,8 +21,10 @@ splits is dropped, as LightGBM drops it. Each round's evaluation runs on the ``K
 validation sets (exact, renewed), stacked as an ``(n, K)`` array, so early stopping and the evaluation log read
 the model that is saved.
 
-Callbacks are LightGBM's: called before and after every round in their ``order`` as ``lgb.train`` calls them;
-``env.model`` is a :class:`Lockstep` (the ``K`` boosters; ``reset_parameter`` reaches all of them).
+Callbacks are LightGBM's: called before and after every round in their ``order`` as ``lgb.train`` calls them
+(after-round callbacks of a block once the block is grown); ``env.model`` is a :class:`Lockstep`, the ``K``
+boosters (``reset_parameter`` reaches all of them; other ``Booster`` methods are not there: there is no one
+booster until the end). With early stopping the model ends at the best round, as ``lgb.train``'s final model does.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
         and ``best_score`` set as ``lgb.train`` sets them.
     """
     K = len(alphas)
+    # every booster gets an init score, zeros for none: without one, LightGBM would fill a first-round tree that
+    # finds no split with the level's quantile of y (its own start) instead of starting from 0
     init = np.zeros(K) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(K)
     base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric", "alpha")}
     train_set.construct()
@@ -124,13 +128,11 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
         ds.construct()
     boosters = []
     for k, alpha in enumerate(alphas):
-        if init_score is not None:  # the booster copies the Dataset's init score when it is created
-            train_set.set_init_score(np.full(n, init[k]))
+        train_set.set_init_score(np.full(n, init[k]))  # the booster copies it when it is created
         booster = lgb.Booster({**base, "objective": "quantile", "alpha": float(alpha), "metric": "None",
                                "boost_from_average": False}, train_set)
         for ds, name in zip(valid_sets, valid_names):
-            if init_score is not None:
-                ds.set_init_score(np.full(ds.num_data(), init[k]))
+            ds.set_init_score(np.full(ds.num_data(), init[k]))
             booster.add_valid(ds, name)
         boosters.append(booster)
 
@@ -143,6 +145,7 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     block = 1 if evaluated or before_cbs else max(1, -(-num_boost_round // _BLOCKS))
     trees = [[] for _ in range(K)]  # per output, per kept round: the booster's tree index, or None (no split)
     count = [0] * K  # the trees each booster holds
+    kept = []  # after each round, the number of rounds the model keeps (a round without any split is dropped)
     best_iteration, results = 0, []
     for start in range(0, num_boost_round, block):
         stop = min(start + block, num_boost_round)
@@ -161,6 +164,7 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
                 if any(t is not None for t in grown[i - start]):  # a round in which no output splits is dropped,
                     for k in range(K):  # as LightGBM drops it
                         trees[k].append(grown[i - start][k])
+                kept.append(len(trees[0]))
                 results = []
                 if evaluated:
                     scores = [_valid_scores(b) for b in boosters]
@@ -171,8 +175,9 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
                 for cb in after_cbs:
                     cb(lgb.callback.CallbackEnv(model=model, params=params, iteration=i, begin_iteration=0,
                                                 end_iteration=num_boost_round, evaluation_result_list=results))
-        except lgb.callback.EarlyStopException as early:  # the rounds of the block after it are not kept
+        except lgb.callback.EarlyStopException as early:  # the model ends at the best round, as lgb.train's
             best_iteration, results = early.best_iteration + 1, early.best_score
+            trees = [t[:kept[early.best_iteration]] for t in trees]
             break
     merged = lgb.Booster(model_str=merge_models([b.model_to_string() for b in boosters], trees, n))
     for booster in boosters:

@@ -204,7 +204,7 @@ def _feature_width(params):
 def _monotone_count(value):
     """The number of values of ``monotone_constraints`` as XGBoost reads it: its text ``"(1,0,-1)"`` or a tuple."""
     if isinstance(value, str):
-        return len(re.findall(r"-?\d+", value))
+        return len([v for v in value.strip().strip("()[]").split(",") if v.strip()])
     return len(value) if isinstance(value, (list, tuple, np.ndarray)) else 1
 
 

@@ -114,6 +114,18 @@ def test_lightgbm_an_output_without_splits_keeps_its_start_and_the_rest_train():
     np.testing.assert_array_equal(const.predict_raw(X), np.full((len(y), 3), 2.5))
 
 
+def test_lightgbm_starts_and_refusals():
+    X, y = _data()
+    # one number for every output; None starts every output from 0 (also where no first tree splits)
+    res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=2, n_jobs=1, init_score=0.5)
+    np.testing.assert_array_equal(res.init_score, [0.5, 0.5, 0.5])
+    flat = go.train(go.MultiQuantileLoss(ALPHAS), X, np.full(len(y), 2.5), num_boost_round=2, n_jobs=1,
+                    init_score=None)
+    np.testing.assert_array_equal(flat.predict_raw(X), np.zeros((len(y), 3)))
+    with pytest.raises(ValueError, match="reg_sqrt"):  # the built-ins would fit sqrt(y) from starts in y
+        go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=2, n_jobs=1, params={"reg_sqrt": True})
+
+
 def test_lightgbm_progress_is_reported_for_every_round_in_order():
     X, y = _data()
     done = []
@@ -134,6 +146,8 @@ def test_early_stopping_reads_the_renewed_model(backend):
     assert log["crps"][best - 1] == pytest.approx(Q.crps_score(y[300:], q, alphas), rel=1e-6)
     assert log["pinball@0.9"][best - 1] == pytest.approx(
         Q.quantile_pinball_score(y[300:], q, alphas, per_level=True)[-1], rel=1e-6)
+    if backend == "lightgbm":  # the model ends at the best round, as lgb.train's (XGBoost's keeps the rest)
+        assert res.num_rounds == best
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
