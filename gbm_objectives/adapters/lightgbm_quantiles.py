@@ -30,7 +30,9 @@ booster until the end). With early stopping the model ends at the best round, as
 from __future__ import annotations
 
 import collections
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import lightgbm as lgb
 import numpy as np
@@ -122,6 +124,13 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     # finds no split with the level's quantile of y (its own start) instead of starting from 0
     init = np.zeros(K) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(K)
     base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric", "alpha")}
+    # the boosters are independent: with several threads, each grows on one thread and up to that many grow at
+    # once (two boosters side by side scale better than one booster on two threads on small data); a booster's
+    # trees then do not depend on the thread count
+    threads = int(base.get("num_threads") or 0) or (os.cpu_count() or 1)
+    workers = max(1, min(threads, len(alphas)))
+    if workers > 1:
+        base["num_threads"] = 1
     train_set.construct()
     n = train_set.num_data()
     for ds in valid_sets:
@@ -147,38 +156,51 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     count = [0] * K  # the trees each booster holds
     kept = []  # after each round, the number of rounds the model keeps (a round without any split is dropped)
     best_iteration, results = 0, []
-    for start in range(0, num_boost_round, block):
-        stop = min(start + block, num_boost_round)
-        for cb in before_cbs:  # (block == 1)
-            cb(lgb.callback.CallbackEnv(model=model, params=params, iteration=start, begin_iteration=0,
-                                        end_iteration=num_boost_round, evaluation_result_list=None))
-        grown = [[None] * K for _ in range(start, stop)]
-        for k, booster in enumerate(boosters):
-            for i in range(stop - start):
-                # True: no split; LightGBM then drops the tree, except the first round's (kept as a constant)
-                if not booster.update() or booster.current_iteration() > count[k]:
-                    grown[i][k] = count[k]
-                    count[k] += 1
-        try:
-            for i in range(start, stop):
-                if any(t is not None for t in grown[i - start]):  # a round in which no output splits is dropped,
-                    for k in range(K):  # as LightGBM drops it
-                        trees[k].append(grown[i - start][k])
-                kept.append(len(trees[0]))
-                results = []
-                if evaluated:
-                    scores = [_valid_scores(b) for b in boosters]
-                    for j, name in enumerate(valid_names):
-                        raw = np.column_stack([s[j] for s in scores])
-                        results.extend(_EVAL_RESULT(name, metric, value, higher)
-                                       for metric, value, higher in metrics(name, raw))
-                for cb in after_cbs:
-                    cb(lgb.callback.CallbackEnv(model=model, params=params, iteration=i, begin_iteration=0,
-                                                end_iteration=num_boost_round, evaluation_result_list=results))
-        except lgb.callback.EarlyStopException as early:  # the model ends at the best round, as lgb.train's
-            best_iteration, results = early.best_iteration + 1, early.best_score
-            trees = [t[:kept[early.best_iteration]] for t in trees]
-            break
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for start in range(0, num_boost_round, block):
+            stop = min(start + block, num_boost_round)
+            for cb in before_cbs:  # (block == 1)
+                cb(lgb.callback.CallbackEnv(model=model, params=params, iteration=start, begin_iteration=0,
+                                            end_iteration=num_boost_round, evaluation_result_list=None))
+            grown = [[None] * K for _ in range(start, stop)]
+
+            def grow(k):
+                booster = boosters[k]
+                for i in range(stop - start):
+                    # True: no split; LightGBM then drops the tree, except the first round's (kept as a constant)
+                    if not booster.update() or booster.current_iteration() > count[k]:
+                        grown[i][k] = count[k]
+                        count[k] += 1
+
+            if pool is None:
+                for k in range(K):
+                    grow(k)
+            else:  # each output's booster in one thread at a time (the C calls release the GIL)
+                list(pool.map(grow, range(K)))
+            try:
+                for i in range(start, stop):
+                    if any(t is not None for t in grown[i - start]):  # a round in which no output splits is dropped,
+                        for k in range(K):  # as LightGBM drops it
+                            trees[k].append(grown[i - start][k])
+                    kept.append(len(trees[0]))
+                    results = []
+                    if evaluated:
+                        scores = [_valid_scores(b) for b in boosters]
+                        for j, name in enumerate(valid_names):
+                            raw = np.column_stack([s[j] for s in scores])
+                            results.extend(_EVAL_RESULT(name, metric, value, higher)
+                                           for metric, value, higher in metrics(name, raw))
+                    for cb in after_cbs:
+                        cb(lgb.callback.CallbackEnv(model=model, params=params, iteration=i, begin_iteration=0,
+                                                    end_iteration=num_boost_round, evaluation_result_list=results))
+            except lgb.callback.EarlyStopException as early:  # the model ends at the best round, as lgb.train's
+                best_iteration, results = early.best_iteration + 1, early.best_score
+                trees = [t[:kept[early.best_iteration]] for t in trees]
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
     merged = lgb.Booster(model_str=merge_models([b.model_to_string() for b in boosters], trees, n))
     for booster in boosters:
         booster.free_dataset()
