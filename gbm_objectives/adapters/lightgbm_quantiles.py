@@ -125,7 +125,7 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     init = np.zeros(K) if init_score is None else np.asarray(init_score, dtype=np.float64).reshape(K)
     base = {k: v for k, v in params.items() if k not in ("objective", "num_class", "metric", "alpha")}
     # the boosters are independent: with several threads, each grows on one thread and up to that many grow at
-    # once (two boosters side by side scale better than one booster on two threads on small data); a booster's
+    # once (the fit times at 2 threads are in BENCHMARKS.md, section multi_quantile); a booster's
     # trees then do not depend on the thread count
     threads = int(base.get("num_threads") or 0) or (os.cpu_count() or 1)
     workers = max(1, min(threads, len(alphas)))
@@ -148,8 +148,8 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     model = Lockstep(boosters)
     before_cbs, after_cbs = _ordered(callbacks)
     # Without evaluation sets or before-round callbacks no round needs the K outputs together: each booster grows
-    # a block of rounds in a row (its histograms stay in cache; measured 5-10 % faster than alternating every
-    # round), and the after-round callbacks (progress) run for the block's rounds once it is done.
+    # a block of rounds in a row (its histograms stay in cache between rounds, as in one built-in
+    # fit), and the after-round callbacks (progress) run for the block's rounds once it is done.
     evaluated = metrics is not None and len(valid_names) > 0
     block = 1 if evaluated or before_cbs else max(1, -(-num_boost_round // _BLOCKS))
     trees = [[] for _ in range(K)]  # per output, per kept round: the booster's tree index, or None (no split)
