@@ -595,10 +595,11 @@ def train(
     cbs = [lgb.record_evaluation(evals_result), *callbacks]
     if early_stopping:
         cbs.append(_FirstMetricEarlyStopping(*early_stopping))
-    if lockstep:
+    if lockstep:  # (the evaluation recorder only where there is evaluation: without callbacks the boosters
+        # grow one by one)
         booster = lightgbm_quantiles.train(objective.alphas, params, train_set, init_score, sets, names,
                                            metrics=metrics if sets else None, num_boost_round=num_boost_round,
-                                           callbacks=cbs)
+                                           callbacks=cbs if feval is not None else cbs[1:])
         return booster, evals_result
     try:
         booster = lgb.train(

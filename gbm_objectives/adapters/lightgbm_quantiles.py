@@ -5,10 +5,12 @@ its level (its own pinball gradient, its leaves renewed to the residual quantile
 afterwards). LightGBM's built-in ``quantile`` objective does precisely that for one level, with the renewal in
 C++ (``RenewTreeOutput``). So on LightGBM, :func:`train` grows output ``k``'s trees with a built-in booster
 (``objective="quantile"``, ``alpha=alphas[k]``), the ``K`` boosters on one binned training ``Dataset`` (binned
-once), one round at a time each, and writes the ``K`` forests as one model in LightGBM's multiclass layout
-(``num_class = num_tree_per_iteration = K``, tree ``K r + k`` is output ``k``'s tree of round ``r``; no objective
-line, as a custom objective's model): the file, ``predict(raw_score=True)``, SHAP values and the exporters see the
-same model a custom ``K``-output objective would have given. Nothing is computed here; the engine renews.
+once): one round at a time each when every round is evaluated, blocks of rounds when only callbacks are told
+of them, and without either each booster all its rounds alone (created, grown, written, freed). It writes the
+``K`` forests as one model in LightGBM's multiclass layout (``num_class = num_tree_per_iteration = K``, tree
+``K r + k`` is output ``k``'s tree of round ``r``; no objective line, as a custom objective's model): the file,
+``predict(raw_score=True)``, SHAP values and the exporters see the same model a custom ``K``-output objective
+would have given. Nothing is computed here; the engine renews.
 
 What follows from the engine doing it: LightGBM keeps labels in float32 and computes the pinball gradients in
 float32 (``alpha`` too), so the trees and renewed leaves are the built-in's to the last bit, which can differ in
@@ -32,6 +34,7 @@ from __future__ import annotations
 import collections
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import lightgbm as lgb
@@ -135,23 +138,33 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     n = train_set.num_data()
     for ds in valid_sets:
         ds.construct()
-    boosters = []
-    for k, alpha in enumerate(alphas):
-        train_set.set_init_score(np.full(n, init[k]))  # the booster copies it when it is created
-        booster = lgb.Booster({**base, "objective": "quantile", "alpha": float(alpha), "metric": "None",
-                               "boost_from_average": False}, train_set)
-        for ds, name in zip(valid_sets, valid_names):
-            ds.set_init_score(np.full(ds.num_data(), init[k]))
-            booster.add_valid(ds, name)
-        boosters.append(booster)
+    shared = threading.Lock()  # the Dataset's init score is set for the booster created next
 
-    model = Lockstep(boosters)
+    def create(k):
+        with shared:
+            train_set.set_init_score(np.full(n, init[k]))  # the booster copies it when it is created
+            booster = lgb.Booster({**base, "objective": "quantile", "alpha": float(alphas[k]), "metric": "None",
+                                   "boost_from_average": False}, train_set)
+            for ds, name in zip(valid_sets, valid_names):
+                ds.set_init_score(np.full(ds.num_data(), init[k]))
+                booster.add_valid(ds, name)
+        return booster
+
     before_cbs, after_cbs = _ordered(callbacks)
-    # Without evaluation sets or before-round callbacks no round needs the K outputs together: each booster grows
-    # a block of rounds in a row (its histograms stay in cache between rounds, as in one built-in
-    # fit), and the after-round callbacks (progress) run for the block's rounds once it is done.
     evaluated = metrics is not None and len(valid_names) > 0
-    block = 1 if evaluated or before_cbs else max(1, -(-num_boost_round // _BLOCKS))
+    # When no round is reported (no evaluation, no callback), each booster grows all its rounds in a row, created
+    # just before and freed after (one booster alive per worker: its memory is used warm, as in one built-in fit).
+    # Otherwise all K live together: without evaluation sets or before-round callbacks each grows a block of
+    # rounds in a row (its histograms stay in cache between rounds) and the after-round callbacks (progress) run
+    # for the block's rounds once it is done; else all grow one round at a time.
+    one_by_one = not (evaluated or before_cbs or after_cbs)
+    boosters = [None] * K if one_by_one else [create(k) for k in range(K)]
+    texts = [None] * K  # the model text of each booster freed once grown
+    model = Lockstep(boosters)
+    if one_by_one:
+        block = num_boost_round
+    else:
+        block = 1 if evaluated or before_cbs else max(1, -(-num_boost_round // _BLOCKS))
     trees = [[] for _ in range(K)]  # per output, per kept round: the booster's tree index, or None (no split)
     count = [0] * K  # the trees each booster holds
     kept = []  # after each round, the number of rounds the model keeps (a round without any split is dropped)
@@ -166,12 +179,15 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
             grown = [[None] * K for _ in range(start, stop)]
 
             def grow(k):
-                booster = boosters[k]
+                booster = boosters[k] if boosters[k] is not None else create(k)
                 for i in range(stop - start):
                     # True: no split; LightGBM then drops the tree, except the first round's (kept as a constant)
                     if not booster.update() or booster.current_iteration() > count[k]:
                         grown[i][k] = count[k]
                         count[k] += 1
+                if one_by_one:
+                    texts[k] = booster.model_to_string()
+                    booster.free_dataset()
 
             if pool is None:
                 for k in range(K):
@@ -201,9 +217,11 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     finally:
         if pool is not None:
             pool.shutdown()
-    merged = lgb.Booster(model_str=merge_models([b.model_to_string() for b in boosters], trees, n))
-    for booster in boosters:
-        booster.free_dataset()
+    if not one_by_one:
+        for k, booster in enumerate(boosters):
+            texts[k] = booster.model_to_string()
+            booster.free_dataset()
+    merged = lgb.Booster(model_str=merge_models(texts, trees, n))
     merged.best_iteration = best_iteration
     merged.best_score = collections.defaultdict(collections.OrderedDict)
     for name, metric, value, *_ in results:

@@ -45,7 +45,8 @@ def _lightgbm_builtin(X, y, alpha, init, rounds, params=None, **train_kw):
     return booster.predict(X, raw_score=True) + init
 
 
-@pytest.mark.parametrize("case", ["plain", "weighted+bagging", "lr schedule", "linear trees", "two threads"])
+@pytest.mark.parametrize("case", ["plain", "weighted+bagging", "lr schedule", "linear trees", "two threads",
+                                  "progress"])
 def test_lightgbm_raw_outputs_are_its_builtin_quantile_models_and_nothing_crosses(case):
     # on LightGBM each output is grown by a built-in quantile booster (the engine renews the leaves) and the K
     # forests are merged into one K-output model: each raw output equals the built-in of its level, bit for bit
@@ -63,6 +64,8 @@ def test_lightgbm_raw_outputs_are_its_builtin_quantile_models_and_nothing_crosse
         rates = [0.3 / (1 + i) for i in range(8)]
         kw = {"callbacks": [lgb.reset_parameter(learning_rate=rates)]}
         builtin_kw = {"callbacks": [lgb.reset_parameter(learning_rate=rates)]}
+    elif case == "progress":  # an after-round callback: the boosters live together, grown in blocks of rounds
+        kw = {"progress": lambda done: None}  # (without callbacks each is grown alone, created and freed in turn)
     # two threads: the outputs' boosters grow side by side, each on one thread (the same trees at any n_jobs)
     res = go.train(go.MultiQuantileLoss(ALPHAS), X, y, num_boost_round=8, n_jobs=2 if case == "two threads" else 1,
                    params=params, **kw)
