@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import math
 import os
 import sys
 import time
@@ -360,20 +361,27 @@ def _fit_timed(fitters, fit, fit_cpu):
     return {name: wrap(name, fn) for name, fn in fitters.items()}
 
 
-def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, engines=None):
+def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, engines=None, min_seconds=0.0,
+              max_repeats=15):
     """Quality (one fit each, at the first thread count) and alternated wall and CPU times at each thread count
-    (the fit alone, and fit plus prediction of the test rows); table rows and findings."""
+    (the fit alone, and fit plus prediction of the test rows); table rows, findings and the repeats used.
+
+    At least ``repeats`` alternated runs, more (up to ``max_repeats``) when the untimed first pass over all the
+    models took less than ``min_seconds / repeats``: a small data set's fits last a fraction of a second, where a
+    few runs leave the median at the mercy of one slow spell of the shared machine."""
     from gbm_objectives.metrics import quantiles as Q
 
     X, y, Xt, yt, note = data
     quality, lifted = {}, {}
     fit, fit_cpu, total = {}, {}, {}  # threads -> kind -> median seconds
+    used = {}  # threads -> alternated runs
     for threads in thread_counts:
         fitters = multi_fitters(X, y, Xt, rounds=rounds, leaves=leaves, depth=depth, lr=lr, threads=threads)
         if engines is not None:  # --engines: only those engines' rows, each with its reference row
             wanted = {kind for kind in fitters if _ENGINE_OF[kind.split("-")[0]] in engines}
             fitters = {kind: fn for kind, fn in fitters.items()
                        if kind in wanted and MULTI_REFERENCE.get(kind, kind) in wanted}
+        first = time.perf_counter()
         for kind, fn in fitters.items():  # the untimed first run: predictions, compilation, caches
             q = fn()
             if threads == thread_counts[0]:
@@ -382,13 +390,16 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, 
                 if kind in ("lgb-multi", "xgb-multi"):
                     raw, scale = LAST_RAW[kind]
                     lifted[kind] = {"raw outputs (no link)": raw, "previous link (lift)": lifted_link(raw, scale)}
+        first = time.perf_counter() - first
+        used[threads] = max(repeats, min(max_repeats, math.ceil(min_seconds / first)))
         fits = {kind: [] for kind in fitters}
         fits_cpu = {kind: [] for kind in fitters}
-        times = _bench.alternate(_fit_timed(fitters, fits, fits_cpu), repeats=repeats, warmup=0)
+        times = _bench.alternate(_fit_timed(fitters, fits, fits_cpu), repeats=used[threads], warmup=0)
         total[threads] = {kind: _bench.median(t) for kind, t in times.items()}
         fit[threads] = {kind: _bench.median(t) for kind, t in fits.items()}
         fit_cpu[threads] = {kind: _bench.median(t) for kind, t in fits_cpu.items()}
-        print(f"{name}: timed at {threads} thread(s), load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{name}: timed at {threads} thread(s), {used[threads]} runs, load {os.getloadavg()[0]:.1f}",
+              flush=True)
     rows, findings = [], []
 
     def ratios(table, kind, ref):
@@ -416,7 +427,7 @@ def run_multi(name, data, *, rounds, leaves, depth, lr, repeats, thread_counts, 
                 f"within {cover} points of theirs at every level ({others}); fit wall time {ratios(fit, kind, ref)} "
                 f"x the 9 fits (CPU time {ratios(fit_cpu, kind, ref)} x), with the prediction of the test rows "
                 f"{ratios(total, kind, ref)} x, at {' / '.join(map(str, thread_counts))} thread(s).")
-    return rows, findings
+    return rows, findings, used
 
 
 def main_multi(args):
@@ -442,11 +453,14 @@ def main_multi(args):
         except FileNotFoundError as exc:
             findings.append(f"- {name}: skipped ({exc})")
             continue
-        rows, found = run_multi(name, data, rounds=rounds, leaves=leaves, depth=depth, lr=lr, repeats=repeats,
-                                thread_counts=thread_counts, engines=engines)
+        rows, found, used = run_multi(name, data, rounds=rounds, leaves=leaves, depth=depth, lr=lr,
+                                      repeats=repeats, thread_counts=thread_counts, engines=engines,
+                                      min_seconds=0.0 if args.quick else 60.0)
         table += rows
         findings += found
-        notes.append(f"- {name}: {data[4]}; {data[0].shape[1]} features.")
+        runs = " / ".join(str(used[t]) for t in thread_counts)
+        notes.append(f"- {name}: {data[4]}; {data[0].shape[1]} features; {runs} alternated timing runs at "
+                     f"{tc} thread(s).")
     catboost = _catboost()
     total = time.perf_counter() - t_start
     md = "\n".join([
@@ -456,7 +470,9 @@ def main_multi(args):
         + (f", CatBoost {catboost.__version__}" if catboost is not None else ", CatBoost not installed") +
         f". Total {total:.0f} s" + (" (**--quick** run: not the reported configuration)" if args.quick else "") +
         f". The machine is shared with other jobs (1-minute load average {load_start:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end, 2 cores): times are medians of {repeats} alternated runs and the "
+        f"{os.getloadavg()[0]:.1f} at the end, 2 cores): times are medians of alternated runs (at least {repeats}; "
+        "more for a data set whose fits are short, as many as fill about a minute, at most 15: the count is in "
+        "the data notes below) and the "
         "ratios are ratios of medians; CPU time (user + system of the process, all threads) does not count the "
         "waits for a core, so its ratio is the steadier one on a loaded machine.",
         "",
