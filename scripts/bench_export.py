@@ -1,13 +1,13 @@
 """Verified export: the full matrix of registry objectives x engines x formats, and each consumer's speed.
 
 1. Verification matrix: every registry objective of issue 24 (focal, weighted CE, log loss, squared error, Huber,
-   quantile with and without leaf renewal, softmax, softmax focal, LambdaRank and the listwise family) on both
-   engines, exported to every format (``onnx`` and ``treelite`` raw and transformed, the engine's own file,
-   ``json-dump``) by ``go.export``, which reads each file back with its consumer; the table gives the largest
-   difference to ``predict_raw`` / ``predict`` on the check rows: MQ2008 Fold1 test (ranking; trained on Fold1
-   train), ``make_imbalanced`` (1 % positives; binary) and synthetic regression / 3-class sets built on its
-   features. XGBoost rankers: the share of MQ2008 test queries whose ONNX / Treelite scores order the documents
-   exactly as ``predict_raw`` (Spearman 1.0).
+   quantile with and without leaf renewal, softmax, softmax focal, LambdaRank and the listwise family) and
+   multi_quantile (9 levels; its 9 raw outputs) on both engines, exported to every format (``onnx`` and
+   ``treelite`` raw and transformed, the engine's own file, ``json-dump``) by ``go.export``, which reads each file
+   back with its consumer; the table gives the largest difference to ``predict_raw`` / ``predict`` on the check
+   rows: MQ2008 Fold1 test (ranking; trained on Fold1 train), ``make_imbalanced`` (1 % positives; binary) and
+   synthetic regression / 3-class sets built on its features. XGBoost rankers: the share of MQ2008 test queries
+   whose ONNX / Treelite scores order the documents exactly as ``predict_raw`` (Spearman 1.0).
 2. Speed: export time per format, and prediction time on 1M rows of each consumer against the engine's own
    ``predict`` (raw scores; 1 thread each; medians of alternated runs) for a focal model of 100 rounds x 31 leaves
    per engine.
@@ -37,7 +37,8 @@ import gbm_objectives as go  # noqa: E402
 DATA = Path(os.environ.get("GBM_OBJECTIVES_DATA", str(_bench.SHARED_DATASETS)).split(os.pathsep)[0])
 OBJECTIVES = [("focal", "binary"), ("weighted_ce", "binary"), ("logloss", "binary"),
               ("squared_error", "regression"), ("huber", "regression"), ("quantile", "regression"),
-              ("quantile (no renewal)", "regression"), ("softmax", "multiclass"), ("softmax_focal", "multiclass"),
+              ("quantile (no renewal)", "regression"), ("multi_quantile", "regression"), ("softmax", "multiclass"),
+              ("softmax_focal", "multiclass"),
               ("lambdarank", "ranking"), ("xendcg", "ranking"), ("softmax_rank", "ranking"), ("listmle", "ranking"),
               ("approx_ndcg", "ranking"), ("lambdaloss", "ranking")]
 ROUNDS, LEAVES = 50, 15
