@@ -82,7 +82,9 @@ def verification(data, threads):
                 for fmt, output in (("onnx", "raw"), ("onnx", "transformed"), ("treelite", "raw"),
                                     ("treelite", "transformed"), (engine, "raw"), ("json-dump", "raw")):
                     report = go.export(res, Path(folder) / f"m.{fmt}", format=fmt, output=output, verify=Xc)
-                    cells.append(" / ".join(f"{v:.1e}" for v in report.max_diff.values()))
+                    cell = " / ".join(f"{v:.1e}" for v in report.max_diff.values())
+                    # a link with no built-in twin (multi_quantile's) is exported raw whatever was asked
+                    cells.append(cell + (" (raw)" if report.output != output else ""))
                     if backend == "xgboost" and task == "ranking" and fmt in ("onnx", "treelite") and output == "raw":
                         ranks.append((name, fmt, rank_identity(res, Path(folder) / f"m.{fmt}", fmt, Xc, qt)))
                 rows.append(f"| {name} | {backend} | " + " | ".join(cells) + " |")
@@ -191,7 +193,10 @@ def main():
         "predict_raw| (raw) or |exported - predict| (transformed), as measured by `go.export` reading the file "
         "with its consumer; the engine file column gives raw / transformed (fresh Booster in a subprocess). "
         "Tolerance: 1e-5 x (1 + |value|) for float32 consumers, 1e-12 for the engines' raw scores; every export "
-        "below passed (a failure would have stopped the script).",
+        "below passed (a failure would have stopped the script). \"(raw)\": transformed output was asked for an "
+        "objective whose link has no built-in twin (`multi_quantile`'s sorted cumulative softplus): the file holds "
+        "the raw outputs, and `go.export`'s report names the link a consumer applies "
+        "(`go.cumulative_softplus(raw, scale=...)`).",
         "",
         "| objective | engine | onnx raw | onnx transformed | treelite raw | treelite transformed | engine file "
         "raw / transformed | json-dump raw |",

@@ -157,7 +157,7 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
     # Otherwise all K live together: without evaluation sets or before-round callbacks each grows a block of
     # rounds in a row (its histograms stay in cache between rounds) and the after-round callbacks (progress) run
     # for the block's rounds once it is done; else all grow one round at a time.
-    one_by_one = not (evaluated or before_cbs or after_cbs)
+    one_by_one = num_boost_round > 0 and not (evaluated or before_cbs or after_cbs)
     boosters = [None] * K if one_by_one else [create(k) for k in range(K)]
     texts = [None] * K  # the model text of each booster freed once grown
     model = Lockstep(boosters)
