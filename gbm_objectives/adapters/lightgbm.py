@@ -449,7 +449,7 @@ def quantile_renewal(objective, X, valid_sets, init_score=None, evaluate=None, p
     with ``K`` levels).
 
     A :class:`~gbm_objectives.MultiQuantileLoss` of ``K > 1`` levels trains as ``K`` built-in ``quantile``
-    boosters in lockstep, merged into one ``K``-output model (:mod:`.lightgbm_quantiles`): LightGBM renews every
+    boosters on one Dataset, merged into one ``K``-output model (:mod:`.lightgbm_quantiles`): LightGBM renews every
     leaf itself, and there is no callback (None)."""
     user = canonical_params(_plain(params or {}))
     if getattr(objective, "n_classes", None):  # MultiQuantileLoss, K > 1
@@ -564,11 +564,11 @@ def train(
     params = dict(params or {})
     # K built-in quantile boosters on one Dataset, binned once with the boosters' parameters; each booster sets
     # its own init score and objective
-    lockstep = isinstance(objective, lightgbm_quantiles.BuiltinQuantiles)
-    data_init, data_params = (None, dict(params)) if lockstep else (init_score, None)
+    several_boosters = isinstance(objective, lightgbm_quantiles.BuiltinQuantiles)
+    data_init, data_params = (None, dict(params)) if several_boosters else (init_score, None)
     if isinstance(objective, str):
         params["objective"] = objective
-    elif not lockstep:
+    elif not several_boosters:
         params["objective"] = LightGBMObjective(objective, prepared)
         if getattr(objective, "n_classes", None):
             params["num_class"] = objective.n_classes
@@ -595,7 +595,7 @@ def train(
     cbs = [lgb.record_evaluation(evals_result), *callbacks]
     if early_stopping:
         cbs.append(_FirstMetricEarlyStopping(*early_stopping))
-    if lockstep:  # (the evaluation recorder only where there is evaluation: without callbacks the boosters
+    if several_boosters:  # (the evaluation recorder only where there is evaluation: without callbacks the boosters
         # grow one by one)
         booster = lightgbm_quantiles.train(objective.alphas, params, train_set, init_score, sets, names,
                                            metrics=metrics if sets else None, num_boost_round=num_boost_round,

@@ -1,12 +1,13 @@
-"""Many quantiles on LightGBM: ``K`` built-in ``quantile`` boosters grown in lockstep, merged into one model.
+"""Many quantiles on LightGBM: ``K`` built-in ``quantile`` boosters on one Dataset, merged into one model.
 
 :class:`~gbm_objectives.MultiQuantileLoss` with leaf renewal boosts every raw output exactly as a quantile model of
 its level (its own pinball gradient, its leaves renewed to the residual quantile; the link orders the outputs
 afterwards). LightGBM's built-in ``quantile`` objective does precisely that for one level, with the renewal in
 C++ (``RenewTreeOutput``). So on LightGBM, :func:`train` grows output ``k``'s trees with a built-in booster
 (``objective="quantile"``, ``alpha=alphas[k]``), the ``K`` boosters on one binned training ``Dataset`` (binned
-once): one round at a time each when every round is evaluated, blocks of rounds when only callbacks are told
-of them, and without either each booster all its rounds alone (created, grown, written, freed). It writes the
+once): one round at a time each when rounds are evaluated or a before-round callback runs, blocks of rounds
+when only after-round callbacks are told of them, and without either each booster all its rounds alone (created,
+grown, written, freed). It writes the
 ``K`` forests as one model in LightGBM's multiclass layout (``num_class = num_tree_per_iteration = K``, tree
 ``K r + k`` is output ``k``'s tree of round ``r``; no objective line, as a custom objective's model): the file,
 ``predict(raw_score=True)``, SHAP values and the exporters see the same model a custom ``K``-output objective
@@ -43,7 +44,8 @@ import numpy as np
 __all__ = ["BuiltinQuantiles", "Lockstep", "train", "merge_models"]
 
 
-#: without evaluation, rounds are grown in this many blocks per booster (the progress steps)
+#: with after-round callbacks only (no evaluation, no before-round callback), rounds are grown in this many
+#: blocks per booster (the progress steps)
 _BLOCKS = 10
 
 #: an evaluation entry as ``lgb.train`` hands its callbacks (a named tuple from LightGBM 4.7, a tuple before)
@@ -95,7 +97,7 @@ def _ordered(callbacks):
 
 def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), metrics=None, num_boost_round=100,
           callbacks=()):
-    """Train ``K = len(alphas)`` built-in ``quantile`` boosters in lockstep; return one merged ``lgb.Booster``.
+    """Train ``K = len(alphas)`` built-in ``quantile`` boosters on ``train_set``; return one merged ``lgb.Booster``.
 
     Parameters
     ----------
@@ -215,8 +217,8 @@ def train(alphas, params, train_set, init_score, valid_sets=(), valid_names=(), 
                 trees = [t[:kept[early.best_iteration]] for t in trees]
                 break
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if pool is not None:  # (a failing output does not wait for the others' boosters to be grown)
+            pool.shutdown(cancel_futures=True)
     if not one_by_one:
         for k, booster in enumerate(boosters):
             texts[k] = booster.model_to_string()

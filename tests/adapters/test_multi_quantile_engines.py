@@ -119,6 +119,26 @@ def test_lightgbm_an_output_without_splits_keeps_its_start_and_the_rest_train():
     np.testing.assert_array_equal(const.predict_raw(X), np.full((len(y), 3), 2.5))
 
 
+def test_lightgbm_adapter_grows_each_booster_alone_with_unevaluated_sets_and_keeps_zero_rounds():
+    # the adapter called directly: validation sets without metrics leave no round watched (each booster grows all
+    # its rounds alone, the outputs still their built-ins); zero rounds give a K-output model without trees
+    import lightgbm as lgb
+
+    from gbm_objectives.adapters import lightgbm_quantiles
+
+    X, y = _data()
+    init = np.array([np.quantile(y, a) for a in ALPHAS])
+    params = {"num_threads": 1, "verbosity": -1}
+    valid = lgb.Dataset(X[:50], y[:50], reference=(train := lgb.Dataset(X, y, params=params)))
+    booster = lightgbm_quantiles.train(ALPHAS, params, train, init, [valid], ["valid"], metrics=None,
+                                       num_boost_round=5)
+    raw = booster.predict(X, raw_score=True) + init
+    for k, alpha in enumerate(ALPHAS):
+        np.testing.assert_array_equal(raw[:, k], _lightgbm_builtin(X, y, alpha, init[k], 5, params))
+    empty = lightgbm_quantiles.train(ALPHAS, params, lgb.Dataset(X, y, params=params), init, num_boost_round=0)
+    assert empty.num_trees() == 0 and empty.num_model_per_iteration() == 3
+
+
 def test_lightgbm_starts_and_refusals():
     X, y = _data()
     # one number for every output; None starts every output from 0 (also where no first tree splits)
