@@ -7,11 +7,10 @@ C++ (``RenewTreeOutput``). So on LightGBM, :func:`train` grows output ``k``'s tr
 (``objective="quantile"``, ``alpha=alphas[k]``), the ``K`` boosters on one binned training ``Dataset`` (binned
 once): one round at a time each when rounds are evaluated or a before-round callback runs, blocks of rounds
 when only after-round callbacks are told of them, and without either each booster all its rounds alone (created,
-grown, written, freed). It writes the
-``K`` forests as one model in LightGBM's multiclass layout (``num_class = num_tree_per_iteration = K``, tree
-``K r + k`` is output ``k``'s tree of round ``r``; no objective line, as a custom objective's model): the file,
-``predict(raw_score=True)``, SHAP values and the exporters see the same model a custom ``K``-output objective
-would have given. Nothing is computed here; the engine renews.
+grown, written, freed). It writes the ``K`` forests as one model in LightGBM's multiclass layout (``num_class =
+num_tree_per_iteration = K``, tree ``K r + k`` is output ``k``'s tree of round ``r``; no objective line, as a custom
+objective's model): the file, ``predict(raw_score=True)``, SHAP values and the exporters see the same model a custom
+``K``-output objective would have given. Nothing is computed here; the engine renews.
 
 What follows from the engine doing it: LightGBM keeps labels in float32 and computes the pinball gradients in
 float32 (``alpha`` too), so the trees and renewed leaves are the built-in's to the last bit, which can differ in
