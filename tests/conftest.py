@@ -16,10 +16,9 @@ if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("NUMBA_CACHE_DIR"):
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.environ["NUMBA_CACHE_DIR"], os.environ["PYTEST_XDIST_WORKER"])
 # OpenMP threads that wait sleep instead of spinning (LightGBM, XGBoost and numba's parallel loops each bring an
 # OpenMP team). With two workers on two cores, a spinning team burns the core the other worker (or a descheduled
-# member of its own team) needs: on a warm cache, tests/test_estimators.py, test_serving.py and test_selection.py
-# under ``-n 2`` took 41-60 s wall and 51-72 s CPU spinning, 27-28 s and 33-34 s sleeping. Only how idle threads
-# wait changes: thread counts and every result are the same. Set before anything loads an OpenMP runtime (read at
-# load); subprocesses (CLI runs, README blocks, Dask workers) inherit it.
+# member of its own team) needs, and the suite slows down (files that train with the engines most of all). Only
+# how idle threads wait changes: thread counts and every result are the same. Set before anything loads an OpenMP
+# runtime (read at load); subprocesses (CLI runs, README blocks, Dask workers) inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402

@@ -249,8 +249,8 @@ def _systems(seed=0, nq=40):
 
 
 #: ranx.compare in a child process with ``NUMBA_DISABLE_JIT=1``: the same ranx code, interpreted (compiled, its
-#: typed-dict builders and metric kernels cost CI about a minute of numba compilation on an empty cache, for
-#: functions used once); the child prints each system's means and its p-values against "A"
+#: typed-dict builders and metric kernels would be compiled on CI's empty cache for functions used once, the bulk
+#: of this test's time); the child prints each system's means and its p-values against "A"
 _RANX_COMPARE_CHILD = """
 import json, sys
 import ranx
