@@ -562,6 +562,23 @@ def test_stochasticrank_reproduces_catboosts_derivatives(top, lambda_, mu, rng):
     np.testing.assert_allclose(ours, theirs, atol=0.03 * np.abs(theirs).max())
 
 
+def test_stochasticrank_training_follows_learning_rate_over_sigma_squared():
+    """The step-size rule of the docstring, on LightGBM (no L2 term or minimum split gain by default, which would
+    not scale; XGBoost has both): with (sigma, nu) times 2 and the learning rate times 4, the same draws order the
+    same noisy scores, every gradient is halved and every leaf step doubled, so the model's raw scores are exactly
+    twice the first model's (powers of two: no rounding)."""
+    X, y, group = rank_example()
+    n = int(group[:40].sum())
+    X, y, group = X[:n], y[:n], group[:40]
+    raw = []
+    for c in (1.0, 2.0):
+        obj = go.StochasticRankObjective(top=10, sigma=c, nu=0.01 * c, mu=0.25, seed=3)
+        raw.append(go.train(obj, X, y, group=group, backend="lightgbm", num_boost_round=8, n_jobs=1,
+                            params={"learning_rate": 0.1 * c * c}).predict_raw(X))
+    assert raw[0].std() > 0
+    np.testing.assert_array_equal(raw[1], 2.0 * raw[0])
+
+
 @pytest.mark.parametrize("name", STOCHASTIC)
 @pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
 def test_stochastic_objectives_train_end_to_end(name, backend):
