@@ -279,7 +279,7 @@ class StochasticRankObjective(RankingObjective):
     Step size: the gradients scale as ``1 / sigma`` and a gradient step moves the scores by the learning rate times
     a leaf's mean gradient, so a training follows ``learning_rate / sigma**2`` (up to ``nu`` and an engine's fixed
     L2 term or minimum split gain): doubling ``sigma`` acts as a quarter of the learning rate. The defaults are
-    CatBoost's, which runs this loss at learning rate 0.03; the engines' default 0.1 is a 3.3 times larger step.
+    CatBoost's, which runs this loss at learning rate 0.03; ``go.train``'s default 0.1 is a 3.3 times larger step.
     Which step is best depends on the data: on LETOR 4.0 MQ2008 smaller steps score higher (for LambdaRank too), on
     data with a stronger signal they underfit in a fixed number of rounds (BENCHMARKS.md, "StochasticRank:
     smoothing, step size and seeds"). Tune the learning rate or ``sigma``, not both.

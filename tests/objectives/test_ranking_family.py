@@ -564,9 +564,9 @@ def test_stochasticrank_reproduces_catboosts_derivatives(top, lambda_, mu, rng):
 
 def test_stochasticrank_training_follows_learning_rate_over_sigma_squared():
     """The step-size rule of the docstring, on LightGBM (no L2 term or minimum split gain by default, which would
-    not scale; XGBoost has both): with (sigma, nu) times 2 and the learning rate times 4, the same draws order the
-    same noisy scores, every gradient is halved and every leaf step doubled, so the model's raw scores are exactly
-    twice the first model's (powers of two: no rounding)."""
+    not scale; XGBoost has an L2 term by default and a fixed minimum gain inside): with (sigma, nu) times 2 and the
+    learning rate times 4, the same draws order the same noisy scores, every gradient is halved and every leaf step
+    doubled, so the model's raw scores are exactly twice the first model's (powers of two: no rounding)."""
     X, y, group = rank_example()
     n = int(group[:40].sum())
     X, y, group = X[:n], y[:n], group[:40]
