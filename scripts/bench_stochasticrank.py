@@ -174,7 +174,7 @@ def bench(quick=False, seeds=6, grid_seeds=3, jobs=1):
     for (spec, b, _seed, name), v in zip(okeys, oout):
         other.setdefault((name, b, spec), []).append(v)
     minutes = (time.perf_counter() - t0) / 60
-    return report(grid, grid_specs, selected, rows, table, other_specs, other, folds, seeds, grid_seeds, minutes,
+    return report(grid, selected, rows, table, other_specs, other, folds, seeds, grid_seeds, minutes,
                   sigmas, mus, jobs)
 
 
@@ -185,7 +185,7 @@ def _criterion(test, ref_test):
     return d, met
 
 
-def report(grid, grid_specs, selected, rows, table, other_specs, other, folds, seeds, grid_seeds, minutes, sigmas,
+def report(grid, selected, rows, table, other_specs, other, folds, seeds, grid_seeds, minutes, sigmas,
            mus, jobs):
     ref = _lambdarank(ENGINE_LR)
     gref = grid[(ref, "lightgbm")][0]
